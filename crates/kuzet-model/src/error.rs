@@ -1,0 +1,17 @@
+use thiserror::Error;
+
+/// Errors of the model: only ever about malformed identifiers or configuration values.
+#[derive(Debug, Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ModelError {
+    #[error("{kind} `{value}`: {reason}")]
+    InvalidId {
+        kind: &'static str,
+        value: String,
+        reason: &'static str,
+    },
+    #[error("event id `{0}`: not a 32-digit hexadecimal or hyphenated uuid")]
+    InvalidEventId(String),
+    #[error("facility class `{0}`: must be 1, 2 or 3")]
+    InvalidFacilityClass(u8),
+}

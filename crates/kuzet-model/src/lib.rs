@@ -1,0 +1,22 @@
+//! The vocabulary every other Kuzet crate speaks: the normalized event with ECS field names, the raw event a
+//! listener accepted, newtype ids, tenants with their facilities and sources, parse issues and the time rules of
+//! Kazakhstan.
+//!
+//! Pure: no I/O, no clock, no environment, no async runtime. Time always arrives as a parameter.
+//! Must not depend on any other Kuzet crate.
+
+mod error;
+mod event;
+pub mod fields;
+mod ids;
+mod raw;
+mod tenancy;
+pub mod time;
+mod value;
+
+pub use error::ModelError;
+pub use event::{Event, IssueCode, ParseIssue};
+pub use ids::{EventId, FacilityId, SourceId, TenantId};
+pub use raw::{FormatHint, RawEvent, Transport};
+pub use tenancy::{Directory, DirectoryError, Facility, FacilityClass, Source, SourceIdentity, Tenant};
+pub use value::{Fields, Value};
