@@ -1,0 +1,370 @@
+//! The TOML configuration: what an operator writes (`*Config`, deserialized strictly so that a typo is an error
+//! naming the key) and its conversion into the values the library crates take.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use anyhow::{Context, Result, anyhow, bail};
+use jiff::SignedDuration;
+use kuzet_model::{
+    Directory, Facility, FacilityClass, FacilityId, FormatHint, Source, SourceId, SourceIdentity,
+    Tenant, TenantId,
+};
+use serde::Deserialize;
+
+/// The documented defaults, printed by `kuzet config default`. `Config::default()` is this file parsed, so the
+/// documentation cannot drift from the behaviour.
+pub const DEFAULT_CONFIG: &str = include_str!("default_config.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub signing_key: PathBuf,
+    pub ingest: IngestSection,
+    pub time: TimeSection,
+    pub store: StoreSection,
+    #[serde(default)]
+    pub tenants: Vec<TenantConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngestSection {
+    pub syslog_udp: String,
+    pub syslog_tcp: String,
+    pub syslog_tls: String,
+    pub http: String,
+    pub tls_certificate: String,
+    pub tls_key: String,
+    pub tls_client_ca: String,
+    pub tls_client_certificate_required: bool,
+    pub max_message_bytes: usize,
+    pub max_connections: usize,
+    pub max_connections_per_peer: usize,
+    pub idle_timeout: Duration,
+    pub max_batch_events: usize,
+    pub batch_linger: Duration,
+    pub http_max_body_bytes: usize,
+    pub http_max_decompressed_bytes: usize,
+    pub udp_unattributed_source: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimeSection {
+    pub max_skew: Duration,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSection {
+    pub wal_queue_batches: usize,
+    pub wal_segment_bytes: u64,
+    pub block_bytes: usize,
+    pub block_max_age: Duration,
+    pub segment_bytes: u64,
+    pub zstd_level: i32,
+    pub backup_dir: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantConfig {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub facilities: Vec<FacilityConfig>,
+    #[serde(default)]
+    pub sources: Vec<SourceConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FacilityConfig {
+    pub id: String,
+    pub name: String,
+    pub class: u8,
+    #[serde(default)]
+    pub critical: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub facility: Option<String>,
+    #[serde(default = "default_format")]
+    pub format: String,
+    #[serde(default)]
+    pub peers: Vec<String>,
+    #[serde(default)]
+    pub tls_common_names: Vec<String>,
+    #[serde(default)]
+    pub tls_fingerprints: Vec<String>,
+    #[serde(default)]
+    pub token_sha256: Vec<String>,
+    #[serde(default)]
+    pub expected_interval: Option<Duration>,
+}
+
+fn default_format() -> String {
+    "auto".into()
+}
+
+/// A duration written the friendly way (`5m`, `250ms`, `62d`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Duration(pub SignedDuration);
+
+impl Duration {
+    pub fn std(self) -> std::time::Duration {
+        self.0.unsigned_abs()
+    }
+}
+
+impl<'de> Deserialize<'de> for Duration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        parse_duration(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+pub fn parse_duration(text: &str) -> Result<Duration> {
+    // jiff's friendly format has no day unit for SignedDuration; accept `Nd` as N×24h, which is what operators
+    // mean for retention-like settings.
+    if let Some(days) = text.trim().strip_suffix('d')
+        && let Ok(days) = days.trim().parse::<i64>()
+    {
+        return Ok(Duration(SignedDuration::from_hours(days * 24)));
+    }
+    let value = SignedDuration::from_str(text)
+        .map_err(|e| anyhow!("duration `{text}`: {e} (write e.g. \"5m\", \"250ms\", \"2h\", \"62d\")"))?;
+    if value.is_negative() {
+        bail!("duration `{text}`: must not be negative");
+    }
+    Ok(Duration(value))
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        // The embedded default file is checked by a unit test; failing to parse it is a build defect.
+        #[allow(clippy::expect_used)]
+        toml::from_str(DEFAULT_CONFIG).expect("embedded default configuration parses")
+    }
+}
+
+impl Config {
+    /// Reads a configuration file. Keys missing from the file take their default, so a file may set just what it
+    /// changes; unknown keys are an error naming the key.
+    pub fn load(path: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("configuration {}: cannot read", path.display()))?;
+        Self::from_toml(&text).with_context(|| format!("configuration {}", path.display()))
+    }
+
+    pub fn from_toml(text: &str) -> Result<Config> {
+        let mut merged: toml::Table = toml::from_str(DEFAULT_CONFIG)?;
+        let overlay: toml::Table = toml::from_str(text)?;
+        merge(&mut merged, overlay);
+        let config: Config = merged.try_into()?;
+        config.directory()?;
+        Ok(config)
+    }
+
+    pub fn wal_dir(&self) -> PathBuf {
+        self.data_dir.join("wal")
+    }
+
+    pub fn archive_dir(&self) -> PathBuf {
+        self.data_dir.join("archive")
+    }
+
+    /// Tenants, facilities and sources, checked for dangling references and shared identities.
+    pub fn directory(&self) -> Result<Directory> {
+        let mut tenants = Vec::new();
+        let mut facilities = Vec::new();
+        let mut sources = Vec::new();
+        for tenant in &self.tenants {
+            let tenant_id = TenantId::new(&tenant.id)?;
+            tenants.push(Tenant {
+                id: tenant_id.clone(),
+                name: tenant.name.clone(),
+            });
+            for facility in &tenant.facilities {
+                facilities.push(Facility {
+                    id: FacilityId::new(&facility.id)?,
+                    tenant: tenant_id.clone(),
+                    name: facility.name.clone(),
+                    class: FacilityClass::from_number(facility.class)
+                        .with_context(|| format!("facility `{}`", facility.id))?,
+                    critical: facility.critical,
+                });
+            }
+            for source in &tenant.sources {
+                sources.push(source.build(&tenant_id)?);
+            }
+        }
+        Ok(Directory::new(tenants, facilities, sources)?)
+    }
+}
+
+impl SourceConfig {
+    fn build(&self, tenant: &TenantId) -> Result<Source> {
+        let context = || format!("source `{}`", self.id);
+        let format = FormatHint::parse_name(&self.format).ok_or_else(|| {
+            anyhow!(
+                "source `{}`: unknown format `{}` (auto, syslog, json, cef, leef, evtx, text)",
+                self.id,
+                self.format
+            )
+        })?;
+        let mut identities = Vec::new();
+        for peer in &self.peers {
+            let net = match peer.parse::<ipnet::IpNet>() {
+                Ok(net) => net,
+                Err(_) => ipnet::IpNet::from(
+                    peer.parse::<std::net::IpAddr>()
+                        .map_err(|_| anyhow!("peer `{peer}`: not an address or a CIDR range"))
+                        .with_context(context)?,
+                ),
+            };
+            identities.push(SourceIdentity::Peer(net));
+        }
+        identities.extend(
+            self.tls_common_names
+                .iter()
+                .map(|cn| SourceIdentity::TlsCommonName(cn.clone())),
+        );
+        for fingerprint in &self.tls_fingerprints {
+            let hex: String = fingerprint.chars().filter(|c| *c != ':').collect();
+            if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                bail!(
+                    "source `{}`: tls fingerprint `{fingerprint}` is not a SHA-256 in hex",
+                    self.id
+                );
+            }
+            identities.push(SourceIdentity::TlsFingerprint(hex.to_ascii_lowercase()));
+        }
+        for token in &self.token_sha256 {
+            if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+                bail!(
+                    "source `{}`: token_sha256 `{token}` is not a SHA-256 in hex (store the hash, never the token)",
+                    self.id
+                );
+            }
+            identities.push(SourceIdentity::TokenSha256(token.to_ascii_lowercase()));
+        }
+        Ok(Source {
+            id: SourceId::new(&self.id)?,
+            tenant: tenant.clone(),
+            facility: self
+                .facility
+                .as_deref()
+                .map(FacilityId::new)
+                .transpose()
+                .with_context(context)?,
+            name: if self.name.is_empty() {
+                self.id.clone()
+            } else {
+                self.name.clone()
+            },
+            identities,
+            format,
+            expected_interval_secs: self
+                .expected_interval
+                .map(|d| d.std().as_secs()),
+        })
+    }
+}
+
+/// Parses an optional listener address: empty means "off".
+pub fn listen_address(key: &str, value: &str) -> Result<Option<SocketAddr>> {
+    if value.trim().is_empty() {
+        return Ok(None);
+    }
+    value
+        .parse()
+        .map(Some)
+        .map_err(|_| anyhow!("{key} = `{value}`: not a host:port address"))
+}
+
+pub fn optional_path(value: &str) -> Option<PathBuf> {
+    (!value.trim().is_empty()).then(|| PathBuf::from(value))
+}
+
+fn merge(base: &mut toml::Table, overlay: toml::Table) {
+    for (key, value) in overlay {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(base_table)), toml::Value::Table(overlay_table)) => {
+                merge(base_table, overlay_table)
+            }
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_file_parses_and_has_no_tenants() {
+        let config = Config::default();
+        assert_eq!(config.ingest.max_message_bytes, 65536);
+        assert_eq!(config.time.max_skew.std().as_secs(), 300);
+        assert!(config.tenants.is_empty());
+    }
+
+    #[test]
+    fn overlay_keeps_defaults_and_refuses_unknown_keys() {
+        let config = Config::from_toml("data_dir = \"/tmp/k\"\n[store]\nzstd_level = 9\n").unwrap();
+        assert_eq!(config.store.zstd_level, 9);
+        assert_eq!(config.store.block_bytes, 1_048_576);
+        let err = Config::from_toml("[store]\nzstd_levle = 9\n").unwrap_err();
+        assert!(format!("{err:#}").contains("zstd_levle"), "{err:#}");
+    }
+
+    #[test]
+    fn sources_become_a_directory() {
+        let config = Config::from_toml(
+            r#"
+            [[tenants]]
+            id = "akimat"
+            name = "Akimat"
+            [[tenants.facilities]]
+            id = "portal"
+            name = "Portal"
+            class = 1
+            critical = true
+            [[tenants.sources]]
+            id = "linux"
+            facility = "portal"
+            peers = ["10.0.0.0/24", "10.1.1.1"]
+            expected_interval = "10m"
+            "#,
+        )
+        .unwrap();
+        let dir = config.directory().unwrap();
+        let source = dir.source_by_peer("10.1.1.1".parse().unwrap()).unwrap();
+        assert_eq!(source.tenant.as_str(), "akimat");
+        assert_eq!(source.expected_interval_secs, Some(600));
+    }
+
+    #[test]
+    fn bad_values_name_the_object() {
+        let err = Config::from_toml(
+            "[[tenants]]\nid = \"a\"\nname = \"A\"\n[[tenants.sources]]\nid = \"s\"\npeers = [\"nonsense\"]\n",
+        )
+        .unwrap_err();
+        assert!(format!("{err:#}").contains("peer `nonsense`"), "{err:#}");
+        let err = parse_duration("5 parsecs").unwrap_err();
+        assert!(err.to_string().contains("duration `5 parsecs`"));
+        assert_eq!(parse_duration("62d").unwrap().std().as_secs(), 62 * 86400);
+    }
+}
