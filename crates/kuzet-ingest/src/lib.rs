@@ -4,7 +4,39 @@
 //! that acknowledges only once they are durable.
 //!
 //! Must not depend on the store, the parser or the API: the binary wires a sink to the write-ahead log.
+//!
+//! What each protocol guarantees is written down in `docs/delivery.md`.
 
+mod attribution;
+mod base64;
+mod config;
+mod elastic;
+mod error;
+mod framing;
+mod http;
+mod ids;
+mod server;
 mod sink;
+mod stream;
+mod telemetry;
+mod tls;
+mod udp;
 
+pub use attribution::SharedDirectory;
+pub use config::{IngestConfig, TlsConfig, UdpUnattributed};
+pub use error::IngestError;
+pub use framing::{FramingError, SyslogFrame, SyslogFrameDecoder};
+pub use ids::IdGenerator;
+pub use server::{BoundAddresses, Ingest, Listeners, serve};
 pub use sink::{Sink, SinkError};
+pub use telemetry::{DropReason, IngestStats, RefuseReason};
+
+#[doc(no_inline)]
+pub use kuzet_model::RawEvent;
+
+/// The codec types [`SyslogFrameDecoder`] is used with, so that callers (the fuzz target, tools) need no
+/// dependency of their own on `bytes` and `tokio-util`.
+pub mod codec {
+    pub use bytes::BytesMut;
+    pub use tokio_util::codec::Decoder;
+}
