@@ -1,0 +1,264 @@
+//! One JSON document: an ECS document (Beats: Filebeat, Winlogbeat, Auditbeat…) passes through flattened; Suricata
+//! `eve.json` and Zeek logs also get ECS source/destination/network/rule fields beside their own keys; any other
+//! object keeps its keys flattened.
+//!
+//! `@timestamp` (or `timestamp`, `time`, `ts` — Zeek's epoch float —, `date`, in that order) sets the event time.
+//! Fields that describe the envelope rather than the content are not taken from the document: `event.original`
+//! (the raw bytes are the original), `event.ingested`, `organization.id` (the tenant comes from the source, never
+//! from content) and `kuzet.*`; a document's own `event.id` is kept as `labels.original_event_id`.
+
+use kuzet_model::{Event, IssueCode, Value, fields};
+use serde_json::{Map, Value as Json};
+
+use crate::Ctx;
+use crate::common::{
+    insert_ip, insert_port, push_related, set_exact_time, set_inferred_time, set_list, transport,
+};
+use crate::timefmt::{from_epoch, parse_device_time};
+
+/// A whole input of format `Json`.
+pub(crate) fn parse(event: &mut Event, text: &str, ctx: &Ctx<'_>) {
+    match serde_json::from_str::<Json>(text) {
+        Ok(root @ Json::Object(_)) => document(event, &root, ctx),
+        Ok(other) => {
+            event.fields.insert(fields::MESSAGE, text);
+            let kind = match other {
+                Json::Array(_) => "an array",
+                Json::String(_) => "a string",
+                Json::Number(_) => "a number",
+                Json::Bool(_) => "a boolean",
+                _ => "null",
+            };
+            event.issue(
+                IssueCode::BadJson,
+                format!("json document is {kind}, not an object"),
+            );
+        }
+        Err(error) => {
+            event.fields.insert(fields::MESSAGE, text);
+            event.issue(IssueCode::BadJson, format!("json: {error}"));
+        }
+    }
+}
+
+/// A syslog MSG or text line that starts with `{`: parsed only if it is a JSON object; otherwise it stays text.
+pub(crate) fn parse_embedded(event: &mut Event, text: &str, ctx: &Ctx<'_>) {
+    if let Ok(root @ Json::Object(_)) = serde_json::from_str::<Json>(text) {
+        document(event, &root, ctx);
+    }
+}
+
+const TIME_KEYS: [&str; 5] = ["@timestamp", "timestamp", "time", "ts", "date"];
+
+fn document(event: &mut Event, root: &Json, ctx: &Ctx<'_>) {
+    let empty = Map::new();
+    let doc = root.as_object().unwrap_or(&empty);
+    event.fields.insert_json("", root);
+    for envelope in [
+        fields::TIMESTAMP,
+        fields::EVENT_ORIGINAL,
+        fields::EVENT_INGESTED,
+        fields::ORGANIZATION_ID,
+    ] {
+        event.fields.remove(envelope);
+    }
+    if let Some(id) = event.fields.remove(fields::EVENT_ID) {
+        event.fields.insert("labels.original_event_id", id);
+    }
+    let spoofed: Vec<String> = event
+        .fields
+        .iter()
+        .filter(|(name, _)| name.starts_with("kuzet."))
+        .map(|(name, _)| name.to_owned())
+        .collect();
+    for name in spoofed {
+        event.fields.remove(&name);
+    }
+    timestamp(event, doc, ctx);
+    if doc.get("winlog").is_some_and(Json::is_object) {
+        winlogbeat(event);
+    } else if doc.contains_key("event_type")
+        && (doc.contains_key("src_ip")
+            || doc.contains_key("dest_ip")
+            || doc.contains_key("flow_id"))
+    {
+        suricata(event);
+    } else if doc.contains_key("_path") || event.fields.contains("id.orig_h") {
+        zeek(event);
+    }
+    for name in [fields::SOURCE_IP, fields::DESTINATION_IP, fields::HOST_IP] {
+        if let Some(ip) = event.fields.get_str(name).map(str::to_owned) {
+            push_related(event, "related.ip", &ip);
+        }
+    }
+}
+
+fn timestamp(event: &mut Event, doc: &Map<String, Json>, ctx: &Ctx<'_>) {
+    for key in TIME_KEYS {
+        let Some(value) = doc.get(key) else { continue };
+        let parsed = match value {
+            Json::String(text) => parse_device_time(text, ctx),
+            Json::Number(number) => number.as_f64().and_then(from_epoch).map(|ts| (ts, None)),
+            _ => None,
+        };
+        match parsed {
+            Some((ts, None)) => set_exact_time(event, ts),
+            Some((ts, Some(why))) => set_inferred_time(event, ts, format!("json `{key}`: {why}")),
+            None => {
+                event.issue(
+                    IssueCode::BadTimestamp,
+                    format!("json `{key}`: unreadable time `{value}`"),
+                );
+                if key == "@timestamp" {
+                    event
+                        .fields
+                        .insert("labels.original_timestamp", value.to_string());
+                }
+                continue;
+            }
+        }
+        return;
+    }
+    event.issue(
+        IssueCode::NoTimestamp,
+        "json document has no timestamp field",
+    );
+}
+
+fn winlogbeat(event: &mut Event) {
+    if !event.fields.contains(fields::EVENT_CODE)
+        && let Some(code) = event.fields.get(fields::WINLOG_EVENT_ID) {
+            let code = match code {
+                Value::Int(i) => i.to_string(),
+                other => other.to_string(),
+            };
+            event.fields.insert(fields::EVENT_CODE, code);
+        }
+}
+
+fn str_field(event: &Event, name: &str) -> Option<String> {
+    match event.fields.get(name)? {
+        Value::Str(s) => Some(s.clone()),
+        Value::Int(i) => Some(i.to_string()),
+        _ => None,
+    }
+}
+
+/// Copies the endpoints of a flow record to ECS.
+fn endpoints(
+    event: &mut Event,
+    src_ip: &str,
+    src_port: &str,
+    dst_ip: &str,
+    dst_port: &str,
+    proto: &str,
+) {
+    if let Some(ip) = str_field(event, src_ip) {
+        insert_ip(event, fields::SOURCE_IP, &ip);
+    }
+    if let Some(port) = str_field(event, src_port) {
+        insert_port(event, fields::SOURCE_PORT, &port);
+    }
+    if let Some(ip) = str_field(event, dst_ip) {
+        insert_ip(event, fields::DESTINATION_IP, &ip);
+    }
+    if let Some(port) = str_field(event, dst_port) {
+        insert_port(event, fields::DESTINATION_PORT, &port);
+    }
+    if let Some(proto) = str_field(event, proto) {
+        event
+            .fields
+            .insert(fields::NETWORK_TRANSPORT, transport(&proto));
+    }
+}
+
+fn suricata(event: &mut Event) {
+    endpoints(event, "src_ip", "src_port", "dest_ip", "dest_port", "proto");
+    let f = &mut event.fields;
+    f.insert(fields::EVENT_MODULE, "suricata");
+    f.insert(fields::EVENT_DATASET, "suricata.eve");
+    f.insert(fields::OBSERVER_VENDOR, "OISF");
+    f.insert(fields::OBSERVER_PRODUCT, "Suricata");
+    f.insert(fields::OBSERVER_TYPE, "ids");
+    if let Some(app) = f
+        .get_str("app_proto")
+        .filter(|p| *p != "failed")
+        .map(str::to_owned)
+    {
+        f.insert(fields::NETWORK_PROTOCOL, app);
+    }
+    let event_type = f.get_str("event_type").unwrap_or("").to_owned();
+    if event_type == "alert" {
+        f.insert(fields::EVENT_KIND, "alert");
+        if let Some(signature) = f.get_str("alert.signature").map(str::to_owned) {
+            f.insert("rule.name", signature.clone());
+            f.insert_default(fields::MESSAGE, signature);
+        }
+        if let Some(id) = str_field(event, "alert.signature_id") {
+            event.fields.insert("rule.id", id);
+        }
+        let f = &mut event.fields;
+        if let Some(category) = f.get_str("alert.category").map(str::to_owned) {
+            f.insert("rule.category", category);
+        }
+        if let Some(severity) = f.get("alert.severity").and_then(Value::as_i64) {
+            f.insert(fields::EVENT_SEVERITY, severity);
+        }
+        let action = f.get_str("alert.action").unwrap_or("").to_owned();
+        set_list(
+            event,
+            fields::EVENT_CATEGORY,
+            &["network", "intrusion_detection"],
+        );
+        match action.as_str() {
+            "allowed" => set_list(event, fields::EVENT_TYPE, &["allowed"]),
+            "blocked" => set_list(event, fields::EVENT_TYPE, &["denied"]),
+            _ => {}
+        }
+        if !action.is_empty() {
+            event.fields.insert(fields::EVENT_ACTION, action);
+        }
+    } else {
+        set_list(event, fields::EVENT_CATEGORY, &["network"]);
+        if !event_type.is_empty() {
+            event.fields.insert(fields::EVENT_ACTION, event_type);
+        }
+    }
+}
+
+fn zeek(event: &mut Event) {
+    endpoints(
+        event,
+        "id.orig_h",
+        "id.orig_p",
+        "id.resp_h",
+        "id.resp_p",
+        "proto",
+    );
+    event.fields.insert(fields::EVENT_MODULE, "zeek");
+    if let Some(path) = event.fields.get_str("_path").map(str::to_owned) {
+        event
+            .fields
+            .insert(fields::EVENT_DATASET, format!("zeek.{path}"));
+        if path == "notice" {
+            event.fields.insert(fields::EVENT_KIND, "alert");
+            if let Some(note) = event.fields.get_str("note").map(str::to_owned) {
+                event.fields.insert("rule.name", note);
+            }
+            if let Some(msg) = event.fields.get_str("msg").map(str::to_owned) {
+                event.fields.insert_default(fields::MESSAGE, msg);
+            }
+        }
+        if path == "dns"
+            && let Some(query) = event.fields.get_str("query").map(str::to_owned) {
+                event.fields.insert("dns.question.name", query);
+            }
+    }
+    if let Some(service) = event.fields.get_str("service").map(str::to_owned) {
+        event.fields.insert(fields::NETWORK_PROTOCOL, service);
+    }
+    if let Some(uid) = event.fields.get_str("uid").map(str::to_owned) {
+        event.fields.insert("zeek.session_id", uid);
+    }
+    set_list(event, fields::EVENT_CATEGORY, &["network"]);
+}
