@@ -1,0 +1,643 @@
+//! The per-tenant sealed log writer: blocks appended to segments, a Merkle frontier over blocks, signed checkpoints,
+//! and start-up recovery that cuts the archive back to its last checkpoint (the WAL still holds everything after).
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use kuzet_model::{Event, TenantId};
+
+use crate::codec::timestamp_nanos;
+use crate::format::{
+    self, BLOCK_HEADER_LEN, BlockHeader, CHECKPOINTS_FILE, Checkpoint, SegmentHeader, TRAILER_LEN,
+    TRAILER_MAGIC, Trailer, block_leaf, chain_hash, segment_file_name,
+};
+use crate::merkle::{Frontier, Hash};
+use crate::wal::sync_dir;
+use crate::{Signer, StoreError};
+
+const NANOS_PER_DAY: i64 = 86_400_000_000_000;
+
+/// Settings the tenant log needs from `StoreConfig`.
+#[derive(Debug, Clone)]
+pub(crate) struct LogSettings {
+    pub block_bytes: usize,
+    pub segment_bytes: u64,
+    pub zstd_level: i32,
+}
+
+struct OpenSegment {
+    file: File,
+    path: PathBuf,
+    number: u64,
+    header_bytes: Vec<u8>,
+    len: u64,
+    blocks: u64,
+    opened_day: i64,
+}
+
+/// What start-up recovery did to one tenant log.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecoveryReport {
+    /// Bytes cut from the open segment after the last checkpoint (torn or uncheckpointed blocks).
+    pub truncated_bytes: u64,
+    /// Segment files removed because they held nothing checkpointed.
+    pub removed_segments: Vec<String>,
+    /// Torn bytes cut from the end of `checkpoints.log`.
+    pub truncated_checkpoint_bytes: u64,
+}
+
+pub(crate) struct TenantLog {
+    pub tenant: TenantId,
+    dir: PathBuf,
+    settings: LogSettings,
+    frontier: Frontier,
+    next_record: u64,
+    /// Highest WAL sequence number sealed for this tenant (0: none).
+    pub last_sealed_seq: u64,
+    segment: Option<OpenSegment>,
+    next_segment_number: u64,
+    prev_chain: Hash,
+    checkpoints: File,
+    checkpoints_path: PathBuf,
+    checkpoints_len: u64,
+    /// Blocks written since the last checkpoint.
+    dirty: bool,
+    /// Segment number of the block at tree_size - 1.
+    last_block_segment: u64,
+    // The open block.
+    payload: Vec<u8>,
+    leaves: Vec<Hash>,
+    first_seq: u64,
+    last_seq: u64,
+    opened_at: Option<Instant>,
+    /// Closed segments not yet reported to the backup thread.
+    pub closed_since_backup: bool,
+    scratch: Vec<u8>,
+    signer: Signer,
+}
+
+fn day_of(nanos: i64) -> i64 {
+    nanos.div_euclid(NANOS_PER_DAY)
+}
+
+/// Reads the block headers of a segment without decompressing payloads: (offset, header, header bytes, root).
+struct ScannedBlock {
+    offset: u64,
+    header: BlockHeader,
+    leaf: Hash,
+}
+
+struct ScannedSegment {
+    header: SegmentHeader,
+    header_bytes: Vec<u8>,
+    blocks: Vec<ScannedBlock>,
+    /// Offset just past the last complete block.
+    end_of_blocks: u64,
+    trailer: Option<(Trailer, [u8; TRAILER_LEN])>,
+    file_len: u64,
+}
+
+fn scan_segment(path: &Path) -> Result<ScannedSegment, StoreError> {
+    let mut file = File::open(path).map_err(StoreError::io(path))?;
+    let file_len = file.metadata().map_err(StoreError::io(path))?.len();
+    let mut head = vec![0u8; 512.min(file_len as usize)];
+    file.read_exact(&mut head).map_err(StoreError::io(path))?;
+    let (header, header_len) =
+        SegmentHeader::decode(&head).map_err(|d| StoreError::corrupt(path, d))?;
+    let header_bytes = head[..header_len].to_vec();
+    let mut blocks = Vec::new();
+    let mut pos = header_len as u64;
+    let mut trailer = None;
+    let mut buf = [0u8; BLOCK_HEADER_LEN];
+    while pos + BLOCK_HEADER_LEN as u64 <= file_len {
+        file.seek(SeekFrom::Start(pos))
+            .map_err(StoreError::io(path))?;
+        file.read_exact(&mut buf).map_err(StoreError::io(path))?;
+        if &buf[..4] == TRAILER_MAGIC {
+            if pos + TRAILER_LEN as u64 == file_len {
+                let mut t = [0u8; TRAILER_LEN];
+                file.seek(SeekFrom::Start(pos))
+                    .map_err(StoreError::io(path))?;
+                file.read_exact(&mut t).map_err(StoreError::io(path))?;
+                if let Ok(parsed) = Trailer::decode(&t) {
+                    trailer = Some((parsed, t));
+                }
+            }
+            break;
+        }
+        let Ok(block) = BlockHeader::decode(&buf) else {
+            break;
+        };
+        let end = pos + block.encoded_len();
+        if end > file_len {
+            break;
+        }
+        let mut root = [0u8; 32];
+        file.seek(SeekFrom::Start(end - 32))
+            .map_err(StoreError::io(path))?;
+        file.read_exact(&mut root).map_err(StoreError::io(path))?;
+        blocks.push(ScannedBlock {
+            offset: pos,
+            header: block,
+            leaf: block_leaf(&buf, &root),
+        });
+        pos = end;
+    }
+    Ok(ScannedSegment {
+        header,
+        header_bytes,
+        blocks,
+        end_of_blocks: pos,
+        trailer,
+        file_len,
+    })
+}
+
+pub(crate) fn list_segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>, StoreError> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dir).map_err(StoreError::io(dir))? {
+        let entry = entry.map_err(StoreError::io(dir))?;
+        if let Some(n) = entry
+            .file_name()
+            .to_str()
+            .and_then(format::parse_segment_file_name)
+        {
+            out.push((n, entry.path()));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+fn truncate_file(path: &Path, len: u64) -> Result<(), StoreError> {
+    let f = OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(StoreError::io(path))?;
+    f.set_len(len)
+        .and_then(|()| f.sync_all())
+        .map_err(StoreError::io(path))
+}
+
+impl TenantLog {
+    /// Opens (or creates) `archive/<tenant>/` and recovers it to its last checkpoint.
+    pub fn open(
+        archive_dir: &Path,
+        tenant: TenantId,
+        settings: LogSettings,
+        signer: &Signer,
+    ) -> Result<(Self, RecoveryReport), StoreError> {
+        let key = &signer.verifying_key();
+        let dir = archive_dir.join(tenant.as_str());
+        fs::create_dir_all(&dir).map_err(StoreError::io(&dir))?;
+        let mut report = RecoveryReport::default();
+        let checkpoints_path = dir.join(CHECKPOINTS_FILE);
+        let cp_bytes = match fs::read(&checkpoints_path) {
+            Ok(b) => Some(b),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => {
+                return Err(StoreError::Io {
+                    path: checkpoints_path,
+                    source: e,
+                });
+            }
+        };
+        let segments = list_segments(&dir)?;
+        let mut last_cp: Option<Checkpoint> = None;
+        if let Some(bytes) = &cp_bytes {
+            let (lines, complete) = format::parse_checkpoints(bytes);
+            if complete < bytes.len() {
+                report.truncated_checkpoint_bytes = (bytes.len() - complete) as u64;
+                tracing::warn!(file = %checkpoints_path.display(), bytes = report.truncated_checkpoint_bytes,
+                    "truncating torn checkpoint line");
+                truncate_file(&checkpoints_path, complete as u64)?;
+            }
+            if let Some((line, parsed)) = lines.last() {
+                let cp = parsed.clone().map_err(|e| {
+                    StoreError::corrupt(&checkpoints_path, format!("line {line}: {e}"))
+                })?;
+                if !cp.signature_ok(key) || cp.tenant != tenant.as_str() {
+                    return Err(StoreError::corrupt(
+                        &checkpoints_path,
+                        format!(
+                            "line {line}: checkpoint signature does not verify with the archive key; run `kuzet verify`"
+                        ),
+                    ));
+                }
+                last_cp = Some(cp);
+            }
+        } else if segments.len() > 1 || segments.first().is_some_and(|(n, _)| *n != 0) {
+            return Err(StoreError::corrupt(
+                &checkpoints_path,
+                "checkpoint log is missing but sealed segments exist; refusing to open (run `kuzet verify`)",
+            ));
+        }
+        let target = last_cp.as_ref().map_or(0, |c| c.tree_size);
+
+        let mut frontier = Frontier::new();
+        let mut next_record = 0;
+        let mut last_sealed_seq = 0;
+        let mut last_block_segment = 0;
+        let mut prev_chain = [0u8; 32];
+        let mut open_segment: Option<(u64, PathBuf, ScannedSegment)> = None;
+        let mut next_segment_number = 0;
+        let mut reached = target == 0;
+        let mut previous_closed = true;
+        for (number, path) in &segments {
+            let name = segment_file_name(*number);
+            if *number != next_segment_number {
+                return Err(StoreError::corrupt(
+                    &dir,
+                    format!(
+                        "segment {} is missing; run `kuzet verify`",
+                        segment_file_name(next_segment_number)
+                    ),
+                ));
+            }
+            if reached {
+                // Past the last checkpoint: only a freshly rolled segment may follow, and nothing in it counts.
+                if !previous_closed || open_segment.is_some() {
+                    return Err(StoreError::corrupt(
+                        path,
+                        "segment after the last checkpoint follows an unclosed segment; run `kuzet verify`",
+                    ));
+                }
+                match scan_segment(path) {
+                    Ok(scanned)
+                        if scanned.header.prev_chain == prev_chain
+                            && scanned.header.number == *number =>
+                    {
+                        if scanned.file_len > scanned.header_bytes.len() as u64 {
+                            report.truncated_bytes +=
+                                scanned.file_len - scanned.header_bytes.len() as u64;
+                            truncate_file(path, scanned.header_bytes.len() as u64)?;
+                        }
+                        let len = scanned.header_bytes.len() as u64;
+                        open_segment = Some((
+                            *number,
+                            path.clone(),
+                            ScannedSegment {
+                                blocks: Vec::new(),
+                                end_of_blocks: len,
+                                trailer: None,
+                                file_len: len,
+                                ..scanned
+                            },
+                        ));
+                    }
+                    _ => {
+                        tracing::warn!(file = %path.display(), "removing a segment holding nothing checkpointed");
+                        fs::remove_file(path).map_err(StoreError::io(path))?;
+                        report.removed_segments.push(name);
+                        continue;
+                    }
+                }
+                next_segment_number += 1;
+                continue;
+            }
+            let scanned = scan_segment(path)?;
+            if scanned.header.tenant != tenant.as_str()
+                || scanned.header.number != *number
+                || scanned.header.prev_chain != prev_chain
+            {
+                return Err(StoreError::corrupt(
+                    path,
+                    "segment header does not continue the chain; run `kuzet verify`",
+                ));
+            }
+            let mut keep_len = scanned.end_of_blocks;
+            let mut blocks_kept = 0;
+            for block in &scanned.blocks {
+                if frontier.size() == target {
+                    keep_len = block.offset;
+                    reached = true;
+                    break;
+                }
+                if block.header.block_index != frontier.size() {
+                    return Err(StoreError::corrupt(
+                        path,
+                        format!(
+                            "block {} out of order; run `kuzet verify`",
+                            block.header.block_index
+                        ),
+                    ));
+                }
+                frontier.push(block.leaf);
+                next_record = block.header.first_record + u64::from(block.header.record_count);
+                last_sealed_seq = last_sealed_seq.max(block.header.last_seq);
+                last_block_segment = *number;
+                blocks_kept += 1;
+            }
+            if frontier.size() == target {
+                reached = true;
+            }
+            let trailer_ok = scanned.trailer.as_ref().filter(|(t, _)| {
+                blocks_kept as usize == scanned.blocks.len()
+                    && t.tree_size == frontier.size()
+                    && t.log_root == frontier.root()
+            });
+            if let Some((_, trailer_bytes)) = trailer_ok {
+                prev_chain = chain_hash(&scanned.header_bytes, trailer_bytes);
+                previous_closed = true;
+            } else {
+                if !reached {
+                    return Err(StoreError::corrupt(
+                        path,
+                        "segment is incomplete before the last checkpoint; run `kuzet verify`",
+                    ));
+                }
+                if scanned.file_len > keep_len {
+                    report.truncated_bytes += scanned.file_len - keep_len;
+                    tracing::warn!(file = %path.display(), bytes = scanned.file_len - keep_len,
+                        "truncating the uncheckpointed tail of the open segment");
+                    truncate_file(path, keep_len)?;
+                }
+                previous_closed = false;
+                let blocks = scanned.blocks.into_iter().take(blocks_kept).collect();
+                open_segment = Some((
+                    *number,
+                    path.clone(),
+                    ScannedSegment {
+                        blocks,
+                        end_of_blocks: keep_len,
+                        trailer: None,
+                        file_len: keep_len,
+                        ..scanned
+                    },
+                ));
+            }
+            next_segment_number += 1;
+        }
+        if !reached {
+            return Err(StoreError::corrupt(
+                &dir,
+                format!(
+                    "archive holds {} blocks but its last checkpoint covers {target}; run `kuzet verify`",
+                    frontier.size()
+                ),
+            ));
+        }
+        if let Some(cp) = &last_cp {
+            if cp.root_bytes() != Some(frontier.root()) {
+                return Err(StoreError::corrupt(
+                    &checkpoints_path,
+                    "archive does not match its last checkpoint; run `kuzet verify`",
+                ));
+            }
+        }
+        let segment = match open_segment {
+            Some((number, path, scanned)) => {
+                let file = OpenOptions::new()
+                    .append(true)
+                    .open(&path)
+                    .map_err(StoreError::io(&path))?;
+                Some(OpenSegment {
+                    file,
+                    path,
+                    number,
+                    len: scanned.end_of_blocks,
+                    blocks: scanned.blocks.len() as u64,
+                    opened_day: day_of(scanned.header.opened_at_nanos),
+                    header_bytes: scanned.header_bytes,
+                })
+            }
+            None => None,
+        };
+        let checkpoints = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&checkpoints_path)
+            .map_err(StoreError::io(&checkpoints_path))?;
+        let checkpoints_len = checkpoints
+            .metadata()
+            .map_err(StoreError::io(&checkpoints_path))?
+            .len();
+        Ok((
+            Self {
+                tenant,
+                dir,
+                settings,
+                frontier,
+                next_record,
+                last_sealed_seq,
+                segment,
+                next_segment_number,
+                prev_chain,
+                checkpoints,
+                checkpoints_path,
+                checkpoints_len,
+                dirty: false,
+                last_block_segment,
+                payload: Vec::new(),
+                leaves: Vec::new(),
+                first_seq: 0,
+                last_seq: 0,
+                opened_at: None,
+                closed_since_backup: false,
+                scratch: Vec::new(),
+                signer: signer.clone(),
+            },
+            report,
+        ))
+    }
+
+    /// The first WAL sequence number in the open (unsealed) block.
+    pub fn open_block_first_seq(&self) -> Option<u64> {
+        (!self.leaves.is_empty()).then_some(self.first_seq)
+    }
+
+    pub fn open_block_since(&self) -> Option<Instant> {
+        self.opened_at
+    }
+
+    /// Appends one event to the open block, sealing it when it reaches `block_bytes`.
+    /// Returns whether a block was sealed.
+    pub fn append(
+        &mut self,
+        seq: u64,
+        event: &Event,
+        now: jiff::Timestamp,
+    ) -> Result<bool, StoreError> {
+        if self.leaves.is_empty() {
+            self.first_seq = seq;
+            self.opened_at = Some(Instant::now());
+            self.payload.clear();
+        }
+        let index = self.next_record + self.leaves.len() as u64;
+        match format::append_record(&mut self.payload, index, seq, event) {
+            Ok(leaf) => self.leaves.push(leaf),
+            Err(e) => {
+                // Serializing an Event to JSON only fails on non-string map keys, which Fields never has.
+                return Err(StoreError::corrupt(
+                    &self.dir,
+                    format!("event {}: cannot encode: {e}", event.id),
+                ));
+            }
+        }
+        self.last_seq = seq;
+        if self.payload.len() >= self.settings.block_bytes {
+            self.seal_block(now)?;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// Compresses and writes the open block (if any) to the open segment, rolling segments as needed.
+    /// The block is durable and checkpointed only after [`TenantLog::checkpoint`].
+    pub fn seal_block(&mut self, now: jiff::Timestamp) -> Result<(), StoreError> {
+        let now_nanos = timestamp_nanos(now);
+        if self.leaves.is_empty() {
+            return Ok(());
+        }
+        let compressed = {
+            let mut encoder_out = Vec::with_capacity(self.payload.len() / 3 + 64);
+            let mut compressor = zstd::bulk::Compressor::new(self.settings.zstd_level)
+                .map_err(StoreError::io(&self.dir))?;
+            compressor
+                .include_checksum(true)
+                .map_err(StoreError::io(&self.dir))?;
+            encoder_out.resize(zstd::zstd_safe::compress_bound(self.payload.len()), 0);
+            let n = compressor
+                .compress_to_buffer(&self.payload, &mut encoder_out[..])
+                .map_err(StoreError::io(&self.dir))?;
+            encoder_out.truncate(n);
+            encoder_out
+        };
+        let root = crate::merkle::root(&self.leaves);
+        let header = BlockHeader {
+            block_index: self.frontier.size(),
+            first_record: self.next_record,
+            record_count: self.leaves.len() as u32,
+            first_seq: self.first_seq,
+            last_seq: self.last_seq,
+            sealed_at_nanos: now_nanos,
+            uncompressed_len: self.payload.len() as u32,
+            compressed_len: compressed.len() as u32,
+        };
+        let block_len = header.encoded_len();
+        let roll = self.segment.as_ref().is_some_and(|s| {
+            s.blocks > 0
+                && (s.len + block_len > self.settings.segment_bytes
+                    || s.opened_day != day_of(now_nanos))
+        });
+        if roll {
+            self.close_segment(now)?;
+        }
+        if self.segment.is_none() {
+            self.open_segment(now)?;
+        }
+        let header_bytes = header.encode();
+        self.scratch.clear();
+        self.scratch.extend_from_slice(&header_bytes);
+        self.scratch.extend_from_slice(&compressed);
+        self.scratch.extend_from_slice(&root);
+        let Some(segment) = self.segment.as_mut() else {
+            return Err(StoreError::Closed);
+        };
+        segment
+            .file
+            .write_all(&self.scratch)
+            .map_err(StoreError::io(&segment.path))?;
+        segment.len += block_len;
+        segment.blocks += 1;
+        self.last_block_segment = segment.number;
+        self.frontier.push(block_leaf(&header_bytes, &root));
+        self.next_record += self.leaves.len() as u64;
+        self.last_sealed_seq = self.last_seq;
+        self.leaves.clear();
+        self.payload.clear();
+        self.opened_at = None;
+        self.dirty = true;
+        metrics::counter!("kuzet_store_blocks_sealed_total").increment(1);
+        Ok(())
+    }
+
+    fn open_segment(&mut self, now: jiff::Timestamp) -> Result<(), StoreError> {
+        let now_nanos = timestamp_nanos(now);
+        let number = self.next_segment_number;
+        let path = self.dir.join(segment_file_name(number));
+        let header = SegmentHeader {
+            tenant: self.tenant.as_str().to_owned(),
+            number,
+            first_block: self.frontier.size(),
+            first_record: self.next_record,
+            opened_at_nanos: now_nanos,
+            prev_chain: self.prev_chain,
+        };
+        let header_bytes = header.encode();
+        let mut file = OpenOptions::new()
+            .create_new(true)
+            .append(true)
+            .open(&path)
+            .map_err(StoreError::io(&path))?;
+        file.write_all(&header_bytes)
+            .and_then(|()| file.sync_data())
+            .map_err(StoreError::io(&path))?;
+        sync_dir(&self.dir)?;
+        self.next_segment_number += 1;
+        self.segment = Some(OpenSegment {
+            file,
+            path,
+            number,
+            len: header_bytes.len() as u64,
+            header_bytes,
+            blocks: 0,
+            opened_day: day_of(now_nanos),
+        });
+        Ok(())
+    }
+
+    /// Checkpoints what is written, then appends the trailer and links the chain.
+    fn close_segment(&mut self, now: jiff::Timestamp) -> Result<(), StoreError> {
+        self.checkpoint(now)?;
+        let Some(mut segment) = self.segment.take() else {
+            return Ok(());
+        };
+        let trailer = Trailer {
+            block_count: segment.blocks,
+            tree_size: self.frontier.size(),
+            log_root: self.frontier.root(),
+        };
+        let trailer_bytes = trailer.encode();
+        segment
+            .file
+            .write_all(&trailer_bytes)
+            .and_then(|()| segment.file.sync_data())
+            .map_err(StoreError::io(&segment.path))?;
+        self.prev_chain = chain_hash(&segment.header_bytes, &trailer_bytes);
+        self.closed_since_backup = true;
+        metrics::counter!("kuzet_store_segments_closed_total").increment(1);
+        Ok(())
+    }
+
+    /// Makes written blocks durable and appends a signed checkpoint. Returns whether one was written.
+    pub fn checkpoint(&mut self, now: jiff::Timestamp) -> Result<bool, StoreError> {
+        if !self.dirty {
+            return Ok(false);
+        }
+        if let Some(segment) = self.segment.as_mut() {
+            segment
+                .file
+                .sync_data()
+                .map_err(StoreError::io(&segment.path))?;
+        }
+        let cp = Checkpoint::sign(
+            &self.signer,
+            &self.tenant,
+            self.frontier.size(),
+            &self.frontier.root(),
+            &segment_file_name(self.last_block_segment),
+            now,
+        );
+        let line = cp.to_line();
+        self.checkpoints
+            .write_all(line.as_bytes())
+            .and_then(|()| self.checkpoints.sync_data())
+            .map_err(StoreError::io(&self.checkpoints_path))?;
+        self.checkpoints_len += line.len() as u64;
+        self.dirty = false;
+        Ok(true)
+    }
+}

@@ -1,0 +1,481 @@
+//! Byte layouts of the sealed archive (see `docs/formats/archive.md`). Everything little-endian. Parsing never
+//! panics and returns `None`/`Err(detail)` on anything malformed, because the verifier reads untrusted files.
+
+use kuzet_model::{EventId, TenantId};
+use sha2::{Digest, Sha256};
+
+use crate::codec::{Reader, put_i64, put_u16, put_u32, put_u64};
+use crate::merkle::{Hash, leaf_hash, leaf_hash_parts};
+
+pub const SEGMENT_MAGIC: &[u8; 8] = b"KUZETSEG";
+pub const BLOCK_MAGIC: &[u8; 4] = b"KZBK";
+pub const TRAILER_MAGIC: &[u8; 4] = b"KZTR";
+pub const FORMAT_VERSION: u16 = 1;
+pub const RECORD_VERSION: u8 = 1;
+pub const BLOCK_VERSION: u8 = 1;
+pub const TRAILER_VERSION: u8 = 1;
+pub const BLOCK_HEADER_LEN: usize = 64;
+pub const TRAILER_LEN: usize = 60;
+/// Size of a record's locator hint (first bytes of its leaf hash) inside a block payload.
+pub const HINT_LEN: usize = 8;
+pub const CHECKPOINTS_FILE: &str = "checkpoints.log";
+pub const PUBLIC_KEY_FILE: &str = "public.key";
+
+pub fn segment_file_name(number: u64) -> String {
+    format!("{number:010}.seg")
+}
+
+pub fn parse_segment_file_name(name: &str) -> Option<u64> {
+    let digits = name.strip_suffix(".seg")?;
+    if digits.len() != 10 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SegmentHeader {
+    pub tenant: String,
+    pub number: u64,
+    /// Index in the tenant log of this segment's first block.
+    pub first_block: u64,
+    /// Index in the tenant log of this segment's first record.
+    pub first_record: u64,
+    pub opened_at_nanos: i64,
+    /// Chain hash of the previous segment (zeros for segment 0).
+    pub prev_chain: Hash,
+}
+
+impl SegmentHeader {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(128);
+        out.extend_from_slice(SEGMENT_MAGIC);
+        put_u16(&mut out, FORMAT_VERSION);
+        // Tenant ids are at most 63 bytes (kuzet-model validates), so the length fits in one byte.
+        out.push(self.tenant.len().min(255) as u8);
+        out.extend_from_slice(&self.tenant.as_bytes()[..self.tenant.len().min(255)]);
+        put_u64(&mut out, self.number);
+        put_u64(&mut out, self.first_block);
+        put_u64(&mut out, self.first_record);
+        put_i64(&mut out, self.opened_at_nanos);
+        out.extend_from_slice(&self.prev_chain);
+        let crc = crc32fast::hash(&out);
+        put_u32(&mut out, crc);
+        out
+    }
+
+    /// Parses a header at the start of `bytes`, returning it and its encoded length.
+    pub fn decode(bytes: &[u8]) -> Result<(Self, usize), String> {
+        let mut r = Reader::new(bytes);
+        let short = || "segment header is truncated".to_string();
+        let magic = r.take(8).ok_or_else(short)?;
+        if magic != SEGMENT_MAGIC {
+            return Err("not a kuzet segment (bad magic)".into());
+        }
+        let version = r.u16().ok_or_else(short)?;
+        if version != FORMAT_VERSION {
+            return Err(format!("unsupported segment format version {version}"));
+        }
+        let tenant_len = r.u8().ok_or_else(short)? as usize;
+        let tenant = String::from_utf8_lossy(r.take(tenant_len).ok_or_else(short)?).into_owned();
+        let number = r.u64().ok_or_else(short)?;
+        let first_block = r.u64().ok_or_else(short)?;
+        let first_record = r.u64().ok_or_else(short)?;
+        let opened_at_nanos = r.i64().ok_or_else(short)?;
+        let prev_chain = r.array::<32>().ok_or_else(short)?;
+        let body_len = r.pos();
+        let crc = r.u32().ok_or_else(short)?;
+        if crc != crc32fast::hash(&bytes[..body_len]) {
+            return Err("segment header checksum mismatch".into());
+        }
+        Ok((
+            Self {
+                tenant,
+                number,
+                first_block,
+                first_record,
+                opened_at_nanos,
+                prev_chain,
+            },
+            r.pos(),
+        ))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockHeader {
+    pub block_index: u64,
+    pub first_record: u64,
+    pub record_count: u32,
+    pub first_seq: u64,
+    pub last_seq: u64,
+    pub sealed_at_nanos: i64,
+    pub uncompressed_len: u32,
+    pub compressed_len: u32,
+}
+
+impl BlockHeader {
+    pub fn encode(&self) -> [u8; BLOCK_HEADER_LEN] {
+        let mut out = Vec::with_capacity(BLOCK_HEADER_LEN);
+        out.extend_from_slice(BLOCK_MAGIC);
+        out.push(BLOCK_VERSION);
+        out.push(0); // flags: 0 = zstd payload
+        put_u16(&mut out, 0);
+        put_u64(&mut out, self.block_index);
+        put_u64(&mut out, self.first_record);
+        put_u32(&mut out, self.record_count);
+        put_u64(&mut out, self.first_seq);
+        put_u64(&mut out, self.last_seq);
+        put_i64(&mut out, self.sealed_at_nanos);
+        put_u32(&mut out, self.uncompressed_len);
+        put_u32(&mut out, self.compressed_len);
+        let crc = crc32fast::hash(&out);
+        put_u32(&mut out, crc);
+        let mut fixed = [0u8; BLOCK_HEADER_LEN];
+        fixed.copy_from_slice(&out);
+        fixed
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, String> {
+        let mut r = Reader::new(bytes);
+        let short = || "block header is truncated".to_string();
+        if r.take(4).ok_or_else(short)? != BLOCK_MAGIC {
+            return Err("bad block magic".into());
+        }
+        let version = r.u8().ok_or_else(short)?;
+        let flags = r.u8().ok_or_else(short)?;
+        let _reserved = r.u16().ok_or_else(short)?;
+        let header = Self {
+            block_index: r.u64().ok_or_else(short)?,
+            first_record: r.u64().ok_or_else(short)?,
+            record_count: r.u32().ok_or_else(short)?,
+            first_seq: r.u64().ok_or_else(short)?,
+            last_seq: r.u64().ok_or_else(short)?,
+            sealed_at_nanos: r.i64().ok_or_else(short)?,
+            uncompressed_len: r.u32().ok_or_else(short)?,
+            compressed_len: r.u32().ok_or_else(short)?,
+        };
+        let body_len = r.pos();
+        let crc = r.u32().ok_or_else(short)?;
+        if crc != crc32fast::hash(&bytes[..body_len]) {
+            return Err("block header checksum mismatch".into());
+        }
+        if version != BLOCK_VERSION || flags != 0 {
+            return Err(format!("unsupported block version {version} flags {flags}"));
+        }
+        Ok(header)
+    }
+
+    /// Total bytes of the block on disk: header, payload, root.
+    pub fn encoded_len(&self) -> u64 {
+        BLOCK_HEADER_LEN as u64 + u64::from(self.compressed_len) + 32
+    }
+}
+
+/// The block's leaf in the tenant log: `H(0x00 ‖ header ‖ block root)`.
+pub fn block_leaf(header_bytes: &[u8], block_root: &Hash) -> Hash {
+    leaf_hash_parts(&[header_bytes, block_root])
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Trailer {
+    pub block_count: u64,
+    pub tree_size: u64,
+    pub log_root: Hash,
+}
+
+impl Trailer {
+    pub fn encode(&self) -> [u8; TRAILER_LEN] {
+        let mut out = Vec::with_capacity(TRAILER_LEN);
+        out.extend_from_slice(TRAILER_MAGIC);
+        out.push(TRAILER_VERSION);
+        out.extend_from_slice(&[0, 0, 0]);
+        put_u64(&mut out, self.block_count);
+        put_u64(&mut out, self.tree_size);
+        out.extend_from_slice(&self.log_root);
+        let crc = crc32fast::hash(&out);
+        put_u32(&mut out, crc);
+        let mut fixed = [0u8; TRAILER_LEN];
+        fixed.copy_from_slice(&out);
+        fixed
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, String> {
+        let mut r = Reader::new(bytes);
+        let short = || "segment trailer is truncated".to_string();
+        if r.take(4).ok_or_else(short)? != TRAILER_MAGIC {
+            return Err("bad trailer magic".into());
+        }
+        let version = r.u8().ok_or_else(short)?;
+        r.take(3).ok_or_else(short)?;
+        let trailer = Self {
+            block_count: r.u64().ok_or_else(short)?,
+            tree_size: r.u64().ok_or_else(short)?,
+            log_root: r.array::<32>().ok_or_else(short)?,
+        };
+        let body_len = r.pos();
+        let crc = r.u32().ok_or_else(short)?;
+        if crc != crc32fast::hash(&bytes[..body_len]) {
+            return Err("segment trailer checksum mismatch".into());
+        }
+        if version != TRAILER_VERSION {
+            return Err(format!("unsupported trailer version {version}"));
+        }
+        Ok(trailer)
+    }
+}
+
+/// The hash linking a closed segment to the next one: `SHA-256("kuzet-segment-chain-v1" ‖ header ‖ trailer)`.
+pub fn chain_hash(header_bytes: &[u8], trailer_bytes: &[u8]) -> Hash {
+    let mut h = Sha256::new();
+    h.update(b"kuzet-segment-chain-v1");
+    h.update(header_bytes);
+    h.update(trailer_bytes);
+    h.finalize().into()
+}
+
+/// Appends one record entry (`[len u32][hint 8][record]`) to a block payload, writing the event JSON straight into
+/// the payload buffer so nothing is serialized twice. Returns the record's leaf hash.
+pub fn append_record(
+    payload: &mut Vec<u8>,
+    record_index: u64,
+    wal_seq: u64,
+    event: &kuzet_model::Event,
+) -> Result<Hash, serde_json::Error> {
+    let entry_start = payload.len();
+    payload.extend_from_slice(&[0u8; 4 + HINT_LEN]);
+    let record_start = payload.len();
+    payload.push(RECORD_VERSION);
+    put_u64(payload, record_index);
+    put_u64(payload, wal_seq);
+    payload.extend_from_slice(&event.id.to_bytes());
+    if let Err(e) = serde_json::to_writer(&mut *payload, event) {
+        payload.truncate(entry_start);
+        return Err(e);
+    }
+    let record_len = payload.len() - record_start;
+    let leaf = leaf_hash(&payload[record_start..]);
+    // Blocks are sealed at block_bytes (≤ 4 GiB by config validation), so a record length fits in u32.
+    payload[entry_start..entry_start + 4].copy_from_slice(&(record_len as u32).to_le_bytes());
+    payload[entry_start + 4..record_start].copy_from_slice(&leaf[..HINT_LEN]);
+    Ok(leaf)
+}
+
+/// A record as read back from a block payload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordRef<'a> {
+    pub hint: [u8; HINT_LEN],
+    /// The hashed bytes: version, index, seq, id, JSON.
+    pub bytes: &'a [u8],
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordFields<'a> {
+    pub record_index: u64,
+    pub wal_seq: u64,
+    pub event_id: EventId,
+    pub json: &'a [u8],
+}
+
+pub fn decode_record(bytes: &[u8]) -> Result<RecordFields<'_>, String> {
+    let mut r = Reader::new(bytes);
+    let short = || "record is truncated".to_string();
+    let version = r.u8().ok_or_else(short)?;
+    if version != RECORD_VERSION {
+        return Err(format!("unsupported record version {version}"));
+    }
+    Ok(RecordFields {
+        record_index: r.u64().ok_or_else(short)?,
+        wal_seq: r.u64().ok_or_else(short)?,
+        event_id: EventId::from_bytes(r.array::<16>().ok_or_else(short)?),
+        json: r.rest(),
+    })
+}
+
+/// Splits a decompressed payload into record entries. Stops with an error at the first malformed entry, returning
+/// the entries read so far.
+pub fn split_records(payload: &[u8]) -> (Vec<RecordRef<'_>>, Option<String>) {
+    let mut r = Reader::new(payload);
+    let mut out = Vec::new();
+    while r.remaining() > 0 {
+        let Some(len) = r.u32() else {
+            return (out, Some("record length is truncated".into()));
+        };
+        let Some(hint) = r.array::<HINT_LEN>() else {
+            return (out, Some("record hint is truncated".into()));
+        };
+        let Some(bytes) = r.take(len as usize) else {
+            return (out, Some(format!("record of {len} bytes is truncated")));
+        };
+        out.push(RecordRef { hint, bytes });
+    }
+    (out, None)
+}
+
+/// A signed statement of a tenant log's size and root. One JSON line in `checkpoints.log`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Checkpoint {
+    pub v: u32,
+    pub tenant: String,
+    pub tree_size: u64,
+    /// Hex of the log root.
+    pub root: String,
+    /// The segment file holding block `tree_size - 1`.
+    pub segment: String,
+    /// RFC 3339 UTC.
+    pub time: String,
+    /// Hex of the Ed25519 signature over [`Checkpoint::signed_message`].
+    pub sig: String,
+}
+
+impl Checkpoint {
+    pub const VERSION: u32 = 1;
+
+    /// The exact bytes signed: a line-oriented text, independent of JSON formatting.
+    pub fn signed_message(
+        tenant: &str,
+        tree_size: u64,
+        root_hex: &str,
+        segment: &str,
+        time: &str,
+    ) -> Vec<u8> {
+        format!("kuzet-checkpoint-v1\n{tenant}\n{tree_size}\n{root_hex}\n{segment}\n{time}\n")
+            .into_bytes()
+    }
+
+    pub fn message(&self) -> Vec<u8> {
+        Self::signed_message(
+            &self.tenant,
+            self.tree_size,
+            &self.root,
+            &self.segment,
+            &self.time,
+        )
+    }
+
+    pub fn sign(
+        signer: &crate::Signer,
+        tenant: &TenantId,
+        tree_size: u64,
+        root: &Hash,
+        segment: &str,
+        time: jiff::Timestamp,
+    ) -> Self {
+        let root_hex = hex::encode(root);
+        let time = time.to_string();
+        let sig = signer.sign(&Self::signed_message(
+            tenant.as_str(),
+            tree_size,
+            &root_hex,
+            segment,
+            &time,
+        ));
+        Self {
+            v: Self::VERSION,
+            tenant: tenant.as_str().to_owned(),
+            tree_size,
+            root: root_hex,
+            segment: segment.to_owned(),
+            time,
+            sig: hex::encode(sig),
+        }
+    }
+
+    pub fn signature_ok(&self, key: &crate::VerifyingKey) -> bool {
+        if self.v != Self::VERSION {
+            return false;
+        }
+        let Some(sig) = hex::decode(&self.sig)
+            .ok()
+            .and_then(|b| <[u8; 64]>::try_from(b).ok())
+        else {
+            return false;
+        };
+        key.verify(&self.message(), &sig)
+    }
+
+    pub fn root_bytes(&self) -> Option<Hash> {
+        hex::decode(&self.root).ok().and_then(|b| b.try_into().ok())
+    }
+
+    pub fn to_line(&self) -> String {
+        // Serializing a struct of strings and integers cannot fail.
+        let mut line = serde_json::to_string(self).unwrap_or_default();
+        line.push('\n');
+        line
+    }
+}
+
+/// Parses `checkpoints.log`: complete lines only. Returns (line number from 1, parsed or error) and the byte length
+/// of the complete-line prefix (a torn last line is excluded).
+pub fn parse_checkpoints(bytes: &[u8]) -> (Vec<(usize, Result<Checkpoint, String>)>, usize) {
+    let mut out = Vec::new();
+    let mut complete = 0;
+    for (i, line) in bytes.split_inclusive(|&b| b == b'\n').enumerate() {
+        if !line.ends_with(b"\n") {
+            break;
+        }
+        complete += line.len();
+        let parsed = serde_json::from_slice::<Checkpoint>(&line[..line.len() - 1])
+            .map_err(|e| e.to_string());
+        out.push((i + 1, parsed));
+    }
+    (out, complete)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn event(id: u128, original: Vec<u8>) -> kuzet_model::Event {
+        kuzet_model::Event::new(
+            EventId::from_u128(id),
+            TenantId::new("t1").unwrap(),
+            kuzet_model::SourceId::new("s1").unwrap(),
+            jiff::Timestamp::from_second(1_700_000_000).unwrap(),
+            original,
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn records_round_trip(index: u64, seq: u64, id: u128, original: Vec<u8>) {
+            let e = event(id, original);
+            let mut payload = Vec::new();
+            let leaf = append_record(&mut payload, index, seq, &e).unwrap();
+            append_record(&mut payload, index + 1, seq, &e).unwrap();
+            let (records, err) = split_records(&payload);
+            prop_assert!(err.is_none());
+            prop_assert_eq!(records.len(), 2);
+            prop_assert_eq!(leaf_hash(records[0].bytes), leaf);
+            prop_assert_eq!(&records[0].hint[..], &leaf[..HINT_LEN]);
+            let fields = decode_record(records[0].bytes).unwrap();
+            prop_assert_eq!(fields.record_index, index);
+            prop_assert_eq!(fields.wal_seq, seq);
+            prop_assert_eq!(fields.event_id, e.id);
+            let back: kuzet_model::Event = serde_json::from_slice(fields.json).unwrap();
+            prop_assert_eq!(back, e);
+        }
+
+        #[test]
+        fn headers_round_trip(block_index: u64, first_record: u64, record_count: u32, first_seq: u64,
+                              last_seq: u64, sealed_at_nanos: i64, uncompressed_len: u32, compressed_len: u32) {
+            let h = BlockHeader { block_index, first_record, record_count, first_seq, last_seq, sealed_at_nanos,
+                                  uncompressed_len, compressed_len };
+            prop_assert_eq!(BlockHeader::decode(&h.encode()).unwrap(), h);
+            let s = SegmentHeader { tenant: "t-1".into(), number: block_index, first_block: first_record,
+                                    first_record: first_seq, opened_at_nanos: sealed_at_nanos, prev_chain: [7; 32] };
+            let bytes = s.encode();
+            prop_assert_eq!(SegmentHeader::decode(&bytes).unwrap(), (s, bytes.len()));
+        }
+    }
+
+    #[test]
+    fn segment_names_are_strict() {
+        assert_eq!(segment_file_name(3), "0000000003.seg");
+        assert_eq!(parse_segment_file_name("0000000003.seg"), Some(3));
+        assert_eq!(parse_segment_file_name("3.seg"), None);
+        assert_eq!(parse_segment_file_name("000000000a.seg"), None);
+    }
+}

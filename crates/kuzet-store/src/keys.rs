@@ -1,0 +1,197 @@
+//! Checkpoint signing keys: Ed25519 in a versioned one-line text format.
+//!
+//! ```text
+//! kuzet-ed25519-secret-v1 <64 hex digits: the 32-byte seed>
+//! kuzet-ed25519-public-v1 <64 hex digits: the 32-byte public key>
+//! ```
+//! The secret file is written with mode 0600; it should live outside the data directory (on a separate machine or
+//! token for the strongest guarantee), because whoever holds it can sign checkpoints over a rewritten history.
+
+use std::fmt;
+use std::io::Write;
+use std::path::Path;
+
+use ed25519_dalek::Signer as _;
+
+use crate::StoreError;
+
+const SECRET_TAG: &str = "kuzet-ed25519-secret-v1";
+const PUBLIC_TAG: &str = "kuzet-ed25519-public-v1";
+
+/// Signs checkpoints. Cloning copies the key.
+#[derive(Clone)]
+pub struct Signer {
+    key: ed25519_dalek::SigningKey,
+}
+
+impl fmt::Debug for Signer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Signer({})", self.verifying_key())
+    }
+}
+
+impl Signer {
+    pub fn from_seed(seed: [u8; 32]) -> Self {
+        Self {
+            key: ed25519_dalek::SigningKey::from_bytes(&seed),
+        }
+    }
+
+    pub fn verifying_key(&self) -> VerifyingKey {
+        VerifyingKey {
+            key: self.key.verifying_key(),
+        }
+    }
+
+    pub(crate) fn sign(&self, message: &[u8]) -> [u8; 64] {
+        self.key.sign(message).to_bytes()
+    }
+
+    /// The secret file's text (one line).
+    pub fn to_text(&self) -> String {
+        format!("{SECRET_TAG} {}\n", hex::encode(self.key.to_bytes()))
+    }
+}
+
+/// Verifies checkpoint signatures.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct VerifyingKey {
+    key: ed25519_dalek::VerifyingKey,
+}
+
+impl fmt::Debug for VerifyingKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "VerifyingKey({self})")
+    }
+}
+
+impl fmt::Display for VerifyingKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&hex::encode(self.key.to_bytes()))
+    }
+}
+
+impl VerifyingKey {
+    pub fn from_bytes(bytes: [u8; 32]) -> Option<Self> {
+        ed25519_dalek::VerifyingKey::from_bytes(&bytes)
+            .ok()
+            .map(|key| Self { key })
+    }
+
+    pub fn to_bytes(&self) -> [u8; 32] {
+        self.key.to_bytes()
+    }
+
+    /// Strict verification (rejects non-canonical and small-order encodings).
+    pub fn verify(&self, message: &[u8], signature: &[u8; 64]) -> bool {
+        let signature = ed25519_dalek::Signature::from_bytes(signature);
+        self.key.verify_strict(message, &signature).is_ok()
+    }
+
+    /// The public file's text (one line).
+    pub fn to_text(&self) -> String {
+        format!("{PUBLIC_TAG} {self}\n")
+    }
+
+    pub fn parse_text(text: &str) -> Option<Self> {
+        let hex_part = text.trim().strip_prefix(PUBLIC_TAG)?.trim();
+        let bytes: [u8; 32] = hex::decode(hex_part).ok()?.try_into().ok()?;
+        Self::from_bytes(bytes)
+    }
+}
+
+/// A freshly generated secret key, ready to be written.
+pub type SigningKeyFile = Signer;
+/// The public half, ready to be written or copied into the archive.
+pub type PublicKeyFile = VerifyingKey;
+
+/// Generates a key pair from the operating system's random source.
+pub fn generate() -> Result<(SigningKeyFile, PublicKeyFile), StoreError> {
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).map_err(|e| StoreError::Key {
+        path: "<os random>".into(),
+        detail: format!("cannot read random bytes: {e}"),
+    })?;
+    let signer = Signer::from_seed(seed);
+    let public = signer.verifying_key();
+    Ok((signer, public))
+}
+
+/// Writes the secret key with mode 0600, refusing to overwrite an existing file.
+pub fn write_signing_key(path: &Path, key: &Signer) -> Result<(), StoreError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).map_err(StoreError::io(path))?;
+    file.write_all(key.to_text().as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(StoreError::io(path))
+}
+
+pub fn write_public_key(path: &Path, key: &VerifyingKey) -> Result<(), StoreError> {
+    std::fs::write(path, key.to_text()).map_err(StoreError::io(path))
+}
+
+pub fn read_signing_key(path: &Path) -> Result<Signer, StoreError> {
+    let text = std::fs::read_to_string(path).map_err(StoreError::io(path))?;
+    let bad = |detail: &str| StoreError::Key {
+        path: path.into(),
+        detail: detail.into(),
+    };
+    let hex_part = text
+        .trim()
+        .strip_prefix(SECRET_TAG)
+        .ok_or_else(|| bad("not a kuzet-ed25519-secret-v1 key"))?
+        .trim();
+    let seed: [u8; 32] = hex::decode(hex_part)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| bad("expected 64 hex digits"))?;
+    Ok(Signer::from_seed(seed))
+}
+
+pub fn read_public_key(path: &Path) -> Result<VerifyingKey, StoreError> {
+    let text = std::fs::read_to_string(path).map_err(StoreError::io(path))?;
+    VerifyingKey::parse_text(&text).ok_or_else(|| StoreError::Key {
+        path: path.into(),
+        detail: "not a valid kuzet-ed25519-public-v1 key".into(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_round_trip_through_files_with_private_permissions() {
+        let dir = tempfile::tempdir().unwrap();
+        let (secret, public) = generate().unwrap();
+        let secret_path = dir.path().join("k.secret");
+        let public_path = dir.path().join("k.pub");
+        write_signing_key(&secret_path, &secret).unwrap();
+        write_public_key(&public_path, &public).unwrap();
+        assert!(
+            write_signing_key(&secret_path, &secret).is_err(),
+            "must not overwrite"
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&secret_path)
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let secret2 = read_signing_key(&secret_path).unwrap();
+        assert_eq!(read_public_key(&public_path).unwrap(), public);
+        let sig = secret2.sign(b"m");
+        assert!(public.verify(b"m", &sig));
+        assert!(!public.verify(b"n", &sig));
+        assert!(read_signing_key(&public_path).is_err());
+    }
+}

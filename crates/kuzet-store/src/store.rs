@@ -1,0 +1,576 @@
+//! The running store: configuration, the WAL writer thread, the sealer thread and the backup thread.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use kuzet_model::{Event, RawEvent, TenantId};
+use tokio::sync::mpsc;
+
+use crate::archive::{LogSettings, RecoveryReport, TenantLog};
+use crate::backup::{BackupJob, BackupTarget};
+use crate::format::PUBLIC_KEY_FILE;
+use crate::wal::{self, SealerInput, WalHandle, WalWriter};
+use crate::{Signer, StoreError};
+
+/// Built by the binary from its TOML.
+#[derive(Clone)]
+pub struct StoreConfig {
+    /// `wal/` and `archive/` live below.
+    pub data_dir: PathBuf,
+    /// Bounded queue in front of the WAL writer, in batches.
+    pub wal_queue_batches: usize,
+    /// Roll WAL files at this size.
+    pub wal_segment_bytes: u64,
+    /// Seal an archive block at this uncompressed size.
+    pub block_bytes: usize,
+    /// ... or when its oldest record is this old.
+    pub block_max_age: Duration,
+    /// Roll an archive segment at this size (or at UTC day change).
+    pub segment_bytes: u64,
+    pub zstd_level: i32,
+    /// Second copy of closed segments and their checkpoints (R4 backup storage of logs).
+    pub backup: Option<BackupTarget>,
+}
+
+impl std::fmt::Debug for StoreConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreConfig")
+            .field("data_dir", &self.data_dir)
+            .field("wal_queue_batches", &self.wal_queue_batches)
+            .field("wal_segment_bytes", &self.wal_segment_bytes)
+            .field("block_bytes", &self.block_bytes)
+            .field("block_max_age", &self.block_max_age)
+            .field("segment_bytes", &self.segment_bytes)
+            .field("zstd_level", &self.zstd_level)
+            .field("backup", &self.backup)
+            .finish()
+    }
+}
+
+impl StoreConfig {
+    /// The documented defaults below `data_dir`.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            wal_queue_batches: 1024,
+            wal_segment_bytes: 64 << 20,
+            block_bytes: 1 << 20,
+            block_max_age: Duration::from_secs(1),
+            segment_bytes: 256 << 20,
+            zstd_level: 3,
+            backup: None,
+        }
+    }
+
+    fn validate(&self) -> Result<(), StoreError> {
+        let bad = |m: &str| Err(StoreError::Config(m.to_owned()));
+        if self.wal_queue_batches == 0 {
+            return bad("wal_queue_batches must be at least 1");
+        }
+        if self.block_bytes == 0 || self.block_bytes > 512 << 20 {
+            return bad("block_bytes must be between 1 byte and 512 MiB");
+        }
+        if self.segment_bytes < 4096 {
+            return bad("segment_bytes must be at least 4096");
+        }
+        if self.wal_segment_bytes < 4096 {
+            return bad("wal_segment_bytes must be at least 4096");
+        }
+        if !(1..=22).contains(&self.zstd_level) {
+            return bad("zstd_level must be between 1 and 22");
+        }
+        if self.block_max_age.is_zero() {
+            return bad("block_max_age must be positive");
+        }
+        Ok(())
+    }
+
+    pub fn archive_dir(&self) -> PathBuf {
+        self.data_dir.join("archive")
+    }
+
+    pub fn wal_dir(&self) -> PathBuf {
+        self.data_dir.join("wal")
+    }
+}
+
+/// Batch in, same-length batch out, same order.
+pub type Normalize = Box<dyn FnMut(Vec<RawEvent>) -> Vec<Event> + Send>;
+
+/// Counters shared by the threads; read through [`Store::stats`].
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub wal_appended: AtomicU64,
+    pub wal_bytes: AtomicU64,
+    pub fsyncs: AtomicU64,
+    pub sealed_events: AtomicU64,
+    pub blocks: AtomicU64,
+    pub checkpoints: AtomicU64,
+    pub queue_depth: AtomicU64,
+    pub replayed: AtomicU64,
+    pub backup_errors: AtomicU64,
+}
+
+/// A snapshot of the store's counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoreStats {
+    pub wal_appended: u64,
+    pub wal_bytes: u64,
+    pub fsyncs: u64,
+    pub sealed_events: u64,
+    pub blocks: u64,
+    pub checkpoints: u64,
+    pub queue_depth: u64,
+    /// Events re-sealed from the WAL at start-up.
+    pub replayed: u64,
+    pub backup_errors: u64,
+}
+
+pub struct Store {
+    wal: Option<WalHandle>,
+    counters: Arc<Counters>,
+    wal_thread: Option<JoinHandle<()>>,
+    sealer_thread: Option<JoinHandle<Result<(), StoreError>>>,
+    backup_thread: Option<JoinHandle<()>>,
+    recovery: Vec<(TenantId, RecoveryReport)>,
+    abort: Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+/// The sealer: normalizes durable raw events and appends them to per-tenant logs.
+pub(crate) struct Sealer {
+    archive_dir: PathBuf,
+    settings: LogSettings,
+    block_max_age: Duration,
+    signer: Signer,
+    normalize: Normalize,
+    logs: HashMap<TenantId, TenantLog>,
+    pub recovery: Vec<(TenantId, RecoveryReport)>,
+    counters: Arc<Counters>,
+    watermark: Arc<AtomicU64>,
+    last_seq: u64,
+    backup: Option<std::sync::mpsc::SyncSender<BackupJob>>,
+    abort: Arc<AtomicBool>,
+}
+
+impl Sealer {
+    fn log(&mut self, tenant: &TenantId) -> Result<&mut TenantLog, StoreError> {
+        if !self.logs.contains_key(tenant) {
+            let (log, report) = TenantLog::open(
+                &self.archive_dir,
+                tenant.clone(),
+                self.settings.clone(),
+                &self.signer,
+            )?;
+            if report != RecoveryReport::default() {
+                tracing::warn!(tenant = %tenant, ?report, "archive recovered");
+                self.recovery.push((tenant.clone(), report));
+            }
+            self.logs.insert(tenant.clone(), log);
+        }
+        // Inserted just above when absent.
+        self.logs.get_mut(tenant).ok_or(StoreError::Closed)
+    }
+
+    /// Opens every tenant directory already in the archive (recovering each).
+    fn open_existing(&mut self) -> Result<(), StoreError> {
+        let dir = self.archive_dir.clone();
+        for entry in std::fs::read_dir(&dir).map_err(StoreError::io(&dir))? {
+            let entry = entry.map_err(StoreError::io(&dir))?;
+            if !entry
+                .file_type()
+                .map_err(StoreError::io(entry.path()))?
+                .is_dir()
+            {
+                continue;
+            }
+            let Some(tenant) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| TenantId::new(n).ok())
+            else {
+                continue;
+            };
+            self.log(&tenant)?;
+        }
+        Ok(())
+    }
+
+    fn process(&mut self, input: SealerInput) -> Result<(), StoreError> {
+        let Some(&(last, _)) = input.last() else {
+            return Ok(());
+        };
+        let mut seqs = Vec::with_capacity(input.len());
+        let mut raws = Vec::with_capacity(input.len());
+        for (seq, raw) in input {
+            // Replay after a crash: what the archive already holds for this tenant is skipped, so nothing is
+            // sealed twice. In normal operation this is one comparison per event.
+            let sealed = match self.logs.get(&raw.tenant) {
+                Some(log) => seq <= log.last_sealed_seq,
+                None => false,
+            };
+            if !sealed {
+                seqs.push((seq, raw.tenant.clone()));
+                raws.push(raw);
+            }
+        }
+        let count = raws.len();
+        let events = if raws.is_empty() {
+            Vec::new()
+        } else {
+            (self.normalize)(raws)
+        };
+        if events.len() != count {
+            return Err(StoreError::Config(format!(
+                "normalize returned {} events for {count} raw events",
+                events.len()
+            )));
+        }
+        let now = jiff::Timestamp::now();
+        for ((seq, tenant), event) in seqs.into_iter().zip(events) {
+            let log = self.log(&tenant)?;
+            if log.append(seq, &event, now)? {
+                self.counters.blocks.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.counters
+            .sealed_events
+            .fetch_add(count as u64, Ordering::Relaxed);
+        self.last_seq = self.last_seq.max(last);
+        Ok(())
+    }
+
+    /// Seals blocks older than `block_max_age` (all blocks when `everything`), then checkpoints every log that
+    /// wrote blocks, then publishes the WAL watermark.
+    fn flush(&mut self, everything: bool) -> Result<(), StoreError> {
+        let now = jiff::Timestamp::now();
+        let max_age = self.block_max_age;
+        for log in self.logs.values_mut() {
+            let aged = log
+                .open_block_since()
+                .is_some_and(|t| t.elapsed() >= max_age);
+            if everything || aged {
+                let had_block = log.open_block_first_seq().is_some();
+                log.seal_block(now)?;
+                if had_block {
+                    self.counters.blocks.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            if log.checkpoint(now)? {
+                self.counters.checkpoints.fetch_add(1, Ordering::Relaxed);
+            }
+            if log.closed_since_backup {
+                log.closed_since_backup = false;
+                if let Some(tx) = &self.backup {
+                    // A full queue only delays the copy: each job copies everything not yet copied.
+                    let _ = tx.try_send(BackupJob::Tenant(log.tenant.clone()));
+                }
+            }
+        }
+        let pending = self
+            .logs
+            .values()
+            .filter_map(TenantLog::open_block_first_seq)
+            .min();
+        let watermark = match pending {
+            Some(first) => first.saturating_sub(1),
+            None => self.last_seq,
+        };
+        self.watermark.store(watermark, Ordering::Release);
+        metrics::gauge!("kuzet_store_sealed_watermark").set(watermark as f64);
+        Ok(())
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        self.logs
+            .values()
+            .filter_map(TenantLog::open_block_since)
+            .min()
+            .map(|t| t + self.block_max_age)
+    }
+
+    fn run(mut self, rx: std::sync::mpsc::Receiver<SealerInput>) -> Result<(), StoreError> {
+        let result = self.run_loop(&rx);
+        if let Err(e) = &result {
+            tracing::error!(error = %e, "sealer stopped");
+        }
+        drop(rx);
+        result
+    }
+
+    fn run_loop(&mut self, rx: &std::sync::mpsc::Receiver<SealerInput>) -> Result<(), StoreError> {
+        loop {
+            let received = match self.next_deadline() {
+                Some(deadline) => {
+                    let wait = deadline.saturating_duration_since(Instant::now());
+                    rx.recv_timeout(wait)
+                }
+                None => rx
+                    .recv()
+                    .map_err(|_| std::sync::mpsc::RecvTimeoutError::Disconnected),
+            };
+            match received {
+                Ok(input) => {
+                    self.process(input)?;
+                    // Take whatever else is already waiting before paying for fsync + signature.
+                    while let Ok(more) = rx.try_recv() {
+                        self.process(more)?;
+                    }
+                    self.flush(false)?;
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => self.flush(false)?,
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    if self.abort.load(Ordering::Acquire) {
+                        return Ok(());
+                    }
+                    self.flush(true)?;
+                    return Ok(());
+                }
+            }
+        }
+    }
+}
+
+fn write_public_key(archive_dir: &Path, signer: &Signer) -> Result<(), StoreError> {
+    let path = archive_dir.join(PUBLIC_KEY_FILE);
+    let key = signer.verifying_key();
+    match std::fs::read_to_string(&path) {
+        Ok(text) => match crate::VerifyingKey::parse_text(&text) {
+            Some(existing) if existing == key => Ok(()),
+            _ => Err(StoreError::Key {
+                path,
+                detail: "the signing key does not match the archive's public key".into(),
+            }),
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            crate::keys::write_public_key(&path, &key)
+        }
+        Err(source) => Err(StoreError::Io { path, source }),
+    }
+}
+
+impl Store {
+    /// Opens (creating dirs), recovers the archive, replays the WAL past what is sealed through `normalize`, and
+    /// starts the WAL writer, sealer and backup threads.
+    pub fn open(
+        config: StoreConfig,
+        signer: Signer,
+        normalize: Normalize,
+    ) -> Result<Store, StoreError> {
+        config.validate()?;
+        let archive_dir = config.archive_dir();
+        let wal_dir = config.wal_dir();
+        for dir in [&config.data_dir, &archive_dir, &wal_dir] {
+            std::fs::create_dir_all(dir).map_err(StoreError::io(dir))?;
+        }
+        write_public_key(&archive_dir, &signer)?;
+        let counters = Arc::new(Counters::default());
+        let watermark = Arc::new(AtomicU64::new(0));
+        let abort = Arc::new(AtomicBool::new(false));
+
+        let (backup_tx, backup_thread) = match &config.backup {
+            Some(target) => {
+                let (tx, rx) = std::sync::mpsc::sync_channel::<BackupJob>(256);
+                let target = target.clone();
+                let dir = archive_dir.clone();
+                let counters = counters.clone();
+                let runtime = tokio::runtime::Handle::try_current().ok();
+                let handle = std::thread::Builder::new()
+                    .name("kuzet-backup".into())
+                    .spawn(move || crate::backup::run(dir, target, rx, counters, runtime))
+                    .map_err(StoreError::io(&archive_dir))?;
+                (Some(tx), Some(handle))
+            }
+            None => (None, None),
+        };
+
+        let mut sealer = Sealer {
+            archive_dir: archive_dir.clone(),
+            settings: LogSettings {
+                block_bytes: config.block_bytes,
+                segment_bytes: config.segment_bytes,
+                zstd_level: config.zstd_level,
+            },
+            block_max_age: config.block_max_age,
+            signer,
+            normalize,
+            logs: HashMap::new(),
+            recovery: Vec::new(),
+            counters: counters.clone(),
+            watermark: watermark.clone(),
+            last_seq: 0,
+            backup: backup_tx.clone(),
+            abort: abort.clone(),
+        };
+        sealer.open_existing()?;
+
+        // Replay: everything in the WAL that the archive does not hold yet.
+        let files = wal::list_files(&wal_dir)?;
+        let mut max_seq = sealer
+            .logs
+            .values()
+            .map(|l| l.last_sealed_seq)
+            .max()
+            .unwrap_or(0);
+        let before = counters.sealed_events.load(Ordering::Relaxed);
+        for file in &files {
+            let mut group: SealerInput = Vec::new();
+            let mut failure = None;
+            wal::replay_file(&file.path, |seq, raw| {
+                max_seq = max_seq.max(seq);
+                group.push((seq, raw));
+                if group.len() >= 4096 && failure.is_none() {
+                    if let Err(e) = sealer.process(std::mem::take(&mut group)) {
+                        failure = Some(e);
+                    }
+                }
+            })?;
+            if let Some(e) = failure {
+                return Err(e);
+            }
+            sealer.process(group)?;
+        }
+        sealer.flush(true)?;
+        let replayed = counters.sealed_events.load(Ordering::Relaxed) - before;
+        counters.replayed.store(replayed, Ordering::Relaxed);
+        if replayed > 0 {
+            tracing::info!(
+                events = replayed,
+                "sealed events replayed from the write-ahead log"
+            );
+        }
+        // Everything in the old files is sealed and checkpointed now.
+        for file in &files {
+            std::fs::remove_file(&file.path).map_err(StoreError::io(&file.path))?;
+        }
+        wal::sync_dir(&wal_dir)?;
+        sealer.last_seq = max_seq;
+        watermark.store(max_seq, Ordering::Release);
+        if let Some(tx) = &backup_tx {
+            let _ = tx.try_send(BackupJob::All);
+        }
+        let recovery = std::mem::take(&mut sealer.recovery);
+
+        let (sealer_tx, sealer_rx) = std::sync::mpsc::sync_channel::<SealerInput>(64);
+        let sealer_thread = std::thread::Builder::new()
+            .name("kuzet-sealer".into())
+            .spawn(move || sealer.run(sealer_rx))
+            .map_err(StoreError::io(&archive_dir))?;
+
+        let (tx, rx) = mpsc::channel(config.wal_queue_batches);
+        let writer = WalWriter {
+            dir: wal_dir.clone(),
+            segment_bytes: config.wal_segment_bytes,
+            next_seq: max_seq + 1,
+            file: None,
+            closed: Vec::new(),
+            sealed_watermark: watermark,
+            stats: counters.clone(),
+        };
+        let max_batches = config.wal_queue_batches;
+        let wal_thread = std::thread::Builder::new()
+            .name("kuzet-wal".into())
+            .spawn(move || writer.run(rx, sealer_tx, max_batches))
+            .map_err(StoreError::io(&wal_dir))?;
+        drop(backup_tx);
+
+        Ok(Store {
+            wal: Some(WalHandle {
+                tx,
+                stats: counters.clone(),
+            }),
+            counters,
+            wal_thread: Some(wal_thread),
+            sealer_thread: Some(sealer_thread),
+            backup_thread,
+            recovery,
+            abort,
+        })
+    }
+
+    /// Simulates a crash for fault tests: stops the threads without sealing open blocks or writing a final
+    /// checkpoint. Everything acknowledged is in the WAL; the next `open` must recover it.
+    #[doc(hidden)]
+    pub fn abort(mut self) {
+        self.abort.store(true, Ordering::Release);
+        let _ = self.stop();
+    }
+
+    /// A handle for appending raw events. Cheap to clone.
+    pub fn wal(&self) -> WalHandle {
+        // `wal` is only taken in shutdown, which consumes self.
+        self.wal
+            .clone()
+            .unwrap_or_else(|| unreachable_handle(&self.counters))
+    }
+
+    pub fn stats(&self) -> StoreStats {
+        let c = &self.counters;
+        StoreStats {
+            wal_appended: c.wal_appended.load(Ordering::Relaxed),
+            wal_bytes: c.wal_bytes.load(Ordering::Relaxed),
+            fsyncs: c.fsyncs.load(Ordering::Relaxed),
+            sealed_events: c.sealed_events.load(Ordering::Relaxed),
+            blocks: c.blocks.load(Ordering::Relaxed),
+            checkpoints: c.checkpoints.load(Ordering::Relaxed),
+            queue_depth: c.queue_depth.load(Ordering::Relaxed),
+            replayed: c.replayed.load(Ordering::Relaxed),
+            backup_errors: c.backup_errors.load(Ordering::Relaxed),
+        }
+    }
+
+    /// What start-up recovery cut from each tenant's archive.
+    pub fn recovery(&self) -> &[(TenantId, RecoveryReport)] {
+        &self.recovery
+    }
+
+    /// Stops accepting, drains the queue, seals open blocks, writes a final checkpoint, joins the threads.
+    /// Handles cloned from [`Store::wal`] must be dropped first, or their queue keeps the writer alive.
+    pub fn shutdown(mut self) -> Result<(), StoreError> {
+        self.stop()
+    }
+
+    fn stop(&mut self) -> Result<(), StoreError> {
+        self.wal = None;
+        if let Some(t) = self.wal_thread.take() {
+            t.join().map_err(|_| StoreError::Closed)?;
+        }
+        let sealed = match self.sealer_thread.take() {
+            Some(t) => t.join().map_err(|_| StoreError::Closed)?,
+            None => Ok(()),
+        };
+        if let Some(t) = self.backup_thread.take() {
+            t.join().map_err(|_| StoreError::Closed)?;
+        }
+        sealed
+    }
+}
+
+fn unreachable_handle(counters: &Arc<Counters>) -> WalHandle {
+    let (tx, _rx) = mpsc::channel(1);
+    WalHandle {
+        tx,
+        stats: counters.clone(),
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        // Dropping without shutdown still stops threads cleanly; a crash is simulated in tests by other means.
+        if self.wal_thread.is_some() {
+            let _ = self.stop();
+        }
+    }
+}

@@ -1,0 +1,903 @@
+//! The offline verifier: re-reads every segment, decompresses every block, re-hashes every record, recomputes the
+//! tenant log's Merkle tree and checks it against every signed checkpoint. Tampering is reported as findings that
+//! name the tenant, segment file, block index, record index and event id where they can be known.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use kuzet_model::EventId;
+use serde::Serialize;
+
+use crate::format::{
+    self, BLOCK_HEADER_LEN, BLOCK_MAGIC, BlockHeader, CHECKPOINTS_FILE, Checkpoint, HINT_LEN,
+    PUBLIC_KEY_FILE, SegmentHeader, TRAILER_LEN, TRAILER_MAGIC, Trailer, block_leaf, chain_hash,
+    segment_file_name,
+};
+use crate::merkle::{Frontier, Hash, leaf_hash};
+use crate::{StoreError, VerifyingKey};
+
+/// Largest decompressed block the verifier accepts (blocks are sealed at ≤ 512 MiB by configuration).
+const MAX_BLOCK_BYTES: u32 = 512 << 20;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum FindingKind {
+    /// A record's bytes differ from what was sealed.
+    RecordAltered,
+    /// A record index is missing from its block.
+    RecordRemoved,
+    /// Records appear out of index order.
+    RecordReordered,
+    /// A block header, payload or root does not match (record-level location unknown).
+    BlockAltered,
+    /// Block indices are missing.
+    BlockRemoved,
+    /// Blocks appear out of index order or duplicated.
+    BlockReordered,
+    /// A segment header is damaged.
+    SegmentHeaderAltered,
+    /// A segment ends early: inside a block, or without its trailer though later segments exist, or with fewer
+    /// blocks than its trailer or the checkpoints say.
+    SegmentTruncated,
+    /// A segment file is missing.
+    SegmentMissing,
+    /// A segment's header names another tenant or number: it was swapped or replaced.
+    SegmentSwapped,
+    /// A segment's back link does not match the previous segment (history rewritten or segments swapped).
+    ChainBroken,
+    /// A checkpoint line is malformed or its signature does not verify.
+    CheckpointForged,
+    /// A checkpoint's root differs from the recomputed tree at its size.
+    CheckpointMismatch,
+    /// Segments exist but the checkpoint log is missing.
+    CheckpointLogMissing,
+    /// Blocks after the last checkpoint: not yet covered by a signature (normal only right after a crash).
+    Uncheckpointed,
+    /// A file that does not belong in the archive.
+    UnexpectedFile,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub tenant: String,
+    pub segment: Option<String>,
+    pub block: Option<u64>,
+    pub record: Option<u64>,
+    pub event_id: Option<EventId>,
+    pub kind: FindingKind,
+    pub detail: String,
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}: tenant {}", self.kind, self.tenant)?;
+        if let Some(s) = &self.segment {
+            write!(f, ", segment {s}")?;
+        }
+        if let Some(b) = self.block {
+            write!(f, ", block {b}")?;
+        }
+        if let Some(r) = self.record {
+            write!(f, ", record {r}")?;
+        }
+        if let Some(id) = self.event_id {
+            write!(f, ", event {id}")?;
+        }
+        write!(f, ": {}", self.detail)
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TenantSummary {
+    pub tenant: String,
+    pub segments: u64,
+    pub blocks: u64,
+    pub records: u64,
+    pub checkpoints: u64,
+    /// Tree size of the last valid checkpoint.
+    pub checkpointed_blocks: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct VerifyReport {
+    pub tenants: Vec<TenantSummary>,
+    pub segments: u64,
+    pub blocks: u64,
+    pub records: u64,
+    pub checkpoints: u64,
+    pub findings: Vec<Finding>,
+}
+
+impl VerifyReport {
+    pub fn is_intact(&self) -> bool {
+        self.findings.is_empty()
+    }
+}
+
+impl fmt::Display for VerifyReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{} tenants, {} segments, {} blocks, {} records, {} checkpoints: {}",
+            self.tenants.len(),
+            self.segments,
+            self.blocks,
+            self.records,
+            self.checkpoints,
+            if self.is_intact() {
+                "intact".to_owned()
+            } else {
+                format!("{} findings", self.findings.len())
+            }
+        )?;
+        for finding in &self.findings {
+            writeln!(f, "  {finding}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Where the verifier reads from: an archive directory or a backup copy in an object store.
+pub(crate) trait Source {
+    /// Sub-directories and files directly under `dir` (the root when `None`).
+    fn list(&self, dir: Option<&str>) -> Result<(Vec<String>, Vec<String>), StoreError>;
+    /// A file's bytes, `None` when absent. `rel` is `tenant/name` or `name`.
+    fn read(&self, rel: &str) -> Result<Option<Vec<u8>>, StoreError>;
+}
+
+struct FsSource {
+    root: PathBuf,
+}
+
+impl Source for FsSource {
+    fn list(&self, dir: Option<&str>) -> Result<(Vec<String>, Vec<String>), StoreError> {
+        let path = match dir {
+            Some(d) => self.root.join(d),
+            None => self.root.clone(),
+        };
+        let mut dirs = Vec::new();
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(&path).map_err(StoreError::io(&path))? {
+            let entry = entry.map_err(StoreError::io(&path))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if entry
+                .file_type()
+                .map_err(StoreError::io(entry.path()))?
+                .is_dir()
+            {
+                dirs.push(name);
+            } else {
+                files.push(name);
+            }
+        }
+        dirs.sort();
+        files.sort();
+        Ok((dirs, files))
+    }
+
+    fn read(&self, rel: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let path = self.root.join(rel);
+        match std::fs::read(&path) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(StoreError::Io { path, source }),
+        }
+    }
+}
+
+/// Verifies a whole archive directory (or a local backup copy). `Err` only for I/O errors and unusable input;
+/// every kind of tampering is a finding.
+pub fn verify(archive_dir: &Path, public_key: &VerifyingKey) -> Result<VerifyReport, StoreError> {
+    if !archive_dir.is_dir() {
+        return Err(StoreError::Io {
+            path: archive_dir.into(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "archive directory not found",
+            ),
+        });
+    }
+    verify_source(
+        &FsSource {
+            root: archive_dir.into(),
+        },
+        public_key,
+    )
+}
+
+pub(crate) fn verify_source(
+    source: &dyn Source,
+    key: &VerifyingKey,
+) -> Result<VerifyReport, StoreError> {
+    let mut report = VerifyReport::default();
+    let (dirs, files) = source.list(None)?;
+    for file in files {
+        if file != PUBLIC_KEY_FILE {
+            report.findings.push(Finding {
+                tenant: String::new(),
+                segment: None,
+                block: None,
+                record: None,
+                event_id: None,
+                kind: FindingKind::UnexpectedFile,
+                detail: format!("unexpected file `{file}` in the archive root"),
+            });
+        }
+    }
+    for tenant in dirs {
+        let mut verifier = TenantVerifier::new(tenant.clone(), key);
+        verifier.run(source)?;
+        report.segments += verifier.summary.segments;
+        report.blocks += verifier.summary.blocks;
+        report.records += verifier.summary.records;
+        report.checkpoints += verifier.summary.checkpoints;
+        report.tenants.push(verifier.summary);
+        report.findings.extend(verifier.findings);
+    }
+    Ok(report)
+}
+
+/// Verifies one segment file's bytes on their own (no chain, no checkpoints): for fuzzing and quick checks.
+pub fn verify_segment_bytes(tenant: &str, file_name: &str, bytes: &[u8]) -> Vec<Finding> {
+    let mut verifier = TenantVerifier::new(tenant.to_owned(), &NO_KEY);
+    let number = format::parse_segment_file_name(file_name).unwrap_or(0);
+    verifier.next_segment = number;
+    verifier.segment(file_name, number, bytes);
+    verifier.findings
+}
+
+/// A placeholder key for `verify_segment_bytes`, which checks no signatures.
+static NO_KEY: std::sync::LazyLock<VerifyingKey> =
+    std::sync::LazyLock::new(|| crate::Signer::from_seed([0; 32]).verifying_key());
+
+struct TenantVerifier<'a> {
+    tenant: String,
+    key: &'a VerifyingKey,
+    summary: TenantSummary,
+    findings: Vec<Finding>,
+    frontier: Frontier,
+    /// Recomputed roots at the sizes checkpoints name.
+    wanted_sizes: BTreeMap<u64, Option<Hash>>,
+    /// For each leaf position: the segment holding it.
+    leaf_segments: Vec<u32>,
+    segment_names: Vec<String>,
+    expected_block: u64,
+    /// Whether a trailer's log root already differed (later trailers then differ as a consequence).
+    trailer_root_broken: bool,
+    prev_chain: Hash,
+    /// Whether the previous segment broke the chain already (to avoid repeating it for each later segment).
+    chain_known_broken: bool,
+    next_segment: u64,
+    previous_closed: bool,
+}
+
+impl<'a> TenantVerifier<'a> {
+    fn new(tenant: String, key: &'a VerifyingKey) -> Self {
+        Self {
+            summary: TenantSummary {
+                tenant: tenant.clone(),
+                ..Default::default()
+            },
+            tenant,
+            key,
+            findings: Vec::new(),
+            frontier: Frontier::new(),
+            wanted_sizes: BTreeMap::new(),
+            leaf_segments: Vec::new(),
+            segment_names: Vec::new(),
+            expected_block: 0,
+            trailer_root_broken: false,
+            prev_chain: [0; 32],
+            chain_known_broken: false,
+            next_segment: 0,
+            previous_closed: true,
+        }
+    }
+
+    fn find(
+        &mut self,
+        kind: FindingKind,
+        segment: Option<&str>,
+        block: Option<u64>,
+        record: Option<u64>,
+        event_id: Option<EventId>,
+        detail: impl Into<String>,
+    ) {
+        self.findings.push(Finding {
+            tenant: self.tenant.clone(),
+            segment: segment.map(str::to_owned),
+            block,
+            record,
+            event_id,
+            kind,
+            detail: detail.into(),
+        });
+    }
+
+    fn run(&mut self, source: &dyn Source) -> Result<(), StoreError> {
+        let (subdirs, files) = source.list(Some(&self.tenant))?;
+        for d in subdirs {
+            let tenant = self.tenant.clone();
+            self.find(
+                FindingKind::UnexpectedFile,
+                None,
+                None,
+                None,
+                None,
+                format!("unexpected directory `{tenant}/{d}`"),
+            );
+        }
+        let mut segments = BTreeMap::new();
+        let mut has_checkpoints = false;
+        for name in files {
+            if let Some(n) = format::parse_segment_file_name(&name) {
+                segments.insert(n, name);
+            } else if name == CHECKPOINTS_FILE {
+                has_checkpoints = true;
+            } else {
+                self.find(
+                    FindingKind::UnexpectedFile,
+                    None,
+                    None,
+                    None,
+                    None,
+                    format!("unexpected file `{name}`"),
+                );
+            }
+        }
+        // Checkpoints first, so the tree walk knows at which sizes to record roots.
+        let mut checkpoints = Vec::new();
+        if has_checkpoints {
+            let bytes = source
+                .read(&format!("{}/{CHECKPOINTS_FILE}", self.tenant))?
+                .unwrap_or_default();
+            let (lines, complete) = format::parse_checkpoints(&bytes);
+            if complete < bytes.len() {
+                self.find(
+                    FindingKind::CheckpointForged,
+                    Some(CHECKPOINTS_FILE),
+                    None,
+                    None,
+                    None,
+                    format!(
+                        "checkpoint log ends with {} bytes of an incomplete line",
+                        bytes.len() - complete
+                    ),
+                );
+            }
+            for (line, parsed) in lines {
+                match parsed {
+                    Ok(cp) if cp.tenant == self.tenant && cp.signature_ok(self.key) && cp.root_bytes().is_some() => {
+                        self.wanted_sizes.insert(cp.tree_size, None);
+                        checkpoints.push((line, cp));
+                    }
+                    Ok(cp) => self.find(FindingKind::CheckpointForged, Some(&cp.segment.clone()), None, None, None,
+                        format!("checkpoint at line {line} (tree size {}): signature does not verify or names another tenant", cp.tree_size)),
+                    Err(e) => self.find(FindingKind::CheckpointForged, Some(CHECKPOINTS_FILE), None, None, None,
+                        format!("checkpoint at line {line} is malformed: {e}")),
+                }
+            }
+            self.summary.checkpoints = checkpoints.len() as u64;
+        } else if !segments.is_empty() {
+            self.find(FindingKind::CheckpointLogMissing, None, None, None, None,
+                "checkpoints.log is missing: nothing in this tenant's archive is covered by a signature");
+        }
+
+        for (number, name) in &segments {
+            if *number != self.next_segment {
+                let missing = format!(
+                    "{}..{}",
+                    segment_file_name(self.next_segment),
+                    segment_file_name(number - 1)
+                );
+                let first_missing = segment_file_name(self.next_segment);
+                self.find(
+                    FindingKind::SegmentMissing,
+                    Some(&first_missing),
+                    Some(self.expected_block),
+                    None,
+                    None,
+                    format!("segment files {missing} are missing"),
+                );
+                self.chain_known_broken = true;
+                self.next_segment = *number;
+            }
+            let bytes = source
+                .read(&format!("{}/{name}", self.tenant))?
+                .unwrap_or_default();
+            self.segment(name, *number, &bytes);
+            self.next_segment = number + 1;
+        }
+        self.summary.blocks = self.frontier.size();
+        self.check_checkpoints(&checkpoints);
+        Ok(())
+    }
+
+    fn check_checkpoints(&mut self, checkpoints: &[(usize, Checkpoint)]) {
+        let size = self.frontier.size();
+        let mut last_good = 0u64;
+        let mut mismatches = 0usize;
+        let mut first_mismatch: Option<(usize, &Checkpoint, u64)> = None;
+        let mut previous_size = 0;
+        for (line, cp) in checkpoints {
+            if cp.tree_size < previous_size {
+                self.find(FindingKind::CheckpointMismatch, Some(&cp.segment.clone()), None, None, None,
+                    format!("checkpoint at line {line}: tree size {} is smaller than the previous {previous_size}", cp.tree_size));
+            }
+            previous_size = previous_size.max(cp.tree_size);
+            if cp.tree_size > size {
+                continue; // reported below as truncation or missing segment
+            }
+            let recomputed = self.wanted_sizes.get(&cp.tree_size).copied().flatten();
+            if recomputed.is_some() && recomputed == cp.root_bytes() {
+                if first_mismatch.is_none() {
+                    last_good = cp.tree_size;
+                }
+            } else {
+                mismatches += 1;
+                if first_mismatch.is_none() {
+                    first_mismatch = Some((*line, cp, last_good));
+                }
+            }
+        }
+        if let Some((line, cp, good)) = first_mismatch {
+            let blocks = good..cp.tree_size;
+            let segment = self
+                .segment_of_leaf(good)
+                .unwrap_or_else(|| cp.segment.clone());
+            let block = (blocks.end - blocks.start == 1).then_some(blocks.start);
+            self.find(FindingKind::CheckpointMismatch, Some(&segment), block.or(Some(blocks.start)), None, None,
+                format!("checkpoint at line {line} (tree size {}) does not match the recomputed tree: blocks {}..{} changed \
+                         since the checkpoint at tree size {good}; {} later checkpoints also differ",
+                         cp.tree_size, blocks.start, blocks.end, mismatches - 1));
+        }
+        if let Some((line, cp)) = checkpoints.iter().max_by_key(|(_, c)| c.tree_size) {
+            self.summary.checkpointed_blocks = cp.tree_size;
+            if cp.tree_size > size {
+                let segment_present = self.segment_names.iter().any(|s| *s == cp.segment);
+                let kind = if segment_present {
+                    FindingKind::SegmentTruncated
+                } else {
+                    FindingKind::SegmentMissing
+                };
+                self.find(kind, Some(&cp.segment.clone()), Some(size), None, None,
+                    format!("checkpoint at line {line} covers {} blocks but the archive holds {size}: blocks {size}..{} are gone",
+                        cp.tree_size, cp.tree_size));
+            } else if size > cp.tree_size {
+                let segment = self.segment_of_leaf(cp.tree_size);
+                self.find(
+                    FindingKind::Uncheckpointed,
+                    segment.as_deref(),
+                    Some(cp.tree_size),
+                    None,
+                    None,
+                    format!(
+                        "blocks {}..{size} are not covered by any checkpoint",
+                        cp.tree_size
+                    ),
+                );
+            }
+        }
+    }
+
+    fn segment_of_leaf(&self, leaf: u64) -> Option<String> {
+        let index = *self.leaf_segments.get(usize::try_from(leaf).ok()?)?;
+        self.segment_names.get(index as usize).cloned()
+    }
+
+    fn push_leaf(&mut self, leaf: Hash) {
+        self.frontier.push(leaf);
+        self.leaf_segments
+            .push(self.segment_names.len().saturating_sub(1) as u32);
+        if let Some(slot) = self.wanted_sizes.get_mut(&self.frontier.size()) {
+            *slot = Some(self.frontier.root());
+        }
+    }
+
+    fn segment(&mut self, name: &str, number: u64, bytes: &[u8]) {
+        self.summary.segments += 1;
+        self.segment_names.push(name.to_owned());
+        if !self.previous_closed {
+            let prev = segment_file_name(number.saturating_sub(1));
+            self.find(
+                FindingKind::SegmentTruncated,
+                Some(&prev),
+                Some(self.expected_block),
+                None,
+                None,
+                "segment has no trailer but a later segment exists: its end was cut off",
+            );
+            self.chain_known_broken = true;
+        }
+        let (header_bytes, mut pos) = match SegmentHeader::decode(bytes) {
+            Ok((header, len)) => {
+                if header.tenant != self.tenant {
+                    self.find(
+                        FindingKind::SegmentSwapped,
+                        Some(name),
+                        None,
+                        None,
+                        None,
+                        format!("segment belongs to tenant `{}`", header.tenant),
+                    );
+                }
+                if header.number != number {
+                    self.find(
+                        FindingKind::SegmentSwapped,
+                        Some(name),
+                        None,
+                        None,
+                        None,
+                        format!(
+                            "segment header says it is {}",
+                            segment_file_name(header.number)
+                        ),
+                    );
+                } else if header.prev_chain != self.prev_chain && !self.chain_known_broken {
+                    self.find(
+                        FindingKind::ChainBroken,
+                        Some(name),
+                        None,
+                        None,
+                        None,
+                        "back link does not match the previous segment's header and trailer",
+                    );
+                }
+                if header.first_block != self.expected_block {
+                    // A removed or inserted segment; block-level findings locate it, this only explains.
+                    tracing::debug!(
+                        segment = name,
+                        "first block {} where {} was expected",
+                        header.first_block,
+                        self.expected_block
+                    );
+                }
+                (bytes[..len].to_vec(), len)
+            }
+            Err(detail) => {
+                self.find(
+                    FindingKind::SegmentHeaderAltered,
+                    Some(name),
+                    None,
+                    None,
+                    None,
+                    detail,
+                );
+                self.chain_known_broken = true;
+                (Vec::new(), resync(bytes, 8))
+            }
+        };
+        let mut block_indices: Vec<Option<u64>> = Vec::new();
+        // The index the next block should have, for locating damage before its header is readable.
+        let mut running = self.expected_block;
+        let mut trailer: Option<(Trailer, &[u8])> = None;
+        while pos < bytes.len() {
+            let rest = &bytes[pos..];
+            if rest.starts_with(TRAILER_MAGIC) {
+                match Trailer::decode(rest) {
+                    Ok(t) => {
+                        trailer = Some((t, &rest[..TRAILER_LEN]));
+                        if rest.len() > TRAILER_LEN {
+                            self.find(
+                                FindingKind::SegmentTruncated,
+                                Some(name),
+                                None,
+                                None,
+                                None,
+                                format!(
+                                    "{} bytes follow the segment trailer",
+                                    rest.len() - TRAILER_LEN
+                                ),
+                            );
+                        }
+                        break;
+                    }
+                    Err(detail) => {
+                        self.find(
+                            FindingKind::SegmentTruncated,
+                            Some(name),
+                            Some(running),
+                            None,
+                            None,
+                            format!("damaged trailer: {detail}"),
+                        );
+                        break;
+                    }
+                }
+            }
+            if rest.len() < BLOCK_HEADER_LEN {
+                self.find(
+                    FindingKind::SegmentTruncated,
+                    Some(name),
+                    Some(running),
+                    None,
+                    None,
+                    format!("segment ends inside a block header ({} bytes)", rest.len()),
+                );
+                break;
+            }
+            let header = match BlockHeader::decode(&rest[..BLOCK_HEADER_LEN]) {
+                Ok(h) => h,
+                Err(detail) => {
+                    self.find(
+                        FindingKind::BlockAltered,
+                        Some(name),
+                        Some(running),
+                        None,
+                        None,
+                        format!("block header at offset {pos}: {detail}"),
+                    );
+                    block_indices.push(None);
+                    running += 1;
+                    pos = resync(bytes, pos + 1);
+                    continue;
+                }
+            };
+            let total = header.encoded_len();
+            if (rest.len() as u64) < total {
+                self.find(
+                    FindingKind::SegmentTruncated,
+                    Some(name),
+                    Some(header.block_index),
+                    None,
+                    None,
+                    format!(
+                        "segment ends inside block {} ({} of {total} bytes)",
+                        header.block_index,
+                        rest.len()
+                    ),
+                );
+                break;
+            }
+            let total = total as usize;
+            let header_bytes = &rest[..BLOCK_HEADER_LEN];
+            let payload = &rest[BLOCK_HEADER_LEN..total - 32];
+            let mut root = [0u8; 32];
+            root.copy_from_slice(&rest[total - 32..total]);
+            self.push_leaf(block_leaf(header_bytes, &root));
+            block_indices.push(Some(header.block_index));
+            running = running.max(header.block_index + 1);
+            self.check_block_contents(name, &header, payload, &root);
+            pos += total;
+        }
+        self.check_block_order(name, &block_indices);
+        match trailer {
+            Some((t, trailer_bytes)) => {
+                let blocks_here = block_indices.len() as u64;
+                if t.block_count != blocks_here || t.tree_size != self.frontier.size() {
+                    let kind = if t.block_count > blocks_here {
+                        FindingKind::SegmentTruncated
+                    } else {
+                        FindingKind::BlockAltered
+                    };
+                    self.find(kind, Some(name), None, None, None, format!(
+                        "trailer says {} blocks (tree size {}), segment holds {blocks_here} (tree size {})",
+                        t.block_count, t.tree_size, self.frontier.size()));
+                } else if t.log_root != self.frontier.root() && !self.trailer_root_broken {
+                    self.trailer_root_broken = true;
+                    self.find(FindingKind::ChainBroken, Some(name), None, None, None,
+                        "trailer's log root differs from the recomputed tree: blocks of this segment (or an earlier one) were rewritten");
+                }
+                self.prev_chain = chain_hash(&header_bytes, trailer_bytes);
+                self.previous_closed = true;
+            }
+            // A missing trailer is reported when (and if) a later segment is seen.
+            None => self.previous_closed = false,
+        }
+    }
+
+    /// Locates removed and reordered blocks of one segment from the indices in file order (`None`: a block whose
+    /// header was unreadable, assumed to be the expected one).
+    fn check_block_order(&mut self, name: &str, indices: &[Option<u64>]) {
+        let mut expected = self.expected_block;
+        let mut seen: Vec<u64> = Vec::with_capacity(indices.len());
+        for (position, index) in indices.iter().enumerate() {
+            let Some(index) = *index else {
+                expected += 1;
+                continue;
+            };
+            let max_seen = seen.iter().copied().max();
+            if seen.contains(&index) || max_seen.is_some_and(|m| index < m) || index < expected {
+                self.find(
+                    FindingKind::BlockReordered,
+                    Some(name),
+                    Some(index),
+                    None,
+                    None,
+                    format!(
+                        "block {index} appears after block {}",
+                        max_seen.unwrap_or(expected.saturating_sub(1))
+                    ),
+                );
+            } else if index > expected {
+                let comes_later = indices[position + 1..]
+                    .iter()
+                    .flatten()
+                    .any(|i| (expected..index).contains(i));
+                if !comes_later {
+                    self.find(
+                        FindingKind::BlockRemoved,
+                        Some(name),
+                        Some(expected),
+                        None,
+                        None,
+                        format!("blocks {expected}..{index} are missing"),
+                    );
+                }
+            }
+            if index >= expected {
+                expected = index + 1;
+            }
+            seen.push(index);
+        }
+        self.expected_block = expected;
+    }
+
+    fn check_block_contents(
+        &mut self,
+        name: &str,
+        header: &BlockHeader,
+        payload: &[u8],
+        root: &Hash,
+    ) {
+        let block = Some(header.block_index);
+        if header.uncompressed_len > MAX_BLOCK_BYTES {
+            self.find(
+                FindingKind::BlockAltered,
+                Some(name),
+                block,
+                None,
+                None,
+                "implausible uncompressed length",
+            );
+            return;
+        }
+        let data = match zstd::bulk::decompress(payload, header.uncompressed_len as usize) {
+            Ok(d) => d,
+            Err(e) => {
+                self.find(
+                    FindingKind::BlockAltered,
+                    Some(name),
+                    block,
+                    None,
+                    None,
+                    format!("payload does not decompress: {e}"),
+                );
+                return;
+            }
+        };
+        if data.len() != header.uncompressed_len as usize {
+            self.find(
+                FindingKind::BlockAltered,
+                Some(name),
+                block,
+                None,
+                None,
+                format!(
+                    "payload decompresses to {} bytes, header says {}",
+                    data.len(),
+                    header.uncompressed_len
+                ),
+            );
+        }
+        let (records, error) = format::split_records(&data);
+        let findings_before = self.findings.len();
+        let mut leaves = Vec::with_capacity(records.len());
+        let first = header.first_record;
+        let end = first + u64::from(header.record_count);
+        let mut seen: Vec<u64> = Vec::with_capacity(records.len());
+        let mut expected = first;
+        for (position, record) in records.iter().enumerate() {
+            let leaf = leaf_hash(record.bytes);
+            leaves.push(leaf);
+            let fields = format::decode_record(record.bytes);
+            let (index, event_id) = match &fields {
+                Ok(f) => (f.record_index, Some(f.event_id)),
+                Err(_) => (first + position as u64, None),
+            };
+            if record.hint[..] != leaf[..HINT_LEN] || fields.is_err() {
+                self.find(
+                    FindingKind::RecordAltered,
+                    Some(name),
+                    block,
+                    Some(index),
+                    event_id,
+                    "record bytes differ from what was sealed",
+                );
+            }
+            let max_seen = seen.iter().copied().max();
+            if seen.contains(&index) || max_seen.is_some_and(|m| index < m) || index >= end {
+                if index >= end && max_seen.is_none_or(|m| index > m) && !seen.contains(&index) {
+                    // Past the header's range: the count was lowered to hide a removal; find the gap below.
+                } else {
+                    self.find(
+                        FindingKind::RecordReordered,
+                        Some(name),
+                        block,
+                        Some(index),
+                        event_id,
+                        format!("record {index} appears out of order"),
+                    );
+                }
+            }
+            if index > expected
+                && index < end.max(index + 1)
+                && !seen.iter().any(|s| (expected..index).contains(s))
+            {
+                let later_has = records[position + 1..].iter().any(|r| {
+                    format::decode_record(r.bytes)
+                        .is_ok_and(|f| (expected..index).contains(&f.record_index))
+                });
+                if !later_has {
+                    self.find(
+                        FindingKind::RecordRemoved,
+                        Some(name),
+                        block,
+                        Some(expected),
+                        event_id,
+                        format!(
+                            "records {expected}..{index} are missing (before event {})",
+                            event_id.map(|e| e.to_string()).unwrap_or_default()
+                        ),
+                    );
+                }
+            }
+            if index >= expected {
+                expected = index + 1;
+            }
+            seen.push(index);
+        }
+        self.summary.records += records.len() as u64;
+        if let Some(e) = error {
+            self.find(
+                FindingKind::BlockAltered,
+                Some(name),
+                block,
+                Some(first + records.len() as u64),
+                None,
+                e,
+            );
+        }
+        if expected < end && self.findings.len() == findings_before {
+            self.find(
+                FindingKind::RecordRemoved,
+                Some(name),
+                block,
+                Some(expected),
+                None,
+                format!("records {expected}..{end} are missing at the end of the block"),
+            );
+        }
+        if crate::merkle::root(&leaves) != *root && self.findings.len() == findings_before {
+            self.find(
+                FindingKind::BlockAltered,
+                Some(name),
+                block,
+                None,
+                None,
+                "records do not hash to the block root",
+            );
+        }
+    }
+}
+
+/// The next offset at or after `from` where a valid block header or trailer starts (or the end).
+fn resync(bytes: &[u8], from: usize) -> usize {
+    let mut pos = from;
+    while pos < bytes.len() {
+        let rest = &bytes[pos..];
+        if rest.starts_with(BLOCK_MAGIC)
+            && rest.len() >= BLOCK_HEADER_LEN
+            && BlockHeader::decode(&rest[..BLOCK_HEADER_LEN]).is_ok()
+        {
+            return pos;
+        }
+        if rest.starts_with(TRAILER_MAGIC) && Trailer::decode(rest).is_ok() {
+            return pos;
+        }
+        pos += 1;
+    }
+    bytes.len()
+}

@@ -1,0 +1,210 @@
+//! Shared helpers for the integration tests: building small archives and taking them apart like an attacker would.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use kuzet_model::{Event, EventId, FormatHint, RawEvent, SourceId, TenantId, Transport};
+use kuzet_store::format::{
+    self, BLOCK_HEADER_LEN, BlockHeader, HINT_LEN, SegmentHeader, TRAILER_MAGIC,
+};
+use kuzet_store::merkle::leaf_hash;
+use kuzet_store::{Normalize, Signer, Store, StoreConfig};
+
+pub fn signer() -> Signer {
+    Signer::from_seed([42; 32])
+}
+
+pub fn tenant(name: &str) -> TenantId {
+    TenantId::new(name).unwrap()
+}
+
+/// A ~300-byte syslog line with a per-event id.
+pub fn raw(tenant_name: &str, n: u64) -> RawEvent {
+    let id = EventId::from_parts(
+        1_763_780_000_000 + n,
+        u128::from(n) << 20 | u128::from(tenant_name.len() as u64),
+    );
+    let bytes = format!(
+        "<134>1 2026-11-22T08:00:00+05:00 fw-{tenant_name} sshd 4242 ID47 - Accepted publickey for user{n} from \
+         10.0.{}.{} port 5{n:04} ssh2: RSA SHA256:{:032x} session opened for user{n} by (uid=0) event {n}",
+        n % 256,
+        (n * 7) % 256,
+        u128::from(n).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+    )
+    .into_bytes();
+    RawEvent {
+        id,
+        tenant: tenant(tenant_name),
+        source: SourceId::new("fw1").unwrap(),
+        received: jiff::Timestamp::from_second(1_763_780_000).unwrap()
+            + jiff::SignedDuration::from_millis(n as i64),
+        transport: Transport::Tcp,
+        peer: Some("10.1.2.3:514".parse().unwrap()),
+        format: FormatHint::Syslog,
+        bytes,
+    }
+}
+
+/// A stand-in for kuzet-parse: deterministic, keeps the original, adds a field.
+pub fn normalize() -> Normalize {
+    Box::new(|raws: Vec<RawEvent>| {
+        raws.into_iter()
+            .map(|r| {
+                let mut e = Event::new(r.id, r.tenant, r.source, r.received, r.bytes);
+                e.fields
+                    .insert(kuzet_model::fields::MESSAGE, "accepted publickey");
+                e
+            })
+            .collect()
+    })
+}
+
+pub fn small_config(data_dir: &Path) -> StoreConfig {
+    let mut config = StoreConfig::new(data_dir);
+    config.block_bytes = 4096;
+    config.segment_bytes = 6 * 1024;
+    config.block_max_age = Duration::from_secs(3600);
+    config
+}
+
+pub struct Built {
+    pub dir: tempfile::TempDir,
+    pub ids: Vec<(String, Vec<EventId>)>,
+}
+
+impl Built {
+    pub fn archive(&self) -> PathBuf {
+        self.dir.path().join("archive")
+    }
+    pub fn tenant_dir(&self, tenant: &str) -> PathBuf {
+        self.archive().join(tenant)
+    }
+    pub fn segment(&self, tenant: &str, n: u64) -> PathBuf {
+        self.tenant_dir(tenant).join(format::segment_file_name(n))
+    }
+}
+
+/// Several tenants, several segments each, several blocks per segment.
+pub fn build_archive(config_edit: impl FnOnce(&mut StoreConfig)) -> Built {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = small_config(dir.path());
+    config_edit(&mut config);
+    let store = Store::open(config, signer(), normalize()).unwrap();
+    let wal = store.wal();
+    let tenants = ["alpha", "beta", "gamma"];
+    let mut ids: Vec<(String, Vec<EventId>)> = tenants
+        .iter()
+        .map(|t| (t.to_string(), Vec::new()))
+        .collect();
+    for chunk in 0..20u64 {
+        let mut batch = Vec::new();
+        for (t, (_, list)) in tenants.iter().zip(ids.iter_mut()) {
+            for i in 0..10 {
+                let r = raw(t, chunk * 10 + i);
+                list.push(r.id);
+                batch.push(r);
+            }
+        }
+        wal.append_blocking(batch).unwrap();
+    }
+    drop(wal);
+    store.shutdown().unwrap();
+    Built { dir, ids }
+}
+
+/// Positions of the blocks in a segment's bytes: (offset, header).
+pub fn layout(bytes: &[u8]) -> (usize, Vec<(usize, BlockHeader)>) {
+    let (_, mut pos) = SegmentHeader::decode(bytes).unwrap();
+    let header_len = pos;
+    let mut out = Vec::new();
+    while pos < bytes.len() && !bytes[pos..].starts_with(TRAILER_MAGIC) {
+        let h = BlockHeader::decode(&bytes[pos..pos + BLOCK_HEADER_LEN]).unwrap();
+        out.push((pos, h));
+        pos += h.encoded_len() as usize;
+    }
+    (header_len, out)
+}
+
+/// One record entry of a payload: (hint, record bytes).
+pub type Entry = ([u8; HINT_LEN], Vec<u8>);
+
+pub fn entries(payload: &[u8]) -> Vec<Entry> {
+    let (records, err) = format::split_records(payload);
+    assert!(err.is_none());
+    records
+        .into_iter()
+        .map(|r| (r.hint, r.bytes.to_vec()))
+        .collect()
+}
+
+pub fn encode_entries(entries: &[Entry]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (hint, bytes) in entries {
+        out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+        out.extend_from_slice(hint);
+        out.extend_from_slice(bytes);
+    }
+    out
+}
+
+/// Rewrites block `which` (position in the segment) like a careful attacker: decompress, edit the record entries,
+/// recompress, fix the header's lengths and checksum. With `recompute`, also recomputes hints, record count and
+/// block root, so that only the signed checkpoints can tell.
+pub fn rewrite_block(
+    path: &Path,
+    which: usize,
+    recompute: bool,
+    edit: impl FnOnce(&mut Vec<Entry>),
+) {
+    let bytes = std::fs::read(path).unwrap();
+    let (_, blocks) = layout(&bytes);
+    let (offset, header) = blocks[which];
+    let end = offset + header.encoded_len() as usize;
+    let payload = &bytes[offset + BLOCK_HEADER_LEN..end - 32];
+    let data = zstd::bulk::decompress(payload, header.uncompressed_len as usize).unwrap();
+    let mut list = entries(&data);
+    edit(&mut list);
+    let mut root: [u8; 32] = bytes[end - 32..end].try_into().unwrap();
+    let mut new_header = header;
+    if recompute {
+        for (hint, record) in list.iter_mut() {
+            hint.copy_from_slice(&leaf_hash(record)[..HINT_LEN]);
+        }
+        let leaves: Vec<_> = list.iter().map(|(_, r)| leaf_hash(r)).collect();
+        root = kuzet_store::merkle::root(&leaves);
+        new_header.record_count = list.len() as u32;
+    }
+    let data = encode_entries(&list);
+    let compressed = zstd::bulk::compress(&data, 3).unwrap();
+    new_header.uncompressed_len = data.len() as u32;
+    new_header.compressed_len = compressed.len() as u32;
+    let mut out = bytes[..offset].to_vec();
+    out.extend_from_slice(&new_header.encode());
+    out.extend_from_slice(&compressed);
+    out.extend_from_slice(&root);
+    out.extend_from_slice(&bytes[end..]);
+    std::fs::write(path, out).unwrap();
+}
+
+/// The event id of a record's bytes.
+pub fn record_event_id(record: &[u8]) -> EventId {
+    format::decode_record(record).unwrap().event_id
+}
+
+pub fn record_index(record: &[u8]) -> u64 {
+    format::decode_record(record).unwrap().record_index
+}
+
+pub fn segment_count(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with(".seg")
+        })
+        .count()
+}

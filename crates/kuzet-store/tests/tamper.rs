@@ -1,0 +1,446 @@
+//! Fault tests by failure mode: each tampers with a built archive the way an administrator could, then checks that
+//! `verify` reports the right kind of finding at the right place (segment file, block, record, event id).
+
+mod common;
+
+use common::*;
+use kuzet_store::format::{BLOCK_HEADER_LEN, SegmentHeader, segment_file_name};
+use kuzet_store::{
+    BackupTarget, Finding, FindingKind, VerifyReport, backup, backup_verify, verify,
+};
+
+fn check(built: &Built) -> VerifyReport {
+    verify(&built.archive(), &signer().verifying_key()).unwrap()
+}
+
+fn has(report: &VerifyReport, pred: impl Fn(&Finding) -> bool) -> bool {
+    report.findings.iter().any(pred)
+}
+
+#[track_caller]
+fn assert_finding(report: &VerifyReport, pred: impl Fn(&Finding) -> bool) {
+    assert!(
+        has(report, pred),
+        "expected finding not present in:\n{report}"
+    );
+}
+
+#[test]
+fn intact_archive_has_no_findings() {
+    let built = build_archive(|_| {});
+    let report = check(&built);
+    assert!(report.is_intact(), "{report}");
+    assert_eq!(report.tenants.len(), 3);
+    assert_eq!(report.records, 600);
+    assert!(
+        report.segments >= 6,
+        "want several segments per tenant: {report}"
+    );
+    assert!(report.blocks >= 30, "{report}");
+    for tenant in &report.tenants {
+        assert_eq!(tenant.checkpointed_blocks, tenant.blocks);
+    }
+    // Every event readable back, in order, exactly once.
+    for (tenant, ids) in &built.ids {
+        let read: Vec<_> = kuzet_store::read_events(&built.archive(), &common::tenant(tenant))
+            .map(|e| e.unwrap().id)
+            .collect();
+        assert_eq!(&read, ids);
+    }
+}
+
+#[test]
+fn altered_record_is_located_by_record_and_event() {
+    let built = build_archive(|_| {});
+    let path = built.segment("beta", 1);
+    let mut target = (0, kuzet_model::EventId::from_u128(0), 0);
+    rewrite_block(&path, 1, false, |entries| {
+        let record = &mut entries[2].1;
+        target = (record_index(record), record_event_id(record), 0);
+        // Change the user name inside the event JSON, keeping the length.
+        let at = record.windows(4).position(|w| w == b"user").unwrap();
+        record[at] = b'X';
+    });
+    let bytes = std::fs::read(&path).unwrap();
+    let block_index = layout(&bytes).1[1].1.block_index;
+    let report = check(&built);
+    assert_finding(&report, |f| {
+        f.kind == FindingKind::RecordAltered
+            && f.tenant == "beta"
+            && f.segment.as_deref() == Some("0000000001.seg")
+            && f.block == Some(block_index)
+            && f.record == Some(target.0)
+            && f.event_id == Some(target.1)
+    });
+}
+
+#[test]
+fn flipped_payload_byte_is_located_by_block() {
+    let built = build_archive(|_| {});
+    let path = built.segment("alpha", 0);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let (offset, header) = layout(&bytes).1[2];
+    bytes[offset + BLOCK_HEADER_LEN + 40] ^= 0x10;
+    std::fs::write(&path, &bytes).unwrap();
+    let report = check(&built);
+    assert_finding(&report, |f| {
+        f.kind == FindingKind::BlockAltered
+            && f.segment.as_deref() == Some("0000000000.seg")
+            && f.block == Some(header.block_index)
+    });
+}
+
+#[test]
+fn flipped_block_header_byte_is_located_by_block() {
+    let built = build_archive(|_| {});
+    let path = built.segment("alpha", 1);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let (offset, header) = layout(&bytes).1[1];
+    bytes[offset + 20] ^= 0x01; // inside first_record
+    std::fs::write(&path, &bytes).unwrap();
+    let report = check(&built);
+    assert_finding(&report, |f| {
+        f.kind == FindingKind::BlockAltered
+            && f.segment.as_deref() == Some("0000000001.seg")
+            && f.block == Some(header.block_index)
+    });
+    // The blocks after it are still read (resynchronization), so only the damaged one is blamed.
+    assert!(
+        !has(&report, |f| f.kind == FindingKind::BlockRemoved),
+        "{report}"
+    );
+}
+
+#[test]
+fn flipped_segment_header_byte_is_located_by_segment() {
+    let built = build_archive(|_| {});
+    let path = built.segment("gamma", 2);
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[12] ^= 0x01; // inside the tenant name
+    std::fs::write(&path, &bytes).unwrap();
+    let report = check(&built);
+    assert_finding(&report, |f| {
+        f.kind == FindingKind::SegmentHeaderAltered
+            && f.tenant == "gamma"
+            && f.segment.as_deref() == Some("0000000002.seg")
+    });
+}
+
+#[test]
+fn removed_record_is_located() {
+    let built = build_archive(|_| {});
+    let path = built.segment("alpha", 1);
+    let mut removed = 0;
+    rewrite_block(&path, 0, false, |entries| {
+        removed = record_index(&entries[3].1);
+        entries.remove(3);
+    });
+    let report = check(&built);
+    assert_finding(&report, |f| {
+        f.kind == FindingKind::RecordRemoved
+            && f.segment.as_deref() == Some("0000000001.seg")
+            && f.record == Some(removed)
+    });
+}
+
+#[test]
+fn removed_record_with_lowered_count_is_located() {
+    let built = build_archive(|_| {});
+    let path = built.segment("alpha", 1);
+    let mut removed = 0;
+    // The attacker also fixes hints, count and block root: only the index gap and the checkpoints remain.
+    rewrite_block(&path, 0, true, |entries| {
+        removed = record_index(&entries[1].1);
+        entries.remove(1);
+    });
+    let report = check(&built);
+    assert_finding(&report, |f| {
+        f.kind == FindingKind::RecordRemoved && f.record == Some(removed)
+    });
+    assert_finding(&report, |f| f.kind == FindingKind::CheckpointMismatch);
+}
+
+#[test]
+fn reordered_records_are_located() {
+    let built = build_archive(|_| {});
+    let path = built.segment("beta", 0);
+    let mut moved = (0, kuzet_model::EventId::from_u128(0));
+    rewrite_block(&path, 1, false, |entries| {
+        entries.swap(2, 3);
+        moved = (record_index(&entries[3].1), record_event_id(&entries[3].1));
+    });
+    let report = check(&built);
+    assert_finding(&report, |f| {
+        f.kind == FindingKind::RecordReordered
+            && f.segment.as_deref() == Some("0000000000.seg")
+            && f.record == Some(moved.0)
+            && f.event_id == Some(moved.1)
+    });
+}
+
+#[test]
+fn removed_block_is_located() {
+    let built = build_archive(|_| {});
+    let path = built.segment("gamma", 1);
+    let bytes = std::fs::read(&path).unwrap();
+    let (offset, header) = layout(&bytes).1[1];
+    let end = offset + header.encoded_len() as usize;
+    let mut out = bytes[..offset].to_vec();
+    out.extend_from_slice(&bytes[end..]);
+    std::fs::write(&path, out).unwrap();
+    let report = check(&built);
+    assert_finding(&report, |f| {
+        f.kind == FindingKind::BlockRemoved
+            && f.segment.as_deref() == Some("0000000001.seg")
+            && f.block == Some(header.block_index)
+    });
+}
+
+#[test]
+fn reordered_blocks_are_located() {
+    let built = build_archive(|_| {});
+    let path = built.segment("gamma", 0);
+    let bytes = std::fs::read(&path).unwrap();
+    let blocks = layout(&bytes).1;
+    let (a, ha) = blocks[1];
+    let (b, hb) = blocks[2];
+    let b_end = b + hb.encoded_len() as usize;
+    let mut out = bytes[..a].to_vec();
+    out.extend_from_slice(&bytes[b..b_end]);
+    out.extend_from_slice(&bytes[a..b]);
+    out.extend_from_slice(&bytes[b_end..]);
+    std::fs::write(&path, out).unwrap();
+    let report = check(&built);
+    assert_finding(&report, |f| {
+        f.kind == FindingKind::BlockReordered
+            && f.segment.as_deref() == Some("0000000000.seg")
+            && f.block == Some(ha.block_index)
+    });
+    assert!(
+        !has(&report, |f| f.kind == FindingKind::BlockRemoved),
+        "{report}"
+    );
+}
+
+#[test]
+fn truncated_segment_is_located() {
+    let built = build_archive(|_| {});
+    let path = built.segment("beta", 1);
+    let bytes = std::fs::read(&path).unwrap();
+    let (offset, header) = layout(&bytes).1[2];
+    std::fs::write(&path, &bytes[..offset + 100]).unwrap();
+    let report = check(&built);
+    assert_finding(&report, |f| {
+        f.kind == FindingKind::SegmentTruncated
+            && f.segment.as_deref() == Some("0000000001.seg")
+            && f.block == Some(header.block_index)
+    });
+}
+
+#[test]
+fn truncated_last_segment_at_a_block_boundary_is_detected_by_checkpoints() {
+    let built = build_archive(|_| {});
+    let dir = built.tenant_dir("alpha");
+    let last = segment_count(&dir) as u64 - 1;
+    let path = built.segment("alpha", last);
+    let bytes = std::fs::read(&path).unwrap();
+    let (offset, header) = *layout(&bytes).1.last().unwrap();
+    std::fs::write(&path, &bytes[..offset]).unwrap();
+    let report = check(&built);
+    assert_finding(&report, |f| {
+        f.kind == FindingKind::SegmentTruncated
+            && f.segment.as_deref() == Some(segment_file_name(last).as_str())
+            && f.block == Some(header.block_index)
+    });
+}
+
+#[test]
+fn segment_from_another_tenant_is_detected() {
+    let built = build_archive(|_| {});
+    std::fs::copy(built.segment("beta", 1), built.segment("alpha", 1)).unwrap();
+    let report = check(&built);
+    assert_finding(&report, |f| {
+        f.kind == FindingKind::SegmentSwapped
+            && f.tenant == "alpha"
+            && f.segment.as_deref() == Some("0000000001.seg")
+    });
+}
+
+#[test]
+fn swapped_segment_files_are_detected() {
+    let built = build_archive(|_| {});
+    let one = built.segment("alpha", 1);
+    let two = built.segment("alpha", 2);
+    let tmp = built.tenant_dir("alpha").join("tmp");
+    std::fs::rename(&one, &tmp).unwrap();
+    std::fs::rename(&two, &one).unwrap();
+    std::fs::rename(&tmp, &two).unwrap();
+    let report = check(&built);
+    for name in ["0000000001.seg", "0000000002.seg"] {
+        assert_finding(&report, |f| {
+            f.kind == FindingKind::SegmentSwapped && f.segment.as_deref() == Some(name)
+        });
+    }
+}
+
+#[test]
+fn replaced_segment_breaks_the_chain() {
+    let built = build_archive(|_| {});
+    let path = built.segment("beta", 2);
+    let bytes = std::fs::read(&path).unwrap();
+    let (mut header, len) = SegmentHeader::decode(&bytes).unwrap();
+    header.prev_chain[0] ^= 1;
+    let mut out = header.encode();
+    assert_eq!(out.len(), len);
+    out.extend_from_slice(&bytes[len..]);
+    std::fs::write(&path, out).unwrap();
+    let report = check(&built);
+    assert_finding(&report, |f| {
+        f.kind == FindingKind::ChainBroken && f.segment.as_deref() == Some("0000000002.seg")
+    });
+}
+
+#[test]
+fn missing_middle_segment_is_named() {
+    let built = build_archive(|_| {});
+    std::fs::remove_file(built.segment("gamma", 1)).unwrap();
+    let report = check(&built);
+    assert_finding(&report, |f| {
+        f.kind == FindingKind::SegmentMissing
+            && f.tenant == "gamma"
+            && f.segment.as_deref() == Some("0000000001.seg")
+    });
+}
+
+#[test]
+fn missing_last_segment_is_named() {
+    let built = build_archive(|_| {});
+    let dir = built.tenant_dir("gamma");
+    let last = segment_count(&dir) as u64 - 1;
+    std::fs::remove_file(built.segment("gamma", last)).unwrap();
+    let report = check(&built);
+    assert_finding(&report, |f| {
+        f.kind == FindingKind::SegmentMissing
+            && f.segment.as_deref() == Some(segment_file_name(last).as_str())
+    });
+}
+
+#[test]
+fn forged_checkpoint_is_detected() {
+    let built = build_archive(|_| {});
+    let path = built.tenant_dir("alpha").join("checkpoints.log");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let last = lines.len() - 1;
+    let mut cp: kuzet_store::format::Checkpoint = serde_json::from_str(&lines[last]).unwrap();
+    cp.tree_size += 1;
+    lines[last] = serde_json::to_string(&cp).unwrap();
+    // And one signed with a different key.
+    let other = kuzet_store::Signer::from_seed([7; 32]);
+    let forged = kuzet_store::format::Checkpoint::sign(
+        &other,
+        &tenant("alpha"),
+        1,
+        &[0; 32],
+        "0000000000.seg",
+        jiff::Timestamp::UNIX_EPOCH,
+    );
+    lines.push(forged.to_line().trim_end().to_owned());
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    let report = check(&built);
+    let forged_count = report
+        .findings
+        .iter()
+        .filter(|f| f.kind == FindingKind::CheckpointForged && f.tenant == "alpha")
+        .count();
+    assert_eq!(forged_count, 2, "{report}");
+}
+
+#[test]
+fn rewritten_history_is_caught_by_checkpoints_and_located() {
+    let built = build_archive(|_| {});
+    let path = built.segment("beta", 1);
+    let bytes = std::fs::read(&path).unwrap();
+    let block_index = layout(&bytes).1[1].1.block_index;
+    // A careful attacker recomputes hints and the block root: every local check passes.
+    rewrite_block(&path, 1, true, |entries| {
+        let record = &mut entries[0].1;
+        let at = record.windows(4).position(|w| w == b"user").unwrap();
+        record[at] = b'X';
+    });
+    let report = check(&built);
+    assert_finding(&report, |f| {
+        // A checkpoint covers the blocks sealed together, so the finding names the range of blocks it covers.
+        f.kind == FindingKind::CheckpointMismatch
+            && f.tenant == "beta"
+            && block_range(&f.detail).contains(&block_index)
+    });
+    assert_finding(&report, |f| {
+        // The segment trailers narrow it to the segment.
+        f.kind == FindingKind::ChainBroken
+            && f.tenant == "beta"
+            && f.segment.as_deref() == Some("0000000001.seg")
+    });
+}
+
+/// Parses `blocks A..B` out of a finding's detail.
+fn block_range(detail: &str) -> std::ops::Range<u64> {
+    let rest = &detail[detail.find("blocks ").unwrap() + 7..];
+    let (a, rest) = rest.split_once("..").unwrap();
+    let b: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    a.parse().unwrap()..b.parse().unwrap()
+}
+
+#[test]
+fn deleted_checkpoint_log_is_detected() {
+    let built = build_archive(|_| {});
+    std::fs::remove_file(built.tenant_dir("gamma").join("checkpoints.log")).unwrap();
+    let report = check(&built);
+    assert_finding(&report, |f| {
+        f.kind == FindingKind::CheckpointLogMissing && f.tenant == "gamma"
+    });
+}
+
+#[test]
+fn unexpected_files_are_reported() {
+    let built = build_archive(|_| {});
+    std::fs::write(built.tenant_dir("alpha").join("notes.txt"), b"x").unwrap();
+    let report = check(&built);
+    assert_finding(&report, |f| {
+        f.kind == FindingKind::UnexpectedFile && f.tenant == "alpha"
+    });
+}
+
+#[test]
+fn backup_copy_verifies_and_tampering_with_it_is_detected() {
+    let built = build_archive(|_| {});
+    let copy = tempfile::tempdir().unwrap();
+    let target = BackupTarget::Directory(copy.path().to_path_buf());
+    let first = backup(&built.archive(), &target).unwrap();
+    assert!(first.segments_copied > 0);
+    let again = backup(&built.archive(), &target).unwrap();
+    assert_eq!(again.segments_copied, 0, "copying is idempotent");
+    let report = backup_verify(&target, &signer().verifying_key()).unwrap();
+    assert!(report.is_intact(), "{report}");
+    assert!(report.blocks > 0);
+    let seg = copy.path().join("alpha").join("0000000000.seg");
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let (offset, header) = layout(&bytes).1[0];
+    bytes[offset + BLOCK_HEADER_LEN + 10] ^= 0xFF;
+    std::fs::write(&seg, bytes).unwrap();
+    let report = backup_verify(&target, &signer().verifying_key()).unwrap();
+    assert_finding(&report, |f| {
+        f.kind == FindingKind::BlockAltered && f.block == Some(header.block_index)
+    });
+}
+
+#[test]
+fn report_display_names_the_location() {
+    let built = build_archive(|_| {});
+    std::fs::remove_file(built.segment("gamma", 1)).unwrap();
+    let text = check(&built).to_string();
+    assert!(
+        text.contains("SegmentMissing: tenant gamma, segment 0000000001.seg"),
+        "{text}"
+    );
+}
