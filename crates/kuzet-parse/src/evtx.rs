@@ -1144,7 +1144,6 @@ fn map_system_channel(fields: &mut Fields, header: &SystemHeader<'_>, data: &Eve
             if let Some(kind) = data.text("StartType") {
                 fields.insert("winlog.service.start_type", kind);
             }
-            insert_user(fields, "user", data, "AccountName", "", "");
         }
         7036 | 7040 | 7031 | 7034 | 7035 if scm => {
             // Classic records: the service's display name is the first unnamed value, its new state the second.
@@ -1561,8 +1560,7 @@ fn insert_powershell_context(fields: &mut Fields, text: &str) {
             .to_ascii_lowercase();
         let field = match key.as_str() {
             "hostapplication" => fields::PROCESS_COMMAND_LINE,
-            "hostname" => "powershell.process.executable",
-            "hostversion" | "engineversion" => "powershell.engine.version",
+            "engineversion" => "powershell.engine.version",
             "runspaceid" => "powershell.runspace_id",
             "pipelineid" => "powershell.pipeline_id",
             "commandname" => "powershell.command.name",
@@ -1586,9 +1584,6 @@ fn insert_powershell_context(fields: &mut Fields, text: &str) {
             }
             _ => continue,
         };
-        if key == "hostversion" && fields.contains(field) {
-            continue;
-        }
         if key == "sequencenumber" {
             if let Some(number) = parse_int(value) {
                 fields.insert(field, number);
@@ -1647,4 +1642,258 @@ fn parse_hex(text: &str) -> Option<i64> {
         .strip_prefix("0x")
         .or_else(|| text.trim().strip_prefix("0X"))?;
     u64::from_str_radix(hex, 16).ok().map(|value| value as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kuzet_model::{EventId, SourceId, TenantId};
+    use proptest::prelude::*;
+
+    fn event(json: &[u8]) -> Event {
+        let mut event = Event::new(
+            EventId::from_parts(1, 2),
+            TenantId::new("t1").unwrap(),
+            SourceId::new("s1").unwrap(),
+            "2026-01-01T00:00:00Z".parse().unwrap(),
+            json.to_vec(),
+        );
+        parse_record(&mut event, json);
+        event
+    }
+
+    fn record(channel: &str, event_id: i64, event_data: serde_json::Value) -> Vec<u8> {
+        serde_json::to_vec(&serde_json::json!({"Event": {
+            "System": {
+                "Provider": {"#attributes": {"Name": "Microsoft-Windows-Sysmon"}},
+                "EventID": event_id,
+                "Level": 4,
+                "TimeCreated": {"#attributes": {"SystemTime": "2026-02-01T10:00:00.5Z"}},
+                "Channel": channel,
+                "Computer": "ws1",
+            },
+            "EventData": event_data,
+        }}))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_file_that_is_not_evtx_yields_one_error_naming_the_file() {
+        let items: Vec<_> = records(b"definitely not an event log".to_vec()).collect();
+        assert_eq!(items.len(), 1);
+        let error = items[0].as_ref().unwrap_err().to_string();
+        assert!(error.starts_with("evtx file: "), "{error}");
+        assert_eq!(records(Vec::new()).filter(Result::is_ok).count(), 0);
+    }
+
+    #[test]
+    fn a_header_with_garbage_chunks_reports_them_and_ends() {
+        // A valid-looking file header magic followed by noise: the parser must not loop or panic.
+        let mut file = b"ElfFile\0".to_vec();
+        file.resize(4096 + 65536 * 2, 0xA5);
+        let items: Vec<_> = records(file).collect();
+        assert!(items.iter().all(Result::is_err), "{items:?}");
+    }
+
+    #[test]
+    fn record_without_time_keeps_the_receive_time_and_says_so() {
+        let e = event(br##"{"Event":{"System":{"EventID":1,"Channel":"Application"}}}"##);
+        assert_eq!(e.timestamp.to_string(), "2026-01-01T00:00:00Z");
+        assert!(e.has_issue(IssueCode::NoTimestamp));
+        assert_eq!(e.winlog_event_id(), Some(1));
+        let e = event(
+            br##"{"Event":{"System":{"TimeCreated":{"#attributes":{"SystemTime":"yesterday"}}}}}"##,
+        );
+        assert!(e.has_issue(IssueCode::BadTimestamp));
+    }
+
+    #[test]
+    fn event_id_with_qualifiers_and_unnamed_data() {
+        let json = br##"{"Event":{"System":{"Provider":{"#attributes":{"Name":"Service Control Manager"}},
+            "EventID":{"#attributes":{"Qualifiers":16384},"#text":7036},"Channel":"System","Computer":"srv",
+            "TimeCreated":{"#attributes":{"SystemTime":"2026-02-01T10:00:00Z"}}},
+            "EventData":{"Data":{"#text":["Windows Event Log","stopped"]},"Binary":"570069006E"}}}"##;
+        let e = event(json);
+        assert!(e.issues.is_empty(), "{:?}", e.issues);
+        assert_eq!(e.winlog_event_id(), Some(7036));
+        assert_eq!(
+            e.fields.get("winlog.event_qualifiers"),
+            Some(&Value::Int(16384))
+        );
+        assert_eq!(
+            e.fields.get_str("winlog.event_data.param1"),
+            Some("Windows Event Log")
+        );
+        assert_eq!(
+            e.fields.get_str("winlog.event_data.param2"),
+            Some("stopped")
+        );
+        assert_eq!(
+            e.fields.get_str("winlog.event_data.Binary"),
+            Some("570069006E")
+        );
+        assert_eq!(e.fields.get_str("service.name"), Some("Windows Event Log"));
+        assert_eq!(e.fields.get_str("service.state"), Some("stopped"));
+        assert_eq!(e.event_action(), Some("service-state-changed"));
+    }
+
+    #[test]
+    fn sysmon_registry_and_dns() {
+        let e = event(&record(
+            "Microsoft-Windows-Sysmon/Operational",
+            13,
+            serde_json::json!({
+                "EventType": "SetValue",
+                "Image": "C:\\Windows\\regedit.exe",
+                "TargetObject": "HKLM\\System\\CurrentControlSet\\Services\\evil\\ImagePath",
+                "Details": "C:\\evil.exe",
+            }),
+        ));
+        assert_eq!(e.fields.get_str("registry.hive"), Some("HKLM"));
+        assert_eq!(
+            e.fields.get_str("registry.key"),
+            Some("System\\CurrentControlSet\\Services\\evil")
+        );
+        assert_eq!(e.fields.get_str("registry.value"), Some("ImagePath"));
+        assert_eq!(e.process_name(), Some("regedit.exe"));
+
+        let e = event(&record(
+            "Microsoft-Windows-Sysmon/Operational",
+            22,
+            serde_json::json!({
+                "QueryName": "evil.example",
+                "QueryStatus": "0",
+                "QueryResults": "type:  5 cdn.example;::ffff:203.0.113.5;198.51.100.7;",
+                "Image": "C:\\Windows\\System32\\svchost.exe",
+            }),
+        ));
+        assert_eq!(e.fields.get_str("dns.question.name"), Some("evil.example"));
+        assert_eq!(
+            e.fields.get("dns.resolved_ip"),
+            Some(&Value::Array(vec![
+                "203.0.113.5".into(),
+                "198.51.100.7".into()
+            ]))
+        );
+        assert_eq!(e.fields.get_str("event.action"), Some("dns-query"));
+    }
+
+    #[test]
+    fn sysmon_process_access_names_the_source_process() {
+        let e = event(&record(
+            "Microsoft-Windows-Sysmon/Operational",
+            10,
+            serde_json::json!({
+                "SourceProcessGUID": "{a}",
+                "SourceProcessId": "4242",
+                "SourceImage": "C:\\Temp\\mimikatz.exe",
+                "TargetImage": "C:\\Windows\\system32\\lsass.exe",
+                "GrantedAccess": "0x1010",
+            }),
+        ));
+        assert_eq!(e.process_name(), Some("mimikatz.exe"));
+        assert_eq!(e.fields.get("process.pid"), Some(&Value::Int(4242)));
+        assert_eq!(e.fields.get_str("process.entity_id"), Some("{a}"));
+        assert_eq!(
+            e.fields.get_str("winlog.event_data.TargetImage"),
+            Some("C:\\Windows\\system32\\lsass.exe")
+        );
+    }
+
+    #[test]
+    fn security_process_creation_reads_hex_pids() {
+        let json = serde_json::to_vec(&serde_json::json!({"Event": {"System": {
+            "EventID": 4688, "Channel": "Security", "Keywords": "0x8020000000000000",
+            "TimeCreated": {"#attributes": {"SystemTime": "2026-02-01T10:00:00Z"}}},
+            "EventData": {"SubjectUserName": "alice", "SubjectDomainName": "CORP", "NewProcessId": "0x1a4",
+                "NewProcessName": "C:\\Windows\\System32\\cmd.exe", "ProcessId": "0x58",
+                "ParentProcessName": "C:\\Windows\\explorer.exe", "CommandLine": "cmd /c whoami"}}}))
+        .unwrap();
+        let e = event(&json);
+        assert_eq!(e.fields.get("process.pid"), Some(&Value::Int(0x1a4)));
+        assert_eq!(e.fields.get("process.parent.pid"), Some(&Value::Int(0x58)));
+        assert_eq!(
+            e.fields.get_str("process.parent.name"),
+            Some("explorer.exe")
+        );
+        assert_eq!(
+            e.fields.get_str("process.command_line"),
+            Some("cmd /c whoami")
+        );
+        assert_eq!(e.user_name(), Some("alice"));
+        assert_eq!(e.event_outcome(), Some("success"));
+    }
+
+    #[test]
+    fn group_membership_names_group_and_member() {
+        let json = serde_json::to_vec(&serde_json::json!({"Event": {"System": {
+            "EventID": 4732, "Channel": "Security",
+            "TimeCreated": {"#attributes": {"SystemTime": "2026-02-01T10:00:00Z"}}},
+            "EventData": {"SubjectUserName": "admin", "TargetUserName": "Administrators",
+                "MemberName": "CN=Smith\\, John,OU=Staff,DC=corp,DC=kz", "MemberSid": "S-1-5-21-1-2-3-1104"}}}))
+        .unwrap();
+        let e = event(&json);
+        assert_eq!(e.fields.get_str("group.name"), Some("Administrators"));
+        assert_eq!(e.fields.get_str("user.target.name"), Some("Smith\\, John"));
+        assert_eq!(e.user_name(), Some("admin"));
+    }
+
+    #[test]
+    fn helpers() {
+        assert_eq!(common_name("CN=alice,OU=x"), "alice");
+        assert_eq!(common_name("alice"), "alice");
+        assert_eq!(common_name("CN=trailing\\"), "trailing\\");
+        assert_eq!(parse_int("0x1F"), Some(31));
+        assert_eq!(parse_int(" 42 "), Some(42));
+        assert_eq!(parse_int("-"), None);
+        assert_eq!(parse_int("0x"), None);
+        let mut fields = Fields::new();
+        insert_hashes(&mut fields, "file", "SHA256=AB,IMPHASH=CD,junk,MD5=");
+        assert_eq!(fields.get_str("file.hash.sha256"), Some("ab"));
+        assert_eq!(fields.get_str("file.pe.imphash"), Some("cd"));
+        assert!(!fields.contains("file.hash.md5"));
+        let mut fields = Fields::new();
+        insert_powershell_context(
+            &mut fields,
+            "        Host Application = \"C:\\ps.exe\" -c x\r\n        User = CORP\\bob\r\n        Sequence Number = 7\r\n",
+        );
+        assert_eq!(
+            fields.get_str("process.command_line"),
+            Some("\"C:\\ps.exe\" -c x")
+        );
+        assert_eq!(fields.get_str("process.name"), Some("ps.exe"));
+        assert_eq!(fields.get_str("user.name"), Some("bob"));
+        assert_eq!(fields.get("powershell.sequence"), Some(&Value::Int(7)));
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let e = event(&bytes);
+            prop_assert_eq!(&e.original, &bytes);
+        }
+
+        /// Valid JSON of any shape under the names the mapping looks at must not panic either.
+        #[test]
+        fn odd_shapes_never_panic(
+            id in prop_oneof![Just(serde_json::json!(4624)), Just(serde_json::json!("x")),
+                Just(serde_json::json!({"#text": [1]})), Just(serde_json::json!(-1)), Just(serde_json::json!(1u64 << 63))],
+            channel in prop_oneof![Just("Security"), Just("System"), Just("Windows PowerShell"),
+                Just("Microsoft-Windows-Sysmon/Operational"), Just("Microsoft-Windows-PowerShell/Operational")],
+            value in prop_oneof![Just(serde_json::json!(null)), Just(serde_json::json!([])), Just(serde_json::json!({})),
+                Just(serde_json::json!("")), Just(serde_json::json!("0xZZ")), Just(serde_json::json!(1.5)),
+                Just(serde_json::json!({"#attributes": {}})), ".*".prop_map(serde_json::Value::from)],
+            event_id in 0i64..8000,
+        ) {
+            let names = ["TargetUserName", "IpAddress", "IpPort", "LogonType", "Hashes", "TargetObject", "User",
+                "ContextInfo", "ProcessId", "Image", "MemberName", "Status", "QueryResults", "Data"];
+            let data: serde_json::Map<String, serde_json::Value> =
+                names.iter().map(|n| (n.to_string(), value.clone())).collect();
+            for system_id in [id.clone(), serde_json::json!(event_id)] {
+                let json = serde_json::json!({"Event": {"System": {"EventID": system_id, "Channel": channel,
+                    "Keywords": value.clone(), "Level": value.clone()}, "EventData": data.clone(), "UserData": value.clone()}});
+                let _ = event(&serde_json::to_vec(&json).unwrap());
+            }
+        }
+    }
 }
