@@ -1645,6 +1645,7 @@ fn parse_hex(text: &str) -> Option<i64> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // helpers outside #[test] fns panic on purpose
 mod tests {
     use super::*;
     use kuzet_model::{EventId, SourceId, TenantId};
