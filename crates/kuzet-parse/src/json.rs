@@ -14,7 +14,7 @@ use crate::Ctx;
 use crate::common::{
     insert_ip, insert_port, push_related, set_exact_time, set_inferred_time, set_list, transport,
 };
-use crate::timefmt::{from_epoch, parse_device_time};
+use crate::timefmt::{from_epoch, from_epoch_text, parse_device_time};
 
 /// A whole input of format `Json`.
 pub(crate) fn parse(event: &mut Event, text: &str, ctx: &Ctx<'_>) {
@@ -98,7 +98,10 @@ fn timestamp(event: &mut Event, doc: &Map<String, Json>, ctx: &Ctx<'_>) {
         let Some(value) = doc.get(key) else { continue };
         let parsed = match value {
             Json::String(text) => parse_device_time(text, ctx),
-            Json::Number(number) => number.as_f64().and_then(from_epoch).map(|ts| (ts, None)),
+            // Through the decimal text, so that Zeek's microseconds survive (an f64 of epoch nanoseconds would not).
+            Json::Number(number) => from_epoch_text(&number.to_string())
+                .or_else(|| number.as_f64().and_then(from_epoch))
+                .map(|ts| (ts, None)),
             _ => None,
         };
         match parsed {
@@ -127,13 +130,14 @@ fn timestamp(event: &mut Event, doc: &Map<String, Json>, ctx: &Ctx<'_>) {
 
 fn winlogbeat(event: &mut Event) {
     if !event.fields.contains(fields::EVENT_CODE)
-        && let Some(code) = event.fields.get(fields::WINLOG_EVENT_ID) {
-            let code = match code {
-                Value::Int(i) => i.to_string(),
-                other => other.to_string(),
-            };
-            event.fields.insert(fields::EVENT_CODE, code);
-        }
+        && let Some(code) = event.fields.get(fields::WINLOG_EVENT_ID)
+    {
+        let code = match code {
+            Value::Int(i) => i.to_string(),
+            other => other.to_string(),
+        };
+        event.fields.insert(fields::EVENT_CODE, code);
+    }
 }
 
 fn str_field(event: &Event, name: &str) -> Option<String> {
@@ -250,9 +254,10 @@ fn zeek(event: &mut Event) {
             }
         }
         if path == "dns"
-            && let Some(query) = event.fields.get_str("query").map(str::to_owned) {
-                event.fields.insert("dns.question.name", query);
-            }
+            && let Some(query) = event.fields.get_str("query").map(str::to_owned)
+        {
+            event.fields.insert("dns.question.name", query);
+        }
     }
     if let Some(service) = event.fields.get_str("service").map(str::to_owned) {
         event.fields.insert(fields::NETWORK_PROTOCOL, service);
