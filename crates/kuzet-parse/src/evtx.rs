@@ -44,6 +44,10 @@ impl EvtxError {
                 offset: *offset,
                 reason,
             },
+            evtx::err::EvtxError::FailedToParseChunk { chunk_id, .. } => EvtxError::Chunk {
+                chunk: *chunk_id,
+                reason,
+            },
             _ => EvtxError::Chunk { chunk, reason },
         }
     }
@@ -82,7 +86,7 @@ pub fn records(file: Vec<u8>) -> Records {
                 chunks: None,
                 settings,
                 pending,
-                chunk_number: 0,
+                chunks_seen: 0,
             };
         }
     };
@@ -90,7 +94,7 @@ pub fn records(file: Vec<u8>) -> Records {
         chunks,
         settings,
         pending: VecDeque::new(),
-        chunk_number: 0,
+        chunks_seen: 0,
     }
 }
 
@@ -100,7 +104,7 @@ pub struct Records {
     chunks: Option<IntoIterChunks<std::io::Cursor<Vec<u8>>>>,
     settings: Arc<ParserSettings>,
     pending: VecDeque<Result<Vec<u8>, EvtxError>>,
-    chunk_number: u64,
+    chunks_seen: u64,
 }
 
 impl Iterator for Records {
@@ -116,8 +120,13 @@ impl Iterator for Records {
                 self.chunks = None;
                 return None;
             };
-            let chunk_index = self.chunk_number;
-            self.chunk_number += 1;
+            // Chunks come in record order, which starts at the oldest chunk, not at the file's first one: the
+            // position is only a fallback name for a chunk the decoder did not number.
+            let chunk_index = match &chunk {
+                Ok(data) => data.number.unwrap_or(self.chunks_seen),
+                Err(_) => self.chunks_seen,
+            };
+            self.chunks_seen += 1;
             let settings = Arc::clone(&self.settings);
             let pending = &mut self.pending;
             // The evtx crate is fuzzed and meant not to panic; this keeps one hostile chunk from taking the whole
