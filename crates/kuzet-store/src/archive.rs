@@ -11,7 +11,7 @@ use kuzet_model::{Event, TenantId};
 use crate::codec::timestamp_nanos;
 use crate::format::{
     self, BLOCK_HEADER_LEN, BlockHeader, CHECKPOINTS_FILE, Checkpoint, SegmentHeader, TRAILER_LEN,
-    TRAILER_MAGIC, Trailer, block_leaf, chain_hash, segment_file_name,
+    Trailer, block_leaf, chain_hash, segment_file_name,
 };
 use crate::merkle::{Frontier, Hash};
 use crate::wal::sync_dir;
@@ -111,22 +111,23 @@ fn scan_segment(path: &Path) -> Result<ScannedSegment, StoreError> {
     let mut pos = header_len as u64;
     let mut trailer = None;
     let mut buf = [0u8; BLOCK_HEADER_LEN];
-    while pos + BLOCK_HEADER_LEN as u64 <= file_len {
+    while pos < file_len {
+        if file_len - pos == TRAILER_LEN as u64 {
+            let mut t = [0u8; TRAILER_LEN];
+            file.seek(SeekFrom::Start(pos))
+                .map_err(StoreError::io(path))?;
+            file.read_exact(&mut t).map_err(StoreError::io(path))?;
+            if let Ok(parsed) = Trailer::decode(&t) {
+                trailer = Some((parsed, t));
+                break;
+            }
+        }
+        if file_len - pos < BLOCK_HEADER_LEN as u64 {
+            break;
+        }
         file.seek(SeekFrom::Start(pos))
             .map_err(StoreError::io(path))?;
         file.read_exact(&mut buf).map_err(StoreError::io(path))?;
-        if &buf[..4] == TRAILER_MAGIC {
-            if pos + TRAILER_LEN as u64 == file_len {
-                let mut t = [0u8; TRAILER_LEN];
-                file.seek(SeekFrom::Start(pos))
-                    .map_err(StoreError::io(path))?;
-                file.read_exact(&mut t).map_err(StoreError::io(path))?;
-                if let Ok(parsed) = Trailer::decode(&t) {
-                    trailer = Some((parsed, t));
-                }
-            }
-            break;
-        }
         let Ok(block) = BlockHeader::decode(&buf) else {
             break;
         };

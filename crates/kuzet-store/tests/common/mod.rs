@@ -21,10 +21,8 @@ pub fn tenant(name: &str) -> TenantId {
 
 /// A ~300-byte syslog line with a per-event id.
 pub fn raw(tenant_name: &str, n: u64) -> RawEvent {
-    let id = EventId::from_parts(
-        1_763_780_000_000 + n,
-        u128::from(n) << 20 | u128::from(tenant_name.len() as u64),
-    );
+    let tenant_code = tenant_name.bytes().fold(0u128, |acc, b| acc * 131 + u128::from(b)) & 0xF_FFFF;
+    let id = EventId::from_parts(1_763_780_000_000 + n, u128::from(n) << 20 | tenant_code);
     let bytes = format!(
         "<134>1 2026-11-22T08:00:00+05:00 fw-{tenant_name} sshd 4242 ID47 - Accepted publickey for user{n} from \
          10.0.{}.{} port 5{n:04} ssh2: RSA SHA256:{:032x} session opened for user{n} by (uid=0) event {n}",
