@@ -1,4 +1,5 @@
 //! Syslog stream framing throughput (MB/s) for both framings, and the JSON body splitter behind HTTP ingest.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark that cannot set up should stop loudly
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use kuzet_ingest::codec::{BytesMut, Decoder};
