@@ -226,10 +226,15 @@ pub(crate) fn split_json_events(body: &[u8]) -> Result<Vec<&[u8]>, JsonBodyError
 }
 
 pub(crate) fn peer_of(request: &Request) -> Option<SocketAddr> {
-    request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|info| info.0)
+    let extensions = request.extensions();
+    extensions
+        .get::<ConnectInfo<crate::HttpPeer>>()
+        .map(|info| info.0.0)
+        .or_else(|| {
+            extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|info| info.0)
+        })
 }
 
 pub(crate) fn json_event<S>(

@@ -85,7 +85,8 @@ impl<S: Sink> Ingest<S> {
     }
 
     /// The HTTP ingest and Elastic-compatible routes, for the binary to merge its own (`/metrics`, `/health`)
-    /// into. Serve it with `into_make_service_with_connect_info::<SocketAddr>()` so events carry the peer.
+    /// into. [`Listeners::serve`] serves it with connection limits and the idle timeout; a caller serving it
+    /// elsewhere should use `into_make_service_with_connect_info::<SocketAddr>()` so events carry the peer.
     pub fn router(&self) -> Router {
         crate::http::router(self.clone())
     }
@@ -190,9 +191,13 @@ impl<S: Sink> Listeners<S> {
         let mut result = Ok(());
         if let Some(listener) = self.http {
             let app = self.ingest.router().merge(extra_routes);
+            let listener = crate::http_listener::HttpListener {
+                listener,
+                shared: Arc::clone(shared),
+            };
             let served = axum::serve(
                 listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
+                app.into_make_service_with_connect_info::<crate::HttpPeer>(),
             )
             .with_graceful_shutdown(shutdown.clone().cancelled_owned())
             .await;
@@ -242,7 +247,7 @@ impl<S> Drop for ConnectionSlot<S> {
     }
 }
 
-fn admit<S>(
+pub(crate) fn admit<S>(
     shared: &Arc<Shared<S>>,
     transport: Transport,
     ip: IpAddr,

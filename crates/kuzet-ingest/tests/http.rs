@@ -467,3 +467,89 @@ async fn http_over_a_real_socket_records_the_peer() {
     assert!(events[0].peer.unwrap().ip().is_loopback());
     running.stop().await;
 }
+
+async fn raw_post(stream: &mut tokio::net::TcpStream, keep_alive: bool) -> String {
+    let body = "{\"raw\":true}";
+    let request = format!(
+        "POST /ingest/v1/events HTTP/1.1\r\nHost: kuzet\r\nAuthorization: Bearer {TOKEN}\r\n\
+         Content-Length: {}\r\nConnection: {}\r\n\r\n{body}",
+        body.len(),
+        if keep_alive { "keep-alive" } else { "close" }
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = vec![0u8; 4096];
+    let n = stream.read(&mut answer).await.unwrap();
+    String::from_utf8_lossy(&answer[..n]).into_owned()
+}
+
+#[tokio::test]
+async fn http_connections_over_the_per_peer_limit_are_closed() {
+    let running = Running::start(
+        IngestConfig {
+            http: loopback(),
+            max_connections_per_peer: 1,
+            ..IngestConfig::default()
+        },
+        directory(vec![token_source()]),
+    )
+    .await;
+    let server = running.addresses.http.unwrap();
+    let mut first = tokio::net::TcpStream::connect(server).await.unwrap();
+    assert!(raw_post(&mut first, true).await.starts_with("HTTP/1.1 200"));
+    let mut second = tokio::net::TcpStream::connect(server).await.unwrap();
+    let mut byte = [0u8; 1];
+    assert!(matches!(second.read(&mut byte).await, Ok(0) | Err(_)));
+    assert_eq!(
+        running
+            .stats
+            .refusals(Transport::Http, RefuseReason::TooManyConnections),
+        1
+    );
+    // The first connection still works.
+    assert!(
+        raw_post(&mut first, false)
+            .await
+            .starts_with("HTTP/1.1 200")
+    );
+    running.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_http_client_that_never_finishes_its_headers_is_closed() {
+    let running = Running::start(
+        IngestConfig {
+            http: loopback(),
+            idle_timeout: std::time::Duration::from_secs(30),
+            ..IngestConfig::default()
+        },
+        directory(vec![token_source()]),
+    )
+    .await;
+    let mut stream = tokio::net::TcpStream::connect(running.addresses.http.unwrap())
+        .await
+        .unwrap();
+    stream
+        .write_all(b"POST /ingest/v1/events HTTP/1.1\r\nHost: kuz")
+        .await
+        .unwrap();
+    let started = tokio::time::Instant::now();
+    let mut rest = Vec::new();
+    let _ = stream.read_to_end(&mut rest).await;
+    let closed_after = started.elapsed();
+    assert!(
+        closed_after >= std::time::Duration::from_secs(29),
+        "{closed_after:?}"
+    );
+    assert!(
+        closed_after < std::time::Duration::from_secs(31),
+        "{closed_after:?}"
+    );
+    assert_eq!(
+        running
+            .stats
+            .refusals(Transport::Http, RefuseReason::IdleTimeout),
+        1
+    );
+    assert!(running.sink.events().is_empty());
+    running.stop().await;
+}
