@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use bytes::BytesMut;
 use jiff::Timestamp;
-use kuzet_model::{RawEvent, Transport};
+use kuzet_model::{FormatHint, RawEvent, Transport};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::time::Instant;
 use tokio_util::codec::Decoder;
@@ -18,19 +18,100 @@ use crate::{FramingError, Sink, SinkError, SyslogFrame, SyslogFrameDecoder};
 
 const READ_CHUNK: usize = 16 * 1024;
 
-/// The events of one connection waiting to be appended.
-struct Batch {
+/// The sink failed: stop reading, the sender must not believe more is being accepted.
+struct SinkFailed;
+
+/// What one connection accumulates between two appends.
+struct Connection<'a, S> {
+    shared: &'a Shared<S>,
+    transport: Transport,
+    peer: SocketAddr,
+    who: Attributed,
+    format: FormatHint,
     events: Vec<RawEvent>,
     bytes: u64,
     /// When the first event of the batch arrived: the batch goes to the sink `batch_linger` later at the latest.
     started: Option<Instant>,
 }
 
-enum Ended {
-    /// The sender closed, or we shut down.
-    Normally,
-    /// The sink failed: stop reading, the sender must not believe more is being accepted.
-    SinkFailed,
+impl<S: Sink> Connection<'_, S> {
+    /// Adds one framed message; appends when the batch is full.
+    async fn push(&mut self, message: BytesMut) -> Result<(), SinkFailed> {
+        let received = Timestamp::now();
+        self.started.get_or_insert_with(Instant::now);
+        self.bytes += message.len() as u64;
+        self.events.push(RawEvent {
+            id: self.shared.ids.next(received),
+            tenant: self.who.tenant.clone(),
+            source: self.who.source.clone(),
+            received,
+            transport: self.transport,
+            peer: Some(self.peer),
+            format: self.format,
+            bytes: Vec::from(message),
+        });
+        if self.events.len() >= self.shared.config.max_batch_events {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    fn dropped(&self, reason: DropReason, events: u64) {
+        self.shared.stats.dropped(self.transport, reason, events);
+    }
+
+    /// Appends the batch and waits until it is durable.
+    async fn flush(&mut self) -> Result<(), SinkFailed> {
+        self.started = None;
+        if self.events.is_empty() {
+            return Ok(());
+        }
+        let capacity = self.shared.config.max_batch_events.min(1024);
+        let events = std::mem::replace(&mut self.events, Vec::with_capacity(capacity));
+        let count = events.len() as u64;
+        let stats = &self.shared.stats;
+        stats.received(self.transport, count, std::mem::take(&mut self.bytes));
+        match self.shared.sink.append(events).await {
+            Ok(()) => {
+                stats.acknowledged(self.transport, count);
+                Ok(())
+            }
+            Err(SinkError::Full) => {
+                // `append` waits for room; a sink that still says Full is overloaded beyond waiting.
+                self.dropped(DropReason::QueueFull, count);
+                Ok(())
+            }
+            Err(error) => {
+                tracing::warn!(transport = self.transport.as_str(), %error, "sink failed; closing connection");
+                self.dropped(DropReason::Unavailable, count);
+                Err(SinkFailed)
+            }
+        }
+    }
+
+    /// The sender closed its side: the last line may lack its newline.
+    async fn finish(&mut self, decoder: &mut SyslogFrameDecoder, buffer: &mut BytesMut) {
+        loop {
+            match decoder.decode_eof(buffer) {
+                Ok(Some(SyslogFrame::Message(message))) => {
+                    if self.push(message).await.is_err() {
+                        return;
+                    }
+                }
+                Ok(Some(SyslogFrame::Oversized(_))) => self.dropped(DropReason::Oversized, 1),
+                Ok(None) => break,
+                Err(FramingError::Incomplete { .. }) => {
+                    self.dropped(DropReason::Incomplete, 1);
+                    break;
+                }
+                Err(_) => {
+                    self.dropped(DropReason::Framing, 1);
+                    break;
+                }
+            }
+        }
+        let _ = self.flush().await;
+    }
 }
 
 pub(crate) async fn run<S: Sink, R: AsyncRead + Unpin>(
@@ -42,65 +123,44 @@ pub(crate) async fn run<S: Sink, R: AsyncRead + Unpin>(
     shutdown: &CancellationToken,
 ) {
     let config = &shared.config;
-    let mut decoder = SyslogFrameDecoder::new(config.max_message_bytes);
-    let mut buffer = BytesMut::with_capacity(READ_CHUNK);
-    let mut batch = Batch {
+    let mut connection = Connection {
+        shared,
+        transport,
+        peer,
+        format: who.syslog_format(),
+        who,
         events: Vec::with_capacity(config.max_batch_events.min(1024)),
         bytes: 0,
         started: None,
     };
-    let format = who.syslog_format();
+    let mut decoder = SyslogFrameDecoder::new(config.max_message_bytes);
+    let mut buffer = BytesMut::with_capacity(READ_CHUNK);
     let mut last_read = Instant::now();
     // When the bytes of a frame that is still incomplete started arriving.
     let mut partial_since: Option<Instant> = None;
-    let mut oversized = 0u64;
 
     loop {
         // Hand out every complete frame in the buffer.
+        let mut oversized = 0u64;
         loop {
-            let frame = match decoder.decode(&mut buffer) {
-                Ok(Some(frame)) => frame,
-                Ok(None) => break,
-                Err(error) => {
-                    tracing::debug!(%peer, %error, "syslog framing error; closing");
-                    shared.stats.dropped(transport, DropReason::Framing, 1);
-                    shared
-                        .stats
-                        .dropped(transport, DropReason::Oversized, oversized);
-                    let _ = flush(shared, transport, &mut batch).await;
-                    return;
-                }
-            };
-            match frame {
-                SyslogFrame::Message(bytes) => {
-                    let received = Timestamp::now();
-                    batch.started.get_or_insert_with(Instant::now);
-                    batch.bytes += bytes.len() as u64;
-                    batch.events.push(RawEvent {
-                        id: shared.ids.next(received),
-                        tenant: who.tenant.clone(),
-                        source: who.source.clone(),
-                        received,
-                        transport,
-                        peer: Some(peer),
-                        format,
-                        bytes: Vec::from(bytes),
-                    });
-                    if batch.events.len() >= config.max_batch_events
-                        && let Ended::SinkFailed = flush(shared, transport, &mut batch).await
-                    {
+            match decoder.decode(&mut buffer) {
+                Ok(Some(SyslogFrame::Message(message))) => {
+                    if connection.push(message).await.is_err() {
                         return;
                     }
                 }
-                SyslogFrame::Oversized(_) => oversized += 1,
+                Ok(Some(SyslogFrame::Oversized(_))) => oversized += 1,
+                Ok(None) => break,
+                Err(error) => {
+                    tracing::debug!(%peer, %error, "syslog framing error; closing");
+                    connection.dropped(DropReason::Framing, 1);
+                    connection.dropped(DropReason::Oversized, oversized);
+                    let _ = connection.flush().await;
+                    return;
+                }
             }
         }
-        if oversized > 0 {
-            shared
-                .stats
-                .dropped(transport, DropReason::Oversized, oversized);
-            oversized = 0;
-        }
+        connection.dropped(DropReason::Oversized, oversized);
 
         let partial = !buffer.is_empty() || decoder.in_partial_frame();
         if !partial {
@@ -109,7 +169,9 @@ pub(crate) async fn run<S: Sink, R: AsyncRead + Unpin>(
             partial_since = Some(last_read);
         }
         let idle_deadline = partial_since.unwrap_or(last_read) + config.idle_timeout;
-        let linger_deadline = batch.started.map(|started| started + config.batch_linger);
+        let linger_deadline = connection
+            .started
+            .map(|started| started + config.batch_linger);
         let deadline = match linger_deadline {
             Some(linger) if linger < idle_deadline => linger,
             _ => idle_deadline,
@@ -118,7 +180,7 @@ pub(crate) async fn run<S: Sink, R: AsyncRead + Unpin>(
         buffer.reserve(READ_CHUNK);
         let read = tokio::select! {
             _ = shutdown.cancelled() => {
-                let _ = flush(shared, transport, &mut batch).await;
+                let _ = connection.flush().await;
                 return;
             }
             read = tokio::time::timeout_at(deadline, reader.read_buf(&mut buffer)) => read,
@@ -126,7 +188,7 @@ pub(crate) async fn run<S: Sink, R: AsyncRead + Unpin>(
         match read {
             Err(_elapsed) => {
                 if linger_deadline.is_some_and(|linger| linger <= Instant::now()) {
-                    if let Ended::SinkFailed = flush(shared, transport, &mut batch).await {
+                    if connection.flush().await.is_err() {
                         return;
                     }
                     continue;
@@ -134,114 +196,24 @@ pub(crate) async fn run<S: Sink, R: AsyncRead + Unpin>(
                 tracing::debug!(%peer, partial, "connection idle too long; closing");
                 shared.stats.refused(transport, RefuseReason::IdleTimeout);
                 if partial {
-                    shared.stats.dropped(transport, DropReason::Incomplete, 1);
+                    connection.dropped(DropReason::Incomplete, 1);
                 }
-                let _ = flush(shared, transport, &mut batch).await;
+                let _ = connection.flush().await;
                 return;
             }
             Ok(Ok(0)) => {
-                finish(
-                    shared,
-                    transport,
-                    &mut decoder,
-                    &mut buffer,
-                    &mut batch,
-                    &who,
-                    peer,
-                    format,
-                )
-                .await;
+                connection.finish(&mut decoder, &mut buffer).await;
                 return;
             }
             Ok(Ok(_)) => last_read = Instant::now(),
             Ok(Err(error)) => {
                 tracing::debug!(%peer, %error, "read failed; closing");
                 if partial {
-                    shared.stats.dropped(transport, DropReason::Incomplete, 1);
+                    connection.dropped(DropReason::Incomplete, 1);
                 }
-                let _ = flush(shared, transport, &mut batch).await;
+                let _ = connection.flush().await;
                 return;
             }
-        }
-    }
-}
-
-/// The sender closed its side: the last line may lack its newline.
-#[allow(clippy::too_many_arguments)]
-async fn finish<S: Sink>(
-    shared: &Shared<S>,
-    transport: Transport,
-    decoder: &mut SyslogFrameDecoder,
-    buffer: &mut BytesMut,
-    batch: &mut Batch,
-    who: &Attributed,
-    peer: SocketAddr,
-    format: kuzet_model::FormatHint,
-) {
-    loop {
-        match decoder.decode_eof(buffer) {
-            Ok(Some(SyslogFrame::Message(bytes))) => {
-                let received = Timestamp::now();
-                batch.bytes += bytes.len() as u64;
-                batch.events.push(RawEvent {
-                    id: shared.ids.next(received),
-                    tenant: who.tenant.clone(),
-                    source: who.source.clone(),
-                    received,
-                    transport,
-                    peer: Some(peer),
-                    format,
-                    bytes: Vec::from(bytes),
-                });
-            }
-            Ok(Some(SyslogFrame::Oversized(_))) => {
-                shared.stats.dropped(transport, DropReason::Oversized, 1)
-            }
-            Ok(None) => break,
-            Err(FramingError::Incomplete { .. }) => {
-                shared.stats.dropped(transport, DropReason::Incomplete, 1);
-                break;
-            }
-            Err(_) => {
-                shared.stats.dropped(transport, DropReason::Framing, 1);
-                break;
-            }
-        }
-    }
-    let _ = flush(shared, transport, batch).await;
-}
-
-async fn flush<S: Sink>(shared: &Shared<S>, transport: Transport, batch: &mut Batch) -> Ended {
-    batch.started = None;
-    if batch.events.is_empty() {
-        return Ended::Normally;
-    }
-    let events = std::mem::replace(
-        &mut batch.events,
-        Vec::with_capacity(shared.config.max_batch_events.min(1024)),
-    );
-    let count = events.len() as u64;
-    shared
-        .stats
-        .received(transport, count, std::mem::take(&mut batch.bytes));
-    match shared.sink.append(events).await {
-        Ok(()) => {
-            shared.stats.acknowledged(transport, count);
-            Ended::Normally
-        }
-        Err(SinkError::Full) => {
-            // `append` waits for room; a sink that still says Full is overloaded beyond waiting.
-            shared
-                .stats
-                .dropped(transport, DropReason::QueueFull, count);
-            Ended::Normally
-        }
-        Err(error) => {
-            tracing::warn!(transport = transport.as_str(), %error, "sink failed; closing connection");
-            shared
-                .stats
-                .dropped(transport, DropReason::Unavailable, count);
-            Ended::SinkFailed
         }
     }
 }
