@@ -1,1 +1,77 @@
-fn main() {}
+//! Parse throughput per format, in bytes/s (criterion's `thrpt`) for one typical line; events/s is bytes/s divided
+//! by the line length printed at start. Run: `cargo bench -p kuzet-parse --bench parse`.
+
+// Test code: a failed unwrap is a failed test, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::hint::black_box;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use kuzet_model::{EventId, FormatHint, RawEvent, SourceId, TenantId, Transport};
+use kuzet_parse::{ParseOptions, parse};
+
+const CASES: [(&str, FormatHint, &str); 7] = [
+    (
+        "rfc3164",
+        FormatHint::Syslog,
+        "<38>Nov 22 07:59:58 srv-db01 CRON[4123]: (root) CMD (run-parts /etc/cron.hourly)",
+    ),
+    (
+        "rfc5424",
+        FormatHint::Syslog,
+        "<165>1 2026-11-22T07:59:30.123456+05:00 web-01.akimat.kz evntslog 8710 ID47 [exampleSDID@32473 iut=\"3\" eventSource=\"Application\" eventID=\"1011\"] An application event log entry",
+    ),
+    (
+        "sshd",
+        FormatHint::Syslog,
+        "<38>Nov 22 07:59:58 bastion sshd[2212]: Failed password for invalid user admin from 185.220.101.4 port 41822 ssh2",
+    ),
+    (
+        "cef",
+        FormatHint::Cef,
+        "CEF:0|Security|threatmanager|1.0|100|worm successfully stopped|10|src=10.0.0.1 dst=2.1.2.2 spt=1232 dpt=80 suser=jdoe duser=admin act=blocked proto=TCP msg=worm stopped at the perimeter rt=1795316398000",
+    ),
+    (
+        "leef",
+        FormatHint::Leef,
+        "LEEF:2.0|Lancope|StealthWatch|1.0|41|^|src=10.0.1.8^dst=10.0.0.5^sev=8^srcPort=81^dstPort=21^usrName=joe.black^devTime=2026-11-22T07:59:58.000+0500^devTimeFormat=yyyy-MM-dd'T'HH:mm:ss.SSSZ",
+    ),
+    (
+        "json_ecs",
+        FormatHint::Json,
+        r#"{"@timestamp":"2026-11-22T02:59:58.123Z","message":"GET /index.html 200","host":{"name":"web-01","ip":["10.0.0.8"]},"agent":{"type":"filebeat","version":"8.15.0"},"ecs":{"version":"8.11.0"},"log":{"file":{"path":"/var/log/nginx/access.log"}},"event":{"dataset":"nginx.access"},"source":{"ip":"203.0.113.5"}}"#,
+    ),
+    (
+        "auto_rfc3164",
+        FormatHint::Auto,
+        "<38>Nov 22 07:59:58 srv-db01 CRON[4123]: (root) CMD (run-parts /etc/cron.hourly)",
+    ),
+];
+
+fn raw(format: FormatHint, line: &str) -> RawEvent {
+    RawEvent {
+        id: EventId::from_parts(1_795_316_400_000, 1),
+        tenant: TenantId::new("bench").unwrap(),
+        source: SourceId::new("bench").unwrap(),
+        received: "2026-11-22T03:00:00Z".parse().unwrap(),
+        transport: Transport::Udp,
+        peer: None,
+        format,
+        bytes: line.as_bytes().to_vec(),
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let options = ParseOptions::default();
+    let mut group = c.benchmark_group("parse");
+    for (name, format, line) in CASES {
+        let raw = raw(format, line);
+        eprintln!("{name}: {} bytes per event", line.len());
+        group.throughput(Throughput::Bytes(line.len() as u64));
+        group.bench_function(name, |b| b.iter(|| parse(black_box(&raw), &options)));
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

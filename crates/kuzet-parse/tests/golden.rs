@@ -3,6 +3,9 @@
 //! specification of the mapping: review them by eye. `UPDATE_GOLDEN=1 cargo test -p kuzet-parse --test golden`
 //! rewrites them. (`test_data/evtx` belongs to the EVTX tests.)
 
+// Test code: a failed unwrap is a failed test, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 
 use kuzet_model::{EventId, FormatHint, RawEvent, SourceId, TenantId, Transport};
