@@ -20,12 +20,12 @@ mod store;
 mod verify;
 mod wal;
 
-pub use archive::RecoveryReport;
+pub use archive::{ArchiveWriter, RecoveryReport};
 pub use backup::{BackupReport, BackupTarget, backup, backup_verify};
 pub use error::StoreError;
 pub use keys::{PublicKeyFile, Signer, SigningKeyFile, VerifyingKey};
 pub use proof::{InclusionProof, prove};
 pub use read::read_events;
-pub use store::{Normalize, Store, StoreConfig, StoreStats};
+pub use store::{Normalize, StatsHandle, Store, StoreConfig, StoreStats};
 pub use verify::{Finding, FindingKind, TenantSummary, VerifyReport, verify, verify_segment_bytes};
 pub use wal::WalHandle;

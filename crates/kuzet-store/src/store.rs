@@ -131,6 +131,29 @@ pub struct StoreStats {
     pub backup_errors: u64,
 }
 
+/// Reads the store's counters; see [`Store::stats_handle`].
+#[derive(Debug, Clone)]
+pub struct StatsHandle {
+    counters: Arc<Counters>,
+}
+
+impl StatsHandle {
+    pub fn stats(&self) -> StoreStats {
+        let c = &self.counters;
+        StoreStats {
+            wal_appended: c.wal_appended.load(Ordering::Relaxed),
+            wal_bytes: c.wal_bytes.load(Ordering::Relaxed),
+            fsyncs: c.fsyncs.load(Ordering::Relaxed),
+            sealed_events: c.sealed_events.load(Ordering::Relaxed),
+            blocks: c.blocks.load(Ordering::Relaxed),
+            checkpoints: c.checkpoints.load(Ordering::Relaxed),
+            queue_depth: c.queue_depth.load(Ordering::Relaxed),
+            replayed: c.replayed.load(Ordering::Relaxed),
+            backup_errors: c.backup_errors.load(Ordering::Relaxed),
+        }
+    }
+}
+
 pub struct Store {
     wal: Option<WalHandle>,
     counters: Arc<Counters>,
@@ -431,10 +454,11 @@ impl Store {
             wal::replay_file(&file.path, |seq, raw| {
                 max_seq = max_seq.max(seq);
                 group.push((seq, raw));
-                if group.len() >= 4096 && failure.is_none() {
-                    if let Err(e) = sealer.process(std::mem::take(&mut group)) {
-                        failure = Some(e);
-                    }
+                if group.len() >= 4096
+                    && failure.is_none()
+                    && let Err(e) = sealer.process(std::mem::take(&mut group))
+                {
+                    failure = Some(e);
                 }
             })?;
             if let Some(e) = failure {
@@ -517,17 +541,13 @@ impl Store {
     }
 
     pub fn stats(&self) -> StoreStats {
-        let c = &self.counters;
-        StoreStats {
-            wal_appended: c.wal_appended.load(Ordering::Relaxed),
-            wal_bytes: c.wal_bytes.load(Ordering::Relaxed),
-            fsyncs: c.fsyncs.load(Ordering::Relaxed),
-            sealed_events: c.sealed_events.load(Ordering::Relaxed),
-            blocks: c.blocks.load(Ordering::Relaxed),
-            checkpoints: c.checkpoints.load(Ordering::Relaxed),
-            queue_depth: c.queue_depth.load(Ordering::Relaxed),
-            replayed: c.replayed.load(Ordering::Relaxed),
-            backup_errors: c.backup_errors.load(Ordering::Relaxed),
+        self.stats_handle().stats()
+    }
+
+    /// A cheap handle that reads the counters after the store itself has moved (e.g. into `shutdown`).
+    pub fn stats_handle(&self) -> StatsHandle {
+        StatsHandle {
+            counters: Arc::clone(&self.counters),
         }
     }
 

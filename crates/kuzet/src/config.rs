@@ -141,8 +141,9 @@ pub fn parse_duration(text: &str) -> Result<Duration> {
     {
         return Ok(Duration(SignedDuration::from_hours(days * 24)));
     }
-    let value = SignedDuration::from_str(text)
-        .map_err(|e| anyhow!("duration `{text}`: {e} (write e.g. \"5m\", \"250ms\", \"2h\", \"62d\")"))?;
+    let value = SignedDuration::from_str(text).map_err(|e| {
+        anyhow!("duration `{text}`: {e} (write e.g. \"5m\", \"250ms\", \"2h\", \"62d\")")
+    })?;
     if value.is_negative() {
         bail!("duration `{text}`: must not be negative");
     }
@@ -173,10 +174,6 @@ impl Config {
         let config: Config = merged.try_into()?;
         config.directory()?;
         Ok(config)
-    }
-
-    pub fn wal_dir(&self) -> PathBuf {
-        self.data_dir.join("wal")
     }
 
     pub fn archive_dir(&self) -> PathBuf {
@@ -274,9 +271,7 @@ impl SourceConfig {
             },
             identities,
             format,
-            expected_interval_secs: self
-                .expected_interval
-                .map(|d| d.std().as_secs()),
+            expected_interval_secs: self.expected_interval.map(|d| d.std().as_secs()),
         })
     }
 }

@@ -1,1 +1,195 @@
-fn main() {}
+//! `kuzet`: the Operational Information Security Center in one binary. This crate is wiring only — the CLI, the
+//! configuration file, telemetry and the demo; the work is done by the library crates.
+
+mod bench;
+mod cli_files;
+mod config;
+mod demo;
+mod generate;
+mod health;
+mod keys;
+mod serve;
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+
+#[derive(Debug, Parser)]
+#[command(name = "kuzet", version, about = "Kuzet — an Operational Information Security Center", long_about = None)]
+struct Cli {
+    /// Configuration file (TOML). Without it: $KUZET_CONFIG, then ./kuzet.toml if present, else the defaults.
+    #[arg(long, global = true, env = "KUZET_CONFIG")]
+    config: Option<PathBuf>,
+    /// Overrides `data_dir` from the configuration.
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Runs the listeners, the write-ahead log and the sealed archive until interrupted.
+    Serve {
+        /// Demo mode: a local data directory, demo tenants and sources, and a generator of realistic traffic.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Creates the data directory and the Ed25519 key that signs archive checkpoints.
+    Init,
+    /// Imports files (NDJSON, syslog text, CEF, EVTX) into the archive of one source, through the write-ahead log.
+    Ingest {
+        /// The tenant the events belong to.
+        #[arg(long)]
+        tenant: String,
+        /// The source (of that tenant) the events come from.
+        #[arg(long)]
+        source: String,
+        /// auto (by extension and content), ndjson, syslog, cef, leef, evtx, text.
+        #[arg(long, default_value = "auto")]
+        format: String,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Verifies the sealed archive offline: every record, block, segment chain and checkpoint signature. Exits 0 only
+    /// when everything is intact.
+    Verify {
+        /// The public key to check signatures with; default: the data directory's copy. Keep your own copy: a
+        /// verifier should not trust a key stored beside what it verifies.
+        #[arg(long)]
+        public_key: Option<PathBuf>,
+        /// Verify this archive directory instead of the data directory's (e.g. the backup copy).
+        #[arg(long)]
+        archive: Option<PathBuf>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Prints an inclusion proof of an event against a signed checkpoint, after verifying it.
+    Prove {
+        event_id: String,
+        #[arg(long)]
+        public_key: Option<PathBuf>,
+    },
+    /// Writes a tenant's sealed events as ECS NDJSON to standard output.
+    Export {
+        #[arg(long)]
+        tenant: String,
+    },
+    /// Configuration helpers.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Benchmarks of the whole system, each beside a baseline measured in the same run.
+    Bench {
+        #[command(subcommand)]
+        command: bench::BenchCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Prints the default configuration with every setting documented.
+    Default,
+    /// Checks a configuration file and prints what it configures.
+    Check,
+}
+
+fn load_config(cli: &Cli) -> Result<Config> {
+    let mut config = match &cli.config {
+        Some(path) => Config::load(path)?,
+        None if std::path::Path::new("kuzet.toml").exists() => {
+            Config::load(std::path::Path::new("kuzet.toml"))?
+        }
+        None => Config::default(),
+    };
+    if let Some(dir) = &cli.data_dir {
+        config.data_dir = dir.clone();
+    }
+    Ok(config)
+}
+
+fn main() -> Result<()> {
+    match run() {
+        // A reader that stops early (`kuzet export | head`) is not an error.
+        Err(error)
+            if error.chain().any(|cause| {
+                cause
+                    .downcast_ref::<std::io::Error>()
+                    .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+                    || cause
+                        .downcast_ref::<serde_json::Error>()
+                        .and_then(|e| e.io_error_kind())
+                        == Some(std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+fn run() -> Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("KUZET_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match &cli.command {
+        Command::Serve { demo: true } => demo::run(cli.data_dir.clone()),
+        Command::Serve { demo: false } => serve::run(load_config(&cli)?),
+        Command::Init => keys::init(&load_config(&cli)?),
+        Command::Ingest {
+            tenant,
+            source,
+            format,
+            files,
+        } => cli_files::ingest(&load_config(&cli)?, tenant, source, format, files),
+        Command::Verify {
+            public_key,
+            archive,
+            json,
+        } => {
+            let config = load_config(&cli)?;
+            let intact =
+                cli_files::verify(&config, public_key.as_deref(), archive.as_deref(), *json)?;
+            if !intact {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
+        Command::Prove {
+            event_id,
+            public_key,
+        } => cli_files::prove(&load_config(&cli)?, event_id, public_key.as_deref()),
+        Command::Export { tenant } => cli_files::export(&load_config(&cli)?, tenant),
+        Command::Config {
+            command: ConfigCommand::Default,
+        } => {
+            print!("{}", config::DEFAULT_CONFIG);
+            Ok(())
+        }
+        Command::Config {
+            command: ConfigCommand::Check,
+        } => {
+            let config = load_config(&cli)?;
+            let directory = config.directory().context("configuration")?;
+            println!(
+                "configuration ok: data_dir {}, {} tenant(s), {} facility(ies), {} source(s)",
+                config.data_dir.display(),
+                directory.tenants().len(),
+                directory.facilities().len(),
+                directory.sources().len()
+            );
+            Ok(())
+        }
+        Command::Bench { command } => bench::run(command),
+    }
+}

@@ -1,0 +1,262 @@
+//! The offline commands: `ingest` (files through the WAL into the archive), `verify`, `prove`, `export`.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow, bail};
+use jiff::Timestamp;
+use kuzet_model::{EventId, FormatHint, RawEvent, SourceId, TenantId, Transport};
+
+use crate::config::Config;
+use crate::health::SourceHealth;
+use crate::serve;
+use kuzet_store::format::PUBLIC_KEY_FILE;
+
+/// How many events one WAL batch of a file import holds.
+const IMPORT_BATCH: usize = 2048;
+
+/// What a file holds, decided from the `--format` flag, the extension and the first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FileKind {
+    Evtx,
+    /// One event per line, each read with this hint.
+    Lines(FormatHint),
+}
+
+fn file_kind(path: &Path, head: &[u8], flag: &str, source_format: FormatHint) -> Result<FileKind> {
+    let by_flag = match flag {
+        "auto" => None,
+        "evtx" => Some(FileKind::Evtx),
+        "ndjson" | "json" => Some(FileKind::Lines(FormatHint::Json)),
+        other => Some(FileKind::Lines(FormatHint::parse_name(other).ok_or_else(
+            || {
+                anyhow!(
+                    "--format `{other}`: expected auto, ndjson, syslog, cef, leef, evtx or text"
+                )
+            },
+        )?)),
+    };
+    if let Some(kind) = by_flag {
+        return Ok(kind);
+    }
+    let name = path.to_string_lossy().to_ascii_lowercase();
+    let name = name.strip_suffix(".gz").unwrap_or(&name);
+    Ok(
+        if head.starts_with(b"ElfFile\0") || name.ends_with(".evtx") {
+            FileKind::Evtx
+        } else if name.ends_with(".json")
+            || name.ends_with(".ndjson")
+            || name.ends_with(".jsonl")
+            || head.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+        {
+            FileKind::Lines(FormatHint::Json)
+        } else {
+            FileKind::Lines(source_format)
+        },
+    )
+}
+
+/// Reads a file whole, gunzipping `.gz` files.
+fn read_file(path: &Path) -> Result<Vec<u8>> {
+    let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::new();
+        flate2::read::MultiGzDecoder::new(&bytes[..])
+            .read_to_end(&mut out)
+            .with_context(|| format!("{}: not valid gzip", path.display()))?;
+        return Ok(out);
+    }
+    Ok(bytes)
+}
+
+pub fn ingest(
+    config: &Config,
+    tenant: &str,
+    source: &str,
+    format: &str,
+    files: &[PathBuf],
+) -> Result<()> {
+    let directory = config.directory()?;
+    let tenant = TenantId::new(tenant)?;
+    let source_id = SourceId::new(source)?;
+    let source = directory
+        .source(&source_id)
+        .ok_or_else(|| anyhow!("source `{source_id}`: not configured"))?;
+    if source.tenant != tenant {
+        bail!(
+            "source `{source_id}` belongs to tenant `{}`, not `{tenant}`",
+            source.tenant
+        );
+    }
+    let health = SourceHealth::new(&directory);
+    let store = serve::open_store(config, health.clone())?;
+    let wal = store.wal();
+    let ids = kuzet_ingest::IdGenerator::new()?;
+    let total_bytes: u64 = files
+        .iter()
+        .map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0))
+        .sum();
+    let progress = indicatif::ProgressBar::new(total_bytes).with_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} {wide_bar} {bytes}/{total_bytes} {bytes_per_sec} {msg}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let mut events = 0u64;
+    let mut damaged = 0u64;
+    for path in files {
+        let file_len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        let bytes = read_file(path)?;
+        let kind = file_kind(path, &bytes[..bytes.len().min(64)], format, source.format)?;
+        progress.set_message(path.display().to_string());
+        let mut batch = Vec::with_capacity(IMPORT_BATCH);
+        let mut push =
+            |payload: Vec<u8>, hint: FormatHint, batch: &mut Vec<RawEvent>| -> Result<()> {
+                let received = Timestamp::now();
+                batch.push(RawEvent {
+                    id: ids.next(received),
+                    tenant: tenant.clone(),
+                    source: source_id.clone(),
+                    received,
+                    transport: Transport::File,
+                    peer: None,
+                    format: hint,
+                    bytes: payload,
+                });
+                events += 1;
+                if batch.len() >= IMPORT_BATCH {
+                    wal.append_blocking(std::mem::take(batch))?;
+                }
+                Ok(())
+            };
+        match kind {
+            FileKind::Evtx => {
+                for record in kuzet_parse::evtx::records(bytes) {
+                    match record {
+                        Ok(json) => push(json, FormatHint::Evtx, &mut batch)?,
+                        Err(error) => {
+                            damaged += 1;
+                            progress.println(format!("{}: {error}", path.display()));
+                        }
+                    }
+                }
+            }
+            FileKind::Lines(hint) => {
+                for line in bytes.split(|b| *b == b'\n') {
+                    let line = line.strip_suffix(b"\r").unwrap_or(line);
+                    if line.iter().all(u8::is_ascii_whitespace) {
+                        continue;
+                    }
+                    push(line.to_vec(), hint, &mut batch)?;
+                }
+            }
+        }
+        if !batch.is_empty() {
+            wal.append_blocking(batch)?;
+        }
+        progress.inc(file_len);
+    }
+    progress.finish_and_clear();
+    store.shutdown()?;
+    let (sealed, with_issues) = health
+        .snapshot()
+        .into_iter()
+        .find(|(id, _)| *id == source_id)
+        .map(|(_, state)| (state.events, state.events_with_issues))
+        .unwrap_or_default();
+    println!(
+        "{} file(s): {events} event(s) read, {sealed} sealed into tenant `{tenant}` source `{source_id}`, \
+         {with_issues} with parse issues, {damaged} damaged record(s) skipped",
+        files.len()
+    );
+    Ok(())
+}
+
+fn public_key(given: Option<&Path>, archive: &Path) -> Result<kuzet_store::keys::VerifyingKey> {
+    let path = given
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| archive.join(PUBLIC_KEY_FILE));
+    Ok(kuzet_store::keys::read_public_key(&path)?)
+}
+
+/// Returns whether the archive is intact; prints the report.
+pub fn verify(
+    config: &Config,
+    key: Option<&Path>,
+    archive: Option<&Path>,
+    json: bool,
+) -> Result<bool> {
+    let archive = archive
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| config.archive_dir());
+    let key = public_key(key, &archive)?;
+    let report = kuzet_store::verify(&archive, &key)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("{report}");
+    }
+    Ok(report.is_intact())
+}
+
+pub fn prove(config: &Config, event_id: &str, key: Option<&Path>) -> Result<()> {
+    let event_id: EventId = event_id.parse()?;
+    let archive = config.archive_dir();
+    let key = public_key(key, &archive)?;
+    let proof = kuzet_store::prove(&archive, event_id)?;
+    proof
+        .verify(&key)
+        .with_context(|| format!("event {event_id}: the proof does not verify"))?;
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, &proof)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+pub fn export(config: &Config, tenant: &str) -> Result<()> {
+    let tenant = TenantId::new(tenant)?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    for event in kuzet_store::read_events(&config.archive_dir(), &tenant) {
+        let event = event?;
+        serde_json::to_writer(&mut out, &event.to_ecs_json())?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_kind_by_flag_extension_and_content() {
+        let p = Path::new;
+        assert_eq!(
+            file_kind(p("a.evtx"), b"", "auto", FormatHint::Auto).unwrap(),
+            FileKind::Evtx
+        );
+        assert_eq!(
+            file_kind(p("x"), b"ElfFile\0", "auto", FormatHint::Auto).unwrap(),
+            FileKind::Evtx
+        );
+        assert_eq!(
+            file_kind(p("dns.json.gz"), b"", "auto", FormatHint::Auto).unwrap(),
+            FileKind::Lines(FormatHint::Json)
+        );
+        assert_eq!(
+            file_kind(p("a.log"), b"  {\"a\":1}", "auto", FormatHint::Auto).unwrap(),
+            FileKind::Lines(FormatHint::Json)
+        );
+        assert_eq!(
+            file_kind(p("a.log"), b"<13>Jan", "auto", FormatHint::Syslog).unwrap(),
+            FileKind::Lines(FormatHint::Syslog)
+        );
+        assert_eq!(
+            file_kind(p("a.log"), b"", "cef", FormatHint::Auto).unwrap(),
+            FileKind::Lines(FormatHint::Cef)
+        );
+        assert!(file_kind(p("a.log"), b"", "yaml", FormatHint::Auto).is_err());
+    }
+}

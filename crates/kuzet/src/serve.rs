@@ -1,0 +1,315 @@
+//! `kuzet serve`: listeners → write-ahead log → parser → sealed archive, with `/metrics`, `/health` and `/ready`.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::{Context, Result, anyhow};
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use kuzet_ingest::{
+    BoundAddresses, Ingest, IngestConfig, SharedDirectory, Sink, SinkError, TlsConfig,
+    UdpUnattributed,
+};
+use kuzet_model::{RawEvent, SourceId};
+use kuzet_parse::ParseOptions;
+use kuzet_store::{BackupTarget, Store, StoreConfig, StoreError, WalHandle};
+use metrics_exporter_prometheus::PrometheusHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{self, Config};
+use crate::health::SourceHealth;
+
+/// The listeners' sink: the write-ahead log.
+#[derive(Clone)]
+pub struct WalSink(pub WalHandle);
+
+fn sink_error(error: StoreError) -> SinkError {
+    match error {
+        StoreError::QueueFull => SinkError::Full,
+        other => SinkError::Unavailable(other.to_string()),
+    }
+}
+
+impl Sink for WalSink {
+    async fn append(&self, batch: Vec<RawEvent>) -> Result<(), SinkError> {
+        self.0.append(batch).await.map_err(sink_error)
+    }
+
+    async fn try_append(&self, batch: Vec<RawEvent>) -> Result<(), SinkError> {
+        self.0.try_append(batch).await.map_err(sink_error)
+    }
+}
+
+pub fn store_config(config: &Config) -> StoreConfig {
+    let section = &config.store;
+    StoreConfig {
+        data_dir: config.data_dir.clone(),
+        wal_queue_batches: section.wal_queue_batches,
+        wal_segment_bytes: section.wal_segment_bytes,
+        block_bytes: section.block_bytes,
+        block_max_age: section.block_max_age.std(),
+        segment_bytes: section.segment_bytes,
+        zstd_level: section.zstd_level,
+        backup: config::optional_path(&section.backup_dir).map(BackupTarget::Directory),
+    }
+}
+
+pub fn parse_options(config: &Config) -> ParseOptions {
+    ParseOptions {
+        max_skew: config.time.max_skew.0,
+        ..ParseOptions::default()
+    }
+}
+
+/// Opens the store with the parser as its normalizer and `health` observing every parsed batch.
+pub fn open_store(config: &Config, health: SourceHealth) -> Result<Store> {
+    if !config.signing_key.exists() {
+        return Err(anyhow!(
+            "signing key {}: not found; run `kuzet init` first",
+            config.signing_key.display()
+        ));
+    }
+    let signer = kuzet_store::keys::read_signing_key(&config.signing_key)?;
+    let options = parse_options(config);
+    let normalize: kuzet_store::Normalize = Box::new(move |batch: Vec<RawEvent>| {
+        let events: Vec<_> = batch
+            .iter()
+            .map(|raw| kuzet_parse::parse(raw, &options))
+            .collect();
+        health.observe(&events);
+        events
+    });
+    Store::open(store_config(config), signer, normalize)
+        .with_context(|| format!("store in {}", config.data_dir.display()))
+}
+
+pub fn ingest_config(config: &Config) -> Result<IngestConfig> {
+    let section = &config.ingest;
+    let tls = match (
+        config::optional_path(&section.tls_certificate),
+        config::optional_path(&section.tls_key),
+    ) {
+        (Some(cert_path), Some(key_path)) => Some(TlsConfig {
+            cert_path,
+            key_path,
+            client_ca_path: config::optional_path(&section.tls_client_ca),
+            require_client_cert: section.tls_client_certificate_required,
+        }),
+        (None, None) => None,
+        _ => return Err(anyhow!("ingest: tls_certificate and tls_key go together")),
+    };
+    Ok(IngestConfig {
+        syslog_udp: config::listen_address("ingest.syslog_udp", &section.syslog_udp)?,
+        syslog_tcp: config::listen_address("ingest.syslog_tcp", &section.syslog_tcp)?,
+        syslog_tls: config::listen_address("ingest.syslog_tls", &section.syslog_tls)?,
+        http: config::listen_address("ingest.http", &section.http)?,
+        tls,
+        max_message_bytes: section.max_message_bytes,
+        max_connections: section.max_connections,
+        max_connections_per_peer: section.max_connections_per_peer,
+        idle_timeout: section.idle_timeout.std(),
+        max_batch_events: section.max_batch_events,
+        batch_linger: section.batch_linger.std(),
+        http_max_body_bytes: section.http_max_body_bytes,
+        http_max_decompressed_bytes: section.http_max_decompressed_bytes,
+        udp_unattributed: if section.udp_unattributed_source.trim().is_empty() {
+            UdpUnattributed::Refuse
+        } else {
+            UdpUnattributed::DefaultSource(SourceId::new(section.udp_unattributed_source.trim())?)
+        },
+        ..IngestConfig::default()
+    })
+}
+
+/// What the HTTP handlers of `/metrics`, `/health` and `/ready` read.
+#[derive(Clone)]
+struct Telemetry {
+    prometheus: PrometheusHandle,
+    store: Arc<dyn Fn() -> kuzet_store::StoreStats + Send + Sync>,
+    health: SourceHealth,
+    ready: Arc<AtomicBool>,
+}
+
+async fn metrics_handler(State(t): State<Telemetry>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        t.prometheus.render(),
+    )
+}
+
+async fn health_handler(State(t): State<Telemetry>) -> impl IntoResponse {
+    let stats = (t.store)();
+    let sources: Vec<_> = t
+        .health
+        .snapshot()
+        .into_iter()
+        .map(|(id, state)| {
+            serde_json::json!({
+                "source": id.as_str(),
+                "tenant": state.tenant,
+                "events": state.events,
+                "events_with_parse_issues": state.events_with_issues,
+                "last_seen": state.last_seen.map(|t| t.to_string()),
+                "clock_offset_ms": state.clock.offset_ms(),
+            })
+        })
+        .collect();
+    axum::Json(serde_json::json!({
+        "status": "ok",
+        "store": {
+            "wal_appended": stats.wal_appended,
+            "sealed_events": stats.sealed_events,
+            "wal_queue_depth": stats.queue_depth,
+            "backup_errors": stats.backup_errors,
+        },
+        "sources": sources,
+    }))
+}
+
+async fn ready_handler(State(t): State<Telemetry>) -> impl IntoResponse {
+    if t.ready.load(Ordering::Acquire) {
+        (StatusCode::OK, "ready\n")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "starting\n")
+    }
+}
+
+/// What a caller of [`run_with`] gets once every listener is bound.
+pub struct Ready {
+    pub addresses: BoundAddresses,
+    /// Cancel to stop the server (as SIGTERM does).
+    pub shutdown: CancellationToken,
+    pub store_stats: Arc<dyn Fn() -> kuzet_store::StoreStats + Send + Sync>,
+}
+
+/// Runs until SIGINT or SIGTERM.
+pub fn run(config: Config) -> Result<()> {
+    run_with(config, |_| {})
+}
+
+/// Runs until SIGINT or SIGTERM; `on_ready` is called once every listener is bound (the demo starts its traffic
+/// generator there).
+pub fn run_with(config: Config, on_ready: impl FnOnce(Ready) + Send + 'static) -> Result<()> {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let prometheus = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .context("metrics recorder")?;
+    let directory = config.directory()?;
+    let health = SourceHealth::new(&directory);
+    let _lock = lock_data_dir(&config)?;
+    let store = open_store(&config, health.clone())?;
+    for (tenant, recovery) in store.recovery() {
+        tracing::warn!(%tenant, ?recovery, "archive recovered at start-up");
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("kuzet-io")
+        .build()
+        .context("async runtime")?;
+    let shutdown = CancellationToken::new();
+    let served = runtime.block_on(async {
+        let ingest = Ingest::new(
+            ingest_config(&config)?,
+            SharedDirectory::new(directory),
+            WalSink(store.wal()),
+        )?;
+        let listeners = ingest.bind().await?;
+        let addresses = listeners.addresses();
+        let ready = Arc::new(AtomicBool::new(false));
+        let store_stats: Arc<dyn Fn() -> kuzet_store::StoreStats + Send + Sync> = {
+            let handle = store.stats_handle();
+            Arc::new(move || handle.stats())
+        };
+        let telemetry = Telemetry {
+            prometheus,
+            store: Arc::clone(&store_stats),
+            health,
+            ready: Arc::clone(&ready),
+        };
+        let routes = Router::new()
+            .route("/metrics", get(metrics_handler))
+            .route("/health", get(health_handler))
+            .route("/ready", get(ready_handler))
+            .with_state(telemetry);
+        tokio::spawn(wait_for_signal(shutdown.clone()));
+        announce(&addresses)?;
+        ready.store(true, Ordering::Release);
+        on_ready(Ready {
+            addresses,
+            shutdown: shutdown.clone(),
+            store_stats,
+        });
+        listeners.serve(routes, shutdown.clone()).await?;
+        anyhow::Ok(())
+    });
+    // The listeners have handed over their last batches; seal everything and write the final checkpoint even when
+    // serving failed, so that nothing acknowledged waits for a replay.
+    let closed = store.shutdown().context("store shutdown");
+    served.and(closed)?;
+    tracing::info!("stopped; archive sealed");
+    Ok(())
+}
+
+/// Prints one machine-readable line once every listener is bound: tests and scripts wait for it.
+fn announce(addresses: &BoundAddresses) -> Result<()> {
+    let show =
+        |a: Option<std::net::SocketAddr>| a.map(|a| a.to_string()).unwrap_or_else(|| "off".into());
+    let mut stdout = std::io::stdout().lock();
+    writeln!(
+        stdout,
+        "kuzet ready: http={} syslog_udp={} syslog_tcp={} syslog_tls={}",
+        show(addresses.http),
+        show(addresses.syslog_udp),
+        show(addresses.syslog_tcp),
+        show(addresses.syslog_tls)
+    )?;
+    stdout.flush()?;
+    Ok(())
+}
+
+async fn wait_for_signal(shutdown: CancellationToken) {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate => {}
+        _ = shutdown.cancelled() => return,
+    }
+    tracing::info!("stopping: listeners close, the archive seals what was acknowledged");
+    shutdown.cancel();
+}
+
+/// One process at a time owns a data directory: two writers would interleave the WAL and the archive.
+pub fn lock_data_dir(config: &Config) -> Result<std::fs::File> {
+    std::fs::create_dir_all(&config.data_dir).with_context(|| {
+        format!(
+            "data directory {}: cannot create",
+            config.data_dir.display()
+        )
+    })?;
+    let path = config.data_dir.join("kuzet.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("{}: cannot open", path.display()))?;
+    file.try_lock().map_err(|_| {
+        anyhow!(
+            "data directory {}: in use by another kuzet process (lock {})",
+            config.data_dir.display(),
+            path.display()
+        )
+    })?;
+    Ok(file)
+}
