@@ -1,1 +1,76 @@
-fn main(){}
+//! Sealing throughput: ~300-byte syslog events, normalized `Event`s serialized to JSON, hashed, compressed with
+//! zstd and written to segments with a signed checkpoint per flush. Reports events/s (criterion "elements").
+// Benchmarks set up fixed inputs; a failure there is a bug to see at once.
+#![allow(clippy::unwrap_used)]
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use kuzet_model::{Event, EventId, SourceId, TenantId};
+use kuzet_store::{ArchiveWriter, Signer};
+
+fn events(count: u64) -> Vec<Event> {
+    let tenant = TenantId::new("bench").unwrap();
+    let source = SourceId::new("fw1").unwrap();
+    let at = jiff::Timestamp::from_second(1_763_780_000).unwrap();
+    (0..count)
+        .map(|n| {
+            let original = format!(
+                "<134>1 2026-11-22T08:00:00+05:00 fw-01 sshd 4242 ID47 - Accepted publickey for user{} from \
+                 10.0.{}.{} port 5{:04} ssh2: RSA SHA256:{:032x} session opened by (uid=0)",
+                n % 500,
+                n % 256,
+                (n * 7) % 256,
+                n % 10_000,
+                u128::from(n).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            );
+            let mut e = Event::new(EventId::from_parts(1_763_780_000_000 + n / 100, u128::from(n)), tenant.clone(),
+                source.clone(), at, original.into_bytes());
+            e.fields.insert(kuzet_model::fields::MESSAGE, "Accepted publickey");
+            e.fields.insert(kuzet_model::fields::HOST_NAME, "fw-01");
+            e.fields.insert(kuzet_model::fields::USER_NAME, format!("user{}", n % 500));
+            e.fields.insert(kuzet_model::fields::SOURCE_IP, format!("10.0.{}.{}", n % 256, (n * 7) % 256));
+            e.fields.insert(kuzet_model::fields::EVENT_ACTION, "ssh_login");
+            e.fields.insert(kuzet_model::fields::EVENT_OUTCOME, "success");
+            e
+        })
+        .collect()
+}
+
+fn seal(c: &mut Criterion) {
+    const N: u64 = 50_000;
+    let batch = events(N);
+    let signer = Signer::from_seed([1; 32]);
+    let now = jiff::Timestamp::from_second(1_763_780_000).unwrap();
+    let mut group = c.benchmark_group("archive");
+    group.throughput(Throughput::Elements(N));
+    group.sample_size(10);
+    for level in [1, 3] {
+        group.bench_function(format!("seal_300B_events_zstd{level}"), |b| {
+            b.iter_custom(|iters| {
+                let mut total = std::time::Duration::ZERO;
+                for _ in 0..iters {
+                    let dir = tempfile::tempdir().unwrap();
+                    let (mut writer, _) = ArchiveWriter::open(
+                        dir.path(),
+                        TenantId::new("bench").unwrap(),
+                        1 << 20,
+                        256 << 20,
+                        level,
+                        &signer,
+                    )
+                    .unwrap();
+                    let start = std::time::Instant::now();
+                    for (seq, event) in batch.iter().enumerate() {
+                        writer.append(seq as u64 + 1, event, now).unwrap();
+                    }
+                    writer.flush(now).unwrap();
+                    total += start.elapsed();
+                }
+                total
+            });
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, seal);
+criterion_main!(benches);

@@ -335,7 +335,7 @@ impl TenantLog {
                 reached = true;
             }
             let trailer_ok = scanned.trailer.as_ref().filter(|(t, _)| {
-                blocks_kept as usize == scanned.blocks.len()
+                blocks_kept == scanned.blocks.len()
                     && t.tree_size == frontier.size()
                     && t.log_root == frontier.root()
             });
@@ -380,13 +380,13 @@ impl TenantLog {
                 ),
             ));
         }
-        if let Some(cp) = &last_cp {
-            if cp.root_bytes() != Some(frontier.root()) {
-                return Err(StoreError::corrupt(
-                    &checkpoints_path,
-                    "archive does not match its last checkpoint; run `kuzet verify`",
-                ));
-            }
+        if let Some(cp) = &last_cp
+            && cp.root_bytes() != Some(frontier.root())
+        {
+            return Err(StoreError::corrupt(
+                &checkpoints_path,
+                "archive does not match its last checkpoint; run `kuzet verify`",
+            ));
         }
         let segment = match open_segment {
             Some((number, path, scanned)) => {
@@ -640,5 +640,52 @@ impl TenantLog {
         self.checkpoints_len += line.len() as u64;
         self.dirty = false;
         Ok(true)
+    }
+}
+
+/// Direct access to one tenant's archive writer, without the WAL and threads: for benchmarks, fault tests that
+/// need a controlled clock (day rolls), and offline import tools. Not part of the stable API.
+#[doc(hidden)]
+pub struct ArchiveWriter {
+    log: TenantLog,
+}
+
+impl ArchiveWriter {
+    pub fn open(
+        archive_dir: &Path,
+        tenant: TenantId,
+        block_bytes: usize,
+        segment_bytes: u64,
+        zstd_level: i32,
+        signer: &Signer,
+    ) -> Result<(Self, RecoveryReport), StoreError> {
+        let settings = LogSettings {
+            block_bytes,
+            segment_bytes,
+            zstd_level,
+        };
+        let (log, report) = TenantLog::open(archive_dir, tenant, settings, signer)?;
+        Ok((Self { log }, report))
+    }
+
+    /// Appends one event (sealing a block when full); `seq` must increase.
+    pub fn append(
+        &mut self,
+        seq: u64,
+        event: &Event,
+        now: jiff::Timestamp,
+    ) -> Result<bool, StoreError> {
+        self.log.append(seq, event, now)
+    }
+
+    /// Seals the open block and writes a signed checkpoint.
+    pub fn flush(&mut self, now: jiff::Timestamp) -> Result<(), StoreError> {
+        self.log.seal_block(now)?;
+        self.log.checkpoint(now)?;
+        Ok(())
+    }
+
+    pub fn last_sealed_seq(&self) -> u64 {
+        self.log.last_sealed_seq
     }
 }

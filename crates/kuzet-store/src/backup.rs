@@ -155,10 +155,10 @@ fn backup_with(
     let copier = Copier { target, runtime };
     let mut report = BackupReport::default();
     let key_path = archive_dir.join(PUBLIC_KEY_FILE);
-    if let Ok(key) = std::fs::read(&key_path) {
-        if !copier.exists_with_len(PUBLIC_KEY_FILE, key.len() as u64)? {
-            copier.put(PUBLIC_KEY_FILE, key)?;
-        }
+    if let Ok(key) = std::fs::read(&key_path)
+        && !copier.exists_with_len(PUBLIC_KEY_FILE, key.len() as u64)?
+    {
+        copier.put(PUBLIC_KEY_FILE, key)?;
     }
     for entry in std::fs::read_dir(archive_dir).map_err(StoreError::io(archive_dir))? {
         let entry = entry.map_err(StoreError::io(archive_dir))?;

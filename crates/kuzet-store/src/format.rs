@@ -406,9 +406,12 @@ impl Checkpoint {
     }
 }
 
+/// One line of `checkpoints.log`: its number (from 1) and the checkpoint or why it does not parse.
+pub type CheckpointLine = (usize, Result<Checkpoint, String>);
+
 /// Parses `checkpoints.log`: complete lines only. Returns (line number from 1, parsed or error) and the byte length
 /// of the complete-line prefix (a torn last line is excluded).
-pub fn parse_checkpoints(bytes: &[u8]) -> (Vec<(usize, Result<Checkpoint, String>)>, usize) {
+pub fn parse_checkpoints(bytes: &[u8]) -> (Vec<CheckpointLine>, usize) {
     let mut out = Vec::new();
     let mut complete = 0;
     for (i, line) in bytes.split_inclusive(|&b| b == b'\n').enumerate() {

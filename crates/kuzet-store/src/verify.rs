@@ -456,7 +456,7 @@ impl<'a> TenantVerifier<'a> {
         if let Some((line, cp)) = checkpoints.iter().max_by_key(|(_, c)| c.tree_size) {
             self.summary.checkpointed_blocks = cp.tree_size;
             if cp.tree_size > size {
-                let segment_present = self.segment_names.iter().any(|s| *s == cp.segment);
+                let segment_present = self.segment_names.contains(&cp.segment);
                 let kind = if segment_present {
                     FindingKind::SegmentTruncated
                 } else {

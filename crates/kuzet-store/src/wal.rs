@@ -175,10 +175,7 @@ pub fn replay_file(path: &Path, mut each: impl FnMut(u64, RawEvent)) -> Result<u
         ));
     }
     let mut pos = WAL_HEADER_LEN;
-    loop {
-        let Some(frame) = bytes.get(pos..pos + 8) else {
-            break;
-        };
+    while let Some(frame) = bytes.get(pos..pos + 8) {
         let len = u32::from_le_bytes([frame[0], frame[1], frame[2], frame[3]]);
         let crc = u32::from_le_bytes([frame[4], frame[5], frame[6], frame[7]]);
         if len > MAX_RECORD {
@@ -287,13 +284,21 @@ impl WalHandle {
 /// Records made durable, handed to the sealer in sequence order.
 pub(crate) type SealerInput = Vec<(u64, RawEvent)>;
 
+/// The WAL file being appended to.
+pub(crate) struct OpenWal {
+    file: File,
+    path: PathBuf,
+    len: u64,
+    first_seq: u64,
+}
+
 /// The writer thread's state.
 pub(crate) struct WalWriter {
     pub dir: PathBuf,
     pub segment_bytes: u64,
     pub next_seq: u64,
-    pub file: Option<(File, PathBuf, u64)>,
-    /// Closed files (path, first seq), oldest first; deleted once wholly sealed.
+    pub file: Option<OpenWal>,
+    /// Closed files, oldest first; deleted once wholly sealed.
     pub closed: Vec<WalFile>,
     pub sealed_watermark: Arc<AtomicU64>,
     pub stats: Arc<crate::store::Counters>,
@@ -314,8 +319,22 @@ impl WalWriter {
             .and_then(|()| file.sync_data())
             .map_err(StoreError::io(&path))?;
         sync_dir(&self.dir)?;
-        self.file = Some((file, path, WAL_HEADER_LEN as u64));
+        self.file = Some(OpenWal {
+            file,
+            path,
+            len: WAL_HEADER_LEN as u64,
+            first_seq: self.next_seq,
+        });
         Ok(())
+    }
+
+    fn close_file(&mut self) {
+        if let Some(open) = self.file.take() {
+            self.closed.push(WalFile {
+                path: open.path,
+                first_seq: open.first_seq,
+            });
+        }
     }
 
     /// Writes one group and fsyncs it; returns the records for the sealer.
@@ -327,18 +346,9 @@ impl WalWriter {
         if self
             .file
             .as_ref()
-            .is_some_and(|(_, _, len)| *len >= self.segment_bytes)
+            .is_some_and(|open| open.len >= self.segment_bytes)
         {
-            if let Some((_, path, _)) = self.file.take() {
-                // next_seq is the first seq of the file we are about to open; the closed one ends before it.
-                let first_seq = parse_wal_file_name(
-                    path.file_name()
-                        .and_then(|n| n.to_str())
-                        .unwrap_or_default(),
-                )
-                .unwrap_or(0);
-                self.closed.push(WalFile { path, first_seq });
-            }
+            self.close_file();
         }
         if self.file.is_none() {
             self.open_file()?;
@@ -352,30 +362,24 @@ impl WalWriter {
                 self.next_seq += 1;
             }
         }
-        let Some((file, path, len)) = self.file.as_mut() else {
+        let Some(open) = self.file.as_mut() else {
             return Err(StoreError::Closed);
         };
-        let result = file.write_all(buffer).and_then(|()| file.sync_data());
-        if let Err(source) = result {
-            // The file's tail is now unknown; start a fresh file for the next group so a partial write
-            // can only ever sit at the end of a file, where recovery truncates it.
+        if let Err(source) = open
+            .file
+            .write_all(buffer)
+            .and_then(|()| open.file.sync_data())
+        {
+            // The file's tail is now unknown; the next group starts a fresh file so that a partial write can only
+            // ever sit at the end of a file, where recovery truncates it. The sequence numbers are not reused.
             let err = StoreError::Io {
-                path: path.clone(),
+                path: open.path.clone(),
                 source,
             };
-            if let Some((_, path, _)) = self.file.take() {
-                let first_seq = parse_wal_file_name(
-                    path.file_name()
-                        .and_then(|n| n.to_str())
-                        .unwrap_or_default(),
-                )
-                .unwrap_or(0);
-                self.closed.push(WalFile { path, first_seq });
-            }
-            self.next_seq -= records.len() as u64;
+            self.close_file();
             return Err(err);
         }
-        *len += buffer.len() as u64;
+        open.len += buffer.len() as u64;
         self.stats
             .wal_appended
             .fetch_add(records.len() as u64, Ordering::Relaxed);
@@ -388,28 +392,26 @@ impl WalWriter {
         Ok(records)
     }
 
-    /// Deletes closed files whose every record is sealed (its successor starts at or below watermark + 1).
+    /// Deletes closed files whose every record is sealed: all seqs of a file are below its successor's first seq.
     fn trim(&mut self) {
         let watermark = self.sealed_watermark.load(Ordering::Acquire);
-        while !self.closed.is_empty() {
-            let next_first = self.closed.get(1).map(|f| f.first_seq).or_else(|| {
-                self.file.as_ref().and_then(|(_, p, _)| {
-                    p.file_name()
-                        .and_then(|n| n.to_str())
-                        .and_then(parse_wal_file_name)
-                })
-            });
-            let Some(next_first) = next_first else { break };
-            // Every seq in the oldest file is < next_first; all sealed when next_first - 1 <= watermark.
-            if next_first.saturating_sub(1) > watermark || watermark == u64::MAX {
+        while let Some(oldest) = self.closed.first() {
+            let next_first = self
+                .closed
+                .get(1)
+                .map(|f| f.first_seq)
+                .or_else(|| self.file.as_ref().map(|open| open.first_seq));
+            let Some(next_first) = next_first else {
+                break;
+            };
+            if next_first.saturating_sub(1) > watermark {
                 break;
             }
-            let file = self.closed.remove(0);
-            if let Err(e) = fs::remove_file(&file.path) {
-                tracing::warn!(file = %file.path.display(), error = %e, "cannot delete sealed write-ahead log file");
-                self.closed.insert(0, file);
+            if let Err(e) = fs::remove_file(&oldest.path) {
+                tracing::warn!(file = %oldest.path.display(), error = %e, "cannot delete sealed write-ahead log file");
                 break;
             }
+            self.closed.remove(0);
         }
     }
 

@@ -1,6 +1,9 @@
 //! One conformance suite for every backup backend: a directory, object_store's local file system and its
 //! in-memory store. Each must take an idempotent copy that verifies, and expose tampering with the copy.
 
+// Helpers outside #[test] functions unwrap too: a failure is a broken test setup.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::sync::Arc;
@@ -9,7 +12,11 @@ use common::*;
 use kuzet_store::{BackupTarget, FindingKind, Store, backup, backup_verify};
 use object_store::ObjectStoreExt as _;
 
-fn conformance(target: BackupTarget, tamper: impl FnOnce(&str, Vec<u8>) -> Vec<u8>, read: impl Fn(&str) -> Vec<u8>) {
+fn conformance(
+    target: BackupTarget,
+    tamper: impl FnOnce(&str, Vec<u8>) -> Vec<u8>,
+    read: impl Fn(&str) -> Vec<u8>,
+) {
     let built = build_archive(|_| {});
     let key = signer().verifying_key();
     let first = backup(&built.archive(), &target).unwrap();
@@ -32,7 +39,10 @@ fn conformance(target: BackupTarget, tamper: impl FnOnce(&str, Vec<u8>) -> Vec<u
     assert!(
         report.findings.iter().any(|f| f.tenant == "beta"
             && f.segment.as_deref() == Some("0000000001.seg")
-            && matches!(f.kind, FindingKind::BlockAltered | FindingKind::SegmentTruncated)),
+            && matches!(
+                f.kind,
+                FindingKind::BlockAltered | FindingKind::SegmentTruncated
+            )),
         "{report}"
     );
 }
@@ -64,16 +74,32 @@ fn object_backend(store: Arc<dyn object_store::ObjectStore>, prefix: &str) {
     let path = move |rel: &str| object_store::path::Path::from(format!("{prefix_owned}/{rel}"));
     let path2 = path.clone();
     let (s1, s2) = (store.clone(), store.clone());
-    let runtime = Arc::new(tokio::runtime::Builder::new_current_thread().build().unwrap());
+    let runtime = Arc::new(
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap(),
+    );
     let r2 = runtime.clone();
     conformance(
         BackupTarget::ObjectStore(store, prefix.to_owned()),
         move |rel, bytes| {
             let changed = flip(bytes);
-            runtime.block_on(s1.put(&path(rel), changed.clone().into())).unwrap();
+            runtime
+                .block_on(s1.put(&path(rel), changed.clone().into()))
+                .unwrap();
             changed
         },
-        move |rel| r2.block_on(async { s2.get(&path2(rel)).await.unwrap().bytes().await.unwrap().to_vec() }),
+        move |rel| {
+            r2.block_on(async {
+                s2.get(&path2(rel))
+                    .await
+                    .unwrap()
+                    .bytes()
+                    .await
+                    .unwrap()
+                    .to_vec()
+            })
+        },
     );
 }
 
@@ -99,7 +125,8 @@ fn the_running_store_copies_closed_segments() {
     let store = Store::open(config, signer(), normalize()).unwrap();
     let wal = store.wal();
     for chunk in 0..10u64 {
-        wal.append_blocking((0..20).map(|i| raw("alpha", chunk * 20 + i)).collect()).unwrap();
+        wal.append_blocking((0..20).map(|i| raw("alpha", chunk * 20 + i)).collect())
+            .unwrap();
     }
     drop(wal);
     store.shutdown().unwrap();

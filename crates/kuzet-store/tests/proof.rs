@@ -1,5 +1,8 @@
 //! Inclusion proofs: every event of a small archive proves against the signed checkpoint; any changed byte fails.
 
+// Helpers outside #[test] functions unwrap too: a failure is a broken test setup.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::*;

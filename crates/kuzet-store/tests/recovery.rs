@@ -1,5 +1,8 @@
 //! Crash recovery by failure mode: every acknowledged event ends up sealed exactly once and the archive verifies.
 
+// Helpers outside #[test] functions unwrap too: a failure is a broken test setup.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::collections::HashSet;
@@ -10,15 +13,24 @@ use kuzet_model::EventId;
 use kuzet_store::{Store, StoreConfig, read_events, verify};
 
 fn sealed_ids(config: &StoreConfig, tenant_name: &str) -> Vec<EventId> {
-    read_events(&config.archive_dir(), &tenant(tenant_name)).map(|e| e.unwrap().id).collect()
+    read_events(&config.archive_dir(), &tenant(tenant_name))
+        .map(|e| e.unwrap().id)
+        .collect()
 }
 
 fn assert_exactly_once(config: &StoreConfig, tenant_name: &str, acked: &[EventId]) {
     let sealed = sealed_ids(config, tenant_name);
     let unique: HashSet<_> = sealed.iter().collect();
-    assert_eq!(unique.len(), sealed.len(), "duplicates sealed for {tenant_name}");
+    assert_eq!(
+        unique.len(),
+        sealed.len(),
+        "duplicates sealed for {tenant_name}"
+    );
     for id in acked {
-        assert!(unique.contains(id), "acknowledged event {id} of {tenant_name} was lost");
+        assert!(
+            unique.contains(id),
+            "acknowledged event {id} of {tenant_name} was lost"
+        );
     }
     assert_eq!(sealed.len(), acked.len());
 }
@@ -31,7 +43,10 @@ fn assert_intact(config: &StoreConfig) {
 /// Appends `count` events per tenant in batches of 25; returns the acknowledged ids.
 fn append(store: &Store, tenants: &[&str], from: u64, count: u64) -> Vec<(String, Vec<EventId>)> {
     let wal = store.wal();
-    let mut acked: Vec<(String, Vec<EventId>)> = tenants.iter().map(|t| (t.to_string(), Vec::new())).collect();
+    let mut acked: Vec<(String, Vec<EventId>)> = tenants
+        .iter()
+        .map(|t| (t.to_string(), Vec::new()))
+        .collect();
     let mut n = from;
     while n < from + count {
         let mut batch = Vec::new();
@@ -98,7 +113,10 @@ fn wal_still_holding_sealed_events_is_not_sealed_twice() {
     let acked = append(&store, &["alpha"], 0, 300);
     store.shutdown().unwrap();
     let wal_files = std::fs::read_dir(config.wal_dir()).unwrap().count();
-    assert!(wal_files > 0, "the WAL keeps its current file after shutdown");
+    assert!(
+        wal_files > 0,
+        "the WAL keeps its current file after shutdown"
+    );
 
     let store = Store::open(config.clone(), signer(), normalize()).unwrap();
     assert_eq!(store.stats().replayed, 0);
@@ -115,7 +133,11 @@ fn torn_wal_tail_is_truncated() {
     let acked = append(&store, &["alpha"], 0, 100);
     store.abort();
     // A write that was cut by the crash: a plausible frame header and half a payload.
-    let wal = std::fs::read_dir(config.wal_dir()).unwrap().map(|e| e.unwrap().path()).max().unwrap();
+    let wal = std::fs::read_dir(config.wal_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .max()
+        .unwrap();
     let mut f = std::fs::OpenOptions::new().append(true).open(&wal).unwrap();
     f.write_all(&200u32.to_le_bytes()).unwrap();
     f.write_all(&[0xAB; 60]).unwrap();
@@ -137,7 +159,10 @@ fn torn_segment_tail_is_truncated_and_reported() {
     let tenant_dir = config.archive_dir().join("alpha");
     let last = segment_count(&tenant_dir) as u64 - 1;
     let path = tenant_dir.join(kuzet_store::format::segment_file_name(last));
-    let mut f = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
     let torn = b"KZBK\x01\x00\x00\x00half a block header";
     f.write_all(torn).unwrap();
     drop(f);
@@ -181,14 +206,18 @@ fn missing_checkpoint_log_refuses_to_open() {
     std::fs::remove_file(built.tenant_dir("alpha").join("checkpoints.log")).unwrap();
     let config = small_config(built.dir.path());
     let err = Store::open(config, signer(), normalize()).unwrap_err();
-    assert!(err.to_string().contains("checkpoint log is missing"), "{err}");
+    assert!(
+        err.to_string().contains("checkpoint log is missing"),
+        "{err}"
+    );
 }
 
 #[test]
 fn a_different_signing_key_refuses_to_open() {
     let built = build_archive(|_| {});
     let config = small_config(built.dir.path());
-    let err = Store::open(config, kuzet_store::Signer::from_seed([1; 32]), normalize()).unwrap_err();
+    let err =
+        Store::open(config, kuzet_store::Signer::from_seed([1; 32]), normalize()).unwrap_err();
     assert!(matches!(err, kuzet_store::StoreError::Key { .. }), "{err}");
 }
 
@@ -200,16 +229,24 @@ fn queue_full_is_reported_without_waiting() {
     let store = Store::open(config, signer(), normalize()).unwrap();
     let wal = store.wal();
     // try_append fails fast only when the queue is full; with one slot, a burst must see QueueFull or succeed.
-    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let outcomes: Vec<_> = runtime.block_on(async {
-        let futures: Vec<_> = (0..50).map(|i| wal.try_append(vec![raw("alpha", i)])).collect();
+        let futures: Vec<_> = (0..50)
+            .map(|i| wal.try_append(vec![raw("alpha", i)]))
+            .collect();
         let mut out = Vec::new();
         for f in futures {
             out.push(f.await);
         }
         out
     });
-    assert!(outcomes.iter().all(|o| o.is_ok() || matches!(o, Err(kuzet_store::StoreError::QueueFull))));
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| o.is_ok() || matches!(o, Err(kuzet_store::StoreError::QueueFull)))
+    );
     drop(wal);
     store.shutdown().unwrap();
 }

@@ -1,6 +1,9 @@
 //! Fault tests by failure mode: each tampers with a built archive the way an administrator could, then checks that
 //! `verify` reports the right kind of finding at the right place (segment file, block, record, event id).
 
+// Helpers outside #[test] functions unwrap too: a failure is a broken test setup.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::*;

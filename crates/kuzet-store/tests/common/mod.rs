@@ -1,5 +1,7 @@
 //! Shared helpers for the integration tests: building small archives and taking them apart like an attacker would.
 #![allow(dead_code)]
+// Test helpers: a failure is a broken test setup and should panic at once.
+#![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -21,7 +23,10 @@ pub fn tenant(name: &str) -> TenantId {
 
 /// A ~300-byte syslog line with a per-event id.
 pub fn raw(tenant_name: &str, n: u64) -> RawEvent {
-    let tenant_code = tenant_name.bytes().fold(0u128, |acc, b| acc * 131 + u128::from(b)) & 0xF_FFFF;
+    let tenant_code = tenant_name
+        .bytes()
+        .fold(0u128, |acc, b| acc * 131 + u128::from(b))
+        & 0xF_FFFF;
     let id = EventId::from_parts(1_763_780_000_000 + n, u128::from(n) << 20 | tenant_code);
     let bytes = format!(
         "<134>1 2026-11-22T08:00:00+05:00 fw-{tenant_name} sshd 4242 ID47 - Accepted publickey for user{n} from \
