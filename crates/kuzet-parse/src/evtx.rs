@@ -450,10 +450,13 @@ fn map_event_data<'a>(fields: &mut Fields, value: &'a Node<'a>) -> EventData<'a>
                 };
                 match texts {
                     Some(Node::Array(items)) => {
-                        data.unnamed
-                            .extend(items.iter().map(|item| item.as_str().unwrap_or("")));
+                        data.unnamed.extend(
+                            items
+                                .iter()
+                                .map(|item| item.as_str().unwrap_or("").trim_end()),
+                        );
                     }
-                    Some(Node::Str(text)) => data.unnamed.push(text),
+                    Some(Node::Str(text)) => data.unnamed.push(text.trim_end()),
                     Some(other) => {
                         if let Some(value) = other.to_value() {
                             fields.insert("winlog.event_data.Data", value);
@@ -1705,7 +1708,10 @@ impl<'a> Node<'a> {
                 Err(_) => Value::Float(*u as f64),
             },
             Node::Float(f) => Value::Float(*f),
-            Node::Str(s) => Value::Str(s.as_ref().to_owned()),
+            // Trailing whitespace is dropped: Windows pads some values (command lines end in a space), the
+            // evtx renderers SigmaHQ's regression data was made with trimmed it, and rules such as
+            // `CommandLine|endswith` are written against that. `event.original` keeps the exact text.
+            Node::Str(s) => Value::Str(s.trim_end().to_owned()),
             Node::Array(items) => Value::Array(items.iter().filter_map(Node::to_value).collect()),
         })
     }

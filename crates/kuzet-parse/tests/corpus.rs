@@ -358,3 +358,108 @@ fn zip_entries(archive: &[u8], origin: &Path) -> Vec<(String, Vec<u8>)> {
     }
     entries
 }
+
+/// SigmaHQ ships, beside each regression `.evtx`, the record(s) its rule must match as rendered JSON (an older
+/// evtx renderer). Our `winlog.event_data.*` must hold the same names and values, since Sigma rules are written
+/// against them. Known rendering differences are normalized: GUIDs (braces, case) and numbers as text.
+#[test]
+fn sigma_regression_event_data_matches_the_reference_rendering() {
+    let Some(root) = testdata() else { return };
+    let cases = files_under(&root.join("sigma/regression_data"), &|p| {
+        p.file_name().is_some_and(|n| n == "info.yml")
+    });
+    let (mut compared, mut matched) = (0usize, 0usize);
+    let mut mismatches: Vec<String> = Vec::new();
+    for info in &cases {
+        let case = info.parent().unwrap();
+        let Some(evtx) = files_under(case, &|p| has_suffix(p, ".evtx"))
+            .into_iter()
+            .next()
+        else {
+            continue;
+        };
+        let mut ours: BTreeMap<i64, Event> = BTreeMap::new();
+        for json in kuzet_parse::evtx::records(std::fs::read(&evtx).unwrap()).filter_map(Result::ok)
+        {
+            let mut event = bare_event(&json);
+            kuzet_parse::evtx::parse_record(&mut event, &json);
+            if let Some(id) = event
+                .fields
+                .get(kuzet_model::fields::WINLOG_RECORD_ID)
+                .and_then(kuzet_model::Value::as_i64)
+            {
+                ours.insert(id, event);
+            }
+        }
+        for expected_path in files_under(case, &|p| has_suffix(p, ".json")) {
+            let bytes = std::fs::read(&expected_path).unwrap();
+            // Some files hold several documents one after another.
+            for document in
+                serde_json::Deserializer::from_slice(&bytes).into_iter::<serde_json::Value>()
+            {
+                let document = document.unwrap();
+                let Some(expected) = document["Event"]["EventData"].as_object() else {
+                    continue;
+                };
+                let record_id = document["Event"]["System"]["EventRecordID"].as_i64();
+                compared += 1;
+                let Some(event) = record_id.and_then(|id| ours.get(&id)) else {
+                    mismatches.push(format!(
+                        "{}: record {record_id:?} not found",
+                        evtx.display()
+                    ));
+                    continue;
+                };
+                let differences: Vec<String> = expected
+                    .iter()
+                    .filter(|(name, _)| !name.starts_with('#') && *name != "Data")
+                    .filter_map(|(name, value)| {
+                        let want = comparable(&match value {
+                            serde_json::Value::String(s) => s.clone(),
+                            serde_json::Value::Null => String::new(),
+                            other => other.to_string(),
+                        });
+                        let got = event
+                            .fields
+                            .get(&format!("winlog.event_data.{name}"))
+                            .map(|v| comparable(&v.to_string()))
+                            .unwrap_or_default();
+                        (want != got).then(|| format!("{name}: ours {got:?}, reference {want:?}"))
+                    })
+                    .collect();
+                if differences.is_empty() {
+                    matched += 1;
+                } else {
+                    mismatches.push(format!("{}: {}", evtx.display(), differences.join("; ")));
+                }
+            }
+        }
+    }
+    println!("sigma regression records: {matched} of {compared} match the reference event data");
+    for mismatch in mismatches.iter().take(10) {
+        println!("  {mismatch}");
+    }
+    assert!(compared > 100, "only {compared} reference records found");
+    assert!(
+        matched * 100 >= compared * 97,
+        "{matched} of {compared} reference records match"
+    );
+}
+
+/// GUIDs as `{abc…}` and `ABC…` compare equal.
+fn comparable(text: &str) -> String {
+    let bare = text.trim_start_matches('{').trim_end_matches('}');
+    let is_guid = bare.len() == 36
+        && bare.bytes().enumerate().all(|(i, b)| {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                b == b'-'
+            } else {
+                b.is_ascii_hexdigit()
+            }
+        });
+    if is_guid {
+        bare.to_ascii_lowercase()
+    } else {
+        text.to_owned()
+    }
+}

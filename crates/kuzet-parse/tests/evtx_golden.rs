@@ -105,13 +105,13 @@ fn security_logon_maps_the_fields_detections_use() {
     assert_eq!(event.source_ip(), Some("10.20.30.41".parse().unwrap()));
     assert_eq!(event.event_outcome(), Some("success"));
     assert_eq!(event.fields.get_str("winlog.logon.type"), Some("Network"));
-    // Raw names stay as Windows spells them, values untouched.
+    // Raw names stay as Windows spells them; values lose only trailing blanks (see `Node::to_value`).
     assert_eq!(
         event.fields.get_str("winlog.event_data.TargetUserName"),
         Some("aidos.serikov")
     );
     assert_eq!(
         event.fields.get_str("winlog.event_data.LogonProcessName"),
-        Some("NtLmSsp ")
+        Some("NtLmSsp")
     );
 }
