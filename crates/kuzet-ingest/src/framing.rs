@@ -10,8 +10,9 @@ use tokio_util::codec::Decoder;
 pub enum SyslogFrame {
     /// One message, framing removed (no count, no delimiter, no trailing CR).
     Message(BytesMut),
-    /// A message longer than the limit was refused; this many bytes of it were (or are being) skipped. Reported
-    /// once per message, when it is detected, so the caller counts the drop.
+    /// A message longer than the limit was refused and is skipped. Reported once per message, when it is
+    /// detected, so the caller counts the drop. The number is the message's length when known (octet counting, or
+    /// a whole line in one read), else the bytes seen when it was refused; always more than the limit.
     Oversized(usize),
 }
 
@@ -136,12 +137,13 @@ impl SyslogFrameDecoder {
             .position(|b| !b.is_ascii_digit())
         else {
             if buf.len() > MAX_COUNT_DIGITS {
-                return Err(bad_count(buf));
+                return Err(bad_count(&buf[..=MAX_COUNT_DIGITS]));
             }
             return Ok(None);
         };
         if buf[space] != b' ' || space == 0 || buf[0] == b'0' {
-            return Err(bad_count(buf));
+            // Only the header, so that the message does not depend on how much else was read.
+            return Err(bad_count(&buf[..=space]));
         }
         let mut length: u64 = 0;
         for digit in &buf[..space] {
@@ -166,9 +168,8 @@ impl SyslogFrameDecoder {
     }
 }
 
-fn bad_count(buf: &BytesMut) -> FramingError {
-    let shown = &buf[..buf.len().min(16)];
-    FramingError::BadOctetCount(String::from_utf8_lossy(shown).into_owned())
+fn bad_count(header: &[u8]) -> FramingError {
+    FramingError::BadOctetCount(String::from_utf8_lossy(header).into_owned())
 }
 
 /// Bytes senders put between frames (a newline after an octet-counted frame, keep-alive NULs).
@@ -390,7 +391,7 @@ mod tests {
         );
         // Digits without a space after them cannot be framed: the connection is closed.
         let err = decode_all(100, b"3 abc12x45").unwrap_err();
-        assert!(err.contains("invalid octet count `12x45`"), "{err}");
+        assert!(err.contains("invalid octet count `12x`"), "{err}");
         let err = decode_all(100, b"123456789012 x").unwrap_err();
         assert!(err.contains("invalid octet count"), "{err}");
         let err = decode_all(100, b"05 abcde").unwrap_err();
