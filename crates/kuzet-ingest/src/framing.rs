@@ -458,6 +458,27 @@ mod tests {
         }
 
         #[test]
+        fn arbitrary_bytes_decode_the_same_however_they_are_split(
+            bytes in proptest::collection::vec(
+                prop_oneof![Just(b'\n'), Just(b' '), Just(0u8), Just(b'\r'), b'0'..=b'9', Just(b'<'), any::<u8>()],
+                0..200,
+            ),
+            chunk in 1usize..20,
+        ) {
+            // Oversized lines report what had arrived when refused; only the refusal itself must agree.
+            let normalize = |out: Result<Vec<String>, String>| {
+                out.map(|v| {
+                    v.into_iter()
+                        .map(|m| if m.starts_with('!') { "!".to_owned() } else { m })
+                        .collect::<Vec<_>>()
+                })
+            };
+            let whole = normalize(decode_all(16, &bytes));
+            let chunks: Vec<&[u8]> = bytes.chunks(chunk).collect();
+            prop_assert_eq!(normalize(decode_chunks(16, &chunks)), whole);
+        }
+
+        #[test]
         fn arbitrary_bytes_never_panic_and_never_exceed_the_limit(
             bytes in proptest::collection::vec(any::<u8>(), 0..300),
             chunk in 1usize..50,

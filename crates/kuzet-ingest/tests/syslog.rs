@@ -591,3 +591,28 @@ fn memory_sink_is_a_sink() {
     fn is_sink<S: kuzet_ingest::Sink>() {}
     is_sink::<MemorySink>();
 }
+
+#[tokio::test]
+async fn a_swapped_directory_applies_to_new_connections() {
+    let running = Running::start(
+        tcp_config(),
+        directory(vec![source("db", "beta", vec![peer("127.0.0.2/32")])]),
+    )
+    .await;
+    let server = running.addresses.syslog_tcp.unwrap();
+    let mut refused = connect_from("127.0.0.1", server).await;
+    assert!(closed_by_server(&mut refused).await);
+    running.directory.replace(directory(vec![source(
+        "web",
+        "alpha",
+        vec![peer("127.0.0.1/32")],
+    )]));
+    let mut accepted = connect_from("127.0.0.1", server).await;
+    accepted.write_all(b"<13>now known\n").await.unwrap();
+    accepted.shutdown().await.unwrap();
+    running.sink.wait_for_events(1).await;
+    let events = running.sink.events();
+    assert_eq!(events[0].source.as_str(), "web");
+    assert_eq!(events[0].tenant.as_str(), "alpha");
+    running.stop().await;
+}

@@ -152,6 +152,7 @@ pub fn loopback() -> Option<SocketAddr> {
 /// Listeners running on ephemeral loopback ports.
 pub struct Running {
     pub sink: MemorySink,
+    pub directory: SharedDirectory,
     pub stats: Arc<IngestStats>,
     pub addresses: BoundAddresses,
     pub ingest: Ingest<MemorySink>,
@@ -162,7 +163,8 @@ pub struct Running {
 impl Running {
     pub async fn start(config: IngestConfig, directory: Directory) -> Running {
         let sink = MemorySink::default();
-        let ingest = Ingest::new(config, SharedDirectory::new(directory), sink.clone()).unwrap();
+        let directory = SharedDirectory::new(directory);
+        let ingest = Ingest::new(config, directory.clone(), sink.clone()).unwrap();
         let listeners = ingest.bind().await.unwrap();
         let addresses = listeners.addresses();
         let shutdown = CancellationToken::new();
@@ -173,6 +175,7 @@ impl Running {
         Running {
             stats: ingest.stats(),
             sink,
+            directory,
             addresses,
             ingest,
             shutdown,
