@@ -59,6 +59,13 @@ pub(crate) fn blocks<'a>(path: &Path, bytes: &'a [u8]) -> Result<Vec<BlockView<'
 }
 
 pub(crate) fn decompress(path: &Path, block: &BlockView<'_>) -> Result<Vec<u8>, StoreError> {
+    // Blocks are sealed at ≤ 512 MiB; a larger claim is damage, not a reason to allocate it.
+    if block.header.uncompressed_len > 512 << 20 {
+        return Err(StoreError::corrupt(
+            path,
+            format!("block {}: implausible length", block.header.block_index),
+        ));
+    }
     zstd::bulk::decompress(block.payload, block.header.uncompressed_len as usize).map_err(|e| {
         StoreError::corrupt(
             path,

@@ -2,8 +2,9 @@
 //! tenant log's Merkle tree and checks it against every signed checkpoint. Tampering is reported as findings that
 //! name the tenant, segment file, block index, record index and event id where they can be known.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use kuzet_model::EventId;
@@ -692,14 +693,20 @@ impl<'a> TenantVerifier<'a> {
     /// header was unreadable, assumed to be the expected one).
     fn check_block_order(&mut self, name: &str, indices: &[Option<u64>]) {
         let mut expected = self.expected_block;
-        let mut seen: Vec<u64> = Vec::with_capacity(indices.len());
+        let mut seen = HashSet::with_capacity(indices.len());
+        let mut max_seen: Option<u64> = None;
+        // suffix_min[i] = smallest known index at positions ≥ i: tells whether missing blocks come later.
+        let mut suffix_min = vec![u64::MAX; indices.len() + 1];
+        for i in (0..indices.len()).rev() {
+            suffix_min[i] = suffix_min[i + 1].min(indices[i].unwrap_or(u64::MAX));
+        }
         for (position, index) in indices.iter().enumerate() {
             let Some(index) = *index else {
                 expected += 1;
                 continue;
             };
-            let max_seen = seen.iter().copied().max();
-            if seen.contains(&index) || max_seen.is_some_and(|m| index < m) || index < expected {
+            let duplicate = !seen.insert(index);
+            if duplicate || max_seen.is_some_and(|m| index < m) || index < expected {
                 self.find(
                     FindingKind::BlockReordered,
                     Some(name),
@@ -711,26 +718,18 @@ impl<'a> TenantVerifier<'a> {
                         max_seen.unwrap_or(expected.saturating_sub(1))
                     ),
                 );
-            } else if index > expected {
-                let comes_later = indices[position + 1..]
-                    .iter()
-                    .flatten()
-                    .any(|i| (expected..index).contains(i));
-                if !comes_later {
-                    self.find(
-                        FindingKind::BlockRemoved,
-                        Some(name),
-                        Some(expected),
-                        None,
-                        None,
-                        format!("blocks {expected}..{index} are missing"),
-                    );
-                }
+            } else if index > expected && suffix_min[position + 1] >= index {
+                self.find(
+                    FindingKind::BlockRemoved,
+                    Some(name),
+                    Some(expected),
+                    None,
+                    None,
+                    format!("blocks {expected}..{index} are missing"),
+                );
             }
-            if index >= expected {
-                expected = index + 1;
-            }
-            seen.push(index);
+            expected = expected.max(index.saturating_add(1));
+            max_seen = max_seen.max(Some(index));
         }
         self.expected_block = expected;
     }
@@ -754,20 +753,24 @@ impl<'a> TenantVerifier<'a> {
             );
             return;
         }
-        let data = match zstd::bulk::decompress(payload, header.uncompressed_len as usize) {
-            Ok(d) => d,
-            Err(e) => {
-                self.find(
-                    FindingKind::BlockAltered,
-                    Some(name),
-                    block,
-                    None,
-                    None,
-                    format!("payload does not decompress: {e}"),
-                );
-                return;
-            }
-        };
+        // Streamed, so a forged length cannot make the verifier allocate more than the payload really holds.
+        let mut data = Vec::new();
+        let decoded = zstd::stream::read::Decoder::with_buffer(payload).and_then(|decoder| {
+            decoder
+                .take(u64::from(header.uncompressed_len) + 1)
+                .read_to_end(&mut data)
+        });
+        if let Err(e) = decoded {
+            self.find(
+                FindingKind::BlockAltered,
+                Some(name),
+                block,
+                None,
+                None,
+                format!("payload does not decompress: {e}"),
+            );
+            return;
+        }
         if data.len() != header.uncompressed_len as usize {
             self.find(
                 FindingKind::BlockAltered,
@@ -787,17 +790,32 @@ impl<'a> TenantVerifier<'a> {
         let mut leaves = Vec::with_capacity(records.len());
         let first = header.first_record;
         let end = first + u64::from(header.record_count);
-        let mut seen: Vec<u64> = Vec::with_capacity(records.len());
+        let decoded: Vec<_> = records
+            .iter()
+            .map(|r| format::decode_record(r.bytes))
+            .collect();
+        let indices: Vec<u64> = decoded
+            .iter()
+            .enumerate()
+            .map(|(position, f)| match f {
+                Ok(f) => f.record_index,
+                Err(_) => first + position as u64,
+            })
+            .collect();
+        // suffix_min[i] = smallest index at positions ≥ i: tells whether a gap's records come later (reordered).
+        let mut suffix_min = vec![u64::MAX; indices.len() + 1];
+        for i in (0..indices.len()).rev() {
+            suffix_min[i] = suffix_min[i + 1].min(indices[i]);
+        }
+        let mut seen = HashSet::with_capacity(records.len());
+        let mut max_seen: Option<u64> = None;
         let mut expected = first;
         for (position, record) in records.iter().enumerate() {
             let leaf = leaf_hash(record.bytes);
             leaves.push(leaf);
-            let fields = format::decode_record(record.bytes);
-            let (index, event_id) = match &fields {
-                Ok(f) => (f.record_index, Some(f.event_id)),
-                Err(_) => (first + position as u64, None),
-            };
-            if record.hint[..] != leaf[..HINT_LEN] || fields.is_err() {
+            let index = indices[position];
+            let event_id = decoded[position].as_ref().ok().map(|f| f.event_id);
+            if record.hint[..] != leaf[..HINT_LEN] || decoded[position].is_err() {
                 self.find(
                     FindingKind::RecordAltered,
                     Some(name),
@@ -807,47 +825,31 @@ impl<'a> TenantVerifier<'a> {
                     "record bytes differ from what was sealed",
                 );
             }
-            let max_seen = seen.iter().copied().max();
-            if seen.contains(&index) || max_seen.is_some_and(|m| index < m) || index >= end {
-                if index >= end && max_seen.is_none_or(|m| index > m) && !seen.contains(&index) {
-                    // Past the header's range: the count was lowered to hide a removal; find the gap below.
-                } else {
-                    self.find(
-                        FindingKind::RecordReordered,
-                        Some(name),
-                        block,
-                        Some(index),
-                        event_id,
-                        format!("record {index} appears out of order"),
-                    );
-                }
+            let duplicate = !seen.insert(index);
+            if duplicate || max_seen.is_some_and(|m| index < m) {
+                self.find(
+                    FindingKind::RecordReordered,
+                    Some(name),
+                    block,
+                    Some(index),
+                    event_id,
+                    format!("record {index} appears out of order"),
+                );
+            } else if index > expected && suffix_min[position + 1] >= index {
+                self.find(
+                    FindingKind::RecordRemoved,
+                    Some(name),
+                    block,
+                    Some(expected),
+                    None,
+                    format!(
+                        "records {expected}..{index} are missing (before event {})",
+                        event_id.map(|e| e.to_string()).unwrap_or_default()
+                    ),
+                );
             }
-            if index > expected
-                && index < end.max(index + 1)
-                && !seen.iter().any(|s| (expected..index).contains(s))
-            {
-                let later_has = records[position + 1..].iter().any(|r| {
-                    format::decode_record(r.bytes)
-                        .is_ok_and(|f| (expected..index).contains(&f.record_index))
-                });
-                if !later_has {
-                    self.find(
-                        FindingKind::RecordRemoved,
-                        Some(name),
-                        block,
-                        Some(expected),
-                        event_id,
-                        format!(
-                            "records {expected}..{index} are missing (before event {})",
-                            event_id.map(|e| e.to_string()).unwrap_or_default()
-                        ),
-                    );
-                }
-            }
-            if index >= expected {
-                expected = index + 1;
-            }
-            seen.push(index);
+            expected = expected.max(index.saturating_add(1));
+            max_seen = max_seen.max(Some(index));
         }
         self.summary.records += records.len() as u64;
         if let Some(e) = error {

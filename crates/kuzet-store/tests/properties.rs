@@ -1,0 +1,146 @@
+//! Property tests over the whole archive: random workloads always verify intact, and no byte string makes the
+//! verifier panic (the same check the `store_segment` fuzz target runs for longer).
+
+// Helpers outside #[test] functions unwrap too: a failure is a broken test setup.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::*;
+use kuzet_model::Event;
+use kuzet_store::{ArchiveWriter, format, verify, verify_segment_bytes};
+use proptest::prelude::*;
+
+fn event(tenant_name: &str, n: u64, size: usize) -> Event {
+    let r = raw(tenant_name, n);
+    let mut bytes = r.bytes;
+    bytes.resize(size, b'x');
+    Event::new(r.id, r.tenant, r.source, r.received, bytes)
+}
+
+/// One step of a workload: append `count` events of `size` bytes, then maybe flush, maybe move the clock a day.
+#[derive(Debug, Clone)]
+struct Step {
+    count: u64,
+    size: usize,
+    flush: bool,
+    next_day: bool,
+}
+
+fn steps() -> impl Strategy<Value = Vec<Step>> {
+    prop::collection::vec(
+        (
+            1u64..40,
+            10usize..2000,
+            any::<bool>(),
+            prop::bool::weighted(0.1),
+        )
+            .prop_map(|(count, size, flush, next_day)| Step {
+                count,
+                size,
+                flush,
+                next_day,
+            }),
+        1..20,
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_workloads_verify_intact_and_read_back(steps in steps(), block_bytes in 512usize..8192, segment_kib in 4u64..32) {
+        let dir = tempfile::tempdir().unwrap();
+        let archive = dir.path().join("archive");
+        std::fs::create_dir_all(&archive).unwrap();
+        let mut now = jiff::Timestamp::from_second(1_763_780_000).unwrap();
+        let mut ids = Vec::new();
+        let mut seq = 0;
+        {
+            let (mut writer, _) = ArchiveWriter::open(&archive, tenant("alpha"), block_bytes, segment_kib * 1024, 3, &signer()).unwrap();
+            for step in &steps {
+                for _ in 0..step.count {
+                    seq += 1;
+                    let e = event("alpha", seq, step.size);
+                    ids.push(e.id);
+                    writer.append(seq, &e, now).unwrap();
+                }
+                if step.flush {
+                    writer.flush(now).unwrap();
+                }
+                if step.next_day {
+                    now += jiff::SignedDuration::from_hours(24);
+                }
+            }
+            writer.flush(now).unwrap();
+            prop_assert_eq!(writer.last_sealed_seq(), seq);
+        }
+        let report = verify(&archive, &signer().verifying_key()).unwrap();
+        prop_assert!(report.is_intact(), "{}", report);
+        prop_assert_eq!(report.records, seq);
+        let read: Vec<_> = kuzet_store::read_events(&archive, &tenant("alpha")).map(|e| e.unwrap().id).collect();
+        prop_assert_eq!(read, ids);
+        // Reopening recovers nothing: everything was checkpointed.
+        let (_, recovery) = ArchiveWriter::open(&archive, tenant("alpha"), block_bytes, segment_kib * 1024, 3, &signer()).unwrap();
+        prop_assert_eq!(recovery, kuzet_store::RecoveryReport::default());
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic_the_verifier(bytes in prop::collection::vec(any::<u8>(), 0..4096)) {
+        let _ = verify_segment_bytes("alpha", "0000000000.seg", &bytes);
+    }
+
+    #[test]
+    fn mutated_segments_never_panic_and_are_never_intact(flips in prop::collection::vec((any::<prop::sample::Index>(), 1u8..=255), 1..8)) {
+        let built = segment_bytes();
+        let mut bytes = built.clone();
+        for (at, xor) in &flips {
+            let i = at.index(bytes.len());
+            bytes[i] ^= xor;
+        }
+        let findings = verify_segment_bytes("alpha", "0000000000.seg", &bytes);
+        prop_assert!(!findings.is_empty(), "a changed byte went unnoticed");
+    }
+}
+
+/// A valid closed segment with a few blocks (built once per process).
+fn segment_bytes() -> Vec<u8> {
+    static BYTES: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    BYTES
+        .get_or_init(|| {
+            let dir = tempfile::tempdir().unwrap();
+            let (mut writer, _) =
+                ArchiveWriter::open(dir.path(), tenant("alpha"), 1024, 6 * 1024, 3, &signer())
+                    .unwrap();
+            let now = jiff::Timestamp::from_second(1_763_780_000).unwrap();
+            for n in 1..=60 {
+                writer.append(n, &event("alpha", n, 200), now).unwrap();
+            }
+            writer.flush(now).unwrap();
+            std::fs::read(dir.path().join("alpha").join(format::segment_file_name(0))).unwrap()
+        })
+        .clone()
+}
+
+#[test]
+fn segments_roll_at_the_utc_day_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut writer, _) =
+        ArchiveWriter::open(dir.path(), tenant("alpha"), 1024, 1 << 30, 3, &signer()).unwrap();
+    let before = jiff::Timestamp::from_second(1_763_855_990).unwrap(); // 2025-11-22T23:59:50Z
+    let after = before + jiff::SignedDuration::from_secs(20);
+    writer.append(1, &event("alpha", 1, 100), before).unwrap();
+    writer.flush(before).unwrap();
+    writer.append(2, &event("alpha", 2, 100), before).unwrap();
+    writer.flush(before).unwrap();
+    assert_eq!(segment_count(&dir.path().join("alpha")), 1);
+    writer.append(3, &event("alpha", 3, 100), after).unwrap();
+    writer.flush(after).unwrap();
+    assert_eq!(
+        segment_count(&dir.path().join("alpha")),
+        2,
+        "a new UTC day starts a new segment"
+    );
+    let report = verify(dir.path(), &signer().verifying_key()).unwrap();
+    assert!(report.is_intact(), "{report}");
+}
