@@ -1,5 +1,10 @@
 //! Windows event logs: splitting a whole `.evtx` file into records (rendered as JSON by the `evtx` crate) and
 //! mapping one record's JSON to ECS.
+//!
+//! The two halves meet at the record JSON because that is also what arrives over the wire (`FormatHint::Evtx`,
+//! from shippers that render records themselves) and what the write-ahead log keeps as `event.original`: a file
+//! import and a live feed then produce the same events. The JSON shape is the evtx crate's, pinned to one version
+//! in the workspace manifest because it changes between releases.
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
@@ -302,14 +307,11 @@ fn map_system<'a>(event: &mut Event, system: &'a Obj<'a>) -> SystemHeader<'a> {
     }
     if let Some(keywords) = system.get("Keywords").and_then(Node::as_str) {
         fields.insert_text("winlog.keywords", keywords);
-        header.keywords = parse_hex(keywords)
-            .and_then(|k| u64::try_from(k).ok())
-            .or_else(|| {
-                keywords
-                    .trim()
-                    .strip_prefix("0x")
-                    .and_then(|hex| u64::from_str_radix(hex, 16).ok())
-            });
+        // The audit bits are the top ones, so the mask is read unsigned.
+        header.keywords = keywords
+            .trim()
+            .strip_prefix("0x")
+            .and_then(|hex| u64::from_str_radix(hex, 16).ok());
     }
 
     match system
@@ -1633,6 +1635,7 @@ fn parse_int(text: &str) -> Option<i64> {
     }
 }
 
+/// Hexadecimal with `0x`, keeping the bit pattern: `0xc000006d` stays an NTSTATUS code when read back as `u32`.
 fn parse_hex(text: &str) -> Option<i64> {
     let hex = text
         .trim()
