@@ -215,6 +215,15 @@ pub fn prove(config: &Config, event_id: &str, key: Option<&Path>) -> Result<()> 
 
 pub fn export(config: &Config, tenant: &str) -> Result<()> {
     let tenant = TenantId::new(tenant)?;
+    if config.directory()?.tenant(&tenant).is_none()
+        && !config.archive_dir().join(tenant.as_str()).exists()
+    {
+        bail!("tenant `{tenant}`: not configured and not in the archive");
+    }
+    if !config.archive_dir().join(tenant.as_str()).exists() {
+        // A configured tenant that has not sent anything yet has an empty archive.
+        return Ok(());
+    }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     for event in kuzet_store::read_events(&config.archive_dir(), &tenant) {

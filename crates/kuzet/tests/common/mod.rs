@@ -1,0 +1,258 @@
+//! The end-to-end harness: the real `kuzet` binary in a temporary directory, driven like an operator would.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub const KUZET: &str = env!("CARGO_BIN_EXE_kuzet");
+
+/// How long any wait on an observable condition may take before the test fails (generous: CI is a shared 2-core
+/// machine). Waits end as soon as the condition holds; they are never fixed sleeps.
+pub const DEADLINE: Duration = Duration::from_secs(60);
+
+pub fn sha256_hex(text: &str) -> String {
+    let output = Command::new("sha256sum")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(text.as_bytes())?;
+            child.wait_with_output()
+        })
+        .expect("sha256sum runs");
+    String::from_utf8(output.stdout).unwrap()[..64].to_owned()
+}
+
+pub struct Addresses {
+    pub http: Option<SocketAddr>,
+    pub udp: Option<SocketAddr>,
+    pub tcp: Option<SocketAddr>,
+    pub tls: Option<SocketAddr>,
+}
+
+/// A data directory, a key and a configuration; servers are started and stopped on it, many times if needed.
+pub struct Site {
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+}
+
+impl Site {
+    /// `tenants` is the TOML of tenants and sources; `ingest_extra` adds keys to `[ingest]`.
+    pub fn new(tenants: &str, ingest_extra: &str) -> Site {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("kuzet.toml");
+        let data = dir.path().join("data");
+        let key = dir.path().join("keys").join("seal.key");
+        std::fs::write(
+            &config,
+            format!(
+                "data_dir = {data:?}\nsigning_key = {key:?}\n\n[ingest]\nsyslog_udp = \"127.0.0.1:0\"\n\
+                 syslog_tcp = \"127.0.0.1:0\"\nhttp = \"127.0.0.1:0\"\n{ingest_extra}\n\n[store]\n\
+                 block_max_age = \"100ms\"\n\n{tenants}\n"
+            ),
+        )
+        .unwrap();
+        let site = Site { dir, config };
+        let init = site.kuzet(&["init"]);
+        assert!(
+            init.status.success(),
+            "kuzet init: {}",
+            String::from_utf8_lossy(&init.stderr)
+        );
+        site
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// Runs a kuzet command with this site's configuration and waits for it.
+    pub fn kuzet(&self, args: &[&str]) -> Output {
+        Command::new(KUZET)
+            .arg("--config")
+            .arg(&self.config)
+            .args(args)
+            .env("KUZET_LOG", "warn")
+            .output()
+            .expect("kuzet runs")
+    }
+
+    pub fn start(&self) -> Server {
+        let mut child = Command::new(KUZET)
+            .arg("--config")
+            .arg(&self.config)
+            .arg("serve")
+            .env("KUZET_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("kuzet serve starts");
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let ready = loop {
+            match lines.next() {
+                Some(Ok(line)) if line.starts_with("kuzet ready:") => break line,
+                Some(Ok(_)) => continue,
+                _ => {
+                    let status = child.wait().unwrap();
+                    panic!("kuzet serve exited before it was ready: {status}");
+                }
+            }
+        };
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        let field = |name: &str| -> Option<SocketAddr> {
+            ready
+                .split_whitespace()
+                .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+                .and_then(|v| v.parse().ok())
+        };
+        Server {
+            child,
+            addresses: Addresses {
+                http: field("http"),
+                udp: field("syslog_udp"),
+                tcp: field("syslog_tcp"),
+                tls: field("syslog_tls"),
+            },
+        }
+    }
+
+    /// The tenant's sealed events as ECS documents, from `kuzet export`.
+    pub fn export(&self, tenant: &str) -> Vec<serde_json::Value> {
+        let output = self.kuzet(&["export", "--tenant", tenant]);
+        assert!(
+            output.status.success(),
+            "export: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    pub fn verify(&self) -> (bool, String) {
+        let output = self.kuzet(&["verify"]);
+        (
+            output.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            ),
+        )
+    }
+}
+
+pub struct Server {
+    pub child: Child,
+    pub addresses: Addresses,
+}
+
+impl Server {
+    pub fn http(&self) -> SocketAddr {
+        self.addresses.http.expect("http listener")
+    }
+
+    /// SIGTERM and wait: the server seals everything it acknowledged and exits 0.
+    pub fn stop(mut self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let exit = self.child.wait().unwrap();
+        assert!(exit.success(), "kuzet serve exited with {exit}");
+    }
+
+    /// SIGKILL: a crash.
+    pub fn crash(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    pub fn metrics(&self) -> String {
+        curl(&["-s", &format!("http://{}/metrics", self.http())]).0
+    }
+
+    /// The value of a counter or gauge line (`name{labels}`), 0 when absent.
+    pub fn metric(&self, series: &str) -> f64 {
+        metric_value(&self.metrics(), series)
+    }
+
+    /// Waits until the series reaches `at_least`.
+    pub fn wait_metric(&self, series: &str, at_least: f64) {
+        let start = Instant::now();
+        loop {
+            let value = self.metric(series);
+            if value >= at_least {
+                return;
+            }
+            assert!(
+                start.elapsed() < DEADLINE,
+                "{series} stayed at {value}, expected at least {at_least}"
+            );
+            std::thread::yield_now();
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn metric_value(metrics: &str, series: &str) -> f64 {
+    metrics
+        .lines()
+        .find_map(|line| {
+            line.strip_prefix(series)
+                .filter(|rest| rest.starts_with(' '))
+                .and_then(|rest| rest.trim().parse().ok())
+        })
+        .unwrap_or(0.0)
+}
+
+/// Runs curl; returns (body, http status).
+pub fn curl(args: &[&str]) -> (String, u16) {
+    let output = Command::new("curl")
+        .args(["-sS", "-w", "\n%{http_code}"])
+        .args(args)
+        .output()
+        .expect("curl runs");
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
+    (body.to_owned(), code.trim().parse().unwrap_or(0))
+}
+
+pub fn which(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .chain(["/usr/sbin", "/sbin"])
+        .map(|dir| Path::new(dir).join(program))
+        .find(|p| p.exists())
+}
+
+/// Finds events whose `message` contains `needle`.
+pub fn with_message<'a>(
+    events: &'a [serde_json::Value],
+    needle: &str,
+) -> Vec<&'a serde_json::Value> {
+    events
+        .iter()
+        .filter(|e| e["message"].as_str().is_some_and(|m| m.contains(needle)))
+        .collect()
+}
