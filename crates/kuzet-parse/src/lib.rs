@@ -8,7 +8,7 @@
 //! Depends only on `kuzet-model` (and `evtx` for splitting `.evtx` files into records).
 //!
 //! How a raw event is routed ([`FormatHint`]):
-//! - `Syslog`: the header is parsed (see [`syslog`] for the RFC 3164 year and zone inference), then the MSG body is
+//! - `Syslog`: the header is parsed (see `src/syslog.rs` for the RFC 3164 year and zone inference), then the MSG body is
 //!   sniffed: CEF, LEEF, JSON, Cisco ASA, FortiGate, auditd, then programs by `process.name` (sshd, sudo, su,
 //!   shadow-utils), then a generic `key=value` body.
 //! - `Json`, `Cef`, `Leef`: the whole input is that format.

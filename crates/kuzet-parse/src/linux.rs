@@ -25,7 +25,7 @@ pub(crate) fn parse_program(event: &mut Event, program: &str, msg: &str) -> bool
     let msg = msg.trim();
     let pam_body = match msg.strip_prefix("pam_unix(") {
         Some(rest) => rest.split_once("): ").map(|(_, body)| body),
-        None if program.ends_with("(pam_unix)") => Some(msg),
+        None if program.ends_with("(pam_unix)") || msg.starts_with("PAM ") => Some(msg),
         None => None,
     };
     let handled = match pam_body {
@@ -70,13 +70,14 @@ fn source_endpoint(event: &mut Event, text: &str) {
         }
     }
     if words.next() == Some("port")
-        && let Some(port) = words.next() {
-            insert_port(
-                event,
-                fields::SOURCE_PORT,
-                port.split(':').next().unwrap_or(port),
-            );
-        }
+        && let Some(port) = words.next()
+    {
+        insert_port(
+            event,
+            fields::SOURCE_PORT,
+            port.split(':').next().unwrap_or(port),
+        );
+    }
 }
 
 /// `[invalid user ]<user> from <ip> port <port>…`
@@ -193,6 +194,17 @@ fn pam(event: &mut Event, service: &str, body: &str) -> bool {
         if let Some(user) = user.or(ruser) {
             insert_user(event, fields::USER_NAME, &user);
         }
+        return true;
+    }
+    // `PAM 2 more authentication failures; logname= uid=0 … rhost=1.2.3.4  user=root`
+    if let Some((count, rest)) = body
+        .strip_prefix("PAM ")
+        .and_then(|rest| rest.split_once(" more authentication failure"))
+        && let Ok(count) = count.parse::<i64>()
+    {
+        let rest = rest.trim_start_matches('s').trim_start_matches(';');
+        pam(event, service, &format!("authentication failure;{rest}"));
+        event.fields.insert("system.auth.pam.more_failures", count);
         return true;
     }
     if body.starts_with("check pass; user unknown") {
@@ -427,9 +439,10 @@ fn shadow(event: &mut Event, msg: &str) -> bool {
                 };
                 insert_user(event, fields::USER_TARGET_NAME, user);
                 if action == "password_changed"
-                    && let Some(by) = words.get(1) {
-                        insert_user(event, fields::USER_NAME, by);
-                    }
+                    && let Some(by) = words.get(1)
+                {
+                    insert_user(event, fields::USER_NAME, by);
+                }
             }
         }
         iam(event, action, types);
@@ -537,10 +550,12 @@ pub(crate) fn parse_auditd(event: &mut Event, text: &str, ctx: &Ctx<'_>) {
             if key == "type" {
                 record_type = decoded.to_string();
             }
-            if record_type == "EXECVE" && is_arg(key)
-                && let Ok(index) = key[1..].parse::<usize>() {
-                    execve_args.push((index, decoded.to_string()));
-                }
+            if record_type == "EXECVE"
+                && is_arg(key)
+                && let Ok(index) = key[1..].parse::<usize>()
+            {
+                execve_args.push((index, decoded.to_string()));
+            }
             audit_field(event, key, &decoded);
         }
         stack.extend(collected.into_iter().map(Cow::Owned));
@@ -625,10 +640,9 @@ fn audit_field(event: &mut Event, key: &str, value: &str) {
         "addr" => {
             insert_ip(event, fields::SOURCE_IP, value);
         }
-        "hostname"
-            if !event.fields.contains(fields::SOURCE_IP) => {
-                insert_host(event, "source", value);
-            }
+        "hostname" if !event.fields.contains(fields::SOURCE_IP) => {
+            insert_host(event, "source", value);
+        }
         "res" | "success" => {
             if let Some(result) = outcome(value) {
                 event.fields.insert(fields::EVENT_OUTCOME, result);

@@ -62,6 +62,9 @@ pub(crate) fn parse_cisco(event: &mut Event, text: &str) -> bool {
     if product == "IOS" {
         f.insert(fields::EVENT_DATASET, "cisco.ios");
         f.insert("cisco.ios.facility", facility);
+        if matches!(code, "LOGIN_SUCCESS" | "LOGIN_FAILED") {
+            ios_login(event, code, msg);
+        }
         return true;
     }
     f.insert(fields::OBSERVER_TYPE, "firewall");
@@ -78,6 +81,32 @@ pub(crate) fn parse_cisco(event: &mut Event, text: &str) -> bool {
         _ => {}
     }
     true
+}
+
+/// `Login Success [user: admin] [Source: 10.0.0.5] [localport: 22] at …` (IOS `SEC_LOGIN`).
+fn ios_login(event: &mut Event, code: &str, msg: &str) {
+    auth(
+        event,
+        "login",
+        if code == "LOGIN_SUCCESS" {
+            "success"
+        } else {
+            "failure"
+        },
+    );
+    for part in msg.split('[').skip(1) {
+        let Some((key, value)) = part.split_once(':') else {
+            continue;
+        };
+        let value = value.split(']').next().unwrap_or(value).trim();
+        match key.trim() {
+            "user" => insert_user(event, fields::USER_NAME, value),
+            "Source" => insert_host(event, "source", value),
+            "localport" => insert_port(event, fields::DESTINATION_PORT, value),
+            "Reason" => event.fields.insert("event.reason", value),
+            _ => {}
+        }
+    }
 }
 
 /// `outside:1.2.3.4/443` → (interface, ip, port).
@@ -164,11 +193,12 @@ fn teardown(event: &mut Event, msg: &str) {
         set_endpoint(event, "destination", destination);
     }
     if let Some(at) = words.iter().position(|w| *w == "duration")
-        && let Some(duration) = words.get(at + 1).and_then(|d| hms(d)) {
-            event
-                .fields
-                .insert("event.duration", duration * 1_000_000_000);
-        }
+        && let Some(duration) = words.get(at + 1).and_then(|d| hms(d))
+    {
+        event
+            .fields
+            .insert("event.duration", duration * 1_000_000_000);
+    }
     if let Some(at) = words.iter().position(|w| *w == "bytes") {
         if let Some(bytes) = words.get(at + 1) {
             insert_int(event, "network.bytes", bytes);
@@ -421,6 +451,8 @@ pub(crate) fn parse_fortigate(event: &mut Event, text: &str, ctx: &Ctx<'_>) {
     f.insert(fields::EVENT_MODULE, "fortinet");
     f.insert(fields::EVENT_DATASET, "fortinet.firewall");
     let (mut date, mut time, mut tz, mut eventtime) = (None, None, None, None);
+    // `status` (of a login, a VPN tunnel) says more than `action` does, whichever comes first.
+    let (mut action_outcome, mut status_outcome) = (None, None);
     let mut iter = pairs(text);
     for pair in iter.by_ref() {
         let value = pair.value.as_ref();
@@ -456,19 +488,17 @@ pub(crate) fn parse_fortigate(event: &mut Event, text: &str, ctx: &Ctx<'_>) {
             "level" => event.fields.insert(fields::LOG_LEVEL, value),
             "action" => {
                 event.fields.insert(fields::EVENT_ACTION, value);
-                let mapped = match value {
-                    "close" | "timeout" | "server-rst" | "client-rst" | "accept" | "login"
-                    | "logout" => Some("success"),
+                action_outcome = match value {
+                    "close" | "timeout" | "server-rst" | "client-rst" | "accept" => Some("success"),
+                    "login" | "logout" => {
+                        set_list(event, fields::EVENT_CATEGORY, &["authentication"]);
+                        Some("success")
+                    }
                     other => outcome(other),
                 };
-                if let Some(mapped) = mapped {
-                    event.fields.insert(fields::EVENT_OUTCOME, mapped);
-                }
             }
             "status" => {
-                if let Some(mapped) = outcome(value) {
-                    event.fields.insert(fields::EVENT_OUTCOME, mapped);
-                }
+                status_outcome = outcome(value);
                 event.fields.insert("fortinet.firewall.status", value);
             }
             "proto" => {
@@ -512,6 +542,9 @@ pub(crate) fn parse_fortigate(event: &mut Event, text: &str, ctx: &Ctx<'_>) {
             kuzet_model::IssueCode::BadKeyValue,
             "fortigate log: unterminated quoted value",
         );
+    }
+    if let Some(result) = status_outcome.or(action_outcome) {
+        event.fields.insert(fields::EVENT_OUTCOME, result);
     }
     if let Some(type_) = event
         .fields

@@ -359,6 +359,12 @@ fn unescape_sd(raw: &str) -> String {
 fn parse_3164(event: &mut Event, whole: &str, after_pri: &str, has_pri: bool, ctx: &Ctx<'_>) {
     let mut rest = after_pri;
     let mut has_timestamp = false;
+    // Cisco IOS with `service sequence-numbers` puts `NNN: ` before the timestamp.
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    if digits > 0 && rest[digits..].starts_with(": ") {
+        event.fields.insert("cisco.ios.sequence", &rest[..digits]);
+        rest = &rest[digits + 2..];
+    }
     // Cisco IOS marks unsynchronized clocks with `*` and synchronized-but-doubtful ones with `.`.
     let stamp = rest.strip_prefix(['*', '.']).unwrap_or(rest);
     if let Some((bsd, used)) = parse_bsd_prefix(stamp) {
