@@ -2026,6 +2026,39 @@ mod tests {
         assert_eq!(fields.get("powershell.sequence"), Some(&Value::Int(7)));
     }
 
+    /// A file header the decoder accepts followed by one chunk: its magic, then `body`, zero-padded.
+    fn file_with_chunk(body: &[u8]) -> Vec<u8> {
+        let mut file = vec![0u8; 4096];
+        file[..8].copy_from_slice(b"ElfFile\0");
+        file[32..36].copy_from_slice(&128u32.to_le_bytes());
+        file[36..38].copy_from_slice(&1u16.to_le_bytes());
+        file[38..40].copy_from_slice(&3u16.to_le_bytes());
+        file[40..42].copy_from_slice(&4096u16.to_le_bytes());
+        file[42..44].copy_from_slice(&1u16.to_le_bytes());
+        let mut chunk = b"ElfChnk\0".to_vec();
+        chunk.extend_from_slice(body);
+        chunk.resize(65536, 0);
+        file.extend_from_slice(&chunk);
+        file
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Chunk headers and record areas of any content: errors, never a panic or an endless iteration.
+        #[test]
+        fn arbitrary_chunks_end_without_panic(
+            header in proptest::collection::vec(any::<u8>(), 504),
+            records_area in proptest::collection::vec(any::<u8>(), 0..2048),
+        ) {
+            let mut body = header;
+            // A plausible first record where the chunk's records start (offset 512): magic `**\0\0`.
+            body.extend_from_slice(b"**\0\0");
+            body.extend_from_slice(&records_area);
+            let items = records(file_with_chunk(&body)).take(10_000).count();
+            prop_assert!(items < 10_000);
+        }
+    }
+
     proptest! {
         #[test]
         fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
