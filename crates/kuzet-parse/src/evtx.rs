@@ -245,6 +245,24 @@ pub fn parse_record(event: &mut Event, json: &[u8]) {
     }
 }
 
+/// Whether `json` starts like a record [`records`] renders (`{"Event":{…`, whitespace allowed), so that the
+/// `Auto` and `Json` paths can hand such documents to [`parse_record`]. Looks at the first bytes only.
+pub fn looks_like_record(json: &[u8]) -> bool {
+    let mut rest = json;
+    for expected in [&b"{"[..], b"\"Event\"", b":", b"{"] {
+        let start = rest
+            .iter()
+            .position(|b| !b.is_ascii_whitespace())
+            .unwrap_or(rest.len());
+        rest = &rest[start..];
+        match rest.strip_prefix(expected) {
+            Some(after) => rest = after,
+            None => return false,
+        }
+    }
+    true
+}
+
 /// What the mappings by channel need from `System`, borrowed from the record's JSON.
 #[derive(Debug, Default)]
 struct SystemHeader<'a> {
@@ -1996,6 +2014,16 @@ mod tests {
         assert_eq!(e.fields.get_str("group.name"), Some("Administrators"));
         assert_eq!(e.fields.get_str("user.target.name"), Some("Smith\\, John"));
         assert_eq!(e.user_name(), Some("admin"));
+    }
+
+    #[test]
+    fn recognizes_rendered_records() {
+        assert!(looks_like_record(br##"{"Event":{"System":{}}}"##));
+        assert!(looks_like_record(b"\n{ \"Event\" :\r\n {"));
+        assert!(!looks_like_record(br##"{"event":{"code":"4624"}}"##));
+        assert!(!looks_like_record(br##"{"Event":"x"}"##));
+        assert!(!looks_like_record(b"{\"Event\""));
+        assert!(!looks_like_record(b""));
     }
 
     #[test]
