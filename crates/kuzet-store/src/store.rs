@@ -9,7 +9,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use kuzet_model::{Event, RawEvent, TenantId};
-use tokio::sync::mpsc;
+use tokio::sync::{broadcast, mpsc};
 
 use crate::archive::{LogSettings, RecoveryReport, TenantLog};
 use crate::backup::{BackupJob, BackupTarget};
@@ -99,6 +99,12 @@ impl StoreConfig {
     }
 }
 
+/// A batch of events accepted by the sealer, in WAL order.
+pub type SealedBatch = Arc<Vec<Event>>;
+
+/// How many batches a subscriber may fall behind before it starts missing them.
+const SUBSCRIBER_BATCHES: usize = 1024;
+
 /// Batch in, same-length batch out, same order.
 pub type Normalize = Box<dyn FnMut(Vec<RawEvent>) -> Vec<Event> + Send>;
 
@@ -162,6 +168,7 @@ pub struct Store {
     backup_thread: Option<JoinHandle<()>>,
     recovery: Vec<(TenantId, RecoveryReport)>,
     abort: Arc<AtomicBool>,
+    subscribers: broadcast::Sender<SealedBatch>,
 }
 
 impl std::fmt::Debug for Store {
@@ -186,6 +193,7 @@ pub(crate) struct Sealer {
     last_seq: u64,
     backup: Option<std::sync::mpsc::SyncSender<BackupJob>>,
     abort: Arc<AtomicBool>,
+    subscribers: broadcast::Sender<SealedBatch>,
 }
 
 impl Sealer {
@@ -262,11 +270,16 @@ impl Sealer {
             )));
         }
         let now = jiff::Timestamp::now();
-        for ((seq, tenant), event) in seqs.into_iter().zip(events) {
+        for ((seq, tenant), event) in seqs.into_iter().zip(&events) {
             let log = self.log(&tenant)?;
-            if log.append(seq, &event, now)? {
+            if log.append(seq, event, now)? {
                 self.counters.blocks.fetch_add(1, Ordering::Relaxed);
             }
+        }
+        // Subscribers (search, detection) get the batch without a copy; a lagging one misses batches (and is
+        // told so by the channel) rather than slowing the sealer.
+        if self.subscribers.receiver_count() > 0 && !events.is_empty() {
+            let _ = self.subscribers.send(Arc::new(events));
         }
         self.counters
             .sealed_events
@@ -402,6 +415,7 @@ impl Store {
         let counters = Arc::new(Counters::default());
         let watermark = Arc::new(AtomicU64::new(0));
         let abort = Arc::new(AtomicBool::new(false));
+        let (subscribers, _) = broadcast::channel(SUBSCRIBER_BATCHES);
 
         let (backup_tx, backup_thread) = match &config.backup {
             Some(target) => {
@@ -436,6 +450,7 @@ impl Store {
             last_seq: 0,
             backup: backup_tx.clone(),
             abort: abort.clone(),
+            subscribers: subscribers.clone(),
         };
         sealer.open_existing()?;
 
@@ -521,7 +536,15 @@ impl Store {
             backup_thread,
             recovery,
             abort,
+            subscribers,
         })
+    }
+
+    /// Normalized events as the sealer takes them (durable in the WAL, in WAL order; sealed into blocks within
+    /// `block_max_age`). Bounded: a receiver more than 1024 batches behind gets `RecvError::Lagged` and misses them,
+    /// so a slow consumer never stalls ingestion. Events replayed during `open` precede any subscription.
+    pub fn subscribe(&self) -> broadcast::Receiver<SealedBatch> {
+        self.subscribers.subscribe()
     }
 
     /// Simulates a crash for fault tests: stops the threads without sealing open blocks or writing a final

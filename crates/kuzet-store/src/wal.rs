@@ -532,4 +532,39 @@ mod tests {
         assert_eq!(torn as usize, bytes.len() - intact);
         assert_eq!(fs::metadata(&path).unwrap().len() as usize, intact);
     }
+
+    #[test]
+    fn trim_deletes_only_files_wholly_below_the_watermark() {
+        let dir = tempfile::tempdir().unwrap();
+        let watermark = Arc::new(AtomicU64::new(0));
+        let mut writer = WalWriter {
+            dir: dir.path().to_path_buf(),
+            segment_bytes: 1 << 20,
+            next_seq: 1,
+            file: None,
+            closed: Vec::new(),
+            sealed_watermark: watermark.clone(),
+            stats: Arc::default(),
+        };
+        // Files starting at seq 1, 11, 21; the open one at 31.
+        for first in [1u64, 11, 21] {
+            writer.next_seq = first;
+            writer.open_file().unwrap();
+            writer.close_file();
+        }
+        writer.next_seq = 31;
+        writer.open_file().unwrap();
+        let count = || fs::read_dir(dir.path()).unwrap().count();
+        assert_eq!(count(), 4);
+        watermark.store(9, Ordering::Release);
+        writer.trim();
+        assert_eq!(count(), 4, "seq 10 of the first file is not sealed yet");
+        watermark.store(10, Ordering::Release);
+        writer.trim();
+        assert_eq!(count(), 3);
+        watermark.store(35, Ordering::Release);
+        writer.trim();
+        assert_eq!(count(), 1, "only the open file remains");
+        assert!(dir.path().join(wal_file_name(31)).exists());
+    }
 }

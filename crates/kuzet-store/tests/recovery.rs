@@ -250,3 +250,41 @@ fn queue_full_is_reported_without_waiting() {
     drop(wal);
     store.shutdown().unwrap();
 }
+
+#[test]
+fn subscribers_receive_every_event_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = small_config(dir.path());
+    let store = Store::open(config, signer(), normalize()).unwrap();
+    let mut events = store.subscribe();
+    let acked = append(&store, &["alpha"], 0, 200);
+    store.shutdown().unwrap();
+    let mut seen = Vec::new();
+    while let Ok(batch) = events.try_recv() {
+        seen.extend(batch.iter().map(|e| e.id));
+    }
+    assert_eq!(seen, acked[0].1);
+}
+
+#[test]
+fn reopening_after_a_clean_shutdown_leaves_no_wal_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = small_config(dir.path());
+    config.wal_segment_bytes = 4096; // many WAL files
+    let store = Store::open(config.clone(), signer(), normalize()).unwrap();
+    let acked = append(&store, &["alpha", "beta"], 0, 300);
+    store.shutdown().unwrap();
+    let store = Store::open(config.clone(), signer(), normalize()).unwrap();
+    assert_eq!(
+        std::fs::read_dir(config.wal_dir()).unwrap().count(),
+        0,
+        "everything sealed, nothing to keep"
+    );
+    let more = append(&store, &["alpha"], 300, 10);
+    store.shutdown().unwrap();
+    let mut alpha = acked[0].1.clone();
+    alpha.extend(&more[0].1);
+    assert_exactly_once(&config, "alpha", &alpha);
+    assert_exactly_once(&config, "beta", &acked[1].1);
+    assert_intact(&config);
+}
