@@ -2,7 +2,8 @@
 //! `eve.json` and Zeek logs also get ECS source/destination/network/rule fields beside their own keys; any other
 //! object keeps its keys flattened.
 //!
-//! `@timestamp` (or `timestamp`, `time`, `ts` — Zeek's epoch float —, `date`, in that order) sets the event time.
+//! `@timestamp` (or `timestamp`, `time`, `ts` — Zeek's epoch float —, `date`, `EventTime`, `eventTime`,
+//! `TimeCreated`, `TimeGenerated`, in that order) sets the event time.
 //! Fields that describe the envelope rather than the content are not taken from the document: `event.original`
 //! (the raw bytes are the original), `event.ingested`, `organization.id` (the tenant comes from the source, never
 //! from content) and `kuzet.*`; a document's own `event.id` is kept as `labels.original_event_id`.
@@ -19,7 +20,14 @@ use crate::timefmt::{from_epoch, from_epoch_text, parse_device_time};
 /// A whole input of format `Json`.
 pub(crate) fn parse(event: &mut Event, text: &str, ctx: &Ctx<'_>) {
     match serde_json::from_str::<Json>(text) {
-        Ok(root @ Json::Object(_)) => document(event, &root, ctx),
+        Ok(root @ Json::Object(_)) => {
+            if !document(event, &root, ctx) {
+                event.issue(
+                    IssueCode::NoTimestamp,
+                    "json document has no timestamp field",
+                );
+            }
+        }
         Ok(other) => {
             event.fields.insert(fields::MESSAGE, text);
             let kind = match other {
@@ -42,15 +50,29 @@ pub(crate) fn parse(event: &mut Event, text: &str, ctx: &Ctx<'_>) {
 }
 
 /// A syslog MSG or text line that starts with `{`: parsed only if it is a JSON object; otherwise it stays text.
+/// A document without a time of its own keeps the syslog header's.
 pub(crate) fn parse_embedded(event: &mut Event, text: &str, ctx: &Ctx<'_>) {
     if let Ok(root @ Json::Object(_)) = serde_json::from_str::<Json>(text) {
         document(event, &root, ctx);
     }
 }
 
-const TIME_KEYS: [&str; 5] = ["@timestamp", "timestamp", "time", "ts", "date"];
+/// Event-time keys in order of preference: ECS, then the usual generic names, then NXLog (`EventTime`), AWS
+/// CloudTrail (`eventTime`), Windows (`TimeCreated`) and Azure Log Analytics (`TimeGenerated`, ingestion time, last).
+const TIME_KEYS: [&str; 9] = [
+    "@timestamp",
+    "timestamp",
+    "time",
+    "ts",
+    "date",
+    "EventTime",
+    "eventTime",
+    "TimeCreated",
+    "TimeGenerated",
+];
 
-fn document(event: &mut Event, root: &Json, ctx: &Ctx<'_>) {
+/// Maps one JSON object; returns whether it carried a readable event time.
+fn document(event: &mut Event, root: &Json, ctx: &Ctx<'_>) -> bool {
     let empty = Map::new();
     let doc = root.as_object().unwrap_or(&empty);
     event.fields.insert_json("", root);
@@ -74,7 +96,7 @@ fn document(event: &mut Event, root: &Json, ctx: &Ctx<'_>) {
     for name in spoofed {
         event.fields.remove(&name);
     }
-    timestamp(event, doc, ctx);
+    let has_time = timestamp(event, doc, ctx);
     if doc.get("winlog").is_some_and(Json::is_object) {
         winlogbeat(event);
     } else if doc.contains_key("event_type")
@@ -91,9 +113,11 @@ fn document(event: &mut Event, root: &Json, ctx: &Ctx<'_>) {
             push_related(event, "related.ip", &ip);
         }
     }
+    has_time
 }
 
-fn timestamp(event: &mut Event, doc: &Map<String, Json>, ctx: &Ctx<'_>) {
+/// Sets `@timestamp` from the first readable time key; returns whether one was found.
+fn timestamp(event: &mut Event, doc: &Map<String, Json>, ctx: &Ctx<'_>) -> bool {
     for key in TIME_KEYS {
         let Some(value) = doc.get(key) else { continue };
         let parsed = match value {
@@ -120,12 +144,9 @@ fn timestamp(event: &mut Event, doc: &Map<String, Json>, ctx: &Ctx<'_>) {
                 continue;
             }
         }
-        return;
+        return true;
     }
-    event.issue(
-        IssueCode::NoTimestamp,
-        "json document has no timestamp field",
-    );
+    false
 }
 
 fn winlogbeat(event: &mut Event) {
