@@ -117,7 +117,7 @@ pub(crate) struct Counters {
     pub sealed_events: AtomicU64,
     pub blocks: AtomicU64,
     pub checkpoints: AtomicU64,
-    pub queue_depth: AtomicU64,
+    pub queue_depth: std::sync::atomic::AtomicI64,
     pub replayed: AtomicU64,
     pub backup_errors: AtomicU64,
 }
@@ -131,6 +131,7 @@ pub struct StoreStats {
     pub sealed_events: u64,
     pub blocks: u64,
     pub checkpoints: u64,
+    /// Batches waiting in the WAL queue.
     pub queue_depth: u64,
     /// Events re-sealed from the WAL at start-up.
     pub replayed: u64,
@@ -153,7 +154,7 @@ impl StatsHandle {
             sealed_events: c.sealed_events.load(Ordering::Relaxed),
             blocks: c.blocks.load(Ordering::Relaxed),
             checkpoints: c.checkpoints.load(Ordering::Relaxed),
-            queue_depth: c.queue_depth.load(Ordering::Relaxed),
+            queue_depth: c.queue_depth.load(Ordering::Relaxed).max(0) as u64,
             replayed: c.replayed.load(Ordering::Relaxed),
             backup_errors: c.backup_errors.load(Ordering::Relaxed),
         }
@@ -579,14 +580,23 @@ impl Store {
         &self.recovery
     }
 
-    /// Stops accepting, drains the queue, seals open blocks, writes a final checkpoint, joins the threads.
-    /// Handles cloned from [`Store::wal`] must be dropped first, or their queue keeps the writer alive.
+    /// Stops accepting (appends through live handles then fail with `Closed`), commits what is queued, seals open
+    /// blocks, writes a final checkpoint, joins the threads.
     pub fn shutdown(mut self) -> Result<(), StoreError> {
         self.stop()
     }
 
     fn stop(&mut self) -> Result<(), StoreError> {
-        self.wal = None;
+        if let Some(handle) = self.wal.take() {
+            // Handles cloned by listeners may still be alive, so dropping ours would not end the queue: ask the
+            // writer to close it. Sent from a plain thread because a blocking send panics inside an async runtime,
+            // and shutdown is usually called from one.
+            let tx = handle.tx;
+            let closer = std::thread::spawn(move || {
+                let _ = tx.blocking_send(crate::wal::WalMessage::Close);
+            });
+            closer.join().map_err(|_| StoreError::Closed)?;
+        }
         if let Some(t) = self.wal_thread.take() {
             t.join().map_err(|_| StoreError::Closed)?;
         }

@@ -218,6 +218,13 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<(), StoreError> {
 }
 
 /// A batch waiting in the queue with the channel its caller waits on.
+/// What the writer thread receives: a batch to append, or the store's request to stop accepting.
+pub(crate) enum WalMessage {
+    Append(WalRequest),
+    /// Sent by `Store::shutdown`: close the queue (later appends fail with `Closed`), commit what is queued, exit.
+    Close,
+}
+
 pub(crate) struct WalRequest {
     pub batch: Vec<RawEvent>,
     pub ack: oneshot::Sender<Result<(), StoreError>>,
@@ -226,7 +233,7 @@ pub(crate) struct WalRequest {
 /// Enqueues batches for the WAL writer. Cheap to clone.
 #[derive(Clone)]
 pub struct WalHandle {
-    pub(crate) tx: mpsc::Sender<WalRequest>,
+    pub(crate) tx: mpsc::Sender<WalMessage>,
     pub(crate) stats: Arc<crate::store::Counters>,
 }
 
@@ -244,7 +251,7 @@ impl WalHandle {
         }
         let (ack, done) = oneshot::channel();
         self.tx
-            .send(WalRequest { batch, ack })
+            .send(WalMessage::Append(WalRequest { batch, ack }))
             .await
             .map_err(|_| StoreError::Closed)?;
         self.stats.queue_depth.fetch_add(1, Ordering::Relaxed);
@@ -258,7 +265,7 @@ impl WalHandle {
         }
         let (ack, done) = oneshot::channel();
         self.tx
-            .try_send(WalRequest { batch, ack })
+            .try_send(WalMessage::Append(WalRequest { batch, ack }))
             .map_err(|e| match e {
                 mpsc::error::TrySendError::Full(_) => StoreError::QueueFull,
                 mpsc::error::TrySendError::Closed(_) => StoreError::Closed,
@@ -274,7 +281,7 @@ impl WalHandle {
         }
         let (ack, done) = oneshot::channel();
         self.tx
-            .blocking_send(WalRequest { batch, ack })
+            .blocking_send(WalMessage::Append(WalRequest { batch, ack }))
             .map_err(|_| StoreError::Closed)?;
         self.stats.queue_depth.fetch_add(1, Ordering::Relaxed);
         done.blocking_recv().map_err(|_| StoreError::Closed)?
@@ -418,27 +425,38 @@ impl WalWriter {
     /// The thread body: group commit until every handle is dropped, then close the sealer channel.
     pub fn run(
         mut self,
-        mut rx: mpsc::Receiver<WalRequest>,
+        mut rx: mpsc::Receiver<WalMessage>,
         sealer: std::sync::mpsc::SyncSender<SealerInput>,
         max_batches: usize,
     ) {
         let mut buffer = Vec::with_capacity(1 << 20);
         let mut requests: Vec<WalRequest> = Vec::new();
-        while let Some(first) = rx.blocking_recv() {
+        while let Some(message) = rx.blocking_recv() {
+            let first = match message {
+                WalMessage::Append(request) => request,
+                WalMessage::Close => {
+                    // Already-queued batches are still received (and committed) before `None` ends the loop.
+                    rx.close();
+                    continue;
+                }
+            };
             let mut bytes: usize = first.batch.iter().map(|r| r.bytes.len() + 64).sum();
             requests.push(first);
             while requests.len() < max_batches && bytes < GROUP_BYTES {
                 match rx.try_recv() {
-                    Ok(req) => {
+                    Ok(WalMessage::Append(req)) => {
                         bytes += req.batch.iter().map(|r| r.bytes.len() + 64).sum::<usize>();
                         requests.push(req);
                     }
+                    Ok(WalMessage::Close) => rx.close(),
                     Err(_) => break,
                 }
             }
+            // Counted after a successful send and uncounted here, so the gauge may dip below zero for an instant;
+            // readers clamp it.
             self.stats
                 .queue_depth
-                .fetch_sub(requests.len() as u64, Ordering::Relaxed);
+                .fetch_sub(requests.len() as i64, Ordering::Relaxed);
             let outcome = self.commit(&mut requests, &mut buffer);
             match outcome {
                 Ok(records) => {
@@ -466,8 +484,10 @@ impl WalWriter {
         }
         // Answer anything still queued after the sender side closed.
         rx.close();
-        while let Ok(req) = rx.try_recv() {
-            let _ = req.ack.send(Err(StoreError::Closed));
+        while let Ok(message) = rx.try_recv() {
+            if let WalMessage::Append(request) = message {
+                let _ = request.ack.send(Err(StoreError::Closed));
+            }
         }
         self.trim();
     }

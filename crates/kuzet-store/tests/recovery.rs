@@ -288,3 +288,18 @@ fn reopening_after_a_clean_shutdown_leaves_no_wal_files() {
     assert_exactly_once(&config, "beta", &acked[1].1);
     assert_intact(&config);
 }
+
+#[test]
+fn shutdown_with_live_handles_closes_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = small_config(dir.path());
+    let store = Store::open(config.clone(), signer(), normalize()).unwrap();
+    let wal = store.wal();
+    wal.append_blocking(vec![raw("alpha", 1)]).unwrap();
+    store.shutdown().unwrap();
+    assert!(matches!(
+        wal.append_blocking(vec![raw("alpha", 2)]),
+        Err(kuzet_store::StoreError::Closed)
+    ));
+    assert_exactly_once(&config, "alpha", &[raw("alpha", 1).id]);
+}
