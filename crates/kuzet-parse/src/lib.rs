@@ -107,6 +107,8 @@ pub fn parse(raw: &RawEvent, options: &ParseOptions) -> Event {
         // Framing strips the line terminator, but senders add stray CR, LF and NUL (RFC 6587 non-transparent
         // framing, Windows shippers); they are never content.
         let text = text.trim_end_matches(['\n', '\r', '\0']);
+        // Windows shippers may start a JSON document or a line with a byte order mark.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         parse_text(&mut event, text, raw.format, &ctx);
     }
     finish(&mut event, &ctx);
