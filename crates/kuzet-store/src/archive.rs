@@ -156,6 +156,31 @@ fn scan_segment(path: &Path) -> Result<ScannedSegment, StoreError> {
     })
 }
 
+/// Longest possible segment header (63-byte tenant id).
+const MAX_SEGMENT_HEADER: u64 = 79 + 63;
+
+/// Recovery may cut complete blocks after the last checkpoint only when the WAL still holds their events (the WAL
+/// is trimmed only past checkpoints). Otherwise the checkpoint log was cut, and truncating would destroy evidence.
+fn check_resealable(
+    path: &Path,
+    blocks: &[ScannedBlock],
+    wal_floor: Option<u64>,
+) -> Result<(), StoreError> {
+    for block in blocks {
+        if wal_floor.is_none_or(|floor| block.header.first_seq < floor) {
+            return Err(StoreError::corrupt(
+                path,
+                format!(
+                    "block {} is not covered by any checkpoint and its events are no longer in the write-ahead log \
+                     (was the checkpoint log cut?); refusing to truncate it, run `kuzet verify`",
+                    block.header.block_index
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn list_segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>, StoreError> {
     let mut out = Vec::new();
     for entry in fs::read_dir(dir).map_err(StoreError::io(dir))? {
@@ -189,6 +214,7 @@ impl TenantLog {
         tenant: TenantId,
         settings: LogSettings,
         signer: &Signer,
+        wal_floor: Option<u64>,
     ) -> Result<(Self, RecoveryReport), StoreError> {
         let key = &signer.verifying_key();
         let dir = archive_dir.join(tenant.as_str());
@@ -270,6 +296,7 @@ impl TenantLog {
                         if scanned.header.prev_chain == prev_chain
                             && scanned.header.number == *number =>
                     {
+                        check_resealable(path, &scanned.blocks, wal_floor)?;
                         if scanned.file_len > scanned.header_bytes.len() as u64 {
                             report.truncated_bytes +=
                                 scanned.file_len - scanned.header_bytes.len() as u64;
@@ -288,7 +315,16 @@ impl TenantLog {
                             },
                         ));
                     }
+                    _ if fs::metadata(path).map_err(StoreError::io(path))?.len()
+                        > MAX_SEGMENT_HEADER =>
+                    {
+                        return Err(StoreError::corrupt(
+                            path,
+                            "segment after the last checkpoint has no valid header; run `kuzet verify`",
+                        ));
+                    }
                     _ => {
+                        // Torn while being created: nothing in it was ever sealed.
                         tracing::warn!(file = %path.display(), "removing a segment holding nothing checkpointed");
                         fs::remove_file(path).map_err(StoreError::io(path))?;
                         report.removed_segments.push(name);
@@ -349,6 +385,7 @@ impl TenantLog {
                         "segment is incomplete before the last checkpoint; run `kuzet verify`",
                     ));
                 }
+                check_resealable(path, &scanned.blocks[blocks_kept..], wal_floor)?;
                 if scanned.file_len > keep_len {
                     report.truncated_bytes += scanned.file_len - keep_len;
                     tracing::warn!(file = %path.display(), bytes = scanned.file_len - keep_len,
@@ -664,7 +701,8 @@ impl ArchiveWriter {
             segment_bytes,
             zstd_level,
         };
-        let (log, report) = TenantLog::open(archive_dir, tenant, settings, signer)?;
+        // Without a WAL nothing uncheckpointed can be re-derived, so recovery never cuts complete blocks.
+        let (log, report) = TenantLog::open(archive_dir, tenant, settings, signer, None)?;
         Ok((Self { log }, report))
     }
 

@@ -195,6 +195,8 @@ pub(crate) struct Sealer {
     backup: Option<std::sync::mpsc::SyncSender<BackupJob>>,
     abort: Arc<AtomicBool>,
     subscribers: broadcast::Sender<SealedBatch>,
+    /// The lowest WAL sequence number the WAL may still hold at start-up (its first file's name).
+    wal_floor: Option<u64>,
 }
 
 impl Sealer {
@@ -205,6 +207,7 @@ impl Sealer {
                 tenant.clone(),
                 self.settings.clone(),
                 &self.signer,
+                self.wal_floor,
             )?;
             if report != RecoveryReport::default() {
                 tracing::warn!(tenant = %tenant, ?report, "archive recovered");
@@ -452,11 +455,12 @@ impl Store {
             backup: backup_tx.clone(),
             abort: abort.clone(),
             subscribers: subscribers.clone(),
+            wal_floor: None,
         };
-        sealer.open_existing()?;
-
         // Replay: everything in the WAL that the archive does not hold yet.
         let files = wal::list_files(&wal_dir)?;
+        sealer.wal_floor = files.first().map(|f| f.first_seq);
+        sealer.open_existing()?;
         let mut max_seq = sealer
             .logs
             .values()

@@ -303,3 +303,30 @@ fn shutdown_with_live_handles_closes_them() {
     ));
     assert_exactly_once(&config, "alpha", &[raw("alpha", 1).id]);
 }
+
+#[test]
+fn cut_checkpoint_log_never_makes_recovery_destroy_sealed_blocks() {
+    let built = build_archive(|_| {});
+    let config = small_config(built.dir.path());
+    // A clean reopen seals nothing new and deletes the WAL: the archive alone holds the events now.
+    Store::open(config.clone(), signer(), normalize())
+        .unwrap()
+        .shutdown()
+        .unwrap();
+    let cp = built.tenant_dir("alpha").join("checkpoints.log");
+    let text = std::fs::read_to_string(&cp).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    std::fs::write(&cp, lines[..lines.len() - 1].join("\n") + "\n").unwrap();
+    let before = std::fs::read_dir(built.tenant_dir("alpha"))
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().len())
+        .sum::<u64>();
+
+    let err = Store::open(config, signer(), normalize()).unwrap_err();
+    assert!(err.to_string().contains("refusing to truncate"), "{err}");
+    let after = std::fs::read_dir(built.tenant_dir("alpha"))
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().len())
+        .sum::<u64>();
+    assert_eq!(before, after, "nothing was cut");
+}
