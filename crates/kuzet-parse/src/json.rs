@@ -71,7 +71,7 @@ const TIME_KEYS: [&str; 9] = [
     "TimeGenerated",
 ];
 
-/// Maps one JSON object; returns whether it carried a readable event time.
+/// Maps one JSON object; returns whether it carried an event time key.
 fn document(event: &mut Event, root: &Json, ctx: &Ctx<'_>) -> bool {
     let empty = Map::new();
     let doc = root.as_object().unwrap_or(&empty);
@@ -116,10 +116,12 @@ fn document(event: &mut Event, root: &Json, ctx: &Ctx<'_>) -> bool {
     has_time
 }
 
-/// Sets `@timestamp` from the first readable time key; returns whether one was found.
+/// Sets `@timestamp` from the first readable time key; returns whether the document had any time key.
 fn timestamp(event: &mut Event, doc: &Map<String, Json>, ctx: &Ctx<'_>) -> bool {
+    let mut seen = false;
     for key in TIME_KEYS {
         let Some(value) = doc.get(key) else { continue };
+        seen = true;
         let parsed = match value {
             Json::String(text) => parse_device_time(text, ctx),
             // Through the decimal text, so that Zeek's microseconds survive (an f64 of epoch nanoseconds would not).
@@ -132,21 +134,24 @@ fn timestamp(event: &mut Event, doc: &Map<String, Json>, ctx: &Ctx<'_>) -> bool 
             Some((ts, None)) => set_exact_time(event, ts),
             Some((ts, Some(why))) => set_inferred_time(event, ts, format!("json `{key}`: {why}")),
             None => {
+                let text = value
+                    .as_str()
+                    .map_or_else(|| value.to_string(), str::to_owned);
                 event.issue(
                     IssueCode::BadTimestamp,
-                    format!("json `{key}`: unreadable time `{value}`"),
+                    format!("json `{key}`: unreadable time `{text}`"),
                 );
                 if key == "@timestamp" {
-                    event
-                        .fields
-                        .insert("labels.original_timestamp", value.to_string());
+                    // `@timestamp` itself is the typed event time; keep what the sender wrote.
+                    event.fields.insert("labels.original_timestamp", text);
                 }
                 continue;
             }
         }
         return true;
     }
-    false
+    // An unreadable time key already has its BadTimestamp issue; "no timestamp" would be wrong.
+    seen
 }
 
 fn winlogbeat(event: &mut Event) {
