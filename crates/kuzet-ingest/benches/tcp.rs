@@ -1,5 +1,6 @@
-//! End-to-end syslog TCP ingest: a client streams LF-framed messages over loopback into the listener, which frames,
-//! attributes, batches and appends them to a sink that only counts. Reports events/s for one connection.
+//! End-to-end syslog ingest over loopback: a client streams LF-framed messages over one TCP connection, or sends
+//! datagrams over UDP, into the listeners, which frame, attribute, batch and append them to a sink that only
+//! counts. Reports events/s.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark that cannot set up should stop loudly
 
 use std::sync::Arc;
@@ -59,17 +60,24 @@ fn tcp(c: &mut Criterion) {
     let sink = CountingSink::default();
     let config = IngestConfig {
         syslog_tcp: Some("127.0.0.1:0".parse().unwrap()),
+        syslog_udp: Some("127.0.0.1:0".parse().unwrap()),
         ..IngestConfig::default()
     };
     let shutdown = CancellationToken::new();
-    let mut client = runtime.block_on(async {
+    let (mut client, udp_server) = runtime.block_on(async {
         let ingest = Ingest::new(config, SharedDirectory::new(directory), sink.clone()).unwrap();
         let listeners = ingest.bind().await.unwrap();
-        let address = listeners.addresses().syslog_tcp.unwrap();
+        let addresses = listeners.addresses();
         let token = shutdown.clone();
         tokio::spawn(async move { listeners.serve(axum::Router::new(), token).await });
-        tokio::net::TcpStream::connect(address).await.unwrap()
+        let client = tokio::net::TcpStream::connect(addresses.syslog_tcp.unwrap())
+            .await
+            .unwrap();
+        (client, addresses.syslog_udp.unwrap())
     });
+    let udp_client = runtime
+        .block_on(tokio::net::UdpSocket::bind("127.0.0.1:0"))
+        .unwrap();
     let payload = MESSAGE.repeat(PER_ITERATION as usize);
 
     let mut group = c.benchmark_group("syslog_tcp");
@@ -89,6 +97,34 @@ fn tcp(c: &mut Criterion) {
                             break;
                         }
                         // The listener flushes a partial batch after `batch_linger`, so this wakes up.
+                        let _ = tokio::time::timeout(Duration::from_millis(50), changed).await;
+                    }
+                }
+                started.elapsed()
+            })
+        })
+    });
+    group.finish();
+
+    // Datagrams per iteration stay well inside the 8 MiB receive buffer, so the kernel drops none.
+    const DATAGRAMS: u64 = 10_000;
+    let mut group = c.benchmark_group("syslog_udp");
+    group.throughput(Throughput::Elements(DATAGRAMS));
+    group.sample_size(10);
+    group.bench_function("datagrams", |b| {
+        b.iter_custom(|iterations| {
+            runtime.block_on(async {
+                let started = Instant::now();
+                for _ in 0..iterations {
+                    let target = sink.events.load(Ordering::SeqCst) + DATAGRAMS;
+                    for _ in 0..DATAGRAMS {
+                        udp_client.send_to(MESSAGE, udp_server).await.unwrap();
+                    }
+                    while sink.events.load(Ordering::SeqCst) < target {
+                        let changed = sink.changed.notified();
+                        if sink.events.load(Ordering::SeqCst) >= target {
+                            break;
+                        }
                         let _ = tokio::time::timeout(Duration::from_millis(50), changed).await;
                     }
                 }
