@@ -113,6 +113,47 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// An RFC 3164 timestamp written in Kazakhstan time for any instant from 330 days before to 30 days after the
+    /// receive time reads back as that instant: the year inference never picks the wrong year in that window.
+    #[test]
+    fn rfc3164_timestamps_round_trip_through_year_inference(offset_secs in -330i64 * 86_400..30 * 86_400) {
+        let received: jiff::Timestamp = "2026-01-10T03:00:00Z".parse().unwrap();
+        let instant = received + jiff::SignedDuration::from_secs(offset_secs);
+        let local = kuzet_model::time::kz_local(instant);
+        let line = format!("<13>{} host app: x", local.strftime("%b %e %H:%M:%S"));
+        let mut raw = raw(FormatHint::Syslog, line.clone().into_bytes());
+        raw.received = received;
+        let event = parse(&raw, &ParseOptions::default());
+        prop_assert_eq!(event.timestamp, instant, "{}", line);
+        prop_assert!(event.has_issue(kuzet_model::IssueCode::InferredTimestamp));
+    }
+
+    /// CEF extension values survive escaping: `\\`, `\=` and `\n` in, the original text out, spaces included.
+    #[test]
+    fn cef_extension_values_round_trip(
+        pairs in prop::collection::btree_map("x[a-z]{1,8}", "[a-zA-Z0-9=\\\\ \n|./:-]{0,24}", 1..6)
+    ) {
+        let mut line = String::from("CEF:0|V|P|1|sig|Name|5|");
+        for (key, value) in &pairs {
+            let escaped = value.replace('\\', "\\\\").replace('=', "\\=").replace('\n', "\\n");
+            line.push_str(&format!("{key}={escaped} "));
+        }
+        let event = parse(&raw(FormatHint::Cef, line.clone().into_bytes()), &ParseOptions::default());
+        for (key, value) in &pairs {
+            let expected = value.trim_end_matches(' ');
+            let got = event.fields.get_str(&format!("cef.extensions.{key}"));
+            if expected.is_empty() {
+                prop_assert!(got.is_none() || got == Some(""), "{}", line);
+            } else {
+                prop_assert_eq!(got, Some(expected), "{}", line);
+            }
+        }
+    }
+}
+
 #[test]
 fn default_options_are_kazakhstan_time_and_five_minutes() {
     let options = ParseOptions::default();
