@@ -1,4 +1,4 @@
-//! One JSON document: an ECS document (Beats: Filebeat, Winlogbeat, Auditbeat…) passes through flattened; Suricata
+//! One JSON document: a rendered Windows event record (`{"Event":{…}}`) goes to [`crate::evtx`]; an ECS document (Beats: Filebeat, Winlogbeat, Auditbeat…) passes through flattened; Suricata
 //! `eve.json` and Zeek logs also get ECS source/destination/network/rule fields beside their own keys; any other
 //! object keeps its keys flattened.
 //!
@@ -19,6 +19,12 @@ use crate::timefmt::{from_epoch, from_epoch_text, parse_device_time};
 
 /// A whole input of format `Json`.
 pub(crate) fn parse(event: &mut Event, text: &str, ctx: &Ctx<'_>) {
+    // A Windows event record as the `evtx` crate renders it (`{"Event":{…}}`), e.g. from `kuzet ingest` of a
+    // converted file, gets the EVTX mapping.
+    if crate::evtx::looks_like_record(text.as_bytes()) {
+        crate::evtx::parse_record(event, text.as_bytes());
+        return;
+    }
     match serde_json::from_str::<Json>(text) {
         Ok(root @ Json::Object(_)) => {
             if !document(event, &root, ctx) {
