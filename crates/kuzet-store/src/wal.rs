@@ -587,4 +587,39 @@ mod tests {
         assert_eq!(count(), 1, "only the open file remains");
         assert!(dir.path().join(wal_file_name(31)).exists());
     }
+
+    /// The byte layout documented in docs/formats/wal.md, pinned.
+    #[test]
+    fn record_layout_is_stable() {
+        let r = raw(
+            0x0123_4567_89ab_cdef_0011_2233_4455_6677,
+            Some(SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)), 514)),
+            b"hi".to_vec(),
+            1_000_000_007,
+        );
+        let mut out = Vec::new();
+        encode_record(&mut out, 7, &r);
+        assert_eq!(hex::encode(&out[..4]), "39000000", "payload length 57");
+        assert_eq!(
+            u32::from_le_bytes(out[4..8].try_into().unwrap()),
+            crc32fast::hash(&out[8..])
+        );
+        assert_eq!(
+            hex::encode(&out[8..]),
+            concat!(
+                "01",                               // version
+                "0700000000000000",                 // seq 7
+                "0123456789abcdef0011223344556677", // event id, big-endian
+                "0874656e616e742d61",               // tenant "tenant-a"
+                "03667731",                         // source "fw1"
+                "07ca9a3b00000000",                 // received, nanoseconds
+                "02",                               // transport tls
+                "03",                               // format cef
+                "04",
+                "0a000001",
+                "0202", // peer 10.0.0.1:514
+                "6869", // bytes "hi"
+            )
+        );
+    }
 }

@@ -135,3 +135,52 @@ fn the_running_store_copies_closed_segments() {
     assert!(report.is_intact(), "{report}");
     assert!(report.segments >= 1, "{report}");
 }
+
+#[test]
+fn inside_a_tokio_runtime_async_appends_and_object_store_backup_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let memory: Arc<dyn object_store::ObjectStore> =
+        Arc::new(object_store::memory::InMemory::new());
+    let target = BackupTarget::ObjectStore(memory, "kuzet".into());
+    let mut config = small_config(dir.path());
+    config.backup = Some(target.clone());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let ids = runtime.block_on(async {
+        // Opened inside the runtime, as the binary does: the backup thread then drives object-store futures on it.
+        let store = Store::open(config, signer(), normalize()).unwrap();
+        let mut tasks = Vec::new();
+        for task in 0..8u64 {
+            let wal = store.wal();
+            tasks.push(tokio::spawn(async move {
+                let mut ids = Vec::new();
+                for chunk in 0..10u64 {
+                    let batch: Vec<_> = (0..10)
+                        .map(|i| raw("alpha", task * 1000 + chunk * 10 + i))
+                        .collect();
+                    ids.extend(batch.iter().map(|r| r.id));
+                    wal.append(batch).await.unwrap();
+                }
+                ids
+            }));
+        }
+        let mut ids = Vec::new();
+        for t in tasks {
+            ids.extend(t.await.unwrap());
+        }
+        // Called from async code: must neither panic nor hang.
+        store.shutdown().unwrap();
+        ids
+    });
+    let sealed: std::collections::HashSet<_> =
+        kuzet_store::read_events(&dir.path().join("archive"), &tenant("alpha"))
+            .map(|e| e.unwrap().id)
+            .collect();
+    assert_eq!(sealed.len(), ids.len());
+    assert!(ids.iter().all(|id| sealed.contains(id)));
+    let report = backup_verify(&target, &signer().verifying_key()).unwrap();
+    assert!(report.is_intact(), "{report}");
+    assert!(report.segments >= 1, "{report}");
+}

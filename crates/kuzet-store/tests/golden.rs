@@ -1,0 +1,72 @@
+//! Golden test of the on-disk format: a fixed input sealed at a fixed time must produce exactly the bytes recorded
+//! in `test_data/archive/v1.expected.json` (documented in `docs/formats/archive.md`). A change here is a format
+//! change: bump the version and keep reading the old one. Regenerate with `UPDATE_GOLDEN=1`.
+//! Compressed lengths (and so block headers, log roots and signatures) also depend on zstd's output, which is
+//! pinned by Cargo.lock; a zstd upgrade that changes them is not a format change, and regenerating is right then.
+
+// Helpers outside #[test] functions unwrap too: a failure is a broken test setup.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::*;
+use kuzet_model::Event;
+use kuzet_store::ArchiveWriter;
+use kuzet_store::format::{self, BLOCK_HEADER_LEN, SegmentHeader};
+
+fn check(case: &str, actual: &serde_json::Value) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("test_data/archive")
+        .join(format!("{case}.expected.json"));
+    let rendered = serde_json::to_string_pretty(actual).unwrap() + "\n";
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, &rendered).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (run with UPDATE_GOLDEN=1 to create it)",
+            path.display()
+        )
+    });
+    assert_eq!(rendered, expected, "{case}: the archive format changed");
+}
+
+#[test]
+fn archive_v1_bytes_are_stable() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = jiff::Timestamp::from_second(1_763_780_000).unwrap();
+    let (mut writer, _) =
+        ArchiveWriter::open(dir.path(), tenant("golden"), 700, 1 << 20, 3, &signer()).unwrap();
+    for n in 1..=5u64 {
+        let r = raw("golden", n);
+        let mut e = Event::new(r.id, r.tenant, r.source, r.received, r.bytes);
+        e.fields
+            .insert(kuzet_model::fields::MESSAGE, "accepted publickey");
+        writer.append(n, &e, now).unwrap();
+    }
+    writer.flush(now).unwrap();
+
+    let tenant_dir = dir.path().join("golden");
+    let segment = std::fs::read(tenant_dir.join(format::segment_file_name(0))).unwrap();
+    let (_, header_len) = SegmentHeader::decode(&segment).unwrap();
+    let (_, blocks) = layout(&segment);
+    let block_headers: Vec<_> = blocks
+        .iter()
+        .map(|(offset, h)| {
+            let end = offset + h.encoded_len() as usize;
+            serde_json::json!({
+                "header": hex::encode(&segment[*offset..offset + BLOCK_HEADER_LEN]),
+                "root": hex::encode(&segment[end - 32..end]),
+            })
+        })
+        .collect();
+    let checkpoints = std::fs::read_to_string(tenant_dir.join(format::CHECKPOINTS_FILE)).unwrap();
+    let actual = serde_json::json!({
+        "segment_header": hex::encode(&segment[..header_len]),
+        "segment_sha256": hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&segment)),
+        "blocks": block_headers,
+        "checkpoints": checkpoints.lines().collect::<Vec<_>>(),
+    });
+    check("v1", &actual);
+}
