@@ -1,6 +1,8 @@
 //! One JSON document: a rendered Windows event record (`{"Event":{…}}`) goes to [`crate::evtx`]; an ECS document (Beats: Filebeat, Winlogbeat, Auditbeat…) passes through flattened; Suricata
 //! `eve.json` and Zeek logs also get ECS source/destination/network/rule fields beside their own keys; any other
-//! object keeps its keys flattened.
+//! object keeps its keys flattened. Windows events as NXLog's `im_msvistalog` writes them (flat JSON with `EventID`,
+//! `SourceName`, `Channel`, `Hostname` and the event data beside them) are reshaped into the record form and get
+//! the same `winlog.*` and ECS mapping as EVTX records.
 //!
 //! `@timestamp` (or `timestamp`, `time`, `ts` — Zeek's epoch float —, `date`, `EventTime`, `eventTime`,
 //! `TimeCreated`, `TimeGenerated`, in that order) sets the event time.
@@ -81,6 +83,12 @@ const TIME_KEYS: [&str; 9] = [
 fn document(event: &mut Event, root: &Json, ctx: &Ctx<'_>) -> bool {
     let empty = Map::new();
     let doc = root.as_object().unwrap_or(&empty);
+    if is_nxlog_windows(doc) {
+        // Mapped whole into `winlog.*` and ECS below; its flat keys would only duplicate that.
+        let has_time = timestamp(event, doc, ctx);
+        nxlog_windows(event, doc);
+        return has_time;
+    }
     event.fields.insert_json("", root);
     for envelope in [
         fields::TIMESTAMP,
@@ -158,6 +166,104 @@ fn timestamp(event: &mut Event, doc: &Map<String, Json>, ctx: &Ctx<'_>) -> bool 
     }
     // An unreadable time key already has its BadTimestamp issue; "no timestamp" would be wrong.
     seen
+}
+
+/// NXLog's own metadata keys in `im_msvistalog` JSON; every other key is the event's data.
+const NXLOG_METADATA: [&str; 28] = [
+    "EventTime",
+    "EventReceivedTime",
+    "SourceModuleName",
+    "SourceModuleType",
+    "Hostname",
+    "Keywords",
+    "EventType",
+    "SeverityValue",
+    "Severity",
+    "EventID",
+    "SourceName",
+    "ProviderGuid",
+    "Version",
+    "Task",
+    "OpcodeValue",
+    "RecordNumber",
+    "ActivityID",
+    "RelatedActivityID",
+    "ProcessID",
+    "ThreadID",
+    "Channel",
+    "Domain",
+    "AccountName",
+    "UserID",
+    "AccountType",
+    "Message",
+    "Category",
+    "Opcode",
+];
+
+fn is_nxlog_windows(doc: &Map<String, Json>) -> bool {
+    doc.contains_key("EventID")
+        && doc.contains_key("SourceName")
+        && (doc.contains_key("Channel") || doc.contains_key("Hostname"))
+}
+
+/// Rebuilds the `{"Event":{"System":…,"EventData":…}}` shape from NXLog's flat keys and maps it like an EVTX
+/// record, so that Windows detections see the same fields whichever way the event was shipped. The event time
+/// was already read from `EventTime` (NXLog writes local time without a zone: an inferred time).
+fn nxlog_windows(event: &mut Event, doc: &Map<String, Json>) {
+    let get = |key: &str| doc.get(key).cloned().unwrap_or(Json::Null);
+    // NXLog prints Keywords as a signed 64-bit number; the record form has the hex mask.
+    let keywords = match doc.get("Keywords") {
+        Some(Json::Number(n)) => n
+            .as_i64()
+            .map(|k| Json::String(format!("0x{:x}", k as u64)))
+            .unwrap_or(Json::Null),
+        Some(other) => other.clone(),
+        None => Json::Null,
+    };
+    let data: Map<String, Json> = doc
+        .iter()
+        .filter(|(key, _)| !NXLOG_METADATA.contains(&key.as_str()))
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect();
+    let record = serde_json::json!({
+        "Event": {
+            "System": {
+                "Provider": {"#attributes": {"Name": get("SourceName"), "Guid": get("ProviderGuid")}},
+                "EventID": get("EventID"),
+                "Version": get("Version"),
+                "Task": get("Task"),
+                "Opcode": get("OpcodeValue"),
+                "Keywords": keywords,
+                "EventRecordID": get("RecordNumber"),
+                "Execution": {"#attributes": {"ProcessID": get("ProcessID"), "ThreadID": get("ThreadID")}},
+                "Channel": get("Channel"),
+                "Computer": get("Hostname"),
+                "Security": {"#attributes": {"UserID": get("UserID")}},
+            },
+            "EventData": data,
+        }
+    });
+    let timestamp = event.timestamp;
+    let issues = event.issues.clone();
+    // The record form is rendered only to reuse one mapping; it is never stored.
+    let rendered = record.to_string();
+    crate::evtx::parse_record(event, rendered.as_bytes());
+    event.timestamp = timestamp;
+    event.issues = issues;
+    let f = &mut event.fields;
+    if let Some(host) = doc.get("Hostname").and_then(Json::as_str) {
+        f.insert(fields::HOST_NAME, host);
+    }
+    if let Some(message) = doc.get("Message").and_then(Json::as_str) {
+        f.insert(fields::MESSAGE, message);
+    }
+    if let Some(severity) = doc.get("Severity").and_then(Json::as_str) {
+        f.insert_default(fields::LOG_LEVEL, severity.to_ascii_lowercase());
+    }
+    if let Some(category) = doc.get("Category").and_then(Json::as_str) {
+        f.insert("winlog.task_name", category);
+    }
+    f.insert_default("agent.type", "nxlog");
 }
 
 fn winlogbeat(event: &mut Event) {
