@@ -1,4 +1,4 @@
-//! The Linux programs every ISOC reads: sshd, sudo, su, shadow-utils (`useradd`, `userdel`, `usermod`,
+//! The Linux programs every ISOC reads: sshd, sudo, su, cron, systemd-logind, shadow-utils (`useradd`, `userdel`, `usermod`,
 //! `groupadd`, `groupdel`, `passwd`, `chpasswd`, `gpasswd`, `chage`), PAM lines of any program, and auditd records.
 //!
 //! Names follow Filebeat's `system.auth` and `auditd` modules where they exist, so that detection content written
@@ -34,6 +34,8 @@ pub(crate) fn parse_program(event: &mut Event, program: &str, msg: &str) -> bool
             "sshd" => sshd(event, msg),
             "sudo" => sudo(event, msg),
             "su" => su(event, msg),
+            "CRON" | "cron" | "crond" => cron(event, msg),
+            "systemd-logind" => logind(event, msg),
             "useradd" | "userdel" | "usermod" | "groupadd" | "groupdel" | "groupmod" | "passwd"
             | "chpasswd" | "gpasswd" | "chage" => shadow(event, msg),
             _ => false,
@@ -333,6 +335,43 @@ fn su(event: &mut Event, msg: &str) -> bool {
             insert_user(event, "user.effective.name", target);
             return true;
         }
+    }
+    false
+}
+
+/// `(root) CMD (run-parts /etc/cron.hourly)`: what cron ran and as whom (persistence via crontab shows up here).
+fn cron(event: &mut Event, msg: &str) -> bool {
+    let Some(rest) = msg.strip_prefix('(') else {
+        return false;
+    };
+    let Some((user, rest)) = rest.split_once(") CMD (") else {
+        return false;
+    };
+    let command = rest.strip_suffix(')').unwrap_or(rest);
+    insert_user(event, fields::USER_NAME, user);
+    event.fields.insert(fields::PROCESS_COMMAND_LINE, command);
+    event.fields.insert(fields::EVENT_ACTION, "cron_command");
+    set_list(event, fields::EVENT_CATEGORY, &["process"]);
+    set_list(event, fields::EVENT_TYPE, &["start"]);
+    true
+}
+
+/// `New session 42 of user deploy.` / `Removed session 42.`
+fn logind(event: &mut Event, msg: &str) -> bool {
+    let msg = msg.trim_end_matches('.');
+    if let Some(rest) = msg.strip_prefix("New session ") {
+        let Some((id, user)) = rest.split_once(" of user ") else {
+            return false;
+        };
+        session(event, "session_opened", "start");
+        event.fields.insert("system.auth.session.id", id);
+        insert_user(event, fields::USER_NAME, user);
+        return true;
+    }
+    if let Some(id) = msg.strip_prefix("Removed session ") {
+        session(event, "session_closed", "end");
+        event.fields.insert("system.auth.session.id", id);
+        return true;
     }
     false
 }
