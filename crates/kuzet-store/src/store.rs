@@ -120,6 +120,8 @@ pub(crate) struct Counters {
     pub queue_depth: std::sync::atomic::AtomicI64,
     pub replayed: AtomicU64,
     pub backup_errors: AtomicU64,
+    /// Set when the sealer stopped on an error (e.g. disk full): appends then fail with `Closed`.
+    pub failed: AtomicBool,
 }
 
 /// A snapshot of the store's counters.
@@ -136,6 +138,8 @@ pub struct StoreStats {
     /// Events re-sealed from the WAL at start-up.
     pub replayed: u64,
     pub backup_errors: u64,
+    /// The sealer stopped on an error; the store accepts nothing more. Health checks should report it.
+    pub failed: bool,
 }
 
 /// Reads the store's counters; see [`Store::stats_handle`].
@@ -157,6 +161,7 @@ impl StatsHandle {
             queue_depth: c.queue_depth.load(Ordering::Relaxed).max(0) as u64,
             replayed: c.replayed.load(Ordering::Relaxed),
             backup_errors: c.backup_errors.load(Ordering::Relaxed),
+            failed: c.failed.load(Ordering::Acquire),
         }
     }
 }
@@ -345,6 +350,8 @@ impl Sealer {
         let result = self.run_loop(&rx);
         if let Err(e) = &result {
             tracing::error!(error = %e, "sealer stopped");
+            self.counters.failed.store(true, Ordering::Release);
+            metrics::counter!("kuzet_store_sealer_failures_total").increment(1);
         }
         drop(rx);
         result

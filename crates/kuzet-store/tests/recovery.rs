@@ -330,3 +330,29 @@ fn cut_checkpoint_log_never_makes_recovery_destroy_sealed_blocks() {
         .sum::<u64>();
     assert_eq!(before, after, "nothing was cut");
 }
+
+#[test]
+fn a_failed_sealer_is_visible_and_its_events_are_sealed_at_next_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = small_config(dir.path());
+    // A broken normalizer (wrong batch length) stops the sealer; the WAL already holds the event.
+    let broken: kuzet_store::Normalize = Box::new(|_| Vec::new());
+    let store = Store::open(config.clone(), signer(), broken).unwrap();
+    let stats = store.stats_handle();
+    let event = raw("alpha", 1);
+    store.wal().append_blocking(vec![event.clone()]).unwrap();
+    let err = store.shutdown().unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("normalize returned 0 events for 1"),
+        "{err}"
+    );
+    assert!(stats.stats().failed);
+
+    let store = Store::open(config.clone(), signer(), normalize()).unwrap();
+    assert_eq!(store.stats().replayed, 1);
+    assert!(!store.stats().failed);
+    store.shutdown().unwrap();
+    assert_exactly_once(&config, "alpha", &[event.id]);
+    assert_intact(&config);
+}
