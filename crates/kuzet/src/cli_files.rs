@@ -89,7 +89,13 @@ pub fn ingest(
         );
     }
     let health = SourceHealth::new(&directory);
-    let store = serve::open_store(config, health.clone())?;
+    // Imported files are history: their distance from the import time says nothing about the sender's clock.
+    let options = kuzet_parse::ParseOptions {
+        max_skew: jiff::SignedDuration::MAX,
+        ..serve::parse_options(config)
+    };
+    let _lock = serve::lock_data_dir(config)?;
+    let store = serve::open_store(config, options, health.clone())?;
     let wal = store.wal();
     let ids = kuzet_ingest::IdGenerator::new()?;
     let total_bytes: u64 = files

@@ -66,7 +66,7 @@ pub fn parse_options(config: &Config) -> ParseOptions {
 }
 
 /// Opens the store with the parser as its normalizer and `health` observing every parsed batch.
-pub fn open_store(config: &Config, health: SourceHealth) -> Result<Store> {
+pub fn open_store(config: &Config, options: ParseOptions, health: SourceHealth) -> Result<Store> {
     if !config.signing_key.exists() {
         return Err(anyhow!(
             "signing key {}: not found; run `kuzet init` first",
@@ -74,7 +74,6 @@ pub fn open_store(config: &Config, health: SourceHealth) -> Result<Store> {
         ));
     }
     let signer = kuzet_store::keys::read_signing_key(&config.signing_key)?;
-    let options = parse_options(config);
     let normalize: kuzet_store::Normalize = Box::new(move |batch: Vec<RawEvent>| {
         let events: Vec<_> = batch
             .iter()
@@ -201,7 +200,7 @@ pub fn run_with(config: Config, on_ready: impl FnOnce(Ready) + Send + 'static) -
     let directory = config.directory()?;
     let health = SourceHealth::new(&directory);
     let _lock = lock_data_dir(&config)?;
-    let store = open_store(&config, health.clone())?;
+    let store = open_store(&config, parse_options(&config), health.clone())?;
     for (tenant, recovery) in store.recovery() {
         tracing::warn!(%tenant, ?recovery, "archive recovered at start-up");
     }

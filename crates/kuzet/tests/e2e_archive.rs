@@ -1,0 +1,173 @@
+//! The archive from the operator's side: `kuzet ingest` of files, `export`, `prove`, `verify` of the archive and
+//! of its backup copy, and tampering caught and located by the command an auditor would run.
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::*;
+
+const TENANTS: &str = r#"
+[[tenants]]
+id = "akimat"
+name = "Akimat"
+[[tenants.sources]]
+id = "files"
+format = "syslog"
+"#;
+
+fn fixtures(site: &Site) -> Vec<PathBuf> {
+    let ndjson = site.path("events.ndjson");
+    std::fs::write(
+        &ndjson,
+        "{\"@timestamp\":\"2026-11-20T10:00:00Z\",\"message\":\"json one\",\"user\":{\"name\":\"dana\"}}\n\
+         {\"@timestamp\":\"2026-11-20T10:00:01Z\",\"message\":\"json two\"}\n",
+    )
+    .unwrap();
+    let syslog = site.path("auth.log");
+    std::fs::write(
+        &syslog,
+        "<38>Nov 20 15:00:00 app-01 sshd[811]: Failed password for root from 198.51.100.7 port 50022 ssh2\n\
+         <86>Nov 20 15:00:05 app-01 useradd[900]: new user: name=backdoor, UID=1050, GID=1050, home=/home/backdoor, shell=/bin/bash\n\
+         <14>Nov 20 15:00:09 av-01 kaspersky: CEF:0|Kaspersky Lab|KSC|14.2|GNRL_EV_VIRUS_FOUND|Virus found|8|dst=10.0.0.5 fname=evil.exe act=quarantined\n",
+    )
+    .unwrap();
+    vec![ndjson, syslog]
+}
+
+fn ingest(site: &Site, files: &[PathBuf]) -> String {
+    let mut args = vec!["ingest", "--tenant", "akimat", "--source", "files"];
+    let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    args.extend(names.iter().map(String::as_str));
+    let output = site.kuzet(&args);
+    assert!(
+        output.status.success(),
+        "ingest: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn files_are_ingested_exported_and_proved() {
+    let site = Site::new(TENANTS, "");
+    let summary = ingest(&site, &fixtures(&site));
+    assert!(summary.contains("5 event(s) read"), "{summary}");
+    let events = site.export("akimat");
+    assert_eq!(events.len(), 5);
+    let cef = with_message(&events, "Virus found");
+    assert_eq!(cef.len(), 1, "{events:#?}");
+    assert_eq!(cef[0]["observer"]["vendor"], "Kaspersky Lab");
+    let useradd = events
+        .iter()
+        .find(|e| e["event"]["original"].as_str().unwrap().contains("useradd"))
+        .unwrap();
+    assert_eq!(useradd["user"]["target"]["name"], "backdoor");
+
+    let id = events[2]["event"]["id"].as_str().unwrap();
+    let output = site.kuzet(&["prove", id]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let proof: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(proof["event_id"], id);
+    assert!(proof["checkpoint"]["sig"].is_string(), "{proof:#}");
+
+    let output = site.kuzet(&["prove", "01a2015e-0000-7000-8000-000000000000"]);
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("01a2015e-0000-7000-8000-000000000000")
+    );
+
+    // The shared public data set, when present: real EVTX files from attack simulations.
+    let evtx_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/testdata/evtx/Credential Access");
+    match std::fs::read_dir(&evtx_dir) {
+        Err(_) => println!(
+            "shared testdata absent at {}: EVTX file ingest not exercised",
+            evtx_dir.display()
+        ),
+        Ok(entries) => {
+            let file = entries
+                .flatten()
+                .map(|e| e.path())
+                .find(|p| p.extension().is_some_and(|x| x == "evtx"))
+                .expect("an evtx file");
+            let summary = ingest(&site, &[file.clone()]);
+            println!("{}: {summary}", file.display());
+            let events = site.export("akimat");
+            assert!(events.len() > 5, "{summary}");
+            assert!(events.iter().any(
+                |e| e["winlog"]["event_id"].is_number() || e["winlog"]["event_id"].is_string()
+            ));
+        }
+    }
+    let (intact, report) = site.verify();
+    assert!(intact, "{report}");
+}
+
+#[test]
+fn tampering_is_detected_and_located_by_kuzet_verify() {
+    let site = Site::new(TENANTS, "");
+    ingest(&site, &fixtures(&site));
+    let (intact, _) = site.verify();
+    assert!(intact);
+    let segment = site.data_dir().join("archive/akimat/0000000000.seg");
+    let mut bytes = std::fs::read(&segment).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    std::fs::write(&segment, &bytes).unwrap();
+    let (intact, report) = site.verify();
+    assert!(!intact, "a flipped byte must be detected:\n{report}");
+    assert!(
+        report.contains("0000000000.seg"),
+        "the report names the segment:\n{report}"
+    );
+
+    bytes[middle] ^= 0x01;
+    std::fs::write(&segment, &bytes).unwrap();
+    assert!(site.verify().0, "restored bytes verify again");
+
+    // A forged checkpoint: the last line's root changed without the key.
+    let checkpoints = site.data_dir().join("archive/akimat/checkpoints.log");
+    let text = std::fs::read_to_string(&checkpoints).unwrap();
+    let forged = text.replacen("\"tree_size\":1", "\"tree_size\":2", 1);
+    assert_ne!(forged, text, "checkpoint format changed: {text}");
+    std::fs::write(&checkpoints, forged).unwrap();
+    let (intact, report) = site.verify();
+    assert!(!intact, "a forged checkpoint must be detected:\n{report}");
+    assert!(report.to_lowercase().contains("checkpoint"), "{report}");
+}
+
+#[test]
+fn the_backup_copy_verifies_the_same_way() {
+    let site = Site::new(TENANTS, "");
+    let backup = site.path("backup");
+    let config = std::fs::read_to_string(&site.config).unwrap().replace(
+        "[store]\n",
+        &format!(
+            "[store]\nbackup_dir = {:?}\nsegment_bytes = 4096\nblock_bytes = 2048\n",
+            backup
+        ),
+    );
+    std::fs::write(&site.config, config).unwrap();
+    let lines: String = (0..400)
+        .map(|i| format!("<13>Nov 20 15:00:00 host app[1]: event number {i} with some padding to fill segments\n"))
+        .collect();
+    let file = site.path("many.log");
+    std::fs::write(&file, lines).unwrap();
+    ingest(&site, &[file]);
+    let output = site.kuzet(&["verify", "--archive", &backup.display().to_string()]);
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "backup copy: {report}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        backup.join("akimat").read_dir().unwrap().count() >= 2,
+        "closed segments were copied"
+    );
+}
