@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::{fields, EventId, Fields, SourceId, TenantId, Value};
+use crate::{EventId, Fields, SourceId, TenantId, Value, fields};
 
 /// A normalized event: the hot fields typed, everything else in an open map keyed by ECS names.
 ///
@@ -92,7 +92,9 @@ impl Event {
         self.ip(fields::DESTINATION_IP)
     }
     pub fn winlog_event_id(&self) -> Option<i64> {
-        self.fields.get(fields::WINLOG_EVENT_ID).and_then(Value::as_i64)
+        self.fields
+            .get(fields::WINLOG_EVENT_ID)
+            .and_then(Value::as_i64)
     }
 
     fn ip(&self, name: &str) -> Option<IpAddr> {

@@ -18,5 +18,7 @@ pub use error::ModelError;
 pub use event::{Event, IssueCode, ParseIssue};
 pub use ids::{EventId, FacilityId, SourceId, TenantId};
 pub use raw::{FormatHint, RawEvent, Transport};
-pub use tenancy::{Directory, DirectoryError, Facility, FacilityClass, Source, SourceIdentity, Tenant};
+pub use tenancy::{
+    Directory, DirectoryError, Facility, FacilityClass, Source, SourceIdentity, Tenant,
+};
 pub use value::{Fields, Value};

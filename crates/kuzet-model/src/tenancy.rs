@@ -119,7 +119,10 @@ impl Directory {
                 });
             }
             if !facility_ids.insert(facility.id.clone()) {
-                return Err(DirectoryError::Duplicate(format!("facility `{}`", facility.id)));
+                return Err(DirectoryError::Duplicate(format!(
+                    "facility `{}`",
+                    facility.id
+                )));
             }
         }
         let mut source_ids = std::collections::HashSet::new();
@@ -174,7 +177,7 @@ impl Directory {
         }
         // Most specific range first, so a /32 for one server wins over the /24 of its network.
         dir.by_peer
-            .sort_by(|a, b| b.0.prefix_len().cmp(&a.0.prefix_len()));
+            .sort_by_key(|(net, _)| std::cmp::Reverse(net.prefix_len()));
         Ok(dir)
     }
 
@@ -234,7 +237,9 @@ pub enum DirectoryError {
     UnknownTenant { object: String, tenant: String },
     #[error("source `{source_id}`: unknown facility `{facility}` of its tenant")]
     UnknownFacility { source_id: String, facility: String },
-    #[error("identity {identity}: claimed by sources `{first}` and `{second}`; a sender must map to exactly one source")]
+    #[error(
+        "identity {identity}: claimed by sources `{first}` and `{second}`; a sender must map to exactly one source"
+    )]
     SharedIdentity {
         identity: String,
         first: String,
@@ -274,15 +279,38 @@ mod tests {
             tenants(),
             vec![],
             vec![
-                source("net", "a", vec![SourceIdentity::Peer("10.0.0.0/24".parse().unwrap())]),
-                source("host", "b", vec![SourceIdentity::Peer("10.0.0.7/32".parse().unwrap())]),
+                source(
+                    "net",
+                    "a",
+                    vec![SourceIdentity::Peer("10.0.0.0/24".parse().unwrap())],
+                ),
+                source(
+                    "host",
+                    "b",
+                    vec![SourceIdentity::Peer("10.0.0.7/32".parse().unwrap())],
+                ),
             ],
         )
         .unwrap();
-        assert_eq!(dir.source_by_peer("10.0.0.7".parse().unwrap()).unwrap().id.as_str(), "host");
-        assert_eq!(dir.source_by_peer("10.0.0.8".parse().unwrap()).unwrap().id.as_str(), "net");
         assert_eq!(
-            dir.source_by_peer("::ffff:10.0.0.8".parse().unwrap()).unwrap().id.as_str(),
+            dir.source_by_peer("10.0.0.7".parse().unwrap())
+                .unwrap()
+                .id
+                .as_str(),
+            "host"
+        );
+        assert_eq!(
+            dir.source_by_peer("10.0.0.8".parse().unwrap())
+                .unwrap()
+                .id
+                .as_str(),
+            "net"
+        );
+        assert_eq!(
+            dir.source_by_peer("::ffff:10.0.0.8".parse().unwrap())
+                .unwrap()
+                .id
+                .as_str(),
             "net"
         );
         assert!(dir.source_by_peer("10.0.1.1".parse().unwrap()).is_none());
@@ -299,7 +327,10 @@ mod tests {
             ],
         )
         .unwrap_err();
-        assert!(matches!(err, DirectoryError::SharedIdentity { .. }), "{err}");
+        assert!(
+            matches!(err, DirectoryError::SharedIdentity { .. }),
+            "{err}"
+        );
     }
 
     #[test]

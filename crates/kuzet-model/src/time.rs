@@ -106,7 +106,11 @@ mod tests {
             let event_time = received + jiff::SignedDuration::from_secs(30);
             tracker.observe(event_time, received);
         }
-        assert!((tracker.offset_ms() - 30_000).abs() < 100, "{}", tracker.offset_ms());
+        assert!(
+            (tracker.offset_ms() - 30_000).abs() < 100,
+            "{}",
+            tracker.offset_ms()
+        );
         // One event from a day ago moves the estimate by at most ALPHA * CLAMP.
         tracker.observe(base - jiff::SignedDuration::from_hours(24), base);
         assert!(tracker.offset_ms() > 30_000 - 200_000);
