@@ -1,6 +1,9 @@
 //! The archive from the operator's side: `kuzet ingest` of files, `export`, `prove`, `verify` of the archive and
 //! of its backup copy, and tampering caught and located by the command an auditor would run.
 
+// Helpers of a test binary panic on failure like the tests themselves.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::path::PathBuf;
@@ -95,7 +98,7 @@ fn files_are_ingested_exported_and_proved() {
                 .map(|e| e.path())
                 .find(|p| p.extension().is_some_and(|x| x == "evtx"))
                 .expect("an evtx file");
-            let summary = ingest(&site, &[file.clone()]);
+            let summary = ingest(&site, std::slice::from_ref(&file));
             println!("{}: {summary}", file.display());
             let events = site.export("akimat");
             assert!(events.len() > 5, "{summary}");

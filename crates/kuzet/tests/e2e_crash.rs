@@ -1,6 +1,9 @@
 //! Crash test: `kill -9` the server during sustained ingest, many times. After each restart every event that was
 //! acknowledged before the kill is in the archive exactly once, and `kuzet verify` passes.
 
+// Helpers of a test binary panic on failure like the tests themselves.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::collections::HashMap;

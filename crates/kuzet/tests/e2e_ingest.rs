@@ -2,6 +2,9 @@
 //! Each event must land in the archive under the right tenant with its timestamps and ECS fields; unknown senders
 //! are refused; bad input is refused or counted while the server keeps serving.
 
+// Helpers of a test binary panic on failure like the tests themselves.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::io::Write;

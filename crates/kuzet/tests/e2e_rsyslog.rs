@@ -1,6 +1,9 @@
 //! rsyslog, the shipper most ISOCs already run, forwarding to Kuzet over TCP and over TLS (RFC 5425) with octet
 //! counting, authenticated by a client certificate. Certificates come from the real `openssl` command.
 
+// Helpers of a test binary panic on failure like the tests themselves.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::path::Path;

@@ -1,5 +1,6 @@
 //! The end-to-end harness: the real `kuzet` binary in a temporary directory, driven like an operator would.
-#![allow(dead_code)]
+// Test harness code: a failed step should panic with its message, as in the tests themselves.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
