@@ -26,6 +26,6 @@ pub use error::StoreError;
 pub use keys::{PublicKeyFile, Signer, SigningKeyFile, VerifyingKey};
 pub use proof::{InclusionProof, prove};
 pub use read::read_events;
-pub use store::{Normalize, StatsHandle, Store, StoreConfig, StoreStats};
+pub use store::{Normalize, SealedBatch, StatsHandle, Store, StoreConfig, StoreStats};
 pub use verify::{Finding, FindingKind, TenantSummary, VerifyReport, verify, verify_segment_bytes};
 pub use wal::WalHandle;
