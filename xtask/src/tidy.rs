@@ -146,7 +146,10 @@ pub fn check(root: &Path) -> Result<Vec<String>> {
             }
         }
         if row.pure {
-            for dep in deps.iter().filter(|d| IMPURE_DEPENDENCIES.contains(&d.as_str())) {
+            for dep in deps
+                .iter()
+                .filter(|d| IMPURE_DEPENDENCIES.contains(&d.as_str()))
+            {
                 problems.push(format!("pure crate `{name}` depends on `{dep}`"));
             }
             for file in rust_files(&src)? {
@@ -199,7 +202,11 @@ mod tests {
     #[test]
     fn the_workspace_is_tidy() {
         let problems = check(&workspace_root()).unwrap();
-        assert!(problems.is_empty(), "tidy problems:\n{}", problems.join("\n"));
+        assert!(
+            problems.is_empty(),
+            "tidy problems:\n{}",
+            problems.join("\n")
+        );
     }
 
     #[test]

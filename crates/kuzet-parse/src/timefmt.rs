@@ -221,10 +221,11 @@ pub(crate) fn parse_bsd_prefix(text: &str) -> Option<(Bsd, usize)> {
     pos += 1;
     let mut year = None;
     if b.get(pos + 4) == Some(&b' ')
-        && let Some(y) = digits(b, pos, 4) {
-            year = Some(i16::try_from(y).ok()?);
-            pos += 5;
-        }
+        && let Some(y) = digits(b, pos, 4)
+    {
+        year = Some(i16::try_from(y).ok()?);
+        pos += 5;
+    }
     let hour = digits(b, pos, 2)?;
     let minute = digits(b, pos + 3, 2)?;
     let second = digits(b, pos + 6, 2)?;
@@ -294,11 +295,13 @@ impl Bsd {
                 year -= 1;
                 ts = previous;
             }
-        } else if self.month == 1 && local_now.month() == 12
-            && let Some(next) = at_year(year + 1).filter(|next| *next <= month_ahead) {
-                year += 1;
-                ts = next;
-            }
+        } else if self.month == 1
+            && local_now.month() == 12
+            && let Some(next) = at_year(year + 1).filter(|next| *next <= month_ahead)
+        {
+            year += 1;
+            ts = next;
+        }
         Some((
             ts,
             format!("no year and zone in timestamp: assumed year {year} and offset {offset}"),

@@ -498,22 +498,29 @@ impl TenantLog {
         event: &Event,
         now: jiff::Timestamp,
     ) -> Result<bool, StoreError> {
+        let json = serde_json::to_vec(event).map_err(|e| {
+            // Serializing an Event to JSON only fails on non-string map keys, which Fields never has.
+            StoreError::corrupt(&self.dir, format!("event {}: cannot encode: {e}", event.id))
+        })?;
+        self.append_encoded(seq, event.id, &json, now)
+    }
+
+    /// Appends one event already serialized to JSON; see [`TenantLog::append`].
+    pub fn append_encoded(
+        &mut self,
+        seq: u64,
+        event_id: kuzet_model::EventId,
+        json: &[u8],
+        now: jiff::Timestamp,
+    ) -> Result<bool, StoreError> {
         if self.leaves.is_empty() {
             self.first_seq = seq;
             self.opened_at = Some(Instant::now());
             self.payload.clear();
         }
         let index = self.next_record + self.leaves.len() as u64;
-        match format::append_record(&mut self.payload, index, seq, event) {
-            Ok(leaf) => self.leaves.push(leaf),
-            Err(e) => {
-                // Serializing an Event to JSON only fails on non-string map keys, which Fields never has.
-                return Err(StoreError::corrupt(
-                    &self.dir,
-                    format!("event {}: cannot encode: {e}", event.id),
-                ));
-            }
-        }
+        let leaf = format::append_encoded_record(&mut self.payload, index, seq, event_id, json);
+        self.leaves.push(leaf);
         self.last_seq = seq;
         if self.payload.len() >= self.settings.block_bytes {
             self.seal_block(now)?;

@@ -242,23 +242,38 @@ pub fn append_record(
     wal_seq: u64,
     event: &kuzet_model::Event,
 ) -> Result<Hash, serde_json::Error> {
+    let json = serde_json::to_vec(event)?;
+    Ok(append_encoded_record(
+        payload,
+        record_index,
+        wal_seq,
+        event.id,
+        &json,
+    ))
+}
+
+/// Like [`append_record`] for an event already serialized to JSON (the sealer serializes on worker threads).
+pub fn append_encoded_record(
+    payload: &mut Vec<u8>,
+    record_index: u64,
+    wal_seq: u64,
+    event_id: EventId,
+    json: &[u8],
+) -> Hash {
     let entry_start = payload.len();
     payload.extend_from_slice(&[0u8; 4 + HINT_LEN]);
     let record_start = payload.len();
     payload.push(RECORD_VERSION);
     put_u64(payload, record_index);
     put_u64(payload, wal_seq);
-    payload.extend_from_slice(&event.id.to_bytes());
-    if let Err(e) = serde_json::to_writer(&mut *payload, event) {
-        payload.truncate(entry_start);
-        return Err(e);
-    }
+    payload.extend_from_slice(&event_id.to_bytes());
+    payload.extend_from_slice(json);
     let record_len = payload.len() - record_start;
     let leaf = leaf_hash(&payload[record_start..]);
     // Blocks are sealed at block_bytes (≤ 4 GiB by config validation), so a record length fits in u32.
     payload[entry_start..entry_start + 4].copy_from_slice(&(record_len as u32).to_le_bytes());
     payload[entry_start + 4..record_start].copy_from_slice(&leaf[..HINT_LEN]);
-    Ok(leaf)
+    leaf
 }
 
 /// A record as read back from a block payload.

@@ -35,6 +35,8 @@ pub struct StoreConfig {
     pub zstd_level: i32,
     /// Second copy of closed segments and their checkpoints (R4 backup storage of logs).
     pub backup: Option<BackupTarget>,
+    /// Threads that parse and serialize a batch in parallel (default: the machine's cores, at most 4).
+    pub seal_workers: usize,
 }
 
 impl std::fmt::Debug for StoreConfig {
@@ -48,6 +50,7 @@ impl std::fmt::Debug for StoreConfig {
             .field("segment_bytes", &self.segment_bytes)
             .field("zstd_level", &self.zstd_level)
             .field("backup", &self.backup)
+            .field("seal_workers", &self.seal_workers)
             .finish()
     }
 }
@@ -64,6 +67,9 @@ impl StoreConfig {
             segment_bytes: 256 << 20,
             zstd_level: 3,
             backup: None,
+            seal_workers: std::thread::available_parallelism()
+                .map(|n| n.get().min(4))
+                .unwrap_or(1),
         }
     }
 
@@ -106,7 +112,11 @@ pub type SealedBatch = Arc<Vec<Event>>;
 const SUBSCRIBER_BATCHES: usize = 1024;
 
 /// Batch in, same-length batch out, same order.
-pub type Normalize = Box<dyn FnMut(Vec<RawEvent>) -> Vec<Event> + Send>;
+/// Called from several sealer worker threads at once, each with a part of a batch (hence `Fn + Sync`).
+pub type Normalize = Box<dyn Fn(Vec<RawEvent>) -> Vec<Event> + Send + Sync>;
+
+/// Batches smaller than this are normalized on the sealer thread itself: spawning workers would cost more.
+const PARALLEL_MIN_EVENTS: usize = 256;
 
 /// Counters shared by the threads; read through [`Store::stats`].
 #[derive(Debug, Default)]
@@ -192,6 +202,7 @@ pub(crate) struct Sealer {
     block_max_age: Duration,
     signer: Signer,
     normalize: Normalize,
+    seal_workers: usize,
     logs: HashMap<TenantId, TenantLog>,
     pub recovery: Vec<(TenantId, RecoveryReport)>,
     counters: Arc<Counters>,
@@ -248,6 +259,68 @@ impl Sealer {
         Ok(())
     }
 
+    /// Parses and serializes a batch — the sealer's most expensive work — split across `seal_workers` threads,
+    /// keeping the batch's order. Hashing, compression and writing stay on the sealer thread, in order.
+    fn normalize_and_encode(
+        &self,
+        raws: Vec<RawEvent>,
+    ) -> Result<(Vec<Event>, Vec<Vec<u8>>), StoreError> {
+        let normalize = &self.normalize;
+        let work = |chunk: Vec<RawEvent>| -> Result<(Vec<Event>, Vec<Vec<u8>>), StoreError> {
+            let events = if chunk.is_empty() {
+                Vec::new()
+            } else {
+                normalize(chunk)
+            };
+            let encoded = events
+                .iter()
+                .map(|event| {
+                    serde_json::to_vec(event).map_err(|e| {
+                        StoreError::Config(format!("event {}: cannot encode: {e}", event.id))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((events, encoded))
+        };
+        if self.seal_workers <= 1 || raws.len() < PARALLEL_MIN_EVENTS {
+            return work(raws);
+        }
+        let chunk_len = raws.len().div_ceil(self.seal_workers);
+        let mut chunks = Vec::with_capacity(self.seal_workers);
+        let mut rest = raws;
+        while rest.len() > chunk_len {
+            let tail = rest.split_off(chunk_len);
+            chunks.push(rest);
+            rest = tail;
+        }
+        chunks.push(rest);
+        let results: Vec<_> = std::thread::scope(|scope| {
+            let mut chunks = chunks.into_iter();
+            // The first chunk runs here; the others on scoped workers.
+            let first = chunks.next().unwrap_or_default();
+            let handles: Vec<_> = chunks
+                .map(|chunk| scope.spawn(move || work(chunk)))
+                .collect();
+            let mut results = vec![work(first)];
+            for handle in handles {
+                results.push(handle.join().unwrap_or_else(|_| {
+                    Err(StoreError::Config(
+                        "a sealer worker panicked while parsing".into(),
+                    ))
+                }));
+            }
+            results
+        });
+        let mut events = Vec::new();
+        let mut encoded = Vec::new();
+        for result in results {
+            let (e, j) = result?;
+            events.extend(e);
+            encoded.extend(j);
+        }
+        Ok((events, encoded))
+    }
+
     fn process(&mut self, input: SealerInput) -> Result<(), StoreError> {
         let Some(&(last, _)) = input.last() else {
             return Ok(());
@@ -267,11 +340,7 @@ impl Sealer {
             }
         }
         let count = raws.len();
-        let events = if raws.is_empty() {
-            Vec::new()
-        } else {
-            (self.normalize)(raws)
-        };
+        let (events, encoded) = self.normalize_and_encode(raws)?;
         if events.len() != count {
             return Err(StoreError::Config(format!(
                 "normalize returned {} events for {count} raw events",
@@ -279,9 +348,9 @@ impl Sealer {
             )));
         }
         let now = jiff::Timestamp::now();
-        for ((seq, tenant), event) in seqs.into_iter().zip(&events) {
+        for (((seq, tenant), event), json) in seqs.into_iter().zip(&events).zip(&encoded) {
             let log = self.log(&tenant)?;
-            if log.append(seq, event, now)? {
+            if log.append_encoded(seq, event.id, json, now)? {
                 self.counters.blocks.fetch_add(1, Ordering::Relaxed);
             }
         }
@@ -454,6 +523,7 @@ impl Store {
             block_max_age: config.block_max_age,
             signer,
             normalize,
+            seal_workers: config.seal_workers.max(1),
             logs: HashMap::new(),
             recovery: Vec::new(),
             counters: counters.clone(),

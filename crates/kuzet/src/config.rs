@@ -66,6 +66,7 @@ pub struct StoreSection {
     pub block_max_age: Duration,
     pub segment_bytes: u64,
     pub zstd_level: i32,
+    pub seal_workers: usize,
     pub backup_dir: String,
 }
 

@@ -55,6 +55,10 @@ pub fn store_config(config: &Config) -> StoreConfig {
         segment_bytes: section.segment_bytes,
         zstd_level: section.zstd_level,
         backup: config::optional_path(&section.backup_dir).map(BackupTarget::Directory),
+        seal_workers: match section.seal_workers {
+            0 => StoreConfig::new(&config.data_dir).seal_workers,
+            n => n,
+        },
     }
 }
 
@@ -234,7 +238,7 @@ pub fn run_with(config: Config, on_ready: impl FnOnce(Ready) + Send + 'static) -
             .route("/health", get(health_handler))
             .route("/ready", get(ready_handler))
             .with_state(telemetry);
-        tokio::spawn(wait_for_signal(shutdown.clone()));
+        tokio::spawn(signal_task(shutdown.clone())?);
         announce(&addresses)?;
         ready.store(true, Ordering::Release);
         on_ready(Ready {
@@ -270,22 +274,21 @@ fn announce(addresses: &BoundAddresses) -> Result<()> {
     Ok(())
 }
 
-async fn wait_for_signal(shutdown: CancellationToken) {
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// Registers SIGINT and SIGTERM handlers now — before the ready line is printed, so that a signal sent right after
+/// it is never lost to the default action — and returns the task that waits for them.
+fn signal_task(shutdown: CancellationToken) -> Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate()).context("SIGTERM handler")?;
+    let mut interrupt = signal(SignalKind::interrupt()).context("SIGINT handler")?;
+    Ok(async move {
+        tokio::select! {
+            _ = terminate.recv() => {}
+            _ = interrupt.recv() => {}
+            _ = shutdown.cancelled() => return,
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = terminate => {}
-        _ = shutdown.cancelled() => return,
-    }
-    tracing::info!("stopping: listeners close, the archive seals what was acknowledged");
-    shutdown.cancel();
+        tracing::info!("stopping: listeners close, the archive seals what was acknowledged");
+        shutdown.cancel();
+    })
 }
 
 /// One process at a time owns a data directory: two writers would interleave the WAL and the archive.
