@@ -219,6 +219,34 @@ pub fn prove(config: &Config, event_id: &str, key: Option<&Path>) -> Result<()> 
     Ok(())
 }
 
+/// Verifies a saved proof: the record hashes to its block root, the block to the checkpoint's root, and the
+/// checkpoint carries a valid signature of the archive's key. Prints the event it proves.
+pub fn check_proof(config: &Config, proof: &Path, key: Option<&Path>) -> Result<()> {
+    let key = public_key(key, &config.archive_dir())?;
+    let text = std::fs::read_to_string(proof)
+        .with_context(|| format!("proof {}: cannot read", proof.display()))?;
+    let proof: kuzet_store::InclusionProof = serde_json::from_str(&text)
+        .with_context(|| format!("proof {}: not a kuzet proof", proof.display()))?;
+    proof
+        .verify(&key)
+        .with_context(|| format!("event {}: the proof does not verify", proof.event_id))?;
+    let event = proof.event()?;
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "proof ok: event {} of tenant `{}` is record {} of block {} under the checkpoint of {} blocks signed at {}",
+        proof.event_id,
+        proof.tenant,
+        proof.record_index,
+        proof.block_index,
+        proof.checkpoint.tree_size,
+        proof.checkpoint.time
+    )?;
+    serde_json::to_writer(&mut out, &event.to_ecs_json())?;
+    writeln!(out)?;
+    Ok(())
+}
+
 pub fn export(config: &Config, tenant: &str) -> Result<()> {
     let tenant = TenantId::new(tenant)?;
     if config.directory()?.tenant(&tenant).is_none()

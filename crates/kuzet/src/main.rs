@@ -73,11 +73,16 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Prints an inclusion proof of an event against a signed checkpoint, after verifying it.
+    /// Prints an inclusion proof of an event against a signed checkpoint, after verifying it; with `--check`,
+    /// verifies a saved proof offline instead (no archive needed, only the public key).
     Prove {
-        event_id: String,
+        #[arg(required_unless_present = "check")]
+        event_id: Option<String>,
         #[arg(long)]
         public_key: Option<PathBuf>,
+        /// A proof saved from `kuzet prove`, to verify.
+        #[arg(long, conflicts_with = "event_id")]
+        check: Option<PathBuf>,
     },
     /// Writes a tenant's sealed events as ECS NDJSON to standard output.
     Export {
@@ -173,7 +178,16 @@ fn run() -> Result<()> {
         Command::Prove {
             event_id,
             public_key,
-        } => cli_files::prove(&load_config(&cli)?, event_id, public_key.as_deref()),
+            check,
+        } => match (event_id, check) {
+            (_, Some(proof)) => {
+                cli_files::check_proof(&load_config(&cli)?, proof, public_key.as_deref())
+            }
+            (Some(event_id), None) => {
+                cli_files::prove(&load_config(&cli)?, event_id, public_key.as_deref())
+            }
+            (None, None) => Err(anyhow::anyhow!("prove: give an event id or --check PROOF")),
+        },
         Command::Export { tenant } => cli_files::export(&load_config(&cli)?, tenant),
         Command::Config {
             command: ConfigCommand::Default,

@@ -78,6 +78,30 @@ fn files_are_ingested_exported_and_proved() {
     assert_eq!(proof["event_id"], id);
     assert!(proof["checkpoint"]["sig"].is_string(), "{proof:#}");
 
+    // A third party checks the saved proof with the public key alone; a changed proof fails.
+    let saved = site.path("proof.json");
+    std::fs::write(&saved, &output.stdout).unwrap();
+    let key = site.data_dir().join("archive/public.key");
+    let (saved_arg, key_arg) = (saved.display().to_string(), key.display().to_string());
+    let checked = site.kuzet(&["prove", "--check", &saved_arg, "--public-key", &key_arg]);
+    assert!(
+        checked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&checked.stderr)
+    );
+    assert!(String::from_utf8_lossy(&checked.stdout).starts_with("proof ok: event"));
+    let record = proof["record"].as_str().unwrap();
+    let flipped = if record.ends_with('0') { "1" } else { "0" };
+    let altered = String::from_utf8(output.stdout.clone())
+        .unwrap()
+        .replace(record, &format!("{}{flipped}", &record[..record.len() - 1]));
+    std::fs::write(&saved, altered).unwrap();
+    let checked = site.kuzet(&["prove", "--check", &saved_arg, "--public-key", &key_arg]);
+    assert!(
+        !checked.status.success(),
+        "an altered proof must not verify"
+    );
+
     let output = site.kuzet(&["prove", "01a2015e-0000-7000-8000-000000000000"]);
     assert!(!output.status.success());
     assert!(
