@@ -2,25 +2,9 @@
 //! input as `event.original` byte for byte, and the event must render as an ECS document.
 #![no_main]
 
-use kuzet_model::{EventId, FormatHint, RawEvent, SourceId, TenantId, Transport};
-use kuzet_parse::{ParseOptions, parse};
+mod common;
+
+use kuzet_model::FormatHint;
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
-    let (Ok(tenant), Ok(source)) = (TenantId::new("fuzz"), SourceId::new("fuzz")) else {
-        return;
-    };
-    let raw = RawEvent {
-        id: EventId::from_parts(1_795_316_400_000, 0),
-        tenant,
-        source,
-        received: "2026-11-22T03:00:00Z".parse().unwrap_or_default(),
-        transport: Transport::Udp,
-        peer: None,
-        format: FormatHint::Auto,
-        bytes: data.to_vec(),
-    };
-    let event = parse(&raw, &ParseOptions::default());
-    assert_eq!(event.original, data);
-    let _ = event.to_ecs_json();
-});
+fuzz_target!(|data: &[u8]| common::parse_keeps_original(FormatHint::Auto, data));

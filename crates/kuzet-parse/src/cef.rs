@@ -14,7 +14,7 @@ use kuzet_model::{Event, IssueCode, Value, fields};
 use crate::Ctx;
 use crate::common::{
     insert_host, insert_int, insert_ip, insert_port, insert_user, outcome, push_related,
-    set_exact_time, set_inferred_time, transport,
+    set_exact_time, set_inferred_time, transport, unescape_with,
 };
 use crate::timefmt::parse_device_time;
 
@@ -110,48 +110,19 @@ fn severity(text: &str) -> Option<i64> {
 }
 
 fn unescape_header(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len());
-    let mut chars = raw.chars();
-    while let Some(c) = chars.next() {
-        if c == '\\' {
-            match chars.next() {
-                Some(next @ ('|' | '\\')) => out.push(next),
-                Some(next) => {
-                    out.push('\\');
-                    out.push(next);
-                }
-                None => out.push('\\'),
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    unescape_with(raw, |c| matches!(c, '|' | '\\').then_some(c))
 }
 
 fn unescape_value(raw: &str) -> Cow<'_, str> {
     if !raw.contains('\\') {
         return Cow::Borrowed(raw);
     }
-    let mut out = String::with_capacity(raw.len());
-    let mut chars = raw.chars();
-    while let Some(c) = chars.next() {
-        if c == '\\' {
-            match chars.next() {
-                Some(next @ ('=' | '\\' | '|')) => out.push(next),
-                Some('n') => out.push('\n'),
-                Some('r') => out.push('\r'),
-                Some(next) => {
-                    out.push('\\');
-                    out.push(next);
-                }
-                None => out.push('\\'),
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    Cow::Owned(out)
+    Cow::Owned(unescape_with(raw, |c| match c {
+        '=' | '\\' | '|' => Some(c),
+        'n' => Some('\n'),
+        'r' => Some('\r'),
+        _ => None,
+    }))
 }
 
 fn is_key_byte(b: u8) -> bool {

@@ -146,6 +146,30 @@ pub(crate) fn human_duration(duration: SignedDuration) -> String {
     out
 }
 
+/// Resolves backslash escapes the way every text format here writes them: `\\x` becomes `escaped(x)` when that is
+/// `Some`, any other escape is kept as written, and a trailing lone backslash stays.
+pub(crate) fn unescape_with(raw: &str, escaped: impl Fn(char) -> Option<char>) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some(next) => match escaped(next) {
+                Some(resolved) => out.push(resolved),
+                None => {
+                    out.push('\\');
+                    out.push(next);
+                }
+            },
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
 /// Maps a success/failure word a device printed to ECS `event.outcome`.
 pub(crate) fn outcome(word: &str) -> Option<&'static str> {
     match word.trim().to_ascii_lowercase().as_str() {
@@ -169,6 +193,14 @@ mod tests {
             human_duration(SignedDuration::from_secs(90_061)),
             "1d 1h 1m 1s"
         );
+    }
+
+    #[test]
+    fn unescape_resolves_only_the_escapes_it_is_given() {
+        let pipes = |c: char| matches!(c, '|').then_some(c);
+        assert_eq!(unescape_with(r"a\|b\nc\", pipes), "a|b\\nc\\");
+        assert_eq!(unescape_with(r"\n", |c| (c == 'n').then_some('\n')), "\n");
+        assert_eq!(unescape_with("plain", pipes), "plain");
     }
 
     #[test]

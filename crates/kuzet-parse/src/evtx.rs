@@ -437,6 +437,16 @@ impl<'a> EventData<'a> {
         (!text.is_empty() && text != "-").then_some(text)
     }
 
+    /// Copies each named value present as text (see [`EventData::text`]) to its field, in table order: most of
+    /// the per-event mapping is this one rename, so it is written as a table of `(name, field)` pairs.
+    fn copy_texts(&self, fields: &mut Fields, pairs: &[(&str, &str)]) {
+        for &(name, field) in pairs {
+            if let Some(text) = self.text(name) {
+                fields.insert(field, text);
+            }
+        }
+    }
+
     /// A named value as an integer: JSON numbers, decimal text and `0x` hex text (Security writes pids in hex).
     fn int(&self, name: &str) -> Option<i64> {
         let value = self.named?.get(name)?;
@@ -730,9 +740,7 @@ fn map_security(fields: &mut Fields, header: &SystemHeader<'_>, data: &EventData
                 );
             }
             insert_logon(fields, data);
-            if let Some(id) = data.text("TargetLogonId") {
-                fields.insert("winlog.logon.id", id);
-            }
+            data.copy_texts(fields, &[("TargetLogonId", "winlog.logon.id")]);
             if event_id == 4625 {
                 fields.insert(fields::EVENT_OUTCOME, "failure");
                 insert_logon_failure(fields, data);
@@ -755,9 +763,7 @@ fn map_security(fields: &mut Fields, header: &SystemHeader<'_>, data: &EventData
                 "TargetDomainName",
                 "",
             );
-            if let Some(server) = data.text("TargetServerName") {
-                fields.insert("destination.domain", server);
-            }
+            data.copy_texts(fields, &[("TargetServerName", "destination.domain")]);
             insert_process(fields, "process", data, "ProcessName", "ProcessId");
             insert_logon(fields, data);
         }
@@ -771,9 +777,7 @@ fn map_security(fields: &mut Fields, header: &SystemHeader<'_>, data: &EventData
                 "SubjectUserSid",
             );
             insert_process(fields, "process", data, "NewProcessName", "NewProcessId");
-            if let Some(command_line) = data.text("CommandLine") {
-                fields.insert(fields::PROCESS_COMMAND_LINE, command_line);
-            }
+            data.copy_texts(fields, &[("CommandLine", fields::PROCESS_COMMAND_LINE)]);
             insert_process(
                 fields,
                 "process.parent",
@@ -829,9 +833,7 @@ fn map_security(fields: &mut Fields, header: &SystemHeader<'_>, data: &EventData
                 "SubjectDomainName",
                 "SubjectUserSid",
             );
-            if let Some(task) = data.text("TaskName") {
-                fields.insert("winlog.task_name", task);
-            }
+            data.copy_texts(fields, &[("TaskName", "winlog.task_name")]);
         }
         // Group membership: the target names the group, the member is the account added or removed.
         4728 | 4729 | 4732 | 4733 | 4746 | 4747 | 4751 | 4752 | 4756 | 4757 | 4761 | 4762 => {
@@ -843,21 +845,18 @@ fn map_security(fields: &mut Fields, header: &SystemHeader<'_>, data: &EventData
                 "SubjectDomainName",
                 "SubjectUserSid",
             );
-            if let Some(group) = data.text("TargetUserName") {
-                fields.insert(fields::GROUP_NAME, group);
-            }
-            if let Some(domain) = data.text("TargetDomainName") {
-                fields.insert("group.domain", domain);
-            }
-            if let Some(sid) = data.text("TargetSid") {
-                fields.insert("group.id", sid);
-            }
+            data.copy_texts(
+                fields,
+                &[
+                    ("TargetUserName", fields::GROUP_NAME),
+                    ("TargetDomainName", "group.domain"),
+                    ("TargetSid", "group.id"),
+                ],
+            );
             match data.text("MemberName").map(common_name) {
                 Some(member) => fields.insert(fields::USER_TARGET_NAME, member),
                 None => {
-                    if let Some(sid) = data.text("MemberSid") {
-                        fields.insert("user.target.id", sid);
-                    }
+                    data.copy_texts(fields, &[("MemberSid", "user.target.id")]);
                 }
             }
         }
@@ -870,18 +869,17 @@ fn map_security(fields: &mut Fields, header: &SystemHeader<'_>, data: &EventData
                 "TargetDomainName",
                 "TargetSid",
             );
-            if let Some(service) = data.text("ServiceName") {
-                fields.insert("service.name", service);
-            }
+            data.copy_texts(fields, &[("ServiceName", "service.name")]);
             insert_kerberos_status(fields, event_id, data);
         }
         4776 => {
-            if let Some(user) = data.text("TargetUserName") {
-                fields.insert(fields::USER_NAME, user);
-            }
-            if let Some(workstation) = data.text("Workstation") {
-                fields.insert("source.domain", workstation);
-            }
+            data.copy_texts(
+                fields,
+                &[
+                    ("TargetUserName", fields::USER_NAME),
+                    ("Workstation", "source.domain"),
+                ],
+            );
             match data.text("Status").and_then(parse_int) {
                 Some(0) => fields.insert(fields::EVENT_OUTCOME, "success"),
                 Some(_) => fields.insert(fields::EVENT_OUTCOME, "failure"),
@@ -922,12 +920,13 @@ fn map_security(fields: &mut Fields, header: &SystemHeader<'_>, data: &EventData
             {
                 fields.insert(fields::FILE_PATH, path);
             }
-            if let Some(share) = data.text("ShareName") {
-                fields.insert("winlog.share_name", share);
-            }
-            if let Some(target) = data.text("RelativeTargetName") {
-                fields.insert(fields::FILE_PATH, target);
-            }
+            data.copy_texts(
+                fields,
+                &[
+                    ("ShareName", "winlog.share_name"),
+                    ("RelativeTargetName", fields::FILE_PATH),
+                ],
+            );
         }
     }
     insert_source_address(fields, data);
@@ -987,15 +986,17 @@ fn insert_logon(fields: &mut Fields, data: &EventData<'_>) {
                 .unwrap_or_else(|| Value::from(logon_type)),
         );
     }
-    if let Some(workstation) = data.text("WorkstationName") {
-        fields.insert("source.domain", workstation);
-    }
-    if let Some(process) = data.text("LogonProcessName") {
-        fields.insert("winlog.logon.process_name", process);
-    }
-    if let Some(package) = data.text("AuthenticationPackageName") {
-        fields.insert("winlog.logon.authentication_package", package);
-    }
+    data.copy_texts(
+        fields,
+        &[
+            ("WorkstationName", "source.domain"),
+            ("LogonProcessName", "winlog.logon.process_name"),
+            (
+                "AuthenticationPackageName",
+                "winlog.logon.authentication_package",
+            ),
+        ],
+    );
     if data.int("ProcessId").is_some_and(|pid| pid != 0) {
         insert_process(fields, "process", data, "ProcessName", "ProcessId");
     }
@@ -1029,9 +1030,7 @@ fn insert_logon_failure(fields: &mut Fields, data: &EventData<'_>) {
             fields.insert(field, reason.unwrap_or(code));
         }
     }
-    if let Some(reason) = data.text("FailureReason") {
-        fields.insert("winlog.logon.failure.reason", reason);
-    }
+    data.copy_texts(fields, &[("FailureReason", "winlog.logon.failure.reason")]);
 }
 
 /// The NTSTATUS codes logon failures report (4625 `Status`/`SubStatus`).
@@ -1097,18 +1096,14 @@ fn insert_source_address(fields: &mut Fields, data: &EventData<'_>) {
 }
 
 fn insert_service(fields: &mut Fields, data: &EventData<'_>) {
-    if let Some(name) = data.text("ServiceName") {
-        fields.insert("service.name", name);
-    }
+    data.copy_texts(fields, &[("ServiceName", "service.name")]);
     if let Some(path) = data
         .text("ImagePath")
         .or_else(|| data.text("ServiceFileName"))
     {
         fields.insert("service.executable", path);
     }
-    if let Some(kind) = data.text("ServiceType") {
-        fields.insert("service.type", kind);
-    }
+    data.copy_texts(fields, &[("ServiceType", "service.type")]);
     if let Some(account) = data
         .text("AccountName")
         .or_else(|| data.text("ServiceAccount"))
@@ -1159,9 +1154,7 @@ fn map_system_channel(fields: &mut Fields, header: &SystemHeader<'_>, data: &Eve
     match event_id {
         7045 if scm => {
             insert_service(fields, data);
-            if let Some(kind) = data.text("StartType") {
-                fields.insert("winlog.service.start_type", kind);
-            }
+            data.copy_texts(fields, &[("StartType", "winlog.service.start_type")]);
         }
         7036 | 7040 | 7031 | 7034 | 7035 if scm => {
             // Classic records: the service's display name is the first unnamed value, its new state the second.
@@ -1187,9 +1180,7 @@ fn map_system_channel(fields: &mut Fields, header: &SystemHeader<'_>, data: &Eve
                 "SubjectDomainName",
                 "",
             );
-            if let Some(channel) = data.text("Channel") {
-                fields.insert("winlog.cleared_channel", channel);
-            }
+            data.copy_texts(fields, &[("Channel", "winlog.cleared_channel")]);
         }
         _ => {}
     }
@@ -1249,12 +1240,13 @@ fn map_sysmon(fields: &mut Fields, header: &SystemHeader<'_>, data: &EventData<'
     if let Some(guid) = guid.iter().find_map(|name| data.text(name)) {
         fields.insert("process.entity_id", guid);
     }
-    if let Some(command_line) = data.text("CommandLine") {
-        fields.insert(fields::PROCESS_COMMAND_LINE, command_line);
-    }
-    if let Some(directory) = data.text("CurrentDirectory") {
-        fields.insert("process.working_directory", directory);
-    }
+    data.copy_texts(
+        fields,
+        &[
+            ("CommandLine", fields::PROCESS_COMMAND_LINE),
+            ("CurrentDirectory", "process.working_directory"),
+        ],
+    );
     insert_process(
         fields,
         "process.parent",
@@ -1262,12 +1254,13 @@ fn map_sysmon(fields: &mut Fields, header: &SystemHeader<'_>, data: &EventData<'
         "ParentImage",
         "ParentProcessId",
     );
-    if let Some(guid) = data.text("ParentProcessGuid") {
-        fields.insert("process.parent.entity_id", guid);
-    }
-    if let Some(command_line) = data.text("ParentCommandLine") {
-        fields.insert("process.parent.command_line", command_line);
-    }
+    data.copy_texts(
+        fields,
+        &[
+            ("ParentProcessGuid", "process.parent.entity_id"),
+            ("ParentCommandLine", "process.parent.command_line"),
+        ],
+    );
     for (name, field) in [
         ("OriginalFileName", "pe.original_file_name"),
         ("Company", "pe.company"),
@@ -1289,9 +1282,7 @@ fn map_sysmon(fields: &mut Fields, header: &SystemHeader<'_>, data: &EventData<'
     if let Some(user) = data.text("User").or_else(|| data.text("SourceUser")) {
         insert_domain_user(fields, "user", user);
     }
-    if let Some(rule) = data.text("RuleName") {
-        fields.insert("rule.name", rule);
-    }
+    data.copy_texts(fields, &[("RuleName", "rule.name")]);
 
     let hashes = data.text("Hashes").or_else(|| data.text("Hash"));
     match event_id {
@@ -1372,17 +1363,16 @@ fn map_sysmon(fields: &mut Fields, header: &SystemHeader<'_>, data: &EventData<'
             }
         }
         17 | 18 => {
-            if let Some(pipe) = data.text("PipeName") {
-                fields.insert("file.name", pipe);
-            }
+            data.copy_texts(fields, &[("PipeName", "file.name")]);
         }
         22 => {
-            if let Some(name) = data.text("QueryName") {
-                fields.insert("dns.question.name", name);
-            }
-            if let Some(status) = data.text("QueryStatus") {
-                fields.insert("dns.response_code", status);
-            }
+            data.copy_texts(
+                fields,
+                &[
+                    ("QueryName", "dns.question.name"),
+                    ("QueryStatus", "dns.response_code"),
+                ],
+            );
             if let Some(results) = data.text("QueryResults") {
                 let ips: Vec<Value> = results
                     .split(';')
@@ -1532,9 +1522,10 @@ fn map_powershell(fields: &mut Fields, header: &SystemHeader<'_>, data: &EventDa
         // Kept verbatim, whitespace included: detections match fragments of it.
         fields.insert("powershell.file.script_block_text", text);
     }
-    if let Some(id) = data.text("ScriptBlockId") {
-        fields.insert("powershell.file.script_block_id", id);
-    }
+    data.copy_texts(
+        fields,
+        &[("ScriptBlockId", "powershell.file.script_block_id")],
+    );
     if let Some(number) = data.int("MessageNumber") {
         fields.insert("powershell.sequence", number);
     }
@@ -1556,9 +1547,10 @@ fn map_powershell(fields: &mut Fields, header: &SystemHeader<'_>, data: &EventDa
             insert_powershell_context(fields, text);
         }
     }
-    if let Some(payload) = data.text("Payload") {
-        fields.insert("powershell.command.invocation_details", payload);
-    }
+    data.copy_texts(
+        fields,
+        &[("Payload", "powershell.command.invocation_details")],
+    );
 }
 
 /// The `Key = Value` (4103) or `Key=Value` (400/800) lines PowerShell writes about its host and command.

@@ -2,6 +2,8 @@
 
 use std::borrow::Cow;
 
+use crate::common::unescape_with;
+
 /// One pair as written. `value` has quotes removed and `\"`/`\\` unescaped.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Pair<'a> {
@@ -126,23 +128,7 @@ fn skip_token(bytes: &[u8], start: usize) -> usize {
 
 /// `\"` → `"`, `\\` → `\`; other escapes are kept as written.
 fn unescape(raw: &str) -> Cow<'_, str> {
-    let mut out = String::with_capacity(raw.len());
-    let mut chars = raw.chars();
-    while let Some(c) = chars.next() {
-        if c == '\\' {
-            match chars.next() {
-                Some(next @ ('"' | '\\')) => out.push(next),
-                Some(next) => {
-                    out.push('\\');
-                    out.push(next);
-                }
-                None => out.push('\\'),
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    Cow::Owned(out)
+    Cow::Owned(unescape_with(raw, |c| matches!(c, '"' | '\\').then_some(c)))
 }
 
 /// True when the whole text is `key=value` pairs (at least two, nothing else, quotes balanced): only then is a

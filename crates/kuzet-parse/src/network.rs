@@ -14,18 +14,8 @@ use crate::common::{
     set_inferred_time, set_list, transport,
 };
 use crate::kv::pairs;
+use crate::syslog::SEVERITIES;
 use crate::timefmt::{from_epoch_text, parse_iso};
-
-const SEVERITY_LEVELS: [&str; 8] = [
-    "emergency",
-    "alert",
-    "critical",
-    "error",
-    "warning",
-    "notice",
-    "informational",
-    "debug",
-];
 
 /// Parses `%FAC-SEV-CODE: message`; false when the text is not in that shape.
 pub(crate) fn parse_cisco(event: &mut Event, text: &str) -> bool {
@@ -56,7 +46,7 @@ pub(crate) fn parse_cisco(event: &mut Event, text: &str) -> bool {
     f.insert(fields::OBSERVER_PRODUCT, product);
     f.insert(fields::EVENT_CODE, code);
     f.insert(fields::EVENT_SEVERITY, i64::from(severity));
-    f.insert(fields::LOG_LEVEL, SEVERITY_LEVELS[usize::from(severity)]);
+    f.insert(fields::LOG_LEVEL, SEVERITIES[usize::from(severity)]);
     f.insert(fields::MESSAGE, msg);
     f.insert(fields::EVENT_MODULE, "cisco");
     if product == "IOS" {
@@ -126,6 +116,13 @@ fn set_endpoint(event: &mut Event, side: &str, (interface, ip, port): (&str, &st
     }
 }
 
+/// Where `for` and the `to` after it stand in an ASA connection message: the two endpoints follow them.
+fn for_to(words: &[&str]) -> Option<(usize, usize)> {
+    let for_at = words.iter().position(|w| *w == "for")?;
+    let to_at = words.iter().skip(for_at).position(|w| *w == "to")? + for_at;
+    Some((for_at, to_at))
+}
+
 fn built(event: &mut Event, msg: &str) {
     let words: Vec<&str> = msg.split_whitespace().collect();
     // Built {inbound|outbound} {TCP|UDP} connection ID for IF:IP/PORT (MAPPED/PORT) … to IF:IP/PORT (MAPPED/PORT)
@@ -133,15 +130,7 @@ fn built(event: &mut Event, msg: &str) {
     else {
         return;
     };
-    let Some(for_at) = words.iter().position(|w| *w == "for") else {
-        return;
-    };
-    let Some(to_at) = words
-        .iter()
-        .skip(for_at)
-        .position(|w| *w == "to")
-        .map(|p| p + for_at)
-    else {
+    let Some((for_at, to_at)) = for_to(&words) else {
         return;
     };
     let (Some(first), Some(second)) = (
@@ -175,15 +164,7 @@ fn teardown(event: &mut Event, msg: &str) {
     let (Some(proto), Some(id)) = (words.get(1), words.get(3)) else {
         return;
     };
-    let Some(for_at) = words.iter().position(|w| *w == "for") else {
-        return;
-    };
-    let Some(to_at) = words
-        .iter()
-        .skip(for_at)
-        .position(|w| *w == "to")
-        .map(|p| p + for_at)
-    else {
+    let Some((for_at, to_at)) = for_to(&words) else {
         return;
     };
     if let Some(source) = words.get(for_at + 1).and_then(|w| endpoint(w)) {

@@ -20,7 +20,7 @@
 
 use kuzet_model::{Event, IssueCode, Value, fields};
 
-use crate::common::{set_exact_time, set_inferred_time};
+use crate::common::{set_exact_time, set_inferred_time, unescape_with};
 use crate::timefmt::{parse_bsd_prefix, parse_iso_prefix};
 use crate::{Ctx, body};
 
@@ -50,7 +50,8 @@ const FACILITIES: [&str; 24] = [
     "local6",
     "local7",
 ];
-const SEVERITIES: [&str; 8] = [
+/// RFC 5424 severity names by number; Cisco `%FAC-SEV-CODE` tags number their severities the same way.
+pub(crate) const SEVERITIES: [&str; 8] = [
     "emergency",
     "alert",
     "critical",
@@ -337,23 +338,7 @@ fn structured_data(event: &mut Event, text: &str) -> Result<usize, String> {
 
 /// RFC 5424 §6.3.3: inside PARAM-VALUE, `\"`, `\\` and `\]` are escapes; a backslash before anything else is kept.
 fn unescape_sd(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len());
-    let mut chars = raw.chars();
-    while let Some(c) = chars.next() {
-        if c == '\\' {
-            match chars.next() {
-                Some(next @ ('"' | '\\' | ']')) => out.push(next),
-                Some(next) => {
-                    out.push('\\');
-                    out.push(next);
-                }
-                None => out.push('\\'),
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    unescape_with(raw, |c| matches!(c, '"' | '\\' | ']').then_some(c))
 }
 
 fn parse_3164(event: &mut Event, whole: &str, after_pri: &str, has_pri: bool, ctx: &Ctx<'_>) {
