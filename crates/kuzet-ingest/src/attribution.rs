@@ -4,6 +4,9 @@
 use std::net::IpAddr;
 use std::sync::{Arc, RwLock};
 
+use base64::Engine as _;
+use base64::alphabet;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use kuzet_model::{Directory, FormatHint, Source, SourceId, TenantId};
 use sha2::{Digest, Sha256};
 
@@ -117,7 +120,7 @@ pub(crate) fn token_of_authorization(header: &str) -> Option<String> {
         return (!value.is_empty()).then(|| value.to_owned());
     }
     if scheme.eq_ignore_ascii_case("apikey") || scheme.eq_ignore_ascii_case("basic") {
-        let decoded = String::from_utf8(crate::base64::decode(value)?).ok()?;
+        let decoded = String::from_utf8(decode_base64(value)?).ok()?;
         let secret = match decoded.split_once(':') {
             Some((_, secret)) => secret,
             None if scheme.eq_ignore_ascii_case("apikey") => decoded.as_str(),
@@ -126,6 +129,24 @@ pub(crate) fn token_of_authorization(header: &str) -> Option<String> {
         return (!secret.is_empty()).then(|| secret.to_owned());
     }
     None
+}
+
+/// Shippers differ in how they write the credential: padded or not, standard or URL-safe alphabet, and some leave
+/// non-zero bits in the last character. All of these are accepted; the padding is trimmed up front so that any
+/// number of trailing `=` is tolerated.
+const LENIENT: GeneralPurposeConfig = GeneralPurposeConfig::new()
+    .with_decode_padding_mode(DecodePaddingMode::RequireNone)
+    .with_decode_allow_trailing_bits(true);
+const STANDARD_LENIENT: GeneralPurpose = GeneralPurpose::new(&alphabet::STANDARD, LENIENT);
+const URL_SAFE_LENIENT: GeneralPurpose = GeneralPurpose::new(&alphabet::URL_SAFE, LENIENT);
+
+/// Decodes base64 in either alphabet with or without `=` padding; `None` on any other character or a bad length.
+fn decode_base64(text: &str) -> Option<Vec<u8>> {
+    let text = text.trim_end_matches('=');
+    STANDARD_LENIENT
+        .decode(text)
+        .or_else(|_| URL_SAFE_LENIENT.decode(text))
+        .ok()
 }
 
 pub(crate) fn by_authorization(directory: &Directory, header: Option<&str>) -> Option<Attributed> {
@@ -154,5 +175,25 @@ mod tests {
         assert_eq!(token_of_authorization("Bearer ").as_deref(), None);
         assert_eq!(token_of_authorization("Digest x").as_deref(), None);
         assert_eq!(token_of_authorization("Basic !!!").as_deref(), None);
+    }
+
+    #[test]
+    fn decodes_padded_and_unpadded() {
+        assert_eq!(decode_base64("aWQ6a2V5").unwrap(), b"id:key");
+        assert_eq!(decode_base64("dXNlcjpwYXNz").unwrap(), b"user:pass");
+        assert_eq!(decode_base64("YQ==").unwrap(), b"a");
+        assert_eq!(decode_base64("YQ").unwrap(), b"a");
+        assert_eq!(decode_base64("YWI=").unwrap(), b"ab");
+        assert!(decode_base64("Y").is_none());
+        assert!(decode_base64("a b").is_none());
+    }
+
+    #[test]
+    fn decodes_either_alphabet() {
+        // 0xfb 0xff encodes as "+/8" in the standard alphabet and "-_8" in the URL-safe one.
+        assert_eq!(decode_base64("+/8=").unwrap(), [0xfb, 0xff]);
+        assert_eq!(decode_base64("-_8").unwrap(), [0xfb, 0xff]);
+        // Non-zero bits left over in the last character are ignored, as before.
+        assert_eq!(decode_base64("YR").unwrap(), b"a");
     }
 }

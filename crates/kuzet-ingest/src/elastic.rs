@@ -2,6 +2,8 @@
 //! Fluent Bit to ship here unmodified: the probes they make before shipping and `_bulk`. See
 //! `docs/delivery.md` for what each probe answers.
 
+use std::collections::HashMap;
+use std::sync::MutexGuard;
 use std::time::Instant;
 
 use axum::Router;
@@ -16,6 +18,7 @@ use serde_json::{Value, json};
 use crate::http::{
     JsonBodyError, Refusal, append_all, authenticate, json_event, peer_of, read_body,
 };
+use crate::server::Shared;
 use crate::telemetry::DropReason;
 use crate::{Ingest, Sink};
 
@@ -178,7 +181,7 @@ async fn nodes<S: Sink>(State(ingest): State<Ingest<S>>, request: Request) -> Re
 
 async fn cat_templates<S: Sink>(
     State(ingest): State<Ingest<S>>,
-    Query(query): Query<std::collections::HashMap<String, String>>,
+    Query(query): Query<HashMap<String, String>>,
     request: Request,
 ) -> Response {
     if let Err(refusal) = guard(&ingest, &request) {
@@ -194,12 +197,25 @@ async fn cat_templates<S: Sink>(
 /// The kinds of objects shippers install and read back, each answered in its own GET shape.
 trait ElasticObject {
     const KIND: &'static str;
-    fn get_shape(name: &str, body: Value) -> Value;
+    /// The error `type` Elasticsearch answers when an object of this kind is not there.
+    const MISSING_TYPE: &'static str = "resource_not_found_exception";
+    /// Most kinds are read back keyed by their name.
+    fn get_shape(name: &str, body: Value) -> Value {
+        json!({ name: body })
+    }
     fn put_answer(name: &str) -> Value {
         let _ = name;
         json!({ "acknowledged": true })
     }
-    fn missing(name: &str) -> Refusal;
+    /// The error `reason`, worded as Elasticsearch words it for this kind: shippers match on some of them.
+    fn missing_reason(name: &str) -> String;
+    fn missing(name: &str) -> Refusal {
+        Refusal::new(
+            StatusCode::NOT_FOUND,
+            Self::MISSING_TYPE,
+            Self::missing_reason(name),
+        )
+    }
 }
 
 struct IndexTemplate;
@@ -208,42 +224,24 @@ impl ElasticObject for IndexTemplate {
     fn get_shape(name: &str, body: Value) -> Value {
         json!({ "index_templates": [{ "name": name, "index_template": body }] })
     }
-    fn missing(name: &str) -> Refusal {
-        Refusal::new(
-            StatusCode::NOT_FOUND,
-            "resource_not_found_exception",
-            format!("index template matching [{name}] not found"),
-        )
+    fn missing_reason(name: &str) -> String {
+        format!("index template matching [{name}] not found")
     }
 }
 
 struct LegacyTemplate;
 impl ElasticObject for LegacyTemplate {
     const KIND: &'static str = "template";
-    fn get_shape(name: &str, body: Value) -> Value {
-        json!({ name: body })
-    }
-    fn missing(name: &str) -> Refusal {
-        Refusal::new(
-            StatusCode::NOT_FOUND,
-            "resource_not_found_exception",
-            format!("template [{name}] missing"),
-        )
+    fn missing_reason(name: &str) -> String {
+        format!("template [{name}] missing")
     }
 }
 
 struct Pipeline;
 impl ElasticObject for Pipeline {
     const KIND: &'static str = "pipeline";
-    fn get_shape(name: &str, body: Value) -> Value {
-        json!({ name: body })
-    }
-    fn missing(name: &str) -> Refusal {
-        Refusal::new(
-            StatusCode::NOT_FOUND,
-            "resource_not_found_exception",
-            format!("pipeline [{name}] is missing"),
-        )
+    fn missing_reason(name: &str) -> String {
+        format!("pipeline [{name}] is missing")
     }
 }
 
@@ -254,30 +252,34 @@ impl ElasticObject for IlmPolicy {
         let policy = body.get("policy").cloned().unwrap_or(body);
         json!({ name: { "version": 1, "modified_date": "2025-01-01T00:00:00.000Z", "policy": policy } })
     }
-    fn missing(name: &str) -> Refusal {
-        Refusal::new(
-            StatusCode::NOT_FOUND,
-            "resource_not_found_exception",
-            format!("Lifecycle policy not found: {name}"),
-        )
+    fn missing_reason(name: &str) -> String {
+        format!("Lifecycle policy not found: {name}")
     }
 }
 
 struct DataStream;
 impl ElasticObject for DataStream {
     const KIND: &'static str = "data_stream";
+    const MISSING_TYPE: &'static str = "index_not_found_exception";
     fn get_shape(name: &str, _body: Value) -> Value {
         json!({ "data_streams": [{
             "name": name, "timestamp_field": {"name": "@timestamp"}, "indices": [],
             "generation": 1, "status": "GREEN", "template": name, "hidden": false, "system": false
         }] })
     }
-    fn missing(name: &str) -> Refusal {
-        Refusal::new(
-            StatusCode::NOT_FOUND,
-            "index_not_found_exception",
-            format!("no such index [{name}]"),
-        )
+    fn missing_reason(name: &str) -> String {
+        format!("no such index [{name}]")
+    }
+}
+
+/// The remembered objects; a poisoned lock still holds a usable map (every write is one insert), so it is taken
+/// over rather than failing every later request.
+fn remembered_objects<S>(
+    shared: &Shared<S>,
+) -> MutexGuard<'_, HashMap<(&'static str, String), Value>> {
+    match shared.elastic_objects.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
     }
 }
 
@@ -290,10 +292,7 @@ async fn get_object<S: Sink, O: ElasticObject>(
         return refusal.into_response();
     }
     let found = {
-        let objects = match ingest.shared.elastic_objects.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let objects = remembered_objects(&ingest.shared);
         objects.get(&(O::KIND, name.clone())).cloned()
     };
     match found {
@@ -331,10 +330,7 @@ async fn put_object<S: Sink, O: ElasticObject>(
         }
     };
     {
-        let mut objects = match ingest.shared.elastic_objects.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let mut objects = remembered_objects(&ingest.shared);
         let key = (O::KIND, name.clone());
         if objects.len() < MAX_REMEMBERED_OBJECTS || objects.contains_key(&key) {
             objects.insert(key, value);

@@ -8,7 +8,6 @@
 //! What each protocol guarantees is written down in `docs/delivery.md`.
 
 mod attribution;
-mod base64;
 mod config;
 mod elastic;
 mod error;
