@@ -317,14 +317,23 @@ impl<'a> TenantVerifier<'a> {
         });
     }
 
+    /// A finding about a file or a block as a whole, not about one record in it: most findings are.
+    fn find_at(
+        &mut self,
+        kind: FindingKind,
+        segment: Option<&str>,
+        block: Option<u64>,
+        detail: impl Into<String>,
+    ) {
+        self.find(kind, segment, block, None, None, detail);
+    }
+
     fn run(&mut self, source: &dyn Source) -> Result<(), StoreError> {
         let (subdirs, files) = source.list(Some(&self.tenant))?;
         for d in subdirs {
             let tenant = self.tenant.clone();
-            self.find(
+            self.find_at(
                 FindingKind::UnexpectedFile,
-                None,
-                None,
                 None,
                 None,
                 format!("unexpected directory `{tenant}/{d}`"),
@@ -338,10 +347,8 @@ impl<'a> TenantVerifier<'a> {
             } else if name == CHECKPOINTS_FILE {
                 has_checkpoints = true;
             } else {
-                self.find(
+                self.find_at(
                     FindingKind::UnexpectedFile,
-                    None,
-                    None,
                     None,
                     None,
                     format!("unexpected file `{name}`"),
@@ -356,11 +363,9 @@ impl<'a> TenantVerifier<'a> {
                 .unwrap_or_default();
             let (lines, complete) = format::parse_checkpoints(&bytes);
             if complete < bytes.len() {
-                self.find(
+                self.find_at(
                     FindingKind::CheckpointForged,
                     Some(CHECKPOINTS_FILE),
-                    None,
-                    None,
                     None,
                     format!(
                         "checkpoint log ends with {} bytes of an incomplete line",
@@ -374,16 +379,13 @@ impl<'a> TenantVerifier<'a> {
                         self.wanted_sizes.insert(cp.tree_size, None);
                         checkpoints.push((line, cp));
                     }
-                    Ok(cp) => self.find(FindingKind::CheckpointForged, Some(&cp.segment.clone()), None, None, None,
-                        format!("checkpoint at line {line} (tree size {}): signature does not verify or names another tenant", cp.tree_size)),
-                    Err(e) => self.find(FindingKind::CheckpointForged, Some(CHECKPOINTS_FILE), None, None, None,
-                        format!("checkpoint at line {line} is malformed: {e}")),
+                    Ok(cp) => self.find_at(FindingKind::CheckpointForged, Some(&cp.segment.clone()), None, format!("checkpoint at line {line} (tree size {}): signature does not verify or names another tenant", cp.tree_size)),
+                    Err(e) => self.find_at(FindingKind::CheckpointForged, Some(CHECKPOINTS_FILE), None, format!("checkpoint at line {line} is malformed: {e}")),
                 }
             }
             self.summary.checkpoints = checkpoints.len() as u64;
         } else if !segments.is_empty() {
-            self.find(FindingKind::CheckpointLogMissing, None, None, None, None,
-                "checkpoints.log is missing: nothing in this tenant's archive is covered by a signature");
+            self.find_at(FindingKind::CheckpointLogMissing, None, None, "checkpoints.log is missing: nothing in this tenant's archive is covered by a signature");
         }
 
         for (number, name) in &segments {
@@ -394,12 +396,10 @@ impl<'a> TenantVerifier<'a> {
                     segment_file_name(number - 1)
                 );
                 let first_missing = segment_file_name(self.next_segment);
-                self.find(
+                self.find_at(
                     FindingKind::SegmentMissing,
                     Some(&first_missing),
                     Some(self.expected_block),
-                    None,
-                    None,
                     format!("segment files {missing} are missing"),
                 );
                 self.chain_known_broken = true;
@@ -424,8 +424,7 @@ impl<'a> TenantVerifier<'a> {
         let mut previous_size = 0;
         for (line, cp) in checkpoints {
             if cp.tree_size < previous_size {
-                self.find(FindingKind::CheckpointMismatch, Some(&cp.segment.clone()), None, None, None,
-                    format!("checkpoint at line {line}: tree size {} is smaller than the previous {previous_size}", cp.tree_size));
+                self.find_at(FindingKind::CheckpointMismatch, Some(&cp.segment.clone()), None, format!("checkpoint at line {line}: tree size {} is smaller than the previous {previous_size}", cp.tree_size));
             }
             previous_size = previous_size.max(cp.tree_size);
             if cp.tree_size > size {
@@ -449,8 +448,7 @@ impl<'a> TenantVerifier<'a> {
                 .segment_of_leaf(good)
                 .unwrap_or_else(|| cp.segment.clone());
             let block = (blocks.end - blocks.start == 1).then_some(blocks.start);
-            self.find(FindingKind::CheckpointMismatch, Some(&segment), block.or(Some(blocks.start)), None, None,
-                format!("checkpoint at line {line} (tree size {}) does not match the recomputed tree: blocks {}..{} changed \
+            self.find_at(FindingKind::CheckpointMismatch, Some(&segment), block.or(Some(blocks.start)), format!("checkpoint at line {line} (tree size {}) does not match the recomputed tree: blocks {}..{} changed \
                          since the checkpoint at tree size {good}; {} later checkpoints also differ",
                          cp.tree_size, blocks.start, blocks.end, mismatches - 1));
         }
@@ -463,17 +461,14 @@ impl<'a> TenantVerifier<'a> {
                 } else {
                     FindingKind::SegmentMissing
                 };
-                self.find(kind, Some(&cp.segment.clone()), Some(size), None, None,
-                    format!("checkpoint at line {line} covers {} blocks but the archive holds {size}: blocks {size}..{} are gone",
+                self.find_at(kind, Some(&cp.segment.clone()), Some(size), format!("checkpoint at line {line} covers {} blocks but the archive holds {size}: blocks {size}..{} are gone",
                         cp.tree_size, cp.tree_size));
             } else if size > cp.tree_size {
                 let segment = self.segment_of_leaf(cp.tree_size);
-                self.find(
+                self.find_at(
                     FindingKind::Uncheckpointed,
                     segment.as_deref(),
                     Some(cp.tree_size),
-                    None,
-                    None,
                     format!(
                         "blocks {}..{size} are not covered by any checkpoint",
                         cp.tree_size
@@ -502,12 +497,10 @@ impl<'a> TenantVerifier<'a> {
         self.segment_names.push(name.to_owned());
         if !self.previous_closed {
             let prev = segment_file_name(number.saturating_sub(1));
-            self.find(
+            self.find_at(
                 FindingKind::SegmentTruncated,
                 Some(&prev),
                 Some(self.expected_block),
-                None,
-                None,
                 "segment has no trailer but a later segment exists: its end was cut off",
             );
             self.chain_known_broken = true;
@@ -515,21 +508,17 @@ impl<'a> TenantVerifier<'a> {
         let (header_bytes, mut pos) = match SegmentHeader::decode(bytes) {
             Ok((header, len)) => {
                 if header.tenant != self.tenant {
-                    self.find(
+                    self.find_at(
                         FindingKind::SegmentSwapped,
                         Some(name),
-                        None,
-                        None,
                         None,
                         format!("segment belongs to tenant `{}`", header.tenant),
                     );
                 }
                 if header.number != number {
-                    self.find(
+                    self.find_at(
                         FindingKind::SegmentSwapped,
                         Some(name),
-                        None,
-                        None,
                         None,
                         format!(
                             "segment header says it is {}",
@@ -537,11 +526,9 @@ impl<'a> TenantVerifier<'a> {
                         ),
                     );
                 } else if header.prev_chain != self.prev_chain && !self.chain_known_broken {
-                    self.find(
+                    self.find_at(
                         FindingKind::ChainBroken,
                         Some(name),
-                        None,
-                        None,
                         None,
                         "back link does not match the previous segment's header and trailer",
                     );
@@ -558,14 +545,7 @@ impl<'a> TenantVerifier<'a> {
                 (bytes[..len].to_vec(), len)
             }
             Err(detail) => {
-                self.find(
-                    FindingKind::SegmentHeaderAltered,
-                    Some(name),
-                    None,
-                    None,
-                    None,
-                    detail,
-                );
+                self.find_at(FindingKind::SegmentHeaderAltered, Some(name), None, detail);
                 self.chain_known_broken = true;
                 (Vec::new(), resync(bytes, 8))
             }
@@ -581,11 +561,9 @@ impl<'a> TenantVerifier<'a> {
                     Ok(t) => {
                         trailer = Some((t, &rest[..TRAILER_LEN]));
                         if rest.len() > TRAILER_LEN {
-                            self.find(
+                            self.find_at(
                                 FindingKind::SegmentTruncated,
                                 Some(name),
-                                None,
-                                None,
                                 None,
                                 format!(
                                     "{} bytes follow the segment trailer",
@@ -596,12 +574,10 @@ impl<'a> TenantVerifier<'a> {
                         break;
                     }
                     Err(detail) => {
-                        self.find(
+                        self.find_at(
                             FindingKind::SegmentTruncated,
                             Some(name),
                             Some(running),
-                            None,
-                            None,
                             format!("damaged trailer: {detail}"),
                         );
                         break;
@@ -609,12 +585,10 @@ impl<'a> TenantVerifier<'a> {
                 }
             }
             if rest.len() < BLOCK_HEADER_LEN {
-                self.find(
+                self.find_at(
                     FindingKind::SegmentTruncated,
                     Some(name),
                     Some(running),
-                    None,
-                    None,
                     format!("segment ends inside a block header ({} bytes)", rest.len()),
                 );
                 break;
@@ -622,12 +596,10 @@ impl<'a> TenantVerifier<'a> {
             let header = match BlockHeader::decode(&rest[..BLOCK_HEADER_LEN]) {
                 Ok(h) => h,
                 Err(detail) => {
-                    self.find(
+                    self.find_at(
                         FindingKind::BlockAltered,
                         Some(name),
                         Some(running),
-                        None,
-                        None,
                         format!("block header at offset {pos}: {detail}"),
                     );
                     block_indices.push(None);
@@ -638,12 +610,10 @@ impl<'a> TenantVerifier<'a> {
             };
             let total = header.encoded_len();
             if (rest.len() as u64) < total {
-                self.find(
+                self.find_at(
                     FindingKind::SegmentTruncated,
                     Some(name),
                     Some(header.block_index),
-                    None,
-                    None,
                     format!(
                         "segment ends inside block {} ({} of {total} bytes)",
                         header.block_index,
@@ -673,13 +643,12 @@ impl<'a> TenantVerifier<'a> {
                     } else {
                         FindingKind::BlockAltered
                     };
-                    self.find(kind, Some(name), None, None, None, format!(
+                    self.find_at(kind, Some(name), None, format!(
                         "trailer says {} blocks (tree size {}), segment holds {blocks_here} (tree size {})",
                         t.block_count, t.tree_size, self.frontier.size()));
                 } else if t.log_root != self.frontier.root() && !self.trailer_root_broken {
                     self.trailer_root_broken = true;
-                    self.find(FindingKind::ChainBroken, Some(name), None, None, None,
-                        "trailer's log root differs from the recomputed tree: blocks of this segment (or an earlier one) were rewritten");
+                    self.find_at(FindingKind::ChainBroken, Some(name), None, "trailer's log root differs from the recomputed tree: blocks of this segment (or an earlier one) were rewritten");
                 }
                 self.prev_chain = chain_hash(&header_bytes, trailer_bytes);
                 self.previous_closed = true;
@@ -707,24 +676,20 @@ impl<'a> TenantVerifier<'a> {
             };
             let duplicate = !seen.insert(index);
             if duplicate || max_seen.is_some_and(|m| index < m) || index < expected {
-                self.find(
+                self.find_at(
                     FindingKind::BlockReordered,
                     Some(name),
                     Some(index),
-                    None,
-                    None,
                     format!(
                         "block {index} appears after block {}",
                         max_seen.unwrap_or(expected.saturating_sub(1))
                     ),
                 );
             } else if index > expected && suffix_min[position + 1] >= index {
-                self.find(
+                self.find_at(
                     FindingKind::BlockRemoved,
                     Some(name),
                     Some(expected),
-                    None,
-                    None,
                     format!("blocks {expected}..{index} are missing"),
                 );
             }
@@ -743,12 +708,10 @@ impl<'a> TenantVerifier<'a> {
     ) {
         let block = Some(header.block_index);
         if header.uncompressed_len > MAX_BLOCK_BYTES {
-            self.find(
+            self.find_at(
                 FindingKind::BlockAltered,
                 Some(name),
                 block,
-                None,
-                None,
                 "implausible uncompressed length",
             );
             return;
@@ -761,23 +724,19 @@ impl<'a> TenantVerifier<'a> {
                 .read_to_end(&mut data)
         });
         if let Err(e) = decoded {
-            self.find(
+            self.find_at(
                 FindingKind::BlockAltered,
                 Some(name),
                 block,
-                None,
-                None,
                 format!("payload does not decompress: {e}"),
             );
             return;
         }
         if data.len() != header.uncompressed_len as usize {
-            self.find(
+            self.find_at(
                 FindingKind::BlockAltered,
                 Some(name),
                 block,
-                None,
-                None,
                 format!(
                     "payload decompresses to {} bytes, header says {}",
                     data.len(),
@@ -873,12 +832,10 @@ impl<'a> TenantVerifier<'a> {
             );
         }
         if crate::merkle::root(&leaves) != *root && self.findings.len() == findings_before {
-            self.find(
+            self.find_at(
                 FindingKind::BlockAltered,
                 Some(name),
                 block,
-                None,
-                None,
                 "records do not hash to the block root",
             );
         }
