@@ -3,6 +3,8 @@
 //! request with its per-item answer. Reports events/s.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark that cannot set up should stop loudly
 
+mod common;
+
 use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -11,7 +13,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use kuzet_ingest::{Ingest, IngestConfig, RawEvent, SharedDirectory, Sink, SinkError};
-use kuzet_model::{Directory, FormatHint, Source, SourceId, SourceIdentity, Tenant, TenantId};
+use kuzet_model::SourceIdentity;
 use sha2::Digest;
 use tower::ServiceExt;
 
@@ -36,25 +38,9 @@ fn http(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
-    let directory = Directory::new(
-        vec![Tenant {
-            id: TenantId::new("alpha").unwrap(),
-            name: "alpha".into(),
-        }],
-        vec![],
-        vec![Source {
-            id: SourceId::new("bench").unwrap(),
-            tenant: TenantId::new("alpha").unwrap(),
-            facility: None,
-            name: "bench".into(),
-            identities: vec![SourceIdentity::TokenSha256(hex::encode(
-                sha2::Sha256::digest(b"token"),
-            ))],
-            format: FormatHint::Auto,
-            expected_interval_secs: None,
-        }],
-    )
-    .unwrap();
+    let directory = common::one_source(SourceIdentity::TokenSha256(hex::encode(
+        sha2::Sha256::digest(b"token"),
+    )));
     let ingest = Ingest::new(
         IngestConfig::default(),
         SharedDirectory::new(directory),

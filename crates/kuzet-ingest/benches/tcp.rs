@@ -3,13 +3,15 @@
 //! counts. Reports events/s.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark that cannot set up should stop loudly
 
+mod common;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use kuzet_ingest::{Ingest, IngestConfig, RawEvent, SharedDirectory, Sink, SinkError};
-use kuzet_model::{Directory, FormatHint, Source, SourceId, SourceIdentity, Tenant, TenantId};
+use kuzet_model::SourceIdentity;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -18,6 +20,20 @@ use tokio_util::sync::CancellationToken;
 struct CountingSink {
     events: Arc<AtomicU64>,
     changed: Arc<Notify>,
+}
+
+impl CountingSink {
+    /// Waits until `target` events in all have been appended.
+    async fn wait_for(&self, target: u64) {
+        while self.events.load(Ordering::SeqCst) < target {
+            let changed = self.changed.notified();
+            if self.events.load(Ordering::SeqCst) >= target {
+                break;
+            }
+            // The listener flushes a partial batch after `batch_linger`, so this wakes up.
+            let _ = tokio::time::timeout(Duration::from_millis(50), changed).await;
+        }
+    }
 }
 
 impl Sink for CountingSink {
@@ -40,23 +56,7 @@ fn tcp(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
-    let directory = Directory::new(
-        vec![Tenant {
-            id: TenantId::new("alpha").unwrap(),
-            name: "alpha".into(),
-        }],
-        vec![],
-        vec![Source {
-            id: SourceId::new("bench").unwrap(),
-            tenant: TenantId::new("alpha").unwrap(),
-            facility: None,
-            name: "bench".into(),
-            identities: vec![SourceIdentity::Peer("127.0.0.0/8".parse().unwrap())],
-            format: FormatHint::Auto,
-            expected_interval_secs: None,
-        }],
-    )
-    .unwrap();
+    let directory = common::one_source(SourceIdentity::Peer("127.0.0.0/8".parse().unwrap()));
     let sink = CountingSink::default();
     let config = IngestConfig {
         syslog_tcp: Some("127.0.0.1:0".parse().unwrap()),
@@ -91,14 +91,7 @@ fn tcp(c: &mut Criterion) {
                 for _ in 0..iterations {
                     let target = sink.events.load(Ordering::SeqCst) + PER_ITERATION;
                     client.write_all(&payload).await.unwrap();
-                    while sink.events.load(Ordering::SeqCst) < target {
-                        let changed = sink.changed.notified();
-                        if sink.events.load(Ordering::SeqCst) >= target {
-                            break;
-                        }
-                        // The listener flushes a partial batch after `batch_linger`, so this wakes up.
-                        let _ = tokio::time::timeout(Duration::from_millis(50), changed).await;
-                    }
+                    sink.wait_for(target).await;
                 }
                 started.elapsed()
             })
@@ -120,13 +113,7 @@ fn tcp(c: &mut Criterion) {
                     for _ in 0..DATAGRAMS {
                         udp_client.send_to(MESSAGE, udp_server).await.unwrap();
                     }
-                    while sink.events.load(Ordering::SeqCst) < target {
-                        let changed = sink.changed.notified();
-                        if sink.events.load(Ordering::SeqCst) >= target {
-                            break;
-                        }
-                        let _ = tokio::time::timeout(Duration::from_millis(50), changed).await;
-                    }
+                    sink.wait_for(target).await;
                 }
                 started.elapsed()
             })
