@@ -730,14 +730,7 @@ fn map_security(fields: &mut Fields, header: &SystemHeader<'_>, data: &EventData
             );
             if event_id == 4647 || event_id >= 4778 {
                 insert_user(fields, "user", data, "AccountName", "AccountDomain", "");
-                insert_user(
-                    fields,
-                    "user",
-                    data,
-                    "SubjectUserName",
-                    "SubjectDomainName",
-                    "SubjectUserSid",
-                );
+                insert_subject(fields, data);
             }
             insert_logon(fields, data);
             data.copy_texts(fields, &[("TargetLogonId", "winlog.logon.id")]);
@@ -747,14 +740,7 @@ fn map_security(fields: &mut Fields, header: &SystemHeader<'_>, data: &EventData
             }
         }
         4648 => {
-            insert_user(
-                fields,
-                "user",
-                data,
-                "SubjectUserName",
-                "SubjectDomainName",
-                "SubjectUserSid",
-            );
+            insert_subject(fields, data);
             insert_user(
                 fields,
                 "user.target",
@@ -768,14 +754,7 @@ fn map_security(fields: &mut Fields, header: &SystemHeader<'_>, data: &EventData
             insert_logon(fields, data);
         }
         4688 => {
-            insert_user(
-                fields,
-                "user",
-                data,
-                "SubjectUserName",
-                "SubjectDomainName",
-                "SubjectUserSid",
-            );
+            insert_subject(fields, data);
             insert_process(fields, "process", data, "NewProcessName", "NewProcessId");
             data.copy_texts(fields, &[("CommandLine", fields::PROCESS_COMMAND_LINE)]);
             insert_process(
@@ -795,14 +774,7 @@ fn map_security(fields: &mut Fields, header: &SystemHeader<'_>, data: &EventData
             );
         }
         4689 => {
-            insert_user(
-                fields,
-                "user",
-                data,
-                "SubjectUserName",
-                "SubjectDomainName",
-                "SubjectUserSid",
-            );
+            insert_subject(fields, data);
             insert_process(fields, "process", data, "ProcessName", "ProcessId");
             if let Some(status) = data.text("Status") {
                 fields.insert(
@@ -814,37 +786,16 @@ fn map_security(fields: &mut Fields, header: &SystemHeader<'_>, data: &EventData
             }
         }
         4697 => {
-            insert_user(
-                fields,
-                "user",
-                data,
-                "SubjectUserName",
-                "SubjectDomainName",
-                "SubjectUserSid",
-            );
+            insert_subject(fields, data);
             insert_service(fields, data);
         }
         4698..=4702 => {
-            insert_user(
-                fields,
-                "user",
-                data,
-                "SubjectUserName",
-                "SubjectDomainName",
-                "SubjectUserSid",
-            );
+            insert_subject(fields, data);
             data.copy_texts(fields, &[("TaskName", "winlog.task_name")]);
         }
         // Group membership: the target names the group, the member is the account added or removed.
         4728 | 4729 | 4732 | 4733 | 4746 | 4747 | 4751 | 4752 | 4756 | 4757 | 4761 | 4762 => {
-            insert_user(
-                fields,
-                "user",
-                data,
-                "SubjectUserName",
-                "SubjectDomainName",
-                "SubjectUserSid",
-            );
+            insert_subject(fields, data);
             data.copy_texts(
                 fields,
                 &[
@@ -888,14 +839,7 @@ fn map_security(fields: &mut Fields, header: &SystemHeader<'_>, data: &EventData
         }
         _ => {
             // Account management and most other audits: the subject acted on the target.
-            insert_user(
-                fields,
-                "user",
-                data,
-                "SubjectUserName",
-                "SubjectDomainName",
-                "SubjectUserSid",
-            );
+            insert_subject(fields, data);
             if matches!(event_id, 4720..=4727 | 4730 | 4731 | 4734 | 4735 | 4737..=4743 | 4754 | 4755 | 4758 | 4767 | 4781 | 4798)
             {
                 insert_user(
@@ -975,6 +919,18 @@ fn insert_user(
     if let Some(sid) = data.text(sid).filter(|sid| *sid != "S-1-0-0") {
         fields.insert_default(&format!("{prefix}.id"), sid);
     }
+}
+
+/// The audit's subject (the account that acted) as `user.*`: most Security events name it this way.
+fn insert_subject(fields: &mut Fields, data: &EventData<'_>) {
+    insert_user(
+        fields,
+        "user",
+        data,
+        "SubjectUserName",
+        "SubjectDomainName",
+        "SubjectUserSid",
+    );
 }
 
 fn insert_logon(fields: &mut Fields, data: &EventData<'_>) {

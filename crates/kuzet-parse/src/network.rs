@@ -206,6 +206,12 @@ fn hms(text: &str) -> Option<i64> {
         .try_fold(0i64, |acc, part| Some(acc * 60 + part.parse::<i64>().ok()?))
 }
 
+/// The word right after the first `keyword` in `words`.
+fn word_after<'a>(words: &[&'a str], keyword: &str) -> Option<&'a str> {
+    let at = words.iter().position(|w| *w == keyword)?;
+    words.get(at + 1).copied()
+}
+
 fn deny(event: &mut Event, code: &str, msg: &str) {
     let words: Vec<&str> = msg.split_whitespace().collect();
     let mut denied = true;
@@ -217,27 +223,13 @@ fn deny(event: &mut Event, code: &str, msg: &str) {
                     .fields
                     .insert(fields::NETWORK_TRANSPORT, transport(proto));
             }
-            if let Some(src) = words
-                .iter()
-                .position(|w| *w == "src")
-                .and_then(|i| words.get(i + 1))
-                .and_then(|w| endpoint(w))
-            {
+            if let Some(src) = word_after(&words, "src").and_then(endpoint) {
                 set_endpoint(event, "source", src);
             }
-            if let Some(dst) = words
-                .iter()
-                .position(|w| *w == "dst")
-                .and_then(|i| words.get(i + 1))
-                .and_then(|w| endpoint(w))
-            {
+            if let Some(dst) = word_after(&words, "dst").and_then(endpoint) {
                 set_endpoint(event, "destination", dst);
             }
-            if let Some(group) = words
-                .iter()
-                .position(|w| *w == "access-group")
-                .and_then(|i| words.get(i + 1))
-            {
+            if let Some(group) = word_after(&words, "access-group") {
                 event.fields.insert("rule.name", group.trim_matches('"'));
             }
         }
@@ -248,14 +240,8 @@ fn deny(event: &mut Event, code: &str, msg: &str) {
                     .fields
                     .insert(fields::NETWORK_TRANSPORT, transport(proto));
             }
-            let from = words
-                .iter()
-                .position(|w| *w == "from")
-                .and_then(|i| words.get(i + 1));
-            let to = words
-                .iter()
-                .position(|w| *w == "to")
-                .and_then(|i| words.get(i + 1));
+            let from = word_after(&words, "from");
+            let to = word_after(&words, "to");
             for (side, token) in [("source", from), ("destination", to)] {
                 if let Some(token) = token {
                     let (ip, port) = token.split_once('/').unwrap_or((token, ""));
