@@ -35,6 +35,28 @@ fn events(count: u64) -> Vec<Event> {
         .collect()
 }
 
+/// Tenant `bench` in `dir` with 1 MiB blocks and 256 MiB segments.
+fn open_writer(dir: &std::path::Path, zstd_level: i32, signer: &Signer) -> ArchiveWriter {
+    let (writer, _) = ArchiveWriter::open(
+        dir,
+        TenantId::new("bench").unwrap(),
+        1 << 20,
+        256 << 20,
+        zstd_level,
+        signer,
+    )
+    .unwrap();
+    writer
+}
+
+/// Appends `batch` with sequence numbers from 1 and flushes: seals the last block and signs a checkpoint.
+fn seal_all(writer: &mut ArchiveWriter, batch: &[Event], now: jiff::Timestamp) {
+    for (seq, event) in batch.iter().enumerate() {
+        writer.append(seq as u64 + 1, event, now).unwrap();
+    }
+    writer.flush(now).unwrap();
+}
+
 fn seal(c: &mut Criterion) {
     const N: u64 = 50_000;
     let batch = events(N);
@@ -49,20 +71,9 @@ fn seal(c: &mut Criterion) {
                 let mut total = std::time::Duration::ZERO;
                 for _ in 0..iters {
                     let dir = tempfile::tempdir().unwrap();
-                    let (mut writer, _) = ArchiveWriter::open(
-                        dir.path(),
-                        TenantId::new("bench").unwrap(),
-                        1 << 20,
-                        256 << 20,
-                        level,
-                        &signer,
-                    )
-                    .unwrap();
+                    let mut writer = open_writer(dir.path(), level, &signer);
                     let start = std::time::Instant::now();
-                    for (seq, event) in batch.iter().enumerate() {
-                        writer.append(seq as u64 + 1, event, now).unwrap();
-                    }
-                    writer.flush(now).unwrap();
+                    seal_all(&mut writer, &batch, now);
                     total += start.elapsed();
                 }
                 total
@@ -79,19 +90,8 @@ fn verify(c: &mut Criterion) {
     let signer = Signer::from_seed([1; 32]);
     let now = jiff::Timestamp::from_second(1_763_780_000).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let (mut writer, _) = ArchiveWriter::open(
-        dir.path(),
-        TenantId::new("bench").unwrap(),
-        1 << 20,
-        256 << 20,
-        3,
-        &signer,
-    )
-    .unwrap();
-    for (seq, event) in batch.iter().enumerate() {
-        writer.append(seq as u64 + 1, event, now).unwrap();
-    }
-    writer.flush(now).unwrap();
+    let mut writer = open_writer(dir.path(), 3, &signer);
+    seal_all(&mut writer, &batch, now);
     let on_disk: u64 = std::fs::read_dir(dir.path().join("bench"))
         .unwrap()
         .map(|e| e.unwrap().metadata().unwrap().len())
