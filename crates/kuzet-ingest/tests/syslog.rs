@@ -20,6 +20,15 @@ fn tcp_config() -> IngestConfig {
     }
 }
 
+/// Listeners with one source of tenant `alpha`, attributed by the peer address 127.0.0.1.
+async fn start_alpha(config: IngestConfig, source_id: &str) -> Running {
+    Running::start(
+        config,
+        directory(vec![source(source_id, "alpha", vec![peer("127.0.0.1/32")])]),
+    )
+    .await
+}
+
 /// Connects from a chosen loopback address, so that tests can play several peers.
 async fn connect_from(local: &str, server: std::net::SocketAddr) -> TcpStream {
     let socket = TcpSocket::new_v4().unwrap();
@@ -117,11 +126,7 @@ async fn oversized_messages_are_refused_and_counted_not_truncated() {
         max_message_bytes: 16,
         ..tcp_config()
     };
-    let running = Running::start(
-        config,
-        directory(vec![source("web", "alpha", vec![peer("127.0.0.1/32")])]),
-    )
-    .await;
+    let running = start_alpha(config, "web").await;
     let mut stream = connect_from("127.0.0.1", running.addresses.syslog_tcp.unwrap()).await;
     let mut payload = b"5 <1>ok40 ".to_vec();
     payload.extend_from_slice(&[b'z'; 40]);
@@ -145,11 +150,7 @@ async fn a_peer_over_its_connection_limit_is_closed() {
         max_connections_per_peer: 1,
         ..tcp_config()
     };
-    let running = Running::start(
-        config,
-        directory(vec![source("web", "alpha", vec![peer("127.0.0.1/32")])]),
-    )
-    .await;
+    let running = start_alpha(config, "web").await;
     let server = running.addresses.syslog_tcp.unwrap();
     let mut first = connect_from("127.0.0.1", server).await;
     first.write_all(b"<13>first\n").await.unwrap();
@@ -173,11 +174,7 @@ async fn udp_datagrams_are_attributed_by_peer_and_strangers_are_counted() {
         max_message_bytes: 32,
         ..tcp_config()
     };
-    let running = Running::start(
-        config,
-        directory(vec![source("fw", "alpha", vec![peer("127.0.0.1/32")])]),
-    )
-    .await;
+    let running = start_alpha(config, "fw").await;
     let server = running.addresses.syslog_udp.unwrap();
     let stranger = UdpSocket::bind("127.0.0.3:0").await.unwrap();
     let known = UdpSocket::bind("127.0.0.1:0").await.unwrap();
@@ -231,11 +228,7 @@ async fn udp_unattributed_can_go_to_a_default_source() {
 
 #[tokio::test]
 async fn udp_drops_are_counted_when_the_sink_is_full() {
-    let running = Running::start(
-        tcp_config(),
-        directory(vec![source("fw", "alpha", vec![peer("127.0.0.1/32")])]),
-    )
-    .await;
+    let running = start_alpha(tcp_config(), "fw").await;
     running.sink.set_full(true);
     let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let server = running.addresses.syslog_udp.unwrap();
@@ -260,11 +253,7 @@ async fn slow_loris_partial_frame_is_closed_after_the_idle_timeout() {
         idle_timeout: Duration::from_secs(10),
         ..tcp_config()
     };
-    let running = Running::start(
-        config,
-        directory(vec![source("web", "alpha", vec![peer("127.0.0.1/32")])]),
-    )
-    .await;
+    let running = start_alpha(config, "web").await;
     let mut stream = connect_from("127.0.0.1", running.addresses.syslog_tcp.unwrap()).await;
     stream
         .write_all(b"<13>complete\n<13>partial")
@@ -304,11 +293,7 @@ async fn a_silent_connection_is_closed_after_the_idle_timeout() {
         idle_timeout: Duration::from_secs(10),
         ..tcp_config()
     };
-    let running = Running::start(
-        config,
-        directory(vec![source("web", "alpha", vec![peer("127.0.0.1/32")])]),
-    )
-    .await;
+    let running = start_alpha(config, "web").await;
     let mut stream = connect_from("127.0.0.1", running.addresses.syslog_tcp.unwrap()).await;
     let started = tokio::time::Instant::now();
     assert!(closed_by_server(&mut stream).await);
@@ -554,11 +539,7 @@ mod tls {
             }),
             ..IngestConfig::default()
         };
-        let running = Running::start(
-            config,
-            directory(vec![source("by-ip", "alpha", vec![peer("127.0.0.1/32")])]),
-        )
-        .await;
+        let running = start_alpha(config, "by-ip").await;
         let server = running.addresses.syslog_tls.unwrap();
         let tcp = TcpStream::connect(server).await.unwrap();
         let connector = pki.connector(None);
