@@ -5,6 +5,8 @@ use std::net::IpAddr;
 use jiff::{SignedDuration, Timestamp};
 use kuzet_model::{Event, IssueCode, Value};
 
+use crate::Ctx;
+
 /// Sets `@timestamp` from content that named its instant exactly (zone included). A guess made earlier from a
 /// less precise source (the RFC 3164 header) no longer applies, so its issue goes.
 pub(crate) fn set_exact_time(event: &mut Event, timestamp: Timestamp) {
@@ -27,6 +29,27 @@ pub(crate) fn set_inferred_time(event: &mut Event, timestamp: Timestamp, why: St
         )
     });
     event.issue(IssueCode::InferredTimestamp, why);
+}
+
+/// Sets `@timestamp` from a civil time `resolved` against `ctx` (see `Civil::resolve`): exact when it named
+/// its zone, inferred as `<no_zone>: assumed offset …` when it did not, and a `BadTimestamp` issue with the
+/// `unreadable` message when it did not resolve at all.
+pub(crate) fn set_resolved_time(
+    event: &mut Event,
+    resolved: Option<(Timestamp, bool)>,
+    ctx: &Ctx<'_>,
+    no_zone: &str,
+    unreadable: impl FnOnce() -> String,
+) {
+    match resolved {
+        Some((timestamp, false)) => set_exact_time(event, timestamp),
+        Some((timestamp, true)) => set_inferred_time(
+            event,
+            timestamp,
+            format!("{no_zone}: assumed offset {}", ctx.offset()),
+        ),
+        None => event.issue(IssueCode::BadTimestamp, unreadable()),
+    }
 }
 
 /// Sets `name` to an IP address when `value` is one, and returns whether it was. Zone ids and brackets are
@@ -201,6 +224,52 @@ mod tests {
         assert_eq!(unescape_with(r"a\|b\nc\", pipes), "a|b\\nc\\");
         assert_eq!(unescape_with(r"\n", |c| (c == 'n').then_some('\n')), "\n");
         assert_eq!(unescape_with("plain", pipes), "plain");
+    }
+
+    #[test]
+    fn resolved_times_are_exact_inferred_or_an_issue() {
+        use crate::ParseOptions;
+        use kuzet_model::{EventId, SourceId, TenantId};
+
+        let options = ParseOptions::default();
+        let received: Timestamp = "2026-11-22T03:00:00Z".parse().unwrap();
+        let ctx = Ctx {
+            received,
+            options: &options,
+        };
+        let mut event = Event::new(
+            EventId::from_parts(1, 1),
+            TenantId::new("t").unwrap(),
+            SourceId::new("s").unwrap(),
+            received,
+            Vec::new(),
+        );
+        let at: Timestamp = "2026-11-22T01:00:00Z".parse().unwrap();
+        set_resolved_time(
+            &mut event,
+            Some((at, true)),
+            &ctx,
+            "no zone",
+            || unreachable!(),
+        );
+        assert_eq!(event.timestamp, at);
+        assert_eq!(event.issues[0].code, IssueCode::InferredTimestamp);
+        assert_eq!(
+            event.issues[0].message,
+            format!("no zone: assumed offset {}", ctx.offset())
+        );
+        set_resolved_time(
+            &mut event,
+            Some((received, false)),
+            &ctx,
+            "no zone",
+            || unreachable!(),
+        );
+        assert!(event.issues.is_empty(), "{:?}", event.issues);
+        set_resolved_time(&mut event, None, &ctx, "no zone", || "gone".to_owned());
+        assert_eq!(event.timestamp, received);
+        assert_eq!(event.issues[0].code, IssueCode::BadTimestamp);
+        assert_eq!(event.issues[0].message, "gone");
     }
 
     #[test]

@@ -11,7 +11,7 @@ use kuzet_model::{Event, fields};
 use crate::Ctx;
 use crate::common::{
     insert_host, insert_int, insert_ip, insert_port, insert_user, outcome, set_exact_time,
-    set_inferred_time, set_list, transport,
+    set_list, set_resolved_time, transport,
 };
 use crate::kv::pairs;
 use crate::syslog::SEVERITIES;
@@ -540,21 +540,13 @@ pub(crate) fn parse_fortigate(event: &mut Event, text: &str, ctx: &Ctx<'_>) {
         let zone = tz.unwrap_or_default();
         let civil = parse_iso(&format!("{date}T{time}{zone}"))
             .or_else(|| parse_iso(&format!("{date}T{time}")));
-        match civil.and_then(|c| c.resolve(ctx)) {
-            Some((ts, false)) => set_exact_time(event, ts),
-            Some((ts, true)) => set_inferred_time(
-                event,
-                ts,
-                format!(
-                    "fortigate date/time without tz: assumed offset {}",
-                    ctx.offset()
-                ),
-            ),
-            None => event.issue(
-                kuzet_model::IssueCode::BadTimestamp,
-                format!("fortigate date `{date}` time `{time}` unreadable"),
-            ),
-        }
+        set_resolved_time(
+            event,
+            civil.and_then(|c| c.resolve(ctx)),
+            ctx,
+            "fortigate date/time without tz",
+            || format!("fortigate date `{date}` time `{time}` unreadable"),
+        );
     }
 }
 

@@ -20,7 +20,7 @@
 
 use kuzet_model::{Event, IssueCode, Value, fields};
 
-use crate::common::{set_exact_time, set_inferred_time, unescape_with};
+use crate::common::{set_inferred_time, set_resolved_time, unescape_with};
 use crate::timefmt::{parse_bsd_prefix, parse_iso_prefix};
 use crate::{Ctx, body};
 
@@ -192,21 +192,13 @@ fn parse_5424(event: &mut Event, whole: &str, after_pri: &str, ctx: &Ctx<'_>) {
         event.issue(IssueCode::NoTimestamp, "rfc 5424 timestamp is nil");
     } else {
         match parse_iso_prefix(timestamp).filter(|(_, used)| *used == timestamp.len()) {
-            Some((civil, _)) => match civil.resolve(ctx) {
-                Some((ts, false)) => set_exact_time(event, ts),
-                Some((ts, true)) => set_inferred_time(
-                    event,
-                    ts,
-                    format!(
-                        "no zone in rfc 5424 timestamp: assumed offset {}",
-                        ctx.offset()
-                    ),
-                ),
-                None => event.issue(
-                    IssueCode::BadTimestamp,
-                    format!("rfc 5424 timestamp `{timestamp}` out of range"),
-                ),
-            },
+            Some((civil, _)) => set_resolved_time(
+                event,
+                civil.resolve(ctx),
+                ctx,
+                "no zone in rfc 5424 timestamp",
+                || format!("rfc 5424 timestamp `{timestamp}` out of range"),
+            ),
             None => event.issue(
                 IssueCode::BadTimestamp,
                 format!("rfc 5424 timestamp `{timestamp}` is not rfc 3339"),
@@ -365,18 +357,13 @@ fn parse_3164(event: &mut Event, whole: &str, after_pri: &str, has_pri: bool, ct
     } else if let Some((civil, used)) = parse_iso_prefix(stamp) {
         has_timestamp = true;
         rest = &stamp[used..];
-        match civil.resolve(ctx) {
-            Some((ts, false)) => set_exact_time(event, ts),
-            Some((ts, true)) => set_inferred_time(
-                event,
-                ts,
-                format!("no zone in timestamp: assumed offset {}", ctx.offset()),
-            ),
-            None => event.issue(
-                IssueCode::BadTimestamp,
-                format!("timestamp `{}` out of range", &stamp[..used]),
-            ),
-        }
+        set_resolved_time(
+            event,
+            civil.resolve(ctx),
+            ctx,
+            "no zone in timestamp",
+            || format!("timestamp `{}` out of range", &stamp[..used]),
+        );
     }
     if !has_timestamp {
         if !has_pri {
