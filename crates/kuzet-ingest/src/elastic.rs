@@ -10,7 +10,7 @@ use axum::Router;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{MethodRouter, get, post, put};
 use jiff::Timestamp;
 use kuzet_model::{RawEvent, Transport};
 use serde_json::{Value, json};
@@ -39,27 +39,20 @@ pub(crate) fn router<S: Sink>(ingest: Ingest<S>) -> Router {
         .route("/_cat/templates/{name}", get(cat_templates::<S>))
         .route(
             "/_index_template/{name}",
-            get(get_object::<S, IndexTemplate>).put(put_object::<S, IndexTemplate>),
+            object_routes::<S, IndexTemplate>(),
         )
-        .route(
-            "/_template/{name}",
-            get(get_object::<S, LegacyTemplate>).put(put_object::<S, LegacyTemplate>),
-        )
-        .route(
-            "/_ingest/pipeline/{name}",
-            get(get_object::<S, Pipeline>).put(put_object::<S, Pipeline>),
-        )
-        .route(
-            "/_ilm/policy/{name}",
-            get(get_object::<S, IlmPolicy>).put(put_object::<S, IlmPolicy>),
-        )
-        .route(
-            "/_data_stream/{name}",
-            get(get_object::<S, DataStream>).put(put_object::<S, DataStream>),
-        )
+        .route("/_template/{name}", object_routes::<S, LegacyTemplate>())
+        .route("/_ingest/pipeline/{name}", object_routes::<S, Pipeline>())
+        .route("/_ilm/policy/{name}", object_routes::<S, IlmPolicy>())
+        .route("/_data_stream/{name}", object_routes::<S, DataStream>())
         .route("/{index}", put(create_index::<S>).get(get_index::<S>))
         .layer(axum::middleware::map_response(elastic_header))
         .with_state(ingest)
+}
+
+/// GET reads back what PUT installed, for each kind of object.
+fn object_routes<S: Sink, O: ElasticObject + 'static>() -> MethodRouter<Ingest<S>> {
+    get(get_object::<S, O>).put(put_object::<S, O>)
 }
 
 /// Elasticsearch's own clients (and the clients built on them) check this header on every answer.
@@ -661,6 +654,47 @@ async fn bulk<S: Sink>(State(ingest): State<Ingest<S>>, request: Request) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn objects_answer_get_and_not_found_in_their_kinds_words() {
+        let answers = [
+            (
+                IndexTemplate::missing("t"),
+                "resource_not_found_exception",
+                "index template matching [t] not found",
+            ),
+            (
+                LegacyTemplate::missing("t"),
+                "resource_not_found_exception",
+                "template [t] missing",
+            ),
+            (
+                Pipeline::missing("p"),
+                "resource_not_found_exception",
+                "pipeline [p] is missing",
+            ),
+            (
+                IlmPolicy::missing("p"),
+                "resource_not_found_exception",
+                "Lifecycle policy not found: p",
+            ),
+            (
+                DataStream::missing("d"),
+                "index_not_found_exception",
+                "no such index [d]",
+            ),
+        ];
+        for (refusal, kind, reason) in answers {
+            assert_eq!(refusal.status, StatusCode::NOT_FOUND);
+            assert_eq!((refusal.kind, refusal.reason.as_str()), (kind, reason));
+        }
+        let body = json!({"x": 1});
+        assert_eq!(
+            LegacyTemplate::get_shape("t", body.clone()),
+            json!({"t": {"x": 1}})
+        );
+        assert_eq!(Pipeline::get_shape("p", body), json!({"p": {"x": 1}}));
+    }
 
     #[test]
     fn bulk_pairs_and_refusals() {
