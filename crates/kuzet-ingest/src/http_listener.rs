@@ -93,6 +93,16 @@ impl<S> IdleStream<S> {
         let next = Instant::now() + self.idle;
         self.deadline.as_mut().reset(next);
     }
+
+    /// Bytes written count as activity, like bytes read: a client slowly reading a large answer is not idle.
+    fn touch_if_written(&mut self, written: Poll<io::Result<usize>>) -> Poll<io::Result<usize>> {
+        if let Poll::Ready(Ok(n)) = written
+            && n > 0
+        {
+            self.touch();
+        }
+        written
+    }
 }
 
 impl<S> AsyncRead for IdleStream<S> {
@@ -137,12 +147,7 @@ impl<S> AsyncWrite for IdleStream<S> {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         let written = Pin::new(&mut this.stream).poll_write(cx, buf);
-        if let Poll::Ready(Ok(n)) = written
-            && n > 0
-        {
-            this.touch();
-        }
-        written
+        this.touch_if_written(written)
     }
 
     fn poll_write_vectored(
@@ -152,12 +157,7 @@ impl<S> AsyncWrite for IdleStream<S> {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         let written = Pin::new(&mut this.stream).poll_write_vectored(cx, bufs);
-        if let Poll::Ready(Ok(n)) = written
-            && n > 0
-        {
-            this.touch();
-        }
-        written
+        this.touch_if_written(written)
     }
 
     fn is_write_vectored(&self) -> bool {

@@ -170,23 +170,17 @@ impl<S: Sink> Listeners<S> {
                 tasks.clone(),
             ));
         }
-        if let Some(listener) = self.tcp {
-            tasks.spawn(accept_loop(
-                Arc::clone(shared),
-                listener,
-                Transport::Tcp,
-                shutdown.clone(),
-                tasks.clone(),
-            ));
-        }
-        if let Some(listener) = self.tls {
-            tasks.spawn(accept_loop(
-                Arc::clone(shared),
-                listener,
-                Transport::Tls,
-                shutdown.clone(),
-                tasks.clone(),
-            ));
+        // Plain TCP and TLS accept the same way; the transport decides whether a handshake comes first.
+        for (listener, transport) in [(self.tcp, Transport::Tcp), (self.tls, Transport::Tls)] {
+            if let Some(listener) = listener {
+                tasks.spawn(accept_loop(
+                    Arc::clone(shared),
+                    listener,
+                    transport,
+                    shutdown.clone(),
+                    tasks.clone(),
+                ));
+            }
         }
         let mut result = Ok(());
         if let Some(listener) = self.http {
