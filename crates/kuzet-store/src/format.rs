@@ -59,8 +59,7 @@ impl SegmentHeader {
         put_u64(&mut out, self.first_record);
         put_i64(&mut out, self.opened_at_nanos);
         out.extend_from_slice(&self.prev_chain);
-        let crc = crc32fast::hash(&out);
-        put_u32(&mut out, crc);
+        put_crc(&mut out);
         out
     }
 
@@ -83,9 +82,7 @@ impl SegmentHeader {
         let first_record = r.u64().ok_or_else(short)?;
         let opened_at_nanos = r.i64().ok_or_else(short)?;
         let prev_chain = r.array::<32>().ok_or_else(short)?;
-        let body_len = r.pos();
-        let crc = r.u32().ok_or_else(short)?;
-        if crc != crc32fast::hash(&bytes[..body_len]) {
+        if !crc_matches(&mut r, bytes).ok_or_else(short)? {
             return Err("segment header checksum mismatch".into());
         }
         Ok((
@@ -129,11 +126,8 @@ impl BlockHeader {
         put_i64(&mut out, self.sealed_at_nanos);
         put_u32(&mut out, self.uncompressed_len);
         put_u32(&mut out, self.compressed_len);
-        let crc = crc32fast::hash(&out);
-        put_u32(&mut out, crc);
-        let mut fixed = [0u8; BLOCK_HEADER_LEN];
-        fixed.copy_from_slice(&out);
-        fixed
+        put_crc(&mut out);
+        fixed(&out)
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Self, String> {
@@ -155,9 +149,7 @@ impl BlockHeader {
             uncompressed_len: r.u32().ok_or_else(short)?,
             compressed_len: r.u32().ok_or_else(short)?,
         };
-        let body_len = r.pos();
-        let crc = r.u32().ok_or_else(short)?;
-        if crc != crc32fast::hash(&bytes[..body_len]) {
+        if !crc_matches(&mut r, bytes).ok_or_else(short)? {
             return Err("block header checksum mismatch".into());
         }
         if version != BLOCK_VERSION || flags != 0 {
@@ -193,11 +185,8 @@ impl Trailer {
         put_u64(&mut out, self.block_count);
         put_u64(&mut out, self.tree_size);
         out.extend_from_slice(&self.log_root);
-        let crc = crc32fast::hash(&out);
-        put_u32(&mut out, crc);
-        let mut fixed = [0u8; TRAILER_LEN];
-        fixed.copy_from_slice(&out);
-        fixed
+        put_crc(&mut out);
+        fixed(&out)
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Self, String> {
@@ -213,9 +202,7 @@ impl Trailer {
             tree_size: r.u64().ok_or_else(short)?,
             log_root: r.array::<32>().ok_or_else(short)?,
         };
-        let body_len = r.pos();
-        let crc = r.u32().ok_or_else(short)?;
-        if crc != crc32fast::hash(&bytes[..body_len]) {
+        if !crc_matches(&mut r, bytes).ok_or_else(short)? {
             return Err("segment trailer checksum mismatch".into());
         }
         if version != TRAILER_VERSION {
@@ -223,6 +210,28 @@ impl Trailer {
         }
         Ok(trailer)
     }
+}
+
+/// Ends a header or trailer with the CRC-32 of every byte before it.
+fn put_crc(out: &mut Vec<u8>) {
+    let crc = crc32fast::hash(out);
+    put_u32(out, crc);
+}
+
+/// Reads the CRC-32 that ends a header or trailer decoded from the start of `bytes`: `None` when it is cut off,
+/// else whether it matches the bytes before it.
+fn crc_matches(r: &mut Reader<'_>, bytes: &[u8]) -> Option<bool> {
+    let body_len = r.pos();
+    let crc = r.u32()?;
+    Some(crc == crc32fast::hash(&bytes[..body_len]))
+}
+
+/// The fixed-size encodings are built in a `Vec` and returned as arrays.
+fn fixed<const N: usize>(out: &[u8]) -> [u8; N] {
+    let mut fixed = [0u8; N];
+    // Panics on a length other than N: each encoder writes exactly N bytes, and every archive test runs them.
+    fixed.copy_from_slice(out);
+    fixed
 }
 
 /// The hash linking a closed segment to the next one: `SHA-256("kuzet-segment-chain-v1" ‖ header ‖ trailer)`.
