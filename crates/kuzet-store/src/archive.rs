@@ -14,7 +14,7 @@ use crate::format::{
     Trailer, block_leaf, chain_hash, segment_file_name,
 };
 use crate::merkle::{Frontier, Hash};
-use crate::wal::sync_dir;
+use crate::wal::{sync_dir, truncate_file};
 use crate::{Signer, StoreError};
 
 const NANOS_PER_DAY: i64 = 86_400_000_000_000;
@@ -195,16 +195,6 @@ pub(crate) fn list_segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>, StoreErro
     }
     out.sort();
     Ok(out)
-}
-
-fn truncate_file(path: &Path, len: u64) -> Result<(), StoreError> {
-    let f = OpenOptions::new()
-        .write(true)
-        .open(path)
-        .map_err(StoreError::io(path))?;
-    f.set_len(len)
-        .and_then(|()| f.sync_all())
-        .map_err(StoreError::io(path))
 }
 
 impl TenantLog {

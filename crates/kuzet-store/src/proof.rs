@@ -45,6 +45,10 @@ fn unhex32(s: &str) -> Result<Hash, StoreError> {
         .ok_or_else(|| StoreError::Proof(format!("`{s}` is not a 32-byte hex hash")))
 }
 
+fn unhex_path(path: &[String]) -> Result<Vec<Hash>, StoreError> {
+    path.iter().map(|h| unhex32(h)).collect()
+}
+
 impl InclusionProof {
     /// Checks the whole chain from the record to a checkpoint signed by `key`.
     pub fn verify(&self, key: &VerifyingKey) -> Result<(), StoreError> {
@@ -70,11 +74,7 @@ impl InclusionProof {
         let Some(position) = self.record_index.checked_sub(header.first_record) else {
             return fail("record is not in the block");
         };
-        let record_path = self
-            .record_path
-            .iter()
-            .map(|h| unhex32(h))
-            .collect::<Result<Vec<_>, _>>()?;
+        let record_path = unhex_path(&self.record_path)?;
         let block_root = unhex32(&self.block_root)?;
         if root_from_path(
             leaf_hash(&record),
@@ -85,11 +85,7 @@ impl InclusionProof {
         {
             return fail("record path does not lead to the block root");
         }
-        let block_path = self
-            .block_path
-            .iter()
-            .map(|h| unhex32(h))
-            .collect::<Result<Vec<_>, _>>()?;
+        let block_path = unhex_path(&self.block_path)?;
         let log_root = root_from_path(
             block_leaf(&header_bytes, &block_root),
             self.block_index,

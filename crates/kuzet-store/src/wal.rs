@@ -159,7 +159,7 @@ pub fn replay_file(path: &Path, mut each: impl FnMut(u64, RawEvent)) -> Result<u
     if bytes.len() < WAL_HEADER_LEN || &bytes[..8] != WAL_MAGIC {
         if bytes.len() < WAL_HEADER_LEN && WAL_MAGIC.starts_with(&bytes[..bytes.len().min(8)]) {
             // Crashed while creating the file: nothing was ever acknowledged from it.
-            truncate(path, 0)?;
+            truncate_file(path, 0)?;
             return Ok(bytes.len() as u64);
         }
         return Err(StoreError::corrupt(
@@ -196,12 +196,13 @@ pub fn replay_file(path: &Path, mut each: impl FnMut(u64, RawEvent)) -> Result<u
     let torn = (bytes.len() - pos) as u64;
     if torn > 0 {
         tracing::warn!(file = %path.display(), bytes = torn, "truncating torn write-ahead log tail");
-        truncate(path, pos as u64)?;
+        truncate_file(path, pos as u64)?;
     }
     Ok(torn)
 }
 
-fn truncate(path: &Path, len: u64) -> Result<(), StoreError> {
+/// Cuts a torn or unverifiable tail off a file and makes the cut durable before anything is appended after it.
+pub(crate) fn truncate_file(path: &Path, len: u64) -> Result<(), StoreError> {
     let file = OpenOptions::new()
         .write(true)
         .open(path)
