@@ -75,6 +75,10 @@ pub(crate) struct TenantLog {
     /// Closed segments not yet reported to the backup thread.
     pub closed_since_backup: bool,
     scratch: Vec<u8>,
+    /// One zstd context and output buffer for the log's life: creating a context and a zeroed output buffer per
+    /// block cost more page faults than the compression itself.
+    compressor: zstd::bulk::Compressor<'static>,
+    compressed: Vec<u8>,
     signer: Signer,
 }
 
@@ -442,8 +446,15 @@ impl TenantLog {
             .metadata()
             .map_err(StoreError::io(&checkpoints_path))?
             .len();
+        let mut compressor =
+            zstd::bulk::Compressor::new(settings.zstd_level).map_err(StoreError::io(&dir))?;
+        compressor
+            .include_checksum(true)
+            .map_err(StoreError::io(&dir))?;
         Ok((
             Self {
+                compressor,
+                compressed: Vec::new(),
                 tenant,
                 dir,
                 settings,
@@ -526,20 +537,12 @@ impl TenantLog {
         if self.leaves.is_empty() {
             return Ok(());
         }
-        let compressed = {
-            let mut encoder_out = Vec::with_capacity(self.payload.len() / 3 + 64);
-            let mut compressor = zstd::bulk::Compressor::new(self.settings.zstd_level)
-                .map_err(StoreError::io(&self.dir))?;
-            compressor
-                .include_checksum(true)
-                .map_err(StoreError::io(&self.dir))?;
-            encoder_out.resize(zstd::zstd_safe::compress_bound(self.payload.len()), 0);
-            let n = compressor
-                .compress_to_buffer(&self.payload, &mut encoder_out[..])
-                .map_err(StoreError::io(&self.dir))?;
-            encoder_out.truncate(n);
-            encoder_out
-        };
+        self.compressed.clear();
+        self.compressed
+            .reserve(zstd::zstd_safe::compress_bound(self.payload.len()));
+        self.compressor
+            .compress_to_buffer(&self.payload, &mut self.compressed)
+            .map_err(StoreError::io(&self.dir))?;
         let root = crate::merkle::root(&self.leaves);
         let header = BlockHeader {
             block_index: self.frontier.size(),
@@ -549,7 +552,7 @@ impl TenantLog {
             last_seq: self.last_seq,
             sealed_at_nanos: now_nanos,
             uncompressed_len: self.payload.len() as u32,
-            compressed_len: compressed.len() as u32,
+            compressed_len: self.compressed.len() as u32,
         };
         let block_len = header.encoded_len();
         let roll = self.segment.as_ref().is_some_and(|s| {
@@ -566,7 +569,7 @@ impl TenantLog {
         let header_bytes = header.encode();
         self.scratch.clear();
         self.scratch.extend_from_slice(&header_bytes);
-        self.scratch.extend_from_slice(&compressed);
+        self.scratch.extend_from_slice(&self.compressed);
         self.scratch.extend_from_slice(&root);
         let Some(segment) = self.segment.as_mut() else {
             return Err(StoreError::Closed);
