@@ -115,68 +115,8 @@ const SUBSCRIBER_BATCHES: usize = 1024;
 /// Called from several sealer worker threads at once, each with a part of a batch (hence `Fn + Sync`).
 pub type Normalize = Box<dyn Fn(Vec<RawEvent>) -> Vec<Event> + Send + Sync>;
 
-/// Batches smaller than this are normalized on the sealer thread alone: handing parts to workers would cost more.
+/// Batches smaller than this are normalized on the sealer thread itself: spawning workers would cost more.
 const PARALLEL_MIN_EVENTS: usize = 256;
-
-/// A part of a batch, normalized and serialized: the events and their JSON in one buffer (`ends[i]` is where
-/// event `i`'s JSON ends), so that a batch costs a few allocations for its encoding instead of one per event.
-pub(crate) struct EncodedChunk {
-    events: Vec<Event>,
-    json: Vec<u8>,
-    ends: Vec<usize>,
-}
-
-fn encode_chunk(normalize: &Normalize, chunk: Vec<RawEvent>) -> Result<EncodedChunk, StoreError> {
-    let events = if chunk.is_empty() {
-        Vec::new()
-    } else {
-        normalize(chunk)
-    };
-    let mut json = Vec::with_capacity(events.len() * 512);
-    let mut ends = Vec::with_capacity(events.len());
-    for event in &events {
-        serde_json::to_writer(&mut json, event)
-            .map_err(|e| StoreError::Config(format!("event {}: cannot encode: {e}", event.id)))?;
-        ends.push(json.len());
-    }
-    Ok(EncodedChunk { events, json, ends })
-}
-
-/// A long-lived thread that normalizes and encodes parts of batches for the sealer. Long-lived rather than spawned
-/// per batch: a fresh thread per batch got a fresh allocator heap each time, and the page faults of that memory
-/// showed up as a fifth of the sealer's profile.
-struct SealWorker {
-    jobs: std::sync::mpsc::SyncSender<Vec<RawEvent>>,
-    results: std::sync::mpsc::Receiver<Result<EncodedChunk, StoreError>>,
-}
-
-fn spawn_seal_workers(
-    count: usize,
-    normalize: &Arc<Normalize>,
-) -> Result<Vec<SealWorker>, StoreError> {
-    (0..count)
-        .map(|index| {
-            let (job_tx, job_rx) = std::sync::mpsc::sync_channel::<Vec<RawEvent>>(1);
-            let (result_tx, result_rx) = std::sync::mpsc::sync_channel(1);
-            let normalize = Arc::clone(normalize);
-            std::thread::Builder::new()
-                .name(format!("kuzet-seal-{index}"))
-                .spawn(move || {
-                    // Ends when the sealer drops its sender.
-                    for chunk in job_rx {
-                        if result_tx.send(encode_chunk(&normalize, chunk)).is_err() {
-                            return;
-                        }
-                    }
-                })
-                .map_err(|e| StoreError::Config(format!("cannot start a sealer worker: {e}")))?;
-            Ok(SealWorker {
-                jobs: job_tx,
-                results: result_rx,
-            })
-        })
-        .collect()
-}
 
 /// Counters shared by the threads; read through [`Store::stats`].
 #[derive(Debug, Default)]
@@ -261,9 +201,8 @@ pub(crate) struct Sealer {
     settings: LogSettings,
     block_max_age: Duration,
     signer: Signer,
-    normalize: Arc<Normalize>,
-    /// Helpers beside the sealer thread itself (`seal_workers - 1` of them).
-    workers: Vec<SealWorker>,
+    normalize: Normalize,
+    seal_workers: usize,
     logs: HashMap<TenantId, TenantLog>,
     pub recovery: Vec<(TenantId, RecoveryReport)>,
     counters: Arc<Counters>,
@@ -320,41 +259,66 @@ impl Sealer {
         Ok(())
     }
 
-    /// Parses and serializes a batch — the sealer's most expensive work — split across the sealer thread and its
-    /// workers, keeping the batch's order. Hashing, compression and writing stay on the sealer thread, in order.
-    fn normalize_and_encode(&self, raws: Vec<RawEvent>) -> Result<Vec<EncodedChunk>, StoreError> {
-        let workers = &self.workers;
-        if workers.is_empty() || raws.len() < PARALLEL_MIN_EVENTS {
-            return Ok(vec![encode_chunk(&self.normalize, raws)?]);
+    /// Parses and serializes a batch — the sealer's most expensive work — split across `seal_workers` threads,
+    /// keeping the batch's order. Hashing, compression and writing stay on the sealer thread, in order.
+    fn normalize_and_encode(
+        &self,
+        raws: Vec<RawEvent>,
+    ) -> Result<(Vec<Event>, Vec<Vec<u8>>), StoreError> {
+        let normalize = &self.normalize;
+        let work = |chunk: Vec<RawEvent>| -> Result<(Vec<Event>, Vec<Vec<u8>>), StoreError> {
+            let events = if chunk.is_empty() {
+                Vec::new()
+            } else {
+                normalize(chunk)
+            };
+            let encoded = events
+                .iter()
+                .map(|event| {
+                    serde_json::to_vec(event).map_err(|e| {
+                        StoreError::Config(format!("event {}: cannot encode: {e}", event.id))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((events, encoded))
+        };
+        if self.seal_workers <= 1 || raws.len() < PARALLEL_MIN_EVENTS {
+            return work(raws);
         }
-        let chunk_len = raws.len().div_ceil(workers.len() + 1);
+        let chunk_len = raws.len().div_ceil(self.seal_workers);
+        let mut chunks = Vec::with_capacity(self.seal_workers);
         let mut rest = raws;
-        let mut sent = 0;
-        for worker in workers {
-            if rest.len() <= chunk_len {
-                break;
-            }
+        while rest.len() > chunk_len {
             let tail = rest.split_off(chunk_len);
-            let chunk = std::mem::replace(&mut rest, tail);
-            worker
-                .jobs
-                .send(chunk)
-                .map_err(|_| StoreError::Config("a sealer worker stopped".into()))?;
-            sent += 1;
+            chunks.push(rest);
+            rest = tail;
         }
-        // The last part is done here while the workers do theirs; it goes last in order.
-        let last = encode_chunk(&self.normalize, rest);
-        let mut chunks = Vec::with_capacity(sent + 1);
-        for worker in &workers[..sent] {
-            chunks.push(
-                worker
-                    .results
-                    .recv()
-                    .map_err(|_| StoreError::Config("a sealer worker stopped".into()))??,
-            );
+        chunks.push(rest);
+        let results: Vec<_> = std::thread::scope(|scope| {
+            let mut chunks = chunks.into_iter();
+            // The first chunk runs here; the others on scoped workers.
+            let first = chunks.next().unwrap_or_default();
+            let handles: Vec<_> = chunks
+                .map(|chunk| scope.spawn(move || work(chunk)))
+                .collect();
+            let mut results = vec![work(first)];
+            for handle in handles {
+                results.push(handle.join().unwrap_or_else(|_| {
+                    Err(StoreError::Config(
+                        "a sealer worker panicked while parsing".into(),
+                    ))
+                }));
+            }
+            results
+        });
+        let mut events = Vec::new();
+        let mut encoded = Vec::new();
+        for result in results {
+            let (e, j) = result?;
+            events.extend(e);
+            encoded.extend(j);
         }
-        chunks.push(last?);
-        Ok(chunks)
+        Ok((events, encoded))
     }
 
     fn process(&mut self, input: SealerInput) -> Result<(), StoreError> {
@@ -376,29 +340,18 @@ impl Sealer {
             }
         }
         let count = raws.len();
-        let chunks = self.normalize_and_encode(raws)?;
-        let produced: usize = chunks.iter().map(|c| c.events.len()).sum();
-        if produced != count {
+        let (events, encoded) = self.normalize_and_encode(raws)?;
+        if events.len() != count {
             return Err(StoreError::Config(format!(
-                "normalize returned {produced} events for {count} raw events"
+                "normalize returned {} events for {count} raw events",
+                events.len()
             )));
         }
         let now = jiff::Timestamp::now();
-        let mut seqs = seqs.into_iter();
-        let mut events = Vec::with_capacity(count);
-        for chunk in chunks {
-            let mut start = 0;
-            for (event, end) in chunk.events.into_iter().zip(chunk.ends) {
-                // `produced == count` above: there is a (seq, tenant) for every event.
-                let Some((seq, tenant)) = seqs.next() else {
-                    break;
-                };
-                let log = self.log(&tenant)?;
-                if log.append_encoded(seq, event.id, &chunk.json[start..end], now)? {
-                    self.counters.blocks.fetch_add(1, Ordering::Relaxed);
-                }
-                start = end;
-                events.push(event);
+        for (((seq, tenant), event), json) in seqs.into_iter().zip(&events).zip(&encoded) {
+            let log = self.log(&tenant)?;
+            if log.append_encoded(seq, event.id, json, now)? {
+                self.counters.blocks.fetch_add(1, Ordering::Relaxed);
             }
         }
         // Subscribers (search, detection) get the batch without a copy; a lagging one misses batches (and is
@@ -560,7 +513,6 @@ impl Store {
             None => (None, None),
         };
 
-        let normalize = Arc::new(normalize);
         let mut sealer = Sealer {
             archive_dir: archive_dir.clone(),
             settings: LogSettings {
@@ -570,8 +522,8 @@ impl Store {
             },
             block_max_age: config.block_max_age,
             signer,
-            workers: spawn_seal_workers(config.seal_workers.max(1) - 1, &normalize)?,
             normalize,
+            seal_workers: config.seal_workers.max(1),
             logs: HashMap::new(),
             recovery: Vec::new(),
             counters: counters.clone(),
