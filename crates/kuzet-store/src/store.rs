@@ -115,8 +115,103 @@ const SUBSCRIBER_BATCHES: usize = 1024;
 /// Called from several sealer worker threads at once, each with a part of a batch (hence `Fn + Sync`).
 pub type Normalize = Box<dyn Fn(Vec<RawEvent>) -> Vec<Event> + Send + Sync>;
 
-/// Batches smaller than this are normalized on the sealer thread itself: spawning workers would cost more.
+/// Batches smaller than this are normalized on one thread: spawning workers would cost more.
 const PARALLEL_MIN_EVENTS: usize = 256;
+
+/// A batch normalized and serialized, ready for the sealer: `(seq, tenant)`, the event and its JSON, index by index.
+type PreparedResult = Result<Prepared, StoreError>;
+
+pub(crate) struct Prepared {
+    /// The batch's highest WAL sequence number (`None` for an empty batch).
+    last: Option<u64>,
+    items: Vec<(u64, TenantId)>,
+    events: Vec<Event>,
+    encoded: Vec<Vec<u8>>,
+}
+
+/// Parses and serializes a batch — the costliest part of sealing — split across `workers` threads, keeping the
+/// batch's order. Runs on its own thread in front of the sealer, so that parsing batch N+1 overlaps hashing,
+/// compressing and writing batch N.
+fn prepare(
+    normalize: &Normalize,
+    workers: usize,
+    input: SealerInput,
+) -> Result<Prepared, StoreError> {
+    let last = input.last().map(|(seq, _)| *seq);
+    let mut items = Vec::with_capacity(input.len());
+    let mut raws = Vec::with_capacity(input.len());
+    for (seq, raw) in input {
+        items.push((seq, raw.tenant.clone()));
+        raws.push(raw);
+    }
+    let count = raws.len();
+    let work = |chunk: Vec<RawEvent>| -> Result<(Vec<Event>, Vec<Vec<u8>>), StoreError> {
+        let events = if chunk.is_empty() {
+            Vec::new()
+        } else {
+            normalize(chunk)
+        };
+        let encoded = events
+            .iter()
+            .map(|event| {
+                serde_json::to_vec(event).map_err(|e| {
+                    StoreError::Config(format!("event {}: cannot encode: {e}", event.id))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((events, encoded))
+    };
+    let (events, encoded) = if workers <= 1 || count < PARALLEL_MIN_EVENTS {
+        work(raws)?
+    } else {
+        let chunk_len = count.div_ceil(workers);
+        let mut chunks = Vec::with_capacity(workers);
+        let mut rest = raws;
+        while rest.len() > chunk_len {
+            let tail = rest.split_off(chunk_len);
+            chunks.push(rest);
+            rest = tail;
+        }
+        chunks.push(rest);
+        let results: Vec<_> = std::thread::scope(|scope| {
+            let mut chunks = chunks.into_iter();
+            // The first chunk runs here; the others on scoped workers.
+            let first = chunks.next().unwrap_or_default();
+            let handles: Vec<_> = chunks
+                .map(|chunk| scope.spawn(move || work(chunk)))
+                .collect();
+            let mut results = vec![work(first)];
+            for handle in handles {
+                results.push(handle.join().unwrap_or_else(|_| {
+                    Err(StoreError::Config(
+                        "a sealer worker panicked while parsing".into(),
+                    ))
+                }));
+            }
+            results
+        });
+        let mut events = Vec::with_capacity(count);
+        let mut encoded = Vec::with_capacity(count);
+        for result in results {
+            let (e, j) = result?;
+            events.extend(e);
+            encoded.extend(j);
+        }
+        (events, encoded)
+    };
+    if events.len() != count {
+        return Err(StoreError::Config(format!(
+            "normalize returned {} events for {count} raw events",
+            events.len()
+        )));
+    }
+    Ok(Prepared {
+        last,
+        items,
+        events,
+        encoded,
+    })
+}
 
 /// Counters shared by the threads; read through [`Store::stats`].
 #[derive(Debug, Default)]
@@ -201,7 +296,7 @@ pub(crate) struct Sealer {
     settings: LogSettings,
     block_max_age: Duration,
     signer: Signer,
-    normalize: Normalize,
+    normalize: Arc<Normalize>,
     seal_workers: usize,
     logs: HashMap<TenantId, TenantLog>,
     pub recovery: Vec<(TenantId, RecoveryReport)>,
@@ -259,100 +354,32 @@ impl Sealer {
         Ok(())
     }
 
-    /// Parses and serializes a batch — the sealer's most expensive work — split across `seal_workers` threads,
-    /// keeping the batch's order. Hashing, compression and writing stay on the sealer thread, in order.
-    fn normalize_and_encode(
-        &self,
-        raws: Vec<RawEvent>,
-    ) -> Result<(Vec<Event>, Vec<Vec<u8>>), StoreError> {
-        let normalize = &self.normalize;
-        let work = |chunk: Vec<RawEvent>| -> Result<(Vec<Event>, Vec<Vec<u8>>), StoreError> {
-            let events = if chunk.is_empty() {
-                Vec::new()
-            } else {
-                normalize(chunk)
-            };
-            let encoded = events
-                .iter()
-                .map(|event| {
-                    serde_json::to_vec(event).map_err(|e| {
-                        StoreError::Config(format!("event {}: cannot encode: {e}", event.id))
-                    })
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok((events, encoded))
-        };
-        if self.seal_workers <= 1 || raws.len() < PARALLEL_MIN_EVENTS {
-            return work(raws);
-        }
-        let chunk_len = raws.len().div_ceil(self.seal_workers);
-        let mut chunks = Vec::with_capacity(self.seal_workers);
-        let mut rest = raws;
-        while rest.len() > chunk_len {
-            let tail = rest.split_off(chunk_len);
-            chunks.push(rest);
-            rest = tail;
-        }
-        chunks.push(rest);
-        let results: Vec<_> = std::thread::scope(|scope| {
-            let mut chunks = chunks.into_iter();
-            // The first chunk runs here; the others on scoped workers.
-            let first = chunks.next().unwrap_or_default();
-            let handles: Vec<_> = chunks
-                .map(|chunk| scope.spawn(move || work(chunk)))
-                .collect();
-            let mut results = vec![work(first)];
-            for handle in handles {
-                results.push(handle.join().unwrap_or_else(|_| {
-                    Err(StoreError::Config(
-                        "a sealer worker panicked while parsing".into(),
-                    ))
-                }));
-            }
-            results
-        });
-        let mut events = Vec::new();
-        let mut encoded = Vec::new();
-        for result in results {
-            let (e, j) = result?;
-            events.extend(e);
-            encoded.extend(j);
-        }
-        Ok((events, encoded))
+    fn process(&mut self, input: SealerInput) -> Result<(), StoreError> {
+        let prepared = prepare(&self.normalize, self.seal_workers, input)?;
+        self.seal(prepared)
     }
 
-    fn process(&mut self, input: SealerInput) -> Result<(), StoreError> {
-        let Some(&(last, _)) = input.last() else {
-            return Ok(());
-        };
-        let mut seqs = Vec::with_capacity(input.len());
-        let mut raws = Vec::with_capacity(input.len());
-        for (seq, raw) in input {
+    /// Appends a prepared batch to the tenants' logs, in WAL order.
+    fn seal(&mut self, prepared: Prepared) -> Result<(), StoreError> {
+        let Prepared {
+            last,
+            items,
+            events,
+            encoded,
+        } = prepared;
+        let now = jiff::Timestamp::now();
+        let mut count = 0u64;
+        for (((seq, tenant), event), json) in items.into_iter().zip(&events).zip(&encoded) {
+            let log = self.log(&tenant)?;
             // Replay after a crash: what the archive already holds for this tenant is skipped, so nothing is
             // sealed twice. In normal operation this is one comparison per event.
-            let sealed = match self.logs.get(&raw.tenant) {
-                Some(log) => seq <= log.last_sealed_seq,
-                None => false,
-            };
-            if !sealed {
-                seqs.push((seq, raw.tenant.clone()));
-                raws.push(raw);
+            if seq <= log.last_sealed_seq {
+                continue;
             }
-        }
-        let count = raws.len();
-        let (events, encoded) = self.normalize_and_encode(raws)?;
-        if events.len() != count {
-            return Err(StoreError::Config(format!(
-                "normalize returned {} events for {count} raw events",
-                events.len()
-            )));
-        }
-        let now = jiff::Timestamp::now();
-        for (((seq, tenant), event), json) in seqs.into_iter().zip(&events).zip(&encoded) {
-            let log = self.log(&tenant)?;
             if log.append_encoded(seq, event.id, json, now)? {
                 self.counters.blocks.fetch_add(1, Ordering::Relaxed);
             }
+            count += 1;
         }
         // Subscribers (search, detection) get the batch without a copy; a lagging one misses batches (and is
         // told so by the channel) rather than slowing the sealer.
@@ -361,8 +388,10 @@ impl Sealer {
         }
         self.counters
             .sealed_events
-            .fetch_add(count as u64, Ordering::Relaxed);
-        self.last_seq = self.last_seq.max(last);
+            .fetch_add(count, Ordering::Relaxed);
+        if let Some(last) = last {
+            self.last_seq = self.last_seq.max(last);
+        }
         Ok(())
     }
 
@@ -415,7 +444,7 @@ impl Sealer {
             .map(|t| t + self.block_max_age)
     }
 
-    fn run(mut self, rx: std::sync::mpsc::Receiver<SealerInput>) -> Result<(), StoreError> {
+    fn run(mut self, rx: std::sync::mpsc::Receiver<PreparedResult>) -> Result<(), StoreError> {
         let result = self.run_loop(&rx);
         if let Err(e) = &result {
             tracing::error!(error = %e, "sealer stopped");
@@ -426,7 +455,10 @@ impl Sealer {
         result
     }
 
-    fn run_loop(&mut self, rx: &std::sync::mpsc::Receiver<SealerInput>) -> Result<(), StoreError> {
+    fn run_loop(
+        &mut self,
+        rx: &std::sync::mpsc::Receiver<PreparedResult>,
+    ) -> Result<(), StoreError> {
         loop {
             let received = match self.next_deadline() {
                 Some(deadline) => {
@@ -438,11 +470,11 @@ impl Sealer {
                     .map_err(|_| std::sync::mpsc::RecvTimeoutError::Disconnected),
             };
             match received {
-                Ok(input) => {
-                    self.process(input)?;
+                Ok(prepared) => {
+                    self.seal(prepared?)?;
                     // Take whatever else is already waiting before paying for fsync + signature.
                     while let Ok(more) = rx.try_recv() {
-                        self.process(more)?;
+                        self.seal(more?)?;
                     }
                     self.flush(false)?;
                 }
@@ -522,7 +554,7 @@ impl Store {
             },
             block_max_age: config.block_max_age,
             signer,
-            normalize,
+            normalize: Arc::new(normalize),
             seal_workers: config.seal_workers.max(1),
             logs: HashMap::new(),
             recovery: Vec::new(),
@@ -584,10 +616,28 @@ impl Store {
         }
         let recovery = std::mem::take(&mut sealer.recovery);
 
-        let (sealer_tx, sealer_rx) = std::sync::mpsc::sync_channel::<SealerInput>(64);
+        let (sealer_tx, raw_rx) = std::sync::mpsc::sync_channel::<SealerInput>(64);
+        // Two prepared batches in flight: enough to overlap parsing with sealing, little memory.
+        let (prepared_tx, prepared_rx) = std::sync::mpsc::sync_channel::<PreparedResult>(2);
+        let normalize = Arc::clone(&sealer.normalize);
+        let workers = sealer.seal_workers;
+        std::thread::Builder::new()
+            .name("kuzet-parse".into())
+            .spawn(move || {
+                // Ends when the WAL writer drops its sender; the sealer then sees the channel close.
+                for input in raw_rx {
+                    if prepared_tx
+                        .send(prepare(&normalize, workers, input))
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+            })
+            .map_err(StoreError::io(&archive_dir))?;
         let sealer_thread = std::thread::Builder::new()
             .name("kuzet-sealer".into())
-            .spawn(move || sealer.run(sealer_rx))
+            .spawn(move || sealer.run(prepared_rx))
             .map_err(StoreError::io(&archive_dir))?;
 
         let (tx, rx) = mpsc::channel(config.wal_queue_batches);
