@@ -354,7 +354,14 @@ impl Sealer {
         Ok(())
     }
 
-    fn process(&mut self, input: SealerInput) -> Result<(), StoreError> {
+    /// The replay path at start-up: events the archive already holds are dropped before parsing, so replay
+    /// neither parses them again nor shows them to the normalizer's observers (per-source counters) twice.
+    fn process(&mut self, mut input: SealerInput) -> Result<(), StoreError> {
+        input.retain(|(seq, raw)| {
+            self.logs
+                .get(&raw.tenant)
+                .is_none_or(|log| *seq > log.last_sealed_seq)
+        });
         let prepared = prepare(&self.normalize, self.seal_workers, input)?;
         self.seal(prepared)
     }
