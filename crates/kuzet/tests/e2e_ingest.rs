@@ -345,6 +345,9 @@ fn bad_input_is_refused_or_counted_and_the_server_keeps_serving() {
         .expect("invalid UTF-8 is kept with a parse issue");
     // The ECS view shows the original with invalid bytes replaced; the archive keeps the exact bytes.
     let original = invalid["event"]["original"].as_str().unwrap();
-    assert!(original.starts_with("<13>") && original.contains("caf\u{fffd}"), "{original}");
+    assert!(
+        original.starts_with("<13>") && original.contains("caf\u{fffd}"),
+        "{original}"
+    );
     assert_eq!(with_message(&events, "still here").len(), 1);
 }
