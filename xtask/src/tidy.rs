@@ -21,6 +21,11 @@ const IMPURE_PATTERNS: &[&str] = &[
 
 const IMPURE_DEPENDENCIES: &[&str] = &["tokio", "reqwest", "axum", "object_store", "sqlx"];
 
+/// Who may build a `Principal`: the authenticator, and the model's own unit tests. A principal anywhere else would
+/// be a way to reach tenant data without authenticating.
+const PRINCIPAL_CONSTRUCTOR: &str = "Principal::authenticated(";
+const PRINCIPAL_BUILDERS: &[&str] = &["crates/kuzet-db/src/", "crates/kuzet-model/src/access.rs"];
+
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -167,6 +172,26 @@ pub fn check(root: &Path) -> Result<Vec<String>> {
                     }
                 }
             }
+        }
+    }
+    for file in rust_files(&root.join("crates"))? {
+        let relative = file
+            .strip_prefix(root)
+            .unwrap_or(&file)
+            .to_string_lossy()
+            .replace('\\', "/");
+        if PRINCIPAL_BUILDERS
+            .iter()
+            .any(|allowed| relative.starts_with(allowed))
+        {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file)?;
+        if let Some(line) = text.lines().position(|l| l.contains(PRINCIPAL_CONSTRUCTOR)) {
+            problems.push(format!(
+                "{relative}:{}: only the authenticator in kuzet-db builds a Principal",
+                line + 1
+            ));
         }
     }
     for name in rows.keys() {

@@ -14,4 +14,12 @@ pub enum ModelError {
     InvalidEventId(String),
     #[error("facility class `{0}`: must be 1, 2 or 3")]
     InvalidFacilityClass(u8),
+    #[error("permission `{0}`: unknown")]
+    UnknownPermission(String),
+    #[error("role `{0}`: unknown")]
+    UnknownRole(String),
+    #[error("retention: {0}")]
+    RetentionBelowFloor(String),
+    #[error("role `{role}`: {reason}")]
+    InvalidRole { role: String, reason: String },
 }

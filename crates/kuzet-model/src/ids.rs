@@ -11,7 +11,7 @@ use crate::ModelError;
 /// Longest slug accepted for a tenant, facility or source id.
 pub const MAX_SLUG_LEN: usize = 63;
 
-fn check_slug(kind: &'static str, value: &str) -> Result<(), ModelError> {
+fn check_slug(kind: &'static str, value: &str, extra: &[u8]) -> Result<(), ModelError> {
     let invalid = |reason| ModelError::InvalidId {
         kind,
         value: value.to_owned(),
@@ -25,11 +25,13 @@ fn check_slug(kind: &'static str, value: &str) -> Result<(), ModelError> {
     }
     if !value
         .bytes()
-        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || extra.contains(&b))
     {
-        return Err(invalid(
-            "only lowercase latin letters, digits, `-` and `_` are allowed",
-        ));
+        return Err(invalid(if extra.contains(&b'@') {
+            "only lowercase latin letters, digits, `-`, `_`, `.` and `@` are allowed"
+        } else {
+            "only lowercase latin letters, digits, `-` and `_` are allowed"
+        }));
     }
     if !value.as_bytes()[0].is_ascii_alphanumeric() {
         return Err(invalid("must start with a letter or a digit"));
@@ -39,6 +41,9 @@ fn check_slug(kind: &'static str, value: &str) -> Result<(), ModelError> {
 
 macro_rules! slug_id {
     ($(#[$doc:meta])* $name:ident, $kind:literal) => {
+        slug_id!($(#[$doc])* $name, $kind, b"-_");
+    };
+    ($(#[$doc:meta])* $name:ident, $kind:literal, $extra:expr) => {
         $(#[$doc])*
         #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub struct $name(String);
@@ -47,7 +52,7 @@ macro_rules! slug_id {
             /// Validates `value` as a slug: 1–63 characters of `a-z`, `0-9`, `-`, `_`, starting alphanumeric.
             pub fn new(value: impl Into<String>) -> Result<Self, ModelError> {
                 let value = value.into();
-                check_slug($kind, &value)?;
+                check_slug($kind, &value, $extra)?;
                 Ok(Self(value))
             }
 
@@ -111,6 +116,45 @@ slug_id!(
     SourceId,
     "source id"
 );
+slug_id!(
+    /// A person's (or a service account's) login name: also `.` and `@`, so that `a.nurlanov` and e-mail-like
+    /// names work.
+    UserId,
+    "user id",
+    b"-_.@"
+);
+slug_id!(
+    /// An API token, an access grant or another object Kuzet names itself: random lowercase hex.
+    ObjectId,
+    "object id"
+);
+
+impl TenantId {
+    /// The reserved tenant whose sealed log is the audit trail. No operator tenant may take this id.
+    pub const AUDIT_TRAIL: &'static str = "kuzet-audit";
+
+    /// The audit trail's tenant id (see [`TenantId::AUDIT_TRAIL`]).
+    pub fn audit_trail() -> Self {
+        Self(Self::AUDIT_TRAIL.to_owned())
+    }
+
+    /// Ids that belong to Kuzet itself and are refused for operator tenants.
+    pub fn is_reserved(&self) -> bool {
+        self.0.starts_with("kuzet-")
+    }
+}
+
+impl ObjectId {
+    /// An id from 16 random bytes (the caller supplies them: the model reads no randomness).
+    pub fn from_random(bytes: [u8; 16]) -> Self {
+        use std::fmt::Write;
+        let mut s = String::with_capacity(32);
+        for b in bytes {
+            let _ = write!(s, "{b:02x}");
+        }
+        Self(s)
+    }
+}
 
 /// A time-ordered event id in the UUIDv7 layout: 48 bits of Unix milliseconds, then 74 bits of caller-provided
 /// entropy (a counter and random bits), with the version and variant bits set. Ids sort by creation time.

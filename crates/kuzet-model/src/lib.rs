@@ -1,10 +1,12 @@
 //! The vocabulary every other Kuzet crate speaks: the normalized event with ECS field names, the raw event a
-//! listener accepted, newtype ids, tenants with their facilities and sources, parse issues and the time rules of
-//! Kazakhstan.
+//! listener accepted, newtype ids, tenants with their facilities and sources, parse issues, the time rules of
+//! Kazakhstan, roles and tenant scopes, and the audit record.
 //!
 //! Pure: no I/O, no clock, no environment, no async runtime. Time always arrives as a parameter.
 //! Must not depend on any other Kuzet crate.
 
+pub mod access;
+pub mod audit;
 mod error;
 mod event;
 pub mod fields;
@@ -16,9 +18,9 @@ mod value;
 
 pub use error::ModelError;
 pub use event::{Event, IssueCode, ParseIssue};
-pub use ids::{EventId, FacilityId, SourceId, TenantId};
+pub use ids::{EventId, FacilityId, ObjectId, SourceId, TenantId, UserId};
 pub use raw::{FormatHint, RawEvent, Transport};
 pub use tenancy::{
-    Directory, DirectoryError, Facility, FacilityClass, Source, SourceIdentity, Tenant,
+    Directory, DirectoryError, Facility, FacilityClass, Retention, Source, SourceIdentity, Tenant,
 };
 pub use value::{Fields, Value};

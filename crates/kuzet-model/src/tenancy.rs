@@ -14,6 +14,50 @@ pub struct Tenant {
     pub name: String,
 }
 
+/// How long a tenant's events stay searchable online and how long they are kept sealed. The law's floors apply to
+/// everyone, administrators included (R3): at least two months online and three years kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    pub hot_days: u32,
+    pub archive_years: u32,
+}
+
+impl Retention {
+    /// Two months, counted as the longest two consecutive months can be short of: 60 days.
+    pub const HOT_DAYS_FLOOR: u32 = 60;
+    pub const ARCHIVE_YEARS_FLOOR: u32 = 3;
+
+    /// Refuses a setting below a floor, citing the requirement.
+    pub fn check(&self) -> Result<(), ModelError> {
+        if self.hot_days < Self::HOT_DAYS_FLOOR {
+            return Err(ModelError::RetentionBelowFloor(format!(
+                "hot_days {} is below the legal floor of {} days: logs must stay searchable online for at \
+                 least two months (R3)",
+                self.hot_days,
+                Self::HOT_DAYS_FLOOR
+            )));
+        }
+        if self.archive_years < Self::ARCHIVE_YEARS_FLOOR {
+            return Err(ModelError::RetentionBelowFloor(format!(
+                "archive_years {} is below the legal floor of {} years: logs must be kept for at least three \
+                 years (R3)",
+                self.archive_years,
+                Self::ARCHIVE_YEARS_FLOOR
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Self {
+            hot_days: 62,
+            archive_years: 3,
+        }
+    }
+}
+
 /// The class of an informatization object under the Uniform Requirements: 1 is the most demanding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum FacilityClass {
@@ -106,6 +150,9 @@ impl Directory {
         };
         let mut seen = std::collections::HashSet::new();
         for tenant in &dir.tenants {
+            if tenant.id.is_reserved() {
+                return Err(DirectoryError::Reserved(tenant.id.to_string()));
+            }
             if !seen.insert(tenant.id.as_str().to_owned()) {
                 return Err(DirectoryError::Duplicate(format!("tenant `{}`", tenant.id)));
             }
@@ -231,6 +278,10 @@ impl Directory {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum DirectoryError {
+    #[error(
+        "tenant `{0}`: ids starting with `kuzet-` are reserved for Kuzet itself (the audit trail)"
+    )]
+    Reserved(String),
     #[error("{0}: defined twice")]
     Duplicate(String),
     #[error("{object}: unknown tenant `{tenant}`")]
@@ -330,6 +381,37 @@ mod tests {
         assert!(
             matches!(err, DirectoryError::SharedIdentity { .. }),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn the_audit_trail_tenant_id_is_reserved() {
+        let mut all = tenants();
+        all.push(Tenant {
+            id: TenantId::audit_trail(),
+            name: "not the audit trail".into(),
+        });
+        let err = Directory::new(all, vec![], vec![]).unwrap_err();
+        assert!(matches!(err, DirectoryError::Reserved(_)), "{err}");
+    }
+
+    #[test]
+    fn retention_below_a_floor_is_refused_citing_the_requirement() {
+        Retention::default().check().unwrap();
+        let err = Retention {
+            hot_days: 30,
+            archive_years: 3,
+        }
+        .check()
+        .unwrap_err();
+        assert!(err.to_string().contains("R3"), "{err}");
+        assert!(
+            Retention {
+                hot_days: 60,
+                archive_years: 2
+            }
+            .check()
+            .is_err()
         );
     }
 

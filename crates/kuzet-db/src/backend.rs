@@ -1,0 +1,235 @@
+//! The two backends behind one `Db`, the migrations of each and the macro that runs one SQL text on either.
+//!
+//! Every query is written once with `$1, $2, …` placeholders in ascending order (both sqlx drivers bind them by
+//! position) and decoded into tuples of `String`, `i64`, `bool` and their `Option`s, which both drivers read the
+//! same way. `on_pool!` expands the query once per backend, so each is type-checked against its own driver.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kuzet_model::access::RoleCatalog;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use crate::{AuthPolicy, DbError};
+
+/// Which engine a [`Db`] runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$pool` bound to the backend's pool (or transaction source).
+macro_rules! on_pool {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match &$db.pool {
+            $crate::backend::Pool::Sqlite($pool) => $body,
+            $crate::backend::Pool::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;
+
+/// One migration: a version, a name and the SQL of each backend.
+struct Migration {
+    version: i64,
+    name: &'static str,
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "identity",
+    sqlite: include_str!("../migrations/sqlite/0001_identity.sql"),
+    postgres: include_str!("../migrations/postgres/0001_identity.sql"),
+}];
+
+/// The relational store. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Db {
+    pub(crate) pool: Pool,
+    pub(crate) catalog: Arc<RoleCatalog>,
+    pub(crate) policy: Arc<AuthPolicy>,
+}
+
+impl Db {
+    /// Connects to `url` (`sqlite://PATH`, created if missing, or `postgres://…`) and applies pending migrations.
+    pub async fn connect(
+        url: &str,
+        catalog: RoleCatalog,
+        policy: AuthPolicy,
+    ) -> Result<Db, DbError> {
+        let connect = |source| DbError::Connect {
+            url: redact(url),
+            source,
+        };
+        let pool = if let Some(path) = url.strip_prefix("sqlite://") {
+            let options = SqliteConnectOptions::new()
+                .filename(path)
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10));
+            Pool::Sqlite(
+                SqlitePoolOptions::new()
+                    .max_connections(4)
+                    .connect_with(options)
+                    .await
+                    .map_err(connect)?,
+            )
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let options: PgConnectOptions = url.parse().map_err(connect)?;
+            Pool::Postgres(
+                PgPoolOptions::new()
+                    .max_connections(8)
+                    .connect_with(options)
+                    .await
+                    .map_err(connect)?,
+            )
+        } else {
+            return Err(DbError::UnsupportedUrl(redact(url)));
+        };
+        let db = Db {
+            pool,
+            catalog: Arc::new(catalog),
+            policy: Arc::new(policy),
+        };
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    pub fn catalog(&self) -> &RoleCatalog {
+        &self.catalog
+    }
+
+    pub fn policy(&self) -> &AuthPolicy {
+        &self.policy
+    }
+
+    /// The newest schema version applied.
+    pub async fn schema_version(&self) -> Result<i64, DbError> {
+        let version: Option<i64> = on_pool!(self, pool => {
+            sqlx::query_as::<_, (Option<i64>,)>("SELECT MAX(version) FROM schema_migrations")
+                .fetch_one(pool)
+                .await
+                .map_err(DbError::query("schema version"))?
+                .0
+        });
+        Ok(version.unwrap_or(0))
+    }
+
+    /// Applies every migration newer than the schema's version, each in its own transaction.
+    async fn migrate(&self) -> Result<(), DbError> {
+        let create = "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_ms BIGINT NOT NULL)";
+        on_pool!(self, pool => {
+            sqlx::query(create)
+                .execute(pool)
+                .await
+                .map_err(DbError::query("schema_migrations"))?;
+        });
+        let current = self.schema_version().await?;
+        let known = MIGRATIONS.last().map_or(0, |m| m.version);
+        if current > known {
+            return Err(DbError::SchemaTooNew {
+                found: current,
+                known,
+            });
+        }
+        let now = jiff::Timestamp::now().as_millisecond();
+        for migration in MIGRATIONS.iter().filter(|m| m.version > current) {
+            let failed = |source| DbError::Migration {
+                version: migration.version,
+                name: migration.name,
+                source,
+            };
+            on_pool!(self, pool => {
+                let sql = match self.backend() {
+                    Backend::Sqlite => migration.sqlite,
+                    Backend::Postgres => migration.postgres,
+                };
+                let mut tx = pool.begin().await.map_err(failed)?;
+                for statement in statements(sql) {
+                    sqlx::query(statement).execute(&mut *tx).await.map_err(failed)?;
+                }
+                sqlx::query("INSERT INTO schema_migrations (version, name, applied_ms) VALUES ($1, $2, $3)")
+                    .bind(migration.version)
+                    .bind(migration.name)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(failed)?;
+                tx.commit().await.map_err(failed)?;
+            });
+            tracing::info!(
+                version = migration.version,
+                name = migration.name,
+                "database migrated"
+            );
+        }
+        Ok(())
+    }
+}
+
+/// The statements of a migration file: split at `;` line ends, comments dropped. Migrations contain no `;` inside
+/// string literals.
+fn statements(sql: &str) -> impl Iterator<Item = &str> {
+    sql.split(";\n").map(|s| s.trim()).filter(|s| {
+        s.lines()
+            .any(|l| !l.trim().is_empty() && !l.trim_start().starts_with("--"))
+    })
+}
+
+/// A database URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_lose_their_password_in_messages() {
+        assert_eq!(
+            redact("postgres://kuzet:s3cret@db:5432/kuzet"),
+            "postgres://kuzet:***@db:5432/kuzet"
+        );
+        assert_eq!(redact("sqlite://x.db"), "sqlite://x.db");
+    }
+
+    #[test]
+    fn migration_files_split_into_statements() {
+        for m in MIGRATIONS {
+            let n = statements(m.sqlite).count();
+            assert_eq!(n, statements(m.postgres).count(), "{}", m.name);
+            assert!(n > 5);
+        }
+    }
+}

@@ -1,0 +1,435 @@
+//! Tenants (with retention), facilities, sources and their identities.
+
+use kuzet_model::access::{Permission, Scope};
+use kuzet_model::{
+    Directory, Facility, FacilityClass, FacilityId, FormatHint, Retention, Source, SourceId,
+    SourceIdentity, Tenant, TenantId,
+};
+
+use crate::backend::on_pool;
+use crate::secrets::{new_secret, sha256_hex};
+use crate::{Db, DbError};
+
+/// A tenant as stored: the organization and its retention.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantRecord {
+    pub tenant: Tenant,
+    pub retention: Retention,
+}
+
+/// A source to create through the API.
+#[derive(Debug, Clone)]
+pub struct NewSource {
+    pub id: SourceId,
+    pub tenant: TenantId,
+    pub facility: Option<FacilityId>,
+    pub name: String,
+    pub format: FormatHint,
+    pub expected_interval_secs: Option<u64>,
+}
+
+/// A machine token made for a source; `secret` is shown once and never stored.
+#[derive(Debug, Clone)]
+pub struct SourceToken {
+    pub source: SourceId,
+    pub secret: String,
+}
+
+/// Checks that `scope` is for `permission` and reaches `tenant`. A tenant outside the scope is "not found", so that
+/// guessing another tenant's ids reveals nothing.
+pub(crate) fn require(
+    scope: &Scope,
+    permission: Permission,
+    tenant: &TenantId,
+) -> Result<(), DbError> {
+    require_permission(scope, permission)?;
+    if scope.permits(tenant) {
+        Ok(())
+    } else {
+        Err(DbError::NotFound(format!("tenant `{tenant}`")))
+    }
+}
+
+pub(crate) fn require_permission(scope: &Scope, permission: Permission) -> Result<(), DbError> {
+    if scope.permission() == permission {
+        Ok(())
+    } else {
+        Err(DbError::Denied(
+            kuzet_model::access::AccessDenied::Permission {
+                user: scope.user().clone(),
+                permission,
+            },
+        ))
+    }
+}
+
+fn identity_parts(identity: &SourceIdentity) -> (&'static str, String) {
+    match identity {
+        SourceIdentity::Peer(net) => ("peer", net.to_string()),
+        SourceIdentity::TlsCommonName(cn) => ("tls_common_name", cn.clone()),
+        SourceIdentity::TlsFingerprint(fp) => ("tls_fingerprint", fp.to_ascii_lowercase()),
+        SourceIdentity::TokenSha256(h) => ("token_sha256", h.to_ascii_lowercase()),
+    }
+}
+
+fn identity_from_parts(kind: &str, value: String) -> Result<SourceIdentity, DbError> {
+    let corrupt = |detail: String| DbError::Corrupt {
+        what: "source identity",
+        detail,
+    };
+    Ok(match kind {
+        "peer" => SourceIdentity::Peer(
+            value
+                .parse()
+                .map_err(|e| corrupt(format!("peer `{value}`: {e}")))?,
+        ),
+        "tls_common_name" => SourceIdentity::TlsCommonName(value),
+        "tls_fingerprint" => SourceIdentity::TlsFingerprint(value),
+        "token_sha256" => SourceIdentity::TokenSha256(value),
+        other => return Err(corrupt(format!("unknown kind `{other}`"))),
+    })
+}
+
+fn tenant_id(value: String) -> Result<TenantId, DbError> {
+    TenantId::new(value).map_err(|e| DbError::Corrupt {
+        what: "tenant id",
+        detail: e.to_string(),
+    })
+}
+
+type TenantRow = (String, String, i64, i64);
+
+fn tenant_record((id, name, hot_days, archive_years): TenantRow) -> Result<TenantRecord, DbError> {
+    Ok(TenantRecord {
+        tenant: Tenant {
+            id: tenant_id(id)?,
+            name,
+        },
+        retention: Retention {
+            hot_days: u32::try_from(hot_days).unwrap_or(0),
+            archive_years: u32::try_from(archive_years).unwrap_or(0),
+        },
+    })
+}
+
+type FacilityRow = (String, String, String, i64, bool);
+
+fn facility((id, tenant, name, class, critical): FacilityRow) -> Result<Facility, DbError> {
+    Ok(Facility {
+        id: FacilityId::new(id).map_err(|e| DbError::Corrupt {
+            what: "facility id",
+            detail: e.to_string(),
+        })?,
+        tenant: tenant_id(tenant)?,
+        name,
+        class: FacilityClass::from_number(u8::try_from(class).unwrap_or(0)).map_err(|e| {
+            DbError::Corrupt {
+                what: "facility class",
+                detail: e.to_string(),
+            }
+        })?,
+        critical,
+    })
+}
+
+type SourceRow = (String, String, Option<String>, String, String, Option<i64>);
+
+const TENANT_COLUMNS: &str = "id, name, hot_days, archive_years";
+const FACILITY_COLUMNS: &str = "id, tenant_id, name, class, critical";
+const SOURCE_COLUMNS: &str = "id, tenant_id, facility_id, name, format, expected_interval_secs";
+
+impl Db {
+    async fn all_tenants(&self) -> Result<Vec<TenantRecord>, DbError> {
+        let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants ORDER BY id");
+        let rows: Vec<TenantRow> = on_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+            .fetch_all(pool)
+            .await
+            .map_err(DbError::query("tenants"))?);
+        rows.into_iter().map(tenant_record).collect()
+    }
+
+    async fn tenant_facilities(&self, tenant: Option<&TenantId>) -> Result<Vec<Facility>, DbError> {
+        let rows: Vec<FacilityRow> = match tenant {
+            Some(t) => {
+                let sql = format!(
+                    "SELECT {FACILITY_COLUMNS} FROM facilities WHERE tenant_id = $1 ORDER BY id"
+                );
+                on_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(t.as_str()).fetch_all(pool).await
+                    .map_err(DbError::query("facilities"))?)
+            }
+            None => {
+                let sql = format!("SELECT {FACILITY_COLUMNS} FROM facilities ORDER BY id");
+                on_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).fetch_all(pool).await
+                    .map_err(DbError::query("facilities"))?)
+            }
+        };
+        rows.into_iter().map(facility).collect()
+    }
+
+    async fn tenant_sources(&self, tenant: Option<&TenantId>) -> Result<Vec<Source>, DbError> {
+        let (rows, identities): (Vec<SourceRow>, Vec<(String, String, String)>) = match tenant {
+            Some(t) => {
+                let sql = format!(
+                    "SELECT {SOURCE_COLUMNS} FROM sources WHERE tenant_id = $1 ORDER BY id"
+                );
+                let ids = "SELECT i.source_id, i.kind, i.value FROM source_identities i JOIN sources s ON s.id = i.source_id WHERE s.tenant_id = $1 ORDER BY i.kind, i.value";
+                on_pool!(self, pool => (
+                    sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(t.as_str()).fetch_all(pool).await.map_err(DbError::query("sources"))?,
+                    sqlx::query_as(ids).bind(t.as_str()).fetch_all(pool).await.map_err(DbError::query("source identities"))?,
+                ))
+            }
+            None => {
+                let sql = format!("SELECT {SOURCE_COLUMNS} FROM sources ORDER BY id");
+                let ids =
+                    "SELECT source_id, kind, value FROM source_identities ORDER BY kind, value";
+                on_pool!(self, pool => (
+                    sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).fetch_all(pool).await.map_err(DbError::query("sources"))?,
+                    sqlx::query_as(ids).fetch_all(pool).await.map_err(DbError::query("source identities"))?,
+                ))
+            }
+        };
+        let mut by_source: std::collections::HashMap<String, Vec<SourceIdentity>> =
+            Default::default();
+        for (source, kind, value) in identities {
+            by_source
+                .entry(source)
+                .or_default()
+                .push(identity_from_parts(&kind, value)?);
+        }
+        rows.into_iter()
+            .map(|(id, tenant, facility, name, format, interval)| {
+                let corrupt = |what, detail: String| DbError::Corrupt { what, detail };
+                Ok(Source {
+                    identities: by_source.remove(&id).unwrap_or_default(),
+                    id: SourceId::new(id).map_err(|e| corrupt("source id", e.to_string()))?,
+                    tenant: tenant_id(tenant)?,
+                    facility: facility
+                        .map(FacilityId::new)
+                        .transpose()
+                        .map_err(|e| corrupt("facility id", e.to_string()))?,
+                    name,
+                    format: FormatHint::parse_name(&format)
+                        .ok_or_else(|| corrupt("source format", format.clone()))?,
+                    expected_interval_secs: interval.and_then(|i| u64::try_from(i).ok()),
+                })
+            })
+            .collect()
+    }
+
+    /// Everything the listeners attribute senders with. For the process itself, not for the API.
+    pub async fn system_load_directory(&self) -> Result<Directory, DbError> {
+        let tenants = self
+            .all_tenants()
+            .await?
+            .into_iter()
+            .map(|r| r.tenant)
+            .collect();
+        Directory::new(
+            tenants,
+            self.tenant_facilities(None).await?,
+            self.tenant_sources(None).await?,
+        )
+        .map_err(|e| DbError::invalid("directory", e.to_string()))
+    }
+
+    /// Makes the database hold the tenants, facilities and sources of the configuration file (created, or renamed
+    /// in place; retention and objects created through the API are left as they are). The identities that came
+    /// from the file are replaced by the file's. For the process itself at start-up, not for the API.
+    pub async fn system_apply_directory(
+        &self,
+        directory: &Directory,
+        now: jiff::Timestamp,
+    ) -> Result<(), DbError> {
+        let now = now.as_millisecond();
+        let defaults = Retention::default();
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await.map_err(DbError::query("directory"))?;
+            for tenant in directory.tenants() {
+                sqlx::query("INSERT INTO tenants (id, name, hot_days, archive_years, created_ms) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO UPDATE SET name = excluded.name")
+                    .bind(tenant.id.as_str()).bind(&tenant.name)
+                    .bind(i64::from(defaults.hot_days)).bind(i64::from(defaults.archive_years)).bind(now)
+                    .execute(&mut *tx).await.map_err(DbError::query("tenant"))?;
+            }
+            for f in directory.facilities() {
+                sqlx::query("INSERT INTO facilities (id, tenant_id, name, class, critical) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO UPDATE SET name = excluded.name, class = excluded.class, critical = excluded.critical")
+                    .bind(f.id.as_str()).bind(f.tenant.as_str()).bind(&f.name)
+                    .bind(i64::from(f.class.number())).bind(f.critical)
+                    .execute(&mut *tx).await.map_err(DbError::query("facility"))?;
+            }
+            sqlx::query("DELETE FROM source_identities WHERE origin = 'config'")
+                .execute(&mut *tx).await.map_err(DbError::query("source identities"))?;
+            for s in directory.sources() {
+                sqlx::query("INSERT INTO sources (id, tenant_id, facility_id, name, format, expected_interval_secs) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET facility_id = excluded.facility_id, name = excluded.name, format = excluded.format, expected_interval_secs = excluded.expected_interval_secs")
+                    .bind(s.id.as_str()).bind(s.tenant.as_str()).bind(s.facility.as_ref().map(|f| f.as_str()))
+                    .bind(&s.name).bind(s.format.as_str())
+                    .bind(s.expected_interval_secs.and_then(|i| i64::try_from(i).ok()))
+                    .execute(&mut *tx).await.map_err(DbError::query("source"))?;
+                for identity in &s.identities {
+                    let (kind, value) = identity_parts(identity);
+                    sqlx::query("INSERT INTO source_identities (source_id, kind, value, origin, created_ms) VALUES ($1, $2, $3, 'config', $4)")
+                        .bind(s.id.as_str()).bind(kind).bind(&value).bind(now)
+                        .execute(&mut *tx).await
+                        .map_err(DbError::insert("source identity", format!("identity {kind} `{value}`")))?;
+                }
+            }
+            tx.commit().await.map_err(DbError::query("directory"))?;
+        });
+        // The result must still be a valid directory (no identity claimed twice across file and API objects).
+        self.system_load_directory().await.map(|_| ())
+    }
+
+    /// The tenants `scope` reaches (for [`Permission::TenantsRead`]).
+    pub async fn tenants(&self, scope: &Scope) -> Result<Vec<TenantRecord>, DbError> {
+        require_permission(scope, Permission::TenantsRead)?;
+        Ok(self
+            .all_tenants()
+            .await?
+            .into_iter()
+            .filter(|r| scope.permits(&r.tenant.id))
+            .collect())
+    }
+
+    /// One tenant, "not found" when outside `scope`.
+    pub async fn tenant(&self, scope: &Scope, id: &TenantId) -> Result<TenantRecord, DbError> {
+        require(scope, Permission::TenantsRead, id)?;
+        self.tenant_unscoped(id).await
+    }
+
+    async fn tenant_unscoped(&self, id: &TenantId) -> Result<TenantRecord, DbError> {
+        let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE id = $1");
+        let row: Option<TenantRow> = on_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(id.as_str()).fetch_optional(pool).await.map_err(DbError::query("tenant"))?);
+        row.map(tenant_record)
+            .transpose()?
+            .ok_or_else(|| DbError::NotFound(format!("tenant `{id}`")))
+    }
+
+    /// Creates a tenant (for [`Permission::TenantsManage`]). Its retention must meet the legal floors.
+    pub async fn create_tenant(
+        &self,
+        scope: &Scope,
+        record: &TenantRecord,
+        now: jiff::Timestamp,
+    ) -> Result<(), DbError> {
+        require_permission(scope, Permission::TenantsManage)?;
+        let id = &record.tenant.id;
+        if id.is_reserved() {
+            return Err(DbError::invalid(
+                format!("tenant `{id}`"),
+                "ids starting with `kuzet-` are reserved",
+            ));
+        }
+        record
+            .retention
+            .check()
+            .map_err(|e| DbError::invalid(format!("tenant `{id}`"), e.to_string()))?;
+        on_pool!(self, pool => sqlx::query("INSERT INTO tenants (id, name, hot_days, archive_years, created_ms) VALUES ($1, $2, $3, $4, $5)")
+            .bind(id.as_str()).bind(&record.tenant.name)
+            .bind(i64::from(record.retention.hot_days)).bind(i64::from(record.retention.archive_years))
+            .bind(now.as_millisecond())
+            .execute(pool).await.map(|r| r.rows_affected())
+            .map_err(DbError::insert("tenant", format!("tenant `{id}`")))?);
+        Ok(())
+    }
+
+    /// Changes a tenant's retention (for [`Permission::RetentionManage`]); a value below a legal floor is refused
+    /// whoever asks.
+    pub async fn set_retention(
+        &self,
+        scope: &Scope,
+        id: &TenantId,
+        retention: Retention,
+    ) -> Result<(), DbError> {
+        require(scope, Permission::RetentionManage, id)?;
+        retention
+            .check()
+            .map_err(|e| DbError::invalid(format!("tenant `{id}`"), e.to_string()))?;
+        let changed = on_pool!(self, pool => sqlx::query("UPDATE tenants SET hot_days = $1, archive_years = $2 WHERE id = $3")
+            .bind(i64::from(retention.hot_days)).bind(i64::from(retention.archive_years)).bind(id.as_str())
+            .execute(pool).await.map(|r| r.rows_affected()).map_err(DbError::query("retention"))?);
+        if changed == 0 {
+            return Err(DbError::NotFound(format!("tenant `{id}`")));
+        }
+        Ok(())
+    }
+
+    /// A tenant's facilities (for [`Permission::TenantsRead`]).
+    pub async fn facilities(
+        &self,
+        scope: &Scope,
+        tenant: &TenantId,
+    ) -> Result<Vec<Facility>, DbError> {
+        require(scope, Permission::TenantsRead, tenant)?;
+        self.tenant_unscoped(tenant).await?;
+        self.tenant_facilities(Some(tenant)).await
+    }
+
+    /// Creates a facility (for [`Permission::TenantsManage`]).
+    pub async fn create_facility(&self, scope: &Scope, f: &Facility) -> Result<(), DbError> {
+        require(scope, Permission::TenantsManage, &f.tenant)?;
+        self.tenant_unscoped(&f.tenant).await?;
+        on_pool!(self, pool => sqlx::query("INSERT INTO facilities (id, tenant_id, name, class, critical) VALUES ($1, $2, $3, $4, $5)")
+            .bind(f.id.as_str()).bind(f.tenant.as_str()).bind(&f.name)
+            .bind(i64::from(f.class.number())).bind(f.critical)
+            .execute(pool).await.map(|r| r.rows_affected())
+            .map_err(DbError::insert("facility", format!("facility `{}`", f.id)))?);
+        Ok(())
+    }
+
+    /// A tenant's sources with their identities (for [`Permission::SourcesRead`]).
+    pub async fn sources(&self, scope: &Scope, tenant: &TenantId) -> Result<Vec<Source>, DbError> {
+        require(scope, Permission::SourcesRead, tenant)?;
+        self.tenant_unscoped(tenant).await?;
+        self.tenant_sources(Some(tenant)).await
+    }
+
+    /// Creates a source (for [`Permission::SourcesManage`]). Its facility must be one of its tenant's.
+    pub async fn create_source(&self, scope: &Scope, s: &NewSource) -> Result<(), DbError> {
+        require(scope, Permission::SourcesManage, &s.tenant)?;
+        self.tenant_unscoped(&s.tenant).await?;
+        if let Some(f) = &s.facility
+            && !self
+                .tenant_facilities(Some(&s.tenant))
+                .await?
+                .iter()
+                .any(|x| &x.id == f)
+        {
+            return Err(DbError::NotFound(format!("facility `{f}`")));
+        }
+        on_pool!(self, pool => sqlx::query("INSERT INTO sources (id, tenant_id, facility_id, name, format, expected_interval_secs) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(s.id.as_str()).bind(s.tenant.as_str()).bind(s.facility.as_ref().map(|f| f.as_str()))
+            .bind(&s.name).bind(s.format.as_str())
+            .bind(s.expected_interval_secs.and_then(|i| i64::try_from(i).ok()))
+            .execute(pool).await.map(|r| r.rows_affected())
+            .map_err(DbError::insert("source", format!("source `{}`", s.id)))?);
+        Ok(())
+    }
+
+    /// Makes a machine token for a source (for [`Permission::SourcesManage`]): the secret is returned once, only its
+    /// SHA-256 is kept (as the source's `token_sha256` identity).
+    pub async fn create_source_token(
+        &self,
+        scope: &Scope,
+        tenant: &TenantId,
+        source: &SourceId,
+        now: jiff::Timestamp,
+    ) -> Result<SourceToken, DbError> {
+        require(scope, Permission::SourcesManage, tenant)?;
+        if !self
+            .tenant_sources(Some(tenant))
+            .await?
+            .iter()
+            .any(|s| &s.id == source)
+        {
+            return Err(DbError::NotFound(format!("source `{source}`")));
+        }
+        let secret = new_secret("kzm_")?;
+        on_pool!(self, pool => sqlx::query("INSERT INTO source_identities (source_id, kind, value, origin, created_ms) VALUES ($1, 'token_sha256', $2, 'api', $3)")
+            .bind(source.as_str()).bind(sha256_hex(&secret)).bind(now.as_millisecond())
+            .execute(pool).await.map(|r| r.rows_affected()).map_err(DbError::query("source token"))?);
+        Ok(SourceToken {
+            source: source.clone(),
+            secret,
+        })
+    }
+}

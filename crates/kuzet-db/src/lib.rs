@@ -1,0 +1,27 @@
+//! Kuzet's relational store: the directory of tenants, facilities and sources (with their retention), users and
+//! their roles, console sessions, API tokens, machine tokens of sources and NCCIS access grants — on SQLite (the
+//! embedded default) or PostgreSQL, with the same SQL and one conformance suite (`tests/conformance.rs`) run
+//! against both.
+//!
+//! It is also the authenticator: the only place that turns a password, a session cookie or a token into a
+//! [`kuzet_model::access::Principal`]. Every call that reads or changes tenant data takes a
+//! [`kuzet_model::access::Scope`] and answers "not found" for objects outside it, so that an id of another tenant
+//! reveals nothing. Calls named `system_*` serve the process itself (start-up from the configuration file, the
+//! listeners' directory) and are not reachable from the API.
+//!
+//! Depends on kuzet-model only among Kuzet crates; knows nothing of HTTP, the archive or the parser. Time is
+//! always a parameter.
+
+mod backend;
+mod directory;
+mod error;
+mod secrets;
+mod users;
+
+pub use backend::{Backend, Db};
+pub use directory::{NewSource, SourceToken, TenantRecord};
+pub use error::DbError;
+pub use secrets::{AuthPolicy, PasswordPolicy, totp_code};
+pub use users::{
+    ApiTokenRecord, LoginOutcome, MfaEnrolment, NewApiToken, NewGrant, NewUser, Session, UserRecord,
+};

@@ -1,0 +1,687 @@
+//! One conformance suite for every backend: the same calls, the same answers, on SQLite and on PostgreSQL.
+//!
+//! PostgreSQL is reached through `KUZET_TEST_POSTGRES_URL` (scripts/test starts a throwaway server on loopback and
+//! sets it); each run creates and drops its own database there. Without the variable the PostgreSQL half says so
+//! loudly — and fails under CI, where it must run.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns panic on purpose
+
+use std::collections::BTreeSet;
+
+use jiff::{SignedDuration, Timestamp};
+use kuzet_db::{
+    AuthPolicy, Db, DbError, LoginOutcome, NewApiToken, NewGrant, NewSource, NewUser, TenantRecord,
+    totp_code,
+};
+use kuzet_model::access::{
+    ANALYST, AUDITOR, Credential, ISOC_ADMIN, NCCIS_AUDITOR, Onboarding, Permission, Principal,
+    RoleCatalog, TENANT_OWNER,
+};
+use kuzet_model::{
+    Directory, Facility, FacilityClass, FacilityId, FormatHint, Retention, Source, SourceId,
+    SourceIdentity, Tenant, TenantId, UserId,
+};
+use sqlx::Connection;
+
+fn policy() -> AuthPolicy {
+    // Real Argon2id, with less memory so the suite stays quick; the parameters travel in each hash.
+    AuthPolicy {
+        argon2_memory_kib: 1024,
+        argon2_passes: 1,
+        ..AuthPolicy::default()
+    }
+}
+
+fn t(s: &str) -> TenantId {
+    TenantId::new(s).unwrap()
+}
+fn u(s: &str) -> UserId {
+    UserId::new(s).unwrap()
+}
+fn at(s: &str) -> Timestamp {
+    s.parse().unwrap()
+}
+
+fn directory(peer: &str) -> Directory {
+    let tenants = ["akimat", "bank"]
+        .iter()
+        .map(|id| Tenant {
+            id: t(id),
+            name: format!("{id} org"),
+        })
+        .collect();
+    let facilities = vec![Facility {
+        id: FacilityId::new("akimat-portal").unwrap(),
+        tenant: t("akimat"),
+        name: "portal".into(),
+        class: FacilityClass::Class1,
+        critical: true,
+    }];
+    let sources = vec![Source {
+        id: SourceId::new("akimat-syslog").unwrap(),
+        tenant: t("akimat"),
+        facility: Some(FacilityId::new("akimat-portal").unwrap()),
+        name: "syslog relay".into(),
+        identities: vec![SourceIdentity::Peer(peer.parse().unwrap())],
+        format: FormatHint::Syslog,
+        expected_interval_secs: Some(300),
+    }];
+    Directory::new(tenants, facilities, sources).unwrap()
+}
+
+/// Logs in with a password (and a code for accounts with MFA), expecting success.
+async fn login(
+    db: &Db,
+    user: &str,
+    password: &str,
+    code: Option<&str>,
+    now: Timestamp,
+) -> (String, Principal) {
+    match db.login(user, password, code, now).await.unwrap() {
+        LoginOutcome::Success(session) => (session.secret, session.principal),
+        other => panic!("login of {user}: {other:?}"),
+    }
+}
+
+/// Takes a new user through the first login: the one-time password changed, MFA enrolled where the role needs
+/// it. Returns the new password and the TOTP secret, if any.
+async fn onboard(db: &Db, user: &str, one_time: &str, now: Timestamp) -> (String, Option<String>) {
+    let new_password = format!("steppe-river-{user}-2026!").replace(user, "x");
+    let (_, principal) = login(db, user, one_time, None, now).await;
+    assert_eq!(principal.onboarding(), Onboarding::ChangePassword);
+    db.change_password(&principal, one_time, &new_password, now)
+        .await
+        .unwrap();
+    let (_, principal) = login(db, user, &new_password, None, now).await;
+    if principal.onboarding() == Onboarding::EnrolMfa {
+        let enrolment = db.begin_mfa_enrolment(&principal).await.unwrap();
+        assert!(enrolment.otpauth_uri.starts_with("otpauth://totp/Kuzet:"));
+        let code = totp_code(&enrolment.secret_base32, now).unwrap();
+        db.confirm_mfa_enrolment(&principal, &code, now)
+            .await
+            .unwrap();
+        return (new_password, Some(enrolment.secret_base32));
+    }
+    assert_eq!(principal.onboarding(), Onboarding::Complete);
+    (new_password, None)
+}
+
+async fn suite(db: Db) {
+    let backend = db.backend();
+    let now = at("2026-12-04T06:00:00Z");
+    assert_eq!(db.schema_version().await.unwrap(), 1, "{backend:?}");
+
+    // The configuration file's directory lands in the database and comes back whole.
+    db.system_apply_directory(&directory("10.1.0.0/24"), now)
+        .await
+        .unwrap();
+    let loaded = db.system_load_directory().await.unwrap();
+    assert_eq!(loaded.tenants(), directory("10.1.0.0/24").tenants());
+    assert_eq!(loaded.sources(), directory("10.1.0.0/24").sources());
+    assert_eq!(loaded.facilities(), directory("10.1.0.0/24").facilities());
+    // Applying a changed file replaces the identities that came from the file.
+    db.system_apply_directory(&directory("10.2.0.0/24"), now)
+        .await
+        .unwrap();
+    let loaded = db.system_load_directory().await.unwrap();
+    assert!(loaded.source_by_peer("10.2.0.9".parse().unwrap()).is_some());
+    assert!(loaded.source_by_peer("10.1.0.9".parse().unwrap()).is_none());
+
+    // Bootstrap: one isoc-admin with a one-time password, once.
+    let one_time = db
+        .system_bootstrap_admin(&u("admin"), now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        db.system_bootstrap_admin(&u("admin2"), now)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // The policy refuses weak new passwords, naming why.
+    let (_, first) = login(&db, "admin", &one_time, None, now).await;
+    let err = db
+        .change_password(&first, &one_time, "short", now)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("at least 12"), "{err}");
+    let err = first.scope(Permission::TenantsRead, now).unwrap_err();
+    assert!(err.to_string().contains("one-time password"), "{err}");
+    let (admin_password, admin_totp) = onboard(&db, "admin", &one_time, now).await;
+    let admin_totp = admin_totp.expect("isoc-admin must enrol MFA");
+
+    // With MFA: no code → asked for one; a good code → in; the same code again → refused (replay).
+    assert!(matches!(
+        db.login("admin", &admin_password, None, now).await.unwrap(),
+        LoginOutcome::MfaRequired
+    ));
+    let later = now + SignedDuration::from_secs(90);
+    let code = totp_code(&admin_totp, later).unwrap();
+    let (admin_cookie, admin) = login(&db, "admin", &admin_password, Some(&code), later).await;
+    assert!(matches!(
+        db.login("admin", &admin_password, Some(&code), later)
+            .await
+            .unwrap(),
+        LoginOutcome::Failed { .. }
+    ));
+    assert_eq!(admin.onboarding(), Onboarding::Complete);
+    let session = db
+        .authenticate_session(&admin_cookie, later)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(session.user(), &u("admin"));
+    assert!(matches!(session.credential(), Credential::Session { .. }));
+
+    // Tenants and retention through scopes.
+    let manage = admin.scope(Permission::TenantsManage, later).unwrap();
+    db.create_tenant(
+        &manage,
+        &TenantRecord {
+            tenant: Tenant {
+                id: t("ministry"),
+                name: "Ministry".into(),
+            },
+            retention: Retention::default(),
+        },
+        later,
+    )
+    .await
+    .unwrap();
+    let again = db
+        .create_tenant(
+            &manage,
+            &TenantRecord {
+                tenant: Tenant {
+                    id: t("ministry"),
+                    name: "dup".into(),
+                },
+                retention: Retention::default(),
+            },
+            later,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(again, DbError::Conflict(_)), "{again}");
+    let retention = admin.scope(Permission::RetentionManage, later).unwrap();
+    let low = db
+        .set_retention(
+            &retention,
+            &t("ministry"),
+            Retention {
+                hot_days: 30,
+                archive_years: 3,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(low.to_string().contains("R3"), "{low}");
+    db.set_retention(
+        &retention,
+        &t("ministry"),
+        Retention {
+            hot_days: 90,
+            archive_years: 5,
+        },
+    )
+    .await
+    .unwrap();
+    let read = admin.scope(Permission::TenantsRead, later).unwrap();
+    assert_eq!(
+        db.tenant(&read, &t("ministry"))
+            .await
+            .unwrap()
+            .retention
+            .hot_days,
+        90
+    );
+    assert_eq!(db.tenants(&read).await.unwrap().len(), 3);
+    // A scope for another permission is refused.
+    assert!(matches!(
+        db.tenants(&manage).await.unwrap_err(),
+        DbError::Denied(_)
+    ));
+
+    // Sources and machine tokens.
+    let sources = admin.scope(Permission::SourcesManage, later).unwrap();
+    db.create_source(
+        &sources,
+        &NewSource {
+            id: SourceId::new("ministry-beats").unwrap(),
+            tenant: t("ministry"),
+            facility: None,
+            name: "winlogbeat".into(),
+            format: FormatHint::Json,
+            expected_interval_secs: None,
+        },
+    )
+    .await
+    .unwrap();
+    // A facility of another tenant cannot be borrowed.
+    let borrowed = db
+        .create_source(
+            &sources,
+            &NewSource {
+                id: SourceId::new("ministry-x").unwrap(),
+                tenant: t("ministry"),
+                facility: Some(FacilityId::new("akimat-portal").unwrap()),
+                name: "x".into(),
+                format: FormatHint::Json,
+                expected_interval_secs: None,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(borrowed, DbError::NotFound(_)), "{borrowed}");
+    let machine = db
+        .create_source_token(
+            &sources,
+            &t("ministry"),
+            &SourceId::new("ministry-beats").unwrap(),
+            later,
+        )
+        .await
+        .unwrap();
+    assert!(machine.secret.starts_with("kzm_"));
+    let directory = db.system_load_directory().await.unwrap();
+    let by_token = directory
+        .source_by_token_sha256(&hex_sha256(&machine.secret))
+        .unwrap();
+    assert_eq!(by_token.tenant, t("ministry"));
+
+    // Users of each role; each onboarded.
+    let users = admin.scope(Permission::UsersManage, later).unwrap();
+    let mut passwords = std::collections::HashMap::new();
+    for (name, role, tenants) in [
+        ("aigerim", ANALYST, vec![t("akimat")]),
+        ("owner", TENANT_OWNER, vec![t("bank")]),
+        ("nccis", NCCIS_AUDITOR, vec![]),
+        ("auditor", AUDITOR, vec![]),
+    ] {
+        let one_time = db
+            .create_user(
+                &users,
+                &NewUser {
+                    id: u(name),
+                    display_name: name.into(),
+                    roles: vec![role.into()],
+                    tenants,
+                },
+                later,
+            )
+            .await
+            .unwrap();
+        let (password, totp) = onboard(&db, name, &one_time, later).await;
+        assert!(totp.is_none(), "{name}: {role} changes no configuration");
+        passwords.insert(name, password);
+    }
+    let dup = db
+        .create_user(
+            &users,
+            &NewUser {
+                id: u("aigerim"),
+                display_name: "x".into(),
+                roles: vec![ANALYST.into()],
+                tenants: vec![],
+            },
+            later,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(dup, DbError::Conflict(_)), "{dup}");
+    let unknown_role = db
+        .create_user(
+            &users,
+            &NewUser {
+                id: u("x"),
+                display_name: "x".into(),
+                roles: vec!["superuser".into()],
+                tenants: vec![],
+            },
+            later,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        unknown_role.to_string().contains("superuser"),
+        "{unknown_role}"
+    );
+    let listed = db.users(&users).await.unwrap();
+    assert_eq!(listed.len(), 5);
+    assert!(
+        listed
+            .iter()
+            .find(|r| r.id == u("admin"))
+            .unwrap()
+            .mfa_enrolled
+    );
+
+    // Tenant isolation in the repositories: the analyst of akimat sees nothing of bank, not even that it exists.
+    let (_, analyst) = login(&db, "aigerim", &passwords["aigerim"], None, later).await;
+    let read = analyst.scope(Permission::TenantsRead, later).unwrap();
+    let visible: Vec<_> = db
+        .tenants(&read)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.tenant.id)
+        .collect();
+    assert_eq!(visible, vec![t("akimat")]);
+    for other in ["bank", "ministry", "no-such-tenant"] {
+        let err = db.tenant(&read, &t(other)).await.unwrap_err();
+        assert_eq!(err.to_string(), format!("tenant `{other}`: not found"));
+    }
+    let src = analyst.scope(Permission::SourcesRead, later).unwrap();
+    assert!(matches!(
+        db.sources(&src, &t("bank")).await.unwrap_err(),
+        DbError::NotFound(_)
+    ));
+    assert_eq!(db.sources(&src, &t("akimat")).await.unwrap().len(), 1);
+    assert!(analyst.scope(Permission::UsersManage, later).is_err());
+
+    // API tokens: only one's own roles and tenants; limited; expiring; revocable; others' tokens are invisible.
+    let own = analyst.scope(Permission::TokensOwn, later).unwrap();
+    let not_mine = db
+        .create_api_token(
+            &analyst,
+            &own,
+            &NewApiToken {
+                name: "x".into(),
+                role: ISOC_ADMIN.into(),
+                tenants: None,
+                expires: later + SignedDuration::from_hours(1),
+            },
+            later,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        not_mine.to_string().contains("does not hold role"),
+        "{not_mine}"
+    );
+    let foreign = db
+        .create_api_token(
+            &analyst,
+            &own,
+            &NewApiToken {
+                name: "x".into(),
+                role: ANALYST.into(),
+                tenants: Some(vec![t("bank")]),
+                expires: later + SignedDuration::from_hours(1),
+            },
+            later,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(foreign, DbError::NotFound(_)), "{foreign}");
+    let (record, secret) = db
+        .create_api_token(
+            &analyst,
+            &own,
+            &NewApiToken {
+                name: "siem-export".into(),
+                role: ANALYST.into(),
+                tenants: Some(vec![t("akimat")]),
+                expires: later + SignedDuration::from_hours(1),
+            },
+            later,
+        )
+        .await
+        .unwrap();
+    assert!(secret.starts_with("kzt_"));
+    let by_token = db
+        .authenticate_token(&secret, later)
+        .await
+        .unwrap()
+        .unwrap();
+    let scope = by_token.scope(Permission::EventsRead, later).unwrap();
+    assert!(scope.permits(&t("akimat")) && !scope.permits(&t("bank")));
+    assert!(
+        db.authenticate_token(&secret, later + SignedDuration::from_hours(2))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        db.authenticate_token("kzt_guess", later)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let tokens = db.api_tokens(&own).await.unwrap();
+    assert_eq!(tokens.len(), 1);
+    assert_eq!(tokens[0].id, record.id);
+    let admin_own = admin.scope(Permission::TokensOwn, later).unwrap();
+    assert!(db.api_tokens(&admin_own).await.unwrap().is_empty());
+    assert!(matches!(
+        db.revoke_api_token(&admin_own, &record.id, later)
+            .await
+            .unwrap_err(),
+        DbError::NotFound(_)
+    ));
+    db.revoke_api_token(&own, &record.id, later).await.unwrap();
+    assert!(
+        db.authenticate_token(&secret, later)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // NCCIS grants (R19): time-bounded, only to a by-grant role, revocable.
+    let grants = admin.scope(Permission::GrantsManage, later).unwrap();
+    let to_analyst = db
+        .create_grant(
+            &grants,
+            &NewGrant {
+                user: u("aigerim"),
+                tenant: t("bank"),
+                starts: later,
+                ends: later + SignedDuration::from_hours(24),
+                reason: "request 17".into(),
+            },
+            later,
+        )
+        .await
+        .unwrap_err();
+    assert!(to_analyst.to_string().contains("by grant"), "{to_analyst}");
+    let grant = db
+        .create_grant(
+            &grants,
+            &NewGrant {
+                user: u("nccis"),
+                tenant: t("bank"),
+                starts: later,
+                ends: later + SignedDuration::from_hours(24),
+                reason: "NCCIS request 2026-118".into(),
+            },
+            later,
+        )
+        .await
+        .unwrap();
+    let (nccis_cookie, nccis) = login(&db, "nccis", &passwords["nccis"], None, later).await;
+    let events = nccis.scope(Permission::EventsRead, later).unwrap();
+    assert!(events.permits(&t("bank")) && !events.permits(&t("akimat")));
+    let tomorrow = later + SignedDuration::from_hours(25);
+    let expired = db.authenticate_token("none", tomorrow).await.unwrap();
+    assert!(expired.is_none());
+    db.revoke_grant(&grants, &grant.id, later).await.unwrap();
+    let nccis = db
+        .authenticate_session(&nccis_cookie, later)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        !nccis
+            .scope(Permission::EventsRead, later)
+            .unwrap()
+            .permits(&t("bank"))
+    );
+    assert_eq!(db.grants(&grants).await.unwrap().len(), 1);
+
+    // Lockout: five wrong passwords lock the account, even the right one is refused then; it opens again after
+    // the lockout time or when an administrator unlocks it. Each outcome is reported for the audit trail.
+    for attempt in 1..=5 {
+        match db
+            .login("owner", "wrong-password-123", None, later)
+            .await
+            .unwrap()
+        {
+            LoginOutcome::Failed {
+                known_user: true,
+                locked_now,
+            } => assert_eq!(locked_now, attempt == 5),
+            other => panic!("attempt {attempt}: {other:?}"),
+        }
+    }
+    assert!(matches!(
+        db.login("owner", &passwords["owner"], None, later)
+            .await
+            .unwrap(),
+        LoginOutcome::Locked { .. }
+    ));
+    let after_lockout = later + policy().lockout_duration + SignedDuration::from_secs(1);
+    login(&db, "owner", &passwords["owner"], None, after_lockout).await;
+    for _ in 0..5 {
+        db.login("owner", "wrong-password-123", None, later)
+            .await
+            .unwrap();
+    }
+    db.unlock_user(&users, &u("owner")).await.unwrap();
+    login(&db, "owner", &passwords["owner"], None, later).await;
+    assert!(matches!(
+        db.login("nobody", "whatever-password", None, later)
+            .await
+            .unwrap(),
+        LoginOutcome::Failed {
+            known_user: false,
+            ..
+        }
+    ));
+
+    // Sessions: idle timeout, logout, logout everywhere, disabled users.
+    let idle = later + policy().session_idle + SignedDuration::from_secs(1);
+    assert!(
+        db.authenticate_session(&admin_cookie, idle)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let (one, p1) = login(&db, "auditor", &passwords["auditor"], None, later).await;
+    let (two, _) = login(&db, "auditor", &passwords["auditor"], None, later).await;
+    db.logout(&p1, later).await.unwrap();
+    assert!(
+        db.authenticate_session(&one, later)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        db.authenticate_session(&two, later)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let (three, p3) = login(&db, "auditor", &passwords["auditor"], None, later).await;
+    // Open: the two sessions of onboarding (the password change keeps its own), `two` and `three`.
+    assert_eq!(db.logout_everywhere(&p3, later).await.unwrap(), 4);
+    assert!(
+        db.authenticate_session(&two, later)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        db.authenticate_session(&three, later)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let (four, _) = login(&db, "auditor", &passwords["auditor"], None, later).await;
+    db.disable_user(&users, &u("auditor"), later).await.unwrap();
+    assert!(
+        db.authenticate_session(&four, later)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(matches!(
+        db.login("auditor", &passwords["auditor"], None, later)
+            .await
+            .unwrap(),
+        LoginOutcome::Disabled
+    ));
+    // A reset gives a new one-time password and drops MFA: the user starts over.
+    let fresh = db
+        .reset_credentials(&users, &u("aigerim"), later)
+        .await
+        .unwrap();
+    let (_, again) = login(&db, "aigerim", &fresh, None, later).await;
+    assert_eq!(again.onboarding(), Onboarding::ChangePassword);
+    let assigned: BTreeSet<_> = again.assigned_tenants().iter().cloned().collect();
+    assert_eq!(assigned, [t("akimat")].into());
+}
+
+fn hex_sha256(s: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(s.as_bytes()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conformance_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("kuzet.db").display());
+    let db = Db::connect(&url, RoleCatalog::default(), policy())
+        .await
+        .unwrap();
+    suite(db).await;
+    // Reopening applies no migration twice.
+    let db = Db::connect(&url, RoleCatalog::default(), policy())
+        .await
+        .unwrap();
+    assert_eq!(db.schema_version().await.unwrap(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conformance_postgres() {
+    let Ok(admin_url) = std::env::var("KUZET_TEST_POSTGRES_URL") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must run the PostgreSQL conformance suite: KUZET_TEST_POSTGRES_URL is not set (scripts/test sets it)"
+        );
+        eprintln!(
+            "SKIPPED: PostgreSQL conformance — KUZET_TEST_POSTGRES_URL is not set; run scripts/test, which starts a \
+             throwaway server on loopback"
+        );
+        return;
+    };
+    let name = format!("kuzet_conformance_{}", std::process::id());
+    let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS {name}"
+    )))
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let base = admin_url.rsplit_once('/').map(|(b, _)| b).unwrap();
+    let url = format!("{base}/{name}");
+    let db = Db::connect(&url, RoleCatalog::default(), policy())
+        .await
+        .unwrap();
+    suite(db.clone()).await;
+    let again = Db::connect(&url, RoleCatalog::default(), policy())
+        .await
+        .unwrap();
+    assert_eq!(again.schema_version().await.unwrap(), 1);
+    drop(db);
+    drop(again);
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE {name} WITH (FORCE)"
+    )))
+    .execute(&mut admin)
+    .await
+    .unwrap();
+}
