@@ -24,7 +24,7 @@ pub use archive::{ArchiveWriter, RecoveryReport};
 pub use backup::{BackupReport, BackupTarget, backup, backup_verify};
 pub use error::StoreError;
 pub use keys::{PublicKeyFile, Signer, SigningKeyFile, VerifyingKey};
-pub use proof::{InclusionProof, prove};
+pub use proof::{InclusionProof, prove, prove_in};
 pub use read::read_events;
 pub use store::{Normalize, SealedBatch, StatsHandle, Store, StoreConfig, StoreStats};
 pub use verify::{Finding, FindingKind, TenantSummary, VerifyReport, verify, verify_segment_bytes};

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use kuzet_model::{Event, EventId};
+use kuzet_model::{Event, EventId, TenantId};
 use serde::{Deserialize, Serialize};
 
 use crate::format::{self, BlockHeader, CHECKPOINTS_FILE, Checkpoint, block_leaf};
@@ -123,6 +123,19 @@ pub fn prove(archive_dir: &Path, event_id: EventId) -> Result<InclusionProof, St
         }
     }
     Err(StoreError::NotFound(event_id))
+}
+
+/// The inclusion proof of `event_id` if it is in `tenant`'s log (and only there: callers that serve one tenant
+/// never look into another's); `None` when that log has no such event.
+pub fn prove_in(
+    archive_dir: &Path,
+    tenant: &TenantId,
+    event_id: EventId,
+) -> Result<Option<InclusionProof>, StoreError> {
+    if !archive_dir.join(tenant.as_str()).is_dir() {
+        return Ok(None);
+    }
+    prove_in_tenant(archive_dir, tenant.as_str(), event_id)
 }
 
 struct Found {

@@ -1,0 +1,248 @@
+//! Login, the caller's own account (password, MFA enrolment) and logout.
+
+use axum::Extension;
+use axum::Json;
+use axum::extract::State;
+use axum::extract::rejection::JsonRejection;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use kuzet_db::LoginOutcome;
+use kuzet_model::UserId;
+use kuzet_model::access::{Credential, Onboarding, Principal};
+use kuzet_model::audit::Outcome;
+use serde::Deserialize;
+
+use crate::ApiError;
+use crate::routes::{AuditNote, Authed};
+use crate::state::{ApiState, SESSION_COOKIE};
+
+/// The body of a JSON request, or a 400 that says what is wrong with it.
+pub(crate) fn body<T>(json: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+    json.map(|Json(v)| v)
+        .map_err(|e| ApiError::bad_request(format!("request body: {}", e.body_text())))
+}
+
+/// A response carrying a note for the audit record.
+pub(crate) fn noted(response: impl IntoResponse, note: AuditNote) -> Response {
+    let mut response = response.into_response();
+    response.extensions_mut().insert(note);
+    response
+}
+
+fn onboarding_name(onboarding: Onboarding) -> &'static str {
+    match onboarding {
+        Onboarding::Complete => "complete",
+        Onboarding::ChangePassword => "change_password",
+        Onboarding::EnrolMfa => "enrol_mfa",
+    }
+}
+
+pub(crate) fn principal_json(principal: &Principal) -> serde_json::Value {
+    let csrf = match principal.credential() {
+        Credential::Session { csrf, .. } => Some(csrf.clone()),
+        Credential::Token { .. } => None,
+    };
+    serde_json::json!({
+        "user": principal.user(),
+        "roles": principal.roles().collect::<Vec<_>>(),
+        "tenants": principal.assigned_tenants(),
+        "onboarding": onboarding_name(principal.onboarding()),
+        "csrf_token": csrf,
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Login {
+    user: String,
+    password: String,
+    #[serde(default)]
+    code: Option<String>,
+}
+
+pub(crate) async fn login(
+    State(state): State<ApiState>,
+    json: Result<Json<Login>, JsonRejection>,
+) -> Response {
+    let request = match body(json) {
+        Ok(r) => r,
+        Err(e) => return e.into_response(),
+    };
+    let now = state.now();
+    let user = UserId::new(request.user.as_str()).ok();
+    let note = |outcome, detail: String| AuditNote {
+        user: user.clone(),
+        object: Some(format!("user:{}", request.user)),
+        detail: Some(detail),
+        outcome: Some(outcome),
+        ..AuditNote::default()
+    };
+    let outcome = match state
+        .db()
+        .login(
+            &request.user,
+            &request.password,
+            request.code.as_deref(),
+            now,
+        )
+        .await
+    {
+        Ok(o) => o,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    match outcome {
+        LoginOutcome::Success(session) => {
+            let max_age = (session.expires - now).get_seconds().max(0);
+            let secure = if state.inner.secure_cookies {
+                "; Secure"
+            } else {
+                ""
+            };
+            let cookie = format!(
+                "{SESSION_COOKIE}={}; HttpOnly{secure}; SameSite=Strict; Path=/; Max-Age={max_age}",
+                session.secret
+            );
+            let mut response = Json(principal_json(&session.principal)).into_response();
+            if let Ok(value) = HeaderValue::from_str(&cookie) {
+                response.headers_mut().insert(header::SET_COOKIE, value);
+            }
+            noted(response, note(Outcome::Success, "logged in".into()))
+        }
+        LoginOutcome::MfaRequired => noted(
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "mfa_required",
+                "a one-time code is required",
+            ),
+            note(
+                Outcome::Failure,
+                "password accepted, one-time code missing".into(),
+            ),
+        ),
+        LoginOutcome::Failed { locked_now, .. } => {
+            let detail = if locked_now {
+                format!(
+                    "wrong password or code; account locked for {} after repeated failures",
+                    state.db().policy().lockout_duration
+                )
+            } else {
+                "wrong password or code (or unknown user)".into()
+            };
+            noted(
+                ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_credentials",
+                    "wrong user, password or code",
+                ),
+                note(Outcome::Failure, detail),
+            )
+        }
+        LoginOutcome::Locked { until } => noted(
+            ApiError::new(
+                StatusCode::LOCKED,
+                "locked",
+                format!(
+                    "account locked after repeated failures until {until}; an administrator can unlock it"
+                ),
+            ),
+            note(Outcome::Refused, format!("account locked until {until}")),
+        ),
+        LoginOutcome::Disabled => noted(
+            ApiError::forbidden("account disabled"),
+            note(Outcome::Refused, "account disabled".into()),
+        ),
+    }
+}
+
+pub(crate) async fn me(Extension(authed): Extension<Authed>) -> Response {
+    Json(principal_json(&authed.principal)).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PasswordChange {
+    current: String,
+    new: String,
+}
+
+pub(crate) async fn change_password(
+    State(state): State<ApiState>,
+    Extension(authed): Extension<Authed>,
+    json: Result<Json<PasswordChange>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let request = body(json)?;
+    state
+        .db()
+        .change_password(
+            &authed.principal,
+            &request.current,
+            &request.new,
+            state.now(),
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub(crate) async fn mfa_enrol(
+    State(state): State<ApiState>,
+    Extension(authed): Extension<Authed>,
+) -> Result<Response, ApiError> {
+    let enrolment = state.db().begin_mfa_enrolment(&authed.principal).await?;
+    Ok(Json(serde_json::json!({
+        "secret": enrolment.secret_base32,
+        "otpauth_uri": enrolment.otpauth_uri,
+    }))
+    .into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MfaConfirm {
+    code: String,
+}
+
+pub(crate) async fn mfa_confirm(
+    State(state): State<ApiState>,
+    Extension(authed): Extension<Authed>,
+    json: Result<Json<MfaConfirm>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let request = body(json)?;
+    state
+        .db()
+        .confirm_mfa_enrolment(&authed.principal, &request.code, state.now())
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+fn clear_cookie(mut response: Response) -> Response {
+    let cookie = format!("{SESSION_COOKIE}=; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=0");
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    response
+}
+
+pub(crate) async fn logout(
+    State(state): State<ApiState>,
+    Extension(authed): Extension<Authed>,
+) -> Result<Response, ApiError> {
+    state.db().logout(&authed.principal, state.now()).await?;
+    Ok(clear_cookie(StatusCode::NO_CONTENT.into_response()))
+}
+
+pub(crate) async fn logout_everywhere(
+    State(state): State<ApiState>,
+    Extension(authed): Extension<Authed>,
+) -> Result<Response, ApiError> {
+    let ended = state
+        .db()
+        .logout_everywhere(&authed.principal, state.now())
+        .await?;
+    Ok(noted(
+        clear_cookie(Json(serde_json::json!({"sessions_ended": ended})).into_response()),
+        AuditNote {
+            detail: Some(format!("{ended} session(s) ended")),
+            ..AuditNote::default()
+        },
+    ))
+}

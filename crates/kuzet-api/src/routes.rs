@@ -1,0 +1,348 @@
+//! The route table, the guard in front of every route, and the router built from the table.
+
+use std::collections::HashMap;
+
+use axum::RequestPartsExt;
+use axum::Router;
+use axum::extract::{ConnectInfo, RawPathParams, Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::middleware::{Next, from_fn_with_state};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, delete, get, post, put};
+use kuzet_ingest::HttpPeer;
+use kuzet_model::TenantId;
+use kuzet_model::access::{AccessDenied, Credential, Permission, PermissionKind, Principal, Scope};
+use kuzet_model::audit::{Actor, AuditRecord, Outcome};
+
+use crate::state::{ApiState, SESSION_COOKIE};
+use crate::{ApiError, admin, auth, content};
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone (the login itself).
+    Public,
+    /// Any authenticated principal, also before onboarding is complete (password change, MFA enrolment, logout).
+    Authenticated,
+    /// A principal holding this permission; for a tenant permission on a path with `{tenant}`, over that tenant.
+    Permission(Permission),
+}
+
+/// One API route: method, path (axum syntax), the audit action it records, and who may call it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteSpec {
+    pub method: Method,
+    pub path: &'static str,
+    pub action: &'static str,
+    pub access: Access,
+}
+
+/// What a handler may tell the guard for the audit record: the user a login named, the object acted on, a detail,
+/// or a different outcome than the status says (a refusal by a legal guarantee answers 422 but is a refusal).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct AuditNote {
+    pub user: Option<kuzet_model::UserId>,
+    /// The tenant concerned when the path does not name it (an event found by id, a grant).
+    pub tenant: Option<TenantId>,
+    pub object: Option<String>,
+    pub detail: Option<String>,
+    pub outcome: Option<Outcome>,
+}
+
+/// The authenticated caller and the scope of the route's permission, for handlers.
+#[derive(Clone)]
+pub(crate) struct Authed {
+    pub principal: Principal,
+    pub scope: Option<Scope>,
+}
+
+impl Authed {
+    /// The scope the guard built for this route's permission.
+    pub fn scope(&self) -> Result<&Scope, ApiError> {
+        self.scope.as_ref().ok_or_else(|| {
+            ApiError::internal(
+                "route",
+                "a permission route reached its handler without a scope",
+            )
+        })
+    }
+}
+
+macro_rules! table {
+    ($($method:ident $path:literal $action:literal $access:expr => $handler:expr;)*) => {
+        /// Every route of the API: the single source of the router and of the RBAC matrix test.
+        pub fn routes() -> Vec<RouteSpec> {
+            vec![$(RouteSpec { method: Method::$method, path: $path, action: $action, access: $access },)*]
+        }
+
+        fn handlers() -> Vec<(RouteSpec, MethodRouter<ApiState>)> {
+            vec![$((
+                RouteSpec { method: Method::$method, path: $path, action: $action, access: $access },
+                method_router(Method::$method, $handler),
+            ),)*]
+        }
+    };
+}
+
+fn method_router<H, T>(method: Method, handler: H) -> MethodRouter<ApiState>
+where
+    H: axum::handler::Handler<T, ApiState>,
+    T: 'static,
+{
+    match method {
+        Method::GET => get(handler),
+        Method::POST => post(handler),
+        Method::PUT => put(handler),
+        _ => delete(handler),
+    }
+}
+
+use Access::{Authenticated, Public};
+use Permission::*;
+const fn p(permission: Permission) -> Access {
+    Access::Permission(permission)
+}
+
+table! {
+    POST "/api/v1/auth/login" "auth.login" Public => auth::login;
+    GET "/api/v1/auth/me" "auth.me" Authenticated => auth::me;
+    POST "/api/v1/auth/password" "auth.password.change" Authenticated => auth::change_password;
+    POST "/api/v1/auth/mfa/enrol" "auth.mfa.enrol" Authenticated => auth::mfa_enrol;
+    POST "/api/v1/auth/mfa/confirm" "auth.mfa.confirm" Authenticated => auth::mfa_confirm;
+    POST "/api/v1/auth/logout" "auth.logout" Authenticated => auth::logout;
+    POST "/api/v1/auth/logout-everywhere" "auth.logout_everywhere" Authenticated => auth::logout_everywhere;
+
+    GET "/api/v1/tenants" "tenant.list" p(TenantsRead) => admin::tenants;
+    POST "/api/v1/tenants" "tenant.create" p(TenantsManage) => admin::create_tenant;
+    GET "/api/v1/tenants/{tenant}" "tenant.view" p(TenantsRead) => admin::tenant;
+    PUT "/api/v1/tenants/{tenant}/retention" "tenant.retention.change" p(RetentionManage) => admin::set_retention;
+    GET "/api/v1/tenants/{tenant}/facilities" "facility.list" p(TenantsRead) => admin::facilities;
+    POST "/api/v1/tenants/{tenant}/facilities" "facility.create" p(TenantsManage) => admin::create_facility;
+    GET "/api/v1/tenants/{tenant}/sources" "source.list" p(SourcesRead) => admin::sources;
+    POST "/api/v1/tenants/{tenant}/sources" "source.create" p(SourcesManage) => admin::create_source;
+    POST "/api/v1/tenants/{tenant}/sources/{source}/tokens" "source.token.create" p(SourcesManage) => admin::create_source_token;
+    GET "/api/v1/tenants/{tenant}/events/export" "events.export" p(EventsExport) => content::export;
+    DELETE "/api/v1/tenants/{tenant}/events" "events.purge" p(ArchivePurge) => content::purge;
+    GET "/api/v1/events/{event}" "event.view" p(EventsRead) => content::event;
+
+    GET "/api/v1/users" "user.list" p(UsersManage) => admin::users;
+    POST "/api/v1/users" "user.create" p(UsersManage) => admin::create_user;
+    POST "/api/v1/users/{user}/unlock" "user.unlock" p(UsersManage) => admin::unlock_user;
+    POST "/api/v1/users/{user}/disable" "user.disable" p(UsersManage) => admin::disable_user;
+    POST "/api/v1/users/{user}/enable" "user.enable" p(UsersManage) => admin::enable_user;
+    POST "/api/v1/users/{user}/reset" "user.credentials.reset" p(UsersManage) => admin::reset_user;
+
+    GET "/api/v1/tokens" "token.list" p(TokensOwn) => admin::tokens;
+    POST "/api/v1/tokens" "token.create" p(TokensOwn) => admin::create_token;
+    DELETE "/api/v1/tokens/{token}" "token.revoke" p(TokensOwn) => admin::revoke_token;
+
+    GET "/api/v1/grants" "grant.list" p(GrantsManage) => admin::grants;
+    POST "/api/v1/grants" "grant.create" p(GrantsManage) => admin::create_grant;
+    DELETE "/api/v1/grants/{grant}" "grant.revoke" p(GrantsManage) => admin::revoke_grant;
+
+    GET "/api/v1/audit" "audit.search" p(AuditRead) => content::audit;
+    GET "/api/v1/audit/{event}/proof" "audit.proof" p(AuditRead) => content::audit_proof;
+    GET "/api/v1/system/status" "system.status" p(ServiceOperate) => content::status;
+}
+
+/// The API router: every route of the table behind the guard, and only those.
+pub fn router(state: ApiState) -> Router {
+    let mut router = Router::new();
+    for (spec, handler) in handlers() {
+        router = router.route(
+            spec.path,
+            handler.layer(from_fn_with_state((state.clone(), spec), guard)),
+        );
+    }
+    router.with_state(state)
+}
+
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|v| v.trim().to_owned())
+}
+
+/// Why the guard refused, as the answer and the audit detail.
+fn refusal(status: StatusCode, code: &'static str, message: String) -> (Response, String) {
+    (
+        ApiError::new(status, code, message.clone()).into_response(),
+        message,
+    )
+}
+
+/// Authenticates, authorizes and audits one request.
+async fn guard(
+    State((state, spec)): State<(ApiState, RouteSpec)>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let now = state.now();
+    let address = request
+        .extensions()
+        .get::<ConnectInfo<HttpPeer>>()
+        .map(|c| c.0.0.ip().to_string());
+    let (mut parts, body) = request.into_parts();
+    let params: HashMap<String, String> = match parts.extract::<RawPathParams>().await {
+        Ok(raw) => raw
+            .iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+        Err(_) => HashMap::new(),
+    };
+    let path_tenant = params
+        .get("tenant")
+        .and_then(|t| TenantId::new(t.as_str()).ok());
+    let mut actor = Actor {
+        user: None,
+        via: "anonymous".into(),
+        address,
+    };
+    let decision: Result<Option<Authed>, (Response, String)> = async {
+        let principal = match (
+            bearer(&parts.headers),
+            cookie(&parts.headers, SESSION_COOKIE),
+        ) {
+            (Some(token), _) => state.db().authenticate_token(&token, now).await,
+            (None, Some(secret)) => state.db().authenticate_session(&secret, now).await,
+            (None, None) => Ok(None),
+        }
+        .map_err(|e| {
+            let e = ApiError::from(e);
+            let detail = e.message.clone();
+            (e.into_response(), detail)
+        })?;
+        if let Some(p) = &principal {
+            actor.user = Some(p.user().clone());
+            actor.via = match p.credential() {
+                Credential::Session { session, .. } => format!("session:{session}"),
+                Credential::Token { token, .. } => format!("token:{token}"),
+            };
+        }
+        if spec.access == Access::Public {
+            return Ok(None);
+        }
+        let Some(principal) = principal else {
+            return Err(refusal(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "authentication required: log in or send an API token".into(),
+            ));
+        };
+        // A console session must echo its CSRF token on every request that changes something.
+        if let Credential::Session { csrf, .. } = principal.credential()
+            && !matches!(parts.method, Method::GET | Method::HEAD)
+            && parts
+                .headers
+                .get("x-csrf-token")
+                .and_then(|v| v.to_str().ok())
+                != Some(csrf.as_str())
+        {
+            return Err(refusal(
+                StatusCode::FORBIDDEN,
+                "csrf",
+                "missing or wrong X-CSRF-Token header for this session".into(),
+            ));
+        }
+        let scope = match spec.access {
+            Access::Permission(permission) => {
+                let scoped = match (&path_tenant, permission.kind()) {
+                    (Some(tenant), PermissionKind::Tenant) => {
+                        principal.scope_for(permission, tenant, now)
+                    }
+                    _ => principal.scope(permission, now),
+                };
+                match scoped {
+                    Ok(scope) => Some(scope),
+                    // Another tenant's objects are "not found": their existence is not confirmed.
+                    Err(AccessDenied::Tenant { tenant, .. }) => {
+                        return Err(refusal(
+                            StatusCode::NOT_FOUND,
+                            "not_found",
+                            format!("tenant `{tenant}`: not found"),
+                        ));
+                    }
+                    Err(denied) => {
+                        return Err(refusal(
+                            StatusCode::FORBIDDEN,
+                            "forbidden",
+                            denied.to_string(),
+                        ));
+                    }
+                }
+            }
+            _ => None,
+        };
+        Ok(Some(Authed { principal, scope }))
+    }
+    .await;
+    let (response, mut record) = match decision {
+        Err((response, detail)) => {
+            let record = AuditRecord::new(now, actor, spec.action, Outcome::Refused).detail(detail);
+            (response, record)
+        }
+        Ok(authed) => {
+            if let Some(authed) = authed {
+                parts.extensions.insert(authed);
+            }
+            let response = next.run(Request::from_parts(parts, body)).await;
+            let note = response
+                .extensions()
+                .get::<AuditNote>()
+                .cloned()
+                .unwrap_or_default();
+            let status = response.status();
+            let outcome =
+                note.outcome
+                    .unwrap_or(if status.is_success() || status.is_redirection() {
+                        Outcome::Success
+                    } else if matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) {
+                        Outcome::Refused
+                    } else {
+                        Outcome::Failure
+                    });
+            if actor.user.is_none() {
+                actor.user = note.user.clone();
+            }
+            let mut record = AuditRecord::new(now, actor, spec.action, outcome);
+            record.object = note.object;
+            record.tenant = note.tenant;
+            record.detail = note.detail.or_else(|| {
+                (!status.is_success()).then(|| format!("answered {}", status.as_u16()))
+            });
+            (response, record)
+        }
+    };
+    if path_tenant.is_some() {
+        record.tenant = path_tenant;
+    }
+    if record.object.is_none() {
+        record.object = Some(format!("route:{} {}", spec.method, spec.path));
+    }
+    match state.inner.audit.append(record).await {
+        Ok(()) => response,
+        Err(error) => {
+            tracing::error!(%error, action = spec.action, "audit record could not be made durable");
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "audit_unavailable",
+                "the audit trail could not record this request, so its answer is withheld; a change it made \
+                 stays in effect — check the service health before retrying",
+            )
+            .into_response()
+        }
+    }
+}

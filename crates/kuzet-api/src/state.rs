@@ -1,0 +1,94 @@
+//! What the handlers share: the database, the audit sink, the archive to read sealed events from, the clock.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use kuzet_db::Db;
+use kuzet_model::Directory;
+
+use crate::AuditSink;
+
+/// The console session cookie: HttpOnly, Secure, SameSite=Strict.
+pub const SESSION_COOKIE: &str = "kuzet_session";
+
+/// The time source (a parameter, so that tests move time without sleeping).
+pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
+
+/// Called with the new directory after the API changed a source or its identities, so that the listeners attribute
+/// with it at once.
+pub type DirectoryChanged = Arc<dyn Fn(Directory) + Send + Sync>;
+
+/// Counters of the service (no tenant content) for `GET /api/v1/system/status`.
+pub type ServiceStatus = Arc<dyn Fn() -> serde_json::Value + Send + Sync>;
+
+#[derive(Clone)]
+pub struct ApiState {
+    pub(crate) inner: Arc<Inner>,
+}
+
+#[derive(Clone)]
+pub(crate) struct Inner {
+    pub db: Db,
+    pub audit: Arc<dyn AuditSink>,
+    pub archive_dir: PathBuf,
+    pub clock: Clock,
+    pub directory_changed: Option<DirectoryChanged>,
+    pub status: Option<ServiceStatus>,
+    pub secure_cookies: bool,
+}
+
+impl ApiState {
+    /// `archive_dir` is the sealed archive (`DATA_DIR/archive`), read for events, exports and audit records.
+    pub fn new(db: Db, audit: Arc<dyn AuditSink>, archive_dir: PathBuf, clock: Clock) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                db,
+                audit,
+                archive_dir,
+                clock,
+                directory_changed: None,
+                status: None,
+                secure_cookies: true,
+            }),
+        }
+    }
+
+    fn with(mut self, change: impl FnOnce(&mut Inner)) -> Self {
+        change(Arc::make_mut(&mut self.inner));
+        self
+    }
+
+    pub fn on_directory_change(self, hook: DirectoryChanged) -> Self {
+        self.with(|i| i.directory_changed = Some(hook))
+    }
+
+    pub fn with_status(self, status: ServiceStatus) -> Self {
+        self.with(|i| i.status = Some(status))
+    }
+
+    /// Cookies without `Secure`, for a console reached over plain HTTP on loopback during development only.
+    pub fn insecure_cookies(self) -> Self {
+        self.with(|i| i.secure_cookies = false)
+    }
+
+    pub(crate) fn now(&self) -> Timestamp {
+        (self.inner.clock)()
+    }
+
+    pub(crate) fn db(&self) -> &Db {
+        &self.inner.db
+    }
+
+    /// Hands the listeners the database's directory after a change made through the API.
+    pub(crate) async fn directory_changed(&self) {
+        if let Some(hook) = &self.inner.directory_changed {
+            match self.inner.db.system_load_directory().await {
+                Ok(directory) => hook(directory),
+                Err(error) => {
+                    tracing::error!(%error, "directory reload after an API change failed")
+                }
+            }
+        }
+    }
+}

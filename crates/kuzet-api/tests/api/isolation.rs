@@ -1,0 +1,234 @@
+//! Tenant-isolation attacks: another tenant's ids guessed, replayed, passed in bodies, filters and exports — never
+//! returned, and their existence never confirmed.
+
+use axum::http::Method;
+use jiff::SignedDuration;
+use serde_json::json;
+
+use crate::harness::{Auth, Harness, OTHER, OWN};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_tenants_objects_are_never_returned() {
+    let h = Harness::new().await;
+    let analyst = h.session("aigerim").await;
+    let bank_event = h.events[OTHER].to_string();
+    let own_event = h.events[OWN].to_string();
+
+    // Guessed ids in paths: "not found", exactly as for a tenant that does not exist.
+    for path in [
+        format!("/api/v1/tenants/{OTHER}"),
+        format!("/api/v1/tenants/{OTHER}/sources"),
+        format!("/api/v1/tenants/{OTHER}/facilities"),
+        format!("/api/v1/tenants/{OTHER}/events/export"),
+    ] {
+        let answer = h.call(Method::GET, &path, &analyst, None).await;
+        assert_eq!(answer.status, 404, "{path}: {}", answer.text);
+        let missing = h
+            .call(
+                Method::GET,
+                &path.replace(OTHER, "no-such-org"),
+                &analyst,
+                None,
+            )
+            .await;
+        assert_eq!(answer.status, missing.status, "{path}");
+        assert_eq!(
+            answer.message().replace(OTHER, "X"),
+            missing.message().replace("no-such-org", "X"),
+            "{path}: the answer must not tell an existing tenant from a missing one"
+        );
+    }
+    let answer = h
+        .call(
+            Method::GET,
+            &format!("/api/v1/events/{bank_event}"),
+            &analyst,
+            None,
+        )
+        .await;
+    assert_eq!(answer.status, 404, "{}", answer.text);
+    assert!(!answer.text.contains("host-bank"), "{}", answer.text);
+    let answer = h
+        .call(
+            Method::GET,
+            &format!("/api/v1/events/{own_event}"),
+            &analyst,
+            None,
+        )
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(answer.json["event"]["tenant"], OWN);
+    assert_eq!(answer.json["proof"]["tenant"], OWN);
+
+    // Lists hold only the caller's tenants.
+    let answer = h.call(Method::GET, "/api/v1/tenants", &analyst, None).await;
+    let ids: Vec<_> = answer
+        .json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].clone())
+        .collect();
+    assert_eq!(ids, vec![json!(OWN)]);
+
+    // Filters and exports: a tenant filter in the query does not widen an export.
+    let answer = h
+        .call(
+            Method::GET,
+            &format!("/api/v1/tenants/{OWN}/events/export?tenant={OTHER}"),
+            &analyst,
+            None,
+        )
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let lines: Vec<&str> = answer.text.lines().collect();
+    assert_eq!(lines.len(), 1, "{}", answer.text);
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.contains(&format!("\"tenant\":\"{OWN}\""))),
+        "{}",
+        answer.text
+    );
+    assert!(!answer.text.contains("host-bank"));
+
+    // Bodies: a token for another tenant cannot be made; a token for one's own reaches only it.
+    let expires = (h.now() + SignedDuration::from_hours(1)).to_string();
+    let answer = h
+        .call(
+            Method::POST,
+            "/api/v1/tokens",
+            &analyst,
+            Some(json!({"name": "x", "role": "analyst", "tenants": [OTHER], "expires": expires})),
+        )
+        .await;
+    assert_eq!(answer.status, 404, "{}", answer.text);
+    let answer = h
+        .call(
+            Method::POST,
+            "/api/v1/tokens",
+            &analyst,
+            Some(json!({"name": "x", "role": "analyst", "tenants": [OWN], "expires": expires})),
+        )
+        .await;
+    assert_eq!(answer.status, 201, "{}", answer.text);
+    let token = Auth::Token(answer.json["token"].as_str().unwrap().to_owned());
+    let answer = h
+        .call(
+            Method::GET,
+            &format!("/api/v1/events/{bank_event}"),
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(answer.status, 404);
+    // A role the owner does not hold cannot be claimed in a body.
+    let answer = h
+        .call(
+            Method::POST,
+            "/api/v1/tokens",
+            &analyst,
+            Some(json!({"name": "x", "role": "isoc-admin", "expires": expires})),
+        )
+        .await;
+    assert_eq!(answer.status, 422, "{}", answer.text);
+
+    // Replays: a logged-out cookie, a revoked token, a token past its expiry.
+    let Auth::Session { cookie, csrf } = h.session("aigerim").await else {
+        unreachable!()
+    };
+    let session = Auth::Session {
+        cookie: cookie.clone(),
+        csrf,
+    };
+    assert_eq!(
+        h.call(Method::POST, "/api/v1/auth/logout", &session, None)
+            .await
+            .status,
+        204
+    );
+    let answer = h.call(Method::GET, "/api/v1/tenants", &session, None).await;
+    assert_eq!(
+        answer.status, 401,
+        "a logged-out session replayed: {}",
+        answer.text
+    );
+    let list = h.call(Method::GET, "/api/v1/tokens", &analyst, None).await;
+    let id = list.json[0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        h.call(
+            Method::DELETE,
+            &format!("/api/v1/tokens/{id}"),
+            &analyst,
+            None
+        )
+        .await
+        .status,
+        204
+    );
+    assert_eq!(
+        h.call(Method::GET, "/api/v1/tenants", &token, None)
+            .await
+            .status,
+        401
+    );
+
+    // Cross-site: the cookie without the CSRF token changes nothing.
+    let Auth::Session { cookie, .. } = h.session("admin").await else {
+        unreachable!()
+    };
+    let answer = h
+        .call(
+            Method::POST,
+            "/api/v1/tenants",
+            &Auth::CookieOnly(cookie.clone()),
+            Some(json!({"id": "evil", "name": "x"})),
+        )
+        .await;
+    assert_eq!(
+        (answer.status.as_u16(), answer.code()),
+        (403, "csrf"),
+        "{}",
+        answer.text
+    );
+    // Reading with the cookie alone is fine (no change, and SameSite keeps other sites out).
+    assert_eq!(
+        h.call(
+            Method::GET,
+            "/api/v1/tenants",
+            &Auth::CookieOnly(cookie),
+            None
+        )
+        .await
+        .status,
+        200
+    );
+
+    // NCCIS reads only while its grant runs (R19).
+    let nccis = h.session("nccis").await;
+    let path = format!("/api/v1/events/{own_event}");
+    assert_eq!(h.call(Method::GET, &path, &nccis, None).await.status, 200);
+    assert_eq!(
+        h.call(
+            Method::GET,
+            &format!("/api/v1/events/{bank_event}"),
+            &nccis,
+            None
+        )
+        .await
+        .status,
+        404
+    );
+    h.advance(SignedDuration::from_hours(25));
+    let nccis = h.session("nccis").await;
+    assert_eq!(h.call(Method::GET, &path, &nccis, None).await.status, 404);
+    // The facility owner sees its organization but not the raw logs.
+    let owner = h.session("owner").await;
+    assert_eq!(
+        h.call(Method::GET, &format!("/api/v1/tenants/{OWN}"), &owner, None)
+            .await
+            .status,
+        200
+    );
+    assert_eq!(h.call(Method::GET, &path, &owner, None).await.status, 403);
+}

@@ -1,0 +1,187 @@
+//! The RBAC matrix: every route of the table × every default role × own tenant / other tenant. The expected
+//! answer is derived from the route's rule and the role's permissions and reach, so a new route is covered as soon
+//! as it is in the table — and fails here until it has a request case below.
+
+use std::collections::HashMap;
+
+use axum::http::Method;
+use kuzet_api::{Access, RouteSpec, routes};
+use kuzet_model::access::{PermissionKind, RoleCatalog, TenantReach};
+use serde_json::{Value, json};
+
+use crate::harness::{Auth, Harness, OTHER, OWN, USERS};
+
+/// The path and body that exercise `spec` over `tenant` (`None`: the route has no tenant dimension and runs once).
+fn case(
+    h: &Harness,
+    spec: &RouteSpec,
+    role: &str,
+    tenant: &str,
+    n: usize,
+) -> (String, Option<Value>) {
+    let event = h.events[tenant].to_string();
+    let path = spec
+        .path
+        .replace("{tenant}", tenant)
+        .replace("{source}", &format!("{tenant}-syslog"))
+        .replace("{event}", &event)
+        .replace("{user}", "target")
+        .replace("{token}", "00000000000000000000000000000000")
+        .replace("{grant}", "00000000000000000000000000000000");
+    let expires = (h.now() + jiff::SignedDuration::from_hours(1)).to_string();
+    let body = match spec.action {
+        "auth.login" => Some(json!({"user": "nobody", "password": "wrong-password-123"})),
+        "auth.password.change" => {
+            Some(json!({"current": "not-the-password", "new": "another-long-password-1"}))
+        }
+        "auth.mfa.confirm" => Some(json!({"code": "000000"})),
+        "tenant.create" => Some(json!({"id": format!("t-{role}-{n}"), "name": "matrix"})),
+        "tenant.retention.change" => Some(json!({"hot_days": 62, "archive_years": 3})),
+        "facility.create" => {
+            Some(json!({"id": format!("f-{role}-{n}"), "name": "matrix", "class": 3}))
+        }
+        "source.create" => Some(json!({"id": format!("s-{role}-{n}"), "name": "matrix"})),
+        "user.create" => Some(json!({"id": format!("u-{role}-{n}"), "roles": ["analyst"]})),
+        "token.create" => Some(json!({"name": "matrix", "role": role, "expires": expires})),
+        "grant.create" => {
+            Some(json!({"user": "nccis", "tenant": OWN, "ends": expires, "reason": "matrix"}))
+        }
+        "auth.me"
+        | "auth.mfa.enrol"
+        | "auth.logout"
+        | "auth.logout_everywhere"
+        | "tenant.list"
+        | "tenant.view"
+        | "facility.list"
+        | "source.list"
+        | "source.token.create"
+        | "events.export"
+        | "events.purge"
+        | "event.view"
+        | "user.list"
+        | "user.unlock"
+        | "user.disable"
+        | "user.enable"
+        | "user.credentials.reset"
+        | "token.list"
+        | "token.revoke"
+        | "grant.list"
+        | "grant.revoke"
+        | "audit.search"
+        | "audit.proof"
+        | "system.status" => None,
+        other => panic!(
+            "route `{other}` ({} {}) has no case in the RBAC matrix: add one",
+            spec.method, spec.path
+        ),
+    };
+    (path, body)
+}
+
+/// Whether the route is about one tenant's objects (so that own and other tenant differ).
+fn tenant_dimension(spec: &RouteSpec) -> bool {
+    spec.path.contains("{tenant}") || spec.path.starts_with("/api/v1/events/")
+}
+
+fn expected(spec: &RouteSpec, role: &str, tenant: &str) -> bool {
+    let catalog = RoleCatalog::default();
+    let role = catalog.get(role).unwrap();
+    match spec.access {
+        Access::Public | Access::Authenticated => true,
+        Access::Permission(permission) => {
+            role.permissions.contains(&permission)
+                && (permission.kind() == PermissionKind::Global
+                    || !tenant_dimension(spec)
+                    || tenant == OWN
+                    || role.reach == TenantReach::All)
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_every_role_own_and_other_tenant() {
+    let h = Harness::new().await;
+    let mut sessions: HashMap<&str, Auth> = HashMap::new();
+    for (user, role) in USERS {
+        sessions.insert(role, h.session(user).await);
+    }
+    let mut failures = Vec::new();
+    let mut cases = 0;
+    let table = routes();
+    // Every (method, path) once: the table is the router.
+    let mut seen = std::collections::HashSet::new();
+    for spec in &table {
+        assert!(
+            seen.insert((spec.method.clone(), spec.path)),
+            "{} {} twice",
+            spec.method,
+            spec.path
+        );
+    }
+    for (n, spec) in table.iter().enumerate() {
+        for (user, role) in USERS {
+            let tenants: &[&str] = if tenant_dimension(spec) {
+                &[OWN, OTHER]
+            } else {
+                &[OWN]
+            };
+            for tenant in tenants {
+                let (path, body) = case(&h, spec, role, tenant, n);
+                let auth = sessions[role].clone();
+                let answer = h.call(spec.method.clone(), &path, &auth, body).await;
+                let other_marker = if spec.path.contains("{event}") {
+                    h.events[OTHER].to_string()
+                } else {
+                    format!("tenant `{OTHER}`")
+                };
+                let denied = matches!(answer.code(), "unauthenticated" | "forbidden" | "csrf")
+                    || (answer.status == 404
+                        && *tenant == OTHER
+                        && answer.message().contains(&other_marker));
+                let want = expected(spec, role, tenant);
+                cases += 1;
+                if denied == want {
+                    failures.push(format!(
+                        "{} {path} as {role}: expected {}, got {} {}",
+                        spec.method,
+                        if want { "allow" } else { "deny" },
+                        answer.status,
+                        answer.text
+                    ));
+                }
+                if answer.status.is_server_error() {
+                    failures.push(format!(
+                        "{} {path} as {role}: server error {}",
+                        spec.method, answer.text
+                    ));
+                }
+                // Logging out ends the session the matrix goes on with: open a new one.
+                if matches!(spec.action, "auth.logout" | "auth.logout_everywhere") {
+                    sessions.insert(role, h.session(user).await);
+                }
+            }
+        }
+    }
+    println!("RBAC matrix: {} routes, {cases} cases", table.len());
+    assert!(
+        failures.is_empty(),
+        "{} of {cases} cases wrong:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    // And the unauthenticated: every route but the login answers 401.
+    for spec in &table {
+        let (path, body) = case(&h, spec, "analyst", OWN, 0);
+        let answer = h.call(spec.method.clone(), &path, &Auth::None, body).await;
+        if spec.access == Access::Public {
+            assert_ne!(answer.code(), "unauthenticated");
+        } else {
+            assert_eq!(
+                answer.status, 401,
+                "{} {path}: {}",
+                spec.method, answer.text
+            );
+        }
+    }
+    let _ = Method::GET;
+}
