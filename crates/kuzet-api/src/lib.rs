@@ -18,7 +18,7 @@ mod error;
 mod routes;
 mod state;
 
-pub use audit::{AuditSink, WalAudit};
+pub use audit::{AuditSink, SealedAuditRecord, WalAudit, read_audit};
 pub use error::ApiError;
 pub use routes::{Access, RouteSpec, router, routes};
 pub use state::{ApiState, Clock, SESSION_COOKIE};

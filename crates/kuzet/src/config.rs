@@ -7,6 +7,9 @@ use std::str::FromStr;
 
 use anyhow::{Context, Result, anyhow, bail};
 use jiff::SignedDuration;
+use kuzet_db::{AuthPolicy, PasswordPolicy};
+use kuzet_model::UserId;
+use kuzet_model::access::{RoleCatalog, TenantReach};
 use kuzet_model::{
     Directory, Facility, FacilityClass, FacilityId, FormatHint, Source, SourceId, SourceIdentity,
     Tenant, TenantId,
@@ -25,8 +28,39 @@ pub struct Config {
     pub ingest: IngestSection,
     pub time: TimeSection,
     pub store: StoreSection,
+    pub database: DatabaseSection,
+    pub auth: AuthSection,
+    #[serde(default)]
+    pub roles: Vec<RoleConfig>,
     #[serde(default)]
     pub tenants: Vec<TenantConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSection {
+    pub url: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSection {
+    pub lockout_threshold: u32,
+    pub lockout_duration: Duration,
+    pub session_lifetime: Duration,
+    pub session_idle: Duration,
+    pub token_max_lifetime: Duration,
+    pub min_password_length: usize,
+    pub secure_cookies: bool,
+    pub bootstrap_admin: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleConfig {
+    pub name: String,
+    pub reach: String,
+    pub permissions: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -174,7 +208,68 @@ impl Config {
         merge(&mut merged, overlay);
         let config: Config = merged.try_into()?;
         config.directory()?;
+        config.role_catalog()?;
+        config.auth_policy()?;
+        UserId::new(config.auth.bootstrap_admin.as_str()).context("auth.bootstrap_admin")?;
         Ok(config)
+    }
+
+    /// `database.url`, or SQLite in the data directory when empty.
+    pub fn database_url(&self) -> String {
+        if self.database.url.trim().is_empty() {
+            format!("sqlite://{}", self.data_dir.join("kuzet.db").display())
+        } else {
+            self.database.url.trim().to_owned()
+        }
+    }
+
+    /// The default roles plus `[[roles]]`.
+    pub fn role_catalog(&self) -> Result<RoleCatalog> {
+        let mut catalog = RoleCatalog::default();
+        for role in &self.roles {
+            let reach = match role.reach.as_str() {
+                "all" => TenantReach::All,
+                "assigned" => TenantReach::Assigned,
+                "granted" => TenantReach::Granted,
+                other => bail!(
+                    "role `{}`: reach `{other}` must be all, assigned or granted",
+                    role.name
+                ),
+            };
+            catalog.define(&role.name, reach, &role.permissions)?;
+        }
+        Ok(catalog)
+    }
+
+    pub fn auth_policy(&self) -> Result<AuthPolicy> {
+        let a = &self.auth;
+        if a.lockout_threshold == 0 {
+            bail!(
+                "auth.lockout_threshold must be at least 1: without it password guessing is unbounded"
+            );
+        }
+        if a.min_password_length < 8 {
+            bail!(
+                "auth.min_password_length {} is below 8",
+                a.min_password_length
+            );
+        }
+        if a.session_idle.0 > a.session_lifetime.0 || a.session_lifetime.0.is_zero() {
+            bail!("auth.session_idle must be positive and at most auth.session_lifetime");
+        }
+        let defaults = AuthPolicy::default();
+        Ok(AuthPolicy {
+            password: PasswordPolicy {
+                min_length: a.min_password_length,
+                ..defaults.password.clone()
+            },
+            lockout_threshold: a.lockout_threshold,
+            lockout_duration: a.lockout_duration.0,
+            session_lifetime: a.session_lifetime.0,
+            session_idle: a.session_idle.0,
+            token_max_lifetime: a.token_max_lifetime.0,
+            ..defaults
+        })
     }
 
     pub fn archive_dir(&self) -> PathBuf {

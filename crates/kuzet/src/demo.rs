@@ -96,6 +96,8 @@ pub fn run(data_dir: Option<PathBuf>) -> Result<()> {
     let data_dir = data_dir.unwrap_or_else(|| PathBuf::from("kuzet-demo"));
     let config = demo_config(data_dir)?;
     crate::keys::ensure_key(&config.signing_key, &config.archive_dir())?;
+    // The demo's database and its first administrator (the one-time password is printed on the first run only).
+    crate::identity::init_database(&config)?;
     eprintln!(
         "DEMO MODE — demo tenants `akimat-demo` and `energo-demo`, generated traffic, a demo sealing key at {}.\n\
          Data: {}. Not for production: run `kuzet config default` for a real configuration.",

@@ -7,6 +7,7 @@ mod config;
 mod demo;
 mod generate;
 mod health;
+mod identity;
 mod keys;
 mod serve;
 
@@ -43,8 +44,31 @@ enum Command {
         #[arg(long)]
         demo: bool,
     },
-    /// Creates the data directory and the Ed25519 key that signs archive checkpoints.
+    /// Creates the data directory, the Ed25519 key that signs archive checkpoints, the database, and the first
+    /// administrator (its one-time password is printed once).
     Init,
+    /// Prints the sealed audit trail: who did what, when, to which tenant, and how it ended.
+    Audit {
+        /// Only this user's actions.
+        #[arg(long)]
+        user: Option<String>,
+        /// Only this action, or a prefix ending in `.` (e.g. `auth.`).
+        #[arg(long)]
+        action: Option<String>,
+        /// success, failure or refused.
+        #[arg(long)]
+        outcome: Option<String>,
+        #[arg(long)]
+        tenant: Option<String>,
+        /// From this instant (RFC 3339, e.g. 2026-12-01T00:00:00+05:00).
+        #[arg(long)]
+        since: Option<String>,
+        #[arg(long)]
+        until: Option<String>,
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Imports files (NDJSON, syslog text, CEF, EVTX) into the archive of one source, through the write-ahead log.
     Ingest {
         /// The tenant the events belong to.
@@ -155,7 +179,50 @@ fn run() -> Result<()> {
     match &cli.command {
         Command::Serve { demo: true } => demo::run(cli.data_dir.clone()),
         Command::Serve { demo: false } => serve::run(load_config(&cli)?),
-        Command::Init => keys::init(&load_config(&cli)?),
+        Command::Init => {
+            let config = load_config(&cli)?;
+            keys::init(&config)?;
+            identity::init_database(&config)
+        }
+        Command::Audit {
+            user,
+            action,
+            outcome,
+            tenant,
+            since,
+            until,
+            json,
+        } => {
+            let instant = |name: &str, value: &Option<String>| -> Result<Option<jiff::Timestamp>> {
+                value
+                    .as_deref()
+                    .map(|v| {
+                        v.parse()
+                            .with_context(|| format!("--{name} `{v}`: not an RFC 3339 instant"))
+                    })
+                    .transpose()
+            };
+            let filter = kuzet_model::audit::AuditFilter {
+                user: user.as_deref().map(kuzet_model::UserId::new).transpose()?,
+                action: action.clone(),
+                outcome: match outcome.as_deref() {
+                    None => None,
+                    Some("success") => Some(kuzet_model::audit::Outcome::Success),
+                    Some("failure") => Some(kuzet_model::audit::Outcome::Failure),
+                    Some("refused") => Some(kuzet_model::audit::Outcome::Refused),
+                    Some(other) => {
+                        anyhow::bail!("--outcome `{other}`: success, failure or refused")
+                    }
+                },
+                tenant: tenant
+                    .as_deref()
+                    .map(kuzet_model::TenantId::new)
+                    .transpose()?,
+                since: instant("since", since)?,
+                until: instant("until", until)?,
+            };
+            identity::print_audit(&load_config(&cli)?, &filter, *json)
+        }
         Command::Ingest {
             tenant,
             source,

@@ -201,23 +201,29 @@ pub fn run_with(config: Config, on_ready: impl FnOnce(Ready) + Send + 'static) -
     let prometheus = metrics_exporter_prometheus::PrometheusBuilder::new()
         .install_recorder()
         .context("metrics recorder")?;
-    let directory = config.directory()?;
-    let health = SourceHealth::new(&directory);
     let _lock = lock_data_dir(&config)?;
-    let store = open_store(&config, parse_options(&config), health.clone())?;
-    for (tenant, recovery) in store.recovery() {
-        tracing::warn!(%tenant, ?recovery, "archive recovered at start-up");
-    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("kuzet-io")
         .build()
         .context("async runtime")?;
+    // The database holds the directory: the configuration file's tenants and sources, and those made through the API.
+    let (db, directory) = runtime.block_on(async {
+        let db = crate::identity::open_db(&config).await?;
+        let directory = crate::identity::apply_directory(&db, &config).await?;
+        anyhow::Ok((db, directory))
+    })?;
+    let health = SourceHealth::new(&directory);
+    let store = open_store(&config, parse_options(&config), health.clone())?;
+    for (tenant, recovery) in store.recovery() {
+        tracing::warn!(%tenant, ?recovery, "archive recovered at start-up");
+    }
     let shutdown = CancellationToken::new();
     let served = runtime.block_on(async {
+        let shared_directory = SharedDirectory::new(directory);
         let ingest = Ingest::new(
             ingest_config(&config)?,
-            SharedDirectory::new(directory),
+            shared_directory.clone(),
             WalSink(store.wal()),
         )?;
         let listeners = ingest.bind().await?;
@@ -233,11 +239,19 @@ pub fn run_with(config: Config, on_ready: impl FnOnce(Ready) + Send + 'static) -
             health,
             ready: Arc::clone(&ready),
         };
+        let api = api_state(
+            &config,
+            db,
+            &store,
+            shared_directory,
+            Arc::clone(&store_stats),
+        )?;
         let routes = Router::new()
             .route("/metrics", get(metrics_handler))
             .route("/health", get(health_handler))
             .route("/ready", get(ready_handler))
-            .with_state(telemetry);
+            .with_state(telemetry)
+            .merge(kuzet_api::router(api));
         tokio::spawn(signal_task(shutdown.clone())?);
         announce(&addresses)?;
         ready.store(true, Ordering::Release);
@@ -255,6 +269,40 @@ pub fn run_with(config: Config, on_ready: impl FnOnce(Ready) + Send + 'static) -
     served.and(closed)?;
     tracing::info!("stopped; archive sealed");
     Ok(())
+}
+
+/// The API's state: the database, the audit trail through the WAL, the archive, the wall clock; changes of the
+/// directory through the API reach the listeners at once.
+fn api_state(
+    config: &Config,
+    db: kuzet_db::Db,
+    store: &Store,
+    directory: SharedDirectory,
+    store_stats: Arc<dyn Fn() -> kuzet_store::StoreStats + Send + Sync>,
+) -> Result<kuzet_api::ApiState> {
+    let audit = Arc::new(kuzet_api::WalAudit::new(
+        store.wal(),
+        kuzet_ingest::IdGenerator::new()?,
+    ));
+    let clock: kuzet_api::Clock = Arc::new(jiff::Timestamp::now);
+    let state = kuzet_api::ApiState::new(db, audit, config.archive_dir(), clock)
+        .on_directory_change(Arc::new(move |d| directory.replace(d)))
+        .with_status(Arc::new(move || {
+            let s = store_stats();
+            serde_json::json!({
+                "wal_appended": s.wal_appended,
+                "sealed_events": s.sealed_events,
+                "wal_queue_depth": s.queue_depth,
+                "checkpoints": s.checkpoints,
+                "backup_errors": s.backup_errors,
+                "failed": s.failed,
+            })
+        }));
+    Ok(if config.auth.secure_cookies {
+        state
+    } else {
+        state.insecure_cookies()
+    })
 }
 
 /// Prints one machine-readable line once every listener is bound: tests and scripts wait for it.

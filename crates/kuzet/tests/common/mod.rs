@@ -39,6 +39,8 @@ pub struct Addresses {
 pub struct Site {
     pub dir: tempfile::TempDir,
     pub config: PathBuf,
+    /// What `kuzet init` printed (the first administrator's one-time password among it).
+    pub init_output: String,
 }
 
 impl Site {
@@ -57,13 +59,18 @@ impl Site {
             ),
         )
         .unwrap();
-        let site = Site { dir, config };
+        let mut site = Site {
+            dir,
+            config,
+            init_output: String::new(),
+        };
         let init = site.kuzet(&["init"]);
         assert!(
             init.status.success(),
             "kuzet init: {}",
             String::from_utf8_lossy(&init.stderr)
         );
+        site.init_output = String::from_utf8_lossy(&init.stdout).into_owned();
         site
     }
 

@@ -1,0 +1,138 @@
+//! The relational store in the binary: opening it with the configuration's roles and policy, applying the
+//! configuration's tenants at start-up, creating the first administrator, and the audit trail on the command line.
+
+use anyhow::{Context, Result};
+use jiff::Timestamp;
+use kuzet_api::{SealedAuditRecord, WalAudit};
+use kuzet_db::Db;
+use kuzet_ingest::IdGenerator;
+use kuzet_model::audit::{Actor, AuditFilter, AuditRecord, Outcome};
+use kuzet_model::{Directory, TenantId, UserId};
+
+use crate::config::Config;
+
+pub async fn open_db(config: &Config) -> Result<Db> {
+    let url = config.database_url();
+    if url.starts_with("sqlite://") {
+        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+            format!(
+                "data directory {}: cannot create",
+                config.data_dir.display()
+            )
+        })?;
+    }
+    Ok(Db::connect(&url, config.role_catalog()?, config.auth_policy()?).await?)
+}
+
+/// Makes the database hold the configuration file's tenants, facilities and sources, and returns the directory
+/// the listeners attribute with (the file's and those created through the API).
+pub async fn apply_directory(db: &Db, config: &Config) -> Result<Directory> {
+    db.system_apply_directory(&config.directory()?, Timestamp::now())
+        .await
+        .context("applying the configuration's tenants to the database")?;
+    Ok(db.system_load_directory().await?)
+}
+
+/// An audit record of something done on the command line (by whoever holds the data directory).
+pub fn cli_record(action: &str, object: String, detail: String) -> AuditRecord {
+    AuditRecord::new(
+        Timestamp::now(),
+        Actor {
+            user: None,
+            via: "cli".into(),
+            address: None,
+        },
+        action,
+        Outcome::Success,
+    )
+    .object(object)
+    .detail(detail)
+}
+
+/// `kuzet init`, database part: migrations, the configuration's tenants, and the first `isoc-admin` with a
+/// one-time password printed once. The creation is sealed in the audit trail.
+pub fn init_database(config: &Config) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("async runtime")?;
+    let admin = UserId::new(config.auth.bootstrap_admin.as_str())?;
+    let password = runtime.block_on(async {
+        let db = open_db(config).await?;
+        apply_directory(&db, config).await?;
+        anyhow::Ok(db.system_bootstrap_admin(&admin, Timestamp::now()).await?)
+    })?;
+    println!("database:       {}", redacted(&config.database_url()));
+    match password {
+        Some(password) => {
+            let _lock = crate::serve::lock_data_dir(config)?;
+            let store = crate::serve::open_store(
+                config,
+                crate::serve::parse_options(config),
+                crate::health::SourceHealth::default(),
+            )?;
+            let audit = WalAudit::new(store.wal(), IdGenerator::new()?);
+            let record = cli_record(
+                "user.bootstrap",
+                format!("user:{admin}"),
+                "first isoc-admin created by `kuzet init`".into(),
+            );
+            store
+                .wal()
+                .append_blocking(vec![audit.raw_event(&record)])?;
+            store.shutdown()?;
+            println!(
+                "first administrator: `{admin}` with one-time password {password}\n\
+                 (shown once: log in, change it and enrol multi-factor authentication)"
+            );
+        }
+        None => println!("users:          already present; no administrator created"),
+    }
+    Ok(())
+}
+
+fn redacted(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}***{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// `kuzet audit`: the sealed audit trail, filtered, as a table or NDJSON.
+pub fn print_audit(config: &Config, filter: &AuditFilter, json: bool) -> Result<()> {
+    let records: Vec<SealedAuditRecord> =
+        kuzet_api::read_audit(&config.archive_dir(), filter).context("reading the audit trail")?;
+    let mut out = std::io::stdout().lock();
+    use std::io::Write;
+    for SealedAuditRecord { event_id, record } in &records {
+        if json {
+            serde_json::to_writer(
+                &mut out,
+                &serde_json::json!({"event_id": event_id, "record": record}),
+            )?;
+            writeln!(out)?;
+        } else {
+            writeln!(
+                out,
+                "{}  {:<8} {:<26} {:<12} {:<14} {:<28} {}  [{event_id}]",
+                kuzet_model::time::kz_local(record.at).strftime("%Y-%m-%d %H:%M:%S"),
+                record.outcome.as_str(),
+                record.action,
+                record.actor.user.as_ref().map_or("-", |u| u.as_str()),
+                record.tenant.as_ref().map_or("-", TenantId::as_str),
+                record.object.as_deref().unwrap_or("-"),
+                record.detail.as_deref().unwrap_or(""),
+            )?;
+        }
+    }
+    if !json {
+        writeln!(
+            out,
+            "{} record(s); times in Kazakhstan time (UTC+5)",
+            records.len()
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,234 @@
+//! Identity end to end, with curl against the real binary: `kuzet init` prints the first administrator's one-time
+//! password; the administrator logs in, is held to changing it and enrolling MFA, then creates a tenant, a source
+//! and its machine token; the token ingests at once (the listeners see the API's change); after a restart the
+//! sessions still hold, and `kuzet audit` and `kuzet verify` show every action sealed.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::*;
+use serde_json::{Value, json};
+
+/// One API call with curl: (status, JSON body, response headers).
+fn api(
+    server: &Server,
+    method: &str,
+    path: &str,
+    session: Option<&(String, String)>,
+    body: Option<Value>,
+) -> (u16, Value, String) {
+    let url = format!("http://{}{path}", server.http());
+    let mut args: Vec<String> = vec!["-i".into(), "-X".into(), method.into(), url];
+    if let Some((cookie, csrf)) = session {
+        args.extend([
+            "-H".into(),
+            format!("Cookie: kuzet_session={cookie}"),
+            "-H".into(),
+            format!("X-CSRF-Token: {csrf}"),
+        ]);
+    }
+    if let Some(body) = body {
+        args.extend([
+            "-H".into(),
+            "Content-Type: application/json".into(),
+            "--data-binary".into(),
+            body.to_string(),
+        ]);
+    }
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (text, status) = curl(&refs);
+    let (headers, body) = text.split_once("\r\n\r\n").unwrap_or((text.as_str(), ""));
+    (
+        status,
+        serde_json::from_str(body).unwrap_or(Value::Null),
+        headers.to_owned(),
+    )
+}
+
+fn session_of(headers: &str, body: &Value) -> (String, String) {
+    let cookie = headers
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: kuzet_session="))
+        .expect("a session cookie");
+    let secret = cookie.split(';').next().unwrap().to_owned();
+    (secret, body["csrf_token"].as_str().unwrap().to_owned())
+}
+
+#[test]
+fn bootstrap_login_mfa_admin_actions_audited_and_sealed() {
+    let site = Site::new("", "");
+    let password = site
+        .init_output
+        .lines()
+        .find_map(|l| l.split("one-time password ").nth(1))
+        .expect("init prints a one-time password")
+        .trim()
+        .to_owned();
+    // A second init creates no second administrator.
+    let again = site.kuzet(&["init"]);
+    assert!(String::from_utf8_lossy(&again.stdout).contains("no administrator created"));
+
+    let server = site.start();
+    let login = |password: &str, code: Option<String>| {
+        let mut body = json!({"user": "admin", "password": password});
+        if let Some(code) = code {
+            body["code"] = json!(code);
+        }
+        api(&server, "POST", "/api/v1/auth/login", None, Some(body))
+    };
+    let (status, body, headers) = login(&password, None);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["onboarding"], "change_password");
+    assert!(
+        headers.contains("HttpOnly") && headers.contains("SameSite=Strict"),
+        "{headers}"
+    );
+    let session = session_of(&headers, &body);
+    let (status, _, _) = api(&server, "GET", "/api/v1/tenants", Some(&session), None);
+    assert_eq!(status, 403);
+    let new_password = "tulip-steppe-river-2026";
+    let (status, body, _) = api(
+        &server,
+        "POST",
+        "/api/v1/auth/password",
+        Some(&session),
+        Some(json!({"current": password, "new": new_password})),
+    );
+    assert_eq!(status, 204, "{body}");
+    let (status, enrol, _) = api(
+        &server,
+        "POST",
+        "/api/v1/auth/mfa/enrol",
+        Some(&session),
+        None,
+    );
+    assert_eq!(status, 200, "{enrol}");
+    let secret = enrol["secret"].as_str().unwrap().to_owned();
+    let code = kuzet_db::totp_code(&secret, jiff::Timestamp::now()).unwrap();
+    let (status, body, _) = api(
+        &server,
+        "POST",
+        "/api/v1/auth/mfa/confirm",
+        Some(&session),
+        Some(json!({"code": code})),
+    );
+    assert_eq!(status, 204, "{body}");
+
+    // A wrong password, then a tenant, a source and its machine token.
+    let (status, _, _) = login("not-the-password-1", None);
+    assert_eq!(status, 401);
+    let (status, body, _) = api(
+        &server,
+        "POST",
+        "/api/v1/tenants",
+        Some(&session),
+        Some(json!({"id": "ministry", "name": "Ministry of Energy"})),
+    );
+    assert_eq!(status, 201, "{body}");
+    let (status, body, _) = api(
+        &server,
+        "POST",
+        "/api/v1/tenants/ministry/sources",
+        Some(&session),
+        Some(json!({"id": "ministry-beats", "name": "Winlogbeat", "format": "json"})),
+    );
+    assert_eq!(status, 201, "{body}");
+    let (status, token, _) = api(
+        &server,
+        "POST",
+        "/api/v1/tenants/ministry/sources/ministry-beats/tokens",
+        Some(&session),
+        None,
+    );
+    assert_eq!(status, 201, "{token}");
+    let machine = token["token"].as_str().unwrap();
+    // The listeners attribute with the new token at once.
+    let (body, status) = curl(&[
+        "-H",
+        &format!("Authorization: Bearer {machine}"),
+        "--data-binary",
+        r#"{"message":"hello from the new source","host":{"name":"min-dc1"}}"#,
+        &format!("http://{}/ingest/v1/events", server.http()),
+    ]);
+    assert_eq!(status, 200, "{body}");
+    // Cross-site attempt: the cookie without the CSRF token.
+    let (cookie, _) = &session;
+    let (_, status) = curl(&[
+        "-X",
+        "POST",
+        "-H",
+        &format!("Cookie: kuzet_session={cookie}"),
+        "-H",
+        "Content-Type: application/json",
+        "--data-binary",
+        r#"{"id":"evil","name":"x"}"#,
+        &format!("http://{}/api/v1/tenants", server.http()),
+    ]);
+    assert_eq!(status, 403);
+    server.stop();
+
+    // After a restart the session holds (sessions live in the database).
+    let server = site.start();
+    let (status, tenants, _) = api(&server, "GET", "/api/v1/tenants", Some(&session), None);
+    assert_eq!(status, 200, "{tenants}");
+    assert!(
+        tenants
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["id"] == "ministry")
+    );
+    server.stop();
+
+    let audit = site.kuzet(&["audit", "--json"]);
+    assert!(
+        audit.status.success(),
+        "{}",
+        String::from_utf8_lossy(&audit.stderr)
+    );
+    let records: Vec<Value> = String::from_utf8_lossy(&audit.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let actions: Vec<(&str, &str)> = records
+        .iter()
+        .map(|r| {
+            (
+                r["record"]["action"].as_str().unwrap(),
+                r["record"]["outcome"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    for expected in [
+        ("user.bootstrap", "success"),
+        ("auth.login", "success"),
+        ("tenant.list", "refused"),
+        ("auth.password.change", "success"),
+        ("auth.mfa.enrol", "success"),
+        ("auth.mfa.confirm", "success"),
+        ("auth.login", "failure"),
+        ("tenant.create", "success"),
+        ("source.create", "success"),
+        ("source.token.create", "success"),
+        ("tenant.create", "refused"),
+        ("tenant.list", "success"),
+    ] {
+        assert!(
+            actions.contains(&expected),
+            "{expected:?} missing from {actions:?}"
+        );
+    }
+    assert_eq!(actions.len(), 12, "{actions:?}");
+    let table = site.kuzet(&["audit", "--outcome", "refused"]);
+    let table = String::from_utf8_lossy(&table.stdout);
+    assert!(table.contains("2 record(s)"), "{table}");
+    let (intact, report) = site.verify();
+    assert!(intact, "{report}");
+    // The audit trail is one of the verified logs.
+    let json = site.kuzet(&["verify", "--json"]);
+    assert!(
+        String::from_utf8_lossy(&json.stdout).contains("\"kuzet-audit\""),
+        "{report}"
+    );
+}
