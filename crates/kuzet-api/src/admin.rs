@@ -305,6 +305,52 @@ pub(crate) async fn create_source_token(
     ))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AddCertificate {
+    #[serde(default)]
+    fingerprint_sha256: Option<String>,
+    #[serde(default)]
+    common_name: Option<String>,
+}
+
+pub(crate) async fn add_source_certificate(
+    State(state): State<ApiState>,
+    Extension(a): Extension<Authed>,
+    Path((tenant, source)): Path<(String, String)>,
+    json: Body<AddCertificate>,
+) -> Result<Response, ApiError> {
+    let request = body(json)?;
+    let tenant = tenant_param(&tenant)?;
+    let source = id("source", SourceId::new(source))?;
+    let identity = match (request.fingerprint_sha256, request.common_name) {
+        (Some(fp), None) => SourceIdentity::TlsFingerprint(
+            fp.chars()
+                .filter(|c| *c != ':')
+                .collect::<String>()
+                .to_ascii_lowercase(),
+        ),
+        (None, Some(cn)) if !cn.trim().is_empty() => SourceIdentity::TlsCommonName(cn),
+        _ => {
+            return Err(ApiError::bad_request(
+                "request body: give exactly one of `fingerprint_sha256` and `common_name`",
+            ));
+        }
+    };
+    state
+        .db()
+        .add_source_certificate(a.scope()?, &tenant, &source, &identity, state.now())
+        .await?;
+    state.directory_changed().await;
+    Ok(noted(
+        StatusCode::CREATED,
+        note(
+            format!("source:{source}"),
+            format!("certificate identity added: {identity:?}"),
+        ),
+    ))
+}
+
 fn user_json(u: &UserRecord) -> serde_json::Value {
     serde_json::json!({
         "id": u.id, "display_name": u.display_name, "roles": u.roles, "tenants": u.tenants,

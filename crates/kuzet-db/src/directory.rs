@@ -405,6 +405,47 @@ impl Db {
         Ok(())
     }
 
+    /// Adds a TLS client certificate identity (by SHA-256 fingerprint of the DER, or by subject common name) to a
+    /// source (for [`Permission::SourcesManage`]). An identity another source claims is a conflict.
+    pub async fn add_source_certificate(
+        &self,
+        scope: &Scope,
+        tenant: &TenantId,
+        source: &SourceId,
+        identity: &SourceIdentity,
+        now: jiff::Timestamp,
+    ) -> Result<(), DbError> {
+        require(scope, Permission::SourcesManage, tenant)?;
+        if !self
+            .tenant_sources(Some(tenant))
+            .await?
+            .iter()
+            .any(|s| &s.id == source)
+        {
+            return Err(DbError::NotFound(format!("source `{source}`")));
+        }
+        let (kind, value) = identity_parts(identity);
+        if !matches!(kind, "tls_fingerprint" | "tls_common_name") {
+            return Err(DbError::invalid(
+                format!("source `{source}`"),
+                "not a certificate identity",
+            ));
+        }
+        if kind == "tls_fingerprint"
+            && (value.len() != 64 || !value.bytes().all(|b| b.is_ascii_hexdigit()))
+        {
+            return Err(DbError::invalid(
+                format!("certificate fingerprint `{value}`"),
+                "must be the SHA-256 of the certificate (DER) in hex",
+            ));
+        }
+        on_pool!(self, pool => sqlx::query("INSERT INTO source_identities (source_id, kind, value, origin, created_ms) VALUES ($1, $2, $3, 'api', $4)")
+            .bind(source.as_str()).bind(kind).bind(&value).bind(now.as_millisecond())
+            .execute(pool).await.map(|r| r.rows_affected())
+            .map_err(DbError::insert("source identity", format!("certificate identity `{value}`")))?);
+        Ok(())
+    }
+
     /// Makes a machine token for a source (for [`Permission::SourcesManage`]): the secret is returned once, only its
     /// SHA-256 is kept (as the source's `token_sha256` identity).
     pub async fn create_source_token(

@@ -41,6 +41,7 @@ fn case(
             Some(json!({"id": format!("f-{role}-{n}"), "name": "matrix", "class": 3}))
         }
         "source.create" => Some(json!({"id": format!("s-{role}-{n}"), "name": "matrix"})),
+        "source.certificate.add" => Some(json!({"common_name": format!("cn-{role}-{n}-{tenant}")})),
         "user.create" => Some(json!({"id": format!("u-{role}-{n}"), "roles": ["analyst"]})),
         "token.create" => Some(json!({"name": "matrix", "role": role, "expires": expires})),
         "grant.create" => {
