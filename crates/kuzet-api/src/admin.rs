@@ -32,6 +32,11 @@ fn tenant_param(tenant: &str) -> Result<TenantId, ApiError> {
     id("tenant", TenantId::new(tenant))
 }
 
+/// A JSON array of `items`, each rendered by `to_json`.
+fn json_list<T>(items: &[T], to_json: fn(&T) -> serde_json::Value) -> Response {
+    Json(items.iter().map(to_json).collect::<Vec<_>>()).into_response()
+}
+
 fn note(object: String, detail: impl Into<String>) -> AuditNote {
     AuditNote {
         object: Some(object),
@@ -53,7 +58,7 @@ pub(crate) async fn tenants(
     Extension(a): Extension<Authed>,
 ) -> Result<Response, ApiError> {
     let list = state.db().tenants(a.scope()?).await?;
-    Ok(Json(list.iter().map(tenant_json).collect::<Vec<_>>()).into_response())
+    Ok(json_list(&list, tenant_json))
 }
 
 pub(crate) async fn tenant(
@@ -173,7 +178,7 @@ pub(crate) async fn facilities(
         .db()
         .facilities(a.scope()?, &tenant_param(&tenant)?)
         .await?;
-    Ok(Json(list.iter().map(facility_json).collect::<Vec<_>>()).into_response())
+    Ok(json_list(&list, facility_json))
 }
 
 #[derive(Deserialize)]
@@ -234,7 +239,7 @@ pub(crate) async fn sources(
         .db()
         .sources(a.scope()?, &tenant_param(&tenant)?)
         .await?;
-    Ok(Json(list.iter().map(source_json).collect::<Vec<_>>()).into_response())
+    Ok(json_list(&list, source_json))
 }
 
 #[derive(Deserialize)]
@@ -364,7 +369,7 @@ pub(crate) async fn users(
     Extension(a): Extension<Authed>,
 ) -> Result<Response, ApiError> {
     let list = state.db().users(a.scope()?).await?;
-    Ok(Json(list.iter().map(user_json).collect::<Vec<_>>()).into_response())
+    Ok(json_list(&list, user_json))
 }
 
 #[derive(Deserialize)]
@@ -469,7 +474,7 @@ pub(crate) async fn tokens(
     Extension(a): Extension<Authed>,
 ) -> Result<Response, ApiError> {
     let list = state.db().api_tokens(a.scope()?).await?;
-    Ok(Json(list.iter().map(token_json).collect::<Vec<_>>()).into_response())
+    Ok(json_list(&list, token_json))
 }
 
 #[derive(Deserialize)]
@@ -544,7 +549,7 @@ pub(crate) async fn grants(
     Extension(a): Extension<Authed>,
 ) -> Result<Response, ApiError> {
     let list = state.db().grants(a.scope()?).await?;
-    Ok(Json(list.iter().map(grant_json).collect::<Vec<_>>()).into_response())
+    Ok(json_list(&list, grant_json))
 }
 
 #[derive(Deserialize)]

@@ -416,14 +416,6 @@ impl Db {
         now: jiff::Timestamp,
     ) -> Result<(), DbError> {
         require(scope, Permission::SourcesManage, tenant)?;
-        if !self
-            .tenant_sources(Some(tenant))
-            .await?
-            .iter()
-            .any(|s| &s.id == source)
-        {
-            return Err(DbError::NotFound(format!("source `{source}`")));
-        }
         let (kind, value) = identity_parts(identity);
         if !matches!(kind, "tls_fingerprint" | "tls_common_name") {
             return Err(DbError::invalid(
@@ -439,10 +431,33 @@ impl Db {
                 "must be the SHA-256 of the certificate (DER) in hex",
             ));
         }
+        self.add_api_identity(scope, tenant, source, kind, &value, now)
+            .await
+    }
+
+    /// Adds an identity to a source of `tenant`, made through the API.
+    async fn add_api_identity(
+        &self,
+        scope: &Scope,
+        tenant: &TenantId,
+        source: &SourceId,
+        kind: &str,
+        value: &str,
+        now: jiff::Timestamp,
+    ) -> Result<(), DbError> {
+        require(scope, Permission::SourcesManage, tenant)?;
+        if !self
+            .tenant_sources(Some(tenant))
+            .await?
+            .iter()
+            .any(|s| &s.id == source)
+        {
+            return Err(DbError::NotFound(format!("source `{source}`")));
+        }
         on_pool!(self, pool => sqlx::query("INSERT INTO source_identities (source_id, kind, value, origin, created_ms) VALUES ($1, $2, $3, 'api', $4)")
-            .bind(source.as_str()).bind(kind).bind(&value).bind(now.as_millisecond())
+            .bind(source.as_str()).bind(kind).bind(value).bind(now.as_millisecond())
             .execute(pool).await.map(|r| r.rows_affected())
-            .map_err(DbError::insert("source identity", format!("certificate identity `{value}`")))?);
+            .map_err(DbError::insert("source identity", format!("identity {kind} of source `{source}`")))?);
         Ok(())
     }
 
@@ -455,19 +470,16 @@ impl Db {
         source: &SourceId,
         now: jiff::Timestamp,
     ) -> Result<SourceToken, DbError> {
-        require(scope, Permission::SourcesManage, tenant)?;
-        if !self
-            .tenant_sources(Some(tenant))
-            .await?
-            .iter()
-            .any(|s| &s.id == source)
-        {
-            return Err(DbError::NotFound(format!("source `{source}`")));
-        }
         let secret = new_secret("kzm_")?;
-        on_pool!(self, pool => sqlx::query("INSERT INTO source_identities (source_id, kind, value, origin, created_ms) VALUES ($1, 'token_sha256', $2, 'api', $3)")
-            .bind(source.as_str()).bind(sha256_hex(&secret)).bind(now.as_millisecond())
-            .execute(pool).await.map(|r| r.rows_affected()).map_err(DbError::query("source token"))?);
+        self.add_api_identity(
+            scope,
+            tenant,
+            source,
+            "token_sha256",
+            &sha256_hex(&secret),
+            now,
+        )
+        .await?;
         Ok(SourceToken {
             source: source.clone(),
             secret,

@@ -152,6 +152,46 @@ impl AuditFilter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    fn outcome() -> impl Strategy<Value = Outcome> {
+        prop_oneof![
+            Just(Outcome::Success),
+            Just(Outcome::Failure),
+            Just(Outcome::Refused)
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn any_record_round_trips(
+            seconds in 0i64..4_000_000_000,
+            user in proptest::option::of("[a-z][a-z0-9.@_-]{0,20}"),
+            via in ".{0,40}",
+            action in "[a-z.]{1,30}",
+            outcome in outcome(),
+            tenant in proptest::option::of("[a-z0-9][a-z0-9_-]{0,20}"),
+            object in proptest::option::of(".{0,60}"),
+            detail in proptest::option::of(".{0,200}"),
+        ) {
+            let record = AuditRecord {
+                version: AUDIT_FORMAT_VERSION,
+                at: Timestamp::from_second(seconds).unwrap(),
+                actor: Actor { user: user.map(|u| UserId::new(u).unwrap()), via, address: None },
+                action,
+                outcome,
+                tenant: tenant.map(|t| TenantId::new(t).unwrap()),
+                object,
+                detail,
+            };
+            prop_assert_eq!(AuditRecord::from_bytes(&record.to_bytes()).unwrap(), record);
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let _ = AuditRecord::from_bytes(&bytes);
+        }
+    }
 
     #[test]
     fn round_trip_and_filter() {

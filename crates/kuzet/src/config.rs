@@ -413,6 +413,34 @@ mod tests {
     }
 
     #[test]
+    fn roles_and_auth_are_configured_and_legal_guarantees_cannot_be_configured_away() {
+        let config = Config::from_toml(
+            "[[roles]]\nname = \"junior-analyst\"\nreach = \"assigned\"\npermissions = [\"events.read\"]\n",
+        )
+        .unwrap();
+        let catalog = config.role_catalog().unwrap();
+        assert!(catalog.get("junior-analyst").is_some() && catalog.get("isoc-admin").is_some());
+        assert_eq!(config.database_url(), "sqlite:///var/lib/kuzet/kuzet.db");
+        let purge = Config::from_toml(
+            "[[roles]]\nname = \"cleaner\"\nreach = \"all\"\npermissions = [\"archive.purge\"]\n",
+        )
+        .unwrap_err();
+        assert!(format!("{purge:#}").contains("R4"), "{purge:#}");
+        let typo =
+            Config::from_toml("[[roles]]\nname = \"x\"\nreach = \"everyone\"\npermissions = []\n")
+                .unwrap_err();
+        assert!(format!("{typo:#}").contains("reach `everyone`"), "{typo:#}");
+        let unbounded = Config::from_toml("[auth]\nlockout_threshold = 0\n").unwrap_err();
+        assert!(
+            format!("{unbounded:#}").contains("lockout_threshold"),
+            "{unbounded:#}"
+        );
+        // There is no switch for sealing or auditing: an attempt to add one is an unknown key.
+        let off = Config::from_toml("[audit]\nenabled = false\n").unwrap_err();
+        assert!(format!("{off:#}").contains("audit"), "{off:#}");
+    }
+
+    #[test]
     fn overlay_keeps_defaults_and_refuses_unknown_keys() {
         let config = Config::from_toml("data_dir = \"/tmp/k\"\n[store]\nzstd_level = 9\n").unwrap();
         assert_eq!(config.store.zstd_level, 9);
