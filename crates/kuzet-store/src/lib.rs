@@ -27,5 +27,8 @@ pub use keys::{PublicKeyFile, Signer, SigningKeyFile, VerifyingKey};
 pub use proof::{InclusionProof, prove, prove_in};
 pub use read::read_events;
 pub use store::{Normalize, SealedBatch, StatsHandle, Store, StoreConfig, StoreStats};
-pub use verify::{Finding, FindingKind, TenantSummary, VerifyReport, verify, verify_segment_bytes};
+pub use verify::{
+    Finding, FindingKind, TenantSummary, VerifyReport, verify, verify_segment_bytes,
+    verify_with_checkpoints,
+};
 pub use wal::WalHandle;

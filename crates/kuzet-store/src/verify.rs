@@ -208,6 +208,79 @@ pub fn verify(archive_dir: &Path, public_key: &VerifyingKey) -> Result<VerifyRep
     )
 }
 
+/// Verifies an archive as [`verify`] does and also against checkpoints kept **outside** it — copies of
+/// `checkpoints.log` lines of any tenants, in any order, taken off the host earlier. Whoever can write the archive
+/// can cut the tail of a log together with the tail of its checkpoint log, and the archive alone then looks
+/// intact; a checkpoint kept elsewhere still names the size and root the log had, so the cut (a rollback) and any
+/// rewrite below that size are found.
+pub fn verify_with_checkpoints(
+    archive_dir: &Path,
+    public_key: &VerifyingKey,
+    external_checkpoints: &[u8],
+) -> Result<VerifyReport, StoreError> {
+    let mut report = verify(archive_dir, public_key)?;
+    let (lines, _) = format::parse_checkpoints(external_checkpoints);
+    let mut by_tenant: BTreeMap<String, Vec<(usize, Checkpoint)>> = BTreeMap::new();
+    for (line, parsed) in lines {
+        match parsed {
+            Ok(cp) if cp.signature_ok(public_key) && cp.root_bytes().is_some() => {
+                by_tenant.entry(cp.tenant.clone()).or_default().push((line, cp));
+            }
+            Ok(cp) => report.findings.push(external_finding(
+                &cp.tenant,
+                FindingKind::CheckpointForged,
+                format!("external checkpoint at line {line}: its signature does not verify with this key"),
+            )),
+            Err(e) => report.findings.push(external_finding(
+                "",
+                FindingKind::CheckpointForged,
+                format!("external checkpoint at line {line} is malformed: {e}"),
+            )),
+        }
+    }
+    let source = FsSource {
+        root: archive_dir.into(),
+    };
+    for (tenant, checkpoints) in by_tenant {
+        if !archive_dir.join(&tenant).is_dir() {
+            let largest = checkpoints
+                .iter()
+                .map(|(_, c)| c.tree_size)
+                .max()
+                .unwrap_or(0);
+            report.findings.push(external_finding(
+                &tenant,
+                FindingKind::SegmentMissing,
+                format!("the tenant's log is gone, but an external checkpoint covers {largest} blocks of it"),
+            ));
+            continue;
+        }
+        let mut verifier = TenantVerifier::new(tenant, public_key);
+        verifier.external = checkpoints;
+        verifier.run(&source)?;
+        // Only the findings about external checkpoints: the archive's own were reported by `verify` above.
+        report.findings.extend(
+            verifier
+                .findings
+                .into_iter()
+                .filter(|f| f.detail.starts_with("external checkpoint")),
+        );
+    }
+    Ok(report)
+}
+
+fn external_finding(tenant: &str, kind: FindingKind, detail: String) -> Finding {
+    Finding {
+        tenant: tenant.to_owned(),
+        segment: None,
+        block: None,
+        record: None,
+        event_id: None,
+        kind,
+        detail,
+    }
+}
+
 pub(crate) fn verify_source(
     source: &dyn Source,
     key: &VerifyingKey,
@@ -272,6 +345,8 @@ struct TenantVerifier<'a> {
     chain_known_broken: bool,
     next_segment: u64,
     previous_closed: bool,
+    /// Checkpoints of this tenant kept outside the archive (see [`verify_with_checkpoints`]), signatures checked.
+    external: Vec<(usize, Checkpoint)>,
 }
 
 impl<'a> TenantVerifier<'a> {
@@ -294,6 +369,7 @@ impl<'a> TenantVerifier<'a> {
             chain_known_broken: false,
             next_segment: 0,
             previous_closed: true,
+            external: Vec::new(),
         }
     }
 
@@ -384,7 +460,11 @@ impl<'a> TenantVerifier<'a> {
                 }
             }
             self.summary.checkpoints = checkpoints.len() as u64;
-        } else if !segments.is_empty() {
+        }
+        for (_, cp) in &self.external {
+            self.wanted_sizes.insert(cp.tree_size, None);
+        }
+        if !has_checkpoints && !segments.is_empty() {
             self.find_at(FindingKind::CheckpointLogMissing, None, None, "checkpoints.log is missing: nothing in this tenant's archive is covered by a signature");
         }
 
@@ -413,7 +493,36 @@ impl<'a> TenantVerifier<'a> {
         }
         self.summary.blocks = self.frontier.size();
         self.check_checkpoints(&checkpoints);
+        self.check_external();
         Ok(())
+    }
+
+    /// Each external checkpoint must still be a prefix of the log: its size present, its root recomputed.
+    fn check_external(&mut self) {
+        let size = self.frontier.size();
+        for (line, cp) in std::mem::take(&mut self.external) {
+            if cp.tree_size > size {
+                let kind = if self.segment_names.contains(&cp.segment) {
+                    FindingKind::SegmentTruncated
+                } else {
+                    FindingKind::SegmentMissing
+                };
+                self.find_at(kind, Some(&cp.segment.clone()), Some(size), format!(
+                    "external checkpoint at line {line} covers {} blocks but the archive holds {size}: blocks {size}..{} \
+                     are gone together with their checkpoints (a rollback)",
+                    cp.tree_size, cp.tree_size
+                ));
+            } else if self.wanted_sizes.get(&cp.tree_size).copied().flatten() != cp.root_bytes() {
+                let segment = self
+                    .segment_of_leaf(cp.tree_size.saturating_sub(1))
+                    .unwrap_or_else(|| cp.segment.clone());
+                self.find_at(FindingKind::CheckpointMismatch, Some(&segment), None, format!(
+                    "external checkpoint at line {line} (tree size {}) does not match the recomputed tree: blocks \
+                     below it were rewritten",
+                    cp.tree_size
+                ));
+            }
+        }
     }
 
     fn check_checkpoints(&mut self, checkpoints: &[(usize, Checkpoint)]) {

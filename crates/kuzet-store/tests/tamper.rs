@@ -447,3 +447,73 @@ fn report_display_names_the_location() {
         "{text}"
     );
 }
+
+/// A rollback: the newest segment removed together with the checkpoints that covered it. The archive alone is
+/// consistent again; a copy of the checkpoint log kept elsewhere exposes the cut and names what is gone.
+#[test]
+fn rollback_with_its_checkpoints_is_caught_only_by_external_checkpoints() {
+    let built = build_archive(|_| {});
+    let checkpoints = built.tenant_dir("alpha").join("checkpoints.log");
+    let offsite = std::fs::read(&checkpoints).unwrap();
+    let last = segment_count(&built.tenant_dir("alpha")) as u64 - 1;
+    std::fs::remove_file(built.segment("alpha", last)).unwrap();
+    let remaining = check(&built)
+        .tenants
+        .iter()
+        .find(|t| t.tenant == "alpha")
+        .unwrap()
+        .blocks;
+    // Keep only the checkpoint lines that the remaining blocks satisfy, as a careful intruder would.
+    let kept: Vec<&str> = std::str::from_utf8(&offsite)
+        .unwrap()
+        .lines()
+        .filter(|line| {
+            let cp: serde_json::Value = serde_json::from_str(line).unwrap();
+            cp["tree_size"].as_u64().unwrap() <= remaining
+        })
+        .collect();
+    std::fs::write(&checkpoints, format!("{}\n", kept.join("\n"))).unwrap();
+    let alone = check(&built);
+    assert!(
+        !has(&alone, |f| f.tenant == "alpha"
+            && matches!(
+                f.kind,
+                FindingKind::SegmentTruncated | FindingKind::SegmentMissing
+            )),
+        "the archive alone cannot see the cut:\n{alone}"
+    );
+    let key = signer().verifying_key();
+    let report = kuzet_store::verify_with_checkpoints(&built.archive(), &key, &offsite).unwrap();
+    assert_finding(&report, |f| {
+        f.tenant == "alpha"
+            && matches!(
+                f.kind,
+                FindingKind::SegmentTruncated | FindingKind::SegmentMissing
+            )
+            && f.block == Some(remaining)
+            && f.detail.contains("rollback")
+    });
+    // An intact archive passes against its own checkpoints kept elsewhere; a forged external line is reported.
+    let fresh = build_archive(|_| {});
+    let mut all = Vec::new();
+    for tenant in ["alpha", "beta", "gamma"] {
+        all.extend(std::fs::read(fresh.tenant_dir(tenant).join("checkpoints.log")).unwrap());
+    }
+    let report = kuzet_store::verify_with_checkpoints(&fresh.archive(), &key, &all).unwrap();
+    assert!(report.is_intact(), "{report}");
+    let text = String::from_utf8(all).unwrap();
+    let first: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    let size = first["tree_size"].as_u64().unwrap();
+    let forged = text.replacen(
+        &format!("\"tree_size\":{size},"),
+        &format!("\"tree_size\":{},", size + 1),
+        1,
+    );
+    assert_ne!(forged, text);
+    let report =
+        kuzet_store::verify_with_checkpoints(&fresh.archive(), &key, forged.as_bytes()).unwrap();
+    assert_finding(&report, |f| {
+        f.kind == FindingKind::CheckpointForged
+            && f.detail.starts_with("external checkpoint at line 1")
+    });
+}

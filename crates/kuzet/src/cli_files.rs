@@ -186,17 +186,33 @@ fn public_key(given: Option<&Path>, archive: &Path) -> Result<kuzet_store::keys:
 }
 
 /// Returns whether the archive is intact; prints the report.
+/// `external` are files of checkpoint lines kept outside the archive (copies of `checkpoints.log`): each must still
+/// hold, which catches a rollback of a log together with its own checkpoint log.
 pub fn verify(
     config: &Config,
     key: Option<&Path>,
     archive: Option<&Path>,
+    external: &[std::path::PathBuf],
     json: bool,
 ) -> Result<bool> {
     let archive = archive
         .map(Path::to_path_buf)
         .unwrap_or_else(|| config.archive_dir());
     let key = public_key(key, &archive)?;
-    let report = kuzet_store::verify(&archive, &key)?;
+    let report = if external.is_empty() {
+        kuzet_store::verify(&archive, &key)?
+    } else {
+        let mut lines = Vec::new();
+        for path in external {
+            let bytes = std::fs::read(path)
+                .with_context(|| format!("checkpoints {}: cannot read", path.display()))?;
+            lines.extend_from_slice(&bytes);
+            if !lines.ends_with(b"\n") {
+                lines.push(b'\n');
+            }
+        }
+        kuzet_store::verify_with_checkpoints(&archive, &key, &lines)?
+    };
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

@@ -93,6 +93,10 @@ enum Command {
         /// Verify this archive directory instead of the data directory's (e.g. the backup copy).
         #[arg(long)]
         archive: Option<PathBuf>,
+        /// Checkpoint lines kept outside the archive (copies of `checkpoints.log` taken off the host): each must
+        /// still hold, so that cutting a log together with its own checkpoints (a rollback) is detected.
+        #[arg(long = "checkpoints", value_name = "FILE")]
+        checkpoints: Vec<PathBuf>,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -232,11 +236,17 @@ fn run() -> Result<()> {
         Command::Verify {
             public_key,
             archive,
+            checkpoints,
             json,
         } => {
             let config = load_config(&cli)?;
-            let intact =
-                cli_files::verify(&config, public_key.as_deref(), archive.as_deref(), *json)?;
+            let intact = cli_files::verify(
+                &config,
+                public_key.as_deref(),
+                archive.as_deref(),
+                checkpoints,
+                *json,
+            )?;
             if !intact {
                 std::process::exit(1);
             }
