@@ -105,6 +105,9 @@ pub struct NewGrant {
     pub reason: String,
 }
 
+/// How often a session's last use (and a token's) is written back.
+const TOUCH_EVERY_MS: i64 = 60_000;
+
 fn ts(ms: i64) -> Timestamp {
     Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
 }
@@ -474,8 +477,12 @@ impl Db {
         if revoked.is_some() || expires <= now_ms || last_seen + idle_ms <= now_ms {
             return Ok(None);
         }
-        on_pool!(self, pool => sqlx::query("UPDATE sessions SET last_seen_ms = $1 WHERE id = $2")
+        // Marking the session used is a durable write; once per `TOUCH_EVERY_MS` is enough for an idle timeout
+        // counted in minutes, and spares every request a database commit.
+        if now_ms - last_seen >= TOUCH_EVERY_MS {
+            on_pool!(self, pool => sqlx::query("UPDATE sessions SET last_seen_ms = $1 WHERE id = $2")
             .bind(now_ms).bind(&id).execute(pool).await.map(|r| r.rows_affected()).map_err(DbError::query("session"))?);
+        }
         let credential = Credential::Session {
             session: ObjectId::new(id).map_err(corrupt("session id"))?,
             csrf,
@@ -494,9 +501,9 @@ impl Db {
         secret: &str,
         now: Timestamp,
     ) -> Result<Option<Principal>, DbError> {
-        let row: Option<(String, String, String, bool, i64, Option<i64>)> = on_pool!(self, pool => sqlx::query_as("SELECT id, user_id, role, all_tenants, expires_ms, revoked_ms FROM api_tokens WHERE secret_sha256 = $1")
+        let row: Option<(String, String, String, bool, i64, Option<i64>, Option<i64>)> = on_pool!(self, pool => sqlx::query_as("SELECT id, user_id, role, all_tenants, expires_ms, revoked_ms, last_used_ms FROM api_tokens WHERE secret_sha256 = $1")
             .bind(sha256_hex(secret)).fetch_optional(pool).await.map_err(DbError::query("api token"))?);
-        let Some((id, user, role, all_tenants, expires, revoked)) = row else {
+        let Some((id, user, role, all_tenants, expires, revoked, last_used)) = row else {
             return Ok(None);
         };
         if revoked.is_some() || expires <= now.as_millisecond() {
@@ -507,8 +514,10 @@ impl Db {
         } else {
             Some(self.token_tenants(&id).await?.into_iter().collect())
         };
-        on_pool!(self, pool => sqlx::query("UPDATE api_tokens SET last_used_ms = $1 WHERE id = $2")
+        if last_used.is_none_or(|l| now.as_millisecond() - l >= TOUCH_EVERY_MS) {
+            on_pool!(self, pool => sqlx::query("UPDATE api_tokens SET last_used_ms = $1 WHERE id = $2")
             .bind(now.as_millisecond()).bind(&id).execute(pool).await.map(|r| r.rows_affected()).map_err(DbError::query("api token"))?);
+        }
         let credential = Credential::Token {
             token: ObjectId::new(id).map_err(corrupt("token id"))?,
             role,
