@@ -501,7 +501,9 @@ impl Db {
         secret: &str,
         now: Timestamp,
     ) -> Result<Option<Principal>, DbError> {
-        let row: Option<(String, String, String, bool, i64, Option<i64>, Option<i64>)> = on_pool!(self, pool => sqlx::query_as("SELECT id, user_id, role, all_tenants, expires_ms, revoked_ms, last_used_ms FROM api_tokens WHERE secret_sha256 = $1")
+        /// (id, user, role, all_tenants, expires, revoked, last_used)
+        type TokenRow = (String, String, String, bool, i64, Option<i64>, Option<i64>);
+        let row: Option<TokenRow> = on_pool!(self, pool => sqlx::query_as("SELECT id, user_id, role, all_tenants, expires_ms, revoked_ms, last_used_ms FROM api_tokens WHERE secret_sha256 = $1")
             .bind(sha256_hex(secret)).fetch_optional(pool).await.map_err(DbError::query("api token"))?);
         let Some((id, user, role, all_tenants, expires, revoked, last_used)) = row else {
             return Ok(None);
