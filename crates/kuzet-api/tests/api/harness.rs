@@ -287,7 +287,8 @@ impl Harness {
         Some(totp_code(secret, self.now()).unwrap())
     }
 
-    async fn principal(&self, user: &str) -> kuzet_model::access::Principal {
+    /// A login of `user` through the database (no audit record), with the next TOTP code where it has MFA.
+    async fn login(&self, user: &str) -> kuzet_db::Session {
         let code = self.code(user);
         match self
             .db
@@ -295,30 +296,24 @@ impl Harness {
             .await
             .unwrap()
         {
-            LoginOutcome::Success(s) => s.principal,
+            LoginOutcome::Success(session) => *session,
             other => panic!("{user}: {other:?}"),
         }
     }
 
-    /// A console session of `user`, opened through the database (no audit record).
+    async fn principal(&self, user: &str) -> kuzet_model::access::Principal {
+        self.login(user).await.principal
+    }
+
+    /// A console session of `user`.
     pub async fn session(&self, user: &str) -> Auth {
-        let code = self.code(user);
-        match self
-            .db
-            .login(user, PASSWORD, code.as_deref(), self.now())
-            .await
-            .unwrap()
-        {
-            LoginOutcome::Success(s) => {
-                let Credential::Session { csrf, .. } = s.principal.credential().clone() else {
-                    unreachable!()
-                };
-                Auth::Session {
-                    cookie: s.secret,
-                    csrf,
-                }
-            }
-            other => panic!("{user}: {other:?}"),
+        let session = self.login(user).await;
+        let Credential::Session { csrf, .. } = session.principal.credential().clone() else {
+            unreachable!("a login opens a session")
+        };
+        Auth::Session {
+            cookie: session.secret,
+            csrf,
         }
     }
 
