@@ -7,7 +7,8 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(record) = AuditRecord::from_bytes(data) {
-        let again = AuditRecord::from_bytes(&record.to_bytes()).expect("a written record reads back");
+        let again =
+            AuditRecord::from_bytes(&record.to_bytes()).expect("a written record reads back");
         assert_eq!(again, record);
     }
 });

@@ -25,7 +25,11 @@ fuzz_target!(|data: &[u8]| {
                 Err(_) => return,
             }
         }
-        assert!(buffer.len() <= LIMIT + 16 + chunk, "buffer grew to {}", buffer.len());
+        assert!(
+            buffer.len() <= LIMIT + 16 + chunk,
+            "buffer grew to {}",
+            buffer.len()
+        );
     }
     while let Ok(Some(frame)) = decoder.decode_eof(&mut buffer) {
         if let SyslogFrame::Message(m) = frame {

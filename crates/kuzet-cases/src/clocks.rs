@@ -1,0 +1,180 @@
+//! The regulatory clocks: for each obligation an incident (or the calendar) creates, the instant it falls due.
+//! Rules (`../shared/docs/regulation.md`):
+//!
+//! | obligation | due |
+//! |---|---|
+//! | tell the facility owner | at once: the instant of the fact |
+//! | report to NCCIS | confirmation + 15 minutes (R16) |
+//! | notify the personal-data authority | one business day after detection (R22): detected on a business day at local time T → T on the next business day; detected on a day off → the end of the first business day after it |
+//! | report a change of contacts to NCCIS | change + 48 hours |
+//! | quarterly incident report | the end of the 10th day of the month after the quarter, local time (R20) |
+//! | quarterly contact confirmation | the end of the 10th day of the quarter's first month, local time (R21) |
+//! | review of the response process | six calendar months after the last review |
+//!
+//! "By the 10th" is kept even when the 10th is a day off: the rule names a date, not a number of business days.
+
+use jiff::civil::{Date, DateTime, Time};
+use jiff::tz::{Offset, TimeZone};
+use jiff::{SignedDuration, Span, Timestamp, ToSpan};
+use kuzet_model::time::kz_offset;
+
+use crate::{BusinessCalendar, CasesError};
+
+/// A calendar quarter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Quarter {
+    pub year: i16,
+    /// 1–4.
+    pub number: i8,
+}
+
+impl Quarter {
+    pub fn new(year: i16, number: i8) -> Result<Self, CasesError> {
+        if !(1..=4).contains(&number) {
+            return Err(CasesError::Obligation(
+                "quarter",
+                format!("number {number} is not 1–4"),
+            ));
+        }
+        Ok(Self { year, number })
+    }
+
+    /// The quarter holding `instant` in Kazakhstan time.
+    pub fn of(instant: Timestamp) -> Self {
+        let local = local(instant);
+        Self {
+            year: local.year(),
+            number: (local.month() - 1) / 3 + 1,
+        }
+    }
+
+    fn first_month(self) -> i8 {
+        (self.number - 1) * 3 + 1
+    }
+}
+
+/// What an obligation is, with the fact its clock starts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Obligation {
+    OwnerNotification { fact: Timestamp },
+    NccisReport { confirmed: Timestamp },
+    PersonalDataNotice { detected: Timestamp },
+    ContactChange { changed: Timestamp },
+    QuarterlyReport { quarter: Quarter },
+    QuarterlyContactConfirmation { quarter: Quarter },
+    ResponseProcessReview { last_review: Timestamp },
+}
+
+fn local(instant: Timestamp) -> DateTime {
+    kuzet_model::time::kz_local(instant)
+}
+
+/// A local Kazakhstan date and time as a UTC instant: UTC+5, or UTC+6 before 1 March 2024.
+fn instant_of(local: DateTime) -> Result<Timestamp, CasesError> {
+    for hours in [5, 6] {
+        let offset = Offset::constant(hours);
+        let instant = TimeZone::fixed(offset)
+            .to_timestamp(local)
+            .map_err(|e| CasesError::Obligation("time", e.to_string()))?;
+        if kz_offset(instant) == offset {
+            return Ok(instant);
+        }
+    }
+    Err(CasesError::Obligation(
+        "time",
+        format!("{local} did not exist in Kazakhstan"),
+    ))
+}
+
+/// The end of a local day: midnight at its end.
+fn end_of(date: Date) -> Result<Timestamp, CasesError> {
+    let next = date
+        .tomorrow()
+        .map_err(|e| CasesError::Obligation("date", e.to_string()))?;
+    instant_of(next.to_datetime(Time::midnight()))
+}
+
+fn add(instant: Timestamp, span: Span) -> Result<Timestamp, CasesError> {
+    instant
+        .checked_add(span)
+        .map_err(|e| CasesError::Obligation("time", e.to_string()))
+}
+
+/// When `obligation` falls due.
+pub fn due(obligation: Obligation, calendar: &BusinessCalendar) -> Result<Timestamp, CasesError> {
+    match obligation {
+        Obligation::OwnerNotification { fact } => Ok(fact),
+        Obligation::NccisReport { confirmed } => add(confirmed, 15.minutes()),
+        Obligation::ContactChange { changed } => add(changed, 48.hours()),
+        Obligation::PersonalDataNotice { detected } => {
+            let at = local(detected);
+            let next = calendar.next_business_day(at.date())?;
+            if calendar.is_business_day(at.date())? {
+                instant_of(next.to_datetime(at.time()))
+            } else {
+                end_of(next)
+            }
+        }
+        Obligation::QuarterlyReport { quarter } => {
+            let (year, month) = if quarter.number == 4 {
+                (quarter.year + 1, 1)
+            } else {
+                (quarter.year, quarter.first_month() + 3)
+            };
+            end_of(date(year, month, 10)?)
+        }
+        Obligation::QuarterlyContactConfirmation { quarter } => {
+            end_of(date(quarter.year, quarter.first_month(), 10)?)
+        }
+        Obligation::ResponseProcessReview { last_review } => {
+            let at = local(last_review);
+            let later = at
+                .checked_add(6.months())
+                .map_err(|e| CasesError::Obligation("review", e.to_string()))?;
+            instant_of(later)
+        }
+    }
+}
+
+fn date(year: i16, month: i8, day: i8) -> Result<Date, CasesError> {
+    Date::new(year, month, day).map_err(|e| CasesError::Obligation("date", e.to_string()))
+}
+
+/// Where a clock stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClockState {
+    Pending {
+        remaining: SignedDuration,
+    },
+    /// Within the warning window before the due instant.
+    DueSoon {
+        remaining: SignedDuration,
+    },
+    Overdue {
+        by: SignedDuration,
+    },
+    Done {
+        on_time: bool,
+    },
+}
+
+/// The state of a clock due at `due` at `now`, fulfilled at `fulfilled` if it was; `warn_before` is the warning
+/// window (e.g. 5 minutes for the NCCIS report).
+pub fn clock_state(
+    due: Timestamp,
+    fulfilled: Option<Timestamp>,
+    now: Timestamp,
+    warn_before: SignedDuration,
+) -> ClockState {
+    if let Some(at) = fulfilled {
+        return ClockState::Done { on_time: at <= due };
+    }
+    let remaining = due.duration_since(now);
+    if remaining.is_negative() || remaining.is_zero() {
+        ClockState::Overdue { by: -remaining }
+    } else if remaining <= warn_before {
+        ClockState::DueSoon { remaining }
+    } else {
+        ClockState::Pending { remaining }
+    }
+}
