@@ -1,6 +1,6 @@
 use thiserror::Error;
 
-/// Errors of the incident logic: calendar data that is malformed, missing or contradictory.
+/// Errors of the incident logic: data files that are malformed or contradictory, and steps the rules refuse.
 #[derive(Debug, Error, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum CasesError {
@@ -10,4 +10,12 @@ pub enum CasesError {
     YearMissing(i16),
     #[error("obligation {0}: {1}")]
     Obligation(&'static str, String),
+    #[error("{kind} {source_name}: {reason}")]
+    Data {
+        kind: &'static str,
+        source_name: String,
+        reason: String,
+    },
+    #[error("incident: {0}")]
+    Incident(String),
 }

@@ -1,15 +1,23 @@
-//! Incident logic that must replay deterministically: the Kazakhstan business calendar (as data, one file a year)
-//! and the regulatory clocks — when each obligation an incident creates falls due, and whether it is pending, due
-//! soon, overdue or done.
+//! Incident logic that must replay deterministically: the incident workflow (statuses, transitions and the
+//! obligations they create), the criticality rubric (levels 0–5, explained), response plans as data (the eleven
+//! mandatory measures of R12), the Kazakhstan business calendar (as data, one file a year) and the regulatory
+//! clocks — when each obligation falls due, and whether it is pending, due soon, overdue or done.
 //!
 //! Pure: no I/O, no clock, no environment. The calendar arrives as text, time as a parameter. Computed in
 //! Kazakhstan local time (UTC+5 since 1 March 2024), returned as UTC instants. Must depend on kuzet-model only.
-//! Incidents, response plans and their persistence join this crate and `kuzet-db` in later work.
+//! Persistence of incidents (in `kuzet-db`), their API and notifications are later work.
 
 mod calendar;
 mod clocks;
 mod error;
+mod incident;
+mod plans;
+mod rubric;
 
 pub use calendar::{BusinessCalendar, CalendarYear, DayKind};
 pub use clocks::{ClockState, Obligation, Quarter, clock_state, due};
 pub use error::CasesError;
+pub use incident::{Category, Incident, LevelDecision, Status, Transition};
+pub use kuzet_model::Criticality;
+pub use plans::{DEFAULT_PLAN, MANDATORY_MEASURES, PlanTask, ResponsePlan, TaskKind, Title};
+pub use rubric::{Assessment, DEFAULT_RUBRIC, Facts, Rubric};

@@ -14,6 +14,8 @@ pub enum ModelError {
     InvalidEventId(String),
     #[error("facility class `{0}`: must be 1, 2 or 3")]
     InvalidFacilityClass(u8),
+    #[error("criticality level {0}: must be 0 to 5")]
+    InvalidCriticality(u8),
     #[error("permission `{0}`: unknown")]
     UnknownPermission(String),
     #[error("role `{0}`: unknown")]

@@ -7,6 +7,7 @@
 
 pub mod access;
 pub mod audit;
+mod criticality;
 mod error;
 mod event;
 pub mod fields;
@@ -16,6 +17,7 @@ mod tenancy;
 pub mod time;
 mod value;
 
+pub use criticality::Criticality;
 pub use error::ModelError;
 pub use event::{Event, IssueCode, ParseIssue};
 pub use ids::{EventId, FacilityId, ObjectId, SourceId, TenantId, UserId};
