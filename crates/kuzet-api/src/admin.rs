@@ -419,6 +419,40 @@ pub(crate) async fn create_user(
     ))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SetAccess {
+    roles: Vec<String>,
+    #[serde(default)]
+    tenants: Vec<String>,
+}
+
+pub(crate) async fn set_user_access(
+    State(state): State<ApiState>,
+    Extension(a): Extension<Authed>,
+    Path(user): Path<String>,
+    json: Body<SetAccess>,
+) -> Result<Response, ApiError> {
+    let request = body(json)?;
+    let user = id("user", UserId::new(user))?;
+    let tenants: Vec<TenantId> = request
+        .tenants
+        .iter()
+        .map(|t| TenantId::new(t.as_str()))
+        .collect::<Result<_, _>>()?;
+    state
+        .db()
+        .set_user_access(a.scope()?, &user, &request.roles, &tenants)
+        .await?;
+    Ok(noted(
+        StatusCode::NO_CONTENT,
+        note(
+            format!("user:{user}"),
+            format!("roles {}, tenants {:?}", request.roles.join(","), tenants),
+        ),
+    ))
+}
+
 macro_rules! user_action {
     ($name:ident, $method:ident, $detail:literal) => {
         pub(crate) async fn $name(

@@ -128,6 +128,7 @@ table! {
 
     GET "/api/v1/users" "user.list" p(UsersManage) => admin::users;
     POST "/api/v1/users" "user.create" p(UsersManage) => admin::create_user;
+    PUT "/api/v1/users/{user}/access" "user.access.change" p(UsersManage) => admin::set_user_access;
     POST "/api/v1/users/{user}/unlock" "user.unlock" p(UsersManage) => admin::unlock_user;
     POST "/api/v1/users/{user}/disable" "user.disable" p(UsersManage) => admin::disable_user;
     POST "/api/v1/users/{user}/enable" "user.enable" p(UsersManage) => admin::enable_user;

@@ -267,6 +267,62 @@ impl Db {
         Ok(())
     }
 
+    /// Replaces a user's roles and assigned tenants (for [`Permission::UsersManage`]). Sessions and tokens of the user
+    /// see the change on their next request. Refuses to leave the ISOC without an enabled `isoc-admin`.
+    pub async fn set_user_access(
+        &self,
+        scope: &Scope,
+        id: &UserId,
+        roles: &[String],
+        tenants: &[TenantId],
+    ) -> Result<(), DbError> {
+        require_permission(scope, Permission::UsersManage)?;
+        self.check_roles(roles)?;
+        if self.auth_row(id.as_str()).await?.is_none() {
+            return Err(DbError::NotFound(format!("user `{id}`")));
+        }
+        if !roles.iter().any(|r| r == kuzet_model::access::ISOC_ADMIN) {
+            self.ensure_another_admin(id).await?;
+        }
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await.map_err(DbError::query("user access"))?;
+            sqlx::query("DELETE FROM user_roles WHERE user_id = $1").bind(id.as_str())
+                .execute(&mut *tx).await.map_err(DbError::query("user roles"))?;
+            sqlx::query("DELETE FROM user_tenants WHERE user_id = $1").bind(id.as_str())
+                .execute(&mut *tx).await.map_err(DbError::query("user tenants"))?;
+            for role in roles {
+                sqlx::query("INSERT INTO user_roles (user_id, role) VALUES ($1, $2)")
+                    .bind(id.as_str()).bind(role)
+                    .execute(&mut *tx).await.map_err(DbError::query("user role"))?;
+            }
+            for tenant in tenants {
+                sqlx::query("INSERT INTO user_tenants (user_id, tenant_id) VALUES ($1, $2)")
+                    .bind(id.as_str()).bind(tenant.as_str())
+                    .execute(&mut *tx).await
+                    .map_err(|_| DbError::NotFound(format!("tenant `{tenant}`")))?;
+            }
+            tx.commit().await.map_err(DbError::query("user access"))?;
+        });
+        Ok(())
+    }
+
+    /// Refuses a change that would leave no enabled `isoc-admin` besides `user`: nobody could administer the ISOC.
+    async fn ensure_another_admin(&self, user: &UserId) -> Result<(), DbError> {
+        let others: i64 = on_pool!(self, pool => sqlx::query_as::<_, (i64,)>("SELECT COUNT(*) FROM user_roles r JOIN users u ON u.id = r.user_id WHERE r.role = $1 AND u.disabled = FALSE AND u.id <> $2")
+            .bind(kuzet_model::access::ISOC_ADMIN).bind(user.as_str())
+            .fetch_one(pool).await.map_err(DbError::query("user roles"))?.0);
+        let is_admin: i64 = on_pool!(self, pool => sqlx::query_as::<_, (i64,)>("SELECT COUNT(*) FROM user_roles WHERE role = $1 AND user_id = $2")
+            .bind(kuzet_model::access::ISOC_ADMIN).bind(user.as_str())
+            .fetch_one(pool).await.map_err(DbError::query("user roles"))?.0);
+        if is_admin > 0 && others == 0 {
+            return Err(DbError::invalid(
+                format!("user `{user}`"),
+                "is the last enabled isoc-admin; make another one first",
+            ));
+        }
+        Ok(())
+    }
+
     /// Lifts a lockout and clears the failure count.
     pub async fn unlock_user(&self, scope: &Scope, id: &UserId) -> Result<(), DbError> {
         self.update_user(
@@ -277,13 +333,15 @@ impl Db {
         .await
     }
 
-    /// Disables a user and ends all its sessions and tokens.
+    /// Disables a user and ends all its sessions. The last enabled `isoc-admin` cannot be disabled.
     pub async fn disable_user(
         &self,
         scope: &Scope,
         id: &UserId,
         now: Timestamp,
     ) -> Result<(), DbError> {
+        require_permission(scope, Permission::UsersManage)?;
+        self.ensure_another_admin(id).await?;
         self.update_user(scope, id, "UPDATE users SET disabled = TRUE WHERE id = $1")
             .await?;
         self.revoke_all_sessions(id, now).await?;

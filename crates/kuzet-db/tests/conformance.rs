@@ -610,6 +610,32 @@ async fn suite(db: Db) {
             .unwrap(),
         LoginOutcome::Disabled
     ));
+    // Roles and tenants change in place; the last isoc-admin stays one.
+    db.set_user_access(
+        &users,
+        &u("owner"),
+        &[TENANT_OWNER.into()],
+        &[t("bank"), t("akimat")],
+    )
+    .await
+    .unwrap();
+    let (_, owner) = login(&db, "owner", &passwords["owner"], None, later).await;
+    assert_eq!(owner.assigned_tenants().len(), 2);
+    let last = db
+        .set_user_access(&users, &u("admin"), &[AUDITOR.into()], &[])
+        .await
+        .unwrap_err();
+    assert!(
+        last.to_string().contains("last enabled isoc-admin"),
+        "{last}"
+    );
+    assert!(db.disable_user(&users, &u("admin"), later).await.is_err());
+    assert!(matches!(
+        db.set_user_access(&users, &u("nobody"), &[ANALYST.into()], &[])
+            .await
+            .unwrap_err(),
+        DbError::NotFound(_)
+    ));
     // A reset gives a new one-time password and drops MFA: the user starts over.
     let fresh = db
         .reset_credentials(&users, &u("aigerim"), later)

@@ -301,6 +301,58 @@ async fn lockout_unlock_tokens_and_sessions() {
         401
     );
     let _ = UserId::new("auditor").unwrap();
+
+    // An analyst gets a second tenant: its open session reaches it on the next request.
+    let analyst = h.session("aigerim").await;
+    let other = format!("/api/v1/tenants/{}", crate::harness::OTHER);
+    assert_eq!(
+        h.call(Method::GET, &other, &analyst, None).await.status,
+        404
+    );
+    let change = json!({"roles": ["analyst"], "tenants": [OWN, crate::harness::OTHER]});
+    let answer = h
+        .call(
+            Method::PUT,
+            "/api/v1/users/aigerim/access",
+            &admin,
+            Some(change),
+        )
+        .await;
+    assert_eq!(answer.status, 204, "{}", answer.text);
+    assert_eq!(
+        h.call(Method::GET, &other, &analyst, None).await.status,
+        200
+    );
+    let unknown_role = json!({"roles": ["root"]});
+    let answer = h
+        .call(
+            Method::PUT,
+            "/api/v1/users/aigerim/access",
+            &admin,
+            Some(unknown_role),
+        )
+        .await;
+    assert_eq!(answer.status, 422, "{}", answer.text);
+    // The last isoc-admin can neither lose the role nor be disabled.
+    let demote = json!({"roles": ["auditor"]});
+    let answer = h
+        .call(
+            Method::PUT,
+            "/api/v1/users/admin/access",
+            &admin,
+            Some(demote),
+        )
+        .await;
+    assert_eq!(answer.status, 422, "{}", answer.text);
+    assert!(
+        answer.message().contains("last enabled isoc-admin"),
+        "{}",
+        answer.text
+    );
+    let answer = h
+        .call(Method::POST, "/api/v1/users/admin/disable", &admin, None)
+        .await;
+    assert_eq!(answer.status, 422, "{}", answer.text);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

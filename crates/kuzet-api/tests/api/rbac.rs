@@ -43,6 +43,7 @@ fn case(
         "source.create" => Some(json!({"id": format!("s-{role}-{n}"), "name": "matrix"})),
         "source.certificate.add" => Some(json!({"common_name": format!("cn-{role}-{n}-{tenant}")})),
         "user.create" => Some(json!({"id": format!("u-{role}-{n}"), "roles": ["analyst"]})),
+        "user.access.change" => Some(json!({"roles": ["analyst"], "tenants": [OWN]})),
         "token.create" => Some(json!({"name": "matrix", "role": role, "expires": expires})),
         "grant.create" => {
             Some(json!({"user": "nccis", "tenant": OWN, "ends": expires, "reason": "matrix"}))
