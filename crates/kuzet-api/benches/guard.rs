@@ -164,12 +164,14 @@ fn guard(c: &mut Criterion) {
         Arc::new(Discard),
         config.archive_dir(),
         Arc::clone(&clock),
+        kuzet_db::IncidentRules::embedded().unwrap(),
     ));
     let sealed = kuzet_api::router(ApiState::new(
         db.clone(),
         Arc::new(WalAudit::new(store.wal(), IdGenerator::new().unwrap())),
         config.archive_dir(),
         clock,
+        kuzet_db::IncidentRules::embedded().unwrap(),
     ));
     let plain = axum::Router::new().route(
         "/api/v1/tenants",

@@ -15,6 +15,7 @@ mod audit;
 mod auth;
 mod content;
 mod error;
+mod incidents;
 mod routes;
 mod state;
 

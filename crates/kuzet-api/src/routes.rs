@@ -15,7 +15,7 @@ use kuzet_model::access::{AccessDenied, Credential, Permission, PermissionKind, 
 use kuzet_model::audit::{Actor, AuditRecord, Outcome};
 
 use crate::state::{ApiState, SESSION_COOKIE};
-use crate::{ApiError, admin, auth, content};
+use crate::{ApiError, admin, auth, content, incidents};
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,6 +125,13 @@ table! {
     GET "/api/v1/tenants/{tenant}/events/export" "events.export" p(EventsExport) => content::export;
     DELETE "/api/v1/tenants/{tenant}/events" "events.purge" p(ArchivePurge) => content::purge;
     GET "/api/v1/events/{event}" "event.view" p(EventsRead) => content::event;
+
+    GET "/api/v1/tenants/{tenant}/incidents" "incident.list" p(IncidentsRead) => incidents::list;
+    POST "/api/v1/tenants/{tenant}/incidents" "incident.create" p(IncidentsManage) => incidents::create;
+    GET "/api/v1/tenants/{tenant}/incidents/{incident}" "incident.view" p(IncidentsRead) => incidents::view;
+    POST "/api/v1/tenants/{tenant}/incidents/{incident}/transitions" "incident.transition" p(IncidentsManage) => incidents::transition;
+    POST "/api/v1/tenants/{tenant}/incidents/{incident}/tasks/{task}/done" "incident.task.done" p(IncidentsManage) => incidents::complete_task;
+    POST "/api/v1/tenants/{tenant}/obligations/{obligation}/fulfil" "obligation.fulfil" p(IncidentsManage) => incidents::fulfil;
 
     GET "/api/v1/users" "user.list" p(UsersManage) => admin::users;
     POST "/api/v1/users" "user.create" p(UsersManage) => admin::create_user;

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use jiff::Timestamp;
-use kuzet_db::Db;
+use kuzet_db::{Db, IncidentRules};
 use kuzet_model::Directory;
 
 use crate::AuditSink;
@@ -36,11 +36,19 @@ pub(crate) struct Inner {
     pub directory_changed: Option<DirectoryChanged>,
     pub status: Option<ServiceStatus>,
     pub secure_cookies: bool,
+    pub rules: Arc<IncidentRules>,
 }
 
 impl ApiState {
     /// `archive_dir` is the sealed archive (`DATA_DIR/archive`), read for events, exports and audit records.
-    pub fn new(db: Db, audit: Arc<dyn AuditSink>, archive_dir: PathBuf, clock: Clock) -> Self {
+    /// `rules` are the calendar, response plan and rubric incidents are judged by.
+    pub fn new(
+        db: Db,
+        audit: Arc<dyn AuditSink>,
+        archive_dir: PathBuf,
+        clock: Clock,
+        rules: IncidentRules,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 db,
@@ -50,6 +58,7 @@ impl ApiState {
                 directory_changed: None,
                 status: None,
                 secure_cookies: true,
+                rules: Arc::new(rules),
             }),
         }
     }

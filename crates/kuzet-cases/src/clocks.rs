@@ -65,6 +65,34 @@ pub enum Obligation {
     ResponseProcessReview { last_review: Timestamp },
 }
 
+impl Obligation {
+    /// The stable name of the obligation's kind (storage, API).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Obligation::OwnerNotification { .. } => "owner_notification",
+            Obligation::NccisReport { .. } => "nccis_report",
+            Obligation::PersonalDataNotice { .. } => "personal_data_notice",
+            Obligation::ContactChange { .. } => "contact_change",
+            Obligation::QuarterlyReport { .. } => "quarterly_report",
+            Obligation::QuarterlyContactConfirmation { .. } => "quarterly_contact_confirmation",
+            Obligation::ResponseProcessReview { .. } => "response_process_review",
+        }
+    }
+
+    /// The instant the clock starts from, for the obligations that start from a fact.
+    pub fn fact(&self) -> Option<Timestamp> {
+        match *self {
+            Obligation::OwnerNotification { fact } => Some(fact),
+            Obligation::NccisReport { confirmed } => Some(confirmed),
+            Obligation::PersonalDataNotice { detected } => Some(detected),
+            Obligation::ContactChange { changed } => Some(changed),
+            Obligation::ResponseProcessReview { last_review } => Some(last_review),
+            Obligation::QuarterlyReport { .. }
+            | Obligation::QuarterlyContactConfirmation { .. } => None,
+        }
+    }
+}
+
 fn local(instant: Timestamp) -> DateTime {
     kuzet_model::time::kz_local(instant)
 }

@@ -101,6 +101,24 @@ impl Status {
         }
     }
 
+    pub const ALL: &'static [Status] = &[
+        Status::Detected,
+        Status::Confirmed,
+        Status::FalsePositive,
+        Status::Contained,
+        Status::Eradicated,
+        Status::Recovered,
+        Status::Closed,
+    ];
+
+    pub fn parse(name: &str) -> Result<Self, CasesError> {
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|s| s.as_str() == name)
+            .ok_or_else(|| CasesError::Incident(format!("status `{name}`: unknown")))
+    }
+
     /// The statuses reachable in one step.
     pub fn next(self) -> &'static [Status] {
         match self {

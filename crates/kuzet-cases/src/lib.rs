@@ -5,7 +5,8 @@
 //!
 //! Pure: no I/O, no clock, no environment. The calendar arrives as text, time as a parameter. Computed in
 //! Kazakhstan local time (UTC+5 since 1 March 2024), returned as UTC instants. Must depend on kuzet-model only.
-//! Persistence of incidents (in `kuzet-db`), their API and notifications are later work.
+//! Incidents are persisted by `kuzet-db` and worked through `kuzet-api`; evidence, notifications and reports are
+//! later work.
 
 mod calendar;
 mod clocks;

@@ -58,6 +58,17 @@ pub enum TaskKind {
     Category,
 }
 
+impl TaskKind {
+    /// `measure-1` … `measure-11`, `escalation`, `category`.
+    pub fn name(self) -> String {
+        match self {
+            TaskKind::Measure(n) => format!("measure-{n}"),
+            TaskKind::Escalation => "escalation".into(),
+            TaskKind::Category => "category".into(),
+        }
+    }
+}
+
 /// One task of an instantiated plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlanTask {

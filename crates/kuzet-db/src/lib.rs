@@ -15,12 +15,14 @@
 mod backend;
 mod directory;
 mod error;
+mod incidents;
 mod secrets;
 mod users;
 
 pub use backend::{Backend, Db};
 pub use directory::{NewSource, SourceToken, TenantRecord};
 pub use error::DbError;
+pub use incidents::{IncidentRecord, IncidentRules, IncidentStep, ObligationRecord, TaskRecord};
 pub use secrets::{AuthPolicy, PasswordPolicy, totp_code};
 pub use users::{
     ApiTokenRecord, LoginOutcome, MfaEnrolment, NewApiToken, NewGrant, NewUser, Session, UserRecord,

@@ -8,9 +8,10 @@
 use std::collections::BTreeSet;
 
 use jiff::{SignedDuration, Timestamp};
+use kuzet_cases::{Category, Incident, Status};
 use kuzet_db::{
-    AuthPolicy, Db, DbError, LoginOutcome, NewApiToken, NewGrant, NewSource, NewUser, TenantRecord,
-    totp_code,
+    AuthPolicy, Db, DbError, IncidentRules, LoginOutcome, NewApiToken, NewGrant, NewSource,
+    NewUser, TenantRecord, totp_code,
 };
 use kuzet_model::access::{
     ANALYST, AUDITOR, Credential, ISOC_ADMIN, NCCIS_AUDITOR, Onboarding, Permission, Principal,
@@ -108,7 +109,7 @@ async fn onboard(db: &Db, user: &str, one_time: &str, now: Timestamp) -> (String
 async fn suite(db: Db) {
     let backend = db.backend();
     let now = at("2026-12-04T06:00:00Z");
-    assert_eq!(db.schema_version().await.unwrap(), 1, "{backend:?}");
+    assert_eq!(db.schema_version().await.unwrap(), 2, "{backend:?}");
 
     // The configuration file's directory lands in the database and comes back whole.
     db.system_apply_directory(&directory("10.1.0.0/24"), now)
@@ -518,6 +519,125 @@ async fn suite(db: Db) {
     );
     assert_eq!(db.grants(&grants).await.unwrap().len(), 1);
 
+    // Incidents: opened, confirmed (clocks and plan tasks stored), worked, isolated by tenant.
+    let rules = IncidentRules::embedded().unwrap();
+    let manage = analyst.scope(Permission::IncidentsManage, later).unwrap();
+    let read = analyst.scope(Permission::IncidentsRead, later).unwrap();
+    let mut incident = Incident::new(
+        t("akimat"),
+        "password guessing on the portal".into(),
+        Category::PasswordAttack,
+        kuzet_model::Criticality::new(2).unwrap(),
+        later,
+    );
+    incident.mark_personal_data(later);
+    let id = db.create_incident(&manage, &incident, later).await.unwrap();
+    incident.tenant = t("bank");
+    assert!(matches!(
+        db.create_incident(&manage, &incident, later)
+            .await
+            .unwrap_err(),
+        DbError::NotFound(_)
+    ));
+    let confirmed = later + SignedDuration::from_mins(10);
+    let created = db
+        .transition_incident(
+            &manage,
+            &t("akimat"),
+            &id,
+            kuzet_db::IncidentStep {
+                to: Status::Confirmed,
+                reason: None,
+            },
+            confirmed,
+            &rules,
+        )
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = created.iter().map(|o| o.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["owner_notification", "nccis_report", "personal_data_notice"]
+    );
+    let nccis = created.iter().find(|o| o.kind == "nccis_report").unwrap();
+    assert_eq!(nccis.due, confirmed + SignedDuration::from_mins(15));
+    let again = db
+        .transition_incident(
+            &manage,
+            &t("akimat"),
+            &id,
+            kuzet_db::IncidentStep {
+                to: Status::Confirmed,
+                reason: None,
+            },
+            confirmed,
+            &rules,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        again
+            .to_string()
+            .contains("cannot go from confirmed to confirmed"),
+        "{again}"
+    );
+    let record = db.incident(&read, &t("akimat"), &id).await.unwrap();
+    assert_eq!(record.incident.status, Status::Confirmed);
+    assert_eq!(record.incident.transitions.len(), 1);
+    assert_eq!(record.incident.personal_data, Some(later));
+    assert_eq!(record.obligations.len(), 3);
+    assert_eq!(
+        record.tasks.len(),
+        12,
+        "eleven measures and the password-guessing task"
+    );
+    assert_eq!(record.tasks[6].kind, "measure-7");
+    db.complete_task(&manage, &t("akimat"), &id, 6, confirmed)
+        .await
+        .unwrap();
+    assert!(
+        db.complete_task(&manage, &t("akimat"), &id, 6, confirmed)
+            .await
+            .is_err()
+    );
+    db.fulfil_obligation(&manage, &t("akimat"), &nccis.id, "receipt 42", confirmed)
+        .await
+        .unwrap();
+    let record = db.incident(&read, &t("akimat"), &id).await.unwrap();
+    assert!(record.tasks[6].done.is_some());
+    let fulfilled = record
+        .obligations
+        .iter()
+        .find(|o| o.id == nccis.id)
+        .unwrap();
+    assert_eq!(
+        fulfilled.fulfilled.as_ref().map(|(_, by)| by.as_str()),
+        Some("receipt 42")
+    );
+    assert_eq!(db.incidents(&read, &t("akimat")).await.unwrap().len(), 1);
+    let (_, owner_of_bank) = login(&db, "owner", &passwords["owner"], None, later).await;
+    let bank_read = owner_of_bank
+        .scope(Permission::IncidentsRead, later)
+        .unwrap();
+    assert!(matches!(
+        db.incident(&bank_read, &t("akimat"), &id)
+            .await
+            .unwrap_err(),
+        DbError::NotFound(_)
+    ));
+    assert!(
+        db.incidents(&bank_read, &t("bank"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(matches!(
+        db.fulfil_obligation(&manage, &t("bank"), &nccis.id, "x", confirmed)
+            .await
+            .unwrap_err(),
+        DbError::NotFound(_)
+    ));
+
     // Lockout: five wrong passwords lock the account, even the right one is refused then; it opens again after
     // the lockout time or when an administrator unlocks it. Each outcome is reported for the audit trail.
     for attempt in 1..=5 {
@@ -664,7 +784,7 @@ async fn conformance_sqlite() {
     let db = Db::connect(&url, RoleCatalog::default(), policy())
         .await
         .unwrap();
-    assert_eq!(db.schema_version().await.unwrap(), 1);
+    assert_eq!(db.schema_version().await.unwrap(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -701,7 +821,7 @@ async fn conformance_postgres() {
     let again = Db::connect(&url, RoleCatalog::default(), policy())
         .await
         .unwrap();
-    assert_eq!(again.schema_version().await.unwrap(), 1);
+    assert_eq!(again.schema_version().await.unwrap(), 2);
     drop(db);
     drop(again);
     sqlx::query(sqlx::AssertSqlSafe(format!(

@@ -285,7 +285,8 @@ fn api_state(
         kuzet_ingest::IdGenerator::new()?,
     ));
     let clock: kuzet_api::Clock = Arc::new(jiff::Timestamp::now);
-    let state = kuzet_api::ApiState::new(db, audit, config.archive_dir(), clock)
+    let rules = kuzet_db::IncidentRules::embedded()?;
+    let state = kuzet_api::ApiState::new(db, audit, config.archive_dir(), clock, rules)
         .on_directory_change(Arc::new(move |d| directory.replace(d)))
         .with_status(Arc::new(move || {
             let s = store_stats();

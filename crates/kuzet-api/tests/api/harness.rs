@@ -79,6 +79,8 @@ pub struct Harness {
     pub totp: HashMap<String, String>,
     /// A sealed event id in each tenant.
     pub events: HashMap<String, EventId>,
+    /// A confirmed incident in each tenant, and one of its obligations.
+    pub incidents: HashMap<String, (String, String)>,
 }
 
 fn t(s: &str) -> TenantId {
@@ -178,6 +180,7 @@ impl Harness {
             audit,
             config.archive_dir(),
             Arc::clone(&clock_fn),
+            kuzet_db::IncidentRules::embedded().unwrap(),
         );
         let mut harness = Harness {
             dir,
@@ -190,6 +193,7 @@ impl Harness {
             public_key,
             totp: HashMap::new(),
             events,
+            incidents: HashMap::new(),
         };
         harness.seed().await;
         harness
@@ -219,11 +223,13 @@ impl Harness {
         self.onboard("admin", &one_time).await;
         let admin = self.principal("admin").await;
         let users = admin.scope(Permission::UsersManage, self.now()).unwrap();
-        for (name, role) in USERS.iter().skip(1).chain(&[("target", ANALYST)]) {
-            let tenants = if matches!(*role, ANALYST | TENANT_OWNER) {
-                vec![t(OWN)]
-            } else {
-                vec![]
+        // Besides one user per role: `target` for user administration, `banker` the analyst of the other tenant.
+        let extra = [("target", ANALYST), ("banker", ANALYST)];
+        for (name, role) in USERS.iter().skip(1).chain(&extra) {
+            let tenants = match (*name, *role) {
+                ("banker", _) => vec![t(OTHER)],
+                (_, ANALYST | TENANT_OWNER) => vec![t(OWN)],
+                _ => vec![],
             };
             let one_time = self
                 .db
@@ -256,6 +262,44 @@ impl Harness {
             )
             .await
             .unwrap();
+        // A confirmed incident in each tenant, opened by that tenant's analyst.
+        let rules = kuzet_db::IncidentRules::embedded().unwrap();
+        for (tenant, analyst) in [(OWN, "aigerim"), (OTHER, "banker")] {
+            let principal = self.principal(analyst).await;
+            let now = self.now();
+            let manage = principal.scope(Permission::IncidentsManage, now).unwrap();
+            let incident = kuzet_cases::Incident::new(
+                t(tenant),
+                format!("password guessing at {tenant}"),
+                kuzet_cases::Category::PasswordAttack,
+                kuzet_model::Criticality::new(2).unwrap(),
+                now,
+            );
+            let id = self
+                .db
+                .create_incident(&manage, &incident, now)
+                .await
+                .unwrap();
+            let obligations = self
+                .db
+                .transition_incident(
+                    &manage,
+                    &t(tenant),
+                    &id,
+                    kuzet_db::IncidentStep {
+                        to: kuzet_cases::Status::Confirmed,
+                        reason: None,
+                    },
+                    now,
+                    &rules,
+                )
+                .await
+                .unwrap();
+            self.incidents.insert(
+                tenant.to_owned(),
+                (id.to_string(), obligations[0].id.to_string()),
+            );
+        }
     }
 
     async fn onboard(&mut self, user: &str, one_time: &str) {
@@ -378,6 +422,7 @@ impl Harness {
             audit,
             self.config.archive_dir(),
             Arc::clone(&self.clock_fn),
+            kuzet_db::IncidentRules::embedded().unwrap(),
         );
         self.router = kuzet_api::router(state);
         self.store = Some(store);

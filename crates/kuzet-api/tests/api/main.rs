@@ -4,5 +4,6 @@
 mod accounts;
 mod audit_trail;
 mod harness;
+mod incidents;
 mod isolation;
 mod rbac;

@@ -27,7 +27,10 @@ fn case(
         .replace("{event}", &event)
         .replace("{user}", "target")
         .replace("{token}", "00000000000000000000000000000000")
-        .replace("{grant}", "00000000000000000000000000000000");
+        .replace("{grant}", "00000000000000000000000000000000")
+        .replace("{incident}", &h.incidents[tenant].0)
+        .replace("{obligation}", &h.incidents[tenant].1)
+        .replace("{task}", "0");
     let expires = (h.now() + jiff::SignedDuration::from_hours(1)).to_string();
     let body = match spec.action {
         "auth.login" => Some(json!({"user": "nobody", "password": "wrong-password-123"})),
@@ -43,6 +46,13 @@ fn case(
         "source.create" => Some(json!({"id": format!("s-{role}-{n}"), "name": "matrix"})),
         "source.certificate.add" => Some(json!({"common_name": format!("cn-{role}-{n}-{tenant}")})),
         "user.create" => Some(json!({"id": format!("u-{role}-{n}"), "roles": ["analyst"]})),
+        "incident.create" => Some(json!({
+            "title": "matrix", "category": "malicious-code",
+            "facts": {"functional_impact": "low", "information_impact": "none", "recoverability": "regular",
+                      "scope": "one_facility", "facility_class": 2, "stage": "ongoing"},
+        })),
+        "incident.transition" => Some(json!({"to": "contained"})),
+        "obligation.fulfil" => Some(json!({"by": "matrix"})),
         "user.access.change" => Some(json!({"roles": ["analyst"], "tenants": [OWN]})),
         "token.create" => Some(json!({"name": "matrix", "role": role, "expires": expires})),
         "grant.create" => {
@@ -71,7 +81,10 @@ fn case(
         | "grant.revoke"
         | "audit.search"
         | "audit.proof"
-        | "system.status" => None,
+        | "system.status"
+        | "incident.list"
+        | "incident.view"
+        | "incident.task.done" => None,
         other => panic!(
             "route `{other}` ({} {}) has no case in the RBAC matrix: add one",
             spec.method, spec.path

@@ -1,0 +1,332 @@
+//! Incidents: open one (its level assessed by the rubric), move it along its workflow (confirmation starts the
+//! regulatory clocks and instantiates the response plan), complete plan tasks, fulfil obligations. Every answer
+//! shows each clock's state at the server's now.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use jiff::{SignedDuration, Timestamp};
+use kuzet_cases::{Category, ClockState, Facts, Incident, Status, clock_state};
+use kuzet_db::IncidentRecord;
+use kuzet_model::access::Permission;
+use kuzet_model::{ObjectId, TenantId};
+use serde::Deserialize;
+
+use crate::ApiError;
+use crate::auth::{body, noted};
+use crate::routes::{AuditNote, Authed};
+use crate::state::ApiState;
+
+/// How long before its due instant a clock shows as due soon.
+fn warning(kind: &str) -> SignedDuration {
+    match kind {
+        "nccis_report" | "owner_notification" => SignedDuration::from_mins(5),
+        _ => SignedDuration::from_hours(4),
+    }
+}
+
+fn clock_json(state: ClockState) -> serde_json::Value {
+    match state {
+        ClockState::Pending { remaining } => {
+            serde_json::json!({"state": "pending", "remaining_seconds": remaining.as_secs()})
+        }
+        ClockState::DueSoon { remaining } => {
+            serde_json::json!({"state": "due_soon", "remaining_seconds": remaining.as_secs()})
+        }
+        ClockState::Overdue { by } => {
+            serde_json::json!({"state": "overdue", "overdue_seconds": by.as_secs()})
+        }
+        ClockState::Done { on_time } => serde_json::json!({"state": "done", "on_time": on_time}),
+    }
+}
+
+fn incident_json(record: &IncidentRecord, now: Timestamp) -> serde_json::Value {
+    let i = &record.incident;
+    let level = i.level.level();
+    serde_json::json!({
+        "id": record.id,
+        "tenant": i.tenant,
+        "title": i.title,
+        "category": {"name": i.category.as_str(), "kz_cert": i.category.kz_cert()},
+        "level": {
+            "value": level.value(),
+            "name": level.name(),
+            "assessed": i.level.assessed.value(),
+            "override": i.level.overridden.as_ref().map(|(l, reason, by)| serde_json::json!({"value": l.value(), "reason": reason, "by": by})),
+            "escalates": i.escalates(),
+        },
+        "personal_data": i.personal_data,
+        "detected": i.detected,
+        "status": i.status.as_str(),
+        "next": i.status.next().iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+        "created_by": record.created_by,
+        "transitions": i.transitions.iter().map(|t| serde_json::json!({
+            "from": t.from.as_str(), "to": t.to.as_str(), "at": t.at, "actor": t.actor, "reason": t.reason,
+        })).collect::<Vec<_>>(),
+        "obligations": record.obligations.iter().map(|o| {
+            let mut json = serde_json::json!({
+                "id": o.id, "kind": o.kind, "fact": o.fact, "due": o.due,
+                "fulfilled": o.fulfilled.as_ref().map(|(at, by)| serde_json::json!({"at": at, "by": by})),
+            });
+            json["clock"] = clock_json(clock_state(o.due, o.fulfilled.as_ref().map(|(at, _)| *at), now, warning(&o.kind)));
+            json
+        }).collect::<Vec<_>>(),
+        "tasks": record.tasks.iter().map(|t| serde_json::json!({
+            "seq": t.seq, "kind": t.kind, "title": {"en": t.title.en, "ru": t.title.ru, "kk": t.title.kk},
+            "owner": t.owner, "due": t.due,
+            "done": t.done.as_ref().map(|(at, by)| serde_json::json!({"at": at, "by": by})),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn tenant(text: &str) -> Result<TenantId, ApiError> {
+    TenantId::new(text).map_err(|e| ApiError::not_found(e.to_string()))
+}
+
+fn incident_id(text: String) -> Result<ObjectId, ApiError> {
+    ObjectId::new(text).map_err(|e| ApiError::not_found(format!("incident: {e}")))
+}
+
+pub(crate) async fn list(
+    State(state): State<ApiState>,
+    Extension(a): Extension<Authed>,
+    Path(t): Path<String>,
+) -> Result<Response, ApiError> {
+    let records = state.db().incidents(a.scope()?, &tenant(&t)?).await?;
+    let now = state.now();
+    Ok(Json(
+        records
+            .iter()
+            .map(|r| incident_json(r, now))
+            .collect::<Vec<_>>(),
+    )
+    .into_response())
+}
+
+pub(crate) async fn view(
+    State(state): State<ApiState>,
+    Extension(a): Extension<Authed>,
+    Path((t, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let id = incident_id(id)?;
+    let record = state.db().incident(a.scope()?, &tenant(&t)?, &id).await?;
+    Ok(noted(
+        Json(incident_json(&record, state.now())),
+        AuditNote {
+            object: Some(format!("incident:{id}")),
+            ..AuditNote::default()
+        },
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct FactsBody {
+    functional_impact: String,
+    information_impact: String,
+    recoverability: String,
+    scope: String,
+    facility_class: u8,
+    #[serde(default)]
+    critical_infrastructure: bool,
+    stage: String,
+    #[serde(default)]
+    threat_to_life: bool,
+    #[serde(default)]
+    unsubstantiated: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Create {
+    title: String,
+    category: String,
+    facts: FactsBody,
+    #[serde(default)]
+    detected: Option<Timestamp>,
+    #[serde(default)]
+    personal_data: bool,
+}
+
+pub(crate) async fn create(
+    State(state): State<ApiState>,
+    Extension(a): Extension<Authed>,
+    Path(t): Path<String>,
+    json: Result<Json<Create>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let request = body(json)?;
+    let now = state.now();
+    let invalid = |e: kuzet_cases::CasesError| {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", e.to_string())
+    };
+    let category = Category::parse(&request.category).map_err(invalid)?;
+    let f = request.facts;
+    let facts = Facts {
+        functional_impact: f.functional_impact,
+        information_impact: f.information_impact,
+        recoverability: f.recoverability,
+        scope: f.scope,
+        facility_class: f.facility_class,
+        critical_infrastructure: f.critical_infrastructure,
+        stage: f.stage,
+        threat_to_life: f.threat_to_life,
+        unsubstantiated: f.unsubstantiated,
+    };
+    let assessment = state.inner.rules.rubric.assess(&facts).map_err(invalid)?;
+    let detected = request.detected.unwrap_or(now).min(now);
+    let mut incident = Incident::new(
+        tenant(&t)?,
+        request.title,
+        category,
+        assessment.level,
+        detected,
+    );
+    if request.personal_data {
+        incident.mark_personal_data(detected);
+    }
+    let id = state
+        .db()
+        .create_incident(a.scope()?, &incident, now)
+        .await?;
+    Ok(noted(
+        (
+            StatusCode::CREATED,
+            Json(serde_json::json!({
+                "id": id,
+                "level": assessment.level.value(),
+                "explanation": assessment.explanation,
+            })),
+        ),
+        AuditNote {
+            object: Some(format!("incident:{id}")),
+            detail: Some(format!(
+                "level {} ({})",
+                assessment.level.value(),
+                assessment.explanation
+            )),
+            ..AuditNote::default()
+        },
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Move {
+    to: String,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+pub(crate) async fn transition(
+    State(state): State<ApiState>,
+    Extension(a): Extension<Authed>,
+    Path((t, id)): Path<(String, String)>,
+    json: Result<Json<Move>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let request = body(json)?;
+    let id = incident_id(id)?;
+    let to = Status::parse(&request.to)
+        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", e.to_string()))?;
+    let now = state.now();
+    let tenant = tenant(&t)?;
+    let created = state
+        .db()
+        .transition_incident(
+            a.scope()?,
+            &tenant,
+            &id,
+            kuzet_db::IncidentStep {
+                to,
+                reason: request.reason,
+            },
+            now,
+            &state.inner.rules,
+        )
+        .await?;
+    // Read back with the caller's own read scope: a role that may move an incident without reading it gets the
+    // status only.
+    let body = match a
+        .principal
+        .scope_for(Permission::IncidentsRead, &tenant, now)
+    {
+        Ok(read) => incident_json(&state.db().incident(&read, &tenant, &id).await?, now),
+        Err(_) => serde_json::json!({"id": id, "status": to.as_str()}),
+    };
+    Ok(noted(
+        Json(body),
+        AuditNote {
+            object: Some(format!("incident:{id}")),
+            detail: Some(format!(
+                "to {}; obligations started: {}",
+                to.as_str(),
+                created
+                    .iter()
+                    .map(|o| format!("{} due {}", o.kind, o.due))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+            ..AuditNote::default()
+        },
+    ))
+}
+
+pub(crate) async fn complete_task(
+    State(state): State<ApiState>,
+    Extension(a): Extension<Authed>,
+    Path((t, id, task)): Path<(String, String, String)>,
+) -> Result<Response, ApiError> {
+    let id = incident_id(id)?;
+    let seq: u32 = task
+        .parse()
+        .map_err(|_| ApiError::not_found(format!("task `{task}`: not found")))?;
+    state
+        .db()
+        .complete_task(a.scope()?, &tenant(&t)?, &id, seq, state.now())
+        .await?;
+    Ok(noted(
+        StatusCode::NO_CONTENT,
+        AuditNote {
+            object: Some(format!("incident:{id}")),
+            detail: Some(format!("task {seq} done")),
+            ..AuditNote::default()
+        },
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Fulfil {
+    by: String,
+}
+
+pub(crate) async fn fulfil(
+    State(state): State<ApiState>,
+    Extension(a): Extension<Authed>,
+    Path((t, id)): Path<(String, String)>,
+    json: Result<Json<Fulfil>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let request = body(json)?;
+    if request.by.trim().is_empty() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            "`by`: say what fulfilled it",
+        ));
+    }
+    let id = ObjectId::new(id).map_err(|e| ApiError::not_found(format!("obligation: {e}")))?;
+    let by = format!("{}: {}", a.principal.user(), request.by.trim());
+    state
+        .db()
+        .fulfil_obligation(a.scope()?, &tenant(&t)?, &id, &by, state.now())
+        .await?;
+    Ok(noted(
+        StatusCode::NO_CONTENT,
+        AuditNote {
+            object: Some(format!("obligation:{id}")),
+            detail: Some(by),
+            ..AuditNote::default()
+        },
+    ))
+}

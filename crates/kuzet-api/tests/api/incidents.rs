@@ -1,0 +1,213 @@
+//! An incident through the API: opened with its facts (level from the rubric), confirmed (the owner, NCCIS and
+//! personal-data clocks start, the plan's tasks appear), worked, and its clocks shown due soon and overdue as time
+//! passes — time moved by the test, never slept.
+
+use axum::http::Method;
+use jiff::SignedDuration;
+use serde_json::json;
+
+use crate::harness::{Harness, OTHER, OWN};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_confirm_work_and_watch_the_clocks() {
+    let h = Harness::new().await;
+    let analyst = h.session("aigerim").await;
+    let path = format!("/api/v1/tenants/{OWN}/incidents");
+    let facts = json!({"functional_impact": "medium", "information_impact": "personal", "recoverability": "supplemented",
+                       "scope": "one_facility", "facility_class": 1, "critical_infrastructure": true, "stage": "succeeded"});
+    let bad = h
+        .call(
+            Method::POST,
+            &path,
+            &analyst,
+            Some(json!({"title": "x", "category": "nonsense", "facts": facts})),
+        )
+        .await;
+    assert_eq!(bad.status, 422, "{}", bad.text);
+    assert!(
+        bad.message().contains("category `nonsense`"),
+        "{}",
+        bad.text
+    );
+    let created = h
+        .call(
+            Method::POST,
+            &path,
+            &analyst,
+            Some(json!({"title": "portal accounts taken over", "category": "intrusion.unauthorized-access",
+                        "facts": facts, "personal_data": true})),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    // 4 + 3 + 2 + 0 + 4 + 2 + 3 = 18 → level 4.
+    assert_eq!(created.json["level"], 4, "{}", created.text);
+    let id = created.json["id"].as_str().unwrap().to_owned();
+    let incident = format!("{path}/{id}");
+
+    let confirmed = h
+        .call(
+            Method::POST,
+            &format!("{incident}/transitions"),
+            &analyst,
+            Some(json!({"to": "confirmed"})),
+        )
+        .await;
+    assert_eq!(confirmed.status, 200, "{}", confirmed.text);
+    let body = &confirmed.json;
+    assert_eq!(body["status"], "confirmed");
+    assert_eq!(body["level"]["escalates"], true);
+    let kinds: Vec<_> = body["obligations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["kind"].clone())
+        .collect();
+    assert!(
+        kinds.contains(&json!("nccis_report")) && kinds.contains(&json!("personal_data_notice")),
+        "{kinds:?}"
+    );
+    let tasks = body["tasks"].as_array().unwrap();
+    assert_eq!(
+        tasks
+            .iter()
+            .filter(|t| t["kind"].as_str().unwrap().starts_with("measure-"))
+            .count(),
+        11
+    );
+    assert_eq!(
+        tasks.iter().filter(|t| t["kind"] == "escalation").count(),
+        1,
+        "level 4 escalates"
+    );
+    assert!(
+        tasks
+            .iter()
+            .all(|t| t["title"]["kk"].as_str().is_some_and(|s| !s.is_empty()))
+    );
+    let nccis = |body: &serde_json::Value| {
+        body["obligations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["kind"] == "nccis_report")
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(nccis(body)["clock"]["state"], "pending");
+    assert_eq!(nccis(body)["clock"]["remaining_seconds"], 900);
+
+    // Ten minutes later the NCCIS report is due soon; after twenty it is overdue (nothing has fulfilled it).
+    h.advance(SignedDuration::from_mins(11));
+    let view = h.call(Method::GET, &incident, &analyst, None).await;
+    assert_eq!(
+        nccis(&view.json)["clock"]["state"],
+        "due_soon",
+        "{}",
+        view.text
+    );
+    h.advance(SignedDuration::from_mins(9));
+    let analyst = h.session("aigerim").await;
+    let view = h.call(Method::GET, &incident, &analyst, None).await;
+    assert_eq!(
+        nccis(&view.json)["clock"]["state"],
+        "overdue",
+        "{}",
+        view.text
+    );
+    let obligation = nccis(&view.json)["id"].as_str().unwrap().to_owned();
+    let fulfil = format!("/api/v1/tenants/{OWN}/obligations/{obligation}/fulfil");
+    let answer = h
+        .call(
+            Method::POST,
+            &fulfil,
+            &analyst,
+            Some(json!({"by": "sent by phone, ref 118"})),
+        )
+        .await;
+    assert_eq!(answer.status, 204, "{}", answer.text);
+    let view = h.call(Method::GET, &incident, &analyst, None).await;
+    assert_eq!(
+        nccis(&view.json)["clock"],
+        json!({"state": "done", "on_time": false})
+    );
+    assert_eq!(
+        h.call(
+            Method::POST,
+            &fulfil,
+            &analyst,
+            Some(json!({"by": "again"}))
+        )
+        .await
+        .status,
+        404
+    );
+
+    // Plan tasks and the rest of the workflow; a shortcut is refused with the allowed next steps.
+    assert_eq!(
+        h.call(
+            Method::POST,
+            &format!("{incident}/tasks/6/done"),
+            &analyst,
+            None
+        )
+        .await
+        .status,
+        204
+    );
+    let shortcut = h
+        .call(
+            Method::POST,
+            &format!("{incident}/transitions"),
+            &analyst,
+            Some(json!({"to": "closed"})),
+        )
+        .await;
+    assert_eq!(shortcut.status, 422);
+    assert!(
+        shortcut.message().contains("next: contained"),
+        "{}",
+        shortcut.text
+    );
+    for to in ["contained", "eradicated", "recovered", "closed"] {
+        let answer = h
+            .call(
+                Method::POST,
+                &format!("{incident}/transitions"),
+                &analyst,
+                Some(json!({"to": to})),
+            )
+            .await;
+        assert_eq!(answer.status, 200, "{to}: {}", answer.text);
+    }
+    let view = h.call(Method::GET, &incident, &analyst, None).await;
+    assert_eq!(view.json["transitions"].as_array().unwrap().len(), 5);
+    assert!(view.json["tasks"][6]["done"]["by"] == "aigerim");
+
+    // The facility owner reads its incidents but cannot work them; another tenant's analyst sees none of them.
+    let owner = h.session("owner").await;
+    assert_eq!(
+        h.call(Method::GET, &incident, &owner, None).await.status,
+        200
+    );
+    let refused = h
+        .call(
+            Method::POST,
+            &format!("{incident}/transitions"),
+            &owner,
+            Some(json!({"to": "closed"})),
+        )
+        .await;
+    assert_eq!(refused.status, 403);
+    let banker = h.session("banker").await;
+    assert_eq!(
+        h.call(Method::GET, &incident, &banker, None).await.status,
+        404
+    );
+    let own_id = &h.incidents[OWN].0;
+    let guessed = format!("/api/v1/tenants/{OTHER}/incidents/{own_id}");
+    assert_eq!(
+        h.call(Method::GET, &guessed, &banker, None).await.status,
+        404,
+        "an id of another tenant's incident"
+    );
+}

@@ -1,0 +1,425 @@
+//! Incidents: their state (the pure workflow of `kuzet-cases`, stored), transitions, the obligations
+//! (regulatory clocks) they create and the tasks of their response plans. Every call takes a scope; an incident of
+//! another tenant is "not found".
+
+use jiff::Timestamp;
+use kuzet_cases::{
+    BusinessCalendar, Category, Incident, LevelDecision, Obligation, ResponsePlan, Status, Title,
+    Transition,
+};
+use kuzet_model::access::{Permission, Scope};
+use kuzet_model::{Criticality, ObjectId, TenantId, UserId};
+
+use crate::backend::on_pool;
+use crate::directory::require;
+use crate::secrets::random;
+use crate::{Db, DbError};
+
+/// The data incidents are judged by: the business calendar, the response plan and the criticality rubric.
+#[derive(Debug, Clone)]
+pub struct IncidentRules {
+    pub calendar: BusinessCalendar,
+    pub plan: ResponsePlan,
+    pub rubric: kuzet_cases::Rubric,
+}
+
+impl IncidentRules {
+    /// The embedded calendar (2024–2027), default plan and default rubric.
+    pub fn embedded() -> Result<Self, DbError> {
+        let cases = |e: kuzet_cases::CasesError| DbError::invalid("incident rules", e.to_string());
+        Ok(Self {
+            calendar: BusinessCalendar::embedded().map_err(cases)?,
+            plan: ResponsePlan::default_plan().map_err(cases)?,
+            rubric: kuzet_cases::Rubric::default_rubric().map_err(cases)?,
+        })
+    }
+}
+
+/// A step of an incident's workflow: where to, and why (a false positive needs a reason).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncidentStep {
+    pub to: Status,
+    pub reason: Option<String>,
+}
+
+/// An obligation as stored: its clock and whether something fulfilled it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObligationRecord {
+    pub id: ObjectId,
+    pub incident: Option<ObjectId>,
+    pub kind: String,
+    pub fact: Timestamp,
+    pub due: Timestamp,
+    pub fulfilled: Option<(Timestamp, String)>,
+}
+
+/// A task of an incident's response plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskRecord {
+    pub seq: u32,
+    pub kind: String,
+    pub title: Title,
+    pub owner: String,
+    pub due: Timestamp,
+    pub done: Option<(Timestamp, UserId)>,
+}
+
+/// An incident with everything hanging from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncidentRecord {
+    pub id: ObjectId,
+    pub incident: Incident,
+    pub created_by: UserId,
+    pub obligations: Vec<ObligationRecord>,
+    pub tasks: Vec<TaskRecord>,
+}
+
+fn ts(ms: i64) -> Timestamp {
+    Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+fn corrupt(what: &'static str) -> impl Fn(String) -> DbError {
+    move |detail| DbError::Corrupt { what, detail }
+}
+
+type IncidentRow = (
+    String,
+    String,
+    String,
+    String,
+    i64,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    i64,
+    String,
+    String,
+);
+const INCIDENT_COLUMNS: &str = "id, tenant_id, title, category, assessed_level, override_level, override_reason, override_by, personal_data_ms, detected_ms, status, created_by";
+
+impl Db {
+    /// Opens an incident (for [`Permission::IncidentsManage`]) in status `detected`.
+    pub async fn create_incident(
+        &self,
+        scope: &Scope,
+        incident: &Incident,
+        now: Timestamp,
+    ) -> Result<ObjectId, DbError> {
+        require(scope, Permission::IncidentsManage, &incident.tenant)?;
+        let id = ObjectId::from_random(random::<16>()?);
+        let i = incident;
+        on_pool!(self, pool => sqlx::query(sqlx::AssertSqlSafe(format!("INSERT INTO incidents ({INCIDENT_COLUMNS}, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)")))
+            .bind(id.as_str()).bind(i.tenant.as_str()).bind(&i.title).bind(i.category.as_str())
+            .bind(i64::from(i.level.assessed.value()))
+            .bind(i.level.overridden.as_ref().map(|(l, ..)| i64::from(l.value())))
+            .bind(i.level.overridden.as_ref().map(|(_, r, _)| r.clone()))
+            .bind(i.level.overridden.as_ref().map(|(.., u)| u.to_string()))
+            .bind(i.personal_data.map(|t| t.as_millisecond()))
+            .bind(i.detected.as_millisecond()).bind(i.status.as_str()).bind(scope.user().as_str())
+            .bind(now.as_millisecond())
+            .execute(pool).await.map(|r| r.rows_affected())
+            .map_err(|_| DbError::NotFound(format!("tenant `{}`", i.tenant)))?);
+        Ok(id)
+    }
+
+    async fn incident_ids(&self, tenant: &TenantId) -> Result<Vec<String>, DbError> {
+        let rows: Vec<(String,)> = on_pool!(self, pool => sqlx::query_as("SELECT id FROM incidents WHERE tenant_id = $1 ORDER BY detected_ms DESC, id")
+            .bind(tenant.as_str()).fetch_all(pool).await.map_err(DbError::query("incidents"))?);
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
+    /// A tenant's incidents, newest first (for [`Permission::IncidentsRead`]).
+    pub async fn incidents(
+        &self,
+        scope: &Scope,
+        tenant: &TenantId,
+    ) -> Result<Vec<IncidentRecord>, DbError> {
+        require(scope, Permission::IncidentsRead, tenant)?;
+        let mut out = Vec::new();
+        for id in self.incident_ids(tenant).await? {
+            if let Some(record) = self.load_incident(tenant, &id).await? {
+                out.push(record);
+            }
+        }
+        Ok(out)
+    }
+
+    /// One incident of `tenant` (for [`Permission::IncidentsRead`]); an incident of another tenant is "not found".
+    pub async fn incident(
+        &self,
+        scope: &Scope,
+        tenant: &TenantId,
+        id: &ObjectId,
+    ) -> Result<IncidentRecord, DbError> {
+        require(scope, Permission::IncidentsRead, tenant)?;
+        self.load_incident(tenant, id.as_str())
+            .await?
+            .ok_or_else(|| DbError::NotFound(format!("incident `{id}`")))
+    }
+
+    async fn load_incident(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+    ) -> Result<Option<IncidentRecord>, DbError> {
+        let row: Option<IncidentRow> = on_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE id = $1 AND tenant_id = $2")))
+            .bind(id).bind(tenant.as_str()).fetch_optional(pool).await.map_err(DbError::query("incident"))?);
+        let Some((
+            id,
+            tenant_id,
+            title,
+            category,
+            assessed,
+            override_level,
+            override_reason,
+            override_by,
+            personal,
+            detected,
+            status,
+            created_by,
+        )) = row
+        else {
+            return Ok(None);
+        };
+        type TransitionRow = (String, String, i64, String, Option<String>);
+        type ObligationRow = (String, String, i64, i64, Option<i64>, Option<String>);
+        type TaskRow = (
+            i64,
+            String,
+            String,
+            String,
+            String,
+            String,
+            i64,
+            Option<i64>,
+            Option<String>,
+        );
+        let (transitions, obligations, tasks): (
+            Vec<TransitionRow>,
+            Vec<ObligationRow>,
+            Vec<TaskRow>,
+        ) = on_pool!(self, pool => (
+            sqlx::query_as("SELECT from_status, to_status, at_ms, actor, reason FROM incident_transitions WHERE incident_id = $1 ORDER BY seq")
+                .bind(&id).fetch_all(pool).await.map_err(DbError::query("incident transitions"))?,
+            sqlx::query_as("SELECT id, kind, fact_ms, due_ms, fulfilled_ms, fulfilled_by FROM obligations WHERE incident_id = $1 ORDER BY due_ms, id")
+                .bind(&id).fetch_all(pool).await.map_err(DbError::query("obligations"))?,
+            sqlx::query_as("SELECT seq, kind, title_en, title_ru, title_kk, owner_role, due_ms, done_ms, done_by FROM plan_tasks WHERE incident_id = $1 ORDER BY seq")
+                .bind(&id).fetch_all(pool).await.map_err(DbError::query("plan tasks"))?,
+        ));
+        let model = |e: kuzet_model::ModelError| e.to_string();
+        let cases = |e: kuzet_cases::CasesError| e.to_string();
+        let user = |u: String| UserId::new(u).map_err(model).map_err(corrupt("user id"));
+        let level = |l: i64| {
+            Criticality::new(u8::try_from(l).unwrap_or(u8::MAX))
+                .map_err(model)
+                .map_err(corrupt("criticality level"))
+        };
+        let incident = Incident {
+            tenant: TenantId::new(tenant_id)
+                .map_err(model)
+                .map_err(corrupt("tenant id"))?,
+            facilities: Vec::new(),
+            title,
+            category: Category::parse(&category)
+                .map_err(cases)
+                .map_err(corrupt("category"))?,
+            level: LevelDecision {
+                assessed: level(assessed)?,
+                overridden: match (override_level, override_reason, override_by) {
+                    (Some(l), Some(r), Some(u)) => Some((level(l)?, r, user(u)?)),
+                    _ => None,
+                },
+            },
+            personal_data: personal.map(ts),
+            detected: ts(detected),
+            status: Status::parse(&status)
+                .map_err(cases)
+                .map_err(corrupt("status"))?,
+            transitions: transitions
+                .into_iter()
+                .map(|(from, to, at, actor, reason)| {
+                    Ok(Transition {
+                        from: Status::parse(&from)
+                            .map_err(cases)
+                            .map_err(corrupt("status"))?,
+                        to: Status::parse(&to)
+                            .map_err(cases)
+                            .map_err(corrupt("status"))?,
+                        at: ts(at),
+                        actor: user(actor)?,
+                        reason,
+                    })
+                })
+                .collect::<Result<_, DbError>>()?,
+        };
+        let incident_id = ObjectId::new(id)
+            .map_err(model)
+            .map_err(corrupt("incident id"))?;
+        Ok(Some(IncidentRecord {
+            obligations: obligations
+                .into_iter()
+                .map(|(oid, kind, fact, due, fulfilled, by)| {
+                    Ok(ObligationRecord {
+                        id: ObjectId::new(oid)
+                            .map_err(model)
+                            .map_err(corrupt("obligation id"))?,
+                        incident: Some(incident_id.clone()),
+                        kind,
+                        fact: ts(fact),
+                        due: ts(due),
+                        fulfilled: fulfilled.map(|f| (ts(f), by.unwrap_or_default())),
+                    })
+                })
+                .collect::<Result<_, DbError>>()?,
+            tasks: tasks
+                .into_iter()
+                .map(|(seq, kind, en, ru, kk, owner, due, done, by)| {
+                    Ok(TaskRecord {
+                        seq: u32::try_from(seq).unwrap_or(0),
+                        kind,
+                        title: Title { en, ru, kk },
+                        owner,
+                        due: ts(due),
+                        done: match (done, by) {
+                            (Some(d), Some(b)) => Some((ts(d), user(b)?)),
+                            _ => None,
+                        },
+                    })
+                })
+                .collect::<Result<_, DbError>>()?,
+            id: incident_id,
+            incident,
+            created_by: user(created_by)?,
+        }))
+    }
+
+    /// Moves an incident along its workflow (for [`Permission::IncidentsManage`]): records the transition, stores
+    /// the obligations it creates with their due instants, and on the first confirmation the response plan's
+    /// tasks. Two analysts moving the same incident at once: the second is refused, not lost.
+    pub async fn transition_incident(
+        &self,
+        scope: &Scope,
+        tenant: &TenantId,
+        id: &ObjectId,
+        step: IncidentStep,
+        now: Timestamp,
+        rules: &IncidentRules,
+    ) -> Result<Vec<ObligationRecord>, DbError> {
+        let IncidentStep { to, reason } = step;
+        require(scope, Permission::IncidentsManage, tenant)?;
+        let record = self
+            .load_incident(tenant, id.as_str())
+            .await?
+            .ok_or_else(|| DbError::NotFound(format!("incident `{id}`")))?;
+        let mut incident = record.incident;
+        let seq = i64::try_from(incident.transitions.len()).unwrap_or(i64::MAX);
+        let before = incident.status;
+        let was_confirmed = incident.confirmed().is_some();
+        let object = format!("incident `{id}`");
+        let obligations = incident
+            .transition(to, scope.user(), now, reason.clone())
+            .map_err(|e| DbError::invalid(object.clone(), e.to_string()))?;
+        let tasks = if !was_confirmed && to == Status::Confirmed {
+            rules
+                .plan
+                .instantiate(&incident, now)
+                .map_err(|e| DbError::invalid(object.clone(), e.to_string()))?
+        } else {
+            Vec::new()
+        };
+        let stored = self.obligation_records(Some(id), &obligations, rules, now)?;
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await.map_err(DbError::query("incident"))?;
+            let moved = sqlx::query("UPDATE incidents SET status = $1 WHERE id = $2 AND status = $3")
+                .bind(to.as_str()).bind(id.as_str()).bind(before.as_str())
+                .execute(&mut *tx).await.map_err(DbError::query("incident"))?.rows_affected();
+            if moved != 1 {
+                return Err(DbError::Conflict(format!("{object} changed meanwhile; reload it")));
+            }
+            sqlx::query("INSERT INTO incident_transitions (incident_id, seq, from_status, to_status, at_ms, actor, reason) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                .bind(id.as_str()).bind(seq).bind(before.as_str()).bind(to.as_str())
+                .bind(now.as_millisecond()).bind(scope.user().as_str()).bind(&reason)
+                .execute(&mut *tx).await.map_err(DbError::insert("incident transition", object.clone()))?;
+            for o in &stored {
+                sqlx::query("INSERT INTO obligations (id, tenant_id, incident_id, kind, fact_ms, due_ms, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                    .bind(o.id.as_str()).bind(tenant.as_str()).bind(id.as_str()).bind(&o.kind)
+                    .bind(o.fact.as_millisecond()).bind(o.due.as_millisecond()).bind(now.as_millisecond())
+                    .execute(&mut *tx).await.map_err(DbError::query("obligation"))?;
+            }
+            for (n, task) in tasks.iter().enumerate() {
+                sqlx::query("INSERT INTO plan_tasks (incident_id, seq, kind, title_en, title_ru, title_kk, owner_role, due_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+                    .bind(id.as_str()).bind(i64::try_from(n).unwrap_or(i64::MAX)).bind(task.kind.name())
+                    .bind(&task.title.en).bind(&task.title.ru).bind(&task.title.kk).bind(&task.owner)
+                    .bind(task.due.as_millisecond())
+                    .execute(&mut *tx).await.map_err(DbError::query("plan task"))?;
+            }
+            tx.commit().await.map_err(DbError::query("incident"))?;
+        });
+        Ok(stored)
+    }
+
+    fn obligation_records(
+        &self,
+        incident: Option<&ObjectId>,
+        obligations: &[Obligation],
+        rules: &IncidentRules,
+        now: Timestamp,
+    ) -> Result<Vec<ObligationRecord>, DbError> {
+        obligations
+            .iter()
+            .map(|o| {
+                Ok(ObligationRecord {
+                    id: ObjectId::from_random(random::<16>()?),
+                    incident: incident.cloned(),
+                    kind: o.kind().to_owned(),
+                    fact: o.fact().unwrap_or(now),
+                    due: kuzet_cases::due(*o, &rules.calendar).map_err(|e| {
+                        DbError::invalid(format!("obligation {}", o.kind()), e.to_string())
+                    })?,
+                    fulfilled: None,
+                })
+            })
+            .collect()
+    }
+
+    /// Marks a task of an incident's plan done (for [`Permission::IncidentsManage`]).
+    pub async fn complete_task(
+        &self,
+        scope: &Scope,
+        tenant: &TenantId,
+        id: &ObjectId,
+        seq: u32,
+        now: Timestamp,
+    ) -> Result<(), DbError> {
+        require(scope, Permission::IncidentsManage, tenant)?;
+        let changed = on_pool!(self, pool => sqlx::query("UPDATE plan_tasks SET done_ms = $1, done_by = $2 WHERE incident_id = $3 AND seq = $4 AND done_ms IS NULL AND incident_id IN (SELECT id FROM incidents WHERE tenant_id = $5)")
+            .bind(now.as_millisecond()).bind(scope.user().as_str()).bind(id.as_str()).bind(i64::from(seq)).bind(tenant.as_str())
+            .execute(pool).await.map_err(DbError::query("plan task"))?.rows_affected());
+        if changed == 0 {
+            return Err(DbError::NotFound(format!(
+                "open task {seq} of incident `{id}`"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Records what fulfilled an obligation of `tenant` (a delivery receipt, a user's confirmation), once.
+    pub async fn fulfil_obligation(
+        &self,
+        scope: &Scope,
+        tenant: &TenantId,
+        id: &ObjectId,
+        by: &str,
+        now: Timestamp,
+    ) -> Result<(), DbError> {
+        require(scope, Permission::IncidentsManage, tenant)?;
+        let changed = on_pool!(self, pool => sqlx::query("UPDATE obligations SET fulfilled_ms = $1, fulfilled_by = $2 WHERE id = $3 AND tenant_id = $4 AND fulfilled_ms IS NULL")
+            .bind(now.as_millisecond()).bind(by).bind(id.as_str()).bind(tenant.as_str())
+            .execute(pool).await.map_err(DbError::query("obligation"))?.rows_affected());
+        if changed == 0 {
+            return Err(DbError::NotFound(format!("open obligation `{id}`")));
+        }
+        Ok(())
+    }
+}
