@@ -9,6 +9,7 @@
 
 mod archive;
 mod backup;
+mod bundle;
 mod codec;
 mod error;
 pub mod format;
@@ -22,6 +23,10 @@ mod wal;
 
 pub use archive::{ArchiveWriter, RecoveryReport};
 pub use backup::{BackupReport, BackupTarget, backup, backup_verify};
+pub use bundle::{
+    BUNDLE_VERSION, BundleItem, BundleManifest, BundleMeta, BundleReport, CustodyEntry,
+    verify_bundle, write_bundle,
+};
 pub use error::StoreError;
 pub use keys::{PublicKeyFile, Signer, SigningKeyFile, VerifyingKey};
 pub use proof::{InclusionProof, prove, prove_in};

@@ -112,6 +112,18 @@ enum Command {
         #[arg(long, conflicts_with = "event_id")]
         check: Option<PathBuf>,
     },
+    /// Evidence: sealed events with their inclusion proofs in a signed bundle.
+    Evidence {
+        #[command(subcommand)]
+        command: EvidenceCommand,
+    },
+    /// Verifies an evidence bundle offline: signature, file hashes, every inclusion proof. Exits 0 only when intact.
+    VerifyBundle {
+        bundle: PathBuf,
+        /// The sealing public key; default: the data directory's copy.
+        #[arg(long)]
+        public_key: Option<PathBuf>,
+    },
     /// Writes a tenant's sealed events as ECS NDJSON to standard output.
     Export {
         #[arg(long)]
@@ -126,6 +138,26 @@ enum Command {
     Bench {
         #[command(subcommand)]
         command: bench::BenchCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum EvidenceCommand {
+    /// Writes a bundle of chosen events (their proofs, a manifest with hashes and custody, a signature) to a new
+    /// directory.
+    Export {
+        #[arg(long)]
+        tenant: String,
+        /// The incident or case the evidence is for.
+        #[arg(long)]
+        case: String,
+        /// Why the evidence leaves (recorded in the custody).
+        #[arg(long)]
+        reason: String,
+        #[arg(long = "event", required = true)]
+        events: Vec<String>,
+        #[arg(long)]
+        out: PathBuf,
     },
 }
 
@@ -266,6 +298,22 @@ fn run() -> Result<()> {
             (None, None) => Err(anyhow::anyhow!("prove: give an event id or --check PROOF")),
         },
         Command::Export { tenant } => cli_files::export(&load_config(&cli)?, tenant),
+        Command::Evidence {
+            command:
+                EvidenceCommand::Export {
+                    tenant,
+                    case,
+                    reason,
+                    events,
+                    out,
+                },
+        } => cli_files::evidence_export(&load_config(&cli)?, tenant, case, events, reason, out),
+        Command::VerifyBundle { bundle, public_key } => {
+            if !cli_files::verify_bundle(&load_config(&cli)?, bundle, public_key.as_deref())? {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
         Command::Config {
             command: ConfigCommand::Default,
         } => {

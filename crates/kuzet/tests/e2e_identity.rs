@@ -231,4 +231,77 @@ fn bootstrap_login_mfa_admin_actions_audited_and_sealed() {
         String::from_utf8_lossy(&json.stdout).contains("\"kuzet-audit\""),
         "{report}"
     );
+
+    // The new source's event leaves as evidence: a signed bundle that verifies offline, and fails once changed.
+    let events = site.export("ministry");
+    assert_eq!(events.len(), 1, "{events:?}");
+    let id = events[0]["event"]["id"]
+        .as_str()
+        .or(events[0]["id"].as_str())
+        .unwrap()
+        .to_owned();
+    let bundle = site.path("evidence");
+    let bundle_arg = bundle.to_str().unwrap().to_owned();
+    let exported = site.kuzet(&[
+        "evidence",
+        "export",
+        "--tenant",
+        "ministry",
+        "--case",
+        "incident 1",
+        "--reason",
+        "hand-over to the police",
+        "--event",
+        &id,
+        "--out",
+        &bundle_arg,
+    ]);
+    assert!(
+        exported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&exported.stderr)
+    );
+    let key = site.data_dir().join("archive").join("public.key");
+    let key_arg = key.to_str().unwrap().to_owned();
+    let checked = site.kuzet(&["verify-bundle", &bundle_arg, "--public-key", &key_arg]);
+    let text = String::from_utf8_lossy(&checked.stdout).into_owned();
+    assert!(checked.status.success(), "{text}");
+    assert!(
+        text.contains("intact: 1 event(s) of tenant `ministry`"),
+        "{text}"
+    );
+    let manifest = bundle.join("manifest.json");
+    let changed = std::fs::read_to_string(&manifest)
+        .unwrap()
+        .replace("police", "press");
+    std::fs::write(&manifest, changed).unwrap();
+    let checked = site.kuzet(&["verify-bundle", &bundle_arg, "--public-key", &key_arg]);
+    assert!(!checked.status.success());
+    assert!(String::from_utf8_lossy(&checked.stdout).contains("manifest.sig"));
+
+    // Root erases the whole audit trail, checkpoints included. The archive alone cannot tell; the checkpoint log
+    // copied off the host earlier can, and `kuzet verify` names what is gone.
+    let trail = site.data_dir().join("archive").join("kuzet-audit");
+    let offsite = site.path("offsite-checkpoints.log");
+    std::fs::copy(trail.join("checkpoints.log"), &offsite).unwrap();
+    let offsite = offsite.to_str().unwrap().to_owned();
+    let against = site.kuzet(&["verify", "--checkpoints", &offsite]);
+    assert!(
+        against.status.success(),
+        "{}",
+        String::from_utf8_lossy(&against.stdout)
+    );
+    std::fs::remove_dir_all(&trail).unwrap();
+    let (intact, report) = site.verify();
+    assert!(
+        intact,
+        "the archive alone does not know the trail existed: {report}"
+    );
+    let against = site.kuzet(&["verify", "--checkpoints", &offsite]);
+    let text = String::from_utf8_lossy(&against.stdout);
+    assert!(!against.status.success(), "{text}");
+    assert!(
+        text.contains("kuzet-audit") && text.contains("gone"),
+        "{text}"
+    );
 }

@@ -1,0 +1,151 @@
+//! Evidence bundles: written from a real archive, verified offline with the public key alone, and every way of
+//! changing one — a proof, the manifest, the signature, an added or removed file, another key — found and named.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::*;
+use kuzet_store::{BundleMeta, CustodyEntry, verify_bundle, write_bundle};
+
+fn meta() -> BundleMeta {
+    BundleMeta {
+        case: "incident 4f2c".into(),
+        created: "2026-12-04T06:00:00Z".parse().unwrap(),
+        created_by: "aigerim".into(),
+        reason: "hand-over to the investigator".into(),
+        custody: vec![CustodyEntry {
+            at: "2026-12-04T05:00:00Z".into(),
+            actor: "aigerim".into(),
+            action: "collected".into(),
+            reason: "attached to the incident".into(),
+        }],
+    }
+}
+
+fn bundle() -> (Built, tempfile::TempDir, std::path::PathBuf) {
+    let built = build_archive(|_| {});
+    let ids = &built.ids.iter().find(|(t, _)| t == "alpha").unwrap().1;
+    let picked = [ids[0], ids[57], ids[ids.len() - 1]];
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("bundle");
+    let manifest = write_bundle(
+        &dir,
+        &built.archive(),
+        &tenant("alpha"),
+        &picked,
+        &signer(),
+        meta(),
+    )
+    .unwrap();
+    assert_eq!(manifest.items.len(), 3);
+    (built, out, dir)
+}
+
+#[test]
+fn an_intact_bundle_verifies_with_the_public_key_alone() {
+    let (built, _out, dir) = bundle();
+    // The archive is not needed to verify.
+    drop(built);
+    let report = verify_bundle(&dir, &signer().verifying_key()).unwrap();
+    assert!(report.is_intact(), "{:?}", report.findings);
+    let manifest = report.manifest.unwrap();
+    assert_eq!(manifest.tenant, "alpha");
+    assert_eq!(manifest.custody[0].action, "collected");
+}
+
+#[test]
+fn every_change_is_found_and_named() {
+    let key = signer().verifying_key();
+    let finding = |dir: &std::path::Path, needle: &str| {
+        let report = verify_bundle(dir, &key).unwrap();
+        assert!(!report.is_intact());
+        assert!(
+            report.findings.iter().any(|f| f.contains(needle)),
+            "{needle}: {:?}",
+            report.findings
+        );
+    };
+    // A changed proof.
+    let (_b, _o, dir) = bundle();
+    let proof = std::fs::read_dir(dir.join("proofs"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let text = std::fs::read_to_string(&proof).unwrap().replacen(
+        "\"record_index\": ",
+        "\"record_index\": 1",
+        1,
+    );
+    std::fs::write(&proof, text).unwrap();
+    finding(&dir, "SHA-256 differs");
+    // A changed manifest (the reason rewritten).
+    let (_b, _o, dir) = bundle();
+    let manifest = dir.join("manifest.json");
+    let text = std::fs::read_to_string(&manifest)
+        .unwrap()
+        .replace("hand-over", "destroy");
+    std::fs::write(&manifest, text).unwrap();
+    finding(&dir, "manifest.sig: does not verify");
+    // A proof removed, a file slipped in.
+    let (_b, _o, dir) = bundle();
+    let first = std::fs::read_dir(dir.join("proofs"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    std::fs::rename(&first, dir.join("proofs").join("extra.json")).unwrap();
+    finding(&dir, "listed but missing");
+    finding(&dir, "proofs/extra.json: not listed");
+    // Another key.
+    let (_b, _o, dir) = bundle();
+    let other = kuzet_store::Signer::from_seed([9; 32]).verifying_key();
+    let report = verify_bundle(&dir, &other).unwrap();
+    assert!(
+        report.findings.iter().any(|f| f.contains("manifest.sig")),
+        "{:?}",
+        report.findings
+    );
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|f| f.contains("checkpoint signature")),
+        "{:?}",
+        report.findings
+    );
+    // The signature removed.
+    let (_b, _o, dir) = bundle();
+    std::fs::remove_file(dir.join("manifest.sig")).unwrap();
+    finding(&dir, "manifest.sig: missing");
+}
+
+#[test]
+fn only_sealed_events_of_the_tenant_go_in() {
+    let built = build_archive(|_| {});
+    let beta = built.ids.iter().find(|(t, _)| t == "beta").unwrap().1[0];
+    let out = tempfile::tempdir().unwrap();
+    let err = write_bundle(
+        &out.path().join("b"),
+        &built.archive(),
+        &tenant("alpha"),
+        &[beta],
+        &signer(),
+        meta(),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains(&beta.to_string()), "{err}");
+    let existing = out.path().to_path_buf();
+    let err = write_bundle(
+        &existing,
+        &built.archive(),
+        &tenant("alpha"),
+        &[],
+        &signer(),
+        meta(),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("already exists"), "{err}");
+}
