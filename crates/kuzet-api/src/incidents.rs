@@ -330,3 +330,94 @@ pub(crate) async fn fulfil(
         },
     ))
 }
+
+/// An incident's evidence and chain of custody; the viewing itself is recorded in the custody.
+pub(crate) async fn evidence(
+    State(state): State<ApiState>,
+    Extension(a): Extension<Authed>,
+    Path((t, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let tenant = tenant(&t)?;
+    let id = incident_id(id)?;
+    let scope = a.scope()?;
+    state
+        .db()
+        .record_custody(
+            scope,
+            &tenant,
+            &id,
+            "accessed",
+            "viewed through the API",
+            state.now(),
+        )
+        .await?;
+    let (items, custody) = state.db().evidence(scope, &tenant, &id).await?;
+    Ok(noted(
+        Json(serde_json::json!({
+            "items": items.iter().map(|i| serde_json::json!({
+                "event_id": i.event_id, "added_by": i.added_by, "added": i.added, "reason": i.reason,
+            })).collect::<Vec<_>>(),
+            "custody": custody.iter().map(|c| serde_json::json!({
+                "at": c.at, "actor": c.actor, "action": c.action, "reason": c.reason,
+            })).collect::<Vec<_>>(),
+        })),
+        AuditNote {
+            object: Some(format!("incident:{id}")),
+            ..AuditNote::default()
+        },
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Attach {
+    event: String,
+    reason: String,
+}
+
+/// Attaches a sealed event of the incident's tenant: an event that is not sealed in that tenant's log is "not
+/// found", whichever tenant it belongs to.
+pub(crate) async fn attach_evidence(
+    State(state): State<ApiState>,
+    Extension(a): Extension<Authed>,
+    Path((t, id)): Path<(String, String)>,
+    json: Result<Json<Attach>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let request = body(json)?;
+    let tenant = tenant(&t)?;
+    let id = incident_id(id)?;
+    let event: kuzet_model::EventId = request
+        .event
+        .parse()
+        .map_err(|e: kuzet_model::ModelError| ApiError::not_found(e.to_string()))?;
+    let dir = state.inner.archive_dir.clone();
+    let log = tenant.clone();
+    let sealed = tokio::task::spawn_blocking(move || kuzet_store::prove_in(&dir, &log, event))
+        .await
+        .map_err(|e| ApiError::internal("archive reader", e))?
+        .map_err(|e| ApiError::internal("archive", e))?;
+    if sealed.is_none() {
+        return Err(ApiError::not_found(format!(
+            "event {event}: not found in the sealed log of tenant `{tenant}`"
+        )));
+    }
+    state
+        .db()
+        .attach_evidence(
+            a.scope()?,
+            &tenant,
+            &id,
+            event,
+            &request.reason,
+            state.now(),
+        )
+        .await?;
+    Ok(noted(
+        StatusCode::CREATED,
+        AuditNote {
+            object: Some(format!("incident:{id}")),
+            detail: Some(format!("event {event} attached: {}", request.reason)),
+            ..AuditNote::default()
+        },
+    ))
+}

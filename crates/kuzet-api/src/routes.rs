@@ -132,6 +132,8 @@ table! {
     POST "/api/v1/tenants/{tenant}/incidents/{incident}/transitions" "incident.transition" p(IncidentsManage) => incidents::transition;
     POST "/api/v1/tenants/{tenant}/incidents/{incident}/tasks/{task}/done" "incident.task.done" p(IncidentsManage) => incidents::complete_task;
     POST "/api/v1/tenants/{tenant}/obligations/{obligation}/fulfil" "obligation.fulfil" p(IncidentsManage) => incidents::fulfil;
+    GET "/api/v1/tenants/{tenant}/incidents/{incident}/evidence" "incident.evidence.view" p(IncidentsRead) => incidents::evidence;
+    POST "/api/v1/tenants/{tenant}/incidents/{incident}/evidence" "incident.evidence.attach" p(IncidentsManage) => incidents::attach_evidence;
 
     GET "/api/v1/users" "user.list" p(UsersManage) => admin::users;
     POST "/api/v1/users" "user.create" p(UsersManage) => admin::create_user;

@@ -15,6 +15,7 @@
 mod backend;
 mod directory;
 mod error;
+mod evidence;
 mod incidents;
 mod secrets;
 mod users;
@@ -22,6 +23,7 @@ mod users;
 pub use backend::{Backend, Db};
 pub use directory::{NewSource, SourceToken, TenantRecord};
 pub use error::DbError;
+pub use evidence::{CustodyRecord, EvidenceItem};
 pub use incidents::{IncidentRecord, IncidentRules, IncidentStep, ObligationRecord, TaskRecord};
 pub use secrets::{AuthPolicy, PasswordPolicy, totp_code};
 pub use users::{

@@ -109,7 +109,7 @@ async fn onboard(db: &Db, user: &str, one_time: &str, now: Timestamp) -> (String
 async fn suite(db: Db) {
     let backend = db.backend();
     let now = at("2026-12-04T06:00:00Z");
-    assert_eq!(db.schema_version().await.unwrap(), 2, "{backend:?}");
+    assert_eq!(db.schema_version().await.unwrap(), 3, "{backend:?}");
 
     // The configuration file's directory lands in the database and comes back whole.
     db.system_apply_directory(&directory("10.1.0.0/24"), now)
@@ -615,6 +615,52 @@ async fn suite(db: Db) {
         Some("receipt 42")
     );
     assert_eq!(db.incidents(&read, &t("akimat")).await.unwrap().len(), 1);
+    let event = kuzet_model::EventId::from_parts(1_800_000_000_000, 7);
+    db.attach_evidence(
+        &manage,
+        &t("akimat"),
+        &id,
+        event,
+        "the first failed login",
+        confirmed,
+    )
+    .await
+    .unwrap();
+    assert!(matches!(
+        db.attach_evidence(&manage, &t("akimat"), &id, event, "again", confirmed)
+            .await
+            .unwrap_err(),
+        DbError::Conflict(_)
+    ));
+    db.record_custody(
+        &read,
+        &t("akimat"),
+        &id,
+        "handed over",
+        "to the investigator",
+        confirmed,
+    )
+    .await
+    .unwrap();
+    db.system_record_custody(
+        &t("akimat"),
+        &id,
+        "root (cli)",
+        "exported",
+        "bundle for the court",
+        confirmed,
+    )
+    .await
+    .unwrap();
+    let (items, custody) = db.evidence(&read, &t("akimat"), &id).await.unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0].event_id, event);
+    let actions: Vec<&str> = custody.iter().map(|c| c.action.as_str()).collect();
+    assert_eq!(actions, ["collected", "handed over", "exported"]);
+    assert!(matches!(
+        db.system_evidence(&t("bank"), &id).await.unwrap_err(),
+        DbError::NotFound(_)
+    ));
     let (_, owner_of_bank) = login(&db, "owner", &passwords["owner"], None, later).await;
     let bank_read = owner_of_bank
         .scope(Permission::IncidentsRead, later)
@@ -784,7 +830,7 @@ async fn conformance_sqlite() {
     let db = Db::connect(&url, RoleCatalog::default(), policy())
         .await
         .unwrap();
-    assert_eq!(db.schema_version().await.unwrap(), 2);
+    assert_eq!(db.schema_version().await.unwrap(), 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -821,7 +867,7 @@ async fn conformance_postgres() {
     let again = Db::connect(&url, RoleCatalog::default(), policy())
         .await
         .unwrap();
-    assert_eq!(again.schema_version().await.unwrap(), 2);
+    assert_eq!(again.schema_version().await.unwrap(), 3);
     drop(db);
     drop(again);
     sqlx::query(sqlx::AssertSqlSafe(format!(

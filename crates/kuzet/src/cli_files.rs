@@ -285,43 +285,90 @@ pub fn export(config: &Config, tenant: &str) -> Result<()> {
     Ok(())
 }
 
-/// `kuzet evidence export`: the chosen sealed events of a tenant with their proofs, in a signed bundle.
-pub fn evidence_export(
-    config: &Config,
-    tenant: &str,
-    case: &str,
-    events: &[String],
-    reason: &str,
-    out: &Path,
-) -> Result<()> {
-    let tenant = TenantId::new(tenant)?;
+/// What `kuzet evidence export` is asked for.
+pub struct EvidenceRequest<'a> {
+    pub tenant: &'a str,
+    pub case: &'a str,
+    /// An incident whose attached events and custody come from the database.
+    pub incident: Option<&'a str>,
+    pub events: &'a [String],
+    pub reason: &'a str,
+}
+
+/// `kuzet evidence export`: sealed events of a tenant with their proofs, in a signed bundle; with `--incident`,
+/// the incident's attached events and its chain of custody, and the export is added to that chain.
+pub fn evidence_export(config: &Config, request: EvidenceRequest<'_>, out: &Path) -> Result<()> {
+    let tenant = TenantId::new(request.tenant)?;
+    let reason = request.reason;
     if reason.trim().is_empty() {
         bail!(
             "--reason: say why the evidence leaves the ISOC (it is recorded in the bundle's custody)"
         );
     }
-    let ids = events
+    let mut ids = request
+        .events
         .iter()
         .map(|e| e.parse::<EventId>().with_context(|| format!("event `{e}`")))
         .collect::<Result<Vec<_>>>()?;
     let signer = kuzet_store::keys::read_signing_key(&config.signing_key)?;
     let now = jiff::Timestamp::now();
     let user = std::env::var("USER").unwrap_or_else(|_| "cli".into());
-    let meta = kuzet_store::BundleMeta {
-        case: case.to_owned(),
-        created: now,
-        created_by: format!("{user} (kuzet evidence export)"),
+    let actor = format!("{user} (kuzet evidence export)");
+    let mut custody = Vec::new();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("async runtime")?;
+    let incident = request
+        .incident
+        .map(kuzet_model::ObjectId::new)
+        .transpose()
+        .context("--incident")?;
+    if let Some(incident) = &incident {
+        let (items, entries) = runtime.block_on(async {
+            let db = crate::identity::open_db(config).await?;
+            anyhow::Ok(db.system_evidence(&tenant, incident).await?)
+        })?;
+        ids.extend(
+            items
+                .iter()
+                .map(|i| i.event_id)
+                .filter(|id| !ids.contains(id))
+                .collect::<Vec<_>>(),
+        );
+        custody.extend(entries.into_iter().map(|c| kuzet_store::CustodyEntry {
+            at: c.at.to_string(),
+            actor: c.actor,
+            action: c.action,
+            reason: c.reason,
+        }));
+    }
+    custody.push(kuzet_store::CustodyEntry {
+        at: now.to_string(),
+        actor: actor.clone(),
+        action: "exported".into(),
         reason: reason.to_owned(),
-        custody: vec![kuzet_store::CustodyEntry {
-            at: now.to_string(),
-            actor: user,
-            action: "exported".into(),
-            reason: reason.to_owned(),
-        }],
+    });
+    let meta = kuzet_store::BundleMeta {
+        case: request.case.to_owned(),
+        created: now,
+        created_by: actor.clone(),
+        reason: reason.to_owned(),
+        custody,
     };
     let manifest =
         kuzet_store::write_bundle(out, &config.archive_dir(), &tenant, &ids, &signer, meta)
             .with_context(|| format!("evidence bundle {}", out.display()))?;
+    if let Some(incident) = &incident {
+        runtime.block_on(async {
+            let db = crate::identity::open_db(config).await?;
+            let why = format!("bundle {}: {reason}", out.display());
+            anyhow::Ok(
+                db.system_record_custody(&tenant, incident, &actor, "exported", &why, now)
+                    .await?,
+            )
+        })?;
+    }
     println!(
         "evidence bundle {}: {} event(s) of tenant `{tenant}` with their inclusion proofs, signed; verify it with \
          `kuzet verify-bundle {} --public-key KEY`",

@@ -154,7 +154,10 @@ enum EvidenceCommand {
         /// Why the evidence leaves (recorded in the custody).
         #[arg(long)]
         reason: String,
-        #[arg(long = "event", required = true)]
+        /// Take the incident's attached events and its chain of custody from the database (and record the export).
+        #[arg(long)]
+        incident: Option<String>,
+        #[arg(long = "event", required_unless_present = "incident")]
         events: Vec<String>,
         #[arg(long)]
         out: PathBuf,
@@ -304,10 +307,21 @@ fn run() -> Result<()> {
                     tenant,
                     case,
                     reason,
+                    incident,
                     events,
                     out,
                 },
-        } => cli_files::evidence_export(&load_config(&cli)?, tenant, case, events, reason, out),
+        } => cli_files::evidence_export(
+            &load_config(&cli)?,
+            cli_files::EvidenceRequest {
+                tenant,
+                case,
+                incident: incident.as_deref(),
+                events,
+                reason,
+            },
+            out,
+        ),
         Command::VerifyBundle { bundle, public_key } => {
             if !cli_files::verify_bundle(&load_config(&cli)?, bundle, public_key.as_deref())? {
                 std::process::exit(1);

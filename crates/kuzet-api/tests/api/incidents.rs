@@ -183,6 +183,42 @@ async fn open_confirm_work_and_watch_the_clocks() {
     assert_eq!(view.json["transitions"].as_array().unwrap().len(), 5);
     assert!(view.json["tasks"][6]["done"]["by"] == "aigerim");
 
+    // Evidence: an own sealed event attaches (once); another tenant's event is "not found"; viewing is custody.
+    let evidence = format!("{incident}/evidence");
+    let own_event = h.events[OWN].to_string();
+    let attach = json!({"event": own_event, "reason": "the first failed login"});
+    assert_eq!(
+        h.call(Method::POST, &evidence, &analyst, Some(attach.clone()))
+            .await
+            .status,
+        201
+    );
+    assert_eq!(
+        h.call(Method::POST, &evidence, &analyst, Some(attach))
+            .await
+            .status,
+        409
+    );
+    let foreign = json!({"event": h.events[OTHER].to_string(), "reason": "x"});
+    let answer = h
+        .call(Method::POST, &evidence, &analyst, Some(foreign))
+        .await;
+    assert_eq!(answer.status, 404, "{}", answer.text);
+    let view = h.call(Method::GET, &evidence, &analyst, None).await;
+    assert_eq!(
+        view.json["items"][0]["event_id"],
+        json!(own_event),
+        "{}",
+        view.text
+    );
+    let actions: Vec<_> = view.json["custody"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["action"].clone())
+        .collect();
+    assert_eq!(actions, [json!("collected"), json!("accessed")]);
+
     // The facility owner reads its incidents but cannot work them; another tenant's analyst sees none of them.
     let owner = h.session("owner").await;
     assert_eq!(

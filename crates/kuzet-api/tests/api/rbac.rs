@@ -53,6 +53,9 @@ fn case(
         })),
         "incident.transition" => Some(json!({"to": "contained"})),
         "obligation.fulfil" => Some(json!({"by": "matrix"})),
+        "incident.evidence.attach" => {
+            Some(json!({"event": h.events[tenant].to_string(), "reason": "matrix"}))
+        }
         "user.access.change" => Some(json!({"roles": ["analyst"], "tenants": [OWN]})),
         "token.create" => Some(json!({"name": "matrix", "role": role, "expires": expires})),
         "grant.create" => {
@@ -84,7 +87,8 @@ fn case(
         | "system.status"
         | "incident.list"
         | "incident.view"
-        | "incident.task.done" => None,
+        | "incident.task.done"
+        | "incident.evidence.view" => None,
         other => panic!(
             "route `{other}` ({} {}) has no case in the RBAC matrix: add one",
             spec.method, spec.path

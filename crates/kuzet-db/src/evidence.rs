@@ -1,0 +1,176 @@
+//! Evidence of an incident: sealed events attached by id, and the chain of custody — every collection, access,
+//! export and hand-over, who, when and why. The events themselves stay in the sealed archive; their proofs go into
+//! evidence bundles (`kuzet-store`).
+
+use jiff::Timestamp;
+use kuzet_model::access::{Permission, Scope};
+use kuzet_model::{EventId, ObjectId, TenantId};
+
+use crate::backend::on_pool;
+use crate::directory::require;
+use crate::{Db, DbError};
+
+/// An event attached to an incident.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvidenceItem {
+    pub event_id: EventId,
+    pub added_by: String,
+    pub added: Timestamp,
+    pub reason: String,
+}
+
+/// One entry of the chain of custody.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustodyRecord {
+    pub at: Timestamp,
+    pub actor: String,
+    /// `collected`, `accessed`, `exported`, `handed over`.
+    pub action: String,
+    pub reason: String,
+}
+
+fn ts(ms: i64) -> Timestamp {
+    Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+impl Db {
+    /// Whether incident `id` belongs to `tenant`: otherwise "not found".
+    async fn incident_in(&self, tenant: &TenantId, id: &ObjectId) -> Result<(), DbError> {
+        let found: Option<(String,)> = on_pool!(self, pool => sqlx::query_as("SELECT id FROM incidents WHERE id = $1 AND tenant_id = $2")
+            .bind(id.as_str()).bind(tenant.as_str()).fetch_optional(pool).await.map_err(DbError::query("incident"))?);
+        found
+            .map(|_| ())
+            .ok_or_else(|| DbError::NotFound(format!("incident `{id}`")))
+    }
+
+    /// Attaches a sealed event to an incident (for [`Permission::IncidentsManage`]) and records its collection.
+    /// The caller has checked that the event is sealed in this tenant's log. Attaching it twice is a conflict.
+    pub async fn attach_evidence(
+        &self,
+        scope: &Scope,
+        tenant: &TenantId,
+        id: &ObjectId,
+        event: EventId,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<(), DbError> {
+        require(scope, Permission::IncidentsManage, tenant)?;
+        self.incident_in(tenant, id).await?;
+        if reason.trim().is_empty() {
+            return Err(DbError::invalid(
+                format!("evidence {event}"),
+                "needs a reason",
+            ));
+        }
+        let actor = scope.user().to_string();
+        let object = format!("event {event} in incident `{id}`");
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await.map_err(DbError::query("evidence"))?;
+            let (seq,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM evidence_items WHERE incident_id = $1")
+                .bind(id.as_str()).fetch_one(&mut *tx).await.map_err(DbError::query("evidence"))?;
+            sqlx::query("INSERT INTO evidence_items (incident_id, seq, event_id, added_by, added_ms, reason) VALUES ($1, $2, $3, $4, $5, $6)")
+                .bind(id.as_str()).bind(seq).bind(event.to_string()).bind(&actor).bind(now.as_millisecond()).bind(reason)
+                .execute(&mut *tx).await.map_err(DbError::insert("evidence", object.clone()))?;
+            let (custody,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM custody_entries WHERE incident_id = $1")
+                .bind(id.as_str()).fetch_one(&mut *tx).await.map_err(DbError::query("custody"))?;
+            sqlx::query("INSERT INTO custody_entries (incident_id, seq, at_ms, actor, action, reason) VALUES ($1, $2, $3, $4, 'collected', $5)")
+                .bind(id.as_str()).bind(custody).bind(now.as_millisecond()).bind(&actor).bind(format!("event {event}: {reason}"))
+                .execute(&mut *tx).await.map_err(DbError::query("custody"))?;
+            tx.commit().await.map_err(DbError::query("evidence"))?;
+        });
+        Ok(())
+    }
+
+    /// Appends to an incident's chain of custody (an access, an export, a hand-over). For the API with a read
+    /// scope, and for the command line (`system_record_custody`).
+    pub async fn record_custody(
+        &self,
+        scope: &Scope,
+        tenant: &TenantId,
+        id: &ObjectId,
+        action: &str,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<(), DbError> {
+        require(scope, Permission::IncidentsRead, tenant)?;
+        self.system_record_custody(tenant, id, scope.user().as_str(), action, reason, now)
+            .await
+    }
+
+    /// The same for whoever holds the data directory (`kuzet evidence export`): named as the actor.
+    pub async fn system_record_custody(
+        &self,
+        tenant: &TenantId,
+        id: &ObjectId,
+        actor: &str,
+        action: &str,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<(), DbError> {
+        self.incident_in(tenant, id).await?;
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await.map_err(DbError::query("custody"))?;
+            let (seq,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM custody_entries WHERE incident_id = $1")
+                .bind(id.as_str()).fetch_one(&mut *tx).await.map_err(DbError::query("custody"))?;
+            sqlx::query("INSERT INTO custody_entries (incident_id, seq, at_ms, actor, action, reason) VALUES ($1, $2, $3, $4, $5, $6)")
+                .bind(id.as_str()).bind(seq).bind(now.as_millisecond()).bind(actor).bind(action).bind(reason)
+                .execute(&mut *tx).await.map_err(DbError::query("custody"))?;
+            tx.commit().await.map_err(DbError::query("custody"))?;
+        });
+        Ok(())
+    }
+
+    /// An incident's evidence and chain of custody (for [`Permission::IncidentsRead`]).
+    pub async fn evidence(
+        &self,
+        scope: &Scope,
+        tenant: &TenantId,
+        id: &ObjectId,
+    ) -> Result<(Vec<EvidenceItem>, Vec<CustodyRecord>), DbError> {
+        require(scope, Permission::IncidentsRead, tenant)?;
+        self.system_evidence(tenant, id).await
+    }
+
+    /// The same for the command line.
+    pub async fn system_evidence(
+        &self,
+        tenant: &TenantId,
+        id: &ObjectId,
+    ) -> Result<(Vec<EvidenceItem>, Vec<CustodyRecord>), DbError> {
+        self.incident_in(tenant, id).await?;
+        type Item = (String, String, i64, String);
+        type Entry = (i64, String, String, String);
+        let (items, custody): (Vec<Item>, Vec<Entry>) = on_pool!(self, pool => (
+            sqlx::query_as("SELECT event_id, added_by, added_ms, reason FROM evidence_items WHERE incident_id = $1 ORDER BY seq")
+                .bind(id.as_str()).fetch_all(pool).await.map_err(DbError::query("evidence"))?,
+            sqlx::query_as("SELECT at_ms, actor, action, reason FROM custody_entries WHERE incident_id = $1 ORDER BY seq")
+                .bind(id.as_str()).fetch_all(pool).await.map_err(DbError::query("custody"))?,
+        ));
+        let items = items
+            .into_iter()
+            .map(|(event, added_by, added, reason)| {
+                Ok(EvidenceItem {
+                    event_id: event.parse().map_err(|e: kuzet_model::ModelError| {
+                        DbError::Corrupt {
+                            what: "evidence event id",
+                            detail: e.to_string(),
+                        }
+                    })?,
+                    added_by,
+                    added: ts(added),
+                    reason,
+                })
+            })
+            .collect::<Result<_, DbError>>()?;
+        let custody = custody
+            .into_iter()
+            .map(|(at, actor, action, reason)| CustodyRecord {
+                at: ts(at),
+                actor,
+                action,
+                reason,
+            })
+            .collect();
+        Ok((items, custody))
+    }
+}
