@@ -42,6 +42,36 @@ fn clock_json(state: ClockState) -> serde_json::Value {
     }
 }
 
+fn obligation_json(o: &kuzet_db::ObligationRecord, now: Timestamp) -> serde_json::Value {
+    let mut json = serde_json::json!({
+        "id": o.id, "incident": o.incident, "kind": o.kind, "fact": o.fact, "due": o.due,
+        "fulfilled": o.fulfilled.as_ref().map(|(at, by)| serde_json::json!({"at": at, "by": by})),
+    });
+    json["clock"] = clock_json(clock_state(
+        o.due,
+        o.fulfilled.as_ref().map(|(at, _)| *at),
+        now,
+        warning(&o.kind),
+    ));
+    json
+}
+
+/// Every obligation of a tenant with its clock, the soonest due first: what the owner and the ISOC must do, when.
+pub(crate) async fn obligations(
+    State(state): State<ApiState>,
+    Extension(a): Extension<Authed>,
+    Path(t): Path<String>,
+) -> Result<Response, ApiError> {
+    let list = state.db().obligations(a.scope()?, &tenant(&t)?).await?;
+    let now = state.now();
+    Ok(Json(
+        list.iter()
+            .map(|o| obligation_json(o, now))
+            .collect::<Vec<_>>(),
+    )
+    .into_response())
+}
+
 fn incident_json(record: &IncidentRecord, now: Timestamp) -> serde_json::Value {
     let i = &record.incident;
     let level = i.level.level();
@@ -65,14 +95,7 @@ fn incident_json(record: &IncidentRecord, now: Timestamp) -> serde_json::Value {
         "transitions": i.transitions.iter().map(|t| serde_json::json!({
             "from": t.from.as_str(), "to": t.to.as_str(), "at": t.at, "actor": t.actor, "reason": t.reason,
         })).collect::<Vec<_>>(),
-        "obligations": record.obligations.iter().map(|o| {
-            let mut json = serde_json::json!({
-                "id": o.id, "kind": o.kind, "fact": o.fact, "due": o.due,
-                "fulfilled": o.fulfilled.as_ref().map(|(at, by)| serde_json::json!({"at": at, "by": by})),
-            });
-            json["clock"] = clock_json(clock_state(o.due, o.fulfilled.as_ref().map(|(at, _)| *at), now, warning(&o.kind)));
-            json
-        }).collect::<Vec<_>>(),
+        "obligations": record.obligations.iter().map(|o| obligation_json(o, now)).collect::<Vec<_>>(),
         "tasks": record.tasks.iter().map(|t| serde_json::json!({
             "seq": t.seq, "kind": t.kind, "title": {"en": t.title.en, "ru": t.title.ru, "kk": t.title.kk},
             "owner": t.owner, "due": t.due,

@@ -51,6 +51,26 @@ impl Quarter {
     fn first_month(self) -> i8 {
         (self.number - 1) * 3 + 1
     }
+
+    /// The quarter before this one.
+    pub fn previous(self) -> Self {
+        if self.number == 1 {
+            Self {
+                year: self.year - 1,
+                number: 4,
+            }
+        } else {
+            Self {
+                year: self.year,
+                number: self.number - 1,
+            }
+        }
+    }
+
+    /// The quarter's first instant: midnight of its first day, Kazakhstan time.
+    pub fn start(self) -> Result<Timestamp, CasesError> {
+        instant_of(date(self.year, self.first_month(), 1)?.to_datetime(Time::midnight()))
+    }
 }
 
 /// What an obligation is, with the fact its clock starts from.
@@ -79,7 +99,7 @@ impl Obligation {
         }
     }
 
-    /// The instant the clock starts from, for the obligations that start from a fact.
+    /// The instant the clock starts from: the fact, or the first instant of the quarter reported on.
     pub fn fact(&self) -> Option<Timestamp> {
         match *self {
             Obligation::OwnerNotification { fact } => Some(fact),
@@ -87,8 +107,8 @@ impl Obligation {
             Obligation::PersonalDataNotice { detected } => Some(detected),
             Obligation::ContactChange { changed } => Some(changed),
             Obligation::ResponseProcessReview { last_review } => Some(last_review),
-            Obligation::QuarterlyReport { .. }
-            | Obligation::QuarterlyContactConfirmation { .. } => None,
+            Obligation::QuarterlyReport { quarter }
+            | Obligation::QuarterlyContactConfirmation { quarter } => quarter.start().ok(),
         }
     }
 }

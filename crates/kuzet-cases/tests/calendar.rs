@@ -486,6 +486,18 @@ fn clock_states() {
         Quarter::new(2026, 4).unwrap()
     );
     assert!(Quarter::new(2026, 5).is_err());
+    assert_eq!(
+        Quarter::new(2026, 1).unwrap().previous(),
+        Quarter::new(2025, 4).unwrap()
+    );
+    assert_eq!(
+        Quarter::new(2026, 3).unwrap().previous(),
+        Quarter::new(2026, 2).unwrap()
+    );
+    assert_eq!(
+        Quarter::new(2026, 4).unwrap().start().unwrap(),
+        t("2026-09-30T19:00:00Z")
+    );
     let _ = 1.hour();
 }
 

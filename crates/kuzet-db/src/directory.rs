@@ -139,7 +139,7 @@ const FACILITY_COLUMNS: &str = "id, tenant_id, name, class, critical";
 const SOURCE_COLUMNS: &str = "id, tenant_id, facility_id, name, format, expected_interval_secs";
 
 impl Db {
-    async fn all_tenants(&self) -> Result<Vec<TenantRecord>, DbError> {
+    pub(crate) async fn all_tenants(&self) -> Result<Vec<TenantRecord>, DbError> {
         let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants ORDER BY id");
         let rows: Vec<TenantRow> = on_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
             .fetch_all(pool)

@@ -383,6 +383,69 @@ impl Db {
             .collect()
     }
 
+    /// Creates, once per tenant and quarter, the obligation to report the previous quarter's incidents and the
+    /// measures taken (R20), due the 10th of the month after it. For the process itself (at start-up and hourly),
+    /// not for the API; running it again creates nothing twice. Returns how many were created.
+    pub async fn system_ensure_periodic_obligations(
+        &self,
+        now: Timestamp,
+        rules: &IncidentRules,
+    ) -> Result<u64, DbError> {
+        let quarter = kuzet_cases::Quarter::of(now).previous();
+        let obligation = Obligation::QuarterlyReport { quarter };
+        let [record] = &self.obligation_records(None, &[obligation], rules, now)?[..] else {
+            return Ok(0);
+        };
+        let mut created = 0;
+        for tenant in self.all_tenants().await? {
+            let id = ObjectId::from_random(random::<16>()?);
+            created += on_pool!(self, pool => sqlx::query("INSERT INTO obligations (id, tenant_id, incident_id, kind, fact_ms, due_ms, created_ms) VALUES ($1, $2, NULL, $3, $4, $5, $6) ON CONFLICT (tenant_id, kind, fact_ms) WHERE incident_id IS NULL DO NOTHING")
+                .bind(id.as_str()).bind(tenant.tenant.id.as_str()).bind(&record.kind)
+                .bind(record.fact.as_millisecond()).bind(record.due.as_millisecond()).bind(now.as_millisecond())
+                .execute(pool).await.map(|r| r.rows_affected()).map_err(DbError::query("obligation"))?);
+        }
+        Ok(created)
+    }
+
+    /// Every obligation of a tenant, the soonest due first (for [`Permission::IncidentsRead`]).
+    pub async fn obligations(
+        &self,
+        scope: &Scope,
+        tenant: &TenantId,
+    ) -> Result<Vec<ObligationRecord>, DbError> {
+        require(scope, Permission::IncidentsRead, tenant)?;
+        type Row = (
+            String,
+            Option<String>,
+            String,
+            i64,
+            i64,
+            Option<i64>,
+            Option<String>,
+        );
+        let rows: Vec<Row> = on_pool!(self, pool => sqlx::query_as("SELECT id, incident_id, kind, fact_ms, due_ms, fulfilled_ms, fulfilled_by FROM obligations WHERE tenant_id = $1 ORDER BY due_ms, id")
+            .bind(tenant.as_str()).fetch_all(pool).await.map_err(DbError::query("obligations"))?);
+        let model = |e: kuzet_model::ModelError| e.to_string();
+        rows.into_iter()
+            .map(|(id, incident, kind, fact, due, fulfilled, by)| {
+                Ok(ObligationRecord {
+                    id: ObjectId::new(id)
+                        .map_err(model)
+                        .map_err(corrupt("obligation id"))?,
+                    incident: incident
+                        .map(ObjectId::new)
+                        .transpose()
+                        .map_err(model)
+                        .map_err(corrupt("incident id"))?,
+                    kind,
+                    fact: ts(fact),
+                    due: ts(due),
+                    fulfilled: fulfilled.map(|f| (ts(f), by.unwrap_or_default())),
+                })
+            })
+            .collect()
+    }
+
     /// Marks a task of an incident's plan done (for [`Permission::IncidentsManage`]).
     pub async fn complete_task(
         &self,

@@ -615,6 +615,37 @@ async fn suite(db: Db) {
         Some("receipt 42")
     );
     assert_eq!(db.incidents(&read, &t("akimat")).await.unwrap().len(), 1);
+    // The quarterly report (R20): once per tenant and quarter, however often the job runs.
+    let tenants = db
+        .tenants(&admin.scope(Permission::TenantsRead, later).unwrap())
+        .await
+        .unwrap()
+        .len() as u64;
+    assert_eq!(
+        db.system_ensure_periodic_obligations(confirmed, &rules)
+            .await
+            .unwrap(),
+        tenants
+    );
+    assert_eq!(
+        db.system_ensure_periodic_obligations(confirmed, &rules)
+            .await
+            .unwrap(),
+        0
+    );
+    let all = db.obligations(&read, &t("akimat")).await.unwrap();
+    let quarterly = all.iter().find(|o| o.kind == "quarterly_report").unwrap();
+    assert_eq!(
+        quarterly.due,
+        at("2026-10-10T19:00:00Z"),
+        "the third quarter's report, due 10 October"
+    );
+    assert!(quarterly.incident.is_none());
+    assert_eq!(
+        all.len(),
+        4,
+        "three of the incident and the quarterly report"
+    );
     let event = kuzet_model::EventId::from_parts(1_800_000_000_000, 7);
     db.attach_evidence(
         &manage,

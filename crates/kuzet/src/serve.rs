@@ -286,6 +286,7 @@ fn api_state(
     ));
     let clock: kuzet_api::Clock = Arc::new(jiff::Timestamp::now);
     let rules = kuzet_db::IncidentRules::embedded()?;
+    tokio::spawn(periodic_obligations(db.clone(), rules.clone()));
     let state = kuzet_api::ApiState::new(db, audit, config.archive_dir(), clock, rules)
         .on_directory_change(Arc::new(move |d| directory.replace(d)))
         .with_status(Arc::new(move || {
@@ -304,6 +305,23 @@ fn api_state(
     } else {
         state.insecure_cookies()
     })
+}
+
+/// Creates the periodic obligations (the quarterly incident report of each tenant, R20) at start-up and then
+/// hourly, so that a new quarter's clock exists from its first hour.
+async fn periodic_obligations(db: kuzet_db::Db, rules: kuzet_db::IncidentRules) {
+    let mut hourly = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        hourly.tick().await;
+        match db
+            .system_ensure_periodic_obligations(jiff::Timestamp::now(), &rules)
+            .await
+        {
+            Ok(0) => {}
+            Ok(created) => tracing::info!(created, "periodic obligations created"),
+            Err(error) => tracing::error!(%error, "periodic obligations could not be created"),
+        }
+    }
 }
 
 /// Prints one machine-readable line once every listener is bound: tests and scripts wait for it.

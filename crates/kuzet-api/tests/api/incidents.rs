@@ -141,6 +141,41 @@ async fn open_confirm_work_and_watch_the_clocks() {
         .status,
         404
     );
+    let all = h
+        .call(
+            Method::GET,
+            &format!("/api/v1/tenants/{OWN}/obligations"),
+            &analyst,
+            None,
+        )
+        .await;
+    assert_eq!(all.status, 200, "{}", all.text);
+    let kinds: Vec<_> = all
+        .json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["kind"].clone())
+        .collect();
+    assert!(
+        kinds
+            .iter()
+            .filter(|k| **k == json!("nccis_report"))
+            .count()
+            >= 2,
+        "{kinds:?}"
+    );
+    let dues: Vec<_> = all
+        .json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["due"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        dues.windows(2).all(|w| w[0] <= w[1]),
+        "soonest first: {dues:?}"
+    );
 
     // Plan tasks and the rest of the workflow; a shortcut is refused with the allowed next steps.
     assert_eq!(

@@ -1,5 +1,6 @@
 -- Kuzet schema version 3 (SQLite): evidence attached to incidents (sealed events by id) and the chain of custody
--- of an incident's evidence: every collection, access, export and hand-over. See docs/formats/database.md.
+-- of an incident's evidence: every collection, access, export and hand-over; and periodic obligations (quarterly
+-- reports) created once per tenant and period. See docs/formats/database.md.
 CREATE TABLE evidence_items (
     incident_id TEXT NOT NULL REFERENCES incidents(id),
     seq BIGINT NOT NULL,
@@ -19,3 +20,4 @@ CREATE TABLE custody_entries (
     reason TEXT NOT NULL,
     PRIMARY KEY (incident_id, seq)
 );
+CREATE UNIQUE INDEX obligations_periodic_once ON obligations (tenant_id, kind, fact_ms) WHERE incident_id IS NULL;
