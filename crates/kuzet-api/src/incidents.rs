@@ -444,3 +444,64 @@ pub(crate) async fn attach_evidence(
         },
     ))
 }
+
+/// The quarterly incident report (R20) of a tenant: `year` and `quarter` (default: the previous quarter), `lang`
+/// (`kk`, `ru`, `en`; default `kk`), `format` (`html` or `csv`; default `html`).
+pub(crate) async fn quarterly_report(
+    State(state): State<ApiState>,
+    Extension(a): Extension<Authed>,
+    Path(t): Path<String>,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let now = state.now();
+    let bad = |m: String| ApiError::bad_request(m);
+    let default = kuzet_cases::Quarter::of(now).previous();
+    let year = match query.get("year") {
+        Some(y) => y
+            .parse::<i16>()
+            .map_err(|_| bad(format!("year `{y}`: not a year")))?,
+        None => default.year,
+    };
+    let number = match query.get("quarter") {
+        Some(q) => q
+            .parse::<i8>()
+            .map_err(|_| bad(format!("quarter `{q}`: 1 to 4")))?,
+        None => default.number,
+    };
+    let quarter = kuzet_cases::Quarter::new(year, number).map_err(|e| bad(e.to_string()))?;
+    let lang_code = query.get("lang").map_or("kk", String::as_str);
+    let lang = kuzet_cases::Lang::parse(lang_code)
+        .ok_or_else(|| bad(format!("lang `{lang_code}`: kk, ru or en")))?;
+    let format = query.get("format").map_or("html", String::as_str);
+    let tenant = tenant(&t)?;
+    let (name, rows) = state
+        .db()
+        .quarterly_report(a.scope()?, &tenant, quarter, lang)
+        .await?;
+    let report = kuzet_cases::QuarterlyReport {
+        tenant: tenant.to_string(),
+        tenant_name: name,
+        quarter,
+        generated: now,
+        rows,
+    };
+    let (content_type, body) = match format {
+        "html" => ("text/html; charset=utf-8", report.to_html(lang)),
+        "csv" => ("text/csv; charset=utf-8", report.to_csv(lang)),
+        other => return Err(bad(format!("format `{other}`: html or csv"))),
+    };
+    Ok(noted(
+        ([(axum::http::header::CONTENT_TYPE, content_type)], body),
+        AuditNote {
+            object: Some(format!(
+                "report:quarterly:{}-Q{}",
+                quarter.year, quarter.number
+            )),
+            detail: Some(format!(
+                "{} incident(s), {format}, {lang_code}",
+                report.rows.len()
+            )),
+            ..AuditNote::default()
+        },
+    ))
+}

@@ -52,6 +52,21 @@ impl Quarter {
         (self.number - 1) * 3 + 1
     }
 
+    /// The quarter after this one.
+    pub fn next(self) -> Self {
+        if self.number == 4 {
+            Self {
+                year: self.year + 1,
+                number: 1,
+            }
+        } else {
+            Self {
+                year: self.year,
+                number: self.number + 1,
+            }
+        }
+    }
+
     /// The quarter before this one.
     pub fn previous(self) -> Self {
         if self.number == 1 {
@@ -111,6 +126,11 @@ impl Obligation {
             | Obligation::QuarterlyContactConfirmation { quarter } => quarter.start().ok(),
         }
     }
+}
+
+/// Kazakhstan local time of `instant`, `YYYY-MM-DD HH:MM` (for documents).
+pub(crate) fn kz_local_text(instant: Timestamp) -> String {
+    local(instant).strftime("%Y-%m-%d %H:%M").to_string()
 }
 
 fn local(instant: Timestamp) -> DateTime {

@@ -13,6 +13,7 @@ mod clocks;
 mod error;
 mod incident;
 mod plans;
+mod report;
 mod rubric;
 
 pub use calendar::{BusinessCalendar, CalendarYear, DayKind};
@@ -21,4 +22,5 @@ pub use error::CasesError;
 pub use incident::{Category, Incident, LevelDecision, Status, Transition};
 pub use kuzet_model::Criticality;
 pub use plans::{DEFAULT_PLAN, MANDATORY_MEASURES, PlanTask, ResponsePlan, TaskKind, Title};
+pub use report::{Lang, QuarterlyReport, ReportRow};
 pub use rubric::{Assessment, DEFAULT_RUBRIC, Facts, Rubric};

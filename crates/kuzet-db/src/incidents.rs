@@ -446,6 +446,59 @@ impl Db {
             .collect()
     }
 
+    /// The rows of a tenant's quarterly incident report (for [`Permission::ReportsRead`]): the incidents detected in
+    /// `quarter` (Kazakhstan time), oldest first, with the plan measures done, titled in `lang`. Also the tenant's
+    /// name.
+    pub async fn quarterly_report(
+        &self,
+        scope: &Scope,
+        tenant: &TenantId,
+        quarter: kuzet_cases::Quarter,
+        lang: kuzet_cases::Lang,
+    ) -> Result<(String, Vec<kuzet_cases::ReportRow>), DbError> {
+        require(scope, Permission::ReportsRead, tenant)?;
+        let cases = |e: kuzet_cases::CasesError| DbError::invalid("quarter", e.to_string());
+        let start = quarter.start().map_err(cases)?.as_millisecond();
+        let end = quarter.next().start().map_err(cases)?.as_millisecond();
+        let name = self
+            .all_tenants()
+            .await?
+            .into_iter()
+            .find(|r| &r.tenant.id == tenant)
+            .map(|r| r.tenant.name)
+            .ok_or_else(|| DbError::NotFound(format!("tenant `{tenant}`")))?;
+        let ids: Vec<(String,)> = on_pool!(self, pool => sqlx::query_as("SELECT id FROM incidents WHERE tenant_id = $1 AND detected_ms >= $2 AND detected_ms < $3 ORDER BY detected_ms, id")
+            .bind(tenant.as_str()).bind(start).bind(end).fetch_all(pool).await.map_err(DbError::query("incidents"))?);
+        let mut rows = Vec::with_capacity(ids.len());
+        for (id,) in ids {
+            let Some(record) = self.load_incident(tenant, &id).await? else {
+                continue;
+            };
+            let i = &record.incident;
+            rows.push(kuzet_cases::ReportRow {
+                incident: record.id.to_string(),
+                title: i.title.clone(),
+                category: i.category,
+                level: i.level.level(),
+                status: i.status,
+                detected: i.detected,
+                confirmed: i.confirmed(),
+                personal_data: i.personal_data.is_some(),
+                measures: record
+                    .tasks
+                    .iter()
+                    .filter(|t| t.done.is_some())
+                    .map(|t| match lang {
+                        kuzet_cases::Lang::En => t.title.en.clone(),
+                        kuzet_cases::Lang::Ru => t.title.ru.clone(),
+                        kuzet_cases::Lang::Kk => t.title.kk.clone(),
+                    })
+                    .collect(),
+            });
+        }
+        Ok((name, rows))
+    }
+
     /// Marks a task of an incident's plan done (for [`Permission::IncidentsManage`]).
     pub async fn complete_task(
         &self,

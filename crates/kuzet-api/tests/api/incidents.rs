@@ -254,6 +254,40 @@ async fn open_confirm_work_and_watch_the_clocks() {
         .collect();
     assert_eq!(actions, [json!("collected"), json!("accessed")]);
 
+    // The quarterly report of this quarter, in Kazakh and as CSV in Russian; the owner may read it.
+    let report = format!("/api/v1/tenants/{OWN}/reports/quarterly?year=2026&quarter=4");
+    let html = h.call(Method::GET, &report, &analyst, None).await;
+    assert_eq!(html.status, 200, "{}", html.text);
+    assert!(
+        html.text.contains("<html lang=\"kk\">")
+            && html.text.contains("portal accounts taken over")
+    );
+    assert!(html.text.contains("2026 жылғы IV тоқсан"), "{}", html.text);
+    let owner = h.session("owner").await;
+    let csv = h
+        .call(
+            Method::GET,
+            &format!("{report}&lang=ru&format=csv"),
+            &owner,
+            None,
+        )
+        .await;
+    assert_eq!(csv.status, 200, "{}", csv.text);
+    assert!(
+        csv.text.starts_with("\"Инцидент\",\"Обнаружен\""),
+        "{}",
+        csv.text
+    );
+    assert!(
+        csv.text.contains("Несанкционированный доступ") && csv.text.contains("закрыт"),
+        "{}",
+        csv.text
+    );
+    let bad = h
+        .call(Method::GET, &format!("{report}&lang=de"), &analyst, None)
+        .await;
+    assert!(bad.message().contains("lang `de`"), "{}", bad.text);
+
     // The facility owner reads its incidents but cannot work them; another tenant's analyst sees none of them.
     let owner = h.session("owner").await;
     assert_eq!(

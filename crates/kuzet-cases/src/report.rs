@@ -1,0 +1,255 @@
+//! The quarterly incident report (R20): a tenant's incidents of one quarter and the measures taken, rendered as
+//! CSV or HTML in Kazakh, Russian or English (the regulation wants IS documentation in Kazakh and Russian, R27).
+//! Pure: the caller gathers the rows; rendering escapes everything it is given.
+
+use jiff::Timestamp;
+use kuzet_model::Criticality;
+
+use crate::{Category, Quarter, Status};
+
+/// The language of a document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Kk,
+    Ru,
+    En,
+}
+
+impl Lang {
+    pub fn parse(code: &str) -> Option<Self> {
+        match code {
+            "kk" => Some(Lang::Kk),
+            "ru" => Some(Lang::Ru),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Kk => "kk",
+            Lang::Ru => "ru",
+            Lang::En => "en",
+        }
+    }
+}
+
+/// One incident of the quarter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportRow {
+    pub incident: String,
+    pub title: String,
+    pub category: Category,
+    pub level: Criticality,
+    pub status: Status,
+    pub detected: Timestamp,
+    pub confirmed: Option<Timestamp>,
+    pub personal_data: bool,
+    /// The measures done, in the report's language.
+    pub measures: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuarterlyReport {
+    pub tenant: String,
+    pub tenant_name: String,
+    pub quarter: Quarter,
+    pub generated: Timestamp,
+    pub rows: Vec<ReportRow>,
+}
+
+/// (en, ru, kk)
+type Words = (&'static str, &'static str, &'static str);
+
+fn pick(lang: Lang, words: Words) -> &'static str {
+    match lang {
+        Lang::En => words.0,
+        Lang::Ru => words.1,
+        Lang::Kk => words.2,
+    }
+}
+
+const TITLE: Words = (
+    "Quarterly report on information security incidents",
+    "Квартальный отчёт об инцидентах информационной безопасности",
+    "Ақпараттық қауіпсіздік инциденттері туралы тоқсандық есеп",
+);
+const ORGANIZATION: Words = ("Organization", "Организация", "Ұйым");
+const PERIOD: Words = ("Period", "Период", "Кезең");
+const GENERATED: Words = ("Generated", "Сформирован", "Жасалды");
+const TOTAL: Words = (
+    "Incidents in the quarter",
+    "Инцидентов за квартал",
+    "Тоқсандағы инциденттер",
+);
+const NONE: Words = (
+    "No incidents in this quarter.",
+    "Инцидентов за квартал не было.",
+    "Тоқсанда инциденттер болған жоқ.",
+);
+const COLUMNS: [Words; 9] = [
+    ("Incident", "Инцидент", "Инцидент"),
+    ("Detected", "Обнаружен", "Анықталды"),
+    ("Confirmed", "Подтверждён", "Расталды"),
+    ("Category", "Категория", "Санат"),
+    ("Level", "Уровень критичности", "Сындылық деңгейі"),
+    ("Status", "Статус", "Мәртебе"),
+    ("Description", "Описание", "Сипаттама"),
+    ("Personal data", "Персональные данные", "Дербес деректер"),
+    ("Measures taken", "Принятые меры", "Қабылданған шаралар"),
+];
+const YES: Words = ("yes", "да", "иә");
+const NO: Words = ("no", "нет", "жоқ");
+
+fn status(lang: Lang, s: Status) -> &'static str {
+    pick(
+        lang,
+        match s {
+            Status::Detected => ("detected", "обнаружен", "анықталды"),
+            Status::Confirmed => ("confirmed", "подтверждён", "расталды"),
+            Status::FalsePositive => (
+                "false positive",
+                "ложное срабатывание",
+                "жалған іске қосылу",
+            ),
+            Status::Contained => ("contained", "локализован", "оқшауланды"),
+            Status::Eradicated => ("eradicated", "устранён", "жойылды"),
+            Status::Recovered => ("recovered", "восстановлен", "қалпына келтірілді"),
+            Status::Closed => ("closed", "закрыт", "жабылды"),
+        },
+    )
+}
+
+fn category(lang: Lang, c: Category) -> &'static str {
+    if lang == Lang::Ru {
+        return c.kz_cert();
+    }
+    pick(
+        lang,
+        match c {
+            Category::DenialOfService => ("DoS/DDoS attack", "", "DoS/DDoS-шабуыл"),
+            Category::UnauthorizedAccess => ("Unauthorized access", "", "Рұқсатсыз қол жеткізу"),
+            Category::Malware => ("Malware", "", "Зиянды бағдарламалық қамтылым"),
+            Category::Spam => ("Spam", "", "Спам"),
+            Category::Scanning => ("Scanning", "", "Сканерлеу"),
+            Category::PasswordAttack => (
+                "Password guessing or theft",
+                "",
+                "Құпиясөздерді іріктеу немесе ұрлау",
+            ),
+            Category::ProtectionBypass => {
+                ("Breaking protection systems", "", "Қорғау құралдарын бұзу")
+            }
+            Category::DataLeak => ("Data leak", "", "Ақпараттың жылыстауы"),
+            Category::Fraud => ("Fraud", "", "Алаяқтық"),
+            Category::Other => ("Other", "", "Басқа"),
+        },
+    )
+}
+
+fn level(lang: Lang, l: Criticality) -> String {
+    let name = pick(
+        lang,
+        [
+            ("baseline", "базовый", "базалық"),
+            ("low", "низкий", "төмен"),
+            ("medium", "средний", "орташа"),
+            ("high", "высокий", "жоғары"),
+            ("severe", "тяжёлый", "ауыр"),
+            ("emergency", "чрезвычайный", "төтенше"),
+        ][usize::from(l.value())],
+    );
+    format!("{} ({name})", l.value())
+}
+
+fn quarter_label(lang: Lang, q: Quarter) -> String {
+    let roman = ["I", "II", "III", "IV"][usize::from(q.number.clamp(1, 4) as u8 - 1)];
+    match lang {
+        Lang::En => format!("Q{} {}", q.number, q.year),
+        Lang::Ru => format!("{roman} квартал {} г.", q.year),
+        Lang::Kk => format!("{} жылғы {roman} тоқсан", q.year),
+    }
+}
+
+/// Kazakhstan local time, to the minute.
+fn local(t: Timestamp) -> String {
+    crate::clocks::kz_local_text(t)
+}
+
+fn cells(lang: Lang, row: &ReportRow) -> [String; 9] {
+    [
+        row.incident.clone(),
+        local(row.detected),
+        row.confirmed.map(local).unwrap_or_default(),
+        category(lang, row.category).to_owned(),
+        level(lang, row.level),
+        status(lang, row.status).to_owned(),
+        row.title.clone(),
+        pick(lang, if row.personal_data { YES } else { NO }).to_owned(),
+        row.measures.join("; "),
+    ]
+}
+
+impl QuarterlyReport {
+    /// RFC 4180 CSV with a header row; every field quoted.
+    pub fn to_csv(&self, lang: Lang) -> String {
+        let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+        let mut out = String::new();
+        let header: Vec<String> = COLUMNS.iter().map(|c| quote(pick(lang, *c))).collect();
+        out.push_str(&header.join(","));
+        out.push_str("\r\n");
+        for row in &self.rows {
+            let line: Vec<String> = cells(lang, row).iter().map(|c| quote(c)).collect();
+            out.push_str(&line.join(","));
+            out.push_str("\r\n");
+        }
+        out
+    }
+
+    /// A printable HTML page, everything escaped, no scripts, no outside resources.
+    pub fn to_html(&self, lang: Lang) -> String {
+        let esc = |s: &str| {
+            s.replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;")
+                .replace('"', "&quot;")
+                .replace('\'', "&#39;")
+        };
+        let mut out = format!(
+            "<!doctype html>\n<html lang=\"{}\">\n<head><meta charset=\"utf-8\"><title>{}</title>\n\
+             <style>body{{font-family:sans-serif}}table{{border-collapse:collapse}}td,th{{border:1px solid #888;padding:4px;vertical-align:top}}</style>\n\
+             </head>\n<body>\n<h1>{}</h1>\n<p>{}: {} ({})<br>{}: {}<br>{}: {}</p>\n<p>{}: {}</p>\n",
+            lang.code(),
+            esc(pick(lang, TITLE)),
+            esc(pick(lang, TITLE)),
+            esc(pick(lang, ORGANIZATION)),
+            esc(&self.tenant_name),
+            esc(&self.tenant),
+            esc(pick(lang, PERIOD)),
+            esc(&quarter_label(lang, self.quarter)),
+            esc(pick(lang, GENERATED)),
+            esc(&local(self.generated)),
+            esc(pick(lang, TOTAL)),
+            self.rows.len(),
+        );
+        if self.rows.is_empty() {
+            out.push_str(&format!("<p>{}</p>\n", esc(pick(lang, NONE))));
+        } else {
+            out.push_str("<table>\n<tr>");
+            for c in COLUMNS {
+                out.push_str(&format!("<th>{}</th>", esc(pick(lang, c))));
+            }
+            out.push_str("</tr>\n");
+            for row in &self.rows {
+                out.push_str("<tr>");
+                for cell in cells(lang, row) {
+                    out.push_str(&format!("<td>{}</td>", esc(&cell)));
+                }
+                out.push_str("</tr>\n");
+            }
+            out.push_str("</table>\n");
+        }
+        out.push_str("</body>\n</html>\n");
+        out
+    }
+}

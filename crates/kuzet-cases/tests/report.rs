@@ -1,0 +1,113 @@
+//! Golden tests of the quarterly incident report in Kazakh, Russian and English, CSV and HTML. Expectations live in
+//! `test_data/report/`; regenerate them with `UPDATE_GOLDEN=1 cargo test -p kuzet-cases --test report` and read
+//! the diff before committing.
+#![allow(clippy::unwrap_used)]
+
+use kuzet_cases::{
+    Category, Criticality, Lang, Quarter, QuarterlyReport, ReportRow, ResponsePlan, Status,
+};
+
+fn report(lang: Lang) -> QuarterlyReport {
+    let plan = ResponsePlan::default_plan().unwrap();
+    let incident = kuzet_cases::Incident::new(
+        kuzet_model::TenantId::new("akimat").unwrap(),
+        "x".into(),
+        Category::PasswordAttack,
+        Criticality::new(2).unwrap(),
+        "2026-10-05T04:00:00Z".parse().unwrap(),
+    );
+    let tasks = plan
+        .instantiate(&incident, "2026-10-05T04:10:00Z".parse().unwrap())
+        .unwrap();
+    let title = |n: usize| {
+        let t = &tasks[n].title;
+        match lang {
+            Lang::En => t.en.clone(),
+            Lang::Ru => t.ru.clone(),
+            Lang::Kk => t.kk.clone(),
+        }
+    };
+    QuarterlyReport {
+        tenant: "akimat".into(),
+        tenant_name: "Akimat of Astana".into(),
+        quarter: Quarter::new(2026, 4).unwrap(),
+        generated: "2027-01-05T06:00:00Z".parse().unwrap(),
+        rows: vec![
+            ReportRow {
+                incident: "4f2c0000000000000000000000000001".into(),
+                title: "Password guessing on the \"e-Akimat\" portal <sshd>".into(),
+                category: Category::PasswordAttack,
+                level: Criticality::new(2).unwrap(),
+                status: Status::Closed,
+                detected: "2026-10-05T04:00:00Z".parse().unwrap(),
+                confirmed: Some("2026-10-05T04:10:00Z".parse().unwrap()),
+                personal_data: false,
+                measures: vec![title(6), title(10)],
+            },
+            ReportRow {
+                incident: "4f2c0000000000000000000000000002".into(),
+                title: "Leak of applicants' data".into(),
+                category: Category::DataLeak,
+                level: Criticality::new(4).unwrap(),
+                status: Status::Contained,
+                detected: "2026-12-30T19:30:00Z".parse().unwrap(),
+                confirmed: None,
+                personal_data: true,
+                measures: vec![],
+            },
+        ],
+    }
+}
+
+fn check(name: &str, actual: &str) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("test_data/report")
+        .join(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|_| panic!("{}: missing; run with UPDATE_GOLDEN=1", path.display()));
+    assert_eq!(actual, expected, "{name} differs from its golden file");
+}
+
+#[test]
+fn quarterly_report_in_three_languages() {
+    for lang in [Lang::Kk, Lang::Ru, Lang::En] {
+        let report = report(lang);
+        check(
+            &format!("quarterly.{}.csv", lang.code()),
+            &report.to_csv(lang),
+        );
+        check(
+            &format!("quarterly.{}.html", lang.code()),
+            &report.to_html(lang),
+        );
+    }
+}
+
+#[test]
+fn the_report_escapes_and_says_when_nothing_happened() {
+    let html = report(Lang::En).to_html(Lang::En);
+    assert!(html.contains("&quot;e-Akimat&quot; portal &lt;sshd&gt;"));
+    assert!(!html.contains("<sshd>") && !html.contains("<script"));
+    let csv = report(Lang::Ru).to_csv(Lang::Ru);
+    assert!(csv.contains("\"Password guessing on the \"\"e-Akimat\"\" portal <sshd>\""));
+    let mut empty = report(Lang::Kk);
+    empty.rows.clear();
+    assert!(
+        empty
+            .to_html(Lang::Kk)
+            .contains("Тоқсанда инциденттер болған жоқ.")
+    );
+    assert_eq!(empty.to_csv(Lang::Kk).lines().count(), 1, "the header only");
+    // Detected 30 December 19:30 UTC is 31 December 00:30 in Astana.
+    assert!(
+        report(Lang::En)
+            .to_csv(Lang::En)
+            .contains("2026-12-31 00:30")
+    );
+    assert_eq!(Lang::parse("kk"), Some(Lang::Kk));
+    assert_eq!(Lang::parse("de"), None);
+}
