@@ -445,17 +445,74 @@ pub(crate) async fn attach_evidence(
     ))
 }
 
-/// The quarterly incident report (R20) of a tenant: `year` and `quarter` (default: the previous quarter), `lang`
-/// (`kk`, `ru`, `en`; default `kk`), `format` (`html` or `csv`; default `html`).
+/// Query parameters of a report: `lang` (`kk`, `ru`, `en`; default `kk`) and `format` (`html` or `csv`).
+fn report_language_and_format(
+    query: &std::collections::HashMap<String, String>,
+) -> Result<(kuzet_cases::Lang, String, String), ApiError> {
+    let lang_code = query.get("lang").map_or("kk", String::as_str).to_owned();
+    let lang = kuzet_cases::Lang::parse(&lang_code)
+        .ok_or_else(|| ApiError::bad_request(format!("lang `{lang_code}`: kk, ru or en")))?;
+    let format = query
+        .get("format")
+        .map_or("html", String::as_str)
+        .to_owned();
+    if !matches!(format.as_str(), "html" | "csv") {
+        return Err(ApiError::bad_request(format!(
+            "format `{format}`: html or csv"
+        )));
+    }
+    Ok((lang, lang_code, format))
+}
+
+/// Renders and answers a report, with its audit note.
+async fn answer_report(
+    state: &ApiState,
+    a: &Authed,
+    tenant: TenantId,
+    kind: kuzet_cases::ReportKind,
+    query: &std::collections::HashMap<String, String>,
+    object: String,
+) -> Result<Response, ApiError> {
+    let (lang, lang_code, format) = report_language_and_format(query)?;
+    let (name, rows) = state
+        .db()
+        .incident_report(a.scope()?, &tenant, kind, lang)
+        .await?;
+    let report = kuzet_cases::IncidentReport {
+        kind,
+        tenant: tenant.to_string(),
+        tenant_name: name,
+        generated: state.now(),
+        rows,
+    };
+    let (content_type, body) = if format == "csv" {
+        ("text/csv; charset=utf-8", report.to_csv(lang))
+    } else {
+        ("text/html; charset=utf-8", report.to_html(lang))
+    };
+    Ok(noted(
+        ([(axum::http::header::CONTENT_TYPE, content_type)], body),
+        AuditNote {
+            object: Some(object),
+            detail: Some(format!(
+                "{} incident(s), {format}, {lang_code}",
+                report.rows.len()
+            )),
+            ..AuditNote::default()
+        },
+    ))
+}
+
+/// The quarterly incident report (R20) of a tenant: `year` and `quarter` (default: the previous quarter), `lang`,
+/// `format`.
 pub(crate) async fn quarterly_report(
     State(state): State<ApiState>,
     Extension(a): Extension<Authed>,
     Path(t): Path<String>,
     axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let now = state.now();
     let bad = |m: String| ApiError::bad_request(m);
-    let default = kuzet_cases::Quarter::of(now).previous();
+    let default = kuzet_cases::Quarter::of(state.now()).previous();
     let year = match query.get("year") {
         Some(y) => y
             .parse::<i16>()
@@ -469,39 +526,46 @@ pub(crate) async fn quarterly_report(
         None => default.number,
     };
     let quarter = kuzet_cases::Quarter::new(year, number).map_err(|e| bad(e.to_string()))?;
-    let lang_code = query.get("lang").map_or("kk", String::as_str);
-    let lang = kuzet_cases::Lang::parse(lang_code)
-        .ok_or_else(|| bad(format!("lang `{lang_code}`: kk, ru or en")))?;
-    let format = query.get("format").map_or("html", String::as_str);
-    let tenant = tenant(&t)?;
-    let (name, rows) = state
-        .db()
-        .quarterly_report(a.scope()?, &tenant, quarter, lang)
-        .await?;
-    let report = kuzet_cases::QuarterlyReport {
-        tenant: tenant.to_string(),
-        tenant_name: name,
-        quarter,
-        generated: now,
-        rows,
+    let object = format!("report:quarterly:{}-Q{}", quarter.year, quarter.number);
+    answer_report(
+        &state,
+        &a,
+        tenant(&t)?,
+        kuzet_cases::ReportKind::Quarterly(quarter),
+        &query,
+        object,
+    )
+    .await
+}
+
+/// The incident journal (R13) of a tenant between `from` and `until` (RFC 3339; default: the last 366 days),
+/// `lang`, `format`.
+pub(crate) async fn journal(
+    State(state): State<ApiState>,
+    Extension(a): Extension<Authed>,
+    Path(t): Path<String>,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let now = state.now();
+    let instant = |name: &str, default: Timestamp| -> Result<Timestamp, ApiError> {
+        query.get(name).map_or(Ok(default), |v| {
+            v.parse()
+                .map_err(|e| ApiError::bad_request(format!("{name} `{v}`: {e}")))
+        })
     };
-    let (content_type, body) = match format {
-        "html" => ("text/html; charset=utf-8", report.to_html(lang)),
-        "csv" => ("text/csv; charset=utf-8", report.to_csv(lang)),
-        other => return Err(bad(format!("format `{other}`: html or csv"))),
-    };
-    Ok(noted(
-        ([(axum::http::header::CONTENT_TYPE, content_type)], body),
-        AuditNote {
-            object: Some(format!(
-                "report:quarterly:{}-Q{}",
-                quarter.year, quarter.number
-            )),
-            detail: Some(format!(
-                "{} incident(s), {format}, {lang_code}",
-                report.rows.len()
-            )),
-            ..AuditNote::default()
-        },
-    ))
+    let from = instant("from", now - SignedDuration::from_hours(24 * 366))?;
+    let to = instant("until", now)?;
+    if to <= from {
+        return Err(ApiError::bad_request("`until` must be after `from`"));
+    }
+    let object = format!("report:journal:{from}..{to}");
+    answer_report(
+        &state,
+        &a,
+        tenant(&t)?,
+        kuzet_cases::ReportKind::Journal { from, to },
+        &query,
+        object,
+    )
+    .await
 }

@@ -22,5 +22,5 @@ pub use error::CasesError;
 pub use incident::{Category, Incident, LevelDecision, Status, Transition};
 pub use kuzet_model::Criticality;
 pub use plans::{DEFAULT_PLAN, MANDATORY_MEASURES, PlanTask, ResponsePlan, TaskKind, Title};
-pub use report::{Lang, QuarterlyReport, ReportRow};
+pub use report::{IncidentReport, Lang, ReportKind, ReportRow};
 pub use rubric::{Assessment, DEFAULT_RUBRIC, Facts, Rubric};

@@ -1,5 +1,6 @@
-//! The quarterly incident report (R20): a tenant's incidents of one quarter and the measures taken, rendered as
-//! CSV or HTML in Kazakh, Russian or English (the regulation wants IS documentation in Kazakh and Russian, R27).
+//! Incident reports of a tenant, rendered as CSV or HTML in Kazakh, Russian or English (the regulation wants IS
+//! documentation in Kazakh and Russian, R27): the quarterly report (R20: the quarter's incidents and the measures
+//! taken) and the incident journal (R13: the log of IS incidents and emergency situations, over any period).
 //! Pure: the caller gathers the rows; rendering escapes everything it is given.
 
 use jiff::Timestamp;
@@ -49,11 +50,20 @@ pub struct ReportRow {
     pub measures: Vec<String>,
 }
 
+/// Which report, over which period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportKind {
+    /// The quarterly report of incidents and measures (R20).
+    Quarterly(Quarter),
+    /// The log of IS incidents and emergency situations between two instants (R13).
+    Journal { from: Timestamp, to: Timestamp },
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QuarterlyReport {
+pub struct IncidentReport {
+    pub kind: ReportKind,
     pub tenant: String,
     pub tenant_name: String,
-    pub quarter: Quarter,
     pub generated: Timestamp,
     pub rows: Vec<ReportRow>,
 }
@@ -69,23 +79,28 @@ fn pick(lang: Lang, words: Words) -> &'static str {
     }
 }
 
-const TITLE: Words = (
+const QUARTERLY_TITLE: Words = (
     "Quarterly report on information security incidents",
     "Квартальный отчёт об инцидентах информационной безопасности",
     "Ақпараттық қауіпсіздік инциденттері туралы тоқсандық есеп",
+);
+const JOURNAL_TITLE: Words = (
+    "Log of information security incidents and emergency situations",
+    "Журнал учёта инцидентов информационной безопасности и чрезвычайных ситуаций",
+    "Ақпараттық қауіпсіздік инциденттері мен төтенше жағдайларды тіркеу журналы",
 );
 const ORGANIZATION: Words = ("Organization", "Организация", "Ұйым");
 const PERIOD: Words = ("Period", "Период", "Кезең");
 const GENERATED: Words = ("Generated", "Сформирован", "Жасалды");
 const TOTAL: Words = (
-    "Incidents in the quarter",
-    "Инцидентов за квартал",
-    "Тоқсандағы инциденттер",
+    "Incidents in the period",
+    "Инцидентов за период",
+    "Кезеңдегі инциденттер",
 );
 const NONE: Words = (
-    "No incidents in this quarter.",
-    "Инцидентов за квартал не было.",
-    "Тоқсанда инциденттер болған жоқ.",
+    "No incidents in this period.",
+    "Инцидентов за период не было.",
+    "Кезеңде инциденттер болған жоқ.",
 );
 const COLUMNS: [Words; 9] = [
     ("Incident", "Инцидент", "Инцидент"),
@@ -190,7 +205,21 @@ fn cells(lang: Lang, row: &ReportRow) -> [String; 9] {
     ]
 }
 
-impl QuarterlyReport {
+impl IncidentReport {
+    fn title(&self) -> Words {
+        match self.kind {
+            ReportKind::Quarterly(_) => QUARTERLY_TITLE,
+            ReportKind::Journal { .. } => JOURNAL_TITLE,
+        }
+    }
+
+    fn period(&self, lang: Lang) -> String {
+        match self.kind {
+            ReportKind::Quarterly(q) => quarter_label(lang, q),
+            ReportKind::Journal { from, to } => format!("{} — {}", local(from), local(to)),
+        }
+    }
+
     /// RFC 4180 CSV with a header row; every field quoted.
     pub fn to_csv(&self, lang: Lang) -> String {
         let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
@@ -220,13 +249,13 @@ impl QuarterlyReport {
              <style>body{{font-family:sans-serif}}table{{border-collapse:collapse}}td,th{{border:1px solid #888;padding:4px;vertical-align:top}}</style>\n\
              </head>\n<body>\n<h1>{}</h1>\n<p>{}: {} ({})<br>{}: {}<br>{}: {}</p>\n<p>{}: {}</p>\n",
             lang.code(),
-            esc(pick(lang, TITLE)),
-            esc(pick(lang, TITLE)),
+            esc(pick(lang, self.title())),
+            esc(pick(lang, self.title())),
             esc(pick(lang, ORGANIZATION)),
             esc(&self.tenant_name),
             esc(&self.tenant),
             esc(pick(lang, PERIOD)),
-            esc(&quarter_label(lang, self.quarter)),
+            esc(&self.period(lang)),
             esc(pick(lang, GENERATED)),
             esc(&local(self.generated)),
             esc(pick(lang, TOTAL)),

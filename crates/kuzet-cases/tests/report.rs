@@ -4,10 +4,11 @@
 #![allow(clippy::unwrap_used)]
 
 use kuzet_cases::{
-    Category, Criticality, Lang, Quarter, QuarterlyReport, ReportRow, ResponsePlan, Status,
+    Category, Criticality, IncidentReport, Lang, Quarter, ReportKind, ReportRow, ResponsePlan,
+    Status,
 };
 
-fn report(lang: Lang) -> QuarterlyReport {
+fn report(lang: Lang) -> IncidentReport {
     let plan = ResponsePlan::default_plan().unwrap();
     let incident = kuzet_cases::Incident::new(
         kuzet_model::TenantId::new("akimat").unwrap(),
@@ -27,10 +28,10 @@ fn report(lang: Lang) -> QuarterlyReport {
             Lang::Kk => t.kk.clone(),
         }
     };
-    QuarterlyReport {
+    IncidentReport {
+        kind: ReportKind::Quarterly(Quarter::new(2026, 4).unwrap()),
         tenant: "akimat".into(),
         tenant_name: "Akimat of Astana".into(),
-        quarter: Quarter::new(2026, 4).unwrap(),
         generated: "2027-01-05T06:00:00Z".parse().unwrap(),
         rows: vec![
             ReportRow {
@@ -88,6 +89,21 @@ fn quarterly_report_in_three_languages() {
 }
 
 #[test]
+fn incident_journal_in_three_languages() {
+    for lang in [Lang::Kk, Lang::Ru, Lang::En] {
+        let mut journal = report(lang);
+        journal.kind = ReportKind::Journal {
+            from: "2025-12-31T19:00:00Z".parse().unwrap(),
+            to: "2027-01-05T06:00:00Z".parse().unwrap(),
+        };
+        check(
+            &format!("journal.{}.html", lang.code()),
+            &journal.to_html(lang),
+        );
+    }
+}
+
+#[test]
 fn the_report_escapes_and_says_when_nothing_happened() {
     let html = report(Lang::En).to_html(Lang::En);
     assert!(html.contains("&quot;e-Akimat&quot; portal &lt;sshd&gt;"));
@@ -99,7 +115,7 @@ fn the_report_escapes_and_says_when_nothing_happened() {
     assert!(
         empty
             .to_html(Lang::Kk)
-            .contains("Тоқсанда инциденттер болған жоқ.")
+            .contains("Кезеңде инциденттер болған жоқ.")
     );
     assert_eq!(empty.to_csv(Lang::Kk).lines().count(), 1, "the header only");
     // Detected 30 December 19:30 UTC is 31 December 00:30 in Astana.

@@ -446,20 +446,27 @@ impl Db {
             .collect()
     }
 
-    /// The rows of a tenant's quarterly incident report (for [`Permission::ReportsRead`]): the incidents detected in
-    /// `quarter` (Kazakhstan time), oldest first, with the plan measures done, titled in `lang`. Also the tenant's
-    /// name.
-    pub async fn quarterly_report(
+    /// The rows of a tenant's incident report (for [`Permission::ReportsRead`]): the incidents detected in the
+    /// report's period (a quarter in Kazakhstan time, or a journal's range), oldest first, with the plan measures
+    /// done, titled in `lang`. Also the tenant's name.
+    pub async fn incident_report(
         &self,
         scope: &Scope,
         tenant: &TenantId,
-        quarter: kuzet_cases::Quarter,
+        kind: kuzet_cases::ReportKind,
         lang: kuzet_cases::Lang,
     ) -> Result<(String, Vec<kuzet_cases::ReportRow>), DbError> {
         require(scope, Permission::ReportsRead, tenant)?;
-        let cases = |e: kuzet_cases::CasesError| DbError::invalid("quarter", e.to_string());
-        let start = quarter.start().map_err(cases)?.as_millisecond();
-        let end = quarter.next().start().map_err(cases)?.as_millisecond();
+        let cases = |e: kuzet_cases::CasesError| DbError::invalid("report period", e.to_string());
+        let (start, end) = match kind {
+            kuzet_cases::ReportKind::Quarterly(quarter) => (
+                quarter.start().map_err(cases)?.as_millisecond(),
+                quarter.next().start().map_err(cases)?.as_millisecond(),
+            ),
+            kuzet_cases::ReportKind::Journal { from, to } => {
+                (from.as_millisecond(), to.as_millisecond())
+            }
+        };
         let name = self
             .all_tenants()
             .await?

@@ -283,6 +283,19 @@ async fn open_confirm_work_and_watch_the_clocks() {
         "{}",
         csv.text
     );
+    let journal = h
+        .call(
+            Method::GET,
+            &format!("/api/v1/tenants/{OWN}/reports/journal?lang=ru"),
+            &owner,
+            None,
+        )
+        .await;
+    assert_eq!(journal.status, 200, "{}", journal.text);
+    assert!(
+        journal.text.contains("Журнал учёта инцидентов")
+            && journal.text.contains("portal accounts taken over")
+    );
     let bad = h
         .call(Method::GET, &format!("{report}&lang=de"), &analyst, None)
         .await;

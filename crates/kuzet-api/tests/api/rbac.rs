@@ -90,7 +90,8 @@ fn case(
         | "incident.task.done"
         | "incident.evidence.view"
         | "obligation.list"
-        | "report.quarterly" => None,
+        | "report.quarterly"
+        | "report.journal" => None,
         other => panic!(
             "route `{other}` ({} {}) has no case in the RBAC matrix: add one",
             spec.method, spec.path
