@@ -136,30 +136,27 @@ fn status(lang: Lang, s: Status) -> &'static str {
 }
 
 fn category(lang: Lang, c: Category) -> &'static str {
-    if lang == Lang::Ru {
-        return c.kz_cert();
+    // Russian uses KZ-CERT's own names; English and Kazakh are ours: (en, kk).
+    let (en, kk) = match c {
+        Category::DenialOfService => ("DoS/DDoS attack", "DoS/DDoS-шабуыл"),
+        Category::UnauthorizedAccess => ("Unauthorized access", "Рұқсатсыз қол жеткізу"),
+        Category::Malware => ("Malware", "Зиянды бағдарламалық қамтылым"),
+        Category::Spam => ("Spam", "Спам"),
+        Category::Scanning => ("Scanning", "Сканерлеу"),
+        Category::PasswordAttack => (
+            "Password guessing or theft",
+            "Құпиясөздерді іріктеу немесе ұрлау",
+        ),
+        Category::ProtectionBypass => ("Breaking protection systems", "Қорғау құралдарын бұзу"),
+        Category::DataLeak => ("Data leak", "Ақпараттың жылыстауы"),
+        Category::Fraud => ("Fraud", "Алаяқтық"),
+        Category::Other => ("Other", "Басқа"),
+    };
+    match lang {
+        Lang::Ru => c.kz_cert(),
+        Lang::En => en,
+        Lang::Kk => kk,
     }
-    pick(
-        lang,
-        match c {
-            Category::DenialOfService => ("DoS/DDoS attack", "", "DoS/DDoS-шабуыл"),
-            Category::UnauthorizedAccess => ("Unauthorized access", "", "Рұқсатсыз қол жеткізу"),
-            Category::Malware => ("Malware", "", "Зиянды бағдарламалық қамтылым"),
-            Category::Spam => ("Spam", "", "Спам"),
-            Category::Scanning => ("Scanning", "", "Сканерлеу"),
-            Category::PasswordAttack => (
-                "Password guessing or theft",
-                "",
-                "Құпиясөздерді іріктеу немесе ұрлау",
-            ),
-            Category::ProtectionBypass => {
-                ("Breaking protection systems", "", "Қорғау құралдарын бұзу")
-            }
-            Category::DataLeak => ("Data leak", "", "Ақпараттың жылыстауы"),
-            Category::Fraud => ("Fraud", "", "Алаяқтық"),
-            Category::Other => ("Other", "", "Басқа"),
-        },
-    )
 }
 
 fn level(lang: Lang, l: Criticality) -> String {

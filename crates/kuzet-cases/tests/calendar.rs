@@ -498,7 +498,6 @@ fn clock_states() {
         Quarter::new(2026, 4).unwrap().start().unwrap(),
         t("2026-09-30T19:00:00Z")
     );
-    let _ = 1.hour();
 }
 
 mod properties {

@@ -211,8 +211,13 @@ fn statements(sql: &str) -> impl Iterator<Item = &str> {
     })
 }
 
-/// A database URL without its password, for messages.
-fn redact(url: &str) -> String {
+/// A stored Unix-millisecond time as a timestamp (the schema keeps every time so).
+pub(crate) fn ts(ms: i64) -> jiff::Timestamp {
+    jiff::Timestamp::from_millisecond(ms).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+}
+
+/// A database URL without its password, for messages (and for the binary's).
+pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
             let credentials = &url[scheme + 3..at];

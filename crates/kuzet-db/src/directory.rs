@@ -295,7 +295,7 @@ impl Db {
         self.tenant_unscoped(id).await
     }
 
-    async fn tenant_unscoped(&self, id: &TenantId) -> Result<TenantRecord, DbError> {
+    pub(crate) async fn tenant_unscoped(&self, id: &TenantId) -> Result<TenantRecord, DbError> {
         let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE id = $1");
         let row: Option<TenantRow> = on_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(id.as_str()).fetch_optional(pool).await.map_err(DbError::query("tenant"))?);

@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use kuzet_model::access::{Permission, Scope};
 use kuzet_model::{EventId, ObjectId, TenantId};
 
-use crate::backend::on_pool;
+use crate::backend::{on_pool, ts};
 use crate::directory::require;
 use crate::{Db, DbError};
 
@@ -29,9 +29,9 @@ pub struct CustodyRecord {
     pub reason: String,
 }
 
-fn ts(ms: i64) -> Timestamp {
-    Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
-}
+/// The custody chain is appended in one place's SQL, whichever call appends to it.
+const NEXT_CUSTODY_SEQ: &str = "SELECT COUNT(*) FROM custody_entries WHERE incident_id = $1";
+const INSERT_CUSTODY: &str = "INSERT INTO custody_entries (incident_id, seq, at_ms, actor, action, reason) VALUES ($1, $2, $3, $4, $5, $6)";
 
 impl Db {
     /// Whether incident `id` belongs to `tenant`: otherwise "not found".
@@ -71,10 +71,10 @@ impl Db {
             sqlx::query("INSERT INTO evidence_items (incident_id, seq, event_id, added_by, added_ms, reason) VALUES ($1, $2, $3, $4, $5, $6)")
                 .bind(id.as_str()).bind(seq).bind(event.to_string()).bind(&actor).bind(now.as_millisecond()).bind(reason)
                 .execute(&mut *tx).await.map_err(DbError::insert("evidence", object.clone()))?;
-            let (custody,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM custody_entries WHERE incident_id = $1")
+            let (custody,): (i64,) = sqlx::query_as(NEXT_CUSTODY_SEQ)
                 .bind(id.as_str()).fetch_one(&mut *tx).await.map_err(DbError::query("custody"))?;
-            sqlx::query("INSERT INTO custody_entries (incident_id, seq, at_ms, actor, action, reason) VALUES ($1, $2, $3, $4, 'collected', $5)")
-                .bind(id.as_str()).bind(custody).bind(now.as_millisecond()).bind(&actor).bind(format!("event {event}: {reason}"))
+            sqlx::query(INSERT_CUSTODY)
+                .bind(id.as_str()).bind(custody).bind(now.as_millisecond()).bind(&actor).bind("collected").bind(format!("event {event}: {reason}"))
                 .execute(&mut *tx).await.map_err(DbError::query("custody"))?;
             tx.commit().await.map_err(DbError::query("evidence"))?;
         });
@@ -110,9 +110,9 @@ impl Db {
         self.incident_in(tenant, id).await?;
         on_pool!(self, pool => {
             let mut tx = pool.begin().await.map_err(DbError::query("custody"))?;
-            let (seq,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM custody_entries WHERE incident_id = $1")
+            let (seq,): (i64,) = sqlx::query_as(NEXT_CUSTODY_SEQ)
                 .bind(id.as_str()).fetch_one(&mut *tx).await.map_err(DbError::query("custody"))?;
-            sqlx::query("INSERT INTO custody_entries (incident_id, seq, at_ms, actor, action, reason) VALUES ($1, $2, $3, $4, $5, $6)")
+            sqlx::query(INSERT_CUSTODY)
                 .bind(id.as_str()).bind(seq).bind(now.as_millisecond()).bind(actor).bind(action).bind(reason)
                 .execute(&mut *tx).await.map_err(DbError::query("custody"))?;
             tx.commit().await.map_err(DbError::query("custody"))?;

@@ -10,7 +10,7 @@ use kuzet_cases::{
 use kuzet_model::access::{Permission, Scope};
 use kuzet_model::{Criticality, ObjectId, TenantId, UserId};
 
-use crate::backend::on_pool;
+use crate::backend::{on_pool, ts};
 use crate::directory::require;
 use crate::secrets::random;
 use crate::{Db, DbError};
@@ -72,10 +72,6 @@ pub struct IncidentRecord {
     pub created_by: UserId,
     pub obligations: Vec<ObligationRecord>,
     pub tasks: Vec<TaskRecord>,
-}
-
-fn ts(ms: i64) -> Timestamp {
-    Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
 fn corrupt(what: &'static str) -> impl Fn(String) -> DbError {
@@ -467,13 +463,7 @@ impl Db {
                 (from.as_millisecond(), to.as_millisecond())
             }
         };
-        let name = self
-            .all_tenants()
-            .await?
-            .into_iter()
-            .find(|r| &r.tenant.id == tenant)
-            .map(|r| r.tenant.name)
-            .ok_or_else(|| DbError::NotFound(format!("tenant `{tenant}`")))?;
+        let name = self.tenant_unscoped(tenant).await?.tenant.name;
         let ids: Vec<(String,)> = on_pool!(self, pool => sqlx::query_as("SELECT id FROM incidents WHERE tenant_id = $1 AND detected_ms >= $2 AND detected_ms < $3 ORDER BY detected_ms, id")
             .bind(tenant.as_str()).bind(start).bind(end).fetch_all(pool).await.map_err(DbError::query("incidents"))?);
         let mut rows = Vec::with_capacity(ids.len());

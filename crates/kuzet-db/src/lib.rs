@@ -20,7 +20,7 @@ mod incidents;
 mod secrets;
 mod users;
 
-pub use backend::{Backend, Db};
+pub use backend::{Backend, Db, redact};
 pub use directory::{NewSource, SourceToken, TenantRecord};
 pub use error::DbError;
 pub use evidence::{CustodyRecord, EvidenceItem};

@@ -9,7 +9,7 @@ use kuzet_model::access::{
 };
 use kuzet_model::{ObjectId, TenantId, UserId};
 
-use crate::backend::on_pool;
+use crate::backend::{on_pool, ts};
 use crate::directory::{require, require_permission};
 use crate::secrets::{
     dummy_verify, hash_password, new_secret, new_totp_secret, one_time_password, otpauth_uri,
@@ -107,10 +107,6 @@ pub struct NewGrant {
 
 /// How often a session's last use (and a token's) is written back.
 const TOUCH_EVERY_MS: i64 = 60_000;
-
-fn ts(ms: i64) -> Timestamp {
-    Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
-}
 
 fn corrupt(what: &'static str) -> impl Fn(kuzet_model::ModelError) -> DbError {
     move |e| DbError::Corrupt {

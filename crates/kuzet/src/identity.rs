@@ -62,7 +62,10 @@ pub fn init_database(config: &Config) -> Result<()> {
         apply_directory(&db, config).await?;
         anyhow::Ok(db.system_bootstrap_admin(&admin, Timestamp::now()).await?)
     })?;
-    println!("database:       {}", redacted(&config.database_url()));
+    println!(
+        "database:       {}",
+        kuzet_db::redact(&config.database_url())
+    );
     match password {
         Some(password) => {
             let _lock = crate::serve::lock_data_dir(config)?;
@@ -89,15 +92,6 @@ pub fn init_database(config: &Config) -> Result<()> {
         None => println!("users:          already present; no administrator created"),
     }
     Ok(())
-}
-
-fn redacted(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            format!("{}***{}", &url[..scheme + 3], &url[at..])
-        }
-        _ => url.to_owned(),
-    }
 }
 
 /// `kuzet audit`: the sealed audit trail, filtered, as a table or NDJSON.

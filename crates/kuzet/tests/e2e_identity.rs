@@ -235,11 +235,7 @@ fn bootstrap_login_mfa_admin_actions_audited_and_sealed() {
     // The new source's event leaves as evidence: a signed bundle that verifies offline, and fails once changed.
     let events = site.export("ministry");
     assert_eq!(events.len(), 1, "{events:?}");
-    let id = events[0]["event"]["id"]
-        .as_str()
-        .or(events[0]["id"].as_str())
-        .unwrap()
-        .to_owned();
+    let id = events[0]["event"]["id"].as_str().unwrap().to_owned();
     let bundle = site.path("evidence");
     let bundle_arg = bundle.to_str().unwrap().to_owned();
     let exported = site.kuzet(&[
