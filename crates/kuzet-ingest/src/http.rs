@@ -283,6 +283,14 @@ pub(crate) async fn append_all<S: Sink>(
                 "write-ahead log queue is full; retry later",
             ))
         }
+        Err(SinkError::TooLarge(detail)) => {
+            stats.dropped(transport, DropReason::Oversized, count);
+            Err(Refusal::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "event_too_large_exception",
+                detail,
+            ))
+        }
         Err(error) => {
             stats.dropped(transport, DropReason::Unavailable, count);
             tracing::warn!(%error, "sink failed; answering 503");

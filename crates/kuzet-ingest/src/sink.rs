@@ -30,4 +30,7 @@ pub enum SinkError {
     /// The store is shutting down or failed; nothing of the batch is durable.
     #[error("write-ahead log unavailable: {0}")]
     Unavailable(String),
+    /// An event of the batch is larger than the write-ahead log holds; nothing of the batch is durable.
+    #[error("{0}")]
+    TooLarge(String),
 }

@@ -81,6 +81,12 @@ impl<S: Sink> Connection<'_, S> {
                 self.dropped(DropReason::QueueFull, count);
                 Ok(())
             }
+            Err(SinkError::TooLarge(detail)) => {
+                // Frames are capped far below the write-ahead log's limit; counted if that ever changes.
+                tracing::warn!(transport = self.transport.as_str(), %detail, "batch refused");
+                self.dropped(DropReason::Oversized, count);
+                Ok(())
+            }
             Err(error) => {
                 tracing::warn!(transport = self.transport.as_str(), %error, "sink failed; closing connection");
                 self.dropped(DropReason::Unavailable, count);

@@ -64,6 +64,8 @@ pub(crate) struct TenantLog {
     checkpoints_len: u64,
     /// Blocks written since the last checkpoint.
     dirty: bool,
+    /// Records in blocks covered by the last checkpoint: durable and readable by consumers.
+    durable_records: u64,
     /// Segment number of the block at tree_size - 1.
     last_block_segment: u64,
     // The open block.
@@ -161,7 +163,7 @@ fn scan_segment(path: &Path) -> Result<ScannedSegment, StoreError> {
 }
 
 /// Longest possible segment header (63-byte tenant id).
-const MAX_SEGMENT_HEADER: u64 = 79 + 63;
+pub(crate) const MAX_SEGMENT_HEADER: u64 = 79 + 63;
 
 /// Recovery may cut complete blocks after the last checkpoint only when the WAL still holds their events (the WAL
 /// is trimmed only past checkpoints). Otherwise the checkpoint log was cut, and truncating would destroy evidence.
@@ -468,6 +470,7 @@ impl TenantLog {
                 checkpoints_path,
                 checkpoints_len,
                 dirty: false,
+                durable_records: next_record,
                 last_block_segment,
                 payload: Vec::new(),
                 leaves: Vec::new(),
@@ -480,6 +483,16 @@ impl TenantLog {
             },
             report,
         ))
+    }
+
+    /// The position (log-wide record index) the next appended event gets.
+    pub fn next_position(&self) -> u64 {
+        self.next_record + self.leaves.len() as u64
+    }
+
+    /// Records covered by the last checkpoint.
+    pub fn durable_records(&self) -> u64 {
+        self.durable_records
     }
 
     /// The first WAL sequence number in the open (unsealed) block.
@@ -676,6 +689,7 @@ impl TenantLog {
             .map_err(StoreError::io(&self.checkpoints_path))?;
         self.checkpoints_len += line.len() as u64;
         self.dirty = false;
+        self.durable_records = self.next_record;
         Ok(true)
     }
 }

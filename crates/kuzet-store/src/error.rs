@@ -23,6 +23,13 @@ pub enum StoreError {
     Corrupt { path: PathBuf, detail: String },
     #[error("key {}: {detail}", path.display())]
     Key { path: PathBuf, detail: String },
+    /// A raw event larger than the write-ahead log can hold; nothing of its batch was accepted.
+    #[error("event {id}: {bytes} bytes is larger than the {limit} bytes an event may have")]
+    EventTooLarge {
+        id: EventId,
+        bytes: usize,
+        limit: usize,
+    },
     #[error("event {0} is not in the archive")]
     NotFound(EventId),
     #[error("backup {location}: {detail}")]

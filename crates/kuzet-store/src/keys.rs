@@ -133,7 +133,7 @@ pub fn write_signing_key(path: &Path, key: &Signer) -> Result<(), StoreError> {
 }
 
 pub fn write_public_key(path: &Path, key: &VerifyingKey) -> Result<(), StoreError> {
-    std::fs::write(path, key.to_text()).map_err(StoreError::io(path))
+    crate::wal::write_atomically(path, key.to_text().as_bytes())
 }
 
 pub fn read_signing_key(path: &Path) -> Result<Signer, StoreError> {

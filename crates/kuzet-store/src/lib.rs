@@ -11,6 +11,7 @@ mod archive;
 mod backup;
 mod bundle;
 mod codec;
+mod consumer;
 mod error;
 pub mod format;
 pub mod keys;
@@ -27,11 +28,12 @@ pub use bundle::{
     BUNDLE_VERSION, BundleItem, BundleManifest, BundleMeta, BundleReport, CustodyEntry,
     verify_bundle, write_bundle,
 };
+pub use consumer::{Consumer, ConsumerStart, Delivery, SealedBatch};
 pub use error::StoreError;
 pub use keys::{PublicKeyFile, Signer, SigningKeyFile, VerifyingKey};
 pub use proof::{InclusionProof, prove, prove_in};
 pub use read::read_events;
-pub use store::{Normalize, SealedBatch, StatsHandle, Store, StoreConfig, StoreStats};
+pub use store::{Normalize, StatsHandle, Store, StoreConfig, StoreStats};
 pub use verify::{
     Finding, FindingKind, TenantSummary, VerifyReport, verify, verify_segment_bytes,
     verify_with_checkpoints,

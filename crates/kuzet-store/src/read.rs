@@ -155,3 +155,173 @@ pub fn read_events(
         failed,
     }
 }
+
+/// Reads the first segment header bytes of a file: enough for [`SegmentHeader::decode`].
+/// Returns the header and its length (the offset of the segment's first block).
+fn read_segment_header(path: &Path) -> Result<(SegmentHeader, u64), StoreError> {
+    use std::io::Read;
+    let mut buf = Vec::with_capacity(crate::archive::MAX_SEGMENT_HEADER as usize);
+    std::fs::File::open(path)
+        .and_then(|f| {
+            f.take(crate::archive::MAX_SEGMENT_HEADER)
+                .read_to_end(&mut buf)
+        })
+        .map_err(StoreError::io(path))?;
+    SegmentHeader::decode(&buf)
+        .map(|(h, len)| (h, len as u64))
+        .map_err(|d| StoreError::corrupt(path, d))
+}
+
+/// Sequential reads of a tenant log by record position, one block at a time, without decompressing the blocks
+/// before the position: segments are found by binary search over their headers' `first_record`, blocks by walking
+/// the 64-byte block headers. Keeps its place, so reading a log from start to end reads each block once.
+pub(crate) struct PositionReader {
+    dir: PathBuf,
+    /// The segment being read, the offset of its next block and the position that block starts at.
+    place: Option<(PathBuf, u64, u64)>,
+}
+
+impl PositionReader {
+    pub(crate) fn new(archive_dir: &Path, tenant: &TenantId) -> Self {
+        Self {
+            dir: archive_dir.join(tenant.as_str()),
+            place: None,
+        }
+    }
+
+    /// The segment holding `position` (the last whose first record is at or before it) and the offset of its
+    /// first block.
+    fn locate(&self, position: u64) -> Result<Option<(PathBuf, u64)>, StoreError> {
+        let segments = crate::archive::list_segments(&self.dir)?;
+        let (mut lo, mut hi) = (0usize, segments.len());
+        // Invariant: every segment before `lo` starts at or before `position`; none from `hi` on does.
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if read_segment_header(&segments[mid].1)?.0.first_record <= position {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        let Some((_, path)) = lo.checked_sub(1).and_then(|i| segments.get(i)) else {
+            return Ok(None);
+        };
+        let (_, len) = read_segment_header(path)?;
+        Ok(Some((path.clone(), len)))
+    }
+
+    /// The events of the block holding `position`, from `position` on, each with its position; empty when the
+    /// log has no block there (yet).
+    pub(crate) fn read_from(&mut self, position: u64) -> Result<Vec<(u64, Event)>, StoreError> {
+        use std::io::{Read, Seek, SeekFrom};
+        let (path, mut offset) = match self.place.take() {
+            Some((path, offset, next)) if next == position => (path, offset),
+            _ => match self.locate(position)? {
+                Some(found) => found,
+                None => return Ok(Vec::new()),
+            },
+        };
+        let mut file = std::fs::File::open(&path).map_err(StoreError::io(&path))?;
+        loop {
+            let mut head = [0u8; BLOCK_HEADER_LEN];
+            file.seek(SeekFrom::Start(offset))
+                .map_err(StoreError::io(&path))?;
+            let mut got = 0;
+            while got < head.len() {
+                match file.read(&mut head[got..]).map_err(StoreError::io(&path))? {
+                    0 => break,
+                    n => got += n,
+                }
+            }
+            if got < 4 || head.starts_with(TRAILER_MAGIC) {
+                // The end of this segment: the position is in the next one, if it exists yet.
+                let next = crate::archive::list_segments(&self.dir)?
+                    .into_iter()
+                    .find(|(_, p)| *p > path);
+                return match next {
+                    Some((_, next_path)) => {
+                        let (header, len) = read_segment_header(&next_path)?;
+                        if header.first_record > position {
+                            return Err(StoreError::corrupt(
+                                &next_path,
+                                format!("record {position} is in no segment"),
+                            ));
+                        }
+                        self.place = Some((next_path, len, header.first_record));
+                        self.read_from(position)
+                    }
+                    None => Ok(Vec::new()),
+                };
+            }
+            if got < BLOCK_HEADER_LEN {
+                return Err(StoreError::corrupt(
+                    &path,
+                    format!("offset {offset}: segment ends inside a block header"),
+                ));
+            }
+            let header = BlockHeader::decode(&head)
+                .map_err(|d| StoreError::corrupt(&path, format!("offset {offset}: {d}")))?;
+            let end = header.first_record + u64::from(header.record_count);
+            let next_offset = offset + header.encoded_len();
+            if end <= position {
+                offset = next_offset;
+                continue;
+            }
+            if header.first_record > position {
+                return Err(StoreError::corrupt(
+                    &path,
+                    format!("block {}: record {position} is missing", header.block_index),
+                ));
+            }
+            let mut block = vec![0u8; usize::try_from(header.encoded_len()).unwrap_or(usize::MAX)];
+            file.seek(SeekFrom::Start(offset))
+                .and_then(|_| file.read_exact(&mut block))
+                .map_err(StoreError::io(&path))?;
+            let total = block.len();
+            let mut root = [0u8; 32];
+            root.copy_from_slice(&block[total - 32..]);
+            let view = BlockView {
+                header,
+                header_bytes: &block[..BLOCK_HEADER_LEN],
+                payload: &block[BLOCK_HEADER_LEN..total - 32],
+                root,
+            };
+            let events = decode_block(&path, &view, position)?;
+            self.place = Some((path, next_offset, end));
+            return Ok(events);
+        }
+    }
+}
+
+/// The events of a block with positions at or after `from`.
+fn decode_block(
+    path: &Path,
+    block: &BlockView<'_>,
+    from: u64,
+) -> Result<Vec<(u64, Event)>, StoreError> {
+    let data = decompress(path, block)?;
+    let (records, error) = crate::format::split_records(&data);
+    if let Some(e) = error {
+        return Err(StoreError::corrupt(
+            path,
+            format!("block {}: {e}", block.header.block_index),
+        ));
+    }
+    let mut out = Vec::with_capacity(records.len());
+    for record in records {
+        let fields = crate::format::decode_record(record.bytes).map_err(|d| {
+            StoreError::corrupt(path, format!("block {}: {d}", block.header.block_index))
+        })?;
+        if fields.record_index < from {
+            continue;
+        }
+        let event: Event = serde_json::from_slice(fields.json).map_err(|e| {
+            StoreError::corrupt(
+                path,
+                format!("record {}: event does not decode: {e}", fields.record_index),
+            )
+        })?;
+        out.push((fields.record_index, event));
+    }
+    Ok(out)
+}

@@ -9,10 +9,11 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use kuzet_model::{Event, RawEvent, TenantId};
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::mpsc;
 
 use crate::archive::{LogSettings, RecoveryReport, TenantLog};
 use crate::backup::{BackupJob, BackupTarget};
+use crate::consumer::{Consumer, ConsumerStart, SealedBatch, Tail};
 use crate::format::PUBLIC_KEY_FILE;
 use crate::wal::{self, SealerInput, WalHandle, WalWriter};
 use crate::{Signer, StoreError};
@@ -37,6 +38,9 @@ pub struct StoreConfig {
     pub backup: Option<BackupTarget>,
     /// Threads that parse and serialize a batch in parallel (default: the machine's cores, at most 4).
     pub seal_workers: usize,
+    /// Events the in-memory tail keeps for consumers beyond those not yet durable in the archive; a consumer
+    /// further behind reads the archive (`consumer.rs`).
+    pub consumer_buffer_events: usize,
 }
 
 impl std::fmt::Debug for StoreConfig {
@@ -51,6 +55,7 @@ impl std::fmt::Debug for StoreConfig {
             .field("zstd_level", &self.zstd_level)
             .field("backup", &self.backup)
             .field("seal_workers", &self.seal_workers)
+            .field("consumer_buffer_events", &self.consumer_buffer_events)
             .finish()
     }
 }
@@ -70,6 +75,7 @@ impl StoreConfig {
             seal_workers: std::thread::available_parallelism()
                 .map(|n| n.get().min(4))
                 .unwrap_or(1),
+            consumer_buffer_events: 65_536,
         }
     }
 
@@ -104,12 +110,6 @@ impl StoreConfig {
         self.data_dir.join("wal")
     }
 }
-
-/// A batch of events accepted by the sealer, in WAL order.
-pub type SealedBatch = Arc<Vec<Event>>;
-
-/// How many batches a subscriber may fall behind before it starts missing them.
-const SUBSCRIBER_BATCHES: usize = 1024;
 
 /// Batch in, same-length batch out, same order.
 /// Called from several sealer worker threads at once, each with a part of a batch (hence `Fn + Sync`).
@@ -227,6 +227,8 @@ pub(crate) struct Counters {
     pub backup_errors: AtomicU64,
     /// Set when the sealer stopped on an error (e.g. disk full): appends then fail with `Closed`.
     pub failed: AtomicBool,
+    /// Why the sealer stopped, once it has.
+    pub failure: std::sync::Mutex<Option<String>>,
 }
 
 /// A snapshot of the store's counters.
@@ -269,6 +271,15 @@ impl StatsHandle {
             failed: c.failed.load(Ordering::Acquire),
         }
     }
+
+    /// Why the store stopped accepting events, once it has (`None` while it works): for health checks.
+    pub fn failure(&self) -> Option<String> {
+        self.counters
+            .failure
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
 }
 
 pub struct Store {
@@ -279,7 +290,8 @@ pub struct Store {
     backup_thread: Option<JoinHandle<()>>,
     recovery: Vec<(TenantId, RecoveryReport)>,
     abort: Arc<AtomicBool>,
-    subscribers: broadcast::Sender<SealedBatch>,
+    tail: Arc<Tail>,
+    data_dir: PathBuf,
 }
 
 impl std::fmt::Debug for Store {
@@ -305,7 +317,10 @@ pub(crate) struct Sealer {
     last_seq: u64,
     backup: Option<std::sync::mpsc::SyncSender<BackupJob>>,
     abort: Arc<AtomicBool>,
-    subscribers: broadcast::Sender<SealedBatch>,
+    tail: Arc<Tail>,
+    /// Whether sealed batches go to the tail: not during replay at start-up, whose events are durable (and read
+    /// from the archive by consumers) before any consumer exists.
+    publish: bool,
     /// The lowest WAL sequence number the WAL may still hold at start-up (its first file's name).
     wal_floor: Option<u64>,
 }
@@ -376,22 +391,35 @@ impl Sealer {
         } = prepared;
         let now = jiff::Timestamp::now();
         let mut count = 0u64;
-        for (((seq, tenant), event), json) in items.into_iter().zip(&events).zip(&encoded) {
+        let mut positions = Vec::with_capacity(events.len());
+        let mut sealed = vec![true; events.len()];
+        for ((((seq, tenant), event), json), sealed) in items
+            .into_iter()
+            .zip(&events)
+            .zip(&encoded)
+            .zip(&mut sealed)
+        {
             let log = self.log(&tenant)?;
             // Replay after a crash: what the archive already holds for this tenant is skipped, so nothing is
             // sealed twice. In normal operation this is one comparison per event.
             if seq <= log.last_sealed_seq {
+                *sealed = false;
                 continue;
             }
+            positions.push(log.next_position());
             if log.append_encoded(seq, event.id, json, now)? {
                 self.counters.blocks.fetch_add(1, Ordering::Relaxed);
             }
             count += 1;
         }
-        // Subscribers (search, detection) get the batch without a copy; a lagging one misses batches (and is
-        // told so by the channel) rather than slowing the sealer.
-        if self.subscribers.receiver_count() > 0 && !events.is_empty() {
-            let _ = self.subscribers.send(Arc::new(events));
+        // Consumers (search, detection) get the batch as soon as it is durable in the WAL and parsed.
+        if self.publish {
+            let mut events = events;
+            if count < sealed.len() as u64 {
+                let mut flags = sealed.iter();
+                events.retain(|_| flags.next().copied().unwrap_or(false));
+            }
+            self.tail.push(SealedBatch { events, positions });
         }
         self.counters
             .sealed_events
@@ -421,6 +449,8 @@ impl Sealer {
             if log.checkpoint(now)? {
                 self.counters.checkpoints.fetch_add(1, Ordering::Relaxed);
             }
+            // Also after a checkpoint written when a segment rolled.
+            self.tail.durable(&log.tenant, log.durable_records());
             if log.closed_since_backup {
                 log.closed_since_backup = false;
                 if let Some(tx) = &self.backup {
@@ -453,8 +483,15 @@ impl Sealer {
 
     fn run(mut self, rx: std::sync::mpsc::Receiver<PreparedResult>) -> Result<(), StoreError> {
         let result = self.run_loop(&rx);
+        self.tail.close();
         if let Err(e) = &result {
             tracing::error!(error = %e, "sealer stopped");
+            *self
+                .counters
+                .failure
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) =
+                Some(format!("sealer stopped: {e}"));
             self.counters.failed.store(true, Ordering::Release);
             metrics::counter!("kuzet_store_sealer_failures_total").increment(1);
         }
@@ -534,7 +571,7 @@ impl Store {
         let counters = Arc::new(Counters::default());
         let watermark = Arc::new(AtomicU64::new(0));
         let abort = Arc::new(AtomicBool::new(false));
-        let (subscribers, _) = broadcast::channel(SUBSCRIBER_BATCHES);
+        let tail = Arc::new(Tail::new(config.consumer_buffer_events));
 
         let (backup_tx, backup_thread) = match &config.backup {
             Some(target) => {
@@ -570,7 +607,8 @@ impl Store {
             last_seq: 0,
             backup: backup_tx.clone(),
             abort: abort.clone(),
-            subscribers: subscribers.clone(),
+            tail: Arc::clone(&tail),
+            publish: false,
             wal_floor: None,
         };
         // Replay: everything in the WAL that the archive does not hold yet.
@@ -584,10 +622,10 @@ impl Store {
             .max()
             .unwrap_or(0);
         let before = counters.sealed_events.load(Ordering::Relaxed);
-        for file in &files {
+        for (i, file) in files.iter().enumerate() {
             let mut group: SealerInput = Vec::new();
             let mut failure = None;
-            wal::replay_file(&file.path, |seq, raw| {
+            wal::replay_file(&file.path, i + 1 == files.len(), |seq, raw| {
                 max_seq = max_seq.max(seq);
                 group.push((seq, raw));
                 if group.len() >= 4096
@@ -617,6 +655,10 @@ impl Store {
         }
         wal::sync_dir(&wal_dir)?;
         sealer.last_seq = max_seq;
+        for log in sealer.logs.values() {
+            tail.durable(&log.tenant, log.durable_records());
+        }
+        sealer.publish = true;
         watermark.store(max_seq, Ordering::Release);
         if let Some(tx) = &backup_tx {
             let _ = tx.try_send(BackupJob::All);
@@ -675,15 +717,22 @@ impl Store {
             backup_thread,
             recovery,
             abort,
-            subscribers,
+            tail,
+            data_dir: config.data_dir.clone(),
         })
     }
 
-    /// Normalized events as the sealer takes them (durable in the WAL, in WAL order; sealed into blocks within
-    /// `block_max_age`). Bounded: a receiver more than 1024 batches behind gets `RecvError::Lagged` and misses them,
-    /// so a slow consumer never stalls ingestion. Events replayed during `open` precede any subscription.
-    pub fn subscribe(&self) -> broadcast::Receiver<SealedBatch> {
-        self.subscribers.subscribe()
+    /// Opens the consumer `name` (one at a time per name): it resumes at its committed cursor, or starts as
+    /// `start` says when it has none. Every event sealed reaches it at least once, in order per tenant, as soon as
+    /// it is durable in the WAL and parsed when it keeps up, from the archive when it does not (`consumer.rs`).
+    pub fn consumer(&self, name: &str, start: ConsumerStart) -> Result<Consumer, StoreError> {
+        Consumer::open(
+            &self.data_dir,
+            &self.data_dir.join("archive"),
+            Arc::clone(&self.tail),
+            name,
+            start,
+        )
     }
 
     /// Simulates a crash for fault tests: stops the threads without sealing open blocks or writing a final

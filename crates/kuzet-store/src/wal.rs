@@ -18,8 +18,26 @@ pub const WAL_MAGIC: &[u8; 8] = b"KUZETWAL";
 pub const WAL_VERSION: u16 = 1;
 pub const WAL_HEADER_LEN: usize = 16;
 const RECORD_VERSION: u8 = 1;
-/// A record larger than this is treated as a torn/garbled length during recovery.
-const MAX_RECORD: u32 = 64 << 20;
+/// The largest record payload. Appends of a raw event that would not fit are refused (`EventTooLarge`), so a
+/// larger length found at recovery is damage, never an acknowledged record.
+pub const MAX_RECORD: u32 = 64 << 20;
+/// The payload bytes of a record besides the event's bytes: version, seq, id, two slugs of ≤ 63 bytes with their
+/// lengths, time, codes and the longest peer.
+const RECORD_OVERHEAD: usize = 1 + 8 + 16 + 2 * 64 + 8 + 2 + 19;
+/// The largest raw event the WAL accepts.
+pub const MAX_EVENT_BYTES: usize = MAX_RECORD as usize - RECORD_OVERHEAD;
+
+/// Refuses a batch holding an event the WAL could not replay.
+fn check_sizes(batch: &[RawEvent]) -> Result<(), StoreError> {
+    match batch.iter().find(|raw| raw.bytes.len() > MAX_EVENT_BYTES) {
+        Some(raw) => Err(StoreError::EventTooLarge {
+            id: raw.id,
+            bytes: raw.bytes.len(),
+            limit: MAX_EVENT_BYTES,
+        }),
+        None => Ok(()),
+    }
+}
 
 pub fn wal_file_name(first_seq: u64) -> String {
     format!("{first_seq:020}.wal")
@@ -151,10 +169,17 @@ pub fn list_files(dir: &Path) -> Result<Vec<WalFile>, StoreError> {
     Ok(files)
 }
 
-/// Reads a WAL file, calling `each` for every intact record. A torn tail (short frame, bad CRC, undecodable
-/// payload) ends the file: it is truncated there, because only unacknowledged data can follow the last fsync.
+/// Reads a WAL file, calling `each` for every intact record. In the last file (`last`), a torn tail (a frame
+/// cut short by the end of the file, a bad CRC, an impossible length) ends the file: it is truncated there,
+/// because only unacknowledged data can follow the last fsync. Anywhere else — an earlier file, which the writer
+/// completed and fsync'd before starting the next, or a record whose CRC holds but which does not decode (an
+/// unknown version) — it is an error that stops start-up: cutting there could lose acknowledged events.
 /// Returns the number of bytes truncated.
-pub fn replay_file(path: &Path, mut each: impl FnMut(u64, RawEvent)) -> Result<u64, StoreError> {
+pub fn replay_file(
+    path: &Path,
+    last: bool,
+    mut each: impl FnMut(u64, RawEvent),
+) -> Result<u64, StoreError> {
     let bytes = fs::read(path).map_err(StoreError::io(path))?;
     if bytes.len() < WAL_HEADER_LEN || &bytes[..8] != WAL_MAGIC {
         if bytes.len() < WAL_HEADER_LEN && WAL_MAGIC.starts_with(&bytes[..bytes.len().min(8)]) {
@@ -175,25 +200,46 @@ pub fn replay_file(path: &Path, mut each: impl FnMut(u64, RawEvent)) -> Result<u
         ));
     }
     let mut pos = WAL_HEADER_LEN;
-    while let Some(frame) = bytes.get(pos..pos + 8) {
+    let mut damage = None;
+    while pos < bytes.len() {
+        let Some(frame) = bytes.get(pos..pos + 8) else {
+            damage = Some("a record frame is cut short");
+            break;
+        };
         let len = u32::from_le_bytes([frame[0], frame[1], frame[2], frame[3]]);
         let crc = u32::from_le_bytes([frame[4], frame[5], frame[6], frame[7]]);
         if len > MAX_RECORD {
+            damage = Some("a record length is larger than any record written");
             break;
         }
         let Some(payload) = bytes.get(pos + 8..pos + 8 + len as usize) else {
+            damage = Some("a record is cut short");
             break;
         };
         if crc32fast::hash(payload) != crc {
+            damage = Some("a record's checksum does not match");
             break;
         }
-        let Ok((seq, raw)) = decode_payload(payload) else {
-            break;
-        };
+        let (seq, raw) = decode_payload(payload).map_err(|e| {
+            StoreError::corrupt(
+                path,
+                format!("offset {pos}: an intact record does not decode ({e}); refusing to start (a newer kuzet wrote it, or the file was changed)"),
+            )
+        })?;
         each(seq, raw);
         pos += 8 + len as usize;
     }
     let torn = (bytes.len() - pos) as u64;
+    if let Some(damage) = damage
+        && !last
+    {
+        return Err(StoreError::corrupt(
+            path,
+            format!(
+                "offset {pos}: {damage}, {torn} bytes before the end of a write-ahead log file that is not the last;                  refusing to start rather than drop what may have been acknowledged"
+            ),
+        ));
+    }
     if torn > 0 {
         tracing::warn!(file = %path.display(), bytes = torn, "truncating torn write-ahead log tail");
         truncate_file(path, pos as u64)?;
@@ -210,6 +256,21 @@ pub(crate) fn truncate_file(path: &Path, len: u64) -> Result<(), StoreError> {
     file.set_len(len)
         .and_then(|()| file.sync_all())
         .map_err(StoreError::io(path))
+}
+
+/// Replaces `path` with `bytes` so that a crash leaves either the old or the new content, never a mix or nothing:
+/// written aside, fsync'd, renamed over, and the directory entry fsync'd.
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp_name = path.file_name().unwrap_or_default().to_owned();
+    tmp_name.push(".tmp");
+    let tmp = dir.join(tmp_name);
+    File::create(&tmp)
+        .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()))
+        .map_err(StoreError::io(&tmp))?;
+    std::fs::rename(&tmp, path).map_err(StoreError::io(path))?;
+    sync_dir(dir)
 }
 
 pub(crate) fn sync_dir(dir: &Path) -> Result<(), StoreError> {
@@ -250,6 +311,7 @@ impl WalHandle {
         if batch.is_empty() {
             return Ok(());
         }
+        check_sizes(&batch)?;
         let (ack, done) = oneshot::channel();
         self.tx
             .send(WalMessage::Append(WalRequest { batch, ack }))
@@ -264,6 +326,7 @@ impl WalHandle {
         if batch.is_empty() {
             return Ok(());
         }
+        check_sizes(&batch)?;
         let (ack, done) = oneshot::channel();
         self.tx
             .try_send(WalMessage::Append(WalRequest { batch, ack }))
@@ -280,6 +343,7 @@ impl WalHandle {
         if batch.is_empty() {
             return Ok(());
         }
+        check_sizes(&batch)?;
         let (ack, done) = oneshot::channel();
         self.tx
             .blocking_send(WalMessage::Append(WalRequest { batch, ack }))
@@ -378,12 +442,21 @@ impl WalWriter {
             .write_all(buffer)
             .and_then(|()| open.file.sync_data())
         {
-            // The file's tail is now unknown; the next group starts a fresh file so that a partial write can only
-            // ever sit at the end of a file, where recovery truncates it. The sequence numbers are not reused.
+            // The file's tail is now unknown: cut it back to the last acknowledged record, and start the next group
+            // in a fresh file. Recovery truncates a torn tail only in the last file, so if this cut fails too, the
+            // next start-up stops and names the file. The sequence numbers are not reused.
             let err = StoreError::Io {
                 path: open.path.clone(),
                 source,
             };
+            if let Err(cut) = open
+                .file
+                .set_len(open.len)
+                .and_then(|()| open.file.sync_all())
+            {
+                tracing::error!(file = %open.path.display(), error = %cut,
+                    "cannot cut a failed write off the write-ahead log; start-up will stop at it");
+            }
             self.close_file();
             return Err(err);
         }
@@ -548,10 +621,81 @@ mod tests {
         bytes.truncate(bytes.len() - 3);
         fs::write(&path, &bytes).unwrap();
         let mut seen = Vec::new();
-        let torn = replay_file(&path, |seq, _| seen.push(seq)).unwrap();
+        let torn = replay_file(&path, true, |seq, _| seen.push(seq)).unwrap();
         assert_eq!(seen, vec![1, 2, 3]);
         assert_eq!(torn as usize, bytes.len() - intact);
         assert_eq!(fs::metadata(&path).unwrap().len() as usize, intact);
+    }
+
+    /// A file of three records and the byte offset of the second.
+    fn three_records(dir: &Path) -> (PathBuf, Vec<u8>, usize) {
+        let path = dir.join(wal_file_name(1));
+        let mut bytes = file_header().to_vec();
+        let mut second = 0;
+        for seq in 1..=3 {
+            if seq == 2 {
+                second = bytes.len();
+            }
+            encode_record(&mut bytes, seq, &raw(seq as u128, None, vec![b'x'; 10], 0));
+        }
+        (path, bytes, second)
+    }
+
+    #[test]
+    fn damage_in_a_file_that_is_not_the_last_stops_start_up_and_cuts_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, mut bytes, second) = three_records(dir.path());
+        bytes[second + 12] ^= 0xff; // inside the second record's payload: its CRC fails
+        fs::write(&path, &bytes).unwrap();
+        let err = replay_file(&path, false, |_, _| {})
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(&wal_file_name(1))
+                && err.contains("checksum")
+                && err.contains("not the last"),
+            "{err}"
+        );
+        assert_eq!(fs::read(&path).unwrap(), bytes, "nothing truncated");
+        // The same damage in the last file is a torn tail.
+        let mut seen = Vec::new();
+        replay_file(&path, true, |seq, _| seen.push(seq)).unwrap();
+        assert_eq!(seen, vec![1]);
+    }
+
+    #[test]
+    fn an_intact_record_of_an_unknown_version_stops_start_up_even_in_the_last_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, mut bytes, second) = three_records(dir.path());
+        bytes[second + 8] = 9; // the version byte; the CRC is made to match again
+        let len = u32::from_le_bytes(bytes[second..second + 4].try_into().unwrap()) as usize;
+        let crc = crc32fast::hash(&bytes[second + 8..second + 8 + len]);
+        bytes[second + 4..second + 8].copy_from_slice(&crc.to_le_bytes());
+        fs::write(&path, &bytes).unwrap();
+        let err = replay_file(&path, true, |_, _| {}).unwrap_err().to_string();
+        assert!(
+            err.contains("version 9") && err.contains("refusing to start"),
+            "{err}"
+        );
+        assert_eq!(fs::read(&path).unwrap(), bytes, "nothing truncated");
+    }
+
+    #[test]
+    fn appends_refuse_what_replay_could_not_read() {
+        let mut big = raw(1, None, Vec::new(), 0);
+        big.bytes = vec![b'x'; MAX_EVENT_BYTES + 1];
+        let err = check_sizes(&[raw(2, None, vec![1], 0), big]).unwrap_err();
+        assert!(matches!(err, StoreError::EventTooLarge { .. }), "{err}");
+        assert!(err.to_string().contains("larger than the"), "{err}");
+        // The largest event accepted, with the longest slugs and an IPv6 peer, still fits a record.
+        let mut largest = raw(3, Some("[::1]:514".parse().unwrap()), Vec::new(), 0);
+        largest.tenant = TenantId::new("t".repeat(63)).unwrap();
+        largest.source = SourceId::new("s".repeat(63)).unwrap();
+        largest.bytes = vec![b'x'; MAX_EVENT_BYTES];
+        check_sizes(std::slice::from_ref(&largest)).unwrap();
+        let mut out = Vec::new();
+        encode_record(&mut out, u64::MAX, &largest);
+        assert!(out.len() - 8 <= MAX_RECORD as usize);
     }
 
     #[test]

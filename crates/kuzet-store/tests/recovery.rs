@@ -252,21 +252,6 @@ fn queue_full_is_reported_without_waiting() {
 }
 
 #[test]
-fn subscribers_receive_every_event_in_order() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = small_config(dir.path());
-    let store = Store::open(config, signer(), normalize()).unwrap();
-    let mut events = store.subscribe();
-    let acked = append(&store, &["alpha"], 0, 200);
-    store.shutdown().unwrap();
-    let mut seen = Vec::new();
-    while let Ok(batch) = events.try_recv() {
-        seen.extend(batch.iter().map(|e| e.id));
-    }
-    assert_eq!(seen, acked[0].1);
-}
-
-#[test]
 fn reopening_after_a_clean_shutdown_leaves_no_wal_files() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = small_config(dir.path());

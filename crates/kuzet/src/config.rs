@@ -101,6 +101,7 @@ pub struct StoreSection {
     pub segment_bytes: u64,
     pub zstd_level: i32,
     pub seal_workers: usize,
+    pub consumer_buffer_events: usize,
     pub backup_dir: String,
 }
 

@@ -30,6 +30,7 @@ pub struct WalSink(pub WalHandle);
 fn sink_error(error: StoreError) -> SinkError {
     match error {
         StoreError::QueueFull => SinkError::Full,
+        e @ StoreError::EventTooLarge { .. } => SinkError::TooLarge(e.to_string()),
         other => SinkError::Unavailable(other.to_string()),
     }
 }
@@ -59,6 +60,7 @@ pub fn store_config(config: &Config) -> StoreConfig {
             0 => StoreConfig::new(&config.data_dir).seal_workers,
             n => n,
         },
+        consumer_buffer_events: section.consumer_buffer_events,
     }
 }
 
@@ -132,7 +134,7 @@ pub fn ingest_config(config: &Config) -> Result<IngestConfig> {
 #[derive(Clone)]
 struct Telemetry {
     prometheus: PrometheusHandle,
-    store: Arc<dyn Fn() -> kuzet_store::StoreStats + Send + Sync>,
+    store: kuzet_store::StatsHandle,
     health: SourceHealth,
     ready: Arc<AtomicBool>,
 }
@@ -145,7 +147,8 @@ async fn metrics_handler(State(t): State<Telemetry>) -> impl IntoResponse {
 }
 
 async fn health_handler(State(t): State<Telemetry>) -> impl IntoResponse {
-    let stats = (t.store)();
+    let stats = t.store.stats();
+    let failure = t.store.failure();
     let sources: Vec<_> = t
         .health
         .snapshot()
@@ -161,8 +164,14 @@ async fn health_handler(State(t): State<Telemetry>) -> impl IntoResponse {
             })
         })
         .collect();
-    axum::Json(serde_json::json!({
-        "status": "ok",
+    let status = if failure.is_some() {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    };
+    let body = axum::Json(serde_json::json!({
+        "status": if failure.is_some() { "failed" } else { "ok" },
+        "reason": failure,
         "store": {
             "wal_appended": stats.wal_appended,
             "sealed_events": stats.sealed_events,
@@ -170,14 +179,20 @@ async fn health_handler(State(t): State<Telemetry>) -> impl IntoResponse {
             "backup_errors": stats.backup_errors,
         },
         "sources": sources,
-    }))
+    }));
+    (status, body)
 }
 
 async fn ready_handler(State(t): State<Telemetry>) -> impl IntoResponse {
-    if t.ready.load(Ordering::Acquire) {
-        (StatusCode::OK, "ready\n")
+    if let Some(reason) = t.store.failure() {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("failed: {reason}\n"),
+        )
+    } else if t.ready.load(Ordering::Acquire) {
+        (StatusCode::OK, "ready\n".to_owned())
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "starting\n")
+        (StatusCode::SERVICE_UNAVAILABLE, "starting\n".to_owned())
     }
 }
 
@@ -235,7 +250,7 @@ pub fn run_with(config: Config, on_ready: impl FnOnce(Ready) + Send + 'static) -
         };
         let telemetry = Telemetry {
             prometheus,
-            store: Arc::clone(&store_stats),
+            store: store.stats_handle(),
             health,
             ready: Arc::clone(&ready),
         };

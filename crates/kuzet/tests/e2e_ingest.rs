@@ -351,3 +351,84 @@ fn bad_input_is_refused_or_counted_and_the_server_keeps_serving() {
     );
     assert_eq!(with_message(&events, "still here").len(), 1);
 }
+
+#[test]
+fn health_and_ready_report_a_sealer_that_stopped_with_the_reason() {
+    let site = Site::new(&tenants(), "");
+    let server = site.start();
+    let base = format!("http://{}", server.http());
+    let (_, code) = curl(&[&format!("{base}/health")]);
+    assert_eq!(code, 200);
+    // The sealer cannot create energo's archive directory: a file is in its way.
+    std::fs::write(site.data_dir().join("archive/energo"), b"in the way").unwrap();
+    let (_, code) = curl(&[
+        "-H",
+        "Authorization: Bearer energo-secret",
+        "--data-binary",
+        r#"{"message":"the event that stops the sealer"}"#,
+        &format!("{base}/ingest/v1/events"),
+    ]);
+    assert_eq!(code, 200, "durable in the write-ahead log");
+    let start = std::time::Instant::now();
+    let (body, code) = loop {
+        let (body, code) = curl(&[&format!("{base}/health")]);
+        if code != 200 {
+            break (body, code);
+        }
+        assert!(start.elapsed() < DEADLINE, "health stayed ok: {body}");
+        std::thread::yield_now();
+    };
+    assert_eq!(code, 503, "{body}");
+    let health: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(health["status"], "failed");
+    let reason = health["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("sealer stopped") && reason.contains("energo"),
+        "{reason}"
+    );
+    let (body, code) = curl(&[&format!("{base}/ready")]);
+    assert_eq!(code, 503);
+    assert!(body.starts_with("failed: sealer stopped"), "{body}");
+}
+
+#[test]
+fn an_event_larger_than_the_write_ahead_log_holds_is_refused_not_acknowledged_and_lost() {
+    let site = Site::new(&tenants(), "");
+    let server = site.start();
+    let base = format!("http://{}", server.http());
+    // 70 MiB of JSON in one event, gzip'd to a small body: under the decompressed-body limit (256 MiB), over the
+    // largest record the write-ahead log can replay (64 MiB).
+    let gz = site.path("huge.json.gz");
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(b"{\"message\":\"").unwrap();
+    let chunk = vec![b'a'; 1 << 20];
+    for _ in 0..70 {
+        encoder.write_all(&chunk).unwrap();
+    }
+    encoder.write_all(b"\"}").unwrap();
+    std::fs::write(&gz, encoder.finish().unwrap()).unwrap();
+    let (body, status) = curl(&[
+        "-H",
+        "Authorization: Bearer akimat-secret",
+        "-H",
+        "Content-Encoding: gzip",
+        "--data-binary",
+        &format!("@{}", gz.display()),
+        &format!("{base}/ingest/v1/events"),
+    ]);
+    assert_eq!(status, 413, "{body}");
+    assert!(body.contains("larger than the"), "{body}");
+    // Nothing was acknowledged, so a crash now loses nothing; the next start neither truncates nor refuses.
+    server.crash();
+    let server = site.start();
+    let (body, status) = curl(&[
+        "-H",
+        "Authorization: Bearer akimat-secret",
+        "--data-binary",
+        r#"{"message":"after the huge one"}"#,
+        &format!("http://{}/ingest/v1/events", server.http()),
+    ]);
+    assert_eq!(status, 200, "{body}");
+    server.stop();
+    assert_eq!(site.export("akimat").len(), 1);
+}
