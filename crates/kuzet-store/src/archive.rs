@@ -10,8 +10,8 @@ use kuzet_model::{Event, TenantId};
 
 use crate::codec::timestamp_nanos;
 use crate::format::{
-    self, BLOCK_HEADER_LEN, BlockHeader, CHECKPOINTS_FILE, Checkpoint, SegmentHeader, TRAILER_LEN,
-    Trailer, block_leaf, chain_hash, segment_file_name,
+    self, BLOCK_HEADER_LEN, BlockHeader, CHECKPOINTS_FILE, Checkpoint, CheckpointLink, SegmentHeader,
+    TRAILER_LEN, Trailer, block_leaf, chain_hash, segment_file_name,
 };
 use crate::merkle::{Frontier, Hash};
 use crate::wal::{sync_dir, truncate_file};
@@ -66,8 +66,11 @@ pub(crate) struct TenantLog {
     dirty: bool,
     /// Records in blocks covered by the last checkpoint: durable and readable by consumers.
     durable_records: u64,
-    /// Segment number of the block at tree_size - 1.
+    /// Segment number of the block at tree_size - 1, and that segment's header bytes (signed by checkpoints).
     last_block_segment: u64,
+    last_block_header: Vec<u8>,
+    /// Number and back link of the next checkpoint.
+    next_link: CheckpointLink,
     // The open block.
     payload: Vec<u8>,
     leaves: Vec<Hash>,
@@ -229,6 +232,7 @@ impl TenantLog {
         };
         let segments = list_segments(&dir)?;
         let mut last_cp: Option<Checkpoint> = None;
+        let mut next_link = CheckpointLink::default();
         if let Some(bytes) = &cp_bytes {
             let (lines, complete) = format::parse_checkpoints(bytes);
             if complete < bytes.len() {
@@ -249,6 +253,17 @@ impl TenantLog {
                         ),
                     ));
                 }
+                let count = lines.len() as u64;
+                if cp.n.is_some_and(|n| n + 1 != count) {
+                    return Err(StoreError::corrupt(
+                        &checkpoints_path,
+                        format!(
+                            "line {line} is checkpoint {} but the log holds {count} lines: lines were removed or repeated; run `kuzet verify`",
+                            cp.n.unwrap_or_default()
+                        ),
+                    ));
+                }
+                next_link = CheckpointLink::after(&cp, count);
                 last_cp = Some(cp);
             }
         } else if segments.len() > 1 || segments.first().is_some_and(|(n, _)| *n != 0) {
@@ -263,6 +278,7 @@ impl TenantLog {
         let mut next_record = 0;
         let mut last_sealed_seq = 0;
         let mut last_block_segment = 0;
+        let mut last_block_header = Vec::new();
         let mut prev_chain = [0u8; 32];
         let mut open_segment: Option<(u64, PathBuf, ScannedSegment)> = None;
         let mut next_segment_number = 0;
@@ -360,6 +376,9 @@ impl TenantLog {
                 frontier.push(block.leaf);
                 next_record = block.header.first_record + u64::from(block.header.record_count);
                 last_sealed_seq = last_sealed_seq.max(block.header.last_seq);
+                if last_block_segment != *number || last_block_header.is_empty() {
+                    last_block_header.clone_from(&scanned.header_bytes);
+                }
                 last_block_segment = *number;
                 blocks_kept += 1;
             }
@@ -421,6 +440,16 @@ impl TenantLog {
                 "archive does not match its last checkpoint; run `kuzet verify`",
             ));
         }
+        if let Some(signed) = last_cp.as_ref().and_then(Checkpoint::header_bytes) {
+            use sha2::Digest;
+            let actual: Hash = sha2::Sha256::digest(&last_block_header).into();
+            if actual != signed {
+                return Err(StoreError::corrupt(
+                    dir.join(segment_file_name(last_block_segment)),
+                    "segment header differs from the one its last checkpoint signed; run `kuzet verify`",
+                ));
+            }
+        }
         let segment = match open_segment {
             Some((number, path, scanned)) => {
                 let file = OpenOptions::new()
@@ -472,6 +501,8 @@ impl TenantLog {
                 dirty: false,
                 durable_records: next_record,
                 last_block_segment,
+                last_block_header,
+                next_link,
                 payload: Vec::new(),
                 leaves: Vec::new(),
                 first_seq: 0,
@@ -593,6 +624,9 @@ impl TenantLog {
             .map_err(StoreError::io(&segment.path))?;
         segment.len += block_len;
         segment.blocks += 1;
+        if self.last_block_segment != segment.number || self.last_block_header.is_empty() {
+            self.last_block_header.clone_from(&segment.header_bytes);
+        }
         self.last_block_segment = segment.number;
         self.frontier.push(block_leaf(&header_bytes, &root));
         self.next_record += self.leaves.len() as u64;
@@ -677,9 +711,11 @@ impl TenantLog {
         let cp = Checkpoint::sign(
             &self.signer,
             &self.tenant,
+            self.next_link,
             self.frontier.size(),
             &self.frontier.root(),
             &segment_file_name(self.last_block_segment),
+            &self.last_block_header,
             now,
         );
         let line = cp.to_line();
@@ -688,6 +724,7 @@ impl TenantLog {
             .and_then(|()| self.checkpoints.sync_data())
             .map_err(StoreError::io(&self.checkpoints_path))?;
         self.checkpoints_len += line.len() as u64;
+        self.next_link = CheckpointLink::after(&cp, self.next_link.n + 1);
         self.dirty = false;
         self.durable_records = self.next_record;
         Ok(true)

@@ -337,76 +337,122 @@ pub fn split_records(payload: &[u8]) -> (Vec<RecordRef<'_>>, Option<String>) {
 }
 
 /// A signed statement of a tenant log's size and root. One JSON line in `checkpoints.log`.
+///
+/// Version 2 also numbers the checkpoints of a log (`n`, from 0), links each to the one before (`prev`, the SHA-256
+/// of its signed message) so that a line removed, repeated or reordered is seen, and binds the header of the
+/// segment holding the last block (`header`, its SHA-256) so that no header byte can change unseen. Version 1 lines
+/// (without those fields) are still read and verified.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Checkpoint {
     pub v: u32,
     pub tenant: String,
+    /// Version 2: the checkpoint's number in its log, from 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n: Option<u64>,
+    /// Version 2: hex SHA-256 of the previous checkpoint's signed message (64 zeros for the first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prev: Option<String>,
     pub tree_size: u64,
     /// Hex of the log root.
     pub root: String,
     /// The segment file holding block `tree_size - 1`.
     pub segment: String,
+    /// Version 2: hex SHA-256 of that segment's header bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header: Option<String>,
     /// RFC 3339 UTC.
     pub time: String,
-    /// Hex of the Ed25519 signature over [`Checkpoint::signed_message`].
+    /// Hex of the Ed25519 signature over [`Checkpoint::message`].
     pub sig: String,
 }
 
-impl Checkpoint {
-    pub const VERSION: u32 = 1;
+/// Where a new checkpoint goes in its log: its number and the hash of the previous checkpoint's message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CheckpointLink {
+    pub n: u64,
+    pub prev: Hash,
+}
 
-    /// The exact bytes signed: a line-oriented text, independent of JSON formatting.
-    pub fn signed_message(
-        tenant: &str,
-        tree_size: u64,
-        root_hex: &str,
-        segment: &str,
-        time: &str,
-    ) -> Vec<u8> {
-        format!("kuzet-checkpoint-v1\n{tenant}\n{tree_size}\n{root_hex}\n{segment}\n{time}\n")
-            .into_bytes()
+impl CheckpointLink {
+    /// The link for the checkpoint that follows `cp`, the `count`-th line of its log (from 1).
+    pub fn after(cp: &Checkpoint, count: u64) -> Self {
+        Self {
+            n: count,
+            prev: cp.message_hash(),
+        }
     }
+}
 
+impl Checkpoint {
+    pub const VERSION: u32 = 2;
+
+    /// The exact bytes signed: a line-oriented text, independent of JSON formatting. Version 1 signed
+    /// `kuzet-checkpoint-v1\n<tenant>\n<tree_size>\n<root>\n<segment>\n<time>\n`; version 2 signs
+    /// `kuzet-checkpoint-v2\n<tenant>\n<n>\n<prev>\n<tree_size>\n<root>\n<segment>\n<header>\n<time>\n`.
     pub fn message(&self) -> Vec<u8> {
-        Self::signed_message(
+        let (tenant, size, root, segment, time) = (
             &self.tenant,
             self.tree_size,
             &self.root,
             &self.segment,
             &self.time,
-        )
-    }
-
-    pub fn sign(
-        signer: &crate::Signer,
-        tenant: &TenantId,
-        tree_size: u64,
-        root: &Hash,
-        segment: &str,
-        time: jiff::Timestamp,
-    ) -> Self {
-        let root_hex = hex::encode(root);
-        let time = time.to_string();
-        let sig = signer.sign(&Self::signed_message(
-            tenant.as_str(),
-            tree_size,
-            &root_hex,
-            segment,
-            &time,
-        ));
-        Self {
-            v: Self::VERSION,
-            tenant: tenant.as_str().to_owned(),
-            tree_size,
-            root: root_hex,
-            segment: segment.to_owned(),
-            time,
-            sig: hex::encode(sig),
+        );
+        match (self.v, self.n, &self.prev, &self.header) {
+            (2, Some(n), Some(prev), Some(header)) => format!(
+                "kuzet-checkpoint-v2\n{tenant}\n{n}\n{prev}\n{size}\n{root}\n{segment}\n{header}\n{time}\n"
+            )
+            .into_bytes(),
+            _ => format!("kuzet-checkpoint-v1\n{tenant}\n{size}\n{root}\n{segment}\n{time}\n")
+                .into_bytes(),
         }
     }
 
+    /// SHA-256 of the signed message: what the next checkpoint's `prev` holds.
+    pub fn message_hash(&self) -> Hash {
+        use sha2::Digest;
+        sha2::Sha256::digest(self.message()).into()
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn sign(
+        signer: &crate::Signer,
+        tenant: &TenantId,
+        link: CheckpointLink,
+        tree_size: u64,
+        root: &Hash,
+        segment: &str,
+        segment_header: &[u8],
+        time: jiff::Timestamp,
+    ) -> Self {
+        use sha2::Digest;
+        let mut cp = Self {
+            v: Self::VERSION,
+            tenant: tenant.as_str().to_owned(),
+            n: Some(link.n),
+            prev: Some(hex::encode(link.prev)),
+            tree_size,
+            root: hex::encode(root),
+            segment: segment.to_owned(),
+            header: Some(hex::encode(sha2::Sha256::digest(segment_header))),
+            time: time.to_string(),
+            sig: String::new(),
+        };
+        cp.sig = hex::encode(signer.sign(&cp.message()));
+        cp
+    }
+
+    /// Whether the line is well formed for its version and its signature verifies.
     pub fn signature_ok(&self, key: &crate::VerifyingKey) -> bool {
-        if self.v != Self::VERSION {
+        let well_formed = match self.v {
+            1 => self.n.is_none() && self.prev.is_none() && self.header.is_none(),
+            2 => {
+                self.n.is_some()
+                    && self.prev.as_deref().and_then(hex32).is_some()
+                    && self.header.as_deref().and_then(hex32).is_some()
+            }
+            _ => false,
+        };
+        if !well_formed {
             return false;
         }
         let Some(sig) = hex::decode(&self.sig)
@@ -418,8 +464,18 @@ impl Checkpoint {
         key.verify(&self.message(), &sig)
     }
 
+    /// Version 2: the signed hash of the segment header.
+    pub fn header_bytes(&self) -> Option<Hash> {
+        self.header.as_deref().and_then(hex32)
+    }
+
+    /// Version 2: the signed hash of the previous checkpoint's message.
+    pub fn prev_bytes(&self) -> Option<Hash> {
+        self.prev.as_deref().and_then(hex32)
+    }
+
     pub fn root_bytes(&self) -> Option<Hash> {
-        hex::decode(&self.root).ok().and_then(|b| b.try_into().ok())
+        hex32(&self.root)
     }
 
     pub fn to_line(&self) -> String {
@@ -428,6 +484,10 @@ impl Checkpoint {
         line.push('\n');
         line
     }
+}
+
+fn hex32(text: &str) -> Option<Hash> {
+    hex::decode(text).ok().and_then(|b| b.try_into().ok())
 }
 
 /// One line of `checkpoints.log`: its number (from 1) and the checkpoint or why it does not parse.

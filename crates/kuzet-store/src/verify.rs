@@ -27,6 +27,8 @@ const MAX_BLOCK_BYTES: u32 = 512 << 20;
 pub enum FindingKind {
     /// A record's bytes differ from what was sealed.
     RecordAltered,
+    /// A record's locator hint was changed; the record itself is intact (its block root matches).
+    HintAltered,
     /// A record index is missing from its block.
     RecordRemoved,
     /// Records appear out of index order.
@@ -50,6 +52,9 @@ pub enum FindingKind {
     ChainBroken,
     /// A checkpoint line is malformed or its signature does not verify.
     CheckpointForged,
+    /// Checkpoint lines were removed, repeated or reordered (their numbers or back links do not follow), or a
+    /// checkpoint kept off the host is missing from the host's log.
+    CheckpointLogAltered,
     /// A checkpoint's root differs from the recomputed tree at its size.
     CheckpointMismatch,
     /// Segments exist but the checkpoint log is missing.
@@ -347,6 +352,12 @@ struct TenantVerifier<'a> {
     previous_closed: bool,
     /// Checkpoints of this tenant kept outside the archive (see [`verify_with_checkpoints`]), signatures checked.
     external: Vec<(usize, Checkpoint)>,
+    /// The host's own valid checkpoints, by number (version 2), for comparing external ones.
+    host_numbers: BTreeMap<u64, Checkpoint>,
+    /// Per segment file: the header hash a version 2 checkpoint signed, and that checkpoint's line.
+    signed_headers: BTreeMap<String, (Hash, usize)>,
+    /// Whether the previous segment's header differed from its signed hash (the next back link then breaks too).
+    previous_header_altered: bool,
 }
 
 impl<'a> TenantVerifier<'a> {
@@ -370,6 +381,9 @@ impl<'a> TenantVerifier<'a> {
             next_segment: 0,
             previous_closed: true,
             external: Vec::new(),
+            host_numbers: BTreeMap::new(),
+            signed_headers: BTreeMap::new(),
+            previous_header_altered: false,
         }
     }
 
@@ -460,6 +474,7 @@ impl<'a> TenantVerifier<'a> {
                 }
             }
             self.summary.checkpoints = checkpoints.len() as u64;
+            self.check_links(&checkpoints);
         }
         for (_, cp) in &self.external {
             self.wanted_sizes.insert(cp.tree_size, None);
@@ -497,10 +512,63 @@ impl<'a> TenantVerifier<'a> {
         Ok(())
     }
 
-    /// Each external checkpoint must still be a prefix of the log: its size present, its root recomputed.
+    /// The host's checkpoints must follow one another: numbers 0, 1, 2, … in file order, each linking to the
+    /// message of the one before. Records the signed segment headers for the segment walk.
+    fn check_links(&mut self, checkpoints: &[(usize, Checkpoint)]) {
+        let mut previous: Option<(usize, &Checkpoint)> = None;
+        for (index, (line, cp)) in checkpoints.iter().enumerate() {
+            if let (Some(n), Some(prev)) = (cp.n, cp.prev_bytes()) {
+                // Version 1 lines before the first version 2 line count as checkpoints 0..k.
+                let expected_n = previous
+                    .and_then(|(_, p)| p.n.map(|pn| pn + 1))
+                    .unwrap_or(index as u64);
+                let expected_prev = previous.map_or([0u8; 32], |(_, p)| p.message_hash());
+                let segment = Some(CHECKPOINTS_FILE);
+                if n > expected_n {
+                    self.find_at(FindingKind::CheckpointLogAltered, segment, None, format!(
+                        "checkpoint at line {line} is number {n} but {expected_n} was expected: checkpoints \
+                         {expected_n}..{n} were removed from the log"));
+                } else if n < expected_n {
+                    self.find_at(FindingKind::CheckpointLogAltered, segment, None, format!(
+                        "checkpoint at line {line} is number {n} but {expected_n} was expected: a checkpoint was \
+                         repeated or moved"));
+                } else if prev != expected_prev {
+                    let after = previous.map_or("the start of the log".to_owned(), |(l, _)| format!("line {l}"));
+                    self.find_at(FindingKind::CheckpointLogAltered, segment, None, format!(
+                        "checkpoint at line {line} does not link to the checkpoint before it ({after}): lines \
+                         were removed or replaced"));
+                }
+                self.host_numbers.entry(n).or_insert_with(|| cp.clone());
+                if let Some(header) = cp.header_bytes() {
+                    self.signed_headers
+                        .entry(cp.segment.clone())
+                        .or_insert((header, *line));
+                }
+            }
+            previous = Some((*line, cp));
+        }
+    }
+
+    /// Each external checkpoint must still be a prefix of the log: its size present, its root recomputed, and
+    /// (version 2) the same checkpoint still in the host's log under its number.
     fn check_external(&mut self) {
         let size = self.frontier.size();
+        let host_last = self.host_numbers.keys().next_back().copied();
         for (line, cp) in std::mem::take(&mut self.external) {
+            if let Some(n) = cp.n {
+                match self.host_numbers.get(&n) {
+                    Some(host) if host.sig == cp.sig => {}
+                    Some(_) => self.find_at(FindingKind::CheckpointLogAltered, Some(CHECKPOINTS_FILE), None, format!(
+                        "external checkpoint at line {line} (number {n}) differs from the host's checkpoint {n}")),
+                    None => self.find_at(FindingKind::CheckpointLogAltered, Some(CHECKPOINTS_FILE), None, format!(
+                        "external checkpoint at line {line} (number {n}, tree size {}) is missing from the host's \
+                         log{}", cp.tree_size, match host_last {
+                            Some(last) if last < n => format!(", which ends at checkpoint {last}: its tail was cut"),
+                            Some(_) => ": the line was removed".to_owned(),
+                            None => ", which holds no checkpoint".to_owned(),
+                        })),
+                }
+            }
             if cp.tree_size > size {
                 let kind = if self.segment_names.contains(&cp.segment) {
                     FindingKind::SegmentTruncated
@@ -634,7 +702,10 @@ impl<'a> TenantVerifier<'a> {
                             segment_file_name(header.number)
                         ),
                     );
-                } else if header.prev_chain != self.prev_chain && !self.chain_known_broken {
+                } else if header.prev_chain != self.prev_chain
+                    && !self.chain_known_broken
+                    && !self.previous_header_altered
+                {
                     self.find_at(
                         FindingKind::ChainBroken,
                         Some(name),
@@ -650,6 +721,28 @@ impl<'a> TenantVerifier<'a> {
                         header.first_block,
                         self.expected_block
                     );
+                }
+                self.previous_header_altered = false;
+                if let Some((signed, line)) = self.signed_headers.get(name).copied() {
+                    use sha2::Digest;
+                    let actual: Hash = sha2::Sha256::digest(&bytes[..len]).into();
+                    if actual != signed {
+                        self.previous_header_altered = true;
+                        self.find_at(
+                            FindingKind::SegmentHeaderAltered,
+                            Some(name),
+                            None,
+                            format!(
+                                "segment header differs from the one signed by the checkpoint at line {line}: a header \
+                                 field (opened at {}, first block {}, first record {}) was changed",
+                                jiff::Timestamp::from_nanosecond(i128::from(header.opened_at_nanos))
+                                    .map(|t| t.to_string())
+                                    .unwrap_or_else(|_| header.opened_at_nanos.to_string()),
+                                header.first_block,
+                                header.first_record
+                            ),
+                        );
+                    }
                 }
                 (bytes[..len].to_vec(), len)
             }
@@ -876,6 +969,7 @@ impl<'a> TenantVerifier<'a> {
             suffix_min[i] = suffix_min[i + 1].min(indices[i]);
         }
         let mut seen = HashSet::with_capacity(records.len());
+        let mut hints_changed = Vec::new();
         let mut max_seen: Option<u64> = None;
         let mut expected = first;
         for (position, record) in records.iter().enumerate() {
@@ -883,7 +977,10 @@ impl<'a> TenantVerifier<'a> {
             leaves.push(leaf);
             let index = indices[position];
             let event_id = decoded[position].as_ref().ok().map(|f| f.event_id);
-            if record.hint[..] != leaf[..HINT_LEN] || decoded[position].is_err() {
+            if decoded[position].is_ok() && record.hint[..] != leaf[..HINT_LEN] {
+                // Either the hint alone changed or the record too: the block root tells which, below.
+                hints_changed.push((index, event_id));
+            } else if decoded[position].is_err() {
                 self.find(
                     FindingKind::RecordAltered,
                     Some(name),
@@ -940,7 +1037,22 @@ impl<'a> TenantVerifier<'a> {
                 format!("records {expected}..{end} are missing at the end of the block"),
             );
         }
-        if crate::merkle::root(&leaves) != *root && self.findings.len() == findings_before {
+        let root_matches = crate::merkle::root(&leaves) == *root;
+        for (index, event_id) in hints_changed {
+            let (kind, detail) = if root_matches {
+                (
+                    FindingKind::HintAltered,
+                    "the record's locator hint was changed; the record itself is intact (its block root matches)",
+                )
+            } else {
+                (
+                    FindingKind::RecordAltered,
+                    "record bytes differ from what was sealed",
+                )
+            };
+            self.find(kind, Some(name), block, Some(index), event_id, detail);
+        }
+        if !root_matches && self.findings.len() == findings_before {
             self.find_at(
                 FindingKind::BlockAltered,
                 Some(name),

@@ -76,3 +76,22 @@ fn archive_v1_bytes_are_stable() {
     });
     check("v1", &actual);
 }
+
+#[test]
+fn version_1_checkpoint_lines_still_verify() {
+    // Lines written by the first checkpoint format (before numbers, back links and header hashes).
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("test_data/archive/checkpoints-v1.log");
+    let bytes = std::fs::read(path).unwrap();
+    let (lines, complete) = format::parse_checkpoints(&bytes);
+    assert_eq!(complete, bytes.len());
+    assert!(!lines.is_empty());
+    for (line, parsed) in lines {
+        let cp = parsed.unwrap();
+        assert_eq!(cp.v, 1, "line {line}");
+        assert!(cp.signature_ok(&signer().verifying_key()), "line {line}");
+        let mut changed = cp.clone();
+        changed.tree_size += 1;
+        assert!(!changed.signature_ok(&signer().verifying_key()));
+    }
+}

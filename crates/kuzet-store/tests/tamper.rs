@@ -343,9 +343,11 @@ fn forged_checkpoint_is_detected() {
     let forged = kuzet_store::format::Checkpoint::sign(
         &other,
         &tenant("alpha"),
+        kuzet_store::format::CheckpointLink::default(),
         1,
         &[0; 32],
         "0000000000.seg",
+        b"header",
         jiff::Timestamp::UNIX_EPOCH,
     );
     lines.push(forged.to_line().trim_end().to_owned());
@@ -516,4 +518,148 @@ fn rollback_with_its_checkpoints_is_caught_only_by_external_checkpoints() {
         f.kind == FindingKind::CheckpointForged
             && f.detail.starts_with("external checkpoint at line 1")
     });
+}
+
+/// The checkpoint log's lines of a tenant.
+fn checkpoint_lines(built: &Built, tenant_name: &str) -> Vec<String> {
+    std::fs::read_to_string(built.tenant_dir(tenant_name).join("checkpoints.log"))
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+fn write_checkpoint_lines(built: &Built, tenant_name: &str, lines: &[String]) {
+    let mut text = lines.join("\n");
+    text.push('\n');
+    std::fs::write(built.tenant_dir(tenant_name).join("checkpoints.log"), text).unwrap();
+}
+
+/// Rewrites a segment header's `opened_at` and recomputes its CRC, as an intruder who knows the format would.
+fn move_opened_at(path: &std::path::Path, by_nanos: i64) {
+    let bytes = std::fs::read(path).unwrap();
+    let (mut header, len) = SegmentHeader::decode(&bytes).unwrap();
+    header.opened_at_nanos -= by_nanos;
+    let mut out = header.encode();
+    assert_eq!(out.len(), len);
+    out.extend_from_slice(&bytes[len..]);
+    std::fs::write(path, out).unwrap();
+}
+
+const THIRTY_DAYS: i64 = 30 * 86_400 * 1_000_000_000;
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 16, ..Default::default() })]
+
+    /// Any checkpoint line removed (first, middle or last), or any line repeated anywhere, is reported, by the
+    /// archive alone and also with an off-host copy that holds the removed line.
+    #[test]
+    fn a_checkpoint_line_removed_or_repeated_is_reported(pick in 0usize..1000, repeat_at in 0usize..1000, remove in proptest::bool::ANY) {
+        let built = build_archive(|_| {});
+        let original = checkpoint_lines(&built, "gamma");
+        let offsite = std::fs::read(built.tenant_dir("gamma").join("checkpoints.log")).unwrap();
+        let mut lines = original.clone();
+        let i = pick % lines.len();
+        if remove {
+            lines.remove(i);
+        } else {
+            let line = lines[i].clone();
+            lines.insert(repeat_at % (lines.len() + 1), line);
+        }
+        write_checkpoint_lines(&built, "gamma", &lines);
+        let report = check(&built);
+        // Only the last line's removal leaves the log's lines in order; the blocks it covered are then uncovered.
+        let expected = if remove && i + 1 == original.len() {
+            FindingKind::Uncheckpointed
+        } else {
+            FindingKind::CheckpointLogAltered
+        };
+        proptest::prop_assert!(
+            has(&report, |f| f.tenant == "gamma" && f.kind == expected),
+            "line {} {}: {}", i, if remove { "removed" } else { "repeated" }, report
+        );
+        if remove {
+            let with_copy = kuzet_store::verify_with_checkpoints(&built.archive(), &signer().verifying_key(), &offsite).unwrap();
+            proptest::prop_assert!(
+                has(&with_copy, |f| f.tenant == "gamma" && f.kind == FindingKind::CheckpointLogAltered
+                    && f.detail.starts_with("external checkpoint") && f.detail.contains("missing from the host's log")),
+                "{}", with_copy
+            );
+        }
+    }
+
+    /// Moving `opened_at` of any segment, open or closed, is reported at that segment.
+    #[test]
+    fn a_segment_header_edit_is_reported_at_the_changed_segment(pick in 0u64..100, days in 1i64..400) {
+        let built = build_archive(|_| {});
+        let count = segment_count(&built.tenant_dir("beta")) as u64;
+        let number = pick % count;
+        move_opened_at(&built.segment("beta", number), days * 86_400 * 1_000_000_000);
+        let report = check(&built);
+        let name = segment_file_name(number);
+        proptest::prop_assert!(
+            has(&report, |f| f.tenant == "beta" && f.kind == FindingKind::SegmentHeaderAltered
+                && f.segment.as_deref() == Some(name.as_str())),
+            "segment {}: {}", name, report
+        );
+        proptest::prop_assert!(
+            !has(&report, |f| f.tenant == "beta" && f.kind == FindingKind::ChainBroken),
+            "the change is named at its segment, not at the next: {}", report
+        );
+    }
+}
+
+#[test]
+fn the_open_segments_opened_at_moved_back_thirty_days_is_caught() {
+    let built = build_archive(|_| {});
+    let last = segment_count(&built.tenant_dir("alpha")) as u64 - 1;
+    let path = built.segment("alpha", last);
+    move_opened_at(&path, THIRTY_DAYS);
+    let offsite = std::fs::read(built.tenant_dir("alpha").join("checkpoints.log")).unwrap();
+    for report in [
+        check(&built),
+        kuzet_store::verify_with_checkpoints(&built.archive(), &signer().verifying_key(), &offsite)
+            .unwrap(),
+    ] {
+        assert_finding(&report, |f| {
+            f.kind == FindingKind::SegmentHeaderAltered
+                && f.tenant == "alpha"
+                && f.segment.as_deref() == Some(segment_file_name(last).as_str())
+                && f.detail.contains("opened at")
+        });
+    }
+    // The store refuses to append to it.
+    let err = kuzet_store::ArchiveWriter::open(
+        &built.archive(),
+        tenant("alpha"),
+        4096,
+        6 * 1024,
+        3,
+        &signer(),
+    )
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(err.contains("segment header differs"), "{err}");
+}
+
+#[test]
+fn a_changed_hint_alone_is_named_as_such() {
+    let built = build_archive(|_| {});
+    let path = built.segment("beta", 1);
+    let mut target = 0;
+    rewrite_block(&path, 0, false, |entries| {
+        target = record_index(&entries[1].1);
+        entries[1].0[0] ^= 0xff;
+    });
+    let report = check(&built);
+    assert_finding(&report, |f| {
+        f.kind == FindingKind::HintAltered
+            && f.record == Some(target)
+            && f.detail.contains("record itself is intact")
+    });
+    assert!(
+        !has(&report, |f| f.kind == FindingKind::RecordAltered),
+        "{report}"
+    );
 }
