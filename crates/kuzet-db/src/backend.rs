@@ -66,6 +66,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0003_evidence.sql"),
         postgres: include_str!("../migrations/postgres/0003_evidence.sql"),
     },
+    Migration {
+        version: 4,
+        name: "sequences",
+        sqlite: include_str!("../migrations/sqlite/0004_sequences.sql"),
+        postgres: include_str!("../migrations/postgres/0004_sequences.sql"),
+    },
 ];
 
 /// The relational store. Cheap to clone.

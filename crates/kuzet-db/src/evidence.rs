@@ -29,8 +29,13 @@ pub struct CustodyRecord {
     pub reason: String,
 }
 
-/// The custody chain is appended in one place's SQL, whichever call appends to it.
-const NEXT_CUSTODY_SEQ: &str = "SELECT COUNT(*) FROM custody_entries WHERE incident_id = $1";
+/// The custody chain is appended in one place's SQL, whichever call appends to it. Sequence numbers come from the
+/// incident's counters, taken by the transaction's first statement (an UPDATE: the row lock on PostgreSQL, the
+/// write lock on SQLite, so concurrent appends queue instead of colliding or failing with "database is locked").
+const NEXT_CUSTODY_SEQ: &str =
+    "UPDATE incidents SET custody_next = custody_next + 1 WHERE id = $1 RETURNING custody_next - 1";
+const NEXT_EVIDENCE_SEQ: &str = "UPDATE incidents SET evidence_next = evidence_next + 1, custody_next = custody_next + 1 \
+     WHERE id = $1 RETURNING evidence_next - 1, custody_next - 1";
 const INSERT_CUSTODY: &str = "INSERT INTO custody_entries (incident_id, seq, at_ms, actor, action, reason) VALUES ($1, $2, $3, $4, $5, $6)";
 
 impl Db {
@@ -66,13 +71,11 @@ impl Db {
         let object = format!("event {event} in incident `{id}`");
         on_pool!(self, pool => {
             let mut tx = pool.begin().await.map_err(DbError::query("evidence"))?;
-            let (seq,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM evidence_items WHERE incident_id = $1")
+            let (seq, custody): (i64, i64) = sqlx::query_as(NEXT_EVIDENCE_SEQ)
                 .bind(id.as_str()).fetch_one(&mut *tx).await.map_err(DbError::query("evidence"))?;
             sqlx::query("INSERT INTO evidence_items (incident_id, seq, event_id, added_by, added_ms, reason) VALUES ($1, $2, $3, $4, $5, $6)")
                 .bind(id.as_str()).bind(seq).bind(event.to_string()).bind(&actor).bind(now.as_millisecond()).bind(reason)
                 .execute(&mut *tx).await.map_err(DbError::insert("evidence", object.clone()))?;
-            let (custody,): (i64,) = sqlx::query_as(NEXT_CUSTODY_SEQ)
-                .bind(id.as_str()).fetch_one(&mut *tx).await.map_err(DbError::query("custody"))?;
             sqlx::query(INSERT_CUSTODY)
                 .bind(id.as_str()).bind(custody).bind(now.as_millisecond()).bind(&actor).bind("collected").bind(format!("event {event}: {reason}"))
                 .execute(&mut *tx).await.map_err(DbError::query("custody"))?;

@@ -109,7 +109,7 @@ async fn onboard(db: &Db, user: &str, one_time: &str, now: Timestamp) -> (String
 async fn suite(db: Db) {
     let backend = db.backend();
     let now = at("2026-12-04T06:00:00Z");
-    assert_eq!(db.schema_version().await.unwrap(), 3, "{backend:?}");
+    assert_eq!(db.schema_version().await.unwrap(), 4, "{backend:?}");
 
     // The configuration file's directory lands in the database and comes back whole.
     db.system_apply_directory(&directory("10.1.0.0/24"), now)
@@ -693,6 +693,28 @@ async fn suite(db: Db) {
     assert_eq!(items[0].event_id, event);
     let actions: Vec<&str> = custody.iter().map(|c| c.action.as_str()).collect();
     assert_eq!(actions, ["collected", "handed over", "exported"]);
+    // Concurrent appends to one incident's evidence and custody all land, each with its own sequence number
+    // (they raced on COUNT(*) then INSERT before: "database is locked" on SQLite, collisions on PostgreSQL).
+    let mut tasks = Vec::new();
+    for i in 0..30u128 {
+        let (db, read, manage, id) = (db.clone(), read.clone(), manage.clone(), id.clone());
+        tasks.push(tokio::spawn(async move {
+            if i % 3 == 0 {
+                let event = kuzet_model::EventId::from_parts(1_800_000_000_000, 100 + i);
+                db.attach_evidence(&manage, &t("akimat"), &id, event, "burst", confirmed)
+                    .await
+            } else {
+                db.record_custody(&read, &t("akimat"), &id, "accessed", "viewed", confirmed)
+                    .await
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    let (items, custody) = db.evidence(&read, &t("akimat"), &id).await.unwrap();
+    assert_eq!(items.len(), 1 + 10, "every attachment landed");
+    assert_eq!(custody.len(), 3 + 30, "every custody entry landed");
     assert!(matches!(
         db.system_evidence(&t("bank"), &id).await.unwrap_err(),
         DbError::NotFound(_)
@@ -866,7 +888,7 @@ async fn conformance_sqlite() {
     let db = Db::connect(&url, RoleCatalog::default(), policy())
         .await
         .unwrap();
-    assert_eq!(db.schema_version().await.unwrap(), 3);
+    assert_eq!(db.schema_version().await.unwrap(), 4);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,8 +10,8 @@ use kuzet_model::{Event, TenantId};
 
 use crate::codec::timestamp_nanos;
 use crate::format::{
-    self, BLOCK_HEADER_LEN, BlockHeader, CHECKPOINTS_FILE, Checkpoint, CheckpointLink, SegmentHeader,
-    TRAILER_LEN, Trailer, block_leaf, chain_hash, segment_file_name,
+    self, BLOCK_HEADER_LEN, BlockHeader, CHECKPOINTS_FILE, Checkpoint, CheckpointLink,
+    SegmentHeader, TRAILER_LEN, Trailer, block_leaf, chain_hash, segment_file_name,
 };
 use crate::merkle::{Frontier, Hash};
 use crate::wal::{sync_dir, truncate_file};

@@ -533,7 +533,9 @@ impl<'a> TenantVerifier<'a> {
                         "checkpoint at line {line} is number {n} but {expected_n} was expected: a checkpoint was \
                          repeated or moved"));
                 } else if prev != expected_prev {
-                    let after = previous.map_or("the start of the log".to_owned(), |(l, _)| format!("line {l}"));
+                    let after = previous.map_or("the start of the log".to_owned(), |(l, _)| {
+                        format!("line {l}")
+                    });
                     self.find_at(FindingKind::CheckpointLogAltered, segment, None, format!(
                         "checkpoint at line {line} does not link to the checkpoint before it ({after}): lines \
                          were removed or replaced"));
