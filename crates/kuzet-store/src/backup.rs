@@ -2,7 +2,6 @@
 //! location (a directory or an object store), idempotently. The copy has the archive's layout and verifies with
 //! the same verifier.
 
-use std::collections::HashSet;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -84,7 +83,27 @@ pub struct BackupReport {
     pub segments_copied: u64,
     pub segments_present: u64,
     pub checkpoint_logs: u64,
+    /// Bytes read from the archive: the segments copied, the trailers that tell a closed segment, and the new part
+    /// of each checkpoint log. It does not grow with the archive's age.
+    pub bytes_read: u64,
 }
+
+/// What the backup thread remembers between jobs, so that each job reads only what is new.
+#[derive(Debug, Default)]
+pub(crate) struct Copied {
+    /// Per tenant: the closed segments known to be in the copy (number → the log's tree size at its end), and the
+    /// checkpoint log prefix already copied (its length and the tree size it covers).
+    tenants: std::collections::HashMap<String, TenantCopied>,
+}
+
+#[derive(Debug, Default)]
+struct TenantCopied {
+    segments: std::collections::BTreeMap<u64, u64>,
+    checkpoints_len: u64,
+}
+
+/// Chunks of segment copies: small enough to bound memory, large enough for object-store multipart parts.
+const COPY_CHUNK: usize = 8 << 20;
 
 struct Copier<'a> {
     target: &'a BackupTarget,
@@ -99,18 +118,96 @@ impl Copier<'_> {
         }
     }
 
-    fn exists_with_len(&self, rel: &str, len: u64) -> Result<bool, StoreError> {
+    fn len_of(&self, rel: &str) -> Result<Option<u64>, StoreError> {
         match self.target {
             BackupTarget::Directory(dir) => {
-                Ok(std::fs::metadata(dir.join(rel)).is_ok_and(|m| m.len() == len))
+                Ok(std::fs::metadata(dir.join(rel)).ok().map(|m| m.len()))
             }
             BackupTarget::ObjectStore(store, prefix) => {
                 let path = BackupTarget::object_path(prefix, rel);
                 match block_on(self.runtime, store.head(&path)) {
-                    Ok(meta) => Ok(meta.size == len),
-                    Err(object_store::Error::NotFound { .. }) => Ok(false),
+                    Ok(meta) => Ok(Some(meta.size)),
+                    Err(object_store::Error::NotFound { .. }) => Ok(None),
                     Err(e) => Err(self.err(format!("{rel}: {e}"))),
                 }
+            }
+        }
+    }
+
+    fn exists_with_len(&self, rel: &str, len: u64) -> Result<bool, StoreError> {
+        Ok(self.len_of(rel)? == Some(len))
+    }
+
+    /// Copies `len` bytes of `source` from its start to `rel`, in chunks; a reader of the copy never sees a
+    /// half-copied file (written aside and renamed, or a multipart upload completed at the end).
+    fn copy_file(&self, rel: &str, source: &Path, len: u64) -> Result<(), StoreError> {
+        use std::io::Read;
+        let file = std::fs::File::open(source).map_err(StoreError::io(source))?;
+        let mut reader = file.take(len);
+        match self.target {
+            BackupTarget::Directory(dir) => {
+                let path = dir.join(rel);
+                let parent = path.parent().unwrap_or(dir).to_owned();
+                std::fs::create_dir_all(&parent).map_err(StoreError::io(&parent))?;
+                let tmp = path.with_extension("partial");
+                let mut out = std::fs::File::create(&tmp).map_err(StoreError::io(&tmp))?;
+                let copied = std::io::copy(&mut reader, &mut out)
+                    .and_then(|n| out.sync_all().map(|()| n))
+                    .map_err(StoreError::io(&tmp))?;
+                if copied != len {
+                    return Err(self.err(format!(
+                        "{rel}: {} changed while it was copied",
+                        source.display()
+                    )));
+                }
+                std::fs::rename(&tmp, &path).map_err(StoreError::io(&path))?;
+                crate::wal::sync_dir(&parent)
+            }
+            BackupTarget::ObjectStore(store, prefix) => {
+                let path = BackupTarget::object_path(prefix, rel);
+                block_on(self.runtime, async {
+                    let fail = |e: object_store::Error| self.err(format!("{rel}: {e}"));
+                    let mut upload = store.put_multipart(&path).await.map_err(fail)?;
+                    // Parts one at a time, awaited here: no runtime task needed, memory bounded by one chunk.
+                    let mut copied = 0u64;
+                    let outcome = loop {
+                        let mut chunk = Vec::with_capacity(COPY_CHUNK);
+                        match (&mut reader)
+                            .take(COPY_CHUNK as u64)
+                            .read_to_end(&mut chunk)
+                        {
+                            Ok(0) => break Ok(()),
+                            Ok(n) => copied += n as u64,
+                            Err(e) => {
+                                break Err(StoreError::Io {
+                                    path: source.to_owned(),
+                                    source: e,
+                                });
+                            }
+                        }
+                        if let Err(e) = upload.put_part(chunk.into()).await {
+                            break Err(fail(e));
+                        }
+                    };
+                    let outcome = outcome.and_then(|()| {
+                        if copied == len {
+                            Ok(())
+                        } else {
+                            Err(self.err(format!(
+                                "{rel}: {} changed while it was copied",
+                                source.display()
+                            )))
+                        }
+                    });
+                    match outcome {
+                        Ok(()) => upload.complete().await.map(|_| ()).map_err(fail),
+                        Err(e) => {
+                            // The copy was not made; a failed abort leaves only an incomplete upload behind.
+                            let _ = upload.abort().await;
+                            Err(e)
+                        }
+                    }
+                })
             }
         }
     }
@@ -119,15 +216,9 @@ impl Copier<'_> {
         match self.target {
             BackupTarget::Directory(dir) => {
                 let path = dir.join(rel);
-                if let Some(parent) = path.parent() {
-                    std::fs::create_dir_all(parent).map_err(StoreError::io(parent))?;
-                }
-                // Write aside and rename, so a reader never sees a half-copied file.
-                let tmp = path.with_extension("partial");
-                std::fs::write(&tmp, &bytes)
-                    .and_then(|()| std::fs::File::open(&tmp).and_then(|f| f.sync_all()))
-                    .map_err(StoreError::io(&tmp))?;
-                std::fs::rename(&tmp, &path).map_err(StoreError::io(&path))
+                let parent = path.parent().unwrap_or(dir).to_owned();
+                std::fs::create_dir_all(&parent).map_err(StoreError::io(&parent))?;
+                crate::wal::write_atomically(&path, &bytes)
             }
             BackupTarget::ObjectStore(store, prefix) => {
                 let path = BackupTarget::object_path(prefix, rel);
@@ -139,17 +230,32 @@ impl Copier<'_> {
     }
 }
 
+/// The trailer of a segment file if it is closed (read from the file's last bytes only).
+fn read_trailer(path: &Path) -> Result<(Option<Trailer>, u64), StoreError> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = std::fs::File::open(path).map_err(StoreError::io(path))?;
+    let len = file.metadata().map_err(StoreError::io(path))?.len();
+    let Some(at) = len.checked_sub(format::TRAILER_LEN as u64) else {
+        return Ok((None, len));
+    };
+    let mut buf = [0u8; format::TRAILER_LEN];
+    file.seek(SeekFrom::Start(at))
+        .and_then(|_| file.read_exact(&mut buf))
+        .map_err(StoreError::io(path))?;
+    Ok((Trailer::decode(&buf).ok(), len))
+}
+
 /// Copies every closed segment of every tenant (and the checkpoints covering them) to `target`. Idempotent:
 /// segments already present with the same length are skipped; closed segments never change.
 pub fn backup(archive_dir: &Path, target: &BackupTarget) -> Result<BackupReport, StoreError> {
-    backup_with(archive_dir, target, None, &mut HashSet::new(), None)
+    backup_with(archive_dir, target, None, &mut Copied::default(), None)
 }
 
 fn backup_with(
     archive_dir: &Path,
     target: &BackupTarget,
     runtime: Option<&tokio::runtime::Handle>,
-    copied: &mut HashSet<(String, u64)>,
+    copied: &mut Copied,
     only: Option<&str>,
 ) -> Result<BackupReport, StoreError> {
     let copier = Copier { target, runtime };
@@ -169,55 +275,86 @@ fn backup_with(
             continue;
         }
         let dir = entry.path();
-        let mut covered_tree_size = None;
+        let known = copied.tenants.entry(tenant.clone()).or_default();
+        let mut covered_tree_size = known.segments.values().next_back().copied();
         for (number, path) in crate::archive::list_segments(&dir)? {
-            let bytes = std::fs::read(&path).map_err(StoreError::io(&path))?;
-            // Closed segments end with a valid trailer; the open one is copied once it closes.
-            let Some(trailer) = bytes
-                .len()
-                .checked_sub(format::TRAILER_LEN)
-                .and_then(|at| Trailer::decode(&bytes[at..]).ok())
-            else {
-                break;
-            };
-            covered_tree_size = Some(trailer.tree_size);
-            let name = format::segment_file_name(number);
-            let rel = format!("{tenant}/{name}");
-            if copied.contains(&(tenant.clone(), number)) {
+            if known.segments.contains_key(&number) {
                 report.segments_present += 1;
                 continue;
             }
-            if copier.exists_with_len(&rel, bytes.len() as u64)? {
+            // Closed segments end with a valid trailer; the open one is copied once it closes.
+            let (trailer, len) = read_trailer(&path)?;
+            report.bytes_read += format::TRAILER_LEN as u64;
+            let Some(trailer) = trailer else {
+                break;
+            };
+            let rel = format!("{tenant}/{}", format::segment_file_name(number));
+            if copier.exists_with_len(&rel, len)? {
                 report.segments_present += 1;
             } else {
-                copier.put(&rel, bytes)?;
+                copier.copy_file(&rel, &path, len)?;
+                report.bytes_read += len;
                 report.segments_copied += 1;
             }
-            copied.insert((tenant.clone(), number));
+            known.segments.insert(number, trailer.tree_size);
+            covered_tree_size = Some(trailer.tree_size);
         }
         let Some(tree_size) = covered_tree_size else {
             continue;
         };
         // The checkpoint log prefix whose checkpoints the copied segments cover: the copy verifies on its own.
+        // Only the part after what was copied before is read to find the new end.
         let cp_path = dir.join(CHECKPOINTS_FILE);
-        let cp_bytes = std::fs::read(&cp_path).map_err(StoreError::io(&cp_path))?;
-        let mut prefix_len = 0;
-        for line in cp_bytes.split_inclusive(|&b| b == b'\n') {
+        let new_part = read_from(&cp_path, known.checkpoints_len)?;
+        report.bytes_read += new_part.len() as u64;
+        let mut prefix_len = known.checkpoints_len;
+        for line in new_part.split_inclusive(|&b| b == b'\n') {
             let Ok(cp) = serde_json::from_slice::<format::Checkpoint>(line.trim_ascii_end()) else {
                 break;
             };
             if cp.tree_size > tree_size || !line.ends_with(b"\n") {
                 break;
             }
-            prefix_len += line.len();
+            prefix_len += line.len() as u64;
         }
         let rel = format!("{tenant}/{CHECKPOINTS_FILE}");
-        if !copier.exists_with_len(&rel, prefix_len as u64)? {
-            copier.put(&rel, cp_bytes[..prefix_len].to_vec())?;
+        let have = copier.len_of(&rel)?;
+        if have != Some(prefix_len) {
+            match (target, have) {
+                // A directory copy grows by appending the new lines; an object is replaced whole.
+                (BackupTarget::Directory(backup_dir), Some(have))
+                    if have == known.checkpoints_len && have < prefix_len =>
+                {
+                    use std::io::Write;
+                    let path = backup_dir.join(&rel);
+                    let new = &new_part[..(prefix_len - have) as usize];
+                    std::fs::OpenOptions::new()
+                        .append(true)
+                        .open(&path)
+                        .and_then(|mut f| f.write_all(new).and_then(|()| f.sync_data()))
+                        .map_err(StoreError::io(&path))?;
+                }
+                _ => {
+                    copier.copy_file(&rel, &cp_path, prefix_len)?;
+                    report.bytes_read += prefix_len;
+                }
+            }
             report.checkpoint_logs += 1;
         }
+        known.checkpoints_len = prefix_len;
     }
     Ok(report)
+}
+
+/// The bytes of a file from `offset` to its end.
+fn read_from(path: &Path, offset: u64) -> Result<Vec<u8>, StoreError> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = std::fs::File::open(path).map_err(StoreError::io(path))?;
+    let mut out = Vec::new();
+    file.seek(SeekFrom::Start(offset))
+        .and_then(|_| file.read_to_end(&mut out))
+        .map_err(StoreError::io(path))?;
+    Ok(out)
 }
 
 /// The backup thread: one job per closed segment notification, each copying whatever is not yet copied.
@@ -228,7 +365,7 @@ pub(crate) fn run(
     counters: Arc<Counters>,
     runtime: Option<tokio::runtime::Handle>,
 ) {
-    let mut copied = HashSet::new();
+    let mut copied = Copied::default();
     while let Ok(job) = rx.recv() {
         let only = match &job {
             BackupJob::Tenant(t) => Some(t.as_str().to_owned()),

@@ -24,6 +24,23 @@ fn conformance(
     let second = backup(&built.archive(), &target).unwrap();
     assert_eq!(second.segments_copied, 0, "idempotent");
     assert_eq!(second.segments_present, first.segments_copied);
+    // A second run reads the trailers (the open segments' too) and the checkpoint logs, never a copied segment
+    // again: what it reads does not grow with the archive.
+    let checkpoint_bytes: u64 = ["alpha", "beta", "gamma"]
+        .iter()
+        .map(|t| {
+            std::fs::metadata(built.tenant_dir(t).join("checkpoints.log"))
+                .unwrap()
+                .len()
+        })
+        .sum();
+    let trailers = (second.segments_present + 3) * kuzet_store::format::TRAILER_LEN as u64;
+    assert!(
+        second.bytes_read <= trailers + checkpoint_bytes,
+        "{second:?}: read {} bytes, at most {trailers} of trailers and {checkpoint_bytes} of checkpoints expected",
+        second.bytes_read
+    );
+    assert!(first.bytes_read > second.bytes_read, "{first:?}");
     let report = backup_verify(&target, &key).unwrap();
     assert!(report.is_intact(), "{report}");
     assert_eq!(report.tenants.len(), 3);
