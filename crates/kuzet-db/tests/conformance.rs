@@ -925,7 +925,7 @@ async fn conformance_postgres() {
     let again = Db::connect(&url, RoleCatalog::default(), policy())
         .await
         .unwrap();
-    assert_eq!(again.schema_version().await.unwrap(), 3);
+    assert_eq!(again.schema_version().await.unwrap(), 4);
     drop(db);
     drop(again);
     sqlx::query(sqlx::AssertSqlSafe(format!(

@@ -132,32 +132,99 @@ impl BundleReport {
     }
 }
 
+/// Largest manifest, signature and proof file a verifier reads: far above what a bundle holds (a proof is a few
+/// dozen hashes), far below what would exhaust memory.
+const MAX_MANIFEST: u64 = 16 << 20;
+const MAX_SIGNATURE: u64 = 1 << 10;
+const MAX_PROOF: u64 = 1 << 20;
+
+/// Whether `name` is a proof file a bundle may hold: `proofs/` and one plain file name ending in `.json`.
+fn is_proof_name(name: &str) -> bool {
+    let Some(file) = name.strip_prefix("proofs/") else {
+        return false;
+    };
+    file.len() <= 128
+        && file.ends_with(".json")
+        && !file.starts_with('.')
+        && file
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+/// Reads one of the bundle's own files: a regular file inside `dir` (not a link, device or directory), at most
+/// `cap` bytes. What is wrong is a finding; `Err` only for an unreadable directory.
+fn read_own(
+    dir: &Path,
+    name: &str,
+    cap: u64,
+    report: &mut BundleReport,
+    missing: &str,
+) -> Result<Option<Vec<u8>>, StoreError> {
+    use std::io::Read;
+    let path = dir.join(name);
+    let meta = match std::fs::symlink_metadata(&path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            report.findings.push(format!("{name}: {missing}"));
+            return Ok(None);
+        }
+        Err(e) => return Err(StoreError::io(&path)(e)),
+    };
+    if !meta.file_type().is_file() {
+        report
+            .findings
+            .push(format!("{name}: not a regular file of the bundle"));
+        return Ok(None);
+    }
+    if meta.len() > cap {
+        report.findings.push(format!(
+            "{name}: {} bytes, more than the {cap} bytes such a file may have",
+            meta.len()
+        ));
+        return Ok(None);
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(&path)
+        .and_then(|f| f.take(cap + 1).read_to_end(&mut bytes))
+        .map_err(StoreError::io(&path))?;
+    if bytes.len() as u64 > cap {
+        report
+            .findings
+            .push(format!("{name}: grew past {cap} bytes while it was read"));
+        return Ok(None);
+    }
+    Ok(Some(bytes))
+}
+
 /// Verifies a bundle offline with the sealing key's public half: the manifest's signature, every listed file's
 /// hash, every inclusion proof up to its signed checkpoint, that each proof is of the listed event of the
 /// bundle's tenant, and that the bundle holds nothing unlisted. `Err` only when the directory cannot be read.
 pub fn verify_bundle(dir: &Path, key: &VerifyingKey) -> Result<BundleReport, StoreError> {
     let mut report = BundleReport::default();
-    let read = |name: &str| -> Result<Option<Vec<u8>>, StoreError> {
-        let path = dir.join(name);
-        match std::fs::read(&path) {
-            Ok(bytes) => Ok(Some(bytes)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(StoreError::io(&path)(e)),
-        }
-    };
-    let Some(manifest_bytes) = read(MANIFEST)? else {
-        report.findings.push(format!("{MANIFEST}: missing"));
+    let Some(manifest_bytes) = read_own(dir, MANIFEST, MAX_MANIFEST, &mut report, "missing")?
+    else {
         return Ok(report);
     };
-    let signature = read(SIGNATURE)?
+    let signature = read_own(dir, SIGNATURE, MAX_SIGNATURE, &mut report, "missing")?
         .and_then(|text| hex::decode(String::from_utf8_lossy(&text).trim()).ok())
         .and_then(|bytes| <[u8; 64]>::try_from(bytes).ok());
+    // Nothing the manifest names is opened before its signature holds: an unsigned manifest is not the maker's.
     match signature {
         Some(sig) if key.verify(&[DOMAIN, &manifest_bytes].concat(), &sig) => {}
-        Some(_) => report.findings.push(format!(
-            "{SIGNATURE}: does not verify with key {key}: the manifest was changed or signed by another key"
-        )),
-        None => report.findings.push(format!("{SIGNATURE}: missing or not a 64-byte signature in hex")),
+        Some(_) => {
+            report.findings.push(format!(
+                "{SIGNATURE}: does not verify with key {key}: the manifest was changed or signed by another key"
+            ));
+            return Ok(report);
+        }
+        None => {
+            if !report.findings.iter().any(|f| f.starts_with(SIGNATURE)) {
+                report
+                    .findings
+                    .push(format!("{SIGNATURE}: not a 64-byte signature in hex"));
+            }
+            return Ok(report);
+        }
     }
     let manifest: BundleManifest = match serde_json::from_slice(&manifest_bytes) {
         Ok(m) => m,
@@ -177,10 +244,21 @@ pub fn verify_bundle(dir: &Path, key: &VerifyingKey) -> Result<BundleReport, Sto
     let mut listed = std::collections::BTreeSet::new();
     for item in &manifest.items {
         listed.insert(item.file.clone());
-        let Some(bytes) = read(&item.file)? else {
-            report
-                .findings
-                .push(format!("{}: listed but missing", item.file));
+        if !is_proof_name(&item.file) {
+            report.findings.push(format!(
+                "{}: not a file of the bundle (only `{PROOFS}/NAME.json` is accepted)",
+                item.file
+            ));
+            continue;
+        }
+        let Some(bytes) = read_own(
+            dir,
+            &item.file,
+            MAX_PROOF,
+            &mut report,
+            "listed but missing",
+        )?
+        else {
             continue;
         };
         if hex::encode(Sha256::digest(&bytes)) != item.sha256 {

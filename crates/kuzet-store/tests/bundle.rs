@@ -103,19 +103,13 @@ fn every_change_is_found_and_named() {
     let (_b, _o, dir) = bundle();
     let other = kuzet_store::Signer::from_seed([9; 32]).verifying_key();
     let report = verify_bundle(&dir, &other).unwrap();
-    assert!(
-        report.findings.iter().any(|f| f.contains("manifest.sig")),
-        "{:?}",
+    assert_eq!(
+        report.findings.len(),
+        1,
+        "verification stops at the manifest's signature: {:?}",
         report.findings
     );
-    assert!(
-        report
-            .findings
-            .iter()
-            .any(|f| f.contains("checkpoint signature")),
-        "{:?}",
-        report.findings
-    );
+    assert!(report.findings[0].starts_with("manifest.sig: does not verify"));
     // The signature removed.
     let (_b, _o, dir) = bundle();
     std::fs::remove_file(dir.join("manifest.sig")).unwrap();
@@ -148,4 +142,84 @@ fn only_sealed_events_of_the_tenant_go_in() {
     )
     .unwrap_err();
     assert!(err.to_string().contains("already exists"), "{err}");
+}
+
+/// Rewrites the manifest's items and signs it again with `key` (a hostile or broken bundle maker holding a key).
+fn rewrite_items(dir: &std::path::Path, files: &[&str], sign: bool) {
+    let path = dir.join("manifest.json");
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let template = manifest["items"][0].clone();
+    manifest["items"] = files
+        .iter()
+        .map(|f| {
+            let mut item = template.clone();
+            item["file"] = serde_json::json!(f);
+            item
+        })
+        .collect();
+    let bytes = serde_json::to_vec_pretty(&manifest).unwrap();
+    std::fs::write(&path, &bytes).unwrap();
+    if sign {
+        // The test signer's seed (common::signer), signed as the bundle format says.
+        use ed25519_dalek::Signer as _;
+        let key = ed25519_dalek::SigningKey::from_bytes(&[42; 32]);
+        let sig = key
+            .sign(&[b"kuzet-evidence-bundle-v1\n".as_slice(), &bytes].concat())
+            .to_bytes();
+        std::fs::write(dir.join("manifest.sig"), format!("{}\n", hex::encode(sig))).unwrap();
+    }
+}
+
+#[test]
+fn a_manifest_can_name_only_the_bundles_own_files() {
+    let key = signer().verifying_key();
+    let hostile = [
+        "/etc/shadow",
+        "../outside.json",
+        "proofs/../../x.json",
+        "/dev/zero",
+    ];
+    // Unsigned: nothing it names is opened; the signature is the one finding.
+    let (_b, _o, dir) = bundle();
+    rewrite_items(&dir, &hostile, false);
+    let report = verify_bundle(&dir, &key).unwrap();
+    assert_eq!(report.findings.len(), 1, "{:?}", report.findings);
+    assert!(report.findings[0].starts_with("manifest.sig: does not verify"));
+    // Signed by the key: each name outside `proofs/NAME.json` is refused by name, none is opened.
+    let (_b, _o, dir) = bundle();
+    rewrite_items(&dir, &hostile, true);
+    let report = verify_bundle(&dir, &key).unwrap();
+    for name in hostile {
+        assert!(
+            report
+                .findings
+                .iter()
+                .any(|f| f.starts_with(name) && f.contains("not a file of the bundle")),
+            "{name}: {:?}",
+            report.findings
+        );
+    }
+    // A proof that is a link to a device, or larger than any proof, is refused without reading it.
+    let (_b, _o, dir) = bundle();
+    std::os::unix::fs::symlink("/dev/zero", dir.join("proofs/zero.json")).unwrap();
+    std::fs::write(dir.join("proofs/big.json"), vec![b' '; (1 << 20) + 1]).unwrap();
+    rewrite_items(&dir, &["proofs/zero.json", "proofs/big.json"], true);
+    let report = verify_bundle(&dir, &key).unwrap();
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|f| f.starts_with("proofs/zero.json: not a regular file")),
+        "{:?}",
+        report.findings
+    );
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|f| f.starts_with("proofs/big.json: 1048577 bytes")),
+        "{:?}",
+        report.findings
+    );
 }
