@@ -129,14 +129,99 @@ pub fn write_signing_key(path: &Path, key: &Signer) -> Result<(), StoreError> {
     let mut file = options.open(path).map_err(StoreError::io(path))?;
     file.write_all(key.to_text().as_bytes())
         .and_then(|()| file.sync_all())
-        .map_err(StoreError::io(path))
+        .map_err(StoreError::io(path))?;
+    // The new directory entry must survive a power loss too, or the archive's public key names a lost key.
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    crate::wal::sync_dir(dir)
 }
 
 pub fn write_public_key(path: &Path, key: &VerifyingKey) -> Result<(), StoreError> {
     crate::wal::write_atomically(path, key.to_text().as_bytes())
 }
 
+/// A path with symbolic links, `.` and `..` resolved, for comparing where two paths really are. The part that does
+/// not exist yet is appended to its nearest existing ancestor, resolved.
+fn resolved(path: &Path) -> Result<std::path::PathBuf, StoreError> {
+    let absolute = if path.is_absolute() {
+        path.to_owned()
+    } else {
+        std::env::current_dir()
+            .map_err(StoreError::io(path))?
+            .join(path)
+    };
+    let mut existing = absolute.as_path();
+    let mut rest = Vec::new();
+    loop {
+        match existing.canonicalize() {
+            Ok(mut base) => {
+                for part in rest.iter().rev() {
+                    match part {
+                        std::path::Component::ParentDir => {
+                            base.pop();
+                        }
+                        std::path::Component::Normal(name) => base.push(name),
+                        _ => {}
+                    }
+                }
+                return Ok(base);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let Some(parent) = existing.parent() else {
+                    return Err(StoreError::io(path)(e));
+                };
+                if let Some(last) = existing.components().next_back() {
+                    rest.push(last);
+                }
+                existing = parent;
+            }
+            Err(e) => return Err(StoreError::io(path)(e)),
+        }
+    }
+}
+
+/// Refuses a signing key inside the data directory, wherever the two paths really point (`./data` and `data/`,
+/// `..`, symbolic links): whoever can write the archive must not also be able to re-sign it (R4).
+pub fn check_key_outside(signing_key: &Path, data_dir: &Path) -> Result<(), StoreError> {
+    let key = resolved(signing_key)?;
+    let data = resolved(data_dir)?;
+    if key.starts_with(&data) {
+        return Err(StoreError::Key {
+            path: signing_key.to_owned(),
+            detail: format!(
+                "is inside the data directory {} (resolved: {} in {}): keep the sealing key outside it, or whoever \
+                 can write the archive can also re-sign it (R4)",
+                data_dir.display(),
+                key.display(),
+                data.display()
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Reads the secret key, refusing a file that its group or others may read or write.
 pub fn read_signing_key(path: &Path) -> Result<Signer, StoreError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)
+            .map_err(StoreError::io(path))?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            return Err(StoreError::Key {
+                path: path.into(),
+                detail: format!(
+                    "mode {:04o} lets its group or others read or change the sealing key; run `chmod 600 {}`",
+                    mode & 0o7777,
+                    path.display()
+                ),
+            });
+        }
+    }
     let text = std::fs::read_to_string(path).map_err(StoreError::io(path))?;
     let bad = |detail: &str| StoreError::Key {
         path: path.into(),
@@ -193,5 +278,54 @@ mod tests {
         assert!(public.verify(b"m", &sig));
         assert!(!public.verify(b"n", &sig));
         assert!(read_signing_key(&public_path).is_err());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_key_its_group_or_others_can_read_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.secret");
+        write_signing_key(&path, &generate().unwrap().0).unwrap();
+        for mode in [0o640, 0o604, 0o620, 0o644] {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+            let err = read_signing_key(&path).err().unwrap().to_string();
+            assert!(
+                err.contains(&format!("mode {mode:04o}")) && err.contains("chmod 600"),
+                "{err}"
+            );
+        }
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o400)).unwrap();
+        read_signing_key(&path).unwrap();
+    }
+
+    #[test]
+    fn a_key_inside_the_data_directory_is_refused_however_the_paths_are_spelled() {
+        let root = tempfile::tempdir().unwrap();
+        let base = root.path();
+        std::fs::create_dir_all(base.join("data")).unwrap();
+        std::fs::create_dir_all(base.join("keys")).unwrap();
+        let inside = [
+            (base.join("data/kuzet.key"), base.join("data")),
+            (base.join("data/kuzet.key"), base.join("data/")),
+            (base.join("data/./sub/../kuzet.key"), base.join("./data")),
+            (base.join("keys/../data/kuzet.key"), base.join("data")),
+            (base.join("data/new/dir/kuzet.key"), base.join("data")),
+        ];
+        for (key, data) in &inside {
+            let err = check_key_outside(key, data).err();
+            assert!(err.is_some(), "{} in {}", key.display(), data.display());
+        }
+        // A symbolic link that leads from outside into the data directory.
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(base.join("data"), base.join("looks-outside")).unwrap();
+            assert!(
+                check_key_outside(&base.join("looks-outside/kuzet.key"), &base.join("data"))
+                    .is_err()
+            );
+        }
+        check_key_outside(&base.join("keys/kuzet.key"), &base.join("data")).unwrap();
+        check_key_outside(&base.join("data-keys/kuzet.key"), &base.join("data")).unwrap();
     }
 }

@@ -11,14 +11,7 @@ use crate::config::Config;
 /// Creates the data directory and, unless it exists, the signing key. Never overwrites a key: replacing it would
 /// make every existing checkpoint unverifiable with the new public key.
 pub fn init(config: &Config) -> Result<()> {
-    if config.signing_key.starts_with(&config.data_dir) {
-        bail!(
-            "signing_key {} is inside data_dir {}: keep the sealing key outside the data directory, or whoever can \
-             write the archive can also re-sign it (R4)",
-            config.signing_key.display(),
-            config.data_dir.display()
-        );
-    }
+    keys::check_key_outside(&config.signing_key, &config.data_dir)?;
     let public = ensure_key(&config.signing_key, &config.archive_dir())?;
     println!("data directory: {}", config.data_dir.display());
     println!("signing key:    {}", config.signing_key.display());

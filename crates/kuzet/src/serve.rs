@@ -79,6 +79,7 @@ pub fn open_store(config: &Config, options: ParseOptions, health: SourceHealth) 
             config.signing_key.display()
         ));
     }
+    kuzet_store::keys::check_key_outside(&config.signing_key, &config.data_dir)?;
     let signer = kuzet_store::keys::read_signing_key(&config.signing_key)?;
     let normalize: kuzet_store::Normalize = Box::new(move |batch: Vec<RawEvent>| {
         let events: Vec<_> = batch

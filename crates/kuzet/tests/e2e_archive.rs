@@ -198,3 +198,34 @@ fn the_backup_copy_verifies_the_same_way() {
         "closed segments were copied"
     );
 }
+
+#[test]
+fn serve_refuses_a_loose_key_and_a_key_that_really_lives_in_the_data_directory() {
+    use std::os::unix::fs::PermissionsExt;
+    let site = Site::new("", "");
+    let key = site.path("keys/seal.key");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = site.kuzet(&["serve"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("mode 0644") && stderr.contains("chmod 600"),
+        "{stderr}"
+    );
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+
+    // The key moved into the data directory and reached through a link that looks like another place.
+    let inside = site.data_dir().join("seal.key");
+    std::fs::rename(&key, &inside).unwrap();
+    std::os::unix::fs::symlink(site.data_dir(), site.path("keys-elsewhere")).unwrap();
+    let config = std::fs::read_to_string(&site.config).unwrap();
+    let config = config.replace(
+        &format!("{:?}", key),
+        &format!("{:?}", site.path("keys-elsewhere/seal.key")),
+    );
+    std::fs::write(&site.config, config).unwrap();
+    let out = site.kuzet(&["serve"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("inside the data directory"), "{stderr}");
+}
