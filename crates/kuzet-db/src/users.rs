@@ -197,6 +197,38 @@ impl Db {
         Ok(Some(password))
     }
 
+    /// How many users exist (for `kuzet init`, which creates the first).
+    pub async fn user_count(&self) -> Result<i64, DbError> {
+        Ok(
+            on_pool!(self, pool => sqlx::query_as::<_, (i64,)>("SELECT COUNT(*) FROM users")
+            .fetch_one(pool).await.map_err(DbError::query("users"))?.0),
+        )
+    }
+
+    /// Takes back what [`Db::system_bootstrap_admin`] created when `kuzet init` cannot finish (the data directory
+    /// or the audit trail failed), so that running it again creates the administrator and shows a password. Only
+    /// a bootstrap nobody has used: the sole user, still on its one-time password.
+    pub async fn system_undo_bootstrap_admin(&self, id: &UserId) -> Result<(), DbError> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await.map_err(DbError::query("users"))?;
+            let (others,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users WHERE id <> $1")
+                .bind(id.as_str()).fetch_one(&mut *tx).await.map_err(DbError::query("users"))?;
+            let fresh: Option<(bool,)> = sqlx::query_as("SELECT must_change_password FROM users WHERE id = $1")
+                .bind(id.as_str()).fetch_optional(&mut *tx).await.map_err(DbError::query("users"))?;
+            if others != 0 || fresh != Some((true,)) {
+                return Err(DbError::Conflict(format!("user `{id}`: not an unused bootstrap administrator")));
+            }
+            for delete in ["DELETE FROM user_roles WHERE user_id = $1", "DELETE FROM user_tenants WHERE user_id = $1"] {
+                sqlx::query(delete)
+                    .bind(id.as_str()).execute(&mut *tx).await.map_err(DbError::query("users"))?;
+            }
+            sqlx::query("DELETE FROM users WHERE id = $1")
+                .bind(id.as_str()).execute(&mut *tx).await.map_err(DbError::query("users"))?;
+            tx.commit().await.map_err(DbError::query("users"))?;
+        });
+        Ok(())
+    }
+
     /// Creates a user with a one-time password (returned, to hand over; it must be changed at first login).
     pub async fn create_user(
         &self,

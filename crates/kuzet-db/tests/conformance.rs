@@ -127,7 +127,15 @@ async fn suite(db: Db) {
     assert!(loaded.source_by_peer("10.2.0.9".parse().unwrap()).is_some());
     assert!(loaded.source_by_peer("10.1.0.9".parse().unwrap()).is_none());
 
-    // Bootstrap: one isoc-admin with a one-time password, once.
+    // Bootstrap: one isoc-admin with a one-time password, once. A bootstrap that `kuzet init` could not finish is
+    // taken back whole, and the next one works.
+    assert_eq!(db.user_count().await.unwrap(), 0);
+    db.system_bootstrap_admin(&u("admin"), now)
+        .await
+        .unwrap()
+        .unwrap();
+    db.system_undo_bootstrap_admin(&u("admin")).await.unwrap();
+    assert_eq!(db.user_count().await.unwrap(), 0);
     let one_time = db
         .system_bootstrap_admin(&u("admin"), now)
         .await
@@ -349,6 +357,13 @@ async fn suite(db: Db) {
     );
     let listed = db.users(&users).await.unwrap();
     assert_eq!(listed.len(), 5);
+    assert!(
+        matches!(
+            db.system_undo_bootstrap_admin(&u("admin")).await,
+            Err(DbError::Conflict(_))
+        ),
+        "only an unused bootstrap, the sole user, is taken back"
+    );
     assert!(
         listed
             .iter()

@@ -50,47 +50,60 @@ pub fn cli_record(action: &str, object: String, detail: String) -> AuditRecord {
 }
 
 /// `kuzet init`, database part: migrations, the configuration's tenants, and the first `isoc-admin` with a
-/// one-time password printed once. The creation is sealed in the audit trail.
+/// one-time password printed once. The creation is sealed in the audit trail. All or nothing: the data directory
+/// is locked and the store opened before the administrator is created, and if sealing its record fails the
+/// administrator is removed again, so a failed `init` can simply be run again.
 pub fn init_database(config: &Config) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("async runtime")?;
     let admin = UserId::new(config.auth.bootstrap_admin.as_str())?;
-    let password = runtime.block_on(async {
+    let db = runtime.block_on(async {
         let db = open_db(config).await?;
         apply_directory(&db, config).await?;
-        anyhow::Ok(db.system_bootstrap_admin(&admin, Timestamp::now()).await?)
+        anyhow::Ok(db)
     })?;
     println!(
         "database:       {}",
         kuzet_db::redact(&config.database_url())
     );
-    match password {
-        Some(password) => {
-            let _lock = crate::serve::lock_data_dir(config)?;
-            let store = crate::serve::open_store(
-                config,
-                crate::serve::parse_options(config),
-                crate::health::SourceHealth::default(),
-            )?;
-            let audit = WalAudit::new(store.wal(), IdGenerator::new()?);
-            let record = cli_record(
-                "user.bootstrap",
-                format!("user:{admin}"),
-                "first isoc-admin created by `kuzet init`".into(),
-            );
-            store
-                .wal()
-                .append_blocking(vec![audit.raw_event(&record)])?;
-            store.shutdown()?;
-            println!(
-                "first administrator: `{admin}` with one-time password {password}\n\
-                 (shown once: log in, change it and enrol multi-factor authentication)"
-            );
-        }
-        None => println!("users:          already present; no administrator created"),
+    if runtime.block_on(db.user_count())? > 0 {
+        println!("users:          already present; no administrator created");
+        return Ok(());
     }
+    let _lock = crate::serve::lock_data_dir(config)?;
+    let store = crate::serve::open_store(
+        config,
+        crate::serve::parse_options(config),
+        crate::health::SourceHealth::default(),
+    )?;
+    let Some(password) = runtime.block_on(db.system_bootstrap_admin(&admin, Timestamp::now()))?
+    else {
+        println!("users:          already present; no administrator created");
+        return Ok(store.shutdown()?);
+    };
+    let audit = WalAudit::new(store.wal(), IdGenerator::new()?);
+    let record = cli_record(
+        "user.bootstrap",
+        format!("user:{admin}"),
+        "first isoc-admin created by `kuzet init`".into(),
+    );
+    let sealed = store
+        .wal()
+        .append_blocking(vec![audit.raw_event(&record)])
+        .map_err(anyhow::Error::from)
+        .and_then(|()| Ok(store.shutdown()?));
+    if let Err(e) = sealed {
+        runtime
+            .block_on(db.system_undo_bootstrap_admin(&admin))
+            .context("removing the administrator whose creation could not be audited")?;
+        return Err(e.context("sealing the audit record of the first administrator; nothing was created, run `kuzet init` again"));
+    }
+    println!(
+        "first administrator: `{admin}` with one-time password {password}\n\
+         (shown once: log in, change it and enrol multi-factor authentication)"
+    );
     Ok(())
 }
 

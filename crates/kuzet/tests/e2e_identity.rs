@@ -301,3 +301,42 @@ fn bootstrap_login_mfa_admin_actions_audited_and_sealed() {
         "{text}"
     );
 }
+
+#[test]
+fn init_is_all_or_nothing_when_the_store_cannot_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("kuzet.toml");
+    let data = dir.path().join("data");
+    let key = dir.path().join("keys/seal.key");
+    std::fs::write(
+        &config,
+        format!("data_dir = {data:?}\nsigning_key = {key:?}\n"),
+    )
+    .unwrap();
+    // Something in the way of the write-ahead log's directory: the store cannot open.
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("wal"), b"not a directory").unwrap();
+    let init = || {
+        std::process::Command::new(KUZET)
+            .arg("--config")
+            .arg(&config)
+            .arg("init")
+            .env("KUZET_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    let failed = init();
+    assert!(!failed.status.success());
+    let stdout = String::from_utf8_lossy(&failed.stdout);
+    assert!(!stdout.contains("one-time password"), "{stdout}");
+    // Once the obstacle is gone, init creates the administrator and shows the password.
+    std::fs::remove_file(data.join("wal")).unwrap();
+    let done = init();
+    let stdout = String::from_utf8_lossy(&done.stdout);
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    assert!(stdout.contains("one-time password"), "{stdout}");
+}
