@@ -13,6 +13,12 @@ use kuzet_store::{StoreError, WalHandle};
 /// made durable is reported as failed to the caller.
 pub trait AuditSink: Send + Sync + 'static {
     fn append(&self, record: AuditRecord) -> BoxFuture<'_, Result<(), String>>;
+
+    /// `Err(why)` while records are known not to be made durable (the store has stopped): the guard then refuses
+    /// every request that could change something, before it acts.
+    fn available(&self) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// Audit records into the write-ahead log (fsync'd before `append` returns), from where the sealer seals them into
@@ -52,6 +58,10 @@ impl AuditSink for WalAudit {
     fn append(&self, record: AuditRecord) -> BoxFuture<'_, Result<(), String>> {
         let raw = self.raw_event(&record);
         Box::pin(async move { self.wal.append(vec![raw]).await.map_err(|e| e.to_string()) })
+    }
+
+    fn available(&self) -> Result<(), String> {
+        self.wal.failure().map_or(Ok(()), Err)
     }
 }
 

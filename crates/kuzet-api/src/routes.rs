@@ -190,6 +190,11 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
         .map(|v| v.trim().to_owned())
 }
 
+/// Whether a request of this method may change something (and so must not run unless it can be audited).
+fn changes(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
 /// Why the guard refused, as the answer and the audit detail.
 fn refusal(status: StatusCode, code: &'static str, message: String) -> (Response, String) {
     (
@@ -198,9 +203,31 @@ fn refusal(status: StatusCode, code: &'static str, message: String) -> (Response
     )
 }
 
-/// Authenticates, authorizes and audits one request.
+/// Authenticates, authorizes and audits one request. The work runs as its own task, so that a client that goes
+/// away mid-request cannot cut it between the change and its audit record: both happen, or neither.
 async fn guard(
     State((state, spec)): State<(ApiState, RouteSpec)>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let action = spec.action;
+    match tokio::spawn(guard_to_the_end(state, spec, request, next)).await {
+        Ok(response) => response,
+        Err(error) => {
+            tracing::error!(%error, action, "request task failed");
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "the request failed inside the server",
+            )
+            .into_response()
+        }
+    }
+}
+
+async fn guard_to_the_end(
+    state: ApiState,
+    spec: RouteSpec,
     request: Request,
     next: Next,
 ) -> Response {
@@ -305,6 +332,16 @@ async fn guard(
     .await;
     let (response, mut record) = match decision {
         Err((response, detail)) => {
+            let record = AuditRecord::new(now, actor, spec.action, Outcome::Refused).detail(detail);
+            (response, record)
+        }
+        Ok(_) if changes(&parts.method) && state.inner.audit.available().is_err() => {
+            let why = state.inner.audit.available().err().unwrap_or_default();
+            let (response, detail) = refusal(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "audit_unavailable",
+                format!("the audit trail cannot record changes now ({why}); nothing was changed"),
+            );
             let record = AuditRecord::new(now, actor, spec.action, Outcome::Refused).detail(detail);
             (response, record)
         }

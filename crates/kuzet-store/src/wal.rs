@@ -306,6 +306,22 @@ impl std::fmt::Debug for WalHandle {
 }
 
 impl WalHandle {
+    /// Why the store stopped accepting events, once it has (`None` while it works): callers that must not act
+    /// unless they can record it (the API's audit trail) check this first.
+    pub fn failure(&self) -> Option<String> {
+        if !self.stats.failed.load(Ordering::Acquire) {
+            return None;
+        }
+        Some(
+            self.stats
+                .failure
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone()
+                .unwrap_or_else(|| "the store stopped".into()),
+        )
+    }
+
     /// Waits for queue room, then resolves once the batch is fsync'd.
     pub async fn append(&self, batch: Vec<RawEvent>) -> Result<(), StoreError> {
         if batch.is_empty() {

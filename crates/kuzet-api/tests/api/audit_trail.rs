@@ -299,3 +299,124 @@ async fn the_audit_api_filters_sealed_records_and_proves_them() {
         403
     );
 }
+
+/// Reads the audit records that reach the store's consumer until `want` of `action` arrived.
+fn audit_records(
+    mut consumer: kuzet_store::Consumer,
+    action: &'static str,
+    want: usize,
+) -> tokio::task::JoinHandle<Vec<AuditRecord>> {
+    tokio::task::spawn_blocking(move || {
+        let mut out = Vec::new();
+        while out.len() < want {
+            let delivery = consumer
+                .next(std::time::Duration::from_secs(30))
+                .unwrap()
+                .unwrap_or_else(|| {
+                    panic!("only {} of {want} `{action}` records arrived", out.len())
+                });
+            for (_, event) in delivery.iter() {
+                let record = AuditRecord::from_bytes(&event.original).unwrap();
+                if record.action == action {
+                    out.push(record);
+                }
+            }
+        }
+        out
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_goes_away_mid_request_leaves_no_change_without_its_record() {
+    let h = Harness::new().await;
+    let admin = h.session("admin").await;
+    let consumer = h
+        .store
+        .as_ref()
+        .unwrap()
+        .consumer("audit-test", kuzet_store::ConsumerStart::Latest)
+        .unwrap();
+    let before = h.db.user_count().await.unwrap();
+    // 20 clients each send a user creation and hang up after 0 to 3 ms, at different points of the work.
+    for i in 0..20u64 {
+        let body = json!({"id": format!("gone-{i}"), "roles": ["analyst"], "tenants": [OWN]});
+        let request = Harness::request(Method::POST, "/api/v1/users", &admin, Some(body));
+        let answer = tower::ServiceExt::oneshot(h.router.clone(), request);
+        let _ = tokio::time::timeout(std::time::Duration::from_micros(i * 150), answer).await;
+    }
+    let records = audit_records(consumer, "user.create", 20).await.unwrap();
+    let created = (h.db.user_count().await.unwrap() - before) as usize;
+    let recorded = records
+        .iter()
+        .filter(|r| r.outcome == Outcome::Success)
+        .count();
+    println!(
+        "clients gone mid-request: 20 requests, {created} users created, {recorded} recorded as created"
+    );
+    assert_eq!(created, 20, "every request ran to its end");
+    assert_eq!(recorded, created, "every change has its record");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_are_refused_while_the_audit_trail_cannot_record_them() {
+    let h = Harness::new().await;
+    let admin = h.session("admin").await;
+    let store = h.store.as_ref().unwrap();
+    let mut watch = store
+        .consumer("stop-watch", kuzet_store::ConsumerStart::Latest)
+        .unwrap();
+    // The sealer stops: a file is where a new tenant's archive directory must go.
+    let archive = h.dir.path().join("data/archive");
+    std::fs::write(archive.join("ministry"), b"in the way").unwrap();
+    let raw = kuzet_model::RawEvent {
+        id: kuzet_model::EventId::from_parts(1_800_000_000_000, 1),
+        tenant: TenantId::new("ministry").unwrap(),
+        source: kuzet_model::SourceId::new("ministry-syslog").unwrap(),
+        received: h.now(),
+        transport: kuzet_model::Transport::Tcp,
+        peer: None,
+        format: kuzet_model::FormatHint::Syslog,
+        bytes: b"<13>1 - - - - - - stops the sealer".to_vec(),
+    };
+    store.wal().append(vec![raw]).await.unwrap();
+    let stopped = tokio::task::spawn_blocking(move || {
+        loop {
+            match watch.next(std::time::Duration::from_secs(30)) {
+                Err(kuzet_store::StoreError::Closed) => break true,
+                Ok(Some(_)) => continue,
+                _ => break false,
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert!(stopped, "the sealer stopped");
+    let grant = json!({"roles": ["isoc-admin"], "tenants": []});
+    let answer = h
+        .call(
+            Method::PUT,
+            "/api/v1/users/aigerim/access",
+            &admin,
+            Some(grant),
+        )
+        .await;
+    assert_eq!(answer.status, 503, "{}", answer.text);
+    assert_eq!(answer.code(), "audit_unavailable");
+    assert!(
+        answer.message().contains("nothing was changed"),
+        "{}",
+        answer.text
+    );
+    let scope = h
+        .principal("admin")
+        .await
+        .scope(kuzet_model::access::Permission::UsersManage, h.now())
+        .unwrap();
+    let users = h.db.users(&scope).await.unwrap();
+    let aigerim = users.iter().find(|u| u.id.as_str() == "aigerim").unwrap();
+    assert_eq!(
+        aigerim.roles,
+        vec!["analyst".to_owned()],
+        "the grant did not happen"
+    );
+}

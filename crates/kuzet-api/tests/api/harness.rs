@@ -345,7 +345,7 @@ impl Harness {
         }
     }
 
-    async fn principal(&self, user: &str) -> kuzet_model::access::Principal {
+    pub async fn principal(&self, user: &str) -> kuzet_model::access::Principal {
         self.login(user).await.principal
     }
 
@@ -368,6 +368,24 @@ impl Harness {
         auth: &Auth,
         body: Option<Value>,
     ) -> Answer {
+        let request = Self::request(method, path, auth, body);
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        Answer {
+            status,
+            json: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+            text,
+            headers,
+        }
+    }
+
+    /// The HTTP request `call` sends.
+    pub fn request(method: Method, path: &str, auth: &Auth, body: Option<Value>) -> Request<Body> {
         let mut request = Request::builder().method(method).uri(path);
         match auth {
             Auth::None => {}
@@ -386,26 +404,13 @@ impl Harness {
                 request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
             }
         }
-        let request = match body {
+        match body {
             Some(json) => request
                 .header(header::CONTENT_TYPE, "application/json")
                 .body(Body::from(json.to_string())),
             None => request.body(Body::empty()),
         }
-        .unwrap();
-        let response = self.router.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-            .await
-            .unwrap();
-        let text = String::from_utf8_lossy(&bytes).into_owned();
-        Answer {
-            status,
-            json: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-            text,
-            headers,
-        }
+        .unwrap()
     }
 
     /// Restarts the store (its shutdown seals and checkpoints everything written so far) under a new router on
