@@ -1,6 +1,7 @@
 //! Tenant content (one event with its seal proof, exports), the audit trail, and the service status.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
@@ -43,12 +44,21 @@ fn archive_tenants(
     Ok(tenants)
 }
 
-async fn blocking<T: Send + 'static>(
+/// Runs an archive lookup on the blocking pool, at most `ARCHIVE_READERS` at once.
+pub(crate) async fn blocking<T: Send + 'static>(
+    state: &ApiState,
     work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(work)
+    let permit = Arc::clone(&state.inner.archive_readers)
+        .acquire_owned()
         .await
-        .map_err(|e| ApiError::internal("archive reader", e))?
+        .map_err(|e| ApiError::internal("archive reader", e))?;
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        work()
+    })
+    .await
+    .map_err(|e| ApiError::internal("archive reader", e))?
 }
 
 /// One sealed event with its inclusion proof, searched only in the tenants the caller reaches: an id of another
@@ -61,7 +71,7 @@ pub(crate) async fn event(
     let id = event_id(&id)?;
     let tenants = archive_tenants(&state, a.scope()?)?;
     let dir = state.inner.archive_dir.clone();
-    let proof = blocking(move || {
+    let proof = blocking(&state, move || {
         for tenant in &tenants {
             if let Some(proof) = kuzet_store::prove_in(&dir, tenant, id)
                 .map_err(|e| ApiError::internal("archive", e))?
@@ -217,7 +227,7 @@ pub(crate) async fn audit(
         }
     }
     let dir = state.inner.archive_dir.clone();
-    let records = blocking(move || {
+    let records = blocking(&state, move || {
         read_audit(&dir, &filter).map_err(|e| ApiError::internal("audit trail", e))
     })
     .await?;
@@ -238,7 +248,7 @@ pub(crate) async fn audit_proof(
 ) -> Result<Response, ApiError> {
     let id = event_id(&id)?;
     let dir = state.inner.archive_dir.clone();
-    let proof = blocking(move || {
+    let proof = blocking(&state, move || {
         kuzet_store::prove_in(&dir, &TenantId::audit_trail(), id)
             .map_err(|e| ApiError::internal("audit trail", e))?
             .ok_or_else(|| {

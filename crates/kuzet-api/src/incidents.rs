@@ -415,10 +415,10 @@ pub(crate) async fn attach_evidence(
         .map_err(|e: kuzet_model::ModelError| ApiError::not_found(e.to_string()))?;
     let dir = state.inner.archive_dir.clone();
     let log = tenant.clone();
-    let sealed = tokio::task::spawn_blocking(move || kuzet_store::prove_in(&dir, &log, event))
-        .await
-        .map_err(|e| ApiError::internal("archive reader", e))?
-        .map_err(|e| ApiError::internal("archive", e))?;
+    let sealed = crate::content::blocking(&state, move || {
+        kuzet_store::prove_in(&dir, &log, event).map_err(|e| ApiError::internal("archive", e))
+    })
+    .await?;
     if sealed.is_none() {
         return Err(ApiError::not_found(format!(
             "event {event}: not found in the sealed log of tenant `{tenant}`"

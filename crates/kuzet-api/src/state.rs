@@ -22,6 +22,9 @@ pub type DirectoryChanged = Arc<dyn Fn(Directory) + Send + Sync>;
 /// Counters of the service (no tenant content) for `GET /api/v1/system/status`.
 pub type ServiceStatus = Arc<dyn Fn() -> serde_json::Value + Send + Sync>;
 
+/// How many archive lookups run at once.
+const ARCHIVE_READERS: usize = 4;
+
 #[derive(Clone)]
 pub struct ApiState {
     pub(crate) inner: Arc<Inner>,
@@ -37,6 +40,9 @@ pub(crate) struct Inner {
     pub status: Option<ServiceStatus>,
     pub secure_cookies: bool,
     pub rules: Arc<IncidentRules>,
+    /// Lookups in the archive (an event, a proof, the audit trail) running at once on the blocking pool: more
+    /// wait their turn, so a burst of lookups cannot take every blocking thread or the disk.
+    pub archive_readers: Arc<tokio::sync::Semaphore>,
 }
 
 impl ApiState {
@@ -59,6 +65,7 @@ impl ApiState {
                 status: None,
                 secure_cookies: true,
                 rules: Arc::new(rules),
+                archive_readers: Arc::new(tokio::sync::Semaphore::new(ARCHIVE_READERS)),
             }),
         }
     }

@@ -13,6 +13,7 @@ use crate::format::{
     self, BLOCK_HEADER_LEN, BlockHeader, CHECKPOINTS_FILE, Checkpoint, CheckpointLink,
     SegmentHeader, TRAILER_LEN, Trailer, block_leaf, chain_hash, segment_file_name,
 };
+use crate::index::{IndexEntry, IndexReader, IndexWriter};
 use crate::merkle::{Frontier, Hash};
 use crate::wal::{sync_dir, truncate_file};
 use crate::{Signer, StoreError};
@@ -85,6 +86,10 @@ pub(crate) struct TenantLog {
     compressor: zstd::bulk::Compressor<'static>,
     compressed: Vec<u8>,
     signer: Signer,
+    /// The block index (`index.rs`) and the id range of the open block.
+    index: IndexWriter,
+    open_min_id: [u8; 16],
+    open_max_id: [u8; 16],
 }
 
 fn day_of(nanos: i64) -> i64 {
@@ -92,6 +97,7 @@ fn day_of(nanos: i64) -> i64 {
 }
 
 /// Reads the block headers of a segment without decompressing payloads: (offset, header, header bytes, root).
+#[derive(Clone)]
 struct ScannedBlock {
     offset: u64,
     header: BlockHeader,
@@ -163,6 +169,86 @@ fn scan_segment(path: &Path) -> Result<ScannedSegment, StoreError> {
         trailer,
         file_len,
     })
+}
+
+/// The smallest and largest event id of a block on disk.
+fn block_id_range(
+    path: &Path,
+    offset: u64,
+    header: &BlockHeader,
+) -> Result<([u8; 16], [u8; 16]), StoreError> {
+    let mut file = File::open(path).map_err(StoreError::io(path))?;
+    let mut block = vec![0u8; usize::try_from(header.encoded_len()).unwrap_or(usize::MAX)];
+    file.seek(SeekFrom::Start(offset))
+        .and_then(|_| file.read_exact(&mut block))
+        .map_err(StoreError::io(path))?;
+    let payload = &block[BLOCK_HEADER_LEN..block.len() - 32];
+    let data = zstd::bulk::decompress(payload, header.uncompressed_len as usize)
+        .map_err(|e| StoreError::corrupt(path, format!("block {}: {e}", header.block_index)))?;
+    let (records, _) = format::split_records(&data);
+    let mut range = ([0xff; 16], [0; 16]);
+    for record in records {
+        let fields = format::decode_record(record.bytes)
+            .map_err(|d| StoreError::corrupt(path, format!("block {}: {d}", header.block_index)))?;
+        let id = fields.event_id.to_bytes();
+        range = (range.0.min(id), range.1.max(id));
+    }
+    Ok(range)
+}
+
+fn index_entry(segment: u64, path: &Path, block: &ScannedBlock) -> Result<IndexEntry, StoreError> {
+    let (min_id, max_id) = block_id_range(path, block.offset, &block.header)?;
+    Ok(IndexEntry {
+        block_index: block.header.block_index,
+        segment,
+        offset: block.offset,
+        first_record: block.header.first_record,
+        record_count: block.header.record_count,
+        min_id,
+        max_id,
+        prefix_max: [0; 16],
+        leaf: block.leaf,
+    })
+}
+
+/// Cuts the block index back to the `blocks` the recovered log holds and appends what it lacks; rebuilds it
+/// whole when its last kept entry does not describe the archive's block (a stale or foreign file).
+fn complete_index(
+    dir: &Path,
+    blocks: u64,
+    unindexed: Vec<(u64, PathBuf, ScannedBlock)>,
+) -> Result<IndexWriter, StoreError> {
+    let (mut index, last) = IndexWriter::open(dir, blocks, false)?;
+    let agrees = match last {
+        None => true,
+        Some(entry) => unindexed.iter().any(|(segment, _, block)| {
+            block.header.block_index == entry.block_index
+                && *segment == entry.segment
+                && block.offset == entry.offset
+                && block.leaf == entry.leaf
+        }),
+    };
+    if agrees {
+        for (segment, path, block) in &unindexed {
+            if block.header.block_index == index.len {
+                index.append(index_entry(*segment, path, block)?)?;
+            }
+        }
+        if index.len == blocks {
+            return Ok(index);
+        }
+    }
+    tracing::warn!(dir = %dir.display(), "rebuilding the block index");
+    index.reset()?;
+    for (number, path) in list_segments(dir)? {
+        for block in scan_segment(&path)?.blocks {
+            if index.len == blocks {
+                break;
+            }
+            index.append(index_entry(number, &path, &block)?)?;
+        }
+    }
+    Ok(index)
 }
 
 /// Longest possible segment header (63-byte tenant id).
@@ -273,6 +359,9 @@ impl TenantLog {
             ));
         }
         let target = last_cp.as_ref().map_or(0, |c| c.tree_size);
+        // Blocks the block index may lack (from its last entry on), to check and complete it below.
+        let indexed = IndexReader::open(&dir)?.map_or(0, |r| r.len);
+        let mut unindexed: Vec<(u64, PathBuf, ScannedBlock)> = Vec::new();
 
         let mut frontier = Frontier::new();
         let mut next_record = 0;
@@ -373,6 +462,9 @@ impl TenantLog {
                         ),
                     ));
                 }
+                if block.header.block_index + 1 >= indexed {
+                    unindexed.push((*number, path.clone(), block.clone()));
+                }
                 frontier.push(block.leaf);
                 next_record = block.header.first_record + u64::from(block.header.record_count);
                 last_sealed_seq = last_sealed_seq.max(block.header.last_seq);
@@ -450,6 +542,7 @@ impl TenantLog {
                 ));
             }
         }
+        let index = complete_index(&dir, frontier.size(), unindexed)?;
         let segment = match open_segment {
             Some((number, path, scanned)) => {
                 let file = OpenOptions::new()
@@ -511,6 +604,9 @@ impl TenantLog {
                 closed_since_backup: false,
                 scratch: Vec::new(),
                 signer: signer.clone(),
+                index,
+                open_min_id: [0xff; 16],
+                open_max_id: [0; 16],
             },
             report,
         ))
@@ -564,6 +660,9 @@ impl TenantLog {
             self.payload.clear();
         }
         let index = self.next_record + self.leaves.len() as u64;
+        let id = event_id.to_bytes();
+        self.open_min_id = self.open_min_id.min(id);
+        self.open_max_id = self.open_max_id.max(id);
         let leaf = format::append_encoded_record(&mut self.payload, index, seq, event_id, json);
         self.leaves.push(leaf);
         self.last_seq = seq;
@@ -622,13 +721,27 @@ impl TenantLog {
             .file
             .write_all(&self.scratch)
             .map_err(StoreError::io(&segment.path))?;
+        let leaf = block_leaf(&header_bytes, &root);
+        self.index.append(IndexEntry {
+            block_index: header.block_index,
+            segment: segment.number,
+            offset: segment.len,
+            first_record: header.first_record,
+            record_count: header.record_count,
+            min_id: self.open_min_id,
+            max_id: self.open_max_id,
+            prefix_max: [0; 16],
+            leaf,
+        })?;
+        self.open_min_id = [0xff; 16];
+        self.open_max_id = [0; 16];
         segment.len += block_len;
         segment.blocks += 1;
         if self.last_block_segment != segment.number || self.last_block_header.is_empty() {
             self.last_block_header.clone_from(&segment.header_bytes);
         }
         self.last_block_segment = segment.number;
-        self.frontier.push(block_leaf(&header_bytes, &root));
+        self.frontier.push(leaf);
         self.next_record += self.leaves.len() as u64;
         self.last_sealed_seq = self.last_seq;
         self.leaves.clear();

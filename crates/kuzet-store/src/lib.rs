@@ -14,6 +14,7 @@ mod codec;
 mod consumer;
 mod error;
 pub mod format;
+mod index;
 pub mod keys;
 pub mod merkle;
 mod proof;

@@ -148,7 +148,183 @@ struct Found {
     block_index: u64,
 }
 
+/// Finds the event through the block index (`index.rs`) when the tenant has one that covers its last checkpoint:
+/// O(log n) index reads and one block read, instead of reading every segment. An unusable index (missing, stale,
+/// damaged) falls back to reading the segments; an event the index does not find is not in the log.
 fn prove_in_tenant(
+    archive_dir: &Path,
+    tenant: &str,
+    event_id: EventId,
+) -> Result<Option<InclusionProof>, StoreError> {
+    let dir = archive_dir.join(tenant);
+    if let Some(mut index) = crate::index::IndexReader::open(&dir)?
+        && let Some(checkpoint) = last_checkpoint(&dir.join(CHECKPOINTS_FILE))?
+        && index.len >= checkpoint.tree_size
+    {
+        match prove_with_index(&dir, tenant, &mut index, checkpoint, event_id) {
+            Ok(proof) => return Ok(proof),
+            Err(e) => {
+                tracing::warn!(tenant, error = %e, "block index unusable; reading the segments");
+            }
+        }
+    }
+    prove_by_scan(archive_dir, tenant, event_id)
+}
+
+/// The last complete line of a checkpoint log, read from its end.
+fn last_checkpoint(path: &Path) -> Result<Option<Checkpoint>, StoreError> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(StoreError::io(path)(e)),
+    };
+    let len = file.metadata().map_err(StoreError::io(path))?.len();
+    let mut window = 4096u64;
+    loop {
+        let start = len.saturating_sub(window);
+        let mut tail = Vec::new();
+        file.seek(SeekFrom::Start(start))
+            .and_then(|_| file.read_to_end(&mut tail))
+            .map_err(StoreError::io(path))?;
+        // Complete lines only: a torn last line is not a checkpoint.
+        let complete = tail.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let parse = |line: &[u8]| {
+            serde_json::from_slice(line)
+                .map(Some)
+                .map_err(|e| StoreError::corrupt(path, format!("last checkpoint: {e}")))
+        };
+        if complete == 0 {
+            if start == 0 {
+                return Ok(None);
+            }
+            window *= 4;
+            continue;
+        }
+        let body = &tail[..complete - 1];
+        match body.iter().rposition(|&b| b == b'\n') {
+            Some(i) => return parse(&body[i + 1..]),
+            None if start == 0 => return parse(body),
+            None => window *= 4,
+        }
+    }
+}
+
+fn prove_with_index(
+    dir: &Path,
+    tenant: &str,
+    index: &mut crate::index::IndexReader,
+    checkpoint: Checkpoint,
+    event_id: EventId,
+) -> Result<Option<InclusionProof>, StoreError> {
+    use std::io::{Read, Seek, SeekFrom};
+    let wanted = event_id.to_bytes();
+    let found = index.find(checkpoint.tree_size, wanted, |entry| {
+        let path = dir.join(format::segment_file_name(entry.segment));
+        let mut file = std::fs::File::open(&path).map_err(StoreError::io(&path))?;
+        let mut head = [0u8; format::BLOCK_HEADER_LEN];
+        file.seek(SeekFrom::Start(entry.offset))
+            .and_then(|_| file.read_exact(&mut head))
+            .map_err(StoreError::io(&path))?;
+        let header = BlockHeader::decode(&head).map_err(|d| StoreError::corrupt(&path, d))?;
+        let mut block = vec![0u8; usize::try_from(header.encoded_len()).unwrap_or(usize::MAX)];
+        file.seek(SeekFrom::Start(entry.offset))
+            .and_then(|_| file.read_exact(&mut block))
+            .map_err(StoreError::io(&path))?;
+        let total = block.len();
+        let mut root = [0u8; 32];
+        root.copy_from_slice(&block[total - 32..]);
+        if header.block_index != entry.block_index || block_leaf(&head, &root) != entry.leaf {
+            return Err(StoreError::corrupt(
+                &path,
+                format!(
+                    "block {}: the index does not describe it",
+                    entry.block_index
+                ),
+            ));
+        }
+        let view = crate::read::BlockView {
+            header,
+            header_bytes: &block[..format::BLOCK_HEADER_LEN],
+            payload: &block[format::BLOCK_HEADER_LEN..total - 32],
+            root,
+        };
+        let data = decompress(&path, &view)?;
+        let (records, _) = format::split_records(&data);
+        let Some(position) = records
+            .iter()
+            .position(|r| r.bytes.get(17..33) == Some(&wanted[..]))
+        else {
+            return Ok(None);
+        };
+        let leaves: Vec<Hash> = records.iter().map(|r| leaf_hash(r.bytes)).collect();
+        let fields = format::decode_record(records[position].bytes)
+            .map_err(|d| StoreError::corrupt(&path, d))?;
+        Ok(Some(Found {
+            segment: format::segment_file_name(entry.segment),
+            record: records[position].bytes.to_vec(),
+            record_index: fields.record_index,
+            record_path: merkle::audit_path(&leaves, position),
+            header_bytes: head.to_vec(),
+            block_root: root,
+            block_index: entry.block_index,
+        }))
+    })?;
+    let Some(found) = found else {
+        return Ok(None);
+    };
+    let block_leaves = index.leaves(checkpoint.tree_size)?;
+    // The index is trusted for nothing: its leaves must give the root the checkpoint signed.
+    if Some(merkle::root(&block_leaves)) != checkpoint.root_bytes() {
+        return Err(StoreError::corrupt(
+            dir.join(crate::index::INDEX_FILE),
+            format!(
+                "its leaves do not give the root of the checkpoint at tree size {}",
+                checkpoint.tree_size
+            ),
+        ));
+    }
+    Ok(Some(proof_of(
+        tenant,
+        event_id,
+        found,
+        &block_leaves,
+        checkpoint,
+    )))
+}
+
+fn proof_of(
+    tenant: &str,
+    event_id: EventId,
+    found: Found,
+    block_leaves: &[Hash],
+    checkpoint: Checkpoint,
+) -> InclusionProof {
+    let size = usize::try_from(checkpoint.tree_size)
+        .unwrap_or(usize::MAX)
+        .min(block_leaves.len());
+    let block_path = merkle::audit_path(
+        &block_leaves[..size],
+        usize::try_from(found.block_index).unwrap_or(0),
+    );
+    InclusionProof {
+        version: PROOF_VERSION,
+        tenant: tenant.to_owned(),
+        event_id,
+        segment: found.segment,
+        record: hex::encode(&found.record),
+        record_index: found.record_index,
+        record_path: hexes(&found.record_path),
+        block_header: hex::encode(&found.header_bytes),
+        block_root: hex::encode(found.block_root),
+        block_index: found.block_index,
+        block_path: hexes(&block_path),
+        checkpoint,
+    }
+}
+
+/// Reads every segment of the tenant: the way without a usable block index.
+fn prove_by_scan(
     archive_dir: &Path,
     tenant: &str,
     event_id: EventId,
@@ -204,23 +380,11 @@ fn prove_in_tenant(
                 format!("no checkpoint covers block {}", found.block_index),
             )
         })?;
-    let size = usize::try_from(checkpoint.tree_size).unwrap_or(usize::MAX);
-    let block_path = merkle::audit_path(
-        &block_leaves[..size],
-        usize::try_from(found.block_index).unwrap_or(0),
-    );
-    Ok(Some(InclusionProof {
-        version: PROOF_VERSION,
-        tenant: tenant.to_owned(),
+    Ok(Some(proof_of(
+        tenant,
         event_id,
-        segment: found.segment,
-        record: hex::encode(&found.record),
-        record_index: found.record_index,
-        record_path: hexes(&found.record_path),
-        block_header: hex::encode(&found.header_bytes),
-        block_root: hex::encode(found.block_root),
-        block_index: found.block_index,
-        block_path: hexes(&block_path),
+        found,
+        &block_leaves,
         checkpoint,
-    }))
+    )))
 }

@@ -436,6 +436,8 @@ impl<'a> TenantVerifier<'a> {
                 segments.insert(n, name);
             } else if name == CHECKPOINTS_FILE {
                 has_checkpoints = true;
+            } else if name == crate::index::INDEX_FILE {
+                // Derived data, rebuilt at start-up and trusted by nothing: see `index.rs`.
             } else {
                 self.find_at(
                     FindingKind::UnexpectedFile,
