@@ -32,7 +32,7 @@ pub use bundle::{
 pub use consumer::{Consumer, ConsumerStart, Delivery, SealedBatch};
 pub use error::StoreError;
 pub use keys::{PublicKeyFile, Signer, SigningKeyFile, VerifyingKey};
-pub use proof::{InclusionProof, prove, prove_in};
+pub use proof::{InclusionProof, prove, prove_in, prove_in_by_scan};
 pub use read::read_events;
 pub use store::{Normalize, StatsHandle, Store, StoreConfig, StoreStats};
 pub use verify::{

@@ -323,6 +323,17 @@ fn proof_of(
     }
 }
 
+/// The same proof as [`prove_in`], found by reading every segment as lookups did before the block index: for the
+/// lookup benchmark's baseline. Not part of the stable API.
+#[doc(hidden)]
+pub fn prove_in_by_scan(
+    archive_dir: &Path,
+    tenant: &TenantId,
+    event_id: EventId,
+) -> Result<Option<InclusionProof>, StoreError> {
+    prove_by_scan(archive_dir, tenant.as_str(), event_id)
+}
+
 /// Reads every segment of the tenant: the way without a usable block index.
 fn prove_by_scan(
     archive_dir: &Path,
