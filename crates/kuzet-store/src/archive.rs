@@ -303,7 +303,7 @@ impl TenantLog {
     ) -> Result<(Self, RecoveryReport), StoreError> {
         let key = &signer.verifying_key();
         let dir = archive_dir.join(tenant.as_str());
-        fs::create_dir_all(&dir).map_err(StoreError::io(&dir))?;
+        crate::durable::create_dir(&dir)?;
         let mut report = RecoveryReport::default();
         let checkpoints_path = dir.join(CHECKPOINTS_FILE);
         let cp_bytes = match fs::read(&checkpoints_path) {
@@ -561,11 +561,17 @@ impl TenantLog {
             }
             None => None,
         };
+        let new_log = !checkpoints_path.exists();
         let checkpoints = OpenOptions::new()
             .create(true)
             .append(true)
             .open(&checkpoints_path)
             .map_err(StoreError::io(&checkpoints_path))?;
+        if new_log {
+            crate::durable::created(&checkpoints);
+            // Its name must survive a power cut before any checkpoint in it counts.
+            sync_dir(&dir)?;
+        }
         let checkpoints_len = checkpoints
             .metadata()
             .map_err(StoreError::io(&checkpoints_path))?
@@ -770,8 +776,9 @@ impl TenantLog {
             .append(true)
             .open(&path)
             .map_err(StoreError::io(&path))?;
+        crate::durable::created(&file);
         file.write_all(&header_bytes)
-            .and_then(|()| file.sync_data())
+            .and_then(|()| crate::durable::sync_file(&file))
             .map_err(StoreError::io(&path))?;
         sync_dir(&self.dir)?;
         self.next_segment_number += 1;
@@ -802,7 +809,7 @@ impl TenantLog {
         segment
             .file
             .write_all(&trailer_bytes)
-            .and_then(|()| segment.file.sync_data())
+            .and_then(|()| crate::durable::sync_file(&segment.file))
             .map_err(StoreError::io(&segment.path))?;
         self.prev_chain = chain_hash(&segment.header_bytes, &trailer_bytes);
         self.closed_since_backup = true;
@@ -816,10 +823,7 @@ impl TenantLog {
             return Ok(false);
         }
         if let Some(segment) = self.segment.as_mut() {
-            segment
-                .file
-                .sync_data()
-                .map_err(StoreError::io(&segment.path))?;
+            crate::durable::sync_file(&segment.file).map_err(StoreError::io(&segment.path))?;
         }
         let cp = Checkpoint::sign(
             &self.signer,
@@ -834,7 +838,7 @@ impl TenantLog {
         let line = cp.to_line();
         self.checkpoints
             .write_all(line.as_bytes())
-            .and_then(|()| self.checkpoints.sync_data())
+            .and_then(|()| crate::durable::sync_file(&self.checkpoints))
             .map_err(StoreError::io(&self.checkpoints_path))?;
         self.checkpoints_len += line.len() as u64;
         self.next_link = CheckpointLink::after(&cp, self.next_link.n + 1);

@@ -246,7 +246,7 @@ impl Consumer {
             )));
         }
         let dir = data_dir.join("consumers");
-        std::fs::create_dir_all(&dir).map_err(StoreError::io(&dir))?;
+        crate::durable::create_dir(&dir)?;
         let cursor_path = dir.join(format!("{name}.cursor"));
         let saved = match std::fs::read(&cursor_path) {
             Ok(bytes) => Some(parse_cursor(&cursor_path, &bytes, name)?),

@@ -258,6 +258,9 @@ impl IndexWriter {
             .write(true)
             .open(&path)
             .map_err(StoreError::io(&path))?;
+        if keep == 0 {
+            crate::durable::created(&file);
+        }
         file.set_len(HEADER_LEN + keep * ENTRY_LEN as u64)
             .map_err(StoreError::io(&path))?;
         file.seek(SeekFrom::Start(0))

@@ -12,6 +12,7 @@ mod backup;
 mod bundle;
 mod codec;
 mod consumer;
+mod durable;
 mod error;
 pub mod format;
 mod index;
@@ -30,6 +31,8 @@ pub use bundle::{
     verify_bundle, write_bundle,
 };
 pub use consumer::{Consumer, ConsumerStart, Delivery, SealedBatch};
+#[doc(hidden)]
+pub use durable::crash;
 pub use error::StoreError;
 pub use keys::{PublicKeyFile, Signer, SigningKeyFile, VerifyingKey};
 pub use proof::{InclusionProof, prove, prove_in, prove_in_by_scan};

@@ -565,7 +565,7 @@ impl Store {
         let archive_dir = config.archive_dir();
         let wal_dir = config.wal_dir();
         for dir in [&config.data_dir, &archive_dir, &wal_dir] {
-            std::fs::create_dir_all(dir).map_err(StoreError::io(dir))?;
+            crate::durable::create_dir(dir)?;
         }
         write_public_key(&archive_dir, &signer)?;
         let counters = Arc::new(Counters::default());

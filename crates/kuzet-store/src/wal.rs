@@ -254,7 +254,7 @@ pub(crate) fn truncate_file(path: &Path, len: u64) -> Result<(), StoreError> {
         .open(path)
         .map_err(StoreError::io(path))?;
     file.set_len(len)
-        .and_then(|()| file.sync_all())
+        .and_then(|()| crate::durable::sync_file(&file))
         .map_err(StoreError::io(path))
 }
 
@@ -267,17 +267,17 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), StoreErr
     tmp_name.push(".tmp");
     let tmp = dir.join(tmp_name);
     File::create(&tmp)
-        .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()))
+        .and_then(|mut f| {
+            crate::durable::created(&f);
+            f.write_all(bytes)
+                .and_then(|()| crate::durable::sync_file(&f))
+        })
         .map_err(StoreError::io(&tmp))?;
     std::fs::rename(&tmp, path).map_err(StoreError::io(path))?;
     sync_dir(dir)
 }
 
-pub(crate) fn sync_dir(dir: &Path) -> Result<(), StoreError> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(StoreError::io(dir))
-}
+pub(crate) use crate::durable::sync_dir;
 
 /// A batch waiting in the queue with the channel its caller waits on.
 /// What the writer thread receives: a batch to append, or the store's request to stop accepting.
@@ -403,8 +403,9 @@ impl WalWriter {
             .write(true)
             .open(&path)
             .map_err(StoreError::io(&path))?;
+        crate::durable::created(&file);
         file.write_all(&file_header())
-            .and_then(|()| file.sync_data())
+            .and_then(|()| crate::durable::sync_file(&file))
             .map_err(StoreError::io(&path))?;
         sync_dir(&self.dir)?;
         self.file = Some(OpenWal {
@@ -456,7 +457,7 @@ impl WalWriter {
         if let Err(source) = open
             .file
             .write_all(buffer)
-            .and_then(|()| open.file.sync_data())
+            .and_then(|()| crate::durable::sync_file(&open.file))
         {
             // The file's tail is now unknown: cut it back to the last acknowledged record, and start the next group
             // in a fresh file. Recovery truncates a torn tail only in the last file, so if this cut fails too, the
@@ -468,7 +469,7 @@ impl WalWriter {
             if let Err(cut) = open
                 .file
                 .set_len(open.len)
-                .and_then(|()| open.file.sync_all())
+                .and_then(|()| crate::durable::sync_file(&open.file))
             {
                 tracing::error!(file = %open.path.display(), error = %cut,
                     "cannot cut a failed write off the write-ahead log; start-up will stop at it");
