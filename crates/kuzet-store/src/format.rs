@@ -558,6 +558,37 @@ mod tests {
         }
     }
 
+    proptest! {
+        #[test]
+        fn checkpoints_round_trip_through_their_line_and_bind_every_field(
+            n in 0u64..1_000_000, size in 1u64..1_000_000, root: [u8; 32], prev: [u8; 32],
+            segment in 0u64..10_000, header: Vec<u8>, nanos in 0i64..4_000_000_000_000_000_000,
+        ) {
+            let signer = crate::Signer::from_seed([9; 32]);
+            let key = signer.verifying_key();
+            let time = jiff::Timestamp::from_nanosecond(i128::from(nanos)).unwrap();
+            let cp = Checkpoint::sign(&signer, &TenantId::new("alpha").unwrap(), CheckpointLink { n, prev },
+                size, &root, &segment_file_name(segment), &header, time);
+            let (lines, complete) = parse_checkpoints(cp.to_line().as_bytes());
+            prop_assert_eq!(complete, cp.to_line().len());
+            let back = lines[0].1.clone().unwrap();
+            prop_assert_eq!(&back, &cp);
+            prop_assert!(back.signature_ok(&key));
+            let next = CheckpointLink::after(&cp, n + 1);
+            prop_assert_eq!(next.prev, cp.message_hash());
+            let changed = [
+                Checkpoint { n: Some(n + 1), ..cp.clone() },
+                Checkpoint { prev: Some(hex::encode([0xab; 32])), ..cp.clone() },
+                Checkpoint { header: Some(hex::encode([0xcd; 32])), ..cp.clone() },
+                Checkpoint { tree_size: size + 1, ..cp.clone() },
+                Checkpoint { v: 1, n: None, prev: None, header: None, ..cp.clone() },
+            ];
+            for c in changed {
+                prop_assert!(!c.signature_ok(&key), "{:?}", c);
+            }
+        }
+    }
+
     #[test]
     fn segment_names_are_strict() {
         assert_eq!(segment_file_name(3), "0000000003.seg");
