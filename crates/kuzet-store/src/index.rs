@@ -142,25 +142,11 @@ impl IndexReader {
 
     /// The leaves of blocks `0..n`, read in one pass.
     pub(crate) fn leaves(&mut self, n: u64) -> Result<Vec<Hash>, StoreError> {
-        self.file
-            .seek(SeekFrom::Start(HEADER_LEN))
-            .map_err(StoreError::io(&self.path))?;
-        let mut reader = std::io::BufReader::with_capacity(1 << 20, &mut self.file);
         let mut out = Vec::with_capacity(usize::try_from(n).unwrap_or(0));
-        let mut buf = [0u8; ENTRY_LEN];
-        for i in 0..n {
-            reader
-                .read_exact(&mut buf)
-                .map_err(StoreError::io(&self.path))?;
-            let entry = IndexEntry::decode(&buf);
-            if entry.block_index != i {
-                return Err(StoreError::corrupt(
-                    &self.path,
-                    format!("entry {i} names block {}", entry.block_index),
-                ));
-            }
+        self.scan::<()>(0, n, |entry| {
             out.push(entry.leaf);
-        }
+            Ok(None)
+        })?;
         self.reads += 1;
         Ok(out)
     }
@@ -185,12 +171,31 @@ impl IndexReader {
                 hi = mid;
             }
         }
+        let mut reads = 0;
+        let found = self.scan(lo, end, |entry| {
+            if entry.min_id <= id && id <= entry.max_id {
+                reads += 1;
+                return check(&entry);
+            }
+            Ok(None)
+        })?;
+        self.reads += reads;
+        Ok(found)
+    }
+
+    /// Reads entries `from..to` in order, sequentially, until `each` returns something.
+    fn scan<T>(
+        &mut self,
+        from: u64,
+        to: u64,
+        mut each: impl FnMut(IndexEntry) -> Result<Option<T>, StoreError>,
+    ) -> Result<Option<T>, StoreError> {
         self.file
-            .seek(SeekFrom::Start(HEADER_LEN + lo * ENTRY_LEN as u64))
+            .seek(SeekFrom::Start(HEADER_LEN + from * ENTRY_LEN as u64))
             .map_err(StoreError::io(&self.path))?;
-        let mut reader = std::io::BufReader::with_capacity(64 << 10, &mut self.file);
+        let mut reader = std::io::BufReader::with_capacity(1 << 20, &mut self.file);
         let mut buf = [0u8; ENTRY_LEN];
-        for i in lo..end {
+        for i in from..to {
             reader
                 .read_exact(&mut buf)
                 .map_err(StoreError::io(&self.path))?;
@@ -201,11 +206,8 @@ impl IndexReader {
                     format!("entry {i} names block {}", entry.block_index),
                 ));
             }
-            if entry.min_id <= id && id <= entry.max_id {
-                self.reads += 1;
-                if let Some(found) = check(&entry)? {
-                    return Ok(Some(found));
-                }
+            if let Some(found) = each(entry)? {
+                return Ok(Some(found));
             }
         }
         Ok(None)

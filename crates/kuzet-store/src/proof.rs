@@ -243,32 +243,7 @@ fn prove_with_index(
                 ),
             ));
         }
-        let view = crate::read::BlockView {
-            header,
-            header_bytes: &block[..format::BLOCK_HEADER_LEN],
-            payload: &block[format::BLOCK_HEADER_LEN..total - 32],
-            root,
-        };
-        let data = decompress(&path, &view)?;
-        let (records, _) = format::split_records(&data);
-        let Some(position) = records
-            .iter()
-            .position(|r| r.bytes.get(17..33) == Some(&wanted[..]))
-        else {
-            return Ok(None);
-        };
-        let leaves: Vec<Hash> = records.iter().map(|r| leaf_hash(r.bytes)).collect();
-        let fields = format::decode_record(records[position].bytes)
-            .map_err(|d| StoreError::corrupt(&path, d))?;
-        Ok(Some(Found {
-            segment: format::segment_file_name(entry.segment),
-            record: records[position].bytes.to_vec(),
-            record_index: fields.record_index,
-            record_path: merkle::audit_path(&leaves, position),
-            header_bytes: head.to_vec(),
-            block_root: root,
-            block_index: entry.block_index,
-        }))
+        find_in_block(&path, &crate::read::BlockView::of(header, &block), &wanted)
     })?;
     let Some(found) = found else {
         return Ok(None);
@@ -291,6 +266,38 @@ fn prove_with_index(
         &block_leaves,
         checkpoint,
     )))
+}
+
+/// The record of `wanted` in a block, with everything its proof needs from the block.
+fn find_in_block(
+    path: &Path,
+    block: &crate::read::BlockView<'_>,
+    wanted: &[u8; 16],
+) -> Result<Option<Found>, StoreError> {
+    let data = decompress(path, block)?;
+    let (records, _) = format::split_records(&data);
+    // Record bytes: version (1), index (8), seq (8), id (16): the id sits at 17..33.
+    let Some(position) = records
+        .iter()
+        .position(|r| r.bytes.get(17..33) == Some(&wanted[..]))
+    else {
+        return Ok(None);
+    };
+    let leaves: Vec<Hash> = records.iter().map(|r| leaf_hash(r.bytes)).collect();
+    let fields =
+        format::decode_record(records[position].bytes).map_err(|d| StoreError::corrupt(path, d))?;
+    Ok(Some(Found {
+        segment: path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        record: records[position].bytes.to_vec(),
+        record_index: fields.record_index,
+        record_path: merkle::audit_path(&leaves, position),
+        header_bytes: block.header_bytes.to_vec(),
+        block_root: block.root,
+        block_index: block.header.block_index,
+    }))
 }
 
 fn proof_of(
@@ -350,30 +357,7 @@ fn prove_by_scan(
             if found.is_some() {
                 continue;
             }
-            let data = decompress(&path, &block)?;
-            let (records, _) = format::split_records(&data);
-            // Record bytes: version (1), index (8), seq (8), id (16): the id sits at 17..33.
-            let Some(position) = records
-                .iter()
-                .position(|r| r.bytes.get(17..33) == Some(&wanted[..]))
-            else {
-                continue;
-            };
-            let leaves: Vec<Hash> = records.iter().map(|r| leaf_hash(r.bytes)).collect();
-            let fields = format::decode_record(records[position].bytes)
-                .map_err(|d| StoreError::corrupt(&path, d))?;
-            found = Some(Found {
-                segment: path
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
-                record: records[position].bytes.to_vec(),
-                record_index: fields.record_index,
-                record_path: merkle::audit_path(&leaves, position),
-                header_bytes: block.header_bytes.to_vec(),
-                block_root: block.root,
-                block_index: block.header.block_index,
-            });
+            found = find_in_block(&path, &block, &wanted)?;
         }
     }
     let Some(found) = found else { return Ok(None) };

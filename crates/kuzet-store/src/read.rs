@@ -58,6 +58,21 @@ pub(crate) fn blocks<'a>(path: &Path, bytes: &'a [u8]) -> Result<Vec<BlockView<'
     Ok(out)
 }
 
+impl<'a> BlockView<'a> {
+    /// The view of one whole block's bytes (header, payload, root) whose header is `header`.
+    pub(crate) fn of(header: BlockHeader, block: &'a [u8]) -> Self {
+        let total = block.len();
+        let mut root = [0u8; 32];
+        root.copy_from_slice(&block[total - 32..]);
+        Self {
+            header,
+            header_bytes: &block[..BLOCK_HEADER_LEN],
+            payload: &block[BLOCK_HEADER_LEN..total - 32],
+            root,
+        }
+    }
+}
+
 pub(crate) fn decompress(path: &Path, block: &BlockView<'_>) -> Result<Vec<u8>, StoreError> {
     // Blocks are sealed at ≤ 512 MiB; a larger claim is damage, not a reason to allocate it.
     if block.header.uncompressed_len > 512 << 20 {
@@ -277,16 +292,7 @@ impl PositionReader {
             file.seek(SeekFrom::Start(offset))
                 .and_then(|_| file.read_exact(&mut block))
                 .map_err(StoreError::io(&path))?;
-            let total = block.len();
-            let mut root = [0u8; 32];
-            root.copy_from_slice(&block[total - 32..]);
-            let view = BlockView {
-                header,
-                header_bytes: &block[..BLOCK_HEADER_LEN],
-                payload: &block[BLOCK_HEADER_LEN..total - 32],
-                root,
-            };
-            let events = decode_block(&path, &view, position)?;
+            let events = decode_block(&path, &BlockView::of(header, &block), position)?;
             self.place = Some((path, next_offset, end));
             return Ok(events);
         }
