@@ -80,7 +80,13 @@ pub struct Db {
     pub(crate) pool: Pool,
     pub(crate) catalog: Arc<RoleCatalog>,
     pub(crate) policy: Arc<AuthPolicy>,
+    /// Password hashing (Argon2, deliberately slow) runs off the async workers, this many at once: a flood of
+    /// logins queues here instead of taking every core from ingestion.
+    pub(crate) hashing: Arc<tokio::sync::Semaphore>,
 }
+
+/// Argon2 computations at once (each takes one core for tens of milliseconds).
+const HASHING_AT_ONCE: usize = 2;
 
 impl Db {
     /// Connects to `url` (`sqlite://PATH`, created if missing, or `postgres://…`) and applies pending migrations.
@@ -124,6 +130,7 @@ impl Db {
             pool,
             catalog: Arc::new(catalog),
             policy: Arc::new(policy),
+            hashing: Arc::new(tokio::sync::Semaphore::new(HASHING_AT_ONCE)),
         };
         db.migrate().await?;
         Ok(db)

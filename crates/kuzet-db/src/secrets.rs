@@ -166,10 +166,13 @@ pub(crate) fn verify_password(
     }
 }
 
-/// A hash of a password nobody has, to spend the same time on unknown users as on known ones.
+/// Checks `password` against a hash of a password nobody has, made once per process and policy: an unknown user
+/// costs one verification, exactly like a known one.
 pub(crate) fn dummy_verify(policy: &AuthPolicy, password: &str) {
-    if let Ok(hash) = hash_password(policy, "kuzet-timing-equalizer") {
-        let _ = verify_password(policy, &hash, password);
+    static DUMMY: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    let hash = DUMMY.get_or_init(|| hash_password(policy, "kuzet-timing-equalizer").ok());
+    if let Some(hash) = hash {
+        let _ = verify_password(policy, hash, password);
     }
 }
 

@@ -151,7 +151,10 @@ impl Db {
         now: Timestamp,
     ) -> Result<(), DbError> {
         self.check_roles(&user.roles)?;
-        let hash = hash_password(&self.policy, password)?;
+        let given = password.to_owned();
+        let hash = self
+            .hashing(move |policy| hash_password(policy, &given))
+            .await?;
         let object = format!("user `{}`", user.id);
         on_pool!(self, pool => {
             let mut tx = pool.begin().await.map_err(DbError::query("user"))?;
@@ -391,7 +394,10 @@ impl Db {
     ) -> Result<String, DbError> {
         require_permission(scope, Permission::UsersManage)?;
         let password = one_time_password()?;
-        let hash = hash_password(&self.policy, &password)?;
+        let given = password.clone();
+        let hash = self
+            .hashing(move |policy| hash_password(policy, &given))
+            .await?;
         let changed = on_pool!(self, pool => sqlx::query("UPDATE users SET password_hash = $1, must_change_password = TRUE, totp_secret = NULL, totp_pending_secret = NULL, failed_logins = 0, locked_until_ms = NULL WHERE id = $2")
             .bind(&hash).bind(id.as_str())
             .execute(pool).await.map(|r| r.rows_affected()).map_err(DbError::query("user"))?);
@@ -409,7 +415,30 @@ impl Db {
         )
     }
 
+    /// Runs a password hash or check on the blocking pool, at most `HASHING_AT_ONCE` at a time.
+    pub(crate) async fn hashing<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&crate::AuthPolicy) -> Result<T, DbError> + Send + 'static,
+    ) -> Result<T, DbError> {
+        let permit = std::sync::Arc::clone(&self.hashing)
+            .acquire_owned()
+            .await
+            .map_err(|e| DbError::Hashing(e.to_string()))?;
+        let policy = std::sync::Arc::clone(&self.policy);
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            work(&policy)
+        })
+        .await
+        .map_err(|e| DbError::Hashing(e.to_string()))?
+    }
+
     /// One login attempt with a password and, for accounts with MFA, a TOTP code.
+    ///
+    /// Concurrent attempts cannot outrun the lockout: each attempt takes its place in the failure count (one atomic
+    /// UPDATE) *before* the password is checked, so at most `lockout_threshold` checks run per lockout window
+    /// however many arrive at once, and a one-time code is marked used by a compare-and-set, so it opens one
+    /// session only.
     pub async fn login(
         &self,
         user: &str,
@@ -417,48 +446,82 @@ impl Db {
         totp: Option<&str>,
         now: Timestamp,
     ) -> Result<LoginOutcome, DbError> {
-        let Some((hash, _, totp_secret, last_step, failed, locked_until, disabled)) =
-            self.auth_row(user).await?
-        else {
-            dummy_verify(&self.policy, password);
-            return Ok(LoginOutcome::Failed {
-                known_user: false,
-                locked_now: false,
-            });
+        // The attempt takes its place in the failure count first; an open (unlocked, enabled) account only.
+        let reserved: Option<(i64, String, Option<String>)> = on_pool!(self, pool => sqlx::query_as(
+            "UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1 AND disabled = FALSE \
+             AND (locked_until_ms IS NULL OR locked_until_ms <= $2) RETURNING failed_logins, password_hash, totp_secret")
+            .bind(user).bind(now.as_millisecond()).fetch_optional(pool).await.map_err(DbError::query("user"))?);
+        let Some((attempt, hash, totp_secret)) = reserved else {
+            return match self.auth_row(user).await? {
+                None => {
+                    let password = password.to_owned();
+                    self.hashing(move |policy| {
+                        dummy_verify(policy, &password);
+                        Ok(())
+                    })
+                    .await?;
+                    Ok(LoginOutcome::Failed {
+                        known_user: false,
+                        locked_now: false,
+                    })
+                }
+                Some((.., true)) => Ok(LoginOutcome::Disabled),
+                Some((.., locked_until, _)) => Ok(LoginOutcome::Locked {
+                    until: locked_until.map_or(now, ts),
+                }),
+            };
         };
-        if disabled {
-            return Ok(LoginOutcome::Disabled);
-        }
-        if let Some(until) = locked_until.map(ts)
-            && until > now
-        {
+        let threshold = i64::from(self.policy.lockout_threshold);
+        let until = now + self.policy.lockout_duration;
+        let lock = |this: &Self| {
+            let this = this.clone();
+            let user = user.to_owned();
+            async move {
+                on_pool!(this, pool => sqlx::query("UPDATE users SET failed_logins = 0, locked_until_ms = $1 WHERE id = $2")
+                    .bind(until.as_millisecond()).bind(&user).execute(pool).await.map(|r| r.rows_affected()).map_err(DbError::query("user"))?);
+                Ok::<_, DbError>(())
+            }
+        };
+        if attempt > threshold {
+            // Attempts running at once already used this window's checks: this one is not checked.
+            lock(self).await?;
             return Ok(LoginOutcome::Locked { until });
         }
-        let mut ok = verify_password(&self.policy, &hash, password)?;
-        let mut step = None;
+        let (stored, given) = (hash, password.to_owned());
+        let mut ok = self
+            .hashing(move |policy| verify_password(policy, &stored, &given))
+            .await?;
         if ok && let Some(secret) = &totp_secret {
             let Some(code) = totp else {
+                // The password was right: this attempt is not a failure.
+                on_pool!(self, pool => sqlx::query("UPDATE users SET failed_logins = failed_logins - 1 WHERE id = $1 AND failed_logins > 0")
+                    .bind(user).execute(pool).await.map(|r| r.rows_affected()).map_err(DbError::query("user"))?);
                 return Ok(LoginOutcome::MfaRequired);
             };
-            // A code is good once: a step at or before the last one used is a replay.
-            step =
-                totp_step_matching(secret, code, now)?.filter(|s| last_step.is_none_or(|l| *s > l));
-            ok = step.is_some();
+            // A code is good once: marking its step used is a compare-and-set, so two logins with one code
+            // cannot both pass.
+            ok = match totp_step_matching(secret, code, now)? {
+                Some(step) => {
+                    on_pool!(self, pool => sqlx::query(
+                    "UPDATE users SET totp_last_step = $1 WHERE id = $2 AND (totp_last_step IS NULL OR totp_last_step < $1)")
+                    .bind(step).bind(user).execute(pool).await.map(|r| r.rows_affected()).map_err(DbError::query("user"))?)
+                        == 1
+                }
+                None => false,
+            };
         }
         if !ok {
-            let failed = failed + 1;
-            let locks = failed >= i64::from(self.policy.lockout_threshold);
-            let until = locks.then(|| (now + self.policy.lockout_duration).as_millisecond());
-            on_pool!(self, pool => sqlx::query("UPDATE users SET failed_logins = $1, locked_until_ms = $2 WHERE id = $3")
-                .bind(if locks { 0 } else { failed }).bind(until).bind(user)
-                .execute(pool).await.map(|r| r.rows_affected()).map_err(DbError::query("user"))?);
+            let locks = attempt >= threshold;
+            if locks {
+                lock(self).await?;
+            }
             return Ok(LoginOutcome::Failed {
                 known_user: true,
                 locked_now: locks,
             });
         }
-        on_pool!(self, pool => sqlx::query("UPDATE users SET failed_logins = 0, locked_until_ms = NULL, totp_last_step = COALESCE($1, totp_last_step) WHERE id = $2")
-            .bind(step).bind(user).execute(pool).await.map(|r| r.rows_affected()).map_err(DbError::query("user"))?);
+        on_pool!(self, pool => sqlx::query("UPDATE users SET failed_logins = 0, locked_until_ms = NULL WHERE id = $1")
+            .bind(user).execute(pool).await.map(|r| r.rows_affected()).map_err(DbError::query("user"))?);
         let user_id = UserId::new(user).map_err(corrupt("user id"))?;
         let session_id = new_id()?;
         let secret = new_secret("kzs_")?;
@@ -641,7 +704,11 @@ impl Db {
             .auth_row(user.as_str())
             .await?
             .ok_or_else(|| DbError::NotFound(object.clone()))?;
-        if !verify_password(&self.policy, &hash, current)? {
+        let given = current.to_owned();
+        if !self
+            .hashing(move |policy| verify_password(policy, &hash, &given))
+            .await?
+        {
             return Err(DbError::invalid(object, "the current password is wrong"));
         }
         if current == new {
@@ -654,7 +721,10 @@ impl Db {
             .password
             .check(user.as_str(), new)
             .map_err(|reason| DbError::invalid(format!("new password of user `{user}`"), reason))?;
-        let hash = hash_password(&self.policy, new)?;
+        let given = new.to_owned();
+        let hash = self
+            .hashing(move |policy| hash_password(policy, &given))
+            .await?;
         on_pool!(self, pool => sqlx::query("UPDATE users SET password_hash = $1, must_change_password = FALSE WHERE id = $2")
             .bind(&hash).bind(user.as_str()).execute(pool).await.map(|r| r.rows_affected()).map_err(DbError::query("user"))?);
         // Other sessions end: whoever knew the old password is out.

@@ -787,6 +787,48 @@ async fn suite(db: Db) {
     }
     db.unlock_user(&users, &u("owner")).await.unwrap();
     login(&db, "owner", &passwords["owner"], None, later).await;
+    // 40 wrong passwords at once cannot outrun the lockout: at most five are checked, the account ends locked.
+    let attempts: Vec<_> = (0..40)
+        .map(|_| {
+            let db = db.clone();
+            tokio::spawn(async move { db.login("owner", "wrong-password-123", None, later).await })
+        })
+        .collect();
+    let mut checked = 0;
+    for attempt in attempts {
+        match attempt.await.unwrap().unwrap() {
+            LoginOutcome::Failed { .. } => checked += 1,
+            LoginOutcome::Locked { .. } => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(
+        checked <= 5,
+        "{checked} passwords checked in one lockout window"
+    );
+    assert!(matches!(
+        db.login("owner", &passwords["owner"], None, later)
+            .await
+            .unwrap(),
+        LoginOutcome::Locked { .. }
+    ));
+    db.unlock_user(&users, &u("owner")).await.unwrap();
+    // One one-time code, two logins at once: one session.
+    let at = later + SignedDuration::from_secs(300);
+    let code = totp_code(&admin_totp, at).unwrap();
+    let both: Vec<_> = (0..2)
+        .map(|_| {
+            let (db, password, code) = (db.clone(), admin_password.clone(), code.clone());
+            tokio::spawn(async move { db.login("admin", &password, Some(&code), at).await })
+        })
+        .collect();
+    let mut sessions = 0;
+    for login in both {
+        if matches!(login.await.unwrap().unwrap(), LoginOutcome::Success(_)) {
+            sessions += 1;
+        }
+    }
+    assert_eq!(sessions, 1, "a one-time code opens one session");
     assert!(matches!(
         db.login("nobody", "whatever-password", None, later)
             .await
