@@ -226,7 +226,11 @@ pub(crate) fn totp_step_matching(
         let Ok(seconds) = u64::try_from(t) else {
             continue;
         };
-        if totp.generate(seconds).to_string() == code.trim() {
+        // In constant time: how much of a code matched must not show in how long the answer takes.
+        if bool::from(subtle::ConstantTimeEq::ct_eq(
+            totp.generate(seconds).to_string().as_bytes(),
+            code.trim().as_bytes(),
+        )) {
             return Ok(Some(t.div_euclid(TOTP_STEP_SECS as i64)));
         }
     }

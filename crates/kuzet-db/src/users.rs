@@ -105,6 +105,21 @@ pub struct NewGrant {
     pub reason: String,
 }
 
+/// The first statement of a change that could leave the ISOC without an enabled `isoc-admin`: a write to every
+/// admin's row, which takes their row locks on PostgreSQL and the write lock on SQLite, so two such changes run
+/// one after the other and each checks, in its own transaction, what the other left.
+const LOCK_ADMINS: &str = "UPDATE users SET disabled = disabled WHERE id IN (SELECT user_id FROM user_roles WHERE role = $1)";
+/// Enabled `isoc-admin`s, counted inside that transaction after the change.
+const ENABLED_ADMINS: &str = "SELECT COUNT(*) FROM user_roles r JOIN users u ON u.id = r.user_id \
+     WHERE r.role = $1 AND u.disabled = FALSE";
+
+fn last_admin(user: &UserId) -> DbError {
+    DbError::invalid(
+        format!("user `{user}`"),
+        "is the last enabled isoc-admin; make another one first",
+    )
+}
+
 /// How often a session's last use (and a token's) is written back.
 const TOUCH_EVERY_MS: i64 = 60_000;
 
@@ -312,11 +327,10 @@ impl Db {
         if self.auth_row(id.as_str()).await?.is_none() {
             return Err(DbError::NotFound(format!("user `{id}`")));
         }
-        if !roles.iter().any(|r| r == kuzet_model::access::ISOC_ADMIN) {
-            self.ensure_another_admin(id).await?;
-        }
         on_pool!(self, pool => {
             let mut tx = pool.begin().await.map_err(DbError::query("user access"))?;
+            sqlx::query(LOCK_ADMINS).bind(kuzet_model::access::ISOC_ADMIN)
+                .execute(&mut *tx).await.map_err(DbError::query("user roles"))?;
             sqlx::query("DELETE FROM user_roles WHERE user_id = $1").bind(id.as_str())
                 .execute(&mut *tx).await.map_err(DbError::query("user roles"))?;
             sqlx::query("DELETE FROM user_tenants WHERE user_id = $1").bind(id.as_str())
@@ -332,25 +346,13 @@ impl Db {
                     .execute(&mut *tx).await
                     .map_err(|_| DbError::NotFound(format!("tenant `{tenant}`")))?;
             }
+            let (admins,): (i64,) = sqlx::query_as(ENABLED_ADMINS).bind(kuzet_model::access::ISOC_ADMIN)
+                .fetch_one(&mut *tx).await.map_err(DbError::query("user roles"))?;
+            if admins == 0 {
+                return Err(last_admin(id));
+            }
             tx.commit().await.map_err(DbError::query("user access"))?;
         });
-        Ok(())
-    }
-
-    /// Refuses a change that would leave no enabled `isoc-admin` besides `user`: nobody could administer the ISOC.
-    async fn ensure_another_admin(&self, user: &UserId) -> Result<(), DbError> {
-        let others: i64 = on_pool!(self, pool => sqlx::query_as::<_, (i64,)>("SELECT COUNT(*) FROM user_roles r JOIN users u ON u.id = r.user_id WHERE r.role = $1 AND u.disabled = FALSE AND u.id <> $2")
-            .bind(kuzet_model::access::ISOC_ADMIN).bind(user.as_str())
-            .fetch_one(pool).await.map_err(DbError::query("user roles"))?.0);
-        let is_admin: i64 = on_pool!(self, pool => sqlx::query_as::<_, (i64,)>("SELECT COUNT(*) FROM user_roles WHERE role = $1 AND user_id = $2")
-            .bind(kuzet_model::access::ISOC_ADMIN).bind(user.as_str())
-            .fetch_one(pool).await.map_err(DbError::query("user roles"))?.0);
-        if is_admin > 0 && others == 0 {
-            return Err(DbError::invalid(
-                format!("user `{user}`"),
-                "is the last enabled isoc-admin; make another one first",
-            ));
-        }
         Ok(())
     }
 
@@ -372,9 +374,22 @@ impl Db {
         now: Timestamp,
     ) -> Result<(), DbError> {
         require_permission(scope, Permission::UsersManage)?;
-        self.ensure_another_admin(id).await?;
-        self.update_user(scope, id, "UPDATE users SET disabled = TRUE WHERE id = $1")
-            .await?;
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await.map_err(DbError::query("user"))?;
+            sqlx::query(LOCK_ADMINS).bind(kuzet_model::access::ISOC_ADMIN)
+                .execute(&mut *tx).await.map_err(DbError::query("user roles"))?;
+            let changed = sqlx::query("UPDATE users SET disabled = TRUE WHERE id = $1").bind(id.as_str())
+                .execute(&mut *tx).await.map_err(DbError::query("user"))?.rows_affected();
+            if changed == 0 {
+                return Err(DbError::NotFound(format!("user `{id}`")));
+            }
+            let (admins,): (i64,) = sqlx::query_as(ENABLED_ADMINS).bind(kuzet_model::access::ISOC_ADMIN)
+                .fetch_one(&mut *tx).await.map_err(DbError::query("user roles"))?;
+            if admins == 0 {
+                return Err(last_admin(id));
+            }
+            tx.commit().await.map_err(DbError::query("user"))?;
+        });
         self.revoke_all_sessions(id, now).await?;
         Ok(())
     }

@@ -926,6 +926,35 @@ async fn suite(db: Db) {
     assert_eq!(again.onboarding(), Onboarding::ChangePassword);
     let assigned: BTreeSet<_> = again.assigned_tenants().iter().cloned().collect();
     assert_eq!(assigned, [t("akimat")].into());
+
+    // Two admins disabling each other at once: one succeeds, the other is refused; an admin always remains.
+    db.create_user(
+        &users,
+        &NewUser {
+            id: u("ally"),
+            display_name: "Second admin".into(),
+            roles: vec![ISOC_ADMIN.into()],
+            tenants: vec![],
+        },
+        later,
+    )
+    .await
+    .unwrap();
+    let both: Vec<_> = ["admin", "ally"]
+        .into_iter()
+        .map(|who| {
+            let (db, users) = (db.clone(), users.clone());
+            tokio::spawn(async move { db.disable_user(&users, &u(who), later).await })
+        })
+        .collect();
+    let mut disabled = 0;
+    for task in both {
+        match task.await.unwrap() {
+            Ok(()) => disabled += 1,
+            Err(e) => assert!(e.to_string().contains("last enabled isoc-admin"), "{e}"),
+        }
+    }
+    assert_eq!(disabled, 1, "exactly one of the two was disabled");
 }
 
 fn hex_sha256(s: &str) -> String {
