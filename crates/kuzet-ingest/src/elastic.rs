@@ -364,7 +364,7 @@ pub(crate) enum BulkOp<'a> {
         action: &'static str,
         index: String,
         id: Option<String>,
-        document: Result<&'a [u8], String>,
+        document: Result<&'a [u8], DocumentError>,
     },
     /// `delete` or `update`: answered per item with an error, Kuzet's archive is append-only.
     Refused {
@@ -372,6 +372,15 @@ pub(crate) enum BulkOp<'a> {
         index: String,
         id: Option<String>,
     },
+}
+
+/// Why one `_bulk` document was not accepted (its item is answered with the error; the others go on).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum DocumentError {
+    /// Not a JSON object: 400 `document_parsing_exception`.
+    Invalid(String),
+    /// Larger than `max_message_bytes`: 413 `document_too_large_exception`, counted `dropped{reason="oversized"}`.
+    TooLarge(String),
 }
 
 /// Parses a `_bulk` body. `Err` (the whole request answered 400, as Elasticsearch does) for a malformed action
@@ -471,11 +480,13 @@ pub(crate) fn parse_bulk<'a>(
                 let document =
                     match serde_json::from_slice::<&serde_json::value::RawValue>(document) {
                         Ok(raw) if raw.get().starts_with('{') => Ok(document),
-                        Ok(_) => Err(format!(
+                        Ok(_) => Err(DocumentError::Invalid(format!(
                             "document on line [{}] is not a JSON object",
                             number + 1
-                        )),
-                        Err(error) => Err(format!("document after line [{number}]: {error}")),
+                        ))),
+                        Err(error) => Err(DocumentError::Invalid(format!(
+                            "document after line [{number}]: {error}"
+                        ))),
                     };
                 ops.push(BulkOp::Write {
                     action,
@@ -487,6 +498,21 @@ pub(crate) fn parse_bulk<'a>(
         }
     }
     Ok(ops)
+}
+
+/// Refuses, item by item, documents larger than `max_message_bytes` (the limit every listener applies).
+fn limit_documents(ops: &mut [BulkOp<'_>], max: usize) {
+    for op in ops {
+        if let BulkOp::Write { document, .. } = op
+            && let Ok(bytes) = document
+            && bytes.len() > max
+        {
+            *document = Err(DocumentError::TooLarge(format!(
+                "document of {} bytes is larger than max_message_bytes ({max})",
+                bytes.len()
+            )));
+        }
+    }
 }
 
 /// Writes `text` as a JSON string.
@@ -532,13 +558,18 @@ fn bulk_answer(took: u64, ops: &[BulkOp<'_>], event_ids: &[Option<String>]) -> V
                 );
             }
             (BulkOp::Write { document, .. }, None) => {
-                let reason = document
-                    .as_ref()
-                    .err()
-                    .map(String::as_str)
-                    .unwrap_or_default();
-                out.extend_from_slice(
-                    b",\"status\":400,\"error\":{\"type\":\"document_parsing_exception\",\"reason\":",
+                let (status, kind, reason) = match document {
+                    Err(DocumentError::TooLarge(reason)) => {
+                        (413, "document_too_large_exception", reason.as_str())
+                    }
+                    Err(DocumentError::Invalid(reason)) => {
+                        (400, "document_parsing_exception", reason.as_str())
+                    }
+                    Ok(_) => (400, "document_parsing_exception", ""),
+                };
+                let _ = write!(
+                    out,
+                    ",\"status\":{status},\"error\":{{\"type\":\"{kind}\",\"reason\":"
                 );
                 json_string(&mut out, reason);
                 out.extend_from_slice(b"}}}");
@@ -581,6 +612,10 @@ async fn bulk<S: Sink>(State(ingest): State<Ingest<S>>, request: Request) -> Res
         Err(refusal) => return refusal.into_response(),
     };
     let ops = match parse_bulk(&body, &default_index) {
+        Ok(mut ops) if !ops.is_empty() => {
+            limit_documents(&mut ops, ingest.shared.config.max_message_bytes);
+            ops
+        }
         Ok(ops) if ops.is_empty() => {
             return Refusal::new(
                 StatusCode::BAD_REQUEST,
@@ -608,6 +643,7 @@ async fn bulk<S: Sink>(State(ingest): State<Ingest<S>>, request: Request) -> Res
     // For each op: the index into `events` of its event, if it has one.
     let mut event_of_op: Vec<Option<usize>> = Vec::with_capacity(ops.len());
     let mut invalid = 0u64;
+    let mut oversized = 0u64;
     for op in &ops {
         match op {
             BulkOp::Write {
@@ -620,9 +656,13 @@ async fn bulk<S: Sink>(State(ingest): State<Ingest<S>>, request: Request) -> Res
                 ));
             }
             BulkOp::Write {
-                document: Err(_), ..
+                document: Err(error),
+                ..
             } => {
-                invalid += 1;
+                match error {
+                    DocumentError::Invalid(_) => invalid += 1,
+                    DocumentError::TooLarge(_) => oversized += 1,
+                }
                 event_of_op.push(None);
             }
             BulkOp::Refused { .. } => event_of_op.push(None),
@@ -632,6 +672,10 @@ async fn bulk<S: Sink>(State(ingest): State<Ingest<S>>, request: Request) -> Res
         .shared
         .stats
         .dropped(transport, DropReason::InvalidJson, invalid);
+    ingest
+        .shared
+        .stats
+        .dropped(transport, DropReason::Oversized, oversized);
     let mut ids: Vec<Option<String>> = events.iter().map(|e| Some(e.id.to_string())).collect();
     if let Err(refusal) = append_all(&ingest, transport, events).await {
         return refusal.into_response();

@@ -330,6 +330,25 @@ async fn ingest_events_inner<S: Sink>(
             format!("{reason}; nothing of this request was accepted"),
         )
     })?;
+    let max = ingest.shared.config.max_message_bytes;
+    let oversized: Vec<usize> = (0..texts.len()).filter(|i| texts[*i].len() > max).collect();
+    if let Some(first) = oversized.first() {
+        ingest
+            .shared
+            .stats
+            .dropped(transport, DropReason::Oversized, oversized.len() as u64);
+        return Err(Refusal::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "event_too_large_exception",
+            format!(
+                "event {} of the request: {} bytes, larger than max_message_bytes ({max}); {} event(s) too large, \
+                 nothing of this request was accepted",
+                first + 1,
+                texts[*first].len(),
+                oversized.len()
+            ),
+        ));
+    }
     let received = Timestamp::now();
     let events: Vec<RawEvent> = texts
         .iter()

@@ -553,3 +553,55 @@ async fn an_http_client_that_never_finishes_its_headers_is_closed() {
     assert!(running.sink.events().is_empty());
     running.stop().await;
 }
+
+#[tokio::test]
+async fn events_over_max_message_bytes_are_refused_on_every_http_path() {
+    let (ingest, sink) = app_with(IngestConfig {
+        max_message_bytes: 100,
+        ..IngestConfig::default()
+    });
+    let small = "{\"message\":\"fits\"}";
+    let big = format!("{{\"message\":\"{}\"}}", "x".repeat(200));
+    // NDJSON: all or nothing, the event named.
+    let body = format!("{small}\n{big}\n{small}\n");
+    let req = request("POST", "/ingest/v1/events")
+        .body(Body::from(body))
+        .unwrap();
+    let (status, _, answer) = call(&ingest, req).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{answer}");
+    let reason = answer["error"]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("event 2") && reason.contains("max_message_bytes (100)"),
+        "{reason}"
+    );
+    assert!(sink.events().is_empty(), "nothing of the request appended");
+    // _bulk: the big document fails its own item with 413, the others are accepted.
+    let body = format!(
+        "{{\"create\":{{}}}}\n{small}\n{{\"create\":{{}}}}\n{big}\n{{\"create\":{{}}}}\n{small}\n"
+    );
+    let req = request("POST", "/logs/_bulk")
+        .header(header::CONTENT_TYPE, "application/x-ndjson")
+        .body(Body::from(body))
+        .unwrap();
+    let (status, _, answer) = call(&ingest, req).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["errors"], true);
+    let items = answer["items"].as_array().unwrap();
+    assert_eq!(items[0]["create"]["status"], 201);
+    assert_eq!(items[1]["create"]["status"], 413);
+    assert_eq!(
+        items[1]["create"]["error"]["type"],
+        "document_too_large_exception"
+    );
+    assert_eq!(items[2]["create"]["status"], 201);
+    assert_eq!(sink.events().len(), 2);
+    let stats = ingest.stats();
+    assert_eq!(
+        stats.dropped_events(Transport::Http, DropReason::Oversized),
+        1
+    );
+    assert_eq!(
+        stats.dropped_events(Transport::Bulk, DropReason::Oversized),
+        1
+    );
+}
