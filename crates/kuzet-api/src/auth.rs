@@ -70,9 +70,14 @@ pub(crate) async fn login(
     };
     let now = state.now();
     let user = UserId::new(request.user.as_str()).ok();
+    // Only a valid user name is recorded: anything else typed into the user box (a password, by mistake) is not.
+    let object = match &user {
+        Some(user) => format!("user:{user}"),
+        None => format!("user:(not a user name, {} bytes)", request.user.len()),
+    };
     let note = |outcome, detail: String| AuditNote {
         user: user.clone(),
-        object: Some(format!("user:{}", request.user)),
+        object: Some(object.clone()),
         detail: Some(detail),
         outcome: Some(outcome),
         ..AuditNote::default()

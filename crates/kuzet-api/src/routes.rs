@@ -385,7 +385,7 @@ async fn guard_to_the_end(
     if record.object.is_none() {
         record.object = Some(format!("route:{} {}", spec.method, spec.path));
     }
-    match state.inner.audit.append(record).await {
+    match state.inner.audit.append(record.bounded()).await {
         Ok(()) => response,
         Err(error) => {
             tracing::error!(%error, action = spec.action, "audit record could not be made durable");

@@ -45,6 +45,38 @@ pub struct Actor {
     pub address: Option<String>,
 }
 
+/// The longest each text field of an audit record may be, in bytes (see [`AuditRecord::bounded`]).
+pub struct AuditLimits {
+    pub action: usize,
+    pub via: usize,
+    pub address: usize,
+    pub object: usize,
+    pub detail: usize,
+}
+
+pub const AUDIT_LIMITS: AuditLimits = AuditLimits {
+    action: 64,
+    via: 128,
+    address: 64,
+    object: 256,
+    detail: 1024,
+};
+
+/// Cuts `text` to at most `max` bytes on a character boundary, saying how much was cut.
+fn cap(text: &mut String, max: usize) {
+    if text.len() <= max {
+        return;
+    }
+    let cut = text.len();
+    // Room for the suffix: "…[+" (5 bytes), up to 20 digits, " bytes]" (7 bytes).
+    let mut end = max.saturating_sub(32);
+    while end > 0 && !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.truncate(end);
+    text.push_str(&format!("…[+{} bytes]", cut - end));
+}
+
 /// One audit record (format version 1).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditRecord {
@@ -96,6 +128,24 @@ impl AuditRecord {
     }
 
     /// The record's sealed bytes.
+    /// The record with every text field within its limit (`AUDIT_LIMITS`): what anyone can put into a request
+    /// (a user name typed into a login form, a path, a reason) reaches the three-year audit trail at a bounded
+    /// size. A cut field ends with `…[+N bytes]`.
+    pub fn bounded(mut self) -> Self {
+        cap(&mut self.action, AUDIT_LIMITS.action);
+        cap(&mut self.actor.via, AUDIT_LIMITS.via);
+        if let Some(address) = &mut self.actor.address {
+            cap(address, AUDIT_LIMITS.address);
+        }
+        if let Some(object) = &mut self.object {
+            cap(object, AUDIT_LIMITS.object);
+        }
+        if let Some(detail) = &mut self.detail {
+            cap(detail, AUDIT_LIMITS.detail);
+        }
+        self
+    }
+
     pub fn to_bytes(&self) -> Vec<u8> {
         // Serializing plain strings, numbers and a timestamp cannot fail.
         serde_json::to_vec(self).unwrap_or_default()
@@ -163,6 +213,28 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn bounded_records_keep_every_field_within_its_limit(
+            object in ".{0,3000}", detail in prop_oneof![".{0,3000}", Just("d".repeat(2_000_000))], via in ".{0,300}", action in ".{0,200}",
+        ) {
+            let actor = Actor { user: None, via: via.clone(), address: Some("x".repeat(500)) };
+            let record = AuditRecord::new(Timestamp::UNIX_EPOCH, actor, action.clone(), Outcome::Failure)
+                .object(object.clone())
+                .detail(detail.clone())
+                .bounded();
+            prop_assert!(record.object.as_ref().unwrap().len() <= AUDIT_LIMITS.object);
+            prop_assert!(record.detail.as_ref().unwrap().len() <= AUDIT_LIMITS.detail);
+            prop_assert!(record.actor.via.len() <= AUDIT_LIMITS.via);
+            prop_assert!(record.action.len() <= AUDIT_LIMITS.action);
+            prop_assert!(record.actor.address.as_ref().unwrap().len() <= AUDIT_LIMITS.address);
+            if object.len() <= AUDIT_LIMITS.object {
+                prop_assert_eq!(record.object.as_deref(), Some(object.as_str()), "short fields are kept whole");
+            } else {
+                prop_assert!(record.object.as_ref().unwrap().ends_with(" bytes]"));
+            }
+            prop_assert_eq!(AuditRecord::from_bytes(&record.to_bytes()).unwrap(), record);
+        }
+
         #[test]
         fn any_record_round_trips(
             seconds in 0i64..4_000_000_000,

@@ -47,6 +47,7 @@ pub fn cli_record(action: &str, object: String, detail: String) -> AuditRecord {
     )
     .object(object)
     .detail(detail)
+    .bounded()
 }
 
 /// `kuzet init`, database part: migrations, the configuration's tenants, and the first `isoc-admin` with a

@@ -420,3 +420,41 @@ async fn changes_are_refused_while_the_audit_trail_cannot_record_them() {
         "the grant did not happen"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_a_stranger_types_reaches_the_audit_trail_bounded_and_only_if_it_is_a_name() {
+    let h = Harness::new().await;
+    let consumer = h
+        .store
+        .as_ref()
+        .unwrap()
+        .consumer("audit-test", kuzet_store::ConsumerStart::Latest)
+        .unwrap();
+    // A 1.9 MB "user name", and a password typed into the user box.
+    let huge = "u".repeat(1_900_000);
+    for user in [huge.as_str(), "Secret Password 1!"] {
+        let answer = h
+            .call(
+                Method::POST,
+                "/api/v1/auth/login",
+                &Auth::None,
+                Some(json!({"user": user, "password": "whatever-it-is"})),
+            )
+            .await;
+        assert_eq!(answer.status, 401);
+    }
+    let records = audit_records(consumer, "auth.login", 2).await.unwrap();
+    assert_eq!(
+        records[0].object.as_deref(),
+        Some("user:(not a user name, 1900000 bytes)")
+    );
+    assert_eq!(
+        records[1].object.as_deref(),
+        Some("user:(not a user name, 18 bytes)")
+    );
+    for record in &records {
+        let size = record.to_bytes().len();
+        assert!(size < 2048, "a record of {size} bytes");
+        assert!(!String::from_utf8_lossy(&record.to_bytes()).contains("Secret"));
+    }
+}
