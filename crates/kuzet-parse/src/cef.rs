@@ -193,6 +193,14 @@ fn is_custom(key: &str) -> bool {
 
 fn map_extension(event: &mut Event, pairs: &[(&str, Cow<'_, str>)], ctx: &Ctx<'_>) {
     let mut user_from_destination = false;
+    // Looked up once per event, not once per key: a hostile event repeating a key thousands of times stays linear.
+    let has_rt = pairs.iter().any(|(k, _)| *k == "rt");
+    let mut labels: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
+    for (key, value) in pairs {
+        if let Some(base) = key.strip_suffix("Label") {
+            labels.entry(base).or_insert(value.as_ref());
+        }
+    }
     for (key, value) in pairs {
         let value = value.as_ref();
         if value.is_empty() {
@@ -276,21 +284,14 @@ fn map_extension(event: &mut Event, pairs: &[(&str, Cow<'_, str>)], ctx: &Ctx<'_
             "cnt" | "baseEventCount" => insert_int(event, "cef.extensions.baseEventCount", value),
             "externalId" => event.fields.insert("cef.extensions.externalId", value),
             "rt" | "deviceReceiptTime" => set_time(event, "rt", value, ctx, true),
-            "end" | "endTime" => set_time(
-                event,
-                "event.end",
-                value,
-                ctx,
-                !pairs.iter().any(|(k, _)| *k == "rt"),
-            ),
+            "end" | "endTime" => set_time(event, "event.end", value, ctx, !has_rt),
             "start" | "startTime" => set_time(event, "event.start", value, ctx, false),
             key if key.ends_with("Label") && is_custom(&key[..key.len() - 5]) => {
                 event.fields.insert(format!("cef.extensions.{key}"), value);
             }
             key if is_custom(key) => {
                 event.fields.insert(format!("cef.extensions.{key}"), value);
-                let label_key = format!("{key}Label");
-                if let Some((_, label)) = pairs.iter().find(|(k, _)| *k == label_key) {
+                if let Some(label) = labels.get(key) {
                     let label: String = label
                         .trim()
                         .chars()
