@@ -8,6 +8,9 @@ use jiff::Timestamp;
 use kuzet_model::time::ClockTracker;
 use kuzet_model::{Directory, Event, IssueCode, SourceId};
 
+/// A source's gauge labels, last-seen time and clock offset (ms), read under the lock and set after it.
+type SourceGauges = ([(&'static str, String); 2], Option<Timestamp>, i64);
+
 #[derive(Debug, Clone, Default)]
 pub struct SourceState {
     pub tenant: String,
@@ -52,7 +55,7 @@ impl SourceHealth {
         let mut with_issues = 0u64;
         let touched: std::collections::HashSet<&SourceId> =
             events.iter().map(|e| &e.source).collect();
-        let gauges: Vec<([(&'static str, String); 2], Option<Timestamp>, i64)> = {
+        let gauges: Vec<SourceGauges> = {
             let Ok(mut states) = self.inner.lock() else {
                 return 0;
             };
