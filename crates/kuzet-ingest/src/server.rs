@@ -24,8 +24,10 @@ pub(crate) struct Shared<S> {
     pub ids: IdGenerator,
     pub stats: Arc<IngestStats>,
     pub tls: Option<TlsAcceptor>,
-    connections: Arc<Semaphore>,
-    peers: Mutex<HashMap<IpAddr, usize>>,
+    /// Each listener's own budget (syslog TCP, syslog TLS, HTTP): a flood on one cannot take the others' slots.
+    connections: [Arc<Semaphore>; LISTENERS],
+    /// Open connections per listener and peer address.
+    peers: Mutex<HashMap<(usize, IpAddr), usize>>,
     /// Bodies of templates, pipelines and policies shippers installed through the Elastic probes, so that a
     /// shipper reading back what it wrote finds it.
     pub elastic_objects: Mutex<HashMap<(&'static str, String), serde_json::Value>>,
@@ -67,7 +69,9 @@ impl<S: Sink> Ingest<S> {
         };
         Ok(Self {
             shared: Arc::new(Shared {
-                connections: Arc::new(Semaphore::new(config.max_connections)),
+                connections: std::array::from_fn(|_| {
+                    Arc::new(Semaphore::new(config.max_connections))
+                }),
                 config,
                 directory,
                 sink,
@@ -217,11 +221,23 @@ pub async fn serve<S: Sink>(
     ingest.bind().await?.serve(extra_routes, shutdown).await
 }
 
-/// Holds a connection slot (global and per peer) until dropped.
+/// Listeners with connection budgets of their own.
+const LISTENERS: usize = 3;
+
+/// The budget a connection of `transport` counts against: its listener's.
+fn listener(transport: Transport) -> usize {
+    match transport {
+        Transport::Tcp => 0,
+        Transport::Tls => 1,
+        _ => 2,
+    }
+}
+
+/// Holds a connection slot (of its listener, and per peer on that listener) until dropped.
 pub(crate) struct ConnectionSlot<S> {
     shared: Arc<Shared<S>>,
     transport: Transport,
-    ip: IpAddr,
+    key: (usize, IpAddr),
     _permit: OwnedSemaphorePermit,
 }
 
@@ -231,10 +247,10 @@ impl<S> Drop for ConnectionSlot<S> {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),
         };
-        if let Some(count) = peers.get_mut(&self.ip) {
+        if let Some(count) = peers.get_mut(&self.key) {
             *count -= 1;
             if *count == 0 {
-                peers.remove(&self.ip);
+                peers.remove(&self.key);
             }
         }
         self.shared.stats.connection_closed(self.transport);
@@ -246,13 +262,16 @@ pub(crate) fn admit<S>(
     transport: Transport,
     ip: IpAddr,
 ) -> Option<ConnectionSlot<S>> {
-    let permit = Arc::clone(&shared.connections).try_acquire_owned().ok()?;
+    let key = (listener(transport), ip);
+    let permit = Arc::clone(&shared.connections[key.0])
+        .try_acquire_owned()
+        .ok()?;
     {
         let mut peers = match shared.peers.lock() {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),
         };
-        let count = peers.entry(ip).or_insert(0);
+        let count = peers.entry(key).or_insert(0);
         if *count >= shared.config.max_connections_per_peer {
             return None;
         }
@@ -262,7 +281,7 @@ pub(crate) fn admit<S>(
     Some(ConnectionSlot {
         shared: Arc::clone(shared),
         transport,
-        ip,
+        key,
         _permit: permit,
     })
 }

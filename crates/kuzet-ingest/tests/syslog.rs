@@ -597,3 +597,33 @@ async fn a_swapped_directory_applies_to_new_connections() {
     assert_eq!(events[0].tenant.as_str(), "alpha");
     running.stop().await;
 }
+
+#[tokio::test]
+async fn a_syslog_sender_at_its_limit_does_not_cut_its_address_off_http() {
+    let config = IngestConfig {
+        max_connections_per_peer: 1,
+        http: loopback(),
+        ..tcp_config()
+    };
+    let running = start_alpha(config, "web").await;
+    let mut syslog = connect_from("127.0.0.1", running.addresses.syslog_tcp.unwrap()).await;
+    syslog.write_all(b"<13>holding the slot\n").await.unwrap();
+    running.sink.wait_for_events(1).await;
+    // The same address on the HTTP listener (the API, /health, HTTP ingest): its own budget.
+    let mut http = connect_from("127.0.0.1", running.addresses.http.unwrap()).await;
+    http.write_all(b"GET / HTTP/1.1\r\nHost: kuzet\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    http.read_to_end(&mut answer).await.unwrap();
+    assert!(
+        answer.starts_with(b"HTTP/1.1 "),
+        "answered, not cut off: {:?}",
+        String::from_utf8_lossy(&answer)
+    );
+    // A second syslog connection from it is still over its syslog budget.
+    let mut second = connect_from("127.0.0.1", running.addresses.syslog_tcp.unwrap()).await;
+    assert!(closed_by_server(&mut second).await);
+    drop(syslog);
+    running.stop().await;
+}
