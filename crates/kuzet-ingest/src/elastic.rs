@@ -18,12 +18,14 @@ use serde_json::{Value, json};
 use crate::http::{
     JsonBodyError, Refusal, append_all, authenticate, json_event, peer_of, read_body,
 };
-use crate::server::Shared;
+use crate::server::{RememberedObjects, Shared};
 use crate::telemetry::DropReason;
 use crate::{Ingest, Sink};
 
 /// At most this many templates, pipelines and policies are remembered; shippers install a handful.
-const MAX_REMEMBERED_OBJECTS: usize = 1024;
+const MAX_REMEMBERED_OBJECTS: usize = 256;
+/// The largest template, pipeline or policy body remembered (Beats' own are a few dozen KiB).
+const MAX_OBJECT_BYTES: usize = 256 << 10;
 
 pub(crate) fn router<S: Sink>(ingest: Ingest<S>) -> Router {
     Router::new()
@@ -267,9 +269,7 @@ impl ElasticObject for DataStream {
 
 /// The remembered objects; a poisoned lock still holds a usable map (every write is one insert), so it is taken
 /// over rather than failing every later request.
-fn remembered_objects<S>(
-    shared: &Shared<S>,
-) -> MutexGuard<'_, HashMap<(&'static str, String), Value>> {
+fn remembered_objects<S>(shared: &Shared<S>) -> MutexGuard<'_, RememberedObjects> {
     match shared.elastic_objects.lock() {
         Ok(guard) => guard,
         Err(poisoned) => poisoned.into_inner(),
@@ -281,12 +281,13 @@ async fn get_object<S: Sink, O: ElasticObject>(
     Path(name): Path<String>,
     request: Request,
 ) -> Response {
-    if let Err(refusal) = guard(&ingest, &request) {
-        return refusal.into_response();
-    }
+    let tenant = match authenticate(&ingest, request.headers(), Transport::Bulk) {
+        Ok(who) => who.tenant,
+        Err(refusal) => return refusal.into_response(),
+    };
     let found = {
         let objects = remembered_objects(&ingest.shared);
-        objects.get(&(O::KIND, name.clone())).cloned()
+        objects.get(&(tenant, O::KIND, name.clone())).cloned()
     };
     match found {
         Some(body) => axum::Json(O::get_shape(&name, body)).into_response(),
@@ -299,14 +300,27 @@ async fn put_object<S: Sink, O: ElasticObject>(
     Path(name): Path<String>,
     request: Request,
 ) -> Response {
-    if let Err(refusal) = guard(&ingest, &request) {
-        return refusal.into_response();
-    }
+    let tenant = match authenticate(&ingest, request.headers(), Transport::Bulk) {
+        Ok(who) => who.tenant,
+        Err(refusal) => return refusal.into_response(),
+    };
     let (parts, body) = request.into_parts();
     let body = match read_body(&ingest, &parts.headers, body, Transport::Bulk).await {
         Ok(body) => body,
         Err(refusal) => return refusal.into_response(),
     };
+    if body.len() > MAX_OBJECT_BYTES {
+        return Refusal::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "content_too_long_exception",
+            format!(
+                "{} [{name}]: {} bytes, more than the {MAX_OBJECT_BYTES} bytes such an object may have",
+                O::KIND,
+                body.len()
+            ),
+        )
+        .into_response();
+    }
     let value: Value = if body.trim_ascii().is_empty() {
         json!({})
     } else {
@@ -324,8 +338,9 @@ async fn put_object<S: Sink, O: ElasticObject>(
     };
     {
         let mut objects = remembered_objects(&ingest.shared);
-        let key = (O::KIND, name.clone());
-        if objects.len() < MAX_REMEMBERED_OBJECTS || objects.contains_key(&key) {
+        let held = objects.keys().filter(|(t, _, _)| *t == tenant).count();
+        let key = (tenant, O::KIND, name.clone());
+        if held < MAX_REMEMBERED_OBJECTS || objects.contains_key(&key) {
             objects.insert(key, value);
         }
     }

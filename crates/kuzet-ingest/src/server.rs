@@ -29,9 +29,13 @@ pub(crate) struct Shared<S> {
     /// Open connections per listener and peer address.
     peers: Mutex<HashMap<(usize, IpAddr), usize>>,
     /// Bodies of templates, pipelines and policies shippers installed through the Elastic probes, so that a
-    /// shipper reading back what it wrote finds it.
-    pub elastic_objects: Mutex<HashMap<(&'static str, String), serde_json::Value>>,
+    /// shipper reading back what it wrote finds it: each tenant's own, at most 256 of at most 256 KiB each.
+    pub elastic_objects: Mutex<RememberedObjects>,
 }
+
+/// (tenant, kind, name) → body.
+pub(crate) type RememberedObjects =
+    HashMap<(kuzet_model::TenantId, &'static str, String), serde_json::Value>;
 
 /// The listeners, configured but not yet bound. Cheap to clone.
 pub struct Ingest<S> {

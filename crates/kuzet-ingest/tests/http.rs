@@ -605,3 +605,63 @@ async fn events_over_max_message_bytes_are_refused_on_every_http_path() {
         1
     );
 }
+
+#[tokio::test]
+async fn elastic_objects_are_each_tenants_own_and_bounded_in_size() {
+    let other_token = "other-tenant-token";
+    let other = source(
+        "beats-beta",
+        "beta",
+        vec![SourceIdentity::TokenSha256(hex::encode(
+            sha2::Sha256::digest(other_token.as_bytes()),
+        ))],
+    );
+    let ingest = Ingest::new(
+        IngestConfig::default(),
+        SharedDirectory::new(directory(vec![token_source(), other])),
+        MemorySink::default(),
+    )
+    .unwrap();
+    let put = |token: &str, body: String| {
+        Request::builder()
+            .method("PUT")
+            .uri("/_index_template/filebeat")
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let get = |token: &str| {
+        Request::builder()
+            .method("GET")
+            .uri("/_index_template/filebeat")
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    let (status, _, _) = call(
+        &ingest,
+        put(TOKEN, r#"{"index_patterns":["alpha-*"]}"#.into()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    // Another tenant's shipper neither reads nor overwrites it.
+    assert_eq!(
+        call(&ingest, get(other_token)).await.0,
+        StatusCode::NOT_FOUND
+    );
+    let (status, _, _) = call(
+        &ingest,
+        put(other_token, r#"{"index_patterns":["beta-*"]}"#.into()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, _, mine) = call(&ingest, get(TOKEN)).await;
+    assert!(mine.to_string().contains("alpha-*"), "{mine}");
+    assert!(!mine.to_string().contains("beta-*"), "{mine}");
+    // A body larger than such an object may be is refused by name.
+    let big = format!("{{\"pad\":\"{}\"}}", "x".repeat(300 << 10));
+    let (status, _, answer) = call(&ingest, put(TOKEN, big)).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{answer}");
+    assert!(answer.to_string().contains("filebeat"), "{answer}");
+}
