@@ -48,6 +48,9 @@ pub struct IngestConfig {
     /// A connection that sends nothing for this long, or leaves a frame (or the TLS handshake) incomplete for this
     /// long, is closed: slow senders must not hold connection slots.
     pub idle_timeout: Duration,
+    /// At shutdown, how long answers still being sent (a long export, a slow client) may take before the listener
+    /// stops waiting for them.
+    pub shutdown_grace: Duration,
     pub max_batch_events: usize,
     /// How long a listener waits for more events before handing a partial batch to the sink.
     pub batch_linger: Duration,
@@ -75,6 +78,7 @@ impl Default for IngestConfig {
             max_connections: 4096,
             max_connections_per_peer: 64,
             idle_timeout: Duration::from_secs(300),
+            shutdown_grace: Duration::from_secs(10),
             max_batch_events: 512,
             batch_linger: Duration::from_millis(5),
             http_max_body_bytes: 32 * 1024 * 1024,

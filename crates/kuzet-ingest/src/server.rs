@@ -197,12 +197,24 @@ impl<S: Sink> Listeners<S> {
                 listener,
                 shared: Arc::clone(shared),
             };
-            let served = axum::serve(
+            let serve = axum::serve(
                 listener,
                 app.into_make_service_with_connect_info::<crate::HttpPeer>(),
             )
-            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-            .await;
+            .with_graceful_shutdown(shutdown.clone().cancelled_owned());
+            let grace = shared.config.shutdown_grace;
+            // Answers in flight get `shutdown_grace` after the shutdown begins, not forever: a multi-gigabyte
+            // export or a client reading one byte a minute must not hold the store open.
+            let served = tokio::select! {
+                served = serve => served,
+                () = async {
+                    shutdown.cancelled().await;
+                    tokio::time::sleep(grace).await;
+                } => {
+                    tracing::warn!(?grace, "answers still in flight at shutdown were cut off");
+                    Ok(())
+                }
+            };
             result = served.map_err(|source| IngestError::Io {
                 listener: "http",
                 source,

@@ -14,6 +14,7 @@ use kuzet_model::{FormatHint, SourceIdentity, Transport};
 use serde_json::{Value, json};
 use sha2::Digest;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
 const TOKEN: &str = "s3cret-token";
@@ -664,4 +665,48 @@ async fn elastic_objects_are_each_tenants_own_and_bounded_in_size() {
     let (status, _, answer) = call(&ingest, put(TOKEN, big)).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{answer}");
     assert!(answer.to_string().contains("filebeat"), "{answer}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_waits_for_answers_in_flight_only_so_long() {
+    let ingest = Ingest::new(
+        IngestConfig {
+            http: loopback(),
+            shutdown_grace: std::time::Duration::from_secs(10),
+            ..IngestConfig::default()
+        },
+        SharedDirectory::new(directory(vec![token_source()])),
+        MemorySink::default(),
+    )
+    .unwrap();
+    let listeners = ingest.bind().await.unwrap();
+    let address = listeners.addresses().http.unwrap();
+    // An answer that never ends, like a multi-gigabyte export to a client that reads slowly.
+    let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
+    let started_tx = std::sync::Arc::new(std::sync::Mutex::new(Some(started_tx)));
+    let endless = axum::Router::new().route(
+        "/endless",
+        axum::routing::get(move || {
+            if let Some(tx) = started_tx.lock().unwrap().take() {
+                let _ = tx.send(());
+            }
+            std::future::pending::<&'static str>()
+        }),
+    );
+    let shutdown = CancellationToken::new();
+    let serving = tokio::spawn(listeners.serve(endless, shutdown.clone()));
+    let mut client = tokio::net::TcpStream::connect(address).await.unwrap();
+    client
+        .write_all(b"GET /endless HTTP/1.1\r\nHost: kuzet\r\n\r\n")
+        .await
+        .unwrap();
+    started_rx.await.unwrap();
+    let began = tokio::time::Instant::now();
+    shutdown.cancel();
+    serving.await.unwrap().unwrap();
+    let waited = began.elapsed();
+    assert!(
+        waited >= std::time::Duration::from_secs(10) && waited < std::time::Duration::from_secs(11),
+        "stopped after {waited:?}, the grace was 10 s"
+    );
 }

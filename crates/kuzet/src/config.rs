@@ -78,6 +78,7 @@ pub struct IngestSection {
     pub max_connections: usize,
     pub max_connections_per_peer: usize,
     pub idle_timeout: Duration,
+    pub shutdown_grace: Duration,
     pub max_batch_events: usize,
     pub batch_linger: Duration,
     pub http_max_body_bytes: usize,

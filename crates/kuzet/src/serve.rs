@@ -118,6 +118,7 @@ pub fn ingest_config(config: &Config) -> Result<IngestConfig> {
         max_connections: section.max_connections,
         max_connections_per_peer: section.max_connections_per_peer,
         idle_timeout: section.idle_timeout.std(),
+        shutdown_grace: section.shutdown_grace.std(),
         max_batch_events: section.max_batch_events,
         batch_linger: section.batch_linger.std(),
         http_max_body_bytes: section.http_max_body_bytes,
