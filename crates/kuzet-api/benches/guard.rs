@@ -58,7 +58,7 @@ async fn setup(db: &Db) -> String {
     else {
         panic!("admin login")
     };
-    db.change_password(&first.principal, &one_time, PASSWORD, now)
+    db.change_password(&first.principal, &one_time, PASSWORD, false, now)
         .await
         .unwrap();
     // The admin needs MFA before it can create users: enrol with a code computed here.
@@ -66,7 +66,10 @@ async fn setup(db: &Db) -> String {
     else {
         panic!("admin login")
     };
-    let enrolment = db.begin_mfa_enrolment(&second.principal).await.unwrap();
+    let enrolment = db
+        .begin_mfa_enrolment(&second.principal, None, now)
+        .await
+        .unwrap();
     let code = kuzet_db::totp_code(&enrolment.secret_base32, now).unwrap();
     db.confirm_mfa_enrolment(&second.principal, &code, now)
         .await
@@ -101,7 +104,7 @@ async fn setup(db: &Db) -> String {
     else {
         panic!("reader login")
     };
-    db.change_password(&reader.principal, &one_time, PASSWORD, later)
+    db.change_password(&reader.principal, &one_time, PASSWORD, false, later)
         .await
         .unwrap();
     let LoginOutcome::Success(reader) = db.login("reader", PASSWORD, None, later).await.unwrap()

@@ -168,6 +168,9 @@ pub(crate) async fn me(Extension(authed): Extension<Authed>) -> Response {
 pub(crate) struct PasswordChange {
     current: String,
     new: String,
+    /// Also revoke every API token of the account.
+    #[serde(default)]
+    end_tokens: bool,
 }
 
 pub(crate) async fn change_password(
@@ -182,17 +185,45 @@ pub(crate) async fn change_password(
             &authed.principal,
             &request.current,
             &request.new,
+            request.end_tokens,
             state.now(),
         )
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+/// Replacing an enrolled second factor: the password and a current code from it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MfaReenrol {
+    password: String,
+    code: String,
+}
+
 pub(crate) async fn mfa_enrol(
     State(state): State<ApiState>,
     Extension(authed): Extension<Authed>,
+    body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    let enrolment = state.db().begin_mfa_enrolment(&authed.principal).await?;
+    let proof: Option<MfaReenrol> = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        Some(serde_json::from_slice(&body).map_err(|e| {
+            ApiError::bad_request(format!(
+                "request body: {e} (expected {{\"password\",\"code\"}} or nothing)"
+            ))
+        })?)
+    };
+    let enrolment = state
+        .db()
+        .begin_mfa_enrolment(
+            &authed.principal,
+            proof
+                .as_ref()
+                .map(|p| (p.password.as_str(), p.code.as_str())),
+            state.now(),
+        )
+        .await?;
     Ok(Json(serde_json::json!({
         "secret": enrolment.secret_base32,
         "otpauth_uri": enrolment.otpauth_uri,

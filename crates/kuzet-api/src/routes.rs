@@ -22,8 +22,11 @@ use crate::{ApiError, admin, auth, content, incidents};
 pub enum Access {
     /// Anyone (the login itself).
     Public,
-    /// Any authenticated principal, also before onboarding is complete (password change, MFA enrolment, logout).
+    /// Any authenticated principal, also before onboarding is complete.
     Authenticated,
+    /// The person's own account (password, second factor, logout): a console session only, also before onboarding
+    /// is complete. An API token is refused: it must never replace its owner's second factor or log them out.
+    Account,
     /// A principal holding this permission; for a tenant permission on a path with `{tenant}`, over that tenant.
     Permission(Permission),
 }
@@ -97,7 +100,7 @@ where
     }
 }
 
-use Access::{Authenticated, Public};
+use Access::{Account, Authenticated, Public};
 use Permission::*;
 const fn p(permission: Permission) -> Access {
     Access::Permission(permission)
@@ -106,11 +109,11 @@ const fn p(permission: Permission) -> Access {
 table! {
     POST "/api/v1/auth/login" "auth.login" Public => auth::login;
     GET "/api/v1/auth/me" "auth.me" Authenticated => auth::me;
-    POST "/api/v1/auth/password" "auth.password.change" Authenticated => auth::change_password;
-    POST "/api/v1/auth/mfa/enrol" "auth.mfa.enrol" Authenticated => auth::mfa_enrol;
-    POST "/api/v1/auth/mfa/confirm" "auth.mfa.confirm" Authenticated => auth::mfa_confirm;
-    POST "/api/v1/auth/logout" "auth.logout" Authenticated => auth::logout;
-    POST "/api/v1/auth/logout-everywhere" "auth.logout_everywhere" Authenticated => auth::logout_everywhere;
+    POST "/api/v1/auth/password" "auth.password.change" Account => auth::change_password;
+    POST "/api/v1/auth/mfa/enrol" "auth.mfa.enrol" Account => auth::mfa_enrol;
+    POST "/api/v1/auth/mfa/confirm" "auth.mfa.confirm" Account => auth::mfa_confirm;
+    POST "/api/v1/auth/logout" "auth.logout" Account => auth::logout;
+    POST "/api/v1/auth/logout-everywhere" "auth.logout_everywhere" Account => auth::logout_everywhere;
 
     GET "/api/v1/tenants" "tenant.list" p(TenantsRead) => admin::tenants;
     POST "/api/v1/tenants" "tenant.create" p(TenantsManage) => admin::create_tenant;
@@ -298,6 +301,14 @@ async fn guard_to_the_end(
                 StatusCode::FORBIDDEN,
                 "csrf",
                 "missing or wrong X-CSRF-Token header for this session".into(),
+            ));
+        }
+        if spec.access == Access::Account && matches!(principal.credential(), Credential::Token { .. }) {
+            return Err(refusal(
+                StatusCode::FORBIDDEN,
+                "session_required",
+                "an API token cannot change its owner's password, second factor or sessions: log in at the console"
+                    .into(),
             ));
         }
         let scope = match spec.access {

@@ -420,6 +420,8 @@ impl Db {
             return Err(DbError::NotFound(format!("user `{id}`")));
         }
         self.revoke_all_sessions(id, now).await?;
+        // A reset is for a user who lost their credentials: tokens made with them end too.
+        self.revoke_all_tokens(id, now).await?;
         Ok(password)
     }
 
@@ -711,6 +713,7 @@ impl Db {
         principal: &Principal,
         current: &str,
         new: &str,
+        end_tokens: bool,
         now: Timestamp,
     ) -> Result<(), DbError> {
         let user = principal.user();
@@ -742,21 +745,82 @@ impl Db {
             .await?;
         on_pool!(self, pool => sqlx::query("UPDATE users SET password_hash = $1, must_change_password = FALSE WHERE id = $2")
             .bind(&hash).bind(user.as_str()).execute(pool).await.map(|r| r.rows_affected()).map_err(DbError::query("user"))?);
-        // Other sessions end: whoever knew the old password is out.
-        if let Credential::Session { session, .. } = principal.credential() {
-            on_pool!(self, pool => sqlx::query("UPDATE sessions SET revoked_ms = $1 WHERE user_id = $2 AND id <> $3 AND revoked_ms IS NULL")
-                .bind(now.as_millisecond()).bind(user.as_str()).bind(session.as_str())
-                .execute(pool).await.map(|r| r.rows_affected()).map_err(DbError::query("sessions"))?);
+        // Other sessions end: whoever knew the old password is out. Tokens too, when asked.
+        self.end_other_sessions(principal, now).await?;
+        if end_tokens {
+            self.revoke_all_tokens(user, now).await?;
         }
         Ok(())
     }
 
-    /// Starts (or restarts) TOTP enrolment: a new secret, active once confirmed with a code.
+    /// Ends every session of the principal's user but the one it uses.
+    async fn end_other_sessions(
+        &self,
+        principal: &Principal,
+        now: Timestamp,
+    ) -> Result<(), DbError> {
+        let current = match principal.credential() {
+            Credential::Session { session, .. } => session.as_str().to_owned(),
+            Credential::Token { .. } => String::new(),
+        };
+        on_pool!(self, pool => sqlx::query("UPDATE sessions SET revoked_ms = $1 WHERE user_id = $2 AND id <> $3 AND revoked_ms IS NULL")
+            .bind(now.as_millisecond()).bind(principal.user().as_str()).bind(&current)
+            .execute(pool).await.map(|r| r.rows_affected()).map_err(DbError::query("sessions"))?);
+        Ok(())
+    }
+
+    /// Revokes every API token of a user (a reset, a password change that asks for it, a new second factor).
+    async fn revoke_all_tokens(&self, user: &UserId, now: Timestamp) -> Result<u64, DbError> {
+        Ok(
+            on_pool!(self, pool => sqlx::query("UPDATE api_tokens SET revoked_ms = $1 WHERE user_id = $2 AND revoked_ms IS NULL")
+            .bind(now.as_millisecond()).bind(user.as_str())
+            .execute(pool).await.map(|r| r.rows_affected()).map_err(DbError::query("api tokens"))?),
+        )
+    }
+
+    /// Starts TOTP enrolment: a new secret, active once confirmed with a code. Replacing a factor already
+    /// enrolled needs the password and a current code from it (`proof`): a stolen session alone cannot swap the
+    /// owner's authenticator for the thief's.
     pub async fn begin_mfa_enrolment(
         &self,
         principal: &Principal,
+        proof: Option<(&str, &str)>,
+        now: Timestamp,
     ) -> Result<MfaEnrolment, DbError> {
         let user = principal.user();
+        let object = format!("user `{user}`");
+        let row: Option<(String, Option<String>)> = on_pool!(self, pool => sqlx::query_as("SELECT password_hash, totp_secret FROM users WHERE id = $1")
+            .bind(user.as_str()).fetch_optional(pool).await.map_err(DbError::query("user"))?);
+        let Some((hash, enrolled)) = row else {
+            return Err(DbError::NotFound(object));
+        };
+        if let Some(current_secret) = enrolled {
+            let Some((password, code)) = proof else {
+                return Err(DbError::invalid(
+                    object,
+                    "a second factor is enrolled: replacing it needs your password and a current code from it",
+                ));
+            };
+            let given = password.to_owned();
+            let password_ok = self
+                .hashing(move |policy| verify_password(policy, &hash, &given))
+                .await?;
+            let code_ok = match totp_step_matching(&current_secret, code, now)? {
+                Some(step) if password_ok => {
+                    on_pool!(self, pool => sqlx::query(
+                    "UPDATE users SET totp_last_step = $1 WHERE id = $2 AND (totp_last_step IS NULL OR totp_last_step < $1)")
+                    .bind(step).bind(user.as_str()).execute(pool).await.map(|r| r.rows_affected()).map_err(DbError::query("user"))?)
+                        == 1
+                }
+                _ => false,
+            };
+            if !password_ok || !code_ok {
+                return Err(DbError::invalid(
+                    object,
+                    "wrong password or code: the enrolled factor stays",
+                ));
+            }
+        }
         let secret = new_totp_secret()?;
         on_pool!(self, pool => sqlx::query("UPDATE users SET totp_pending_secret = $1 WHERE id = $2")
             .bind(&secret).bind(user.as_str()).execute(pool).await.map(|r| r.rows_affected()).map_err(DbError::query("user"))?);
@@ -797,6 +861,11 @@ impl Db {
         };
         on_pool!(self, pool => sqlx::query("UPDATE users SET totp_secret = totp_pending_secret, totp_pending_secret = NULL, totp_last_step = $1 WHERE id = $2")
             .bind(step).bind(user.as_str()).execute(pool).await.map(|r| r.rows_affected()).map_err(DbError::query("user"))?);
+        if current.is_some() {
+            // A replaced factor: whoever held the old one is out, by session or by token.
+            self.end_other_sessions(principal, now).await?;
+            self.revoke_all_tokens(user, now).await?;
+        }
         Ok(())
     }
 

@@ -89,12 +89,12 @@ async fn onboard(db: &Db, user: &str, one_time: &str, now: Timestamp) -> (String
     let new_password = format!("steppe-river-{user}-2026!").replace(user, "x");
     let (_, principal) = login(db, user, one_time, None, now).await;
     assert_eq!(principal.onboarding(), Onboarding::ChangePassword);
-    db.change_password(&principal, one_time, &new_password, now)
+    db.change_password(&principal, one_time, &new_password, false, now)
         .await
         .unwrap();
     let (_, principal) = login(db, user, &new_password, None, now).await;
     if principal.onboarding() == Onboarding::EnrolMfa {
-        let enrolment = db.begin_mfa_enrolment(&principal).await.unwrap();
+        let enrolment = db.begin_mfa_enrolment(&principal, None, now).await.unwrap();
         assert!(enrolment.otpauth_uri.starts_with("otpauth://totp/Kuzet:"));
         let code = totp_code(&enrolment.secret_base32, now).unwrap();
         db.confirm_mfa_enrolment(&principal, &code, now)
@@ -150,7 +150,7 @@ async fn suite(db: Db) {
     // The policy refuses weak new passwords, naming why.
     let (_, first) = login(&db, "admin", &one_time, None, now).await;
     let err = db
-        .change_password(&first, &one_time, "short", now)
+        .change_password(&first, &one_time, "short", false, now)
         .await
         .unwrap_err();
     assert!(err.to_string().contains("at least 12"), "{err}");

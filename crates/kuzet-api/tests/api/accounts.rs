@@ -421,3 +421,121 @@ async fn nobody_deletes_logs_or_lowers_retention_below_the_floor() {
         403
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_can_neither_replace_their_owner_nor_outlive_a_reset() {
+    let h = Harness::new().await;
+    let admin = h.session("admin").await;
+    let other_admin_session = h.session("admin").await;
+    let expires = (h.now() + SignedDuration::from_hours(2)).to_string();
+    let made = h
+        .call(
+            Method::POST,
+            "/api/v1/tokens",
+            &admin,
+            Some(json!({"name": "ops", "role": "isoc-admin", "expires": expires})),
+        )
+        .await;
+    assert_eq!(made.status, 201, "{}", made.text);
+    let token = Auth::Token(made.json["token"].as_str().unwrap().to_owned());
+    // A token cannot touch its owner's account.
+    for path in [
+        "/api/v1/auth/mfa/enrol",
+        "/api/v1/auth/logout-everywhere",
+        "/api/v1/auth/password",
+    ] {
+        let answer = h.call(Method::POST, path, &token, Some(json!({}))).await;
+        assert_eq!(answer.status, 403, "{path}: {}", answer.text);
+        assert_eq!(answer.code(), "session_required", "{path}");
+    }
+    // A session replaces an enrolled factor only with the password and a current code from it.
+    h.advance(SignedDuration::from_secs(90));
+    let answer = h
+        .call(Method::POST, "/api/v1/auth/mfa/enrol", &admin, None)
+        .await;
+    assert_eq!(answer.status, 422, "{}", answer.text);
+    assert!(
+        answer.message().contains("needs your password"),
+        "{}",
+        answer.text
+    );
+    let wrong = json!({"password": PASSWORD, "code": "000000"});
+    let answer = h
+        .call(Method::POST, "/api/v1/auth/mfa/enrol", &admin, Some(wrong))
+        .await;
+    assert_eq!(answer.status, 422, "{}", answer.text);
+    let code = totp_code(&h.totp["admin"], h.now()).unwrap();
+    let right = json!({"password": PASSWORD, "code": code});
+    let answer = h
+        .call(Method::POST, "/api/v1/auth/mfa/enrol", &admin, Some(right))
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let new_secret = answer.json["secret"].as_str().unwrap().to_owned();
+    let confirm = json!({"code": totp_code(&new_secret, h.now()).unwrap()});
+    let answer = h
+        .call(
+            Method::POST,
+            "/api/v1/auth/mfa/confirm",
+            &admin,
+            Some(confirm),
+        )
+        .await;
+    assert_eq!(answer.status, 204, "{}", answer.text);
+    // Whoever held the old factor is out: the other session and the token end; this session goes on.
+    assert_eq!(
+        h.call(Method::GET, "/api/v1/tenants", &token, None)
+            .await
+            .status,
+        401
+    );
+    assert_eq!(
+        h.call(Method::GET, "/api/v1/tenants", &other_admin_session, None)
+            .await
+            .status,
+        401
+    );
+    assert_eq!(
+        h.call(Method::GET, "/api/v1/tenants", &admin, None)
+            .await
+            .status,
+        200
+    );
+
+    // A reset ends the user's tokens too.
+    let analyst = h.session("aigerim").await;
+    let made = h
+        .call(
+            Method::POST,
+            "/api/v1/tokens",
+            &analyst,
+            Some(json!({"name": "soar", "role": "analyst", "expires": expires})),
+        )
+        .await;
+    let analyst_token = Auth::Token(made.json["token"].as_str().unwrap().to_owned());
+    assert_eq!(
+        h.call(
+            Method::GET,
+            &format!("/api/v1/tenants/{OWN}"),
+            &analyst_token,
+            None
+        )
+        .await
+        .status,
+        200
+    );
+    let answer = h
+        .call(Method::POST, "/api/v1/users/aigerim/reset", &admin, None)
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(
+        h.call(
+            Method::GET,
+            &format!("/api/v1/tenants/{OWN}"),
+            &analyst_token,
+            None
+        )
+        .await
+        .status,
+        401
+    );
+}

@@ -309,12 +309,16 @@ impl Harness {
             other => panic!("{user}: {other:?}"),
         };
         self.db
-            .change_password(&principal, one_time, PASSWORD, now)
+            .change_password(&principal, one_time, PASSWORD, false, now)
             .await
             .unwrap();
         let principal = self.principal(user).await;
         if principal.onboarding() == Onboarding::EnrolMfa {
-            let enrolment = self.db.begin_mfa_enrolment(&principal).await.unwrap();
+            let enrolment = self
+                .db
+                .begin_mfa_enrolment(&principal, None, now)
+                .await
+                .unwrap();
             let code = totp_code(&enrolment.secret_base32, now).unwrap();
             self.db
                 .confirm_mfa_enrolment(&principal, &code, now)

@@ -108,7 +108,7 @@ fn expected(spec: &RouteSpec, role: &str, tenant: &str) -> bool {
     let catalog = RoleCatalog::default();
     let role = catalog.get(role).unwrap();
     match spec.access {
-        Access::Public | Access::Authenticated => true,
+        Access::Public | Access::Authenticated | Access::Account => true,
         Access::Permission(permission) => {
             role.permissions.contains(&permission)
                 && (permission.kind() == PermissionKind::Global
