@@ -301,11 +301,52 @@ pub(crate) async fn create_source_token(
     Ok(noted(
         (
             StatusCode::CREATED,
-            Json(serde_json::json!({"source": token.source, "token": token.secret})),
+            Json(serde_json::json!({
+                "source": token.source,
+                "token": token.secret,
+                // What revokes it: DELETE …/sources/{source}/identities/token_sha256/{sha256}.
+                "sha256": kuzet_db::sha256_hex(&token.secret),
+            })),
         ),
         note(
             format!("source:{source}"),
             "machine token created (shown once)",
+        ),
+    ))
+}
+
+/// Revokes a machine token (`token_sha256`, the SHA-256 of its secret in hex, as answered when it was made) or a
+/// certificate identity (`tls_fingerprint`, `tls_common_name`) of a source: the listeners refuse it at once.
+pub(crate) async fn revoke_source_identity(
+    State(state): State<ApiState>,
+    Extension(a): Extension<Authed>,
+    Path((tenant, source, kind, value)): Path<(String, String, String, String)>,
+) -> Result<Response, ApiError> {
+    let tenant = tenant_param(&tenant)?;
+    let source = id("source", SourceId::new(source))?;
+    if !matches!(
+        kind.as_str(),
+        "token_sha256" | "tls_fingerprint" | "tls_common_name"
+    ) {
+        return Err(ApiError::bad_request(format!(
+            "identity kind `{kind}`: use token_sha256, tls_fingerprint or tls_common_name"
+        )));
+    }
+    let value = if kind == "tls_common_name" {
+        value
+    } else {
+        value.replace(':', "").to_ascii_lowercase()
+    };
+    state
+        .db()
+        .revoke_source_identity(a.scope()?, &tenant, &source, &kind, &value)
+        .await?;
+    state.directory_changed().await;
+    Ok(noted(
+        StatusCode::NO_CONTENT,
+        note(
+            format!("source:{source}"),
+            format!("identity {kind} revoked"),
         ),
     ))
 }

@@ -125,6 +125,7 @@ table! {
     POST "/api/v1/tenants/{tenant}/sources" "source.create" p(SourcesManage) => admin::create_source;
     POST "/api/v1/tenants/{tenant}/sources/{source}/tokens" "source.token.create" p(SourcesManage) => admin::create_source_token;
     POST "/api/v1/tenants/{tenant}/sources/{source}/certificates" "source.certificate.add" p(SourcesManage) => admin::add_source_certificate;
+    DELETE "/api/v1/tenants/{tenant}/sources/{source}/identities/{kind}/{value}" "source.identity.revoke" p(SourcesManage) => admin::revoke_source_identity;
     GET "/api/v1/tenants/{tenant}/events/export" "events.export" p(EventsExport) => content::export;
     DELETE "/api/v1/tenants/{tenant}/events" "events.purge" p(ArchivePurge) => content::purge;
     GET "/api/v1/events/{event}" "event.view" p(EventsRead) => content::event;

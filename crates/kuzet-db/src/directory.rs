@@ -461,6 +461,43 @@ impl Db {
         Ok(())
     }
 
+    /// Revokes an identity of a source made through the API (a machine token by the SHA-256 of its secret, a
+    /// certificate by fingerprint or common name; for [`Permission::SourcesManage`]). Identities from the
+    /// configuration file are changed there.
+    pub async fn revoke_source_identity(
+        &self,
+        scope: &Scope,
+        tenant: &TenantId,
+        source: &SourceId,
+        kind: &str,
+        value: &str,
+    ) -> Result<(), DbError> {
+        require(scope, Permission::SourcesManage, tenant)?;
+        if !self
+            .tenant_sources(Some(tenant))
+            .await?
+            .iter()
+            .any(|s| &s.id == source)
+        {
+            return Err(DbError::NotFound(format!("source `{source}`")));
+        }
+        let object = format!("identity {kind} `{value}` of source `{source}`");
+        let origin: Option<(String,)> = on_pool!(self, pool => sqlx::query_as("SELECT origin FROM source_identities WHERE source_id = $1 AND kind = $2 AND value = $3")
+            .bind(source.as_str()).bind(kind).bind(value).fetch_optional(pool).await.map_err(DbError::query("source identity"))?);
+        match origin {
+            None => Err(DbError::NotFound(object)),
+            Some((origin,)) if origin != "api" => Err(DbError::invalid(
+                object,
+                "comes from the configuration file: remove it there",
+            )),
+            Some(_) => {
+                on_pool!(self, pool => sqlx::query("DELETE FROM source_identities WHERE source_id = $1 AND kind = $2 AND value = $3 AND origin = 'api'")
+                    .bind(source.as_str()).bind(kind).bind(value).execute(pool).await.map(|r| r.rows_affected()).map_err(DbError::query("source identity"))?);
+                Ok(())
+            }
+        }
+    }
+
     /// Makes a machine token for a source (for [`Permission::SourcesManage`]): the secret is returned once, only its
     /// SHA-256 is kept (as the source's `token_sha256` identity).
     pub async fn create_source_token(

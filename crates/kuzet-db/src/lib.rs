@@ -25,7 +25,7 @@ pub use directory::{NewSource, SourceToken, TenantRecord};
 pub use error::DbError;
 pub use evidence::{CustodyRecord, EvidenceItem};
 pub use incidents::{IncidentRecord, IncidentRules, IncidentStep, ObligationRecord, TaskRecord};
-pub use secrets::{AuthPolicy, PasswordPolicy, totp_code};
+pub use secrets::{AuthPolicy, PasswordPolicy, sha256_hex, totp_code};
 pub use users::{
     ApiTokenRecord, LoginOutcome, MfaEnrolment, NewApiToken, NewGrant, NewUser, Session, UserRecord,
 };

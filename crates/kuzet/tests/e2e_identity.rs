@@ -152,6 +152,26 @@ fn bootstrap_login_mfa_admin_actions_audited_and_sealed() {
         &format!("http://{}/ingest/v1/events", server.http()),
     ]);
     assert_eq!(status, 200, "{body}");
+    // Revoked through the API, the listeners refuse it at once.
+    let sha256 = token["sha256"].as_str().unwrap();
+    let (status, body, _) = api(
+        &server,
+        "DELETE",
+        &format!(
+            "/api/v1/tenants/ministry/sources/ministry-beats/identities/token_sha256/{sha256}"
+        ),
+        Some(&session),
+        None,
+    );
+    assert_eq!(status, 204, "{body}");
+    let (body, status) = curl(&[
+        "-H",
+        &format!("Authorization: Bearer {machine}"),
+        "--data-binary",
+        r#"{"message":"after the revocation"}"#,
+        &format!("http://{}/ingest/v1/events", server.http()),
+    ]);
+    assert_eq!(status, 401, "{body}");
     // Cross-site attempt: the cookie without the CSRF token.
     let (cookie, _) = &session;
     let (_, status) = curl(&[
@@ -211,6 +231,7 @@ fn bootstrap_login_mfa_admin_actions_audited_and_sealed() {
         ("tenant.create", "success"),
         ("source.create", "success"),
         ("source.token.create", "success"),
+        ("source.identity.revoke", "success"),
         ("tenant.create", "refused"),
         ("tenant.list", "success"),
     ] {
@@ -219,7 +240,7 @@ fn bootstrap_login_mfa_admin_actions_audited_and_sealed() {
             "{expected:?} missing from {actions:?}"
         );
     }
-    assert_eq!(actions.len(), 12, "{actions:?}");
+    assert_eq!(actions.len(), 13, "{actions:?}");
     let table = site.kuzet(&["audit", "--outcome", "refused"]);
     let table = String::from_utf8_lossy(&table.stdout);
     assert!(table.contains("2 record(s)"), "{table}");

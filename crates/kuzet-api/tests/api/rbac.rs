@@ -29,7 +29,9 @@ fn case(
         .replace("{grant}", "00000000000000000000000000000000")
         .replace("{incident}", &h.incidents[tenant].0)
         .replace("{obligation}", &h.incidents[tenant].1)
-        .replace("{task}", "0");
+        .replace("{task}", "0")
+        .replace("{kind}", "tls_common_name")
+        .replace("{value}", "nobody-has-this");
     let expires = (h.now() + jiff::SignedDuration::from_hours(1)).to_string();
     let body = match spec.action {
         "auth.login" => Some(json!({"user": "nobody", "password": "wrong-password-123"})),
@@ -90,7 +92,8 @@ fn case(
         | "incident.evidence.view"
         | "obligation.list"
         | "report.quarterly"
-        | "report.journal" => None,
+        | "report.journal"
+        | "source.identity.revoke" => None,
         other => panic!(
             "route `{other}` ({} {}) has no case in the RBAC matrix: add one",
             spec.method, spec.path
