@@ -62,6 +62,7 @@ pub(crate) struct Login {
 
 pub(crate) async fn login(
     State(state): State<ApiState>,
+    peer: Option<axum::Extension<axum::extract::ConnectInfo<kuzet_ingest::HttpPeer>>>,
     json: Result<Json<Login>, JsonRejection>,
 ) -> Response {
     let request = match body(json) {
@@ -69,6 +70,7 @@ pub(crate) async fn login(
         Err(e) => return e.into_response(),
     };
     let now = state.now();
+    let address = peer.map_or(std::net::IpAddr::from([0, 0, 0, 0]), |p| p.0.0.0.ip());
     let user = UserId::new(request.user.as_str()).ok();
     // Only a valid user name is recorded: anything else typed into the user box (a password, by mistake) is not.
     let object = match &user {
@@ -82,7 +84,24 @@ pub(crate) async fn login(
         outcome: Some(outcome),
         ..AuditNote::default()
     };
-    let outcome = match state
+    // Throttled by the name as typed, known or not, and by address: the same answers for every name.
+    let attempt = match state
+        .inner
+        .login_throttle
+        .begin(&request.user, address, now)
+    {
+        Ok(attempt) => attempt,
+        Err(wait) => {
+            return noted(
+                too_many_attempts(wait),
+                note(
+                    Outcome::Refused,
+                    format!("too many failed attempts from {address}; next allowed in {wait:#}"),
+                ),
+            );
+        }
+    };
+    let outcome = state
         .db()
         .login(
             &request.user,
@@ -90,8 +109,13 @@ pub(crate) async fn login(
             request.code.as_deref(),
             now,
         )
-        .await
-    {
+        .await;
+    let passed = matches!(
+        outcome,
+        Ok(LoginOutcome::Success(_) | LoginOutcome::MfaRequired)
+    );
+    state.inner.login_throttle.finish(attempt, passed, now);
+    let outcome = match outcome {
         Ok(o) => o,
         Err(e) => return ApiError::from(e).into_response(),
     };
@@ -142,13 +166,12 @@ pub(crate) async fn login(
                 note(Outcome::Failure, detail),
             )
         }
+        // The same answer as the throttle's: whether the name is an account stays unsaid.
         LoginOutcome::Locked { until } => noted(
-            ApiError::new(
-                StatusCode::LOCKED,
-                "locked",
-                format!(
-                    "account locked after repeated failures until {until}; an administrator can unlock it"
-                ),
+            too_many_attempts(
+                until
+                    .duration_since(now)
+                    .max(jiff::SignedDuration::from_secs(1)),
             ),
             note(Outcome::Refused, format!("account locked until {until}")),
         ),
@@ -157,6 +180,21 @@ pub(crate) async fn login(
             note(Outcome::Refused, "account disabled".into()),
         ),
     }
+}
+
+/// 429 with `Retry-After`: the answer to every login that must wait, whatever the name.
+fn too_many_attempts(wait: jiff::SignedDuration) -> Response {
+    let seconds = wait.as_secs().max(1);
+    let mut response = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_attempts",
+        format!("too many failed attempts: try again in {seconds} s"),
+    )
+    .into_response();
+    if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
 }
 
 pub(crate) async fn me(Extension(authed): Extension<Authed>) -> Response {

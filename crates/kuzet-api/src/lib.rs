@@ -18,6 +18,7 @@ mod error;
 mod incidents;
 mod routes;
 mod state;
+mod throttle;
 
 pub use audit::{AuditSink, SealedAuditRecord, WalAudit, read_audit};
 pub use error::ApiError;

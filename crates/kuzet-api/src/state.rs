@@ -43,6 +43,8 @@ pub(crate) struct Inner {
     /// Lookups in the archive (an event, a proof, the audit trail) running at once on the blocking pool: more
     /// wait their turn, so a burst of lookups cannot take every blocking thread or the disk.
     pub archive_readers: Arc<tokio::sync::Semaphore>,
+    /// Login attempts per (name, address) and per address (`throttle.rs`).
+    pub login_throttle: Arc<crate::throttle::LoginThrottle>,
 }
 
 impl ApiState {
@@ -66,6 +68,7 @@ impl ApiState {
                 secure_cookies: true,
                 rules: Arc::new(rules),
                 archive_readers: Arc::new(tokio::sync::Semaphore::new(ARCHIVE_READERS)),
+                login_throttle: Arc::default(),
             }),
         }
     }

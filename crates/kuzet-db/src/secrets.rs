@@ -32,7 +32,7 @@ impl Default for AuthPolicy {
     fn default() -> Self {
         Self {
             password: PasswordPolicy::default(),
-            lockout_threshold: 5,
+            lockout_threshold: 20,
             lockout_duration: SignedDuration::from_mins(15),
             session_lifetime: SignedDuration::from_hours(12),
             session_idle: SignedDuration::from_mins(30),

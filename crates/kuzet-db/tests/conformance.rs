@@ -757,9 +757,10 @@ async fn suite(db: Db) {
         DbError::NotFound(_)
     ));
 
-    // Lockout: five wrong passwords lock the account, even the right one is refused then; it opens again after
+    // Lockout: `lockout_threshold` wrong passwords lock the account, even the right one is refused then; it opens again after
     // the lockout time or when an administrator unlocks it. Each outcome is reported for the audit trail.
-    for attempt in 1..=5 {
+    let threshold = policy().lockout_threshold;
+    for attempt in 1..=threshold {
         match db
             .login("owner", "wrong-password-123", None, later)
             .await
@@ -768,7 +769,7 @@ async fn suite(db: Db) {
             LoginOutcome::Failed {
                 known_user: true,
                 locked_now,
-            } => assert_eq!(locked_now, attempt == 5),
+            } => assert_eq!(locked_now, attempt == threshold),
             other => panic!("attempt {attempt}: {other:?}"),
         }
     }
@@ -780,14 +781,15 @@ async fn suite(db: Db) {
     ));
     let after_lockout = later + policy().lockout_duration + SignedDuration::from_secs(1);
     login(&db, "owner", &passwords["owner"], None, after_lockout).await;
-    for _ in 0..5 {
+    for _ in 0..threshold {
         db.login("owner", "wrong-password-123", None, later)
             .await
             .unwrap();
     }
     db.unlock_user(&users, &u("owner")).await.unwrap();
     login(&db, "owner", &passwords["owner"], None, later).await;
-    // 40 wrong passwords at once cannot outrun the lockout: at most five are checked, the account ends locked.
+    // 40 wrong passwords at once cannot outrun the lockout: at most `threshold` are checked, the account ends
+    // locked.
     let attempts: Vec<_> = (0..40)
         .map(|_| {
             let db = db.clone();
@@ -803,7 +805,7 @@ async fn suite(db: Db) {
         }
     }
     assert!(
-        checked <= 5,
+        checked <= threshold as usize,
         "{checked} passwords checked in one lockout window"
     );
     assert!(matches!(

@@ -176,28 +176,37 @@ async fn first_admin_changes_password_and_enrols_mfa_before_anything_else() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lockout_unlock_tokens_and_sessions() {
     let h = Harness::new().await;
-    let admin = h.session("admin").await;
     let attempt = |password: &str| json!({"user": "aigerim", "password": password});
-    for n in 1..=5 {
-        let answer = h
-            .call(
-                Method::POST,
-                "/api/v1/auth/login",
-                &Auth::None,
-                Some(attempt("wrong-password-x")),
-            )
-            .await;
-        assert_eq!(answer.status, 401, "attempt {n}");
+    let login = |body: serde_json::Value| {
+        h.call(Method::POST, "/api/v1/auth/login", &Auth::None, Some(body))
+    };
+    // A real account and a name that is none get the same answers: five 401s, then 429 with Retry-After, the
+    // delay doubling with each further failure.
+    for user in ["aigerim", "nobody-at-all"] {
+        for n in 1..=5 {
+            let answer = login(json!({"user": user, "password": "wrong-password-x"})).await;
+            assert_eq!(answer.status, 401, "{user}: attempt {n}");
+            assert_eq!(answer.code(), "invalid_credentials");
+        }
+        let answer = login(json!({"user": user, "password": "wrong-password-x"})).await;
+        assert_eq!(answer.status, 429, "{user}: {}", answer.text);
+        assert_eq!(answer.code(), "too_many_attempts");
+        assert_eq!(answer.headers[header::RETRY_AFTER], "1", "{user}");
     }
-    let locked = h
-        .call(
-            Method::POST,
-            "/api/v1/auth/login",
-            &Auth::None,
-            Some(attempt(PASSWORD)),
-        )
-        .await;
-    assert_eq!(locked.status, 423, "{}", locked.text);
+    // Only after lockout_threshold (20) failures is the account itself locked, which from one address costs the
+    // doubling delays: the answer stays the throttle's.
+    let mut wait = 1;
+    for _ in 5..20 {
+        h.advance(SignedDuration::from_secs(wait));
+        let answer = login(attempt("wrong-password-x")).await;
+        assert_eq!(answer.status, 401, "{}", answer.text);
+        wait = (wait * 2).min(900);
+    }
+    let locked = login(attempt(PASSWORD)).await;
+    assert_eq!(locked.status, 429, "{}", locked.text);
+    assert_eq!(locked.code(), "too_many_attempts");
+    // Hours went by: the administrator logs in again.
+    let admin = h.session("admin").await;
     let users = h.call(Method::GET, "/api/v1/users", &admin, None).await;
     let aigerim = users
         .json
@@ -214,6 +223,7 @@ async fn lockout_unlock_tokens_and_sessions() {
             .status,
         204
     );
+    h.advance(SignedDuration::from_secs(wait));
     let answer = h
         .call(
             Method::POST,
