@@ -188,6 +188,15 @@ fn local(t: Timestamp) -> String {
     crate::clocks::kz_local_text(t)
 }
 
+/// A spreadsheet runs a cell that begins with `=`, `+`, `-`, `@` (or a tab or carriage return before one) as a
+/// formula: such a cell gets a leading apostrophe, which spreadsheets show as text and do not run (CSV injection).
+fn neutralize_formula(cell: &str) -> std::borrow::Cow<'_, str> {
+    match cell.as_bytes().first() {
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => format!("'{cell}").into(),
+        _ => cell.into(),
+    }
+}
+
 fn cells(lang: Lang, row: &ReportRow) -> [String; 9] {
     [
         row.incident.clone(),
@@ -225,7 +234,10 @@ impl IncidentReport {
         out.push_str(&header.join(","));
         out.push_str("\r\n");
         for row in &self.rows {
-            let line: Vec<String> = cells(lang, row).iter().map(|c| quote(c)).collect();
+            let line: Vec<String> = cells(lang, row)
+                .iter()
+                .map(|c| quote(&neutralize_formula(c)))
+                .collect();
             out.push_str(&line.join(","));
             out.push_str("\r\n");
         }

@@ -127,3 +127,30 @@ fn the_report_escapes_and_says_when_nothing_happened() {
     assert_eq!(Lang::parse("kk"), Some(Lang::Kk));
     assert_eq!(Lang::parse("de"), None);
 }
+
+#[test]
+fn csv_cells_that_a_spreadsheet_would_run_are_neutralized() {
+    let mut hostile = report(Lang::En);
+    for (row, title) in hostile
+        .rows
+        .iter_mut()
+        .zip(["=HYPERLINK(\"http://x\",\"click\")", "@SUM(A1)"])
+    {
+        row.title = title.into();
+    }
+    let csv = hostile.to_csv(Lang::En);
+    assert!(
+        csv.contains("\"'=HYPERLINK(\"\"http://x\"\",\"\"click\"\")\""),
+        "{csv}"
+    );
+    assert!(csv.contains("\"'@SUM(A1)\""), "{csv}");
+    for line in csv.lines() {
+        for cell in line.split("\",\"") {
+            let cell = cell.trim_start_matches('"');
+            assert!(
+                !cell.starts_with(['=', '+', '-', '@']),
+                "a cell begins with a formula sign: {cell}"
+            );
+        }
+    }
+}

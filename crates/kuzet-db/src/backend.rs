@@ -231,16 +231,38 @@ pub(crate) fn ts(ms: i64) -> jiff::Timestamp {
 
 /// A database URL without its password, for messages (and for the binary's).
 pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let mut out = match (base.find("://"), base.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
-            let credentials = &url[scheme + 3..at];
+            let credentials = &base[scheme + 3..at];
             match credentials.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
-                None => url.to_owned(),
+                Some((user, _)) => format!("{}{user}:***{}", &base[..scheme + 3], &base[at..]),
+                None => base.to_owned(),
             }
         }
-        _ => url.to_owned(),
+        _ => base.to_owned(),
+    };
+    if let Some(query) = query {
+        // libpq and sqlx also take the password (and a client key's passphrase) as a query parameter.
+        let params: Vec<String> = query
+            .split('&')
+            .map(|param| match param.split_once('=') {
+                Some((key, _))
+                    if key.eq_ignore_ascii_case("password")
+                        || key.eq_ignore_ascii_case("sslpassword") =>
+                {
+                    format!("{key}=***")
+                }
+                _ => param.to_owned(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&params.join("&"));
     }
+    out
 }
 
 #[cfg(test)]
@@ -254,6 +276,14 @@ mod tests {
             "postgres://kuzet:***@db:5432/kuzet"
         );
         assert_eq!(redact("sqlite://x.db"), "sqlite://x.db");
+        assert_eq!(
+            redact("postgres://kuzet@db/kuzet?sslmode=require&password=s3cret&Password=again"),
+            "postgres://kuzet@db/kuzet?sslmode=require&password=***&Password=***"
+        );
+        assert_eq!(
+            redact("postgres://u:p@db/k?password=q"),
+            "postgres://u:***@db/k?password=***"
+        );
     }
 
     #[test]

@@ -76,10 +76,11 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 /// A damaged chunk or record yields an `Err` naming it and the iteration continues; it never panics.
 pub fn records(file: Vec<u8>) -> Records {
     let settings = Arc::new(
+        // One thread is what this build of `evtx` does anyway (its multithreading feature is off); saying so
+        // only makes it print a warning on every import.
         ParserSettings::new()
             .indent(false)
-            .separate_json_attributes(false)
-            .num_threads(1),
+            .separate_json_attributes(false),
     );
     let chunks = match EvtxParser::from_buffer(file) {
         Ok(parser) => Some(parser.with_configuration((*settings).clone()).into_chunks()),
