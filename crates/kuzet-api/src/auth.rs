@@ -18,9 +18,29 @@ use crate::state::{ApiState, SESSION_COOKIE};
 
 /// The body of a JSON request, or a 400 that says what is wrong with it.
 pub(crate) fn body<T>(json: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
-    json.map(|Json(v)| v)
-        .map_err(|e| ApiError::bad_request(format!("request body: {}", e.body_text())))
+    json.map(|Json(v)| v).map_err(|e| {
+        let message = format!("request body: {}", e.body_text());
+        match e.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                format!(
+                    "request body: larger than the {} bytes the API takes",
+                    API_BODY_LIMIT
+                ),
+            ),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                message,
+            ),
+            _ => ApiError::bad_request(message),
+        }
+    })
 }
+
+/// The largest request body a JSON route reads (axum's default limit for `Json`).
+pub(crate) const API_BODY_LIMIT: usize = 2 << 20;
 
 /// A response carrying a note for the audit record.
 pub(crate) fn noted(response: impl IntoResponse, note: AuditNote) -> Response {

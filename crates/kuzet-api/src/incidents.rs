@@ -19,6 +19,12 @@ use crate::auth::{body, noted};
 use crate::routes::{AuditNote, Authed};
 use crate::state::ApiState;
 
+/// The longest incident title, in characters.
+const MAX_TITLE_CHARS: usize = 300;
+/// How far ahead of the server's clock a `detected` time may be (a client's clock a little fast) and still be
+/// taken, as the server's now.
+const CLOCK_SKEW: SignedDuration = SignedDuration::from_mins(5);
+
 /// How long before its due instant a clock shows as due soon.
 fn warning(kind: &str) -> SignedDuration {
     match kind {
@@ -198,14 +204,35 @@ pub(crate) async fn create(
         unsubstantiated: f.unsubstantiated,
     };
     let assessment = state.inner.rules.rubric.assess(&facts).map_err(invalid)?;
-    let detected = request.detected.unwrap_or(now).min(now);
-    let mut incident = Incident::new(
-        tenant(&t)?,
-        request.title,
-        category,
-        assessment.level,
-        detected,
-    );
+    let title = request.title.trim().to_owned();
+    let unprocessable = |m: String| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", m);
+    if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS {
+        return Err(unprocessable(format!(
+            "title: {} characters; give 1 to {MAX_TITLE_CHARS}",
+            title.chars().count()
+        )));
+    }
+    let detected = request.detected.unwrap_or(now);
+    if detected > now + CLOCK_SKEW {
+        return Err(unprocessable(format!(
+            "detected: {detected} is in the future (the server's time is {now}); give the time it was detected"
+        )));
+    }
+    let detected = detected.min(now);
+    // The clocks run on the business calendar: a time outside the years it holds could never be confirmed.
+    let years = state.inner.rules.calendar.years();
+    let year = kuzet_model::time::kz_local(detected).year();
+    if !years.contains(&year) {
+        let range = match (years.first(), years.last()) {
+            (Some(first), Some(last)) => format!("{first}–{last}"),
+            _ => "none".to_owned(),
+        };
+        return Err(unprocessable(format!(
+            "detected: {detected} is in {year}, outside the business calendar's years ({range}); the regulatory \
+             clocks could not run"
+        )));
+    }
+    let mut incident = Incident::new(tenant(&t)?, title, category, assessment.level, detected);
     if request.personal_data {
         incident.mark_personal_data(detected);
     }

@@ -72,7 +72,13 @@ impl Category {
             .iter()
             .copied()
             .find(|c| c.as_str() == name)
-            .ok_or_else(|| CasesError::Incident(format!("category `{name}`: unknown")))
+            .ok_or_else(|| {
+                let known: Vec<&str> = Self::ALL.iter().map(|c| c.as_str()).collect();
+                CasesError::Incident(format!(
+                    "category `{name}`: unknown; one of {}",
+                    known.join(", ")
+                ))
+            })
     }
 }
 

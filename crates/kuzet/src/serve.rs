@@ -138,6 +138,8 @@ struct Telemetry {
     prometheus: PrometheusHandle,
     store: kuzet_store::StatsHandle,
     health: SourceHealth,
+    /// What an operator must fix though the service runs (health turns `warning`).
+    warnings: Arc<Vec<String>>,
     ready: Arc<AtomicBool>,
 }
 
@@ -172,8 +174,15 @@ async fn health_handler(State(t): State<Telemetry>) -> impl IntoResponse {
         StatusCode::OK
     };
     let body = axum::Json(serde_json::json!({
-        "status": if failure.is_some() { "failed" } else { "ok" },
+        "status": if failure.is_some() {
+            "failed"
+        } else if t.warnings.is_empty() {
+            "ok"
+        } else {
+            "warning"
+        },
         "reason": failure,
+        "warnings": *t.warnings,
         "store": {
             "wal_appended": stats.wal_appended,
             "sealed_events": stats.sealed_events,
@@ -250,10 +259,16 @@ pub fn run_with(config: Config, on_ready: impl FnOnce(Ready) + Send + 'static) -
             let handle = store.stats_handle();
             Arc::new(move || handle.stats())
         };
+        let rules = kuzet_db::IncidentRules::embedded()?;
+        let warnings = calendar_warnings(&rules, jiff::Timestamp::now());
+        for warning in &warnings {
+            tracing::warn!("{warning}");
+        }
         let telemetry = Telemetry {
             prometheus,
             store: store.stats_handle(),
             health,
+            warnings: Arc::new(warnings),
             ready: Arc::clone(&ready),
         };
         let api = api_state(
@@ -262,6 +277,7 @@ pub fn run_with(config: Config, on_ready: impl FnOnce(Ready) + Send + 'static) -
             &store,
             shared_directory,
             Arc::clone(&store_stats),
+            rules,
         )?;
         let routes = Router::new()
             .route("/metrics", get(metrics_handler))
@@ -296,13 +312,13 @@ fn api_state(
     store: &Store,
     directory: SharedDirectory,
     store_stats: Arc<dyn Fn() -> kuzet_store::StoreStats + Send + Sync>,
+    rules: kuzet_db::IncidentRules,
 ) -> Result<kuzet_api::ApiState> {
     let audit = Arc::new(kuzet_api::WalAudit::new(
         store.wal(),
         kuzet_ingest::IdGenerator::new()?,
     ));
     let clock: kuzet_api::Clock = Arc::new(jiff::Timestamp::now);
-    let rules = kuzet_db::IncidentRules::embedded()?;
     tokio::spawn(periodic_obligations(db.clone(), rules.clone()));
     let state = kuzet_api::ApiState::new(db, audit, config.archive_dir(), clock, rules)
         .on_directory_change(Arc::new(move |d| directory.replace(d)))
@@ -322,6 +338,23 @@ fn api_state(
     } else {
         state.insecure_cookies()
     })
+}
+
+/// The years the business calendar must hold for the regulatory clocks to run: this one and the next, in
+/// Kazakhstan time. Each one missing is a warning for `/health` and the log.
+fn calendar_warnings(rules: &kuzet_db::IncidentRules, now: jiff::Timestamp) -> Vec<String> {
+    let year = kuzet_model::time::kz_local(now).year();
+    let held = rules.calendar.years();
+    [year, year + 1]
+        .into_iter()
+        .filter(|y| !held.contains(y))
+        .map(|y| {
+            format!(
+                "the business calendar has no data for {y}: regulatory clocks of that year cannot be computed; \
+                 add the year's file (docs/formats/calendar.md)"
+            )
+        })
+        .collect()
 }
 
 /// Creates the periodic obligations (the quarterly incident report of each tenant, R20) at start-up and then
@@ -398,4 +431,24 @@ pub fn lock_data_dir(config: &Config) -> Result<std::fs::File> {
         )
     })?;
     Ok(file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_calendar_lacking_this_year_or_the_next_is_a_warning() {
+        let rules = kuzet_db::IncidentRules::embedded().unwrap();
+        let at = |t: &str| t.parse::<jiff::Timestamp>().unwrap();
+        assert!(calendar_warnings(&rules, at("2026-12-06T12:00:00Z")).is_empty());
+        let warnings = calendar_warnings(&rules, at("2027-06-01T00:00:00Z"));
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("no data for 2028"), "{warnings:?}");
+        // 31 December 2027 20:00 UTC is already 2028 in Astana: both missing.
+        assert_eq!(
+            calendar_warnings(&rules, at("2027-12-31T20:00:00Z")).len(),
+            2
+        );
+    }
 }

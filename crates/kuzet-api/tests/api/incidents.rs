@@ -329,3 +329,59 @@ async fn open_confirm_work_and_watch_the_clocks() {
         "an id of another tenant's incident"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn impossible_incidents_are_refused_when_they_arrive_with_what_is_accepted() {
+    let h = Harness::new().await;
+    let analyst = h.session("aigerim").await;
+    let path = format!("/api/v1/tenants/{OWN}/incidents");
+    let facts = json!({"functional_impact": "low", "information_impact": "none", "recoverability": "regular",
+                       "scope": "one_facility", "facility_class": 2, "stage": "ongoing"});
+    let open = |body: serde_json::Value| h.call(Method::POST, &path, &analyst, Some(body));
+    let with = |title: &str, detected: Option<String>, category: &str| {
+        let mut body =
+            json!({"title": title, "category": category, "facts": facts, "personal_data": true});
+        if let Some(detected) = detected {
+            body["detected"] = json!(detected);
+        }
+        body
+    };
+    // Outside the business calendar: the clocks could never run.
+    for detected in ["1990-06-01T00:00:00Z", "0001-01-01T00:00:00Z"] {
+        let answer = open(with("old", Some(detected.into()), "malicious-code")).await;
+        assert_eq!(answer.status, 422, "{detected}: {}", answer.text);
+        assert!(
+            answer
+                .message()
+                .contains("outside the business calendar's years (2024–2027)"),
+            "{}",
+            answer.text
+        );
+    }
+    // In the future: refused, not silently set to now.
+    let future = (h.now() + SignedDuration::from_hours(2)).to_string();
+    let answer = open(with("later", Some(future), "malicious-code")).await;
+    assert_eq!(answer.status, 422, "{}", answer.text);
+    assert!(
+        answer.message().contains("in the future"),
+        "{}",
+        answer.text
+    );
+    // Titles: not empty, not a megabyte.
+    for title in ["", "   ", &"t".repeat(301)] {
+        let answer = open(with(title, None, "malicious-code")).await;
+        assert_eq!(answer.status, 422, "{}", answer.text);
+        assert!(answer.message().starts_with("title:"), "{}", answer.text);
+    }
+    // A body over the API's limit is 413, not 400.
+    let answer = open(with(&"t".repeat(3 << 20), None, "malicious-code")).await;
+    assert_eq!(answer.status, 413, "{}", answer.text);
+    // An unknown category names the known ones.
+    let answer = open(with("x", None, "nonsense")).await;
+    assert_eq!(answer.status, 422);
+    assert!(
+        answer.message().contains("malicious-code") && answer.message().contains("one of"),
+        "{}",
+        answer.text
+    );
+}
