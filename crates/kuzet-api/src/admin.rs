@@ -101,14 +101,33 @@ pub(crate) async fn create_tenant(
             archive_years: request.archive_years.unwrap_or(defaults.archive_years),
         },
     };
-    state
+    let object = format!("tenant:{}", record.tenant.id);
+    match state
         .db()
         .create_tenant(a.scope()?, &record, state.now())
-        .await?;
-    Ok(noted(
-        (StatusCode::CREATED, Json(tenant_json(&record))),
-        note(format!("tenant:{}", record.tenant.id), "created"),
-    ))
+        .await
+    {
+        Ok(_) => Ok(noted(
+            (StatusCode::CREATED, Json(tenant_json(&record))),
+            note(object, "created"),
+        )),
+        Err(e @ kuzet_db::DbError::Invalid { .. }) => Ok(legal_floor_refusal(e, object)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A retention below the legal floor: refused whoever asks, and recorded as a refusal with the requirement.
+fn legal_floor_refusal(e: kuzet_db::DbError, object: String) -> Response {
+    let detail = e.to_string();
+    noted(
+        ApiError::from(e),
+        AuditNote {
+            object: Some(object),
+            detail: Some(detail),
+            outcome: Some(Outcome::Refused),
+            ..AuditNote::default()
+        },
+    )
 }
 
 #[derive(Deserialize)]
@@ -146,19 +165,7 @@ pub(crate) async fn set_retention(
                 ),
             ),
         )),
-        // Below the legal floor: refused whoever asks, and recorded as a refusal.
-        Err(e @ kuzet_db::DbError::Invalid { .. }) => {
-            let detail = e.to_string();
-            Ok(noted(
-                ApiError::from(e),
-                AuditNote {
-                    object: Some(object),
-                    detail: Some(detail),
-                    outcome: Some(Outcome::Refused),
-                    ..AuditNote::default()
-                },
-            ))
-        }
+        Err(e @ kuzet_db::DbError::Invalid { .. }) => Ok(legal_floor_refusal(e, object)),
         Err(e) => Err(e.into()),
     }
 }

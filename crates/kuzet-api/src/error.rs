@@ -71,12 +71,18 @@ impl From<kuzet_model::ModelError> for ApiError {
     }
 }
 
+/// The message of an error answer, kept on the response for the audit record's detail.
+#[derive(Debug, Clone)]
+pub(crate) struct ErrorMessage(pub String);
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
+        let mut response = (
             self.status,
             Json(serde_json::json!({"error": {"code": self.code, "message": self.message}})),
         )
-            .into_response()
+            .into_response();
+        response.extensions_mut().insert(ErrorMessage(self.message));
+        response
     }
 }

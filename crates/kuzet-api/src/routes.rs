@@ -8,7 +8,7 @@ use axum::extract::{ConnectInfo, RawPathParams, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, delete, get, post, put};
+use axum::routing::{MethodRouter, any, delete, get, post, put};
 use kuzet_ingest::HttpPeer;
 use kuzet_model::TenantId;
 use kuzet_model::access::{AccessDenied, Credential, Permission, PermissionKind, Principal, Scope};
@@ -167,12 +167,69 @@ table! {
 pub fn router(state: ApiState) -> Router {
     let mut router = Router::new();
     for (spec, handler) in handlers() {
+        // `route_layer`: the guard (and its audit action) is the route's own; a method the path does not have is
+        // answered 405 outside it, and recorded below as what it is.
         router = router.route(
             spec.path,
-            handler.layer(from_fn_with_state((state.clone(), spec), guard)),
+            handler.route_layer(from_fn_with_state((state.clone(), spec), guard)),
         );
     }
-    router.with_state(state)
+    router
+        .route("/api/v1", any(unknown_route))
+        .route("/api/v1/{*rest}", any(unknown_route))
+        .layer(from_fn_with_state(state.clone(), audit_unrouted))
+        .with_state(state)
+}
+
+/// Marks a response whose request the guard recorded.
+#[derive(Debug, Clone, Copy)]
+struct Audited;
+
+async fn unknown_route(method: Method, uri: axum::http::Uri) -> Response {
+    ApiError::not_found(format!("no such API route: {method} {}", uri.path())).into_response()
+}
+
+/// Records what no route's guard did: an unknown path (404) or a method its path does not have (405). Every
+/// request under `/api/v1` thus leaves exactly one record.
+async fn audit_unrouted(State(state): State<ApiState>, request: Request, next: Next) -> Response {
+    let now = state.now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let address = request
+        .extensions()
+        .get::<ConnectInfo<HttpPeer>>()
+        .map(|c| c.0.0.ip().to_string());
+    let response = next.run(request).await;
+    if response.extensions().get::<Audited>().is_some() {
+        return response;
+    }
+    let status = response.status();
+    let action = if status == StatusCode::METHOD_NOT_ALLOWED {
+        "api.method_not_allowed"
+    } else {
+        "api.unknown_route"
+    };
+    let actor = Actor {
+        user: None,
+        via: "anonymous".into(),
+        address,
+    };
+    let record = AuditRecord::new(now, actor, action, Outcome::Refused)
+        .object(format!("route:{method} {path}"))
+        .detail(format!("answered {}", status.as_u16()))
+        .bounded();
+    match state.inner.audit.append(record).await {
+        Ok(()) => response,
+        Err(error) => {
+            tracing::error!(%error, action, "audit record could not be made durable");
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "audit_unavailable",
+                "the audit trail could not record this request, so its answer is withheld",
+            )
+            .into_response()
+        }
+    }
 }
 
 fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -385,7 +442,12 @@ async fn guard_to_the_end(
             let mut record = AuditRecord::new(now, actor, spec.action, outcome);
             record.object = note.object;
             record.tenant = note.tenant;
-            record.detail = note.detail.or_else(|| {
+            // Why it failed, in the answer's own words when the handler said nothing more.
+            let said = response
+                .extensions()
+                .get::<crate::error::ErrorMessage>()
+                .map(|m| format!("answered {}: {}", status.as_u16(), m.0));
+            record.detail = note.detail.or(said).or_else(|| {
                 (!status.is_success()).then(|| format!("answered {}", status.as_u16()))
             });
             (response, record)
@@ -398,7 +460,11 @@ async fn guard_to_the_end(
         record.object = Some(format!("route:{} {}", spec.method, spec.path));
     }
     match state.inner.audit.append(record.bounded()).await {
-        Ok(()) => response,
+        Ok(()) => {
+            let mut response = response;
+            response.extensions_mut().insert(Audited);
+            response
+        }
         Err(error) => {
             tracing::error!(%error, action = spec.action, "audit record could not be made durable");
             ApiError::new(

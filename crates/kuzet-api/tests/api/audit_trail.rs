@@ -458,3 +458,68 @@ async fn what_a_stranger_types_reaches_the_audit_trail_bounded_and_only_if_it_is
         assert!(!String::from_utf8_lossy(&record.to_bytes()).contains("Secret"));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_routes_wrong_methods_and_legal_refusals_are_each_recorded_as_what_they_are() {
+    let h = Harness::new().await;
+    let admin = h.session("admin").await;
+    let consumer = h
+        .store
+        .as_ref()
+        .unwrap()
+        .consumer("audit-test", kuzet_store::ConsumerStart::Latest)
+        .unwrap();
+    let incidents = format!("/api/v1/tenants/{OWN}/incidents");
+    let answer = h.call(Method::PATCH, &incidents, &admin, None).await;
+    assert_eq!(answer.status, 405);
+    let answer = h
+        .call(Method::GET, "/api/v1/no-such-thing", &Auth::None, None)
+        .await;
+    assert_eq!(answer.status, 404);
+    let answer = h
+        .call(
+            Method::POST,
+            "/api/v1/tenants",
+            &admin,
+            Some(json!({"id": "short-lived", "name": "x", "hot_days": 10})),
+        )
+        .await;
+    assert_eq!(answer.status, 422, "{}", answer.text);
+    // Exactly one record each, in order, with the right action and outcome.
+    let mut records = Vec::new();
+    let mut consumer = consumer;
+    while records.len() < 3 {
+        let delivery =
+            tokio::task::block_in_place(|| consumer.next(std::time::Duration::from_secs(30)))
+                .unwrap()
+                .expect("records arrive");
+        for (_, event) in delivery.iter() {
+            records.push(AuditRecord::from_bytes(&event.original).unwrap());
+        }
+    }
+    let seen: Vec<(&str, Outcome)> = records
+        .iter()
+        .map(|r| (r.action.as_str(), r.outcome))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("api.method_not_allowed", Outcome::Refused),
+            ("api.unknown_route", Outcome::Refused),
+            ("tenant.create", Outcome::Refused),
+        ]
+    );
+    assert_eq!(
+        records[0].object.as_deref(),
+        Some(format!("route:PATCH {incidents}").as_str())
+    );
+    assert!(
+        records[2]
+            .detail
+            .as_deref()
+            .unwrap_or_default()
+            .contains("R3"),
+        "the refusal says why: {:?}",
+        records[2].detail
+    );
+}
