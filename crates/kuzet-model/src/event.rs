@@ -123,10 +123,18 @@ impl Event {
         if let serde_json::Value::Object(organization) = organization {
             organization.insert("id".into(), self.tenant.as_str().into());
         }
-        let kuzet = serde_json::json!({
+        let mut kuzet = serde_json::json!({
             "source": self.source.as_str(),
             "issues": self.issues,
         });
+        // `event.original` is text in ECS; bytes that are not UTF-8 are also given exactly, so that an export
+        // loses nothing.
+        if std::str::from_utf8(&self.original).is_err() {
+            use base64::Engine as _;
+            kuzet["original_base64"] = base64::engine::general_purpose::STANDARD
+                .encode(&self.original)
+                .into();
+        }
         doc.insert("kuzet".into(), kuzet);
         serde_json::Value::Object(doc)
     }

@@ -349,6 +349,12 @@ fn bad_input_is_refused_or_counted_and_the_server_keeps_serving() {
         original.starts_with("<13>") && original.contains("caf\u{fffd}"),
         "{original}"
     );
+    // … and the export keeps the exact bytes beside it: nothing is lost.
+    use base64::Engine as _;
+    let exact = base64::engine::general_purpose::STANDARD
+        .decode(invalid["kuzet"]["original_base64"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(exact, bad_utf8);
     assert_eq!(with_message(&events, "still here").len(), 1);
 }
 
