@@ -76,12 +76,12 @@ pub fn ingest(
     format: &str,
     files: &[PathBuf],
 ) -> Result<()> {
-    let directory = config.directory()?;
+    let directory = crate::identity::load_directory(config)?;
     let tenant = TenantId::new(tenant)?;
     let source_id = SourceId::new(source)?;
-    let source = directory
-        .source(&source_id)
-        .ok_or_else(|| anyhow!("source `{source_id}`: not configured"))?;
+    let source = directory.source(&source_id).ok_or_else(|| {
+        anyhow!("source `{source_id}`: neither in the configuration nor created through the API")
+    })?;
     if source.tenant != tenant {
         bail!(
             "source `{source_id}` belongs to tenant `{}`, not `{tenant}`",
@@ -265,10 +265,14 @@ pub fn check_proof(config: &Config, proof: &Path, key: Option<&Path>) -> Result<
 
 pub fn export(config: &Config, tenant: &str) -> Result<()> {
     let tenant = TenantId::new(tenant)?;
-    if config.directory()?.tenant(&tenant).is_none()
-        && !config.archive_dir().join(tenant.as_str()).exists()
+    if !config.archive_dir().join(tenant.as_str()).exists()
+        && crate::identity::load_directory(config)?
+            .tenant(&tenant)
+            .is_none()
     {
-        bail!("tenant `{tenant}`: not configured and not in the archive");
+        bail!(
+            "tenant `{tenant}`: not configured, not created through the API and not in the archive"
+        );
     }
     if !config.archive_dir().join(tenant.as_str()).exists() {
         // A configured tenant that has not sent anything yet has an empty archive.

@@ -33,6 +33,19 @@ pub async fn apply_directory(db: &Db, config: &Config) -> Result<Directory> {
     Ok(db.system_load_directory().await?)
 }
 
+/// The directory `serve` attributes with — the configuration file's tenants and sources and those made through
+/// the API — for the commands that run without the server (`ingest`, `export`).
+pub fn load_directory(config: &Config) -> Result<Directory> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("async runtime")?;
+    runtime.block_on(async {
+        let db = open_db(config).await?;
+        apply_directory(&db, config).await
+    })
+}
+
 /// An audit record of something done on the command line (by whoever holds the data directory).
 pub fn cli_record(action: &str, object: String, detail: String) -> AuditRecord {
     AuditRecord::new(

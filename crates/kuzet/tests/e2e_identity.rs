@@ -256,6 +256,23 @@ fn bootstrap_login_mfa_admin_actions_audited_and_sealed() {
     // The new source's event leaves as evidence: a signed bundle that verifies offline, and fails once changed.
     let events = site.export("ministry");
     assert_eq!(events.len(), 1, "{events:?}");
+    // `kuzet ingest` knows the source made through the API, as `serve` does.
+    let file = site.path("ministry.ndjson");
+    std::fs::write(&file, "{\"message\":\"imported from a file\"}\n").unwrap();
+    let file_arg = file.to_str().unwrap().to_owned();
+    let imported = site.kuzet(&[
+        "ingest",
+        "--tenant",
+        "ministry",
+        "--source",
+        "ministry-beats",
+        &file_arg,
+    ]);
+    assert!(
+        imported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&imported.stderr)
+    );
     let id = events[0]["event"]["id"].as_str().unwrap().to_owned();
     let bundle = site.path("evidence");
     let bundle_arg = bundle.to_str().unwrap().to_owned();
