@@ -72,17 +72,37 @@ pub struct SealedAuditRecord {
     pub record: AuditRecord,
 }
 
-/// The sealed audit records matching `filter`, oldest first. Records still in the WAL (sealed within about a
-/// second) are not included. A record that does not decode is reported, not skipped.
-pub fn read_audit(
+/// The newest `limit` sealed audit records matching `filter`, newest first, and how many matched in all. Reads the
+/// trail as a stream and keeps only `limit` records in memory, however long the trail is.
+pub fn read_audit_newest(
     archive_dir: &Path,
     filter: &AuditFilter,
-) -> Result<Vec<SealedAuditRecord>, StoreError> {
+    limit: usize,
+) -> Result<(Vec<SealedAuditRecord>, usize), StoreError> {
+    let mut newest = std::collections::VecDeque::with_capacity(limit.min(4096));
+    let mut matched = 0;
+    for_each_audit(archive_dir, filter, |record| {
+        matched += 1;
+        if newest.len() == limit {
+            newest.pop_front();
+        }
+        if limit > 0 {
+            newest.push_back(record);
+        }
+    })?;
+    Ok((newest.into_iter().rev().collect(), matched))
+}
+
+/// Calls `each` with every sealed audit record matching `filter`, oldest first.
+fn for_each_audit(
+    archive_dir: &Path,
+    filter: &AuditFilter,
+    mut each: impl FnMut(SealedAuditRecord),
+) -> Result<(), StoreError> {
     let tenant = TenantId::audit_trail();
     if !archive_dir.join(tenant.as_str()).is_dir() {
-        return Ok(Vec::new());
+        return Ok(());
     }
-    let mut out = Vec::new();
     for event in kuzet_store::read_events(archive_dir, &tenant) {
         let event = event?;
         let record =
@@ -91,11 +111,22 @@ pub fn read_audit(
                 detail: format!("audit record {}: {detail}", event.id),
             })?;
         if filter.matches(&record) {
-            out.push(SealedAuditRecord {
+            each(SealedAuditRecord {
                 event_id: event.id,
                 record,
             });
         }
     }
+    Ok(())
+}
+
+/// The sealed audit records matching `filter`, oldest first. Records still in the WAL (sealed within about a
+/// second) are not included. A record that does not decode is reported, not skipped.
+pub fn read_audit(
+    archive_dir: &Path,
+    filter: &AuditFilter,
+) -> Result<Vec<SealedAuditRecord>, StoreError> {
+    let mut out = Vec::new();
+    for_each_audit(archive_dir, filter, |record| out.push(record))?;
     Ok(out)
 }

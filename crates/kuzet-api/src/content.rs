@@ -13,7 +13,7 @@ use kuzet_model::audit::{AuditFilter, Outcome};
 use kuzet_model::{EventId, TenantId, UserId};
 
 use crate::ApiError;
-use crate::audit::read_audit;
+use crate::audit::read_audit_newest;
 use crate::auth::noted;
 use crate::routes::{AuditNote, Authed};
 use crate::state::ApiState;
@@ -227,15 +227,12 @@ pub(crate) async fn audit(
         }
     }
     let dir = state.inner.archive_dir.clone();
-    let records = blocking(&state, move || {
-        read_audit(&dir, &filter).map_err(|e| ApiError::internal("audit trail", e))
+    let (records, matched) = blocking(&state, move || {
+        read_audit_newest(&dir, &filter, limit).map_err(|e| ApiError::internal("audit trail", e))
     })
     .await?;
-    let matched = records.len();
     let page: Vec<_> = records
         .into_iter()
-        .rev()
-        .take(limit)
         .map(|r| serde_json::json!({"event_id": r.event_id, "record": r.record}))
         .collect();
     Ok(Json(serde_json::json!({"matched": matched, "records": page})).into_response())

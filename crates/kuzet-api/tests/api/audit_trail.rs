@@ -266,6 +266,23 @@ async fn the_audit_api_filters_sealed_records_and_proves_them() {
         .await;
     assert_eq!(by_user.json["matched"], 3, "{}", by_user.text);
     assert_eq!(by_user.json["records"].as_array().unwrap().len(), 1);
+    // The page is the newest records, newest first, whatever the limit.
+    let all = h
+        .call(
+            Method::GET,
+            "/api/v1/audit?user=admin&limit=3",
+            &auditor,
+            None,
+        )
+        .await;
+    let all = all.json["records"].as_array().unwrap().clone();
+    assert_eq!(all.len(), 3);
+    assert_eq!(by_user.json["records"][0], all[0]);
+    let times: Vec<&str> = all
+        .iter()
+        .map(|r| r["record"]["at"].as_str().unwrap())
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] >= w[1]), "{times:?}");
     let id = record["event_id"].as_str().unwrap();
     let proof = h
         .call(
