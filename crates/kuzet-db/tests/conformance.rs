@@ -641,14 +641,22 @@ async fn suite(db: Db) {
         .await
         .unwrap()
         .len() as u64;
+    // Onboarded in December: no report is owed for the third quarter, which they were not served in.
     assert_eq!(
         db.system_ensure_periodic_obligations(confirmed, &rules)
+            .await
+            .unwrap(),
+        0
+    );
+    let january = at("2027-01-05T06:00:00Z");
+    assert_eq!(
+        db.system_ensure_periodic_obligations(january, &rules)
             .await
             .unwrap(),
         tenants
     );
     assert_eq!(
-        db.system_ensure_periodic_obligations(confirmed, &rules)
+        db.system_ensure_periodic_obligations(january, &rules)
             .await
             .unwrap(),
         0
@@ -656,10 +664,11 @@ async fn suite(db: Db) {
     let all = db.obligations(&read, &t("akimat")).await.unwrap();
     let quarterly = all.iter().find(|o| o.kind == "quarterly_report").unwrap();
     assert_eq!(
-        quarterly.due,
-        at("2026-10-10T19:00:00Z"),
-        "the third quarter's report, due 10 October"
+        quarterly.fact,
+        at("2026-09-30T19:00:00Z"),
+        "the fourth quarter's report (1 October, Astana time)"
     );
+    assert!(quarterly.due > january, "due by 10 January");
     assert!(quarterly.incident.is_none());
     assert_eq!(
         all.len(),
