@@ -21,6 +21,8 @@ pub struct IncidentRules {
     pub calendar: BusinessCalendar,
     pub plan: ResponsePlan,
     pub rubric: kuzet_cases::Rubric,
+    /// "At once" (R15) as a clock: how long after the fact the owner-notification obligation falls due.
+    pub owner_notification_grace: jiff::SignedDuration,
 }
 
 impl IncidentRules {
@@ -31,6 +33,7 @@ impl IncidentRules {
             calendar: BusinessCalendar::embedded().map_err(cases)?,
             plan: ResponsePlan::default_plan().map_err(cases)?,
             rubric: kuzet_cases::Rubric::default_rubric().map_err(cases)?,
+            owner_notification_grace: jiff::SignedDuration::from_mins(30),
         })
     }
 }
@@ -370,9 +373,16 @@ impl Db {
                     incident: incident.cloned(),
                     kind: o.kind().to_owned(),
                     fact: o.fact().unwrap_or(now),
-                    due: kuzet_cases::due(*o, &rules.calendar).map_err(|e| {
-                        DbError::invalid(format!("obligation {}", o.kind()), e.to_string())
-                    })?,
+                    due: kuzet_cases::due(*o, &rules.calendar)
+                        .map(|due| match o {
+                            Obligation::OwnerNotification { .. } => {
+                                due + rules.owner_notification_grace
+                            }
+                            _ => due,
+                        })
+                        .map_err(|e| {
+                            DbError::invalid(format!("obligation {}", o.kind()), e.to_string())
+                        })?,
                     fulfilled: None,
                 })
             })

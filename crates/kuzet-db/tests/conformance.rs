@@ -581,6 +581,16 @@ async fn suite(db: Db) {
     );
     let nccis = created.iter().find(|o| o.kind == "nccis_report").unwrap();
     assert_eq!(nccis.due, confirmed + SignedDuration::from_mins(15));
+    // "At once" has a short grace: not overdue the instant it exists.
+    let owner = created
+        .iter()
+        .find(|o| o.kind == "owner_notification")
+        .unwrap();
+    assert_eq!(owner.due, owner.fact + rules.owner_notification_grace);
+    assert_eq!(
+        rules.owner_notification_grace,
+        SignedDuration::from_mins(30)
+    );
     let again = db
         .transition_incident(
             &manage,

@@ -27,6 +27,7 @@ pub struct Config {
     pub signing_key: PathBuf,
     pub ingest: IngestSection,
     pub time: TimeSection,
+    pub incidents: IncidentsSection,
     pub store: StoreSection,
     pub database: DatabaseSection,
     pub auth: AuthSection,
@@ -90,6 +91,12 @@ pub struct IngestSection {
 #[serde(deny_unknown_fields)]
 pub struct TimeSection {
     pub max_skew: Duration,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IncidentsSection {
+    pub owner_notification_grace: Duration,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -259,7 +259,12 @@ pub fn run_with(config: Config, on_ready: impl FnOnce(Ready) + Send + 'static) -
             let handle = store.stats_handle();
             Arc::new(move || handle.stats())
         };
-        let rules = kuzet_db::IncidentRules::embedded()?;
+        let rules = kuzet_db::IncidentRules {
+            owner_notification_grace: jiff::SignedDuration::try_from(
+                config.incidents.owner_notification_grace.std(),
+            )?,
+            ..kuzet_db::IncidentRules::embedded()?
+        };
         let warnings = calendar_warnings(&rules, jiff::Timestamp::now());
         for warning in &warnings {
             tracing::warn!("{warning}");
