@@ -26,7 +26,12 @@ pub(crate) struct LogSettings {
     pub block_bytes: usize,
     pub segment_bytes: u64,
     pub zstd_level: i32,
+    /// Segments roll at midnight of the day this far ahead of UTC (R5: logs separated by day, in local time).
+    pub day_offset_nanos: i64,
 }
+
+/// Kazakhstan's time, UTC+5 since 1 March 2024: the day segments roll at unless configured otherwise.
+pub const KAZAKHSTAN_DAY_OFFSET: std::time::Duration = std::time::Duration::from_secs(5 * 3600);
 
 struct OpenSegment {
     file: File,
@@ -92,8 +97,9 @@ pub(crate) struct TenantLog {
     open_max_id: [u8; 16],
 }
 
-fn day_of(nanos: i64) -> i64 {
-    nanos.div_euclid(NANOS_PER_DAY)
+/// The local day (days since 1970-01-01 at the offset) of an instant.
+fn day_of(nanos: i64, offset_nanos: i64) -> i64 {
+    nanos.saturating_add(offset_nanos).div_euclid(NANOS_PER_DAY)
 }
 
 /// Reads the block headers of a segment without decompressing payloads: (offset, header, header bytes, root).
@@ -555,7 +561,7 @@ impl TenantLog {
                     number,
                     len: scanned.end_of_blocks,
                     blocks: scanned.blocks.len() as u64,
-                    opened_day: day_of(scanned.header.opened_at_nanos),
+                    opened_day: day_of(scanned.header.opened_at_nanos, settings.day_offset_nanos),
                     header_bytes: scanned.header_bytes,
                 })
             }
@@ -707,7 +713,7 @@ impl TenantLog {
         let roll = self.segment.as_ref().is_some_and(|s| {
             s.blocks > 0
                 && (s.len + block_len > self.settings.segment_bytes
-                    || s.opened_day != day_of(now_nanos))
+                    || s.opened_day != day_of(now_nanos, self.settings.day_offset_nanos))
         });
         if roll {
             self.close_segment(now)?;
@@ -789,7 +795,7 @@ impl TenantLog {
             len: header_bytes.len() as u64,
             header_bytes,
             blocks: 0,
-            opened_day: day_of(now_nanos),
+            opened_day: day_of(now_nanos, self.settings.day_offset_nanos),
         });
         Ok(())
     }
@@ -868,6 +874,7 @@ impl ArchiveWriter {
             block_bytes,
             segment_bytes,
             zstd_level,
+            day_offset_nanos: KAZAKHSTAN_DAY_OFFSET.as_nanos() as i64,
         };
         // Without a WAL nothing uncheckpointed can be re-derived, so recovery never cuts complete blocks.
         let (log, report) = TenantLog::open(archive_dir, tenant, settings, signer, None)?;

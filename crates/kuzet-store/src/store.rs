@@ -31,8 +31,10 @@ pub struct StoreConfig {
     pub block_bytes: usize,
     /// ... or when its oldest record is this old.
     pub block_max_age: Duration,
-    /// Roll an archive segment at this size (or at UTC day change).
+    /// Roll an archive segment at this size, and at every local midnight (see `day_offset`).
     pub segment_bytes: u64,
+    /// How far the local day (R5: logs separated by day) is ahead of UTC; Kazakhstan's UTC+5 by default.
+    pub day_offset: Duration,
     pub zstd_level: i32,
     /// Second copy of closed segments and their checkpoints (R4 backup storage of logs).
     pub backup: Option<BackupTarget>,
@@ -52,6 +54,7 @@ impl std::fmt::Debug for StoreConfig {
             .field("block_bytes", &self.block_bytes)
             .field("block_max_age", &self.block_max_age)
             .field("segment_bytes", &self.segment_bytes)
+            .field("day_offset", &self.day_offset)
             .field("zstd_level", &self.zstd_level)
             .field("backup", &self.backup)
             .field("seal_workers", &self.seal_workers)
@@ -70,6 +73,7 @@ impl StoreConfig {
             block_bytes: 1 << 20,
             block_max_age: Duration::from_secs(1),
             segment_bytes: 256 << 20,
+            day_offset: crate::archive::KAZAKHSTAN_DAY_OFFSET,
             zstd_level: 3,
             backup: None,
             seal_workers: std::thread::available_parallelism()
@@ -98,6 +102,9 @@ impl StoreConfig {
         }
         if self.block_max_age.is_zero() {
             return bad("block_max_age must be positive");
+        }
+        if self.day_offset >= Duration::from_secs(24 * 3600) {
+            return bad("day_offset must be less than a day");
         }
         Ok(())
     }
@@ -595,6 +602,7 @@ impl Store {
                 block_bytes: config.block_bytes,
                 segment_bytes: config.segment_bytes,
                 zstd_level: config.zstd_level,
+                day_offset_nanos: i64::try_from(config.day_offset.as_nanos()).unwrap_or(0),
             },
             block_max_age: config.block_max_age,
             signer,

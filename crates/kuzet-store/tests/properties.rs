@@ -122,25 +122,32 @@ fn segment_bytes() -> Vec<u8> {
         .clone()
 }
 
+/// Segments roll at local midnight (Kazakhstan, 19:00 UTC), not at the UTC day: one segment holds one Astana day.
 #[test]
-fn segments_roll_at_the_utc_day_change() {
+fn segments_roll_at_the_local_midnight() {
     let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("archive");
+    std::fs::create_dir_all(&archive).unwrap();
+    let at = |t: &str| t.parse::<jiff::Timestamp>().unwrap();
     let (mut writer, _) =
-        ArchiveWriter::open(dir.path(), tenant("alpha"), 1024, 1 << 30, 3, &signer()).unwrap();
-    let before = jiff::Timestamp::from_second(1_763_855_990).unwrap(); // 2025-11-22T23:59:50Z
-    let after = before + jiff::SignedDuration::from_secs(20);
-    writer.append(1, &event("alpha", 1, 100), before).unwrap();
-    writer.flush(before).unwrap();
-    writer.append(2, &event("alpha", 2, 100), before).unwrap();
-    writer.flush(before).unwrap();
-    assert_eq!(segment_count(&dir.path().join("alpha")), 1);
-    writer.append(3, &event("alpha", 3, 100), after).unwrap();
-    writer.flush(after).unwrap();
+        ArchiveWriter::open(&archive, tenant("alpha"), 512, 1 << 20, 3, &signer()).unwrap();
+    // 10:00 and 18:59 UTC are 15:00 and 23:59 on 5 December in Astana; 19:01 UTC is 00:01 on 6 December.
+    for (seq, time) in [
+        (1, "2026-12-05T10:00:00Z"),
+        (2, "2026-12-05T18:59:00Z"),
+        (3, "2026-12-05T19:01:00Z"),
+        (4, "2026-12-05T23:30:00Z"),
+    ] {
+        writer
+            .append(seq, &event("alpha", seq, 100), at(time))
+            .unwrap();
+        writer.flush(at(time)).unwrap();
+    }
+    let segments = segment_count(&archive.join("alpha"));
     assert_eq!(
-        segment_count(&dir.path().join("alpha")),
-        2,
-        "a new UTC day starts a new segment"
+        segments, 2,
+        "one segment per Astana day, whatever the UTC day"
     );
-    let report = verify(dir.path(), &signer().verifying_key()).unwrap();
+    let report = verify(&archive, &signer().verifying_key()).unwrap();
     assert!(report.is_intact(), "{report}");
 }

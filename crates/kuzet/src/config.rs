@@ -107,6 +107,7 @@ pub struct StoreSection {
     pub block_bytes: usize,
     pub block_max_age: Duration,
     pub segment_bytes: u64,
+    pub day_offset: Duration,
     pub zstd_level: i32,
     pub seal_workers: usize,
     pub consumer_buffer_events: usize,

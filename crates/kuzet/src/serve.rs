@@ -54,6 +54,7 @@ pub fn store_config(config: &Config) -> StoreConfig {
         block_bytes: section.block_bytes,
         block_max_age: section.block_max_age.std(),
         segment_bytes: section.segment_bytes,
+        day_offset: section.day_offset.std(),
         zstd_level: section.zstd_level,
         backup: config::optional_path(&section.backup_dir).map(BackupTarget::Directory),
         seal_workers: match section.seal_workers {
