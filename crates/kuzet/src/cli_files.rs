@@ -263,7 +263,8 @@ pub fn check_proof(config: &Config, proof: &Path, key: Option<&Path>) -> Result<
     Ok(())
 }
 
-pub fn export(config: &Config, tenant: &str) -> Result<()> {
+/// `kuzet export`: a tenant's sealed events as ECS NDJSON, all of them or one local day's (by receive time).
+pub fn export(config: &Config, tenant: &str, day: Option<jiff::civil::Date>) -> Result<()> {
     let tenant = TenantId::new(tenant)?;
     if !config.archive_dir().join(tenant.as_str()).exists()
         && crate::identity::load_directory(config)?
@@ -282,6 +283,9 @@ pub fn export(config: &Config, tenant: &str) -> Result<()> {
     let mut out = std::io::BufWriter::new(stdout.lock());
     for event in kuzet_store::read_events(&config.archive_dir(), &tenant) {
         let event = event?;
+        if day.is_some_and(|d| kuzet_model::time::kz_local(event.ingested).date() != d) {
+            continue;
+        }
         serde_json::to_writer(&mut out, &event.to_ecs_json())?;
         out.write_all(b"\n")?;
     }

@@ -128,6 +128,9 @@ enum Command {
     Export {
         #[arg(long)]
         tenant: String,
+        /// Only the events received on this day in Kazakhstan time (YYYY-MM-DD): one day's logs (R5).
+        #[arg(long)]
+        day: Option<String>,
     },
     /// Configuration helpers.
     Config {
@@ -300,7 +303,16 @@ fn run() -> Result<()> {
             }
             (None, None) => Err(anyhow::anyhow!("prove: give an event id or --check PROOF")),
         },
-        Command::Export { tenant } => cli_files::export(&load_config(&cli)?, tenant),
+        Command::Export { tenant, day } => {
+            let day = day
+                .as_deref()
+                .map(|d| {
+                    d.parse::<jiff::civil::Date>()
+                        .map_err(|e| anyhow::anyhow!("--day `{d}`: {e} (expected YYYY-MM-DD)"))
+                })
+                .transpose()?;
+            cli_files::export(&load_config(&cli)?, tenant, day)
+        }
         Command::Evidence {
             command:
                 EvidenceCommand::Export {

@@ -58,6 +58,23 @@ fn files_are_ingested_exported_and_proved() {
     assert!(summary.contains("5 event(s) read"), "{summary}");
     let events = site.export("akimat");
     assert_eq!(events.len(), 5);
+    // One local day's logs (R5): the day's in Astana time; another day has none; a bad day is named.
+    let local_day = |e: &serde_json::Value| {
+        let ingested: jiff::Timestamp = e["event"]["ingested"].as_str().unwrap().parse().unwrap();
+        kuzet_model::time::kz_local(ingested).date().to_string()
+    };
+    let today = local_day(&events[0]);
+    let expected = events.iter().filter(|e| local_day(e) == today).count();
+    let day = |d: &str| site.kuzet(&["export", "--tenant", "akimat", "--day", d]);
+    let output = day(&today);
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).lines().count(),
+        expected
+    );
+    assert_eq!(day("2020-01-01").stdout.len(), 0);
+    let bad = day("5 December");
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--day `5 December`"));
     let cef = with_message(&events, "Virus found");
     assert_eq!(cef.len(), 1, "{events:#?}");
     assert_eq!(cef[0]["observer"]["vendor"], "Kaspersky Lab");
