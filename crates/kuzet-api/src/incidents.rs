@@ -157,9 +157,11 @@ pub(crate) struct FactsBody {
     information_impact: String,
     recoverability: String,
     scope: String,
-    facility_class: u8,
+    /// Only for a tenant without registered facilities: otherwise the facilities' records decide.
     #[serde(default)]
-    critical_infrastructure: bool,
+    facility_class: Option<u8>,
+    #[serde(default)]
+    critical_infrastructure: Option<bool>,
     stage: String,
     #[serde(default)]
     threat_to_life: bool,
@@ -173,10 +175,80 @@ pub(crate) struct Create {
     title: String,
     category: String,
     facts: FactsBody,
+    /// The facilities affected (ids of the tenant's registered facilities).
+    #[serde(default)]
+    facilities: Vec<String>,
     #[serde(default)]
     detected: Option<Timestamp>,
     #[serde(default)]
     personal_data: bool,
+}
+
+/// The facility class and critical flag the rubric scores: from the records of the facilities named when the
+/// tenant has registered facilities (an incident at a class-1 critical facility cannot be typed in as class 3),
+/// as typed only when it has none. Also the audit detail's note of the facilities.
+async fn facility_facts(
+    state: &ApiState,
+    a: &Authed,
+    tenant: &TenantId,
+    request: &Create,
+) -> Result<(u8, bool, String), ApiError> {
+    let unprocessable = |m: String| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", m);
+    let registered = state.db().incident_facilities(a.scope()?, tenant).await?;
+    let typed = (
+        request.facts.facility_class,
+        request.facts.critical_infrastructure,
+    );
+    if registered.is_empty() {
+        let class = typed.0.ok_or_else(|| {
+            unprocessable(
+                "facts.facility_class: give it (1–3): the tenant has no registered facilities"
+                    .into(),
+            )
+        })?;
+        if let Some(named) = request.facilities.first() {
+            return Err(unprocessable(format!(
+                "facilities: the tenant has no registered facilities; `{named}` is not one"
+            )));
+        }
+        return Ok((class, typed.1.unwrap_or(false), String::new()));
+    }
+    if request.facilities.is_empty() {
+        let known: Vec<&str> = registered.iter().map(|f| f.id.as_str()).collect();
+        return Err(unprocessable(format!(
+            "facilities: name the facilities affected, one or more of {}",
+            known.join(", ")
+        )));
+    }
+    let mut affected = Vec::new();
+    for id in &request.facilities {
+        let facility = registered
+            .iter()
+            .find(|f| f.id.as_str() == id)
+            .ok_or_else(|| {
+                unprocessable(format!(
+                    "facilities: `{id}` is not a facility of tenant `{tenant}`"
+                ))
+            })?;
+        affected.push(facility);
+    }
+    let class = affected.iter().map(|f| f.class.number()).min().unwrap_or(3);
+    let critical = affected.iter().any(|f| f.critical);
+    if typed.0.is_some_and(|c| c != class) || typed.1.is_some_and(|c| c != critical) {
+        return Err(unprocessable(format!(
+            "facts: the facilities' records say class {class}, critical {critical}; leave facility_class and \
+             critical_infrastructure out, they come from the records"
+        )));
+    }
+    let names: Vec<&str> = affected.iter().map(|f| f.id.as_str()).collect();
+    Ok((
+        class,
+        critical,
+        format!(
+            "; facilities {} (class {class}, critical {critical})",
+            names.join(", ")
+        ),
+    ))
 }
 
 pub(crate) async fn create(
@@ -191,14 +263,17 @@ pub(crate) async fn create(
         ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", e.to_string())
     };
     let category = Category::parse(&request.category).map_err(invalid)?;
+    let tenant_id = tenant(&t)?;
+    let (facility_class, critical_infrastructure, affected) =
+        facility_facts(&state, &a, &tenant_id, &request).await?;
     let f = request.facts;
     let facts = Facts {
         functional_impact: f.functional_impact,
         information_impact: f.information_impact,
         recoverability: f.recoverability,
         scope: f.scope,
-        facility_class: f.facility_class,
-        critical_infrastructure: f.critical_infrastructure,
+        facility_class,
+        critical_infrastructure,
         stage: f.stage,
         threat_to_life: f.threat_to_life,
         unsubstantiated: f.unsubstantiated,
@@ -232,7 +307,7 @@ pub(crate) async fn create(
              clocks could not run"
         )));
     }
-    let mut incident = Incident::new(tenant(&t)?, title, category, assessment.level, detected);
+    let mut incident = Incident::new(tenant_id, title, category, assessment.level, detected);
     if request.personal_data {
         incident.mark_personal_data(detected);
     }
@@ -252,7 +327,7 @@ pub(crate) async fn create(
         AuditNote {
             object: Some(format!("incident:{id}")),
             detail: Some(format!(
-                "level {} ({})",
+                "level {} ({}){affected}",
                 assessment.level.value(),
                 assessment.explanation
             )),

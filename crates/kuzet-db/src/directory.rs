@@ -354,6 +354,17 @@ impl Db {
     }
 
     /// A tenant's facilities (for [`Permission::TenantsRead`]).
+    /// The tenant's registered facilities, for judging an incident there (for [`Permission::IncidentsManage`]):
+    /// the criticality rubric takes their class and critical flag from these records, not from what is typed.
+    pub async fn incident_facilities(
+        &self,
+        scope: &Scope,
+        tenant: &TenantId,
+    ) -> Result<Vec<Facility>, DbError> {
+        require(scope, Permission::IncidentsManage, tenant)?;
+        self.tenant_facilities(Some(tenant)).await
+    }
+
     pub async fn facilities(
         &self,
         scope: &Scope,

@@ -385,3 +385,74 @@ async fn impossible_incidents_are_refused_when_they_arrive_with_what_is_accepted
         answer.text
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rubric_scores_the_facilities_records_not_what_is_typed() {
+    let h = Harness::new().await;
+    let admin = h.session("admin").await;
+    let analyst = h.session("aigerim").await;
+    let facts = |class: Option<u8>| {
+        let mut f = json!({"functional_impact": "medium", "information_impact": "none", "recoverability": "supplemented",
+                           "scope": "one_facility", "stage": "succeeded"});
+        if let Some(class) = class {
+            f["facility_class"] = json!(class);
+        }
+        f
+    };
+    let path = format!("/api/v1/tenants/{OWN}/incidents");
+    let open = |body: serde_json::Value| h.call(Method::POST, &path, &analyst, Some(body));
+    // Before the tenant registers facilities, the typed class is all there is.
+    let typed =
+        open(json!({"title": "typed", "category": "malicious-code", "facts": facts(Some(3))}))
+            .await;
+    assert_eq!(typed.status, 201, "{}", typed.text);
+    let typed_level = typed.json["level"].as_u64().unwrap();
+    let answer = h
+        .call(
+            Method::POST,
+            &format!("/api/v1/tenants/{OWN}/facilities"),
+            &admin,
+            Some(
+                json!({"id": "egov-portal", "name": "e-gov portal", "class": 1, "critical": true}),
+            ),
+        )
+        .await;
+    assert_eq!(answer.status, 201, "{}", answer.text);
+    // Now the facilities must be named, and their records decide.
+    let unnamed =
+        open(json!({"title": "x", "category": "malicious-code", "facts": facts(Some(3))})).await;
+    assert_eq!(unnamed.status, 422);
+    assert!(
+        unnamed.message().contains("egov-portal"),
+        "{}",
+        unnamed.text
+    );
+    let understated = open(
+        json!({"title": "x", "category": "malicious-code", "facts": facts(Some(3)),
+                                  "facilities": ["egov-portal"]}),
+    )
+    .await;
+    assert_eq!(understated.status, 422);
+    assert!(
+        understated.message().contains("records say class 1"),
+        "{}",
+        understated.text
+    );
+    let unknown = open(
+        json!({"title": "x", "category": "malicious-code", "facts": facts(None),
+                              "facilities": ["elsewhere"]}),
+    )
+    .await;
+    assert_eq!(unknown.status, 422);
+    let scored = open(
+        json!({"title": "at the portal", "category": "malicious-code", "facts": facts(None),
+                             "facilities": ["egov-portal"]}),
+    )
+    .await;
+    assert_eq!(scored.status, 201, "{}", scored.text);
+    assert!(
+        scored.json["level"].as_u64().unwrap() > typed_level,
+        "a critical class-1 facility weighs more: {} vs {typed_level}",
+        scored.text
+    );
+}
