@@ -447,14 +447,13 @@ impl Db {
     }
 
     /// Adds an identity to a source of `tenant`, made through the API.
-    async fn add_api_identity(
+    /// Checks that `scope` may manage the sources of `tenant` and that `source` is one of them ("not found"
+    /// otherwise, as for another tenant's source).
+    async fn managed_source(
         &self,
         scope: &Scope,
         tenant: &TenantId,
         source: &SourceId,
-        kind: &str,
-        value: &str,
-        now: jiff::Timestamp,
     ) -> Result<(), DbError> {
         require(scope, Permission::SourcesManage, tenant)?;
         if !self
@@ -465,6 +464,19 @@ impl Db {
         {
             return Err(DbError::NotFound(format!("source `{source}`")));
         }
+        Ok(())
+    }
+
+    async fn add_api_identity(
+        &self,
+        scope: &Scope,
+        tenant: &TenantId,
+        source: &SourceId,
+        kind: &str,
+        value: &str,
+        now: jiff::Timestamp,
+    ) -> Result<(), DbError> {
+        self.managed_source(scope, tenant, source).await?;
         on_pool!(self, pool => sqlx::query("INSERT INTO source_identities (source_id, kind, value, origin, created_ms) VALUES ($1, $2, $3, 'api', $4)")
             .bind(source.as_str()).bind(kind).bind(value).bind(now.as_millisecond())
             .execute(pool).await.map(|r| r.rows_affected())
@@ -483,15 +495,7 @@ impl Db {
         kind: &str,
         value: &str,
     ) -> Result<(), DbError> {
-        require(scope, Permission::SourcesManage, tenant)?;
-        if !self
-            .tenant_sources(Some(tenant))
-            .await?
-            .iter()
-            .any(|s| &s.id == source)
-        {
-            return Err(DbError::NotFound(format!("source `{source}`")));
-        }
+        self.managed_source(scope, tenant, source).await?;
         let object = format!("identity {kind} `{value}` of source `{source}`");
         let origin: Option<(String,)> = on_pool!(self, pool => sqlx::query_as("SELECT origin FROM source_identities WHERE source_id = $1 AND kind = $2 AND value = $3")
             .bind(source.as_str()).bind(kind).bind(value).fetch_optional(pool).await.map_err(DbError::query("source identity"))?);
