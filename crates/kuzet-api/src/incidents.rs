@@ -671,3 +671,119 @@ pub(crate) async fn journal(
     )
     .await
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LevelOverride {
+    level: u8,
+    reason: String,
+}
+
+/// An analyst's level instead of the rubric's, with the reason; the assessed level stays beside it, and both are
+/// in the audit record.
+pub(crate) async fn override_level(
+    State(state): State<ApiState>,
+    Extension(a): Extension<Authed>,
+    Path((t, id)): Path<(String, String)>,
+    json: Result<Json<LevelOverride>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let request = body(json)?;
+    let id = incident_id(id)?;
+    let level = kuzet_model::Criticality::new(request.level).map_err(|e| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            format!("level: {e}"),
+        )
+    })?;
+    let reason = request.reason.trim().to_owned();
+    if reason.is_empty() || reason.chars().count() > MAX_TITLE_CHARS * 4 {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            format!(
+                "reason: {} characters; an override needs a reason of 1 to {}",
+                reason.chars().count(),
+                MAX_TITLE_CHARS * 4
+            ),
+        ));
+    }
+    let (assessed, now_level) = state
+        .db()
+        .override_incident_level(a.scope()?, &tenant(&t)?, &id, level, &reason)
+        .await?;
+    Ok(noted(
+        Json(serde_json::json!({
+            "id": id, "assessed": assessed.value(), "level": now_level.value(), "reason": reason,
+        })),
+        AuditNote {
+            object: Some(format!("incident:{id}")),
+            detail: Some(format!(
+                "level {} instead of the assessed {}: {reason}",
+                now_level.value(),
+                assessed.value()
+            )),
+            ..AuditNote::default()
+        },
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PersonalData {
+    /// When the personal data was found (default: now).
+    #[serde(default)]
+    found: Option<Timestamp>,
+}
+
+/// Marks that personal data was found; on a confirmed incident this starts the authority's one-business-day clock.
+pub(crate) async fn mark_personal_data(
+    State(state): State<ApiState>,
+    Extension(a): Extension<Authed>,
+    Path((t, id)): Path<(String, String)>,
+    json: Result<Json<PersonalData>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let request = body(json)?;
+    let id = incident_id(id)?;
+    let now = state.now();
+    let found = request.found.unwrap_or(now);
+    if found > now + CLOCK_SKEW {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            format!("found: {found} is in the future (the server's time is {now})"),
+        ));
+    }
+    let created = state
+        .db()
+        .mark_incident_personal_data(
+            a.scope()?,
+            &tenant(&t)?,
+            &id,
+            found,
+            now,
+            &state.inner.rules,
+        )
+        .await?;
+    let kinds: Vec<&str> = created.iter().map(|o| o.kind.as_str()).collect();
+    Ok(noted(
+        Json(serde_json::json!({
+            "id": id,
+            "obligations": created.iter().map(|o| serde_json::json!({
+                "kind": o.kind, "fact": o.fact.to_string(), "due": o.due.to_string(),
+            })).collect::<Vec<_>>(),
+        })),
+        AuditNote {
+            object: Some(format!("incident:{id}")),
+            detail: Some(format!(
+                "personal data found at {found}; obligations started: {}",
+                if kinds.is_empty() {
+                    "none yet (starts at confirmation)".to_owned()
+                } else {
+                    kinds.join(", ")
+                }
+            )),
+            ..AuditNote::default()
+        },
+    ))
+}

@@ -134,6 +134,8 @@ table! {
     POST "/api/v1/tenants/{tenant}/incidents" "incident.create" p(IncidentsManage) => incidents::create;
     GET "/api/v1/tenants/{tenant}/incidents/{incident}" "incident.view" p(IncidentsRead) => incidents::view;
     POST "/api/v1/tenants/{tenant}/incidents/{incident}/transitions" "incident.transition" p(IncidentsManage) => incidents::transition;
+    POST "/api/v1/tenants/{tenant}/incidents/{incident}/level" "incident.level.override" p(IncidentsManage) => incidents::override_level;
+    POST "/api/v1/tenants/{tenant}/incidents/{incident}/personal-data" "incident.personal_data.mark" p(IncidentsManage) => incidents::mark_personal_data;
     POST "/api/v1/tenants/{tenant}/incidents/{incident}/tasks/{task}/done" "incident.task.done" p(IncidentsManage) => incidents::complete_task;
     GET "/api/v1/tenants/{tenant}/obligations" "obligation.list" p(IncidentsRead) => incidents::obligations;
     GET "/api/v1/tenants/{tenant}/reports/quarterly" "report.quarterly" p(ReportsRead) => incidents::quarterly_report;

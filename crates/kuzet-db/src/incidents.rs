@@ -358,6 +358,78 @@ impl Db {
         Ok(stored)
     }
 
+    /// Sets an analyst's level instead of the rubric's, with a reason (for [`Permission::IncidentsManage`]); the
+    /// assessed level is kept beside it. Returns (assessed, new) levels.
+    pub async fn override_incident_level(
+        &self,
+        scope: &Scope,
+        tenant: &TenantId,
+        id: &ObjectId,
+        level: kuzet_model::Criticality,
+        reason: &str,
+    ) -> Result<(kuzet_model::Criticality, kuzet_model::Criticality), DbError> {
+        require(scope, Permission::IncidentsManage, tenant)?;
+        let object = format!("incident `{id}`");
+        let mut incident = self
+            .load_incident(tenant, id.as_str())
+            .await?
+            .ok_or_else(|| DbError::NotFound(object.clone()))?
+            .incident;
+        incident
+            .override_level(level, reason, scope.user())
+            .map_err(|e| DbError::invalid(object.clone(), e.to_string()))?;
+        on_pool!(self, pool => sqlx::query("UPDATE incidents SET override_level = $1, override_reason = $2, override_by = $3 WHERE id = $4 AND tenant_id = $5")
+            .bind(i64::from(level.value())).bind(reason).bind(scope.user().as_str()).bind(id.as_str()).bind(tenant.as_str())
+            .execute(pool).await.map(|r| r.rows_affected()).map_err(DbError::query("incident"))?);
+        Ok((incident.level.assessed, incident.level.level()))
+    }
+
+    /// Marks that personal data was found in the incident at `found` (for [`Permission::IncidentsManage`]): on a
+    /// confirmed incident this starts the personal-data authority's clock (one business day). Marking twice is a
+    /// conflict. Returns the obligations created.
+    pub async fn mark_incident_personal_data(
+        &self,
+        scope: &Scope,
+        tenant: &TenantId,
+        id: &ObjectId,
+        found: Timestamp,
+        now: Timestamp,
+        rules: &IncidentRules,
+    ) -> Result<Vec<ObligationRecord>, DbError> {
+        require(scope, Permission::IncidentsManage, tenant)?;
+        let object = format!("incident `{id}`");
+        let mut incident = self
+            .load_incident(tenant, id.as_str())
+            .await?
+            .ok_or_else(|| DbError::NotFound(object.clone()))?
+            .incident;
+        if let Some(at) = incident.personal_data {
+            return Err(DbError::Conflict(format!(
+                "{object}: personal data already marked as found at {at}"
+            )));
+        }
+        let obligations = incident.mark_personal_data(found.min(now));
+        let found = incident.personal_data.unwrap_or(found);
+        let stored = self.obligation_records(Some(id), &obligations, rules, now)?;
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await.map_err(DbError::query("incident"))?;
+            let marked = sqlx::query("UPDATE incidents SET personal_data_ms = $1 WHERE id = $2 AND tenant_id = $3 AND personal_data_ms IS NULL")
+                .bind(found.as_millisecond()).bind(id.as_str()).bind(tenant.as_str())
+                .execute(&mut *tx).await.map_err(DbError::query("incident"))?.rows_affected();
+            if marked != 1 {
+                return Err(DbError::Conflict(format!("{object}: personal data was marked meanwhile")));
+            }
+            for o in &stored {
+                sqlx::query("INSERT INTO obligations (id, tenant_id, incident_id, kind, fact_ms, due_ms, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                    .bind(o.id.as_str()).bind(tenant.as_str()).bind(id.as_str()).bind(&o.kind)
+                    .bind(o.fact.as_millisecond()).bind(o.due.as_millisecond()).bind(now.as_millisecond())
+                    .execute(&mut *tx).await.map_err(DbError::query("obligation"))?;
+            }
+            tx.commit().await.map_err(DbError::query("incident"))?;
+        });
+        Ok(stored)
+    }
+
     fn obligation_records(
         &self,
         incident: Option<&ObjectId>,

@@ -456,3 +456,91 @@ async fn the_rubric_scores_the_facilities_records_not_what_is_typed() {
         scored.text
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn personal_data_found_later_starts_its_clock_and_a_level_override_needs_a_reason() {
+    let h = Harness::new().await;
+    let analyst = h.session("aigerim").await;
+    let path = format!("/api/v1/tenants/{OWN}/incidents");
+    let facts = json!({"functional_impact": "low", "information_impact": "none", "recoverability": "regular",
+                       "scope": "one_facility", "facility_class": 3, "stage": "ongoing"});
+    let created = h
+        .call(
+            Method::POST,
+            &path,
+            &analyst,
+            Some(json!({"title": "odd logins", "category": "malicious-code", "facts": facts})),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let assessed = created.json["level"].as_u64().unwrap();
+    let incident = format!("{path}/{}", created.json["id"].as_str().unwrap());
+    let confirmed = h
+        .call(
+            Method::POST,
+            &format!("{incident}/transitions"),
+            &analyst,
+            Some(json!({"to": "confirmed"})),
+        )
+        .await;
+    assert_eq!(confirmed.status, 200, "{}", confirmed.text);
+    // Personal data turns up after confirmation: the authority's clock starts now.
+    let marked = h
+        .call(
+            Method::POST,
+            &format!("{incident}/personal-data"),
+            &analyst,
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(marked.status, 200, "{}", marked.text);
+    assert_eq!(
+        marked.json["obligations"][0]["kind"],
+        "personal_data_notice"
+    );
+    let again = h
+        .call(
+            Method::POST,
+            &format!("{incident}/personal-data"),
+            &analyst,
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(again.status, 409, "{}", again.text);
+    let obligations = h
+        .call(
+            Method::GET,
+            &format!("/api/v1/tenants/{OWN}/obligations"),
+            &analyst,
+            None,
+        )
+        .await;
+    assert!(
+        obligations.text.contains("personal_data_notice"),
+        "{}",
+        obligations.text
+    );
+    // A level override without a reason is refused; with one, the assessed level stays beside it.
+    let bare = h
+        .call(
+            Method::POST,
+            &format!("{incident}/level"),
+            &analyst,
+            Some(json!({"level": 4, "reason": " "})),
+        )
+        .await;
+    assert_eq!(bare.status, 422, "{}", bare.text);
+    let raised = h
+        .call(
+            Method::POST,
+            &format!("{incident}/level"),
+            &analyst,
+            Some(json!({"level": 4, "reason": "the same actor hit three ministries this week"})),
+        )
+        .await;
+    assert_eq!(raised.status, 200, "{}", raised.text);
+    assert_eq!(raised.json["level"], 4);
+    assert_eq!(raised.json["assessed"].as_u64().unwrap(), assessed);
+    let view = h.call(Method::GET, &incident, &analyst, None).await;
+    assert!(view.text.contains("three ministries"), "{}", view.text);
+}

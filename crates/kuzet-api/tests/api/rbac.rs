@@ -53,6 +53,8 @@ fn case(
                       "scope": "one_facility", "facility_class": 2, "stage": "ongoing"},
         })),
         "incident.transition" => Some(json!({"to": "contained"})),
+        "incident.level.override" => Some(json!({"level": 3, "reason": "matrix"})),
+        "incident.personal_data.mark" => Some(json!({})),
         "obligation.fulfil" => Some(json!({"by": "matrix"})),
         "incident.evidence.attach" => {
             Some(json!({"event": h.events[tenant].to_string(), "reason": "matrix"}))
