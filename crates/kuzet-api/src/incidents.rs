@@ -92,7 +92,10 @@ fn incident_json(record: &IncidentRecord, now: Timestamp) -> serde_json::Value {
             "assessed": i.level.assessed.value(),
             "override": i.level.overridden.as_ref().map(|(l, reason, by)| serde_json::json!({"value": l.value(), "reason": reason, "by": by})),
             "escalates": i.escalates(),
+            "rubric_version": i.level.assessment.as_ref().map(|(v, _)| v),
+            "explanation": i.level.assessment.as_ref().map(|(_, e)| e),
         },
+        "facilities": i.facilities,
         "personal_data": i.personal_data,
         "detected": i.detected,
         "status": i.status.as_str(),
@@ -308,6 +311,13 @@ pub(crate) async fn create(
         )));
     }
     let mut incident = Incident::new(tenant_id, title, category, assessment.level, detected);
+    // What the level was judged on stays with the incident: the facilities, the rubric's version, its explanation.
+    incident.facilities = request
+        .facilities
+        .iter()
+        .filter_map(|f| kuzet_model::FacilityId::new(f.as_str()).ok())
+        .collect();
+    incident.level.assessment = Some((assessment.rubric_version, assessment.explanation.clone()));
     if request.personal_data {
         incident.mark_personal_data(detected);
     }

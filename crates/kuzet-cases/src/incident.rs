@@ -154,6 +154,8 @@ pub struct Transition {
 pub struct LevelDecision {
     pub assessed: Criticality,
     pub overridden: Option<(Criticality, String, UserId)>,
+    /// The rubric's version and explanation of the assessed level, when it was assessed by one.
+    pub assessment: Option<(u32, String)>,
 }
 
 impl LevelDecision {
@@ -195,6 +197,7 @@ impl Incident {
             level: LevelDecision {
                 assessed,
                 overridden: None,
+                assessment: None,
             },
             personal_data: None,
             detected,

@@ -72,6 +72,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0004_sequences.sql"),
         postgres: include_str!("../migrations/postgres/0004_sequences.sql"),
     },
+    Migration {
+        version: 5,
+        name: "assessment",
+        sqlite: include_str!("../migrations/sqlite/0005_assessment.sql"),
+        postgres: include_str!("../migrations/postgres/0005_assessment.sql"),
+    },
 ];
 
 /// The relational store. Cheap to clone.

@@ -8,7 +8,7 @@ use kuzet_cases::{
     Transition,
 };
 use kuzet_model::access::{Permission, Scope};
-use kuzet_model::{Criticality, ObjectId, TenantId, UserId};
+use kuzet_model::{Criticality, FacilityId, ObjectId, TenantId, UserId};
 
 use crate::backend::{on_pool, ts};
 use crate::directory::require;
@@ -94,8 +94,11 @@ type IncidentRow = (
     i64,
     String,
     String,
+    String,
+    Option<i64>,
+    Option<String>,
 );
-const INCIDENT_COLUMNS: &str = "id, tenant_id, title, category, assessed_level, override_level, override_reason, override_by, personal_data_ms, detected_ms, status, created_by";
+const INCIDENT_COLUMNS: &str = "id, tenant_id, title, category, assessed_level, override_level, override_reason, override_by, personal_data_ms, detected_ms, status, created_by, facilities, rubric_version, assessment";
 
 impl Db {
     /// Opens an incident (for [`Permission::IncidentsManage`]) in status `detected`.
@@ -108,7 +111,7 @@ impl Db {
         require(scope, Permission::IncidentsManage, &incident.tenant)?;
         let id = ObjectId::from_random(random::<16>()?);
         let i = incident;
-        on_pool!(self, pool => sqlx::query(sqlx::AssertSqlSafe(format!("INSERT INTO incidents ({INCIDENT_COLUMNS}, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)")))
+        on_pool!(self, pool => sqlx::query(sqlx::AssertSqlSafe(format!("INSERT INTO incidents ({INCIDENT_COLUMNS}, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)")))
             .bind(id.as_str()).bind(i.tenant.as_str()).bind(&i.title).bind(i.category.as_str())
             .bind(i64::from(i.level.assessed.value()))
             .bind(i.level.overridden.as_ref().map(|(l, ..)| i64::from(l.value())))
@@ -116,6 +119,9 @@ impl Db {
             .bind(i.level.overridden.as_ref().map(|(.., u)| u.to_string()))
             .bind(i.personal_data.map(|t| t.as_millisecond()))
             .bind(i.detected.as_millisecond()).bind(i.status.as_str()).bind(scope.user().as_str())
+            .bind(i.facilities.iter().map(|f| f.as_str()).collect::<Vec<_>>().join(","))
+            .bind(i.level.assessment.as_ref().map(|(v, _)| i64::from(*v)))
+            .bind(i.level.assessment.as_ref().map(|(_, e)| e.clone()))
             .bind(now.as_millisecond())
             .execute(pool).await.map(|r| r.rows_affected())
             .map_err(|_| DbError::NotFound(format!("tenant `{}`", i.tenant)))?);
@@ -177,6 +183,9 @@ impl Db {
             detected,
             status,
             created_by,
+            facilities,
+            rubric_version,
+            assessment,
         )) = row
         else {
             return Ok(None);
@@ -218,7 +227,15 @@ impl Db {
             tenant: TenantId::new(tenant_id)
                 .map_err(model)
                 .map_err(corrupt("tenant id"))?,
-            facilities: Vec::new(),
+            facilities: facilities
+                .split(',')
+                .filter(|f| !f.is_empty())
+                .map(|f| {
+                    FacilityId::new(f)
+                        .map_err(model)
+                        .map_err(corrupt("facility id"))
+                })
+                .collect::<Result<_, DbError>>()?,
             title,
             category: Category::parse(&category)
                 .map_err(cases)
@@ -227,6 +244,10 @@ impl Db {
                 assessed: level(assessed)?,
                 overridden: match (override_level, override_reason, override_by) {
                     (Some(l), Some(r), Some(u)) => Some((level(l)?, r, user(u)?)),
+                    _ => None,
+                },
+                assessment: match (rubric_version, assessment) {
+                    (Some(v), Some(e)) => Some((u32::try_from(v).unwrap_or(u32::MAX), e)),
                     _ => None,
                 },
             },

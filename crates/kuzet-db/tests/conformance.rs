@@ -109,7 +109,7 @@ async fn onboard(db: &Db, user: &str, one_time: &str, now: Timestamp) -> (String
 async fn suite(db: Db) {
     let backend = db.backend();
     let now = at("2026-12-04T06:00:00Z");
-    assert_eq!(db.schema_version().await.unwrap(), 4, "{backend:?}");
+    assert_eq!(db.schema_version().await.unwrap(), 5, "{backend:?}");
 
     // The configuration file's directory lands in the database and comes back whole.
     db.system_apply_directory(&directory("10.1.0.0/24"), now)
@@ -995,7 +995,7 @@ async fn conformance_sqlite() {
     let db = Db::connect(&url, RoleCatalog::default(), policy())
         .await
         .unwrap();
-    assert_eq!(db.schema_version().await.unwrap(), 4);
+    assert_eq!(db.schema_version().await.unwrap(), 5);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1032,7 +1032,7 @@ async fn conformance_postgres() {
     let again = Db::connect(&url, RoleCatalog::default(), policy())
         .await
         .unwrap();
-    assert_eq!(again.schema_version().await.unwrap(), 4);
+    assert_eq!(again.schema_version().await.unwrap(), 5);
     drop(db);
     drop(again);
     sqlx::query(sqlx::AssertSqlSafe(format!(

@@ -455,6 +455,33 @@ async fn the_rubric_scores_the_facilities_records_not_what_is_typed() {
         "a critical class-1 facility weighs more: {} vs {typed_level}",
         scored.text
     );
+    // What it was judged on stays with it.
+    let view = h
+        .call(
+            Method::GET,
+            &format!("{path}/{}", scored.json["id"].as_str().unwrap()),
+            &analyst,
+            None,
+        )
+        .await;
+    assert_eq!(
+        view.json["facilities"],
+        json!(["egov-portal"]),
+        "{}",
+        view.text
+    );
+    assert!(
+        view.json["level"]["rubric_version"].is_number(),
+        "{}",
+        view.text
+    );
+    assert!(
+        view.json["level"]["explanation"]
+            .as_str()
+            .is_some_and(|e| !e.is_empty()),
+        "{}",
+        view.text
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
