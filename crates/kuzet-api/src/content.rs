@@ -61,6 +61,11 @@ pub(crate) async fn blocking<T: Send + 'static>(
     .map_err(|e| ApiError::internal("archive reader", e))?
 }
 
+/// The API's OpenAPI 3.1 description, generated from the route table.
+pub(crate) async fn openapi() -> Response {
+    Json(crate::openapi::document()).into_response()
+}
+
 /// One sealed event with its inclusion proof, searched only in the tenants the caller reaches: an id of another
 /// tenant's event is "not found".
 pub(crate) async fn event(

@@ -16,11 +16,13 @@ mod auth;
 mod content;
 mod error;
 mod incidents;
+mod openapi;
 mod routes;
 mod state;
 mod throttle;
 
 pub use audit::{AuditSink, SealedAuditRecord, WalAudit, read_audit};
 pub use error::ApiError;
+pub use openapi::document as openapi_document;
 pub use routes::{Access, RouteSpec, router, routes};
 pub use state::{ApiState, Clock, SESSION_COOKIE};

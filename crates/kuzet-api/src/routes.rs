@@ -108,6 +108,7 @@ const fn p(permission: Permission) -> Access {
 
 table! {
     POST "/api/v1/auth/login" "auth.login" Public => auth::login;
+    GET "/api/v1/openapi.json" "api.describe" Public => content::openapi;
     GET "/api/v1/auth/me" "auth.me" Authenticated => auth::me;
     POST "/api/v1/auth/password" "auth.password.change" Account => auth::change_password;
     POST "/api/v1/auth/mfa/enrol" "auth.mfa.enrol" Account => auth::mfa_enrol;

@@ -132,6 +132,8 @@ enum Command {
         #[arg(long)]
         day: Option<String>,
     },
+    /// Prints the API's OpenAPI 3.1 document (also served at /api/v1/openapi.json).
+    Openapi,
     /// Configuration helpers.
     Config {
         #[command(subcommand)]
@@ -303,6 +305,13 @@ fn run() -> Result<()> {
             }
             (None, None) => Err(anyhow::anyhow!("prove: give an event id or --check PROOF")),
         },
+        Command::Openapi => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&kuzet_api::openapi_document())?
+            );
+            Ok(())
+        }
         Command::Export { tenant, day } => {
             let day = day
                 .as_deref()

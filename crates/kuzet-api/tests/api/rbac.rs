@@ -65,6 +65,7 @@ fn case(
             Some(json!({"user": "nccis", "tenant": OWN, "ends": expires, "reason": "matrix"}))
         }
         "auth.me"
+        | "api.describe"
         | "auth.mfa.enrol"
         | "auth.logout"
         | "auth.logout_everywhere"
@@ -209,4 +210,48 @@ async fn every_route_every_role_own_and_other_tenant() {
             );
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_describes_every_route_of_the_table() {
+    let h = Harness::new().await;
+    let answer = h
+        .call(
+            axum::http::Method::GET,
+            "/api/v1/openapi.json",
+            &Auth::None,
+            None,
+        )
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let doc = answer.json;
+    assert_eq!(doc["openapi"], "3.1.0");
+    for spec in routes() {
+        let op = &doc["paths"][spec.path][spec.method.as_str().to_lowercase()];
+        assert_eq!(
+            op["operationId"], spec.action,
+            "{} {}",
+            spec.method, spec.path
+        );
+        assert_eq!(op["x-kuzet-audit-action"], spec.action);
+        assert_eq!(
+            op["responses"]["default"]["$ref"],
+            "#/components/responses/Error"
+        );
+        match spec.access {
+            Access::Permission(p) => assert_eq!(op["x-kuzet-permission"], p.as_str()),
+            Access::Public => assert_eq!(op["security"], serde_json::json!([])),
+            Access::Account => assert_eq!(op["security"], serde_json::json!([{"session": []}])),
+            Access::Authenticated => assert_eq!(op["x-kuzet-access"], "authenticated"),
+        }
+        let params = op["parameters"].as_array().unwrap().len();
+        assert_eq!(params, spec.path.matches('{').count(), "{}", spec.path);
+    }
+    let operations: usize = doc["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|methods| methods.as_object().unwrap().len())
+        .sum();
+    assert_eq!(operations, routes().len(), "nothing more, nothing less");
 }
