@@ -100,6 +100,151 @@ type IncidentRow = (
 );
 const INCIDENT_COLUMNS: &str = "id, tenant_id, title, category, assessed_level, override_level, override_reason, override_by, personal_data_ms, detected_ms, status, created_by, facilities, rubric_version, assessment";
 
+type TransitionRow = (String, String, i64, String, Option<String>);
+type ObligationRow = (String, String, i64, i64, Option<i64>, Option<String>);
+type TaskRow = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    Option<i64>,
+    Option<String>,
+);
+
+/// The rows of one incident's transitions, obligations and tasks.
+#[derive(Default)]
+struct Parts {
+    transitions: Vec<TransitionRow>,
+    obligations: Vec<ObligationRow>,
+    tasks: Vec<TaskRow>,
+}
+
+/// One incident from its row and its parts' rows.
+fn assemble(row: IncidentRow, parts: Parts) -> Result<IncidentRecord, DbError> {
+    let (
+        id,
+        tenant_id,
+        title,
+        category,
+        assessed,
+        override_level,
+        override_reason,
+        override_by,
+        personal,
+        detected,
+        status,
+        created_by,
+        facilities,
+        rubric_version,
+        assessment,
+    ) = row;
+    let Parts {
+        transitions,
+        obligations,
+        tasks,
+    } = parts;
+    let model = |e: kuzet_model::ModelError| e.to_string();
+    let cases = |e: kuzet_cases::CasesError| e.to_string();
+    let user = |u: String| UserId::new(u).map_err(model).map_err(corrupt("user id"));
+    let level = |l: i64| {
+        Criticality::new(u8::try_from(l).unwrap_or(u8::MAX))
+            .map_err(model)
+            .map_err(corrupt("criticality level"))
+    };
+    let incident = Incident {
+        tenant: TenantId::new(tenant_id)
+            .map_err(model)
+            .map_err(corrupt("tenant id"))?,
+        facilities: facilities
+            .split(',')
+            .filter(|f| !f.is_empty())
+            .map(|f| {
+                FacilityId::new(f)
+                    .map_err(model)
+                    .map_err(corrupt("facility id"))
+            })
+            .collect::<Result<_, DbError>>()?,
+        title,
+        category: Category::parse(&category)
+            .map_err(cases)
+            .map_err(corrupt("category"))?,
+        level: LevelDecision {
+            assessed: level(assessed)?,
+            overridden: match (override_level, override_reason, override_by) {
+                (Some(l), Some(r), Some(u)) => Some((level(l)?, r, user(u)?)),
+                _ => None,
+            },
+            assessment: match (rubric_version, assessment) {
+                (Some(v), Some(e)) => Some((u32::try_from(v).unwrap_or(u32::MAX), e)),
+                _ => None,
+            },
+        },
+        personal_data: personal.map(ts),
+        detected: ts(detected),
+        status: Status::parse(&status)
+            .map_err(cases)
+            .map_err(corrupt("status"))?,
+        transitions: transitions
+            .into_iter()
+            .map(|(from, to, at, actor, reason)| {
+                Ok(Transition {
+                    from: Status::parse(&from)
+                        .map_err(cases)
+                        .map_err(corrupt("status"))?,
+                    to: Status::parse(&to)
+                        .map_err(cases)
+                        .map_err(corrupt("status"))?,
+                    at: ts(at),
+                    actor: user(actor)?,
+                    reason,
+                })
+            })
+            .collect::<Result<_, DbError>>()?,
+    };
+    let incident_id = ObjectId::new(id)
+        .map_err(model)
+        .map_err(corrupt("incident id"))?;
+    Ok(IncidentRecord {
+        obligations: obligations
+            .into_iter()
+            .map(|(oid, kind, fact, due, fulfilled, by)| {
+                Ok(ObligationRecord {
+                    id: ObjectId::new(oid)
+                        .map_err(model)
+                        .map_err(corrupt("obligation id"))?,
+                    incident: Some(incident_id.clone()),
+                    kind,
+                    fact: ts(fact),
+                    due: ts(due),
+                    fulfilled: fulfilled.map(|f| (ts(f), by.unwrap_or_default())),
+                })
+            })
+            .collect::<Result<_, DbError>>()?,
+        tasks: tasks
+            .into_iter()
+            .map(|(seq, kind, en, ru, kk, owner, due, done, by)| {
+                Ok(TaskRecord {
+                    seq: u32::try_from(seq).unwrap_or(0),
+                    kind,
+                    title: Title { en, ru, kk },
+                    owner,
+                    due: ts(due),
+                    done: match (done, by) {
+                        (Some(d), Some(b)) => Some((ts(d), user(b)?)),
+                        _ => None,
+                    },
+                })
+            })
+            .collect::<Result<_, DbError>>()?,
+        id: incident_id,
+        incident,
+        created_by: user(created_by)?,
+    })
+}
+
 impl Db {
     /// Opens an incident (for [`Permission::IncidentsManage`]) in status `detected`.
     pub async fn create_incident(
@@ -128,12 +273,6 @@ impl Db {
         Ok(id)
     }
 
-    async fn incident_ids(&self, tenant: &TenantId) -> Result<Vec<String>, DbError> {
-        let rows: Vec<(String,)> = on_pool!(self, pool => sqlx::query_as("SELECT id FROM incidents WHERE tenant_id = $1 ORDER BY detected_ms DESC, id")
-            .bind(tenant.as_str()).fetch_all(pool).await.map_err(DbError::query("incidents"))?);
-        Ok(rows.into_iter().map(|(id,)| id).collect())
-    }
-
     /// A tenant's incidents, newest first (for [`Permission::IncidentsRead`]).
     pub async fn incidents(
         &self,
@@ -141,13 +280,8 @@ impl Db {
         tenant: &TenantId,
     ) -> Result<Vec<IncidentRecord>, DbError> {
         require(scope, Permission::IncidentsRead, tenant)?;
-        let mut out = Vec::new();
-        for id in self.incident_ids(tenant).await? {
-            if let Some(record) = self.load_incident(tenant, &id).await? {
-                out.push(record);
-            }
-        }
-        Ok(out)
+        self.load_incidents(tenant, None, (i64::MIN, i64::MAX))
+            .await
     }
 
     /// One incident of `tenant` (for [`Permission::IncidentsRead`]); an incident of another tenant is "not found".
@@ -168,150 +302,60 @@ impl Db {
         tenant: &TenantId,
         id: &str,
     ) -> Result<Option<IncidentRecord>, DbError> {
-        let row: Option<IncidentRow> = on_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE id = $1 AND tenant_id = $2")))
-            .bind(id).bind(tenant.as_str()).fetch_optional(pool).await.map_err(DbError::query("incident"))?);
-        let Some((
-            id,
-            tenant_id,
-            title,
-            category,
-            assessed,
-            override_level,
-            override_reason,
-            override_by,
-            personal,
-            detected,
-            status,
-            created_by,
-            facilities,
-            rubric_version,
-            assessment,
-        )) = row
-        else {
-            return Ok(None);
-        };
-        type TransitionRow = (String, String, i64, String, Option<String>);
-        type ObligationRow = (String, String, i64, i64, Option<i64>, Option<String>);
-        type TaskRow = (
-            i64,
-            String,
-            String,
-            String,
-            String,
-            String,
-            i64,
-            Option<i64>,
-            Option<String>,
-        );
+        Ok(self
+            .load_incidents(tenant, Some(id), (i64::MIN, i64::MAX))
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    /// The incidents of `tenant` (or the one `only`), newest first, with their transitions, obligations and
+    /// tasks: four queries however many incidents there are.
+    async fn load_incidents(
+        &self,
+        tenant: &TenantId,
+        only: Option<&str>,
+        (from_ms, to_ms): (i64, i64),
+    ) -> Result<Vec<IncidentRecord>, DbError> {
+        // `''` selects every incident of the tenant; an id, that one.
+        let only = only.unwrap_or("");
+        let rows: Vec<IncidentRow> = on_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE tenant_id = $1 AND ($2 = '' OR id = $2) AND detected_ms >= $3 AND detected_ms < $4 ORDER BY detected_ms DESC, id")))
+            .bind(tenant.as_str()).bind(only).bind(from_ms).bind(to_ms).fetch_all(pool).await.map_err(DbError::query("incidents"))?);
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
         let (transitions, obligations, tasks): (
-            Vec<TransitionRow>,
-            Vec<ObligationRow>,
-            Vec<TaskRow>,
+            Vec<(String, TransitionRow)>,
+            Vec<(String, ObligationRow)>,
+            Vec<(String, TaskRow)>,
         ) = on_pool!(self, pool => (
-            sqlx::query_as("SELECT from_status, to_status, at_ms, actor, reason FROM incident_transitions WHERE incident_id = $1 ORDER BY seq")
-                .bind(&id).fetch_all(pool).await.map_err(DbError::query("incident transitions"))?,
-            sqlx::query_as("SELECT id, kind, fact_ms, due_ms, fulfilled_ms, fulfilled_by FROM obligations WHERE incident_id = $1 ORDER BY due_ms, id")
-                .bind(&id).fetch_all(pool).await.map_err(DbError::query("obligations"))?,
-            sqlx::query_as("SELECT seq, kind, title_en, title_ru, title_kk, owner_role, due_ms, done_ms, done_by FROM plan_tasks WHERE incident_id = $1 ORDER BY seq")
-                .bind(&id).fetch_all(pool).await.map_err(DbError::query("plan tasks"))?,
+            sqlx::query_as("SELECT t.incident_id, t.from_status, t.to_status, t.at_ms, t.actor, t.reason FROM incident_transitions t JOIN incidents i ON i.id = t.incident_id WHERE i.tenant_id = $1 AND ($2 = '' OR i.id = $2) AND i.detected_ms >= $3 AND i.detected_ms < $4 ORDER BY t.incident_id, t.seq")
+                .bind(tenant.as_str()).bind(only).bind(from_ms).bind(to_ms).fetch_all(pool).await.map_err(DbError::query("incident transitions"))?
+                .into_iter().map(|(i, a, b, c, d, e)| (i, (a, b, c, d, e))).collect(),
+            sqlx::query_as("SELECT o.incident_id, o.id, o.kind, o.fact_ms, o.due_ms, o.fulfilled_ms, o.fulfilled_by FROM obligations o JOIN incidents i ON i.id = o.incident_id WHERE i.tenant_id = $1 AND ($2 = '' OR i.id = $2) AND i.detected_ms >= $3 AND i.detected_ms < $4 ORDER BY o.due_ms, o.id")
+                .bind(tenant.as_str()).bind(only).bind(from_ms).bind(to_ms).fetch_all(pool).await.map_err(DbError::query("obligations"))?
+                .into_iter().map(|(i, a, b, c, d, e, f)| (i, (a, b, c, d, e, f))).collect(),
+            sqlx::query_as("SELECT p.incident_id, p.seq, p.kind, p.title_en, p.title_ru, p.title_kk, p.owner_role, p.due_ms, p.done_ms, p.done_by FROM plan_tasks p JOIN incidents i ON i.id = p.incident_id WHERE i.tenant_id = $1 AND ($2 = '' OR i.id = $2) AND i.detected_ms >= $3 AND i.detected_ms < $4 ORDER BY p.incident_id, p.seq")
+                .bind(tenant.as_str()).bind(only).bind(from_ms).bind(to_ms).fetch_all(pool).await.map_err(DbError::query("plan tasks"))?
+                .into_iter().map(|(i, a, b, c, d, e, f, g, h, j)| (i, (a, b, c, d, e, f, g, h, j))).collect(),
         ));
-        let model = |e: kuzet_model::ModelError| e.to_string();
-        let cases = |e: kuzet_cases::CasesError| e.to_string();
-        let user = |u: String| UserId::new(u).map_err(model).map_err(corrupt("user id"));
-        let level = |l: i64| {
-            Criticality::new(u8::try_from(l).unwrap_or(u8::MAX))
-                .map_err(model)
-                .map_err(corrupt("criticality level"))
-        };
-        let incident = Incident {
-            tenant: TenantId::new(tenant_id)
-                .map_err(model)
-                .map_err(corrupt("tenant id"))?,
-            facilities: facilities
-                .split(',')
-                .filter(|f| !f.is_empty())
-                .map(|f| {
-                    FacilityId::new(f)
-                        .map_err(model)
-                        .map_err(corrupt("facility id"))
-                })
-                .collect::<Result<_, DbError>>()?,
-            title,
-            category: Category::parse(&category)
-                .map_err(cases)
-                .map_err(corrupt("category"))?,
-            level: LevelDecision {
-                assessed: level(assessed)?,
-                overridden: match (override_level, override_reason, override_by) {
-                    (Some(l), Some(r), Some(u)) => Some((level(l)?, r, user(u)?)),
-                    _ => None,
-                },
-                assessment: match (rubric_version, assessment) {
-                    (Some(v), Some(e)) => Some((u32::try_from(v).unwrap_or(u32::MAX), e)),
-                    _ => None,
-                },
-            },
-            personal_data: personal.map(ts),
-            detected: ts(detected),
-            status: Status::parse(&status)
-                .map_err(cases)
-                .map_err(corrupt("status"))?,
-            transitions: transitions
-                .into_iter()
-                .map(|(from, to, at, actor, reason)| {
-                    Ok(Transition {
-                        from: Status::parse(&from)
-                            .map_err(cases)
-                            .map_err(corrupt("status"))?,
-                        to: Status::parse(&to)
-                            .map_err(cases)
-                            .map_err(corrupt("status"))?,
-                        at: ts(at),
-                        actor: user(actor)?,
-                        reason,
-                    })
-                })
-                .collect::<Result<_, DbError>>()?,
-        };
-        let incident_id = ObjectId::new(id)
-            .map_err(model)
-            .map_err(corrupt("incident id"))?;
-        Ok(Some(IncidentRecord {
-            obligations: obligations
-                .into_iter()
-                .map(|(oid, kind, fact, due, fulfilled, by)| {
-                    Ok(ObligationRecord {
-                        id: ObjectId::new(oid)
-                            .map_err(model)
-                            .map_err(corrupt("obligation id"))?,
-                        incident: Some(incident_id.clone()),
-                        kind,
-                        fact: ts(fact),
-                        due: ts(due),
-                        fulfilled: fulfilled.map(|f| (ts(f), by.unwrap_or_default())),
-                    })
-                })
-                .collect::<Result<_, DbError>>()?,
-            tasks: tasks
-                .into_iter()
-                .map(|(seq, kind, en, ru, kk, owner, due, done, by)| {
-                    Ok(TaskRecord {
-                        seq: u32::try_from(seq).unwrap_or(0),
-                        kind,
-                        title: Title { en, ru, kk },
-                        owner,
-                        due: ts(due),
-                        done: match (done, by) {
-                            (Some(d), Some(b)) => Some((ts(d), user(b)?)),
-                            _ => None,
-                        },
-                    })
-                })
-                .collect::<Result<_, DbError>>()?,
-            id: incident_id,
-            incident,
-            created_by: user(created_by)?,
-        }))
+        let mut by_incident: std::collections::HashMap<String, Parts> =
+            std::collections::HashMap::new();
+        for (id, t) in transitions {
+            by_incident.entry(id).or_default().transitions.push(t);
+        }
+        for (id, o) in obligations {
+            by_incident.entry(id).or_default().obligations.push(o);
+        }
+        for (id, t) in tasks {
+            by_incident.entry(id).or_default().tasks.push(t);
+        }
+        rows.into_iter()
+            .map(|row| {
+                let parts = by_incident.remove(&row.0).unwrap_or_default();
+                assemble(row, parts)
+            })
+            .collect()
     }
 
     /// Moves an incident along its workflow (for [`Permission::IncidentsManage`]): records the transition, stores
@@ -574,13 +618,13 @@ impl Db {
             }
         };
         let name = self.tenant_unscoped(tenant).await?.tenant.name;
-        let ids: Vec<(String,)> = on_pool!(self, pool => sqlx::query_as("SELECT id FROM incidents WHERE tenant_id = $1 AND detected_ms >= $2 AND detected_ms < $3 ORDER BY detected_ms, id")
-            .bind(tenant.as_str()).bind(start).bind(end).fetch_all(pool).await.map_err(DbError::query("incidents"))?);
-        let mut rows = Vec::with_capacity(ids.len());
-        for (id,) in ids {
-            let Some(record) = self.load_incident(tenant, &id).await? else {
-                continue;
-            };
+        // Four queries for the whole period, oldest first.
+        let mut records = self.load_incidents(tenant, None, (start, end)).await?;
+        records.sort_by(|a, b| {
+            (a.incident.detected, a.id.as_str()).cmp(&(b.incident.detected, b.id.as_str()))
+        });
+        let mut rows = Vec::with_capacity(records.len());
+        for record in records {
             let i = &record.incident;
             rows.push(kuzet_cases::ReportRow {
                 incident: record.id.to_string(),
