@@ -114,6 +114,13 @@ type TaskRow = (
     Option<String>,
 );
 
+/// The rows of the transitions, obligations and tasks of several incidents, each with its incident's id.
+type PartRows = (
+    Vec<(String, TransitionRow)>,
+    Vec<(String, ObligationRow)>,
+    Vec<(String, TaskRow)>,
+);
+
 /// The rows of one incident's transitions, obligations and tasks.
 #[derive(Default)]
 struct Parts {
@@ -324,11 +331,7 @@ impl Db {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
-        let (transitions, obligations, tasks): (
-            Vec<(String, TransitionRow)>,
-            Vec<(String, ObligationRow)>,
-            Vec<(String, TaskRow)>,
-        ) = on_pool!(self, pool => (
+        let (transitions, obligations, tasks): PartRows = on_pool!(self, pool => (
             sqlx::query_as("SELECT t.incident_id, t.from_status, t.to_status, t.at_ms, t.actor, t.reason FROM incident_transitions t JOIN incidents i ON i.id = t.incident_id WHERE i.tenant_id = $1 AND ($2 = '' OR i.id = $2) AND i.detected_ms >= $3 AND i.detected_ms < $4 ORDER BY t.incident_id, t.seq")
                 .bind(tenant.as_str()).bind(only).bind(from_ms).bind(to_ms).fetch_all(pool).await.map_err(DbError::query("incident transitions"))?
                 .into_iter().map(|(i, a, b, c, d, e)| (i, (a, b, c, d, e))).collect(),
