@@ -98,6 +98,9 @@ type IncidentRow = (
     Option<i64>,
     Option<String>,
 );
+/// An incident's obligation, as every path that starts clocks stores it.
+const INSERT_OBLIGATION: &str = "INSERT INTO obligations (id, tenant_id, incident_id, kind, fact_ms, due_ms, created_ms) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7)";
 const INCIDENT_COLUMNS: &str = "id, tenant_id, title, category, assessed_level, override_level, override_reason, override_by, personal_data_ms, detected_ms, status, created_by, facilities, rubric_version, assessment";
 
 type TransitionRow = (String, String, i64, String, Option<String>);
@@ -409,7 +412,7 @@ impl Db {
                 .bind(now.as_millisecond()).bind(scope.user().as_str()).bind(&reason)
                 .execute(&mut *tx).await.map_err(DbError::insert("incident transition", object.clone()))?;
             for o in &stored {
-                sqlx::query("INSERT INTO obligations (id, tenant_id, incident_id, kind, fact_ms, due_ms, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                sqlx::query(INSERT_OBLIGATION)
                     .bind(o.id.as_str()).bind(tenant.as_str()).bind(id.as_str()).bind(&o.kind)
                     .bind(o.fact.as_millisecond()).bind(o.due.as_millisecond()).bind(now.as_millisecond())
                     .execute(&mut *tx).await.map_err(DbError::query("obligation"))?;
@@ -488,7 +491,7 @@ impl Db {
                 return Err(DbError::Conflict(format!("{object}: personal data was marked meanwhile")));
             }
             for o in &stored {
-                sqlx::query("INSERT INTO obligations (id, tenant_id, incident_id, kind, fact_ms, due_ms, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                sqlx::query(INSERT_OBLIGATION)
                     .bind(o.id.as_str()).bind(tenant.as_str()).bind(id.as_str()).bind(&o.kind)
                     .bind(o.fact.as_millisecond()).bind(o.due.as_millisecond()).bind(now.as_millisecond())
                     .execute(&mut *tx).await.map_err(DbError::query("obligation"))?;
