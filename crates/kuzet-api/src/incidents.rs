@@ -121,20 +121,53 @@ fn incident_id(text: String) -> Result<ObjectId, ApiError> {
     ObjectId::new(text).map_err(|e| ApiError::not_found(format!("incident: {e}")))
 }
 
+/// A page of incidents, newest first: `?limit=` (1–500, default 100) and `?after=` the cursor the previous page
+/// answered in its `Kuzet-Next-Cursor` header (absent on the last page).
 pub(crate) async fn list(
     State(state): State<ApiState>,
     Extension(a): Extension<Authed>,
     Path(t): Path<String>,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let records = state.db().incidents(a.scope()?, &tenant(&t)?).await?;
+    let limit = match query.get("limit") {
+        None => 100,
+        Some(text) => text
+            .parse::<u32>()
+            .ok()
+            .filter(|l| (1..=500).contains(l))
+            .ok_or_else(|| {
+                ApiError::bad_request(format!("limit `{text}`: a number from 1 to 500"))
+            })?,
+    };
+    if let Some(other) = query
+        .keys()
+        .find(|k| !matches!(k.as_str(), "limit" | "after"))
+    {
+        return Err(ApiError::bad_request(format!(
+            "unknown parameter `{other}`"
+        )));
+    }
+    let (records, next) = state
+        .db()
+        .incidents_page(
+            a.scope()?,
+            &tenant(&t)?,
+            query.get("after").map(String::as_str),
+            limit,
+        )
+        .await?;
     let now = state.now();
-    Ok(Json(
+    let mut response = Json(
         records
             .iter()
             .map(|r| incident_json(r, now))
             .collect::<Vec<_>>(),
     )
-    .into_response())
+    .into_response();
+    if let Some(value) = next.and_then(|n| axum::http::HeaderValue::from_str(&n).ok()) {
+        response.headers_mut().insert("kuzet-next-cursor", value);
+    }
+    Ok(response)
 }
 
 pub(crate) async fn view(

@@ -54,12 +54,26 @@ pub fn document() -> Value {
     })
 }
 
-fn parameters(path: &str) -> Vec<Value> {
-    path.split('/')
+/// The path's parameters, then the query parameters of the routes that page their lists.
+fn parameters(path: &str, action: &str) -> Vec<Value> {
+    let mut all: Vec<Value> = path
+        .split('/')
         .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
         .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
-        .collect()
+        .collect();
+    if PAGED.contains(&action) {
+        all.push(json!({"name": "limit", "in": "query", "required": false,
+                        "description": "at most this many items (default 100)",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 500}}));
+        all.push(json!({"name": "after", "in": "query", "required": false,
+                        "description": "the `Kuzet-Next-Cursor` header of the previous page",
+                        "schema": {"type": "string"}}));
+    }
+    all
 }
+
+/// The lists answered in pages: newest first, the next page's cursor in the `Kuzet-Next-Cursor` header.
+const PAGED: &[&str] = &["incident.list"];
 
 fn operation(spec: &RouteSpec) -> Value {
     let (access, permission) = match spec.access {
@@ -79,7 +93,7 @@ fn operation(spec: &RouteSpec) -> Value {
         "x-kuzet-audit-action": spec.action,
         "x-kuzet-access": access,
         "security": security,
-        "parameters": parameters(spec.path),
+        "parameters": parameters(spec.path, spec.action),
         "responses": {
             "2XX": {"description": "Done; the answer is JSON (an export streams NDJSON)."},
             "default": {"$ref": "#/components/responses/Error"},

@@ -98,6 +98,12 @@ type IncidentRow = (
     Option<i64>,
     Option<String>,
 );
+/// The ids of the incidents a page holds: of tenant $1, the one $2 (or all for ''), detected in $3..$4, after the
+/// cursor ($5 detected, $6 id; newest first), at most $7. Each query of a page selects by it.
+const SELECTED: &str = "SELECT id FROM incidents WHERE tenant_id = $1 AND ($2 = '' OR id = $2) \
+     AND detected_ms >= $3 AND detected_ms < $4 AND (detected_ms < $5 OR (detected_ms = $5 AND id > $6)) \
+     ORDER BY detected_ms DESC, id LIMIT $7";
+
 /// An incident's obligation, as every path that starts clocks stores it.
 const INSERT_OBLIGATION: &str = "INSERT INTO obligations (id, tenant_id, incident_id, kind, fact_ms, due_ms, created_ms) \
      VALUES ($1, $2, $3, $4, $5, $6, $7)";
@@ -294,6 +300,42 @@ impl Db {
             .await
     }
 
+    /// A page of a tenant's incidents, newest first (for [`Permission::IncidentsRead`]): at most `limit` after
+    /// the opaque `cursor` of the previous page, and the cursor of the next page when there is one.
+    pub async fn incidents_page(
+        &self,
+        scope: &Scope,
+        tenant: &TenantId,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<(Vec<IncidentRecord>, Option<String>), DbError> {
+        require(scope, Permission::IncidentsRead, tenant)?;
+        let after = match cursor {
+            None => None,
+            Some(text) => Some(
+                text.split_once('.')
+                    .and_then(|(ms, id)| Some((ms.parse::<i64>().ok()?, id)))
+                    .filter(|(_, id)| ObjectId::new(*id).is_ok())
+                    .ok_or_else(|| {
+                        DbError::invalid(format!("cursor `{text}`"), "not a cursor of this list")
+                    })?,
+            ),
+        };
+        let limit = i64::from(limit.max(1));
+        // One more than asked says whether a next page exists.
+        let mut page = self
+            .load_incident_page(tenant, None, (i64::MIN, i64::MAX), after, limit + 1)
+            .await?;
+        let next = if page.len() as i64 > limit {
+            page.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+            page.last()
+                .map(|r| format!("{}.{}", r.incident.detected.as_millisecond(), r.id))
+        } else {
+            None
+        };
+        Ok((page, next))
+    }
+
     /// One incident of `tenant` (for [`Permission::IncidentsRead`]); an incident of another tenant is "not found".
     pub async fn incident(
         &self,
@@ -319,30 +361,48 @@ impl Db {
             .next())
     }
 
-    /// The incidents of `tenant` (or the one `only`), newest first, with their transitions, obligations and
-    /// tasks: four queries however many incidents there are.
+    /// The incidents of `tenant` (or the one `only`) detected within `from_ms..to_ms`, newest first, after the
+    /// cursor `after` and at most `limit`, with their transitions, obligations and tasks: four queries however
+    /// many incidents there are.
     async fn load_incidents(
         &self,
         tenant: &TenantId,
         only: Option<&str>,
         (from_ms, to_ms): (i64, i64),
     ) -> Result<Vec<IncidentRecord>, DbError> {
-        // `''` selects every incident of the tenant; an id, that one.
+        self.load_incident_page(tenant, only, (from_ms, to_ms), None, i64::MAX)
+            .await
+    }
+
+    async fn load_incident_page(
+        &self,
+        tenant: &TenantId,
+        only: Option<&str>,
+        (from_ms, to_ms): (i64, i64),
+        after: Option<(i64, &str)>,
+        limit: i64,
+    ) -> Result<Vec<IncidentRecord>, DbError> {
+        // `''` selects every incident of the tenant; an id, that one. Without a cursor, everything is after it.
         let only = only.unwrap_or("");
-        let rows: Vec<IncidentRow> = on_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE tenant_id = $1 AND ($2 = '' OR id = $2) AND detected_ms >= $3 AND detected_ms < $4 ORDER BY detected_ms DESC, id")))
-            .bind(tenant.as_str()).bind(only).bind(from_ms).bind(to_ms).fetch_all(pool).await.map_err(DbError::query("incidents"))?);
+        let (after_ms, after_id) = after.unwrap_or((i64::MAX, ""));
+        let rows: Vec<IncidentRow> = on_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE id IN ({SELECTED}) ORDER BY detected_ms DESC, id")))
+            .bind(tenant.as_str()).bind(only).bind(from_ms).bind(to_ms).bind(after_ms).bind(after_id).bind(limit)
+            .fetch_all(pool).await.map_err(DbError::query("incidents"))?);
         if rows.is_empty() {
             return Ok(Vec::new());
         }
         let (transitions, obligations, tasks): PartRows = on_pool!(self, pool => (
-            sqlx::query_as("SELECT t.incident_id, t.from_status, t.to_status, t.at_ms, t.actor, t.reason FROM incident_transitions t JOIN incidents i ON i.id = t.incident_id WHERE i.tenant_id = $1 AND ($2 = '' OR i.id = $2) AND i.detected_ms >= $3 AND i.detected_ms < $4 ORDER BY t.incident_id, t.seq")
-                .bind(tenant.as_str()).bind(only).bind(from_ms).bind(to_ms).fetch_all(pool).await.map_err(DbError::query("incident transitions"))?
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT t.incident_id, t.from_status, t.to_status, t.at_ms, t.actor, t.reason FROM incident_transitions t WHERE t.incident_id IN ({SELECTED}) ORDER BY t.incident_id, t.seq")))
+                .bind(tenant.as_str()).bind(only).bind(from_ms).bind(to_ms).bind(after_ms).bind(after_id).bind(limit)
+                .fetch_all(pool).await.map_err(DbError::query("incident transitions"))?
                 .into_iter().map(|(i, a, b, c, d, e)| (i, (a, b, c, d, e))).collect(),
-            sqlx::query_as("SELECT o.incident_id, o.id, o.kind, o.fact_ms, o.due_ms, o.fulfilled_ms, o.fulfilled_by FROM obligations o JOIN incidents i ON i.id = o.incident_id WHERE i.tenant_id = $1 AND ($2 = '' OR i.id = $2) AND i.detected_ms >= $3 AND i.detected_ms < $4 ORDER BY o.due_ms, o.id")
-                .bind(tenant.as_str()).bind(only).bind(from_ms).bind(to_ms).fetch_all(pool).await.map_err(DbError::query("obligations"))?
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT o.incident_id, o.id, o.kind, o.fact_ms, o.due_ms, o.fulfilled_ms, o.fulfilled_by FROM obligations o WHERE o.incident_id IN ({SELECTED}) ORDER BY o.due_ms, o.id")))
+                .bind(tenant.as_str()).bind(only).bind(from_ms).bind(to_ms).bind(after_ms).bind(after_id).bind(limit)
+                .fetch_all(pool).await.map_err(DbError::query("obligations"))?
                 .into_iter().map(|(i, a, b, c, d, e, f)| (i, (a, b, c, d, e, f))).collect(),
-            sqlx::query_as("SELECT p.incident_id, p.seq, p.kind, p.title_en, p.title_ru, p.title_kk, p.owner_role, p.due_ms, p.done_ms, p.done_by FROM plan_tasks p JOIN incidents i ON i.id = p.incident_id WHERE i.tenant_id = $1 AND ($2 = '' OR i.id = $2) AND i.detected_ms >= $3 AND i.detected_ms < $4 ORDER BY p.incident_id, p.seq")
-                .bind(tenant.as_str()).bind(only).bind(from_ms).bind(to_ms).fetch_all(pool).await.map_err(DbError::query("plan tasks"))?
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT p.incident_id, p.seq, p.kind, p.title_en, p.title_ru, p.title_kk, p.owner_role, p.due_ms, p.done_ms, p.done_by FROM plan_tasks p WHERE p.incident_id IN ({SELECTED}) ORDER BY p.incident_id, p.seq")))
+                .bind(tenant.as_str()).bind(only).bind(from_ms).bind(to_ms).bind(after_ms).bind(after_id).bind(limit)
+                .fetch_all(pool).await.map_err(DbError::query("plan tasks"))?
                 .into_iter().map(|(i, a, b, c, d, e, f, g, h, j)| (i, (a, b, c, d, e, f, g, h, j))).collect(),
         ));
         let mut by_incident: std::collections::HashMap<String, Parts> =

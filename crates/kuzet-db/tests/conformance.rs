@@ -685,6 +685,54 @@ async fn suite(db: Db) {
         4,
         "three of the incident and the quarterly report"
     );
+    // Pages of the incident list: newest first, ties broken by id, each incident once, a cursor while more remain.
+    let mut second = Incident::new(
+        t("akimat"),
+        "a second incident at the same moment".into(),
+        Category::PasswordAttack,
+        kuzet_model::Criticality::new(1).unwrap(),
+        later,
+    );
+    db.create_incident(&manage, &second, later).await.unwrap();
+    second.detected = later - SignedDuration::from_mins(1);
+    second.title = "an earlier one".into();
+    db.create_incident(&manage, &second, later).await.unwrap();
+    let everything: Vec<String> = db
+        .incidents(&read, &t("akimat"))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id.to_string())
+        .collect();
+    assert_eq!(everything.len(), 3);
+    let (first_page, cursor) = db
+        .incidents_page(&read, &t("akimat"), None, 2)
+        .await
+        .unwrap();
+    let cursor = cursor.expect("a third incident remains");
+    let (last_page, end) = db
+        .incidents_page(&read, &t("akimat"), Some(&cursor), 2)
+        .await
+        .unwrap();
+    assert!(end.is_none(), "nothing after the last page");
+    let paged: Vec<String> = first_page
+        .iter()
+        .chain(&last_page)
+        .map(|r| r.id.to_string())
+        .collect();
+    assert_eq!(paged, everything);
+    assert_eq!(last_page[0].incident.title, "an earlier one");
+    assert_eq!(
+        first_page[0].tasks.len() + first_page[1].tasks.len(),
+        record.tasks.len(),
+        "parts of the page's incidents only"
+    );
+    assert!(matches!(
+        db.incidents_page(&read, &t("akimat"), Some("yesterday"), 2)
+            .await
+            .unwrap_err(),
+        DbError::Invalid { .. }
+    ));
     let event = kuzet_model::EventId::from_parts(1_800_000_000_000, 7);
     db.attach_evidence(
         &manage,

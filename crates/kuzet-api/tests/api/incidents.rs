@@ -571,3 +571,83 @@ async fn personal_data_found_later_starts_its_clock_and_a_level_override_needs_a
     let view = h.call(Method::GET, &incident, &analyst, None).await;
     assert!(view.text.contains("three ministries"), "{}", view.text);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_incident_list_comes_in_pages_with_a_cursor() {
+    let h = Harness::new().await;
+    let analyst = h.session("aigerim").await;
+    let path = format!("/api/v1/tenants/{OWN}/incidents");
+    let facts = json!({"functional_impact": "low", "information_impact": "none", "recoverability": "regular",
+                       "scope": "one_facility", "facility_class": 2, "stage": "ongoing"});
+    for title in ["first", "second", "third"] {
+        let created = h
+            .call(
+                Method::POST,
+                &path,
+                &analyst,
+                Some(json!({"title": title, "category": "malicious-code", "facts": facts})),
+            )
+            .await;
+        assert_eq!(created.status, 201, "{}", created.text);
+        h.advance(SignedDuration::from_secs(1));
+    }
+    let page = h
+        .call(Method::GET, &format!("{path}?limit=2"), &analyst, None)
+        .await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    let titles = |answer: &crate::harness::Answer| -> Vec<String> {
+        answer
+            .json
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["title"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(titles(&page), ["third", "second"], "newest first");
+    // Walking the pages gives the whole list (the harness's own incident included), each once, in order.
+    let whole = h.call(Method::GET, &path, &analyst, None).await;
+    assert_eq!(titles(&whole).len(), 4, "a default page holds them all");
+    let mut walked = titles(&page);
+    let mut cursor = page.headers["kuzet-next-cursor"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    for _ in 0..4 {
+        let next = h
+            .call(
+                Method::GET,
+                &format!("{path}?limit=2&after={cursor}"),
+                &analyst,
+                None,
+            )
+            .await;
+        assert_eq!(next.status, 200, "{}", next.text);
+        walked.extend(titles(&next));
+        match next.headers.get("kuzet-next-cursor") {
+            Some(value) => cursor = value.to_str().unwrap().to_owned(),
+            None => break,
+        }
+    }
+    assert_eq!(walked, titles(&whole));
+    for (query, expected) in [
+        ("limit=0", "limit `0`"),
+        ("limit=501", "limit `501`"),
+        ("after=yesterday", "cursor `yesterday`"),
+        ("sort=title", "unknown parameter `sort`"),
+    ] {
+        let answer = h
+            .call(Method::GET, &format!("{path}?{query}"), &analyst, None)
+            .await;
+        assert!(
+            answer.status == 400 || answer.status == 422,
+            "{query}: {}",
+            answer.text
+        );
+        assert!(
+            answer.message().contains(expected),
+            "{query}: {}",
+            answer.text
+        );
+    }
+}

@@ -244,8 +244,13 @@ async fn the_openapi_document_describes_every_route_of_the_table() {
             Access::Account => assert_eq!(op["security"], serde_json::json!([{"session": []}])),
             Access::Authenticated => assert_eq!(op["x-kuzet-access"], "authenticated"),
         }
-        let params = op["parameters"].as_array().unwrap().len();
-        assert_eq!(params, spec.path.matches('{').count(), "{}", spec.path);
+        let in_path = op["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["in"] == "path")
+            .count();
+        assert_eq!(in_path, spec.path.matches('{').count(), "{}", spec.path);
     }
     let operations: usize = doc["paths"]
         .as_object()
@@ -254,4 +259,14 @@ async fn the_openapi_document_describes_every_route_of_the_table() {
         .map(|methods| methods.as_object().unwrap().len())
         .sum();
     assert_eq!(operations, routes().len(), "nothing more, nothing less");
+    // A paged list says how to page it.
+    let list = &doc["paths"]["/api/v1/tenants/{tenant}/incidents"]["get"]["parameters"];
+    let query: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["in"] == "query")
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(query, ["limit", "after"]);
 }
