@@ -2,8 +2,10 @@
 //! regulatory clocks and instantiates the response plan), complete plan tasks, fulfil obligations. Every answer
 //! shows each clock's state at the server's now.
 
+use std::collections::HashMap;
+
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
@@ -63,19 +65,64 @@ fn obligation_json(o: &kuzet_db::ObligationRecord, now: Timestamp) -> serde_json
 }
 
 /// Every obligation of a tenant with its clock, the soonest due first: what the owner and the ISOC must do, when.
+/// A page of obligations, soonest due first (see [`Page`]).
 pub(crate) async fn obligations(
     State(state): State<ApiState>,
     Extension(a): Extension<Authed>,
     Path(t): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let list = state.db().obligations(a.scope()?, &tenant(&t)?).await?;
+    let page = Page::from_query(&query)?;
+    let (list, next) = state
+        .db()
+        .obligations_page(a.scope()?, &tenant(&t)?, page.after, page.limit)
+        .await?;
     let now = state.now();
-    Ok(Json(
-        list.iter()
-            .map(|o| obligation_json(o, now))
-            .collect::<Vec<_>>(),
-    )
-    .into_response())
+    Ok(page.answer(list.iter().map(|o| obligation_json(o, now)).collect(), next))
+}
+
+/// A list's page as asked: `?limit=` (1–500, default 100) and `?after=` the cursor the previous page answered in
+/// its `Kuzet-Next-Cursor` header (absent on the last page). Any other parameter is refused.
+struct Page<'q> {
+    limit: u32,
+    after: Option<&'q str>,
+}
+
+impl<'q> Page<'q> {
+    fn from_query(query: &'q HashMap<String, String>) -> Result<Self, ApiError> {
+        if let Some(other) = query
+            .keys()
+            .find(|k| !matches!(k.as_str(), "limit" | "after"))
+        {
+            return Err(ApiError::bad_request(format!(
+                "unknown parameter `{other}`"
+            )));
+        }
+        let limit = match query.get("limit") {
+            None => 100,
+            Some(text) => text
+                .parse::<u32>()
+                .ok()
+                .filter(|l| (1..=500).contains(l))
+                .ok_or_else(|| {
+                    ApiError::bad_request(format!("limit `{text}`: a number from 1 to 500"))
+                })?,
+        };
+        Ok(Page {
+            limit,
+            after: query.get("after").map(String::as_str),
+        })
+    }
+
+    /// The page's items as a JSON array, with the next page's cursor in the header when there is one.
+    fn answer(&self, items: Vec<serde_json::Value>, next: Option<String>) -> Response {
+        let mut response = Json(items).into_response();
+        // A cursor is digits, a dot and an object id: always a valid header value.
+        if let Some(value) = next.and_then(|n| axum::http::HeaderValue::from_str(&n).ok()) {
+            response.headers_mut().insert("kuzet-next-cursor", value);
+        }
+        response
+    }
 }
 
 fn incident_json(record: &IncidentRecord, now: Timestamp) -> serde_json::Value {
@@ -121,53 +168,23 @@ fn incident_id(text: String) -> Result<ObjectId, ApiError> {
     ObjectId::new(text).map_err(|e| ApiError::not_found(format!("incident: {e}")))
 }
 
-/// A page of incidents, newest first: `?limit=` (1–500, default 100) and `?after=` the cursor the previous page
-/// answered in its `Kuzet-Next-Cursor` header (absent on the last page).
+/// A page of incidents, newest first (see [`Page`]).
 pub(crate) async fn list(
     State(state): State<ApiState>,
     Extension(a): Extension<Authed>,
     Path(t): Path<String>,
-    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+    Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let limit = match query.get("limit") {
-        None => 100,
-        Some(text) => text
-            .parse::<u32>()
-            .ok()
-            .filter(|l| (1..=500).contains(l))
-            .ok_or_else(|| {
-                ApiError::bad_request(format!("limit `{text}`: a number from 1 to 500"))
-            })?,
-    };
-    if let Some(other) = query
-        .keys()
-        .find(|k| !matches!(k.as_str(), "limit" | "after"))
-    {
-        return Err(ApiError::bad_request(format!(
-            "unknown parameter `{other}`"
-        )));
-    }
+    let page = Page::from_query(&query)?;
     let (records, next) = state
         .db()
-        .incidents_page(
-            a.scope()?,
-            &tenant(&t)?,
-            query.get("after").map(String::as_str),
-            limit,
-        )
+        .incidents_page(a.scope()?, &tenant(&t)?, page.after, page.limit)
         .await?;
     let now = state.now();
-    let mut response = Json(
-        records
-            .iter()
-            .map(|r| incident_json(r, now))
-            .collect::<Vec<_>>(),
-    )
-    .into_response();
-    if let Some(value) = next.and_then(|n| axum::http::HeaderValue::from_str(&n).ok()) {
-        response.headers_mut().insert("kuzet-next-cursor", value);
-    }
-    Ok(response)
+    Ok(page.answer(
+        records.iter().map(|r| incident_json(r, now)).collect(),
+        next,
+    ))
 }
 
 pub(crate) async fn view(

@@ -73,7 +73,7 @@ fn parameters(path: &str, action: &str) -> Vec<Value> {
 }
 
 /// The lists answered in pages: newest first, the next page's cursor in the `Kuzet-Next-Cursor` header.
-const PAGED: &[&str] = &["incident.list"];
+const PAGED: &[&str] = &["incident.list", "obligation.list"];
 
 fn operation(spec: &RouteSpec) -> Value {
     let (access, permission) = match spec.access {

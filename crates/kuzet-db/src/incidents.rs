@@ -310,29 +310,21 @@ impl Db {
         limit: u32,
     ) -> Result<(Vec<IncidentRecord>, Option<String>), DbError> {
         require(scope, Permission::IncidentsRead, tenant)?;
-        let after = match cursor {
-            None => None,
-            Some(text) => Some(
-                text.split_once('.')
-                    .and_then(|(ms, id)| Some((ms.parse::<i64>().ok()?, id)))
-                    .filter(|(_, id)| ObjectId::new(*id).is_ok())
-                    .ok_or_else(|| {
-                        DbError::invalid(format!("cursor `{text}`"), "not a cursor of this list")
-                    })?,
-            ),
-        };
+        let after = cursor.map(parse_cursor).transpose()?;
         let limit = i64::from(limit.max(1));
         // One more than asked says whether a next page exists.
         let mut page = self
-            .load_incident_page(tenant, None, (i64::MIN, i64::MAX), after, limit + 1)
+            .load_incident_page(
+                tenant,
+                None,
+                (i64::MIN, i64::MAX),
+                after.as_ref().map(|(ms, id)| (*ms, id.as_str())),
+                limit + 1,
+            )
             .await?;
-        let next = if page.len() as i64 > limit {
-            page.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-            page.last()
-                .map(|r| format!("{}.{}", r.incident.detected.as_millisecond(), r.id))
-        } else {
-            None
-        };
+        let next = next_cursor(&mut page, limit, |r| {
+            (r.incident.detected.as_millisecond(), r.id.to_string())
+        });
         Ok((page, next))
     }
 
@@ -623,13 +615,50 @@ impl Db {
         Ok(created)
     }
 
-    /// Every obligation of a tenant, the soonest due first (for [`Permission::IncidentsRead`]).
+    /// A tenant's obligations, soonest due first (for [`Permission::IncidentsRead`]).
     pub async fn obligations(
         &self,
         scope: &Scope,
         tenant: &TenantId,
     ) -> Result<Vec<ObligationRecord>, DbError> {
         require(scope, Permission::IncidentsRead, tenant)?;
+        self.load_obligations(tenant, None, i64::MAX).await
+    }
+
+    /// A page of a tenant's obligations, soonest due first (for [`Permission::IncidentsRead`]): at most `limit`
+    /// after the opaque `cursor` of the previous page, and the cursor of the next page when there is one.
+    pub async fn obligations_page(
+        &self,
+        scope: &Scope,
+        tenant: &TenantId,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<(Vec<ObligationRecord>, Option<String>), DbError> {
+        require(scope, Permission::IncidentsRead, tenant)?;
+        let after = cursor.map(parse_cursor).transpose()?;
+        let limit = i64::from(limit.max(1));
+        let mut page = self
+            .load_obligations(
+                tenant,
+                after.as_ref().map(|(ms, id)| (*ms, id.as_str())),
+                limit + 1,
+            )
+            .await?;
+        let next = next_cursor(&mut page, limit, |o| {
+            (o.due.as_millisecond(), o.id.to_string())
+        });
+        Ok((page, next))
+    }
+
+    /// A tenant's obligations due after `after` (due, id), soonest first, at most `limit`.
+    async fn load_obligations(
+        &self,
+        tenant: &TenantId,
+        after: Option<(i64, &str)>,
+        limit: i64,
+    ) -> Result<Vec<ObligationRecord>, DbError> {
+        // Without a cursor, every obligation comes after it.
+        let (after_ms, after_id) = after.unwrap_or((i64::MIN, ""));
         type Row = (
             String,
             Option<String>,
@@ -639,8 +668,8 @@ impl Db {
             Option<i64>,
             Option<String>,
         );
-        let rows: Vec<Row> = on_pool!(self, pool => sqlx::query_as("SELECT id, incident_id, kind, fact_ms, due_ms, fulfilled_ms, fulfilled_by FROM obligations WHERE tenant_id = $1 ORDER BY due_ms, id")
-            .bind(tenant.as_str()).fetch_all(pool).await.map_err(DbError::query("obligations"))?);
+        let rows: Vec<Row> = on_pool!(self, pool => sqlx::query_as("SELECT id, incident_id, kind, fact_ms, due_ms, fulfilled_ms, fulfilled_by FROM obligations WHERE tenant_id = $1 AND (due_ms > $2 OR (due_ms = $2 AND id > $3)) ORDER BY due_ms, id LIMIT $4")
+            .bind(tenant.as_str()).bind(after_ms).bind(after_id).bind(limit).fetch_all(pool).await.map_err(DbError::query("obligations"))?);
         let model = |e: kuzet_model::ModelError| e.to_string();
         rows.into_iter()
             .map(|(id, incident, kind, fact, due, fulfilled, by)| {
@@ -755,4 +784,31 @@ impl Db {
         }
         Ok(())
     }
+}
+
+/// A list's cursor, `key.id`: the sort key and id of the last item of the previous page.
+fn parse_cursor(text: &str) -> Result<(i64, String), DbError> {
+    text.split_once('.')
+        .and_then(|(key, id)| Some((key.parse::<i64>().ok()?, id)))
+        .filter(|(_, id)| ObjectId::new(*id).is_ok())
+        .map(|(key, id)| (key, id.to_owned()))
+        .ok_or_else(|| DbError::invalid(format!("cursor `{text}`"), "not a cursor of this list"))
+}
+
+/// Cuts a page loaded with one item more than `limit` back to `limit` and answers the next page's cursor, made
+/// from the last item's sort key and id, when that extra item said there is a next page.
+fn next_cursor<T>(
+    page: &mut Vec<T>,
+    limit: i64,
+    key: impl Fn(&T) -> (i64, String),
+) -> Option<String> {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    if page.len() <= limit {
+        return None;
+    }
+    page.truncate(limit);
+    page.last().map(|item| {
+        let (sort, id) = key(item);
+        format!("{sort}.{id}")
+    })
 }

@@ -685,6 +685,21 @@ async fn suite(db: Db) {
         4,
         "three of the incident and the quarterly report"
     );
+    let (soonest, cursor) = db
+        .obligations_page(&read, &t("akimat"), None, 3)
+        .await
+        .unwrap();
+    let (rest, end) = db
+        .obligations_page(&read, &t("akimat"), cursor.as_deref(), 3)
+        .await
+        .unwrap();
+    assert!(end.is_none());
+    let paged: Vec<_> = soonest.iter().chain(&rest).map(|o| &o.id).collect();
+    assert_eq!(
+        paged,
+        all.iter().map(|o| &o.id).collect::<Vec<_>>(),
+        "the pages walk the whole list in order"
+    );
     // Pages of the incident list: newest first, ties broken by id, each incident once, a cursor while more remain.
     let mut second = Incident::new(
         t("akimat"),

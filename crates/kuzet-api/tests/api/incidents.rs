@@ -630,6 +630,46 @@ async fn the_incident_list_comes_in_pages_with_a_cursor() {
         }
     }
     assert_eq!(walked, titles(&whole));
+    // Obligations page the same way, soonest due first.
+    let obligations = format!("/api/v1/tenants/{OWN}/obligations");
+    let all = h.call(Method::GET, &obligations, &analyst, None).await;
+    assert_eq!(all.status, 200, "{}", all.text);
+    let ids = |answer: &crate::harness::Answer| -> Vec<String> {
+        answer
+            .json
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let first = h
+        .call(
+            Method::GET,
+            &format!("{obligations}?limit=1"),
+            &analyst,
+            None,
+        )
+        .await;
+    assert_eq!(first.status, 200, "{}", first.text);
+    let mut walked = ids(&first);
+    let mut after = first.headers.get("kuzet-next-cursor").cloned();
+    for _ in 0..ids(&all).len() {
+        let Some(cursor) = after.take() else { break };
+        let next = h
+            .call(
+                Method::GET,
+                &format!("{obligations}?limit=1&after={}", cursor.to_str().unwrap()),
+                &analyst,
+                None,
+            )
+            .await;
+        assert_eq!(next.status, 200, "{}", next.text);
+        walked.extend(ids(&next));
+        after = next.headers.get("kuzet-next-cursor").cloned();
+    }
+    assert_eq!(walked, ids(&all));
+    assert!(walked.len() >= 2, "more than one page walked: {walked:?}");
     for (query, expected) in [
         ("limit=0", "limit `0`"),
         ("limit=501", "limit `501`"),
