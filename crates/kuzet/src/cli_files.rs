@@ -281,16 +281,28 @@ pub fn export(config: &Config, tenant: &str, day: Option<jiff::civil::Date>) -> 
     }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    for event in kuzet_store::read_events(&config.archive_dir(), &tenant) {
+    let archive = config.archive_dir();
+    for event in events_of_day(&archive, &tenant, day) {
         let event = event?;
-        if day.is_some_and(|d| kuzet_model::time::kz_local(event.ingested).date() != d) {
-            continue;
-        }
         serde_json::to_writer(&mut out, &event.to_ecs_json())?;
         out.write_all(b"\n")?;
     }
     out.flush()?;
     Ok(())
+}
+
+/// A tenant's archived events, or only those received on `day` in Kazakhstan time (the day a segment holds).
+fn events_of_day<'a>(
+    archive_dir: &'a Path,
+    tenant: &'a TenantId,
+    day: Option<jiff::civil::Date>,
+) -> impl Iterator<Item = Result<kuzet_model::Event>> + 'a {
+    kuzet_store::read_events(archive_dir, tenant)
+        .map(|event| event.map_err(anyhow::Error::from))
+        .filter(move |event| match (event, day) {
+            (Ok(e), Some(d)) => kuzet_model::time::kz_local(e.ingested).date() == d,
+            _ => true,
+        })
 }
 
 /// What `kuzet evidence export` is asked for.
@@ -299,6 +311,8 @@ pub struct EvidenceRequest<'a> {
     pub case: &'a str,
     /// An incident whose attached events and custody come from the database.
     pub incident: Option<&'a str>,
+    /// Every event received on this day in Kazakhstan time, besides the chosen ones.
+    pub day: Option<jiff::civil::Date>,
     pub events: &'a [String],
     pub reason: &'a str,
 }
@@ -318,6 +332,22 @@ pub fn evidence_export(config: &Config, request: EvidenceRequest<'_>, out: &Path
         .iter()
         .map(|e| e.parse::<EventId>().with_context(|| format!("event `{e}`")))
         .collect::<Result<Vec<_>>>()?;
+    if let Some(day) = request.day {
+        let mut of_day = Vec::new();
+        let archive = config.archive_dir();
+        for event in events_of_day(&archive, &tenant, Some(day)) {
+            let id = event?.id;
+            if !ids.contains(&id) {
+                of_day.push(id);
+            }
+        }
+        if of_day.is_empty() && ids.is_empty() {
+            bail!(
+                "--day {day}: tenant `{tenant}` has no events received that day (Kazakhstan time)"
+            );
+        }
+        ids.extend(of_day);
+    }
     let signer = kuzet_store::keys::read_signing_key(&config.signing_key)?;
     let now = jiff::Timestamp::now();
     let user = std::env::var("USER").unwrap_or_else(|_| "cli".into());

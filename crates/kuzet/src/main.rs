@@ -162,7 +162,10 @@ enum EvidenceCommand {
         /// Take the incident's attached events and its chain of custody from the database (and record the export).
         #[arg(long)]
         incident: Option<String>,
-        #[arg(long = "event", required_unless_present = "incident")]
+        /// Every event of the tenant received on this day in Kazakhstan time (YYYY-MM-DD): one day's logs (R5).
+        #[arg(long)]
+        day: Option<String>,
+        #[arg(long = "event", required_unless_present_any = ["incident", "day"])]
         events: Vec<String>,
         #[arg(long)]
         out: PathBuf,
@@ -175,6 +178,15 @@ enum ConfigCommand {
     Default,
     /// Checks a configuration file and prints what it configures.
     Check,
+}
+
+/// A `--day` argument: a date in Kazakhstan time.
+fn local_day(day: Option<&str>) -> Result<Option<jiff::civil::Date>> {
+    day.map(|d| {
+        d.parse::<jiff::civil::Date>()
+            .map_err(|e| anyhow::anyhow!("--day `{d}`: {e} (expected YYYY-MM-DD)"))
+    })
+    .transpose()
 }
 
 fn load_config(cli: &Cli) -> Result<Config> {
@@ -313,14 +325,7 @@ fn run() -> Result<()> {
             Ok(())
         }
         Command::Export { tenant, day } => {
-            let day = day
-                .as_deref()
-                .map(|d| {
-                    d.parse::<jiff::civil::Date>()
-                        .map_err(|e| anyhow::anyhow!("--day `{d}`: {e} (expected YYYY-MM-DD)"))
-                })
-                .transpose()?;
-            cli_files::export(&load_config(&cli)?, tenant, day)
+            cli_files::export(&load_config(&cli)?, tenant, local_day(day.as_deref())?)
         }
         Command::Evidence {
             command:
@@ -329,6 +334,7 @@ fn run() -> Result<()> {
                     case,
                     reason,
                     incident,
+                    day,
                     events,
                     out,
                 },
@@ -338,6 +344,7 @@ fn run() -> Result<()> {
                 tenant,
                 case,
                 incident: incident.as_deref(),
+                day: local_day(day.as_deref())?,
                 events,
                 reason,
             },

@@ -75,6 +75,57 @@ fn files_are_ingested_exported_and_proved() {
     let bad = day("5 December");
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--day `5 December`"));
+    // The same day as evidence: a signed bundle of every event of that local day, each with its proof.
+    let bundle = site.path("day-bundle");
+    let bundle_arg = bundle.display().to_string();
+    let exported = site.kuzet(&[
+        "evidence",
+        "export",
+        "--tenant",
+        "akimat",
+        "--case",
+        "day",
+        "--reason",
+        "the day's logs for the court",
+        "--day",
+        &today,
+        "--out",
+        &bundle_arg,
+    ]);
+    assert!(
+        exported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&exported.stderr)
+    );
+    let key_arg = site
+        .data_dir()
+        .join("archive/public.key")
+        .display()
+        .to_string();
+    let checked = site.kuzet(&["verify-bundle", &bundle_arg, "--public-key", &key_arg]);
+    let text = String::from_utf8_lossy(&checked.stdout).into_owned();
+    assert!(checked.status.success(), "{text}");
+    assert!(
+        text.contains(&format!("intact: {expected} event(s) of tenant `akimat`")),
+        "{text}"
+    );
+    let empty_arg = site.path("empty-day").display().to_string();
+    let empty = site.kuzet(&[
+        "evidence",
+        "export",
+        "--tenant",
+        "akimat",
+        "--case",
+        "day",
+        "--reason",
+        "r",
+        "--day",
+        "2020-01-01",
+        "--out",
+        &empty_arg,
+    ]);
+    assert!(!empty.status.success());
+    assert!(String::from_utf8_lossy(&empty.stderr).contains("no events received that day"));
     let cef = with_message(&events, "Virus found");
     assert_eq!(cef.len(), 1, "{events:#?}");
     assert_eq!(cef[0]["observer"]["vendor"], "Kaspersky Lab");
