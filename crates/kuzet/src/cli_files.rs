@@ -282,7 +282,7 @@ pub fn export(config: &Config, tenant: &str, day: Option<jiff::civil::Date>) -> 
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let archive = config.archive_dir();
-    for event in events_of_day(&archive, &tenant, day) {
+    for event in events_of_day(config, &archive, &tenant, day)? {
         let event = event?;
         serde_json::to_writer(&mut out, &event.to_ecs_json())?;
         out.write_all(b"\n")?;
@@ -291,18 +291,25 @@ pub fn export(config: &Config, tenant: &str, day: Option<jiff::civil::Date>) -> 
     Ok(())
 }
 
-/// A tenant's archived events, or only those received on `day` in Kazakhstan time (the day a segment holds).
+/// A tenant's archived events, or only those received on local `day`: the day the archive's segments roll at
+/// (`store.day_offset` ahead of UTC; Kazakhstan's by default), so a day's export is what one day's segment holds.
 fn events_of_day<'a>(
+    config: &Config,
     archive_dir: &'a Path,
     tenant: &'a TenantId,
     day: Option<jiff::civil::Date>,
-) -> impl Iterator<Item = Result<kuzet_model::Event>> + 'a {
-    kuzet_store::read_events(archive_dir, tenant)
+) -> Result<impl Iterator<Item = Result<kuzet_model::Event>> + 'a> {
+    let offset = jiff::SignedDuration::try_from(config.store.day_offset.std())
+        .context("store.day_offset: out of range")?;
+    Ok(kuzet_store::read_events(archive_dir, tenant)
         .map(|event| event.map_err(anyhow::Error::from))
         .filter(move |event| match (event, day) {
-            (Ok(e), Some(d)) => kuzet_model::time::kz_local(e.ingested).date() == d,
+            (Ok(e), Some(d)) => e
+                .ingested
+                .checked_add(offset)
+                .is_ok_and(|local| local.to_zoned(jiff::tz::TimeZone::UTC).date() == d),
             _ => true,
-        })
+        }))
 }
 
 /// What `kuzet evidence export` is asked for.
@@ -335,7 +342,7 @@ pub fn evidence_export(config: &Config, request: EvidenceRequest<'_>, out: &Path
     if let Some(day) = request.day {
         let mut of_day = Vec::new();
         let archive = config.archive_dir();
-        for event in events_of_day(&archive, &tenant, Some(day)) {
+        for event in events_of_day(config, &archive, &tenant, Some(day))? {
             let id = event?.id;
             if !ids.contains(&id) {
                 of_day.push(id);
