@@ -289,17 +289,6 @@ impl Db {
         Ok(id)
     }
 
-    /// A tenant's incidents, newest first (for [`Permission::IncidentsRead`]).
-    pub async fn incidents(
-        &self,
-        scope: &Scope,
-        tenant: &TenantId,
-    ) -> Result<Vec<IncidentRecord>, DbError> {
-        require(scope, Permission::IncidentsRead, tenant)?;
-        self.load_incidents(tenant, None, (i64::MIN, i64::MAX))
-            .await
-    }
-
     /// A page of a tenant's incidents, newest first (for [`Permission::IncidentsRead`]): at most `limit` after
     /// the opaque `cursor` of the previous page, and the cursor of the next page when there is one.
     pub async fn incidents_page(
@@ -310,22 +299,19 @@ impl Db {
         limit: u32,
     ) -> Result<(Vec<IncidentRecord>, Option<String>), DbError> {
         require(scope, Permission::IncidentsRead, tenant)?;
-        let after = cursor.map(parse_cursor).transpose()?;
-        let limit = i64::from(limit.max(1));
-        // One more than asked says whether a next page exists.
-        let mut page = self
+        let request = PageRequest::new(cursor, limit)?;
+        let page = self
             .load_incident_page(
                 tenant,
                 None,
                 (i64::MIN, i64::MAX),
-                after.as_ref().map(|(ms, id)| (*ms, id.as_str())),
-                limit + 1,
+                request.after(),
+                request.fetch(),
             )
             .await?;
-        let next = next_cursor(&mut page, limit, |r| {
+        Ok(request.finish(page, |r| {
             (r.incident.detected.as_millisecond(), r.id.to_string())
-        });
-        Ok((page, next))
+        }))
     }
 
     /// One incident of `tenant` (for [`Permission::IncidentsRead`]); an incident of another tenant is "not found".
@@ -615,16 +601,6 @@ impl Db {
         Ok(created)
     }
 
-    /// A tenant's obligations, soonest due first (for [`Permission::IncidentsRead`]).
-    pub async fn obligations(
-        &self,
-        scope: &Scope,
-        tenant: &TenantId,
-    ) -> Result<Vec<ObligationRecord>, DbError> {
-        require(scope, Permission::IncidentsRead, tenant)?;
-        self.load_obligations(tenant, None, i64::MAX).await
-    }
-
     /// A page of a tenant's obligations, soonest due first (for [`Permission::IncidentsRead`]): at most `limit`
     /// after the opaque `cursor` of the previous page, and the cursor of the next page when there is one.
     pub async fn obligations_page(
@@ -635,19 +611,11 @@ impl Db {
         limit: u32,
     ) -> Result<(Vec<ObligationRecord>, Option<String>), DbError> {
         require(scope, Permission::IncidentsRead, tenant)?;
-        let after = cursor.map(parse_cursor).transpose()?;
-        let limit = i64::from(limit.max(1));
-        let mut page = self
-            .load_obligations(
-                tenant,
-                after.as_ref().map(|(ms, id)| (*ms, id.as_str())),
-                limit + 1,
-            )
+        let request = PageRequest::new(cursor, limit)?;
+        let page = self
+            .load_obligations(tenant, request.after(), request.fetch())
             .await?;
-        let next = next_cursor(&mut page, limit, |o| {
-            (o.due.as_millisecond(), o.id.to_string())
-        });
-        Ok((page, next))
+        Ok(request.finish(page, |o| (o.due.as_millisecond(), o.id.to_string())))
     }
 
     /// A tenant's obligations due after `after` (due, id), soonest first, at most `limit`.
@@ -786,29 +754,56 @@ impl Db {
     }
 }
 
-/// A list's cursor, `key.id`: the sort key and id of the last item of the previous page.
-fn parse_cursor(text: &str) -> Result<(i64, String), DbError> {
-    text.split_once('.')
-        .and_then(|(key, id)| Some((key.parse::<i64>().ok()?, id)))
-        .filter(|(_, id)| ObjectId::new(*id).is_ok())
-        .map(|(key, id)| (key, id.to_owned()))
-        .ok_or_else(|| DbError::invalid(format!("cursor `{text}`"), "not a cursor of this list"))
+/// A page asked of a list sorted by (key, id): after the cursor `key.id` of the previous page's last item, at
+/// most `limit` items. One more than asked is loaded: it says whether a next page exists.
+struct PageRequest {
+    after: Option<(i64, String)>,
+    limit: usize,
 }
 
-/// Cuts a page loaded with one item more than `limit` back to `limit` and answers the next page's cursor, made
-/// from the last item's sort key and id, when that extra item said there is a next page.
-fn next_cursor<T>(
-    page: &mut Vec<T>,
-    limit: i64,
-    key: impl Fn(&T) -> (i64, String),
-) -> Option<String> {
-    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-    if page.len() <= limit {
-        return None;
+impl PageRequest {
+    fn new(cursor: Option<&str>, limit: u32) -> Result<Self, DbError> {
+        let after = cursor
+            .map(|text| {
+                text.split_once('.')
+                    .and_then(|(key, id)| Some((key.parse::<i64>().ok()?, id)))
+                    .filter(|(_, id)| ObjectId::new(*id).is_ok())
+                    .map(|(key, id)| (key, id.to_owned()))
+                    .ok_or_else(|| {
+                        DbError::invalid(format!("cursor `{text}`"), "not a cursor of this list")
+                    })
+            })
+            .transpose()?;
+        // A u32 fits a usize on every platform this runs on (32 bits or more).
+        let limit = usize::try_from(limit.max(1)).unwrap_or(usize::MAX);
+        Ok(PageRequest { after, limit })
     }
-    page.truncate(limit);
-    page.last().map(|item| {
-        let (sort, id) = key(item);
-        format!("{sort}.{id}")
-    })
+
+    fn after(&self) -> Option<(i64, &str)> {
+        self.after.as_ref().map(|(key, id)| (*key, id.as_str()))
+    }
+
+    /// How many rows to load: the page and one more.
+    fn fetch(&self) -> i64 {
+        i64::try_from(self.limit)
+            .unwrap_or(i64::MAX)
+            .saturating_add(1)
+    }
+
+    /// The page cut back to the limit, and the next page's cursor when the extra row was there.
+    fn finish<T>(
+        &self,
+        mut page: Vec<T>,
+        key: impl Fn(&T) -> (i64, String),
+    ) -> (Vec<T>, Option<String>) {
+        if page.len() <= self.limit {
+            return (page, None);
+        }
+        page.truncate(self.limit);
+        let next = page.last().map(|item| {
+            let (sort, id) = key(item);
+            format!("{sort}.{id}")
+        });
+        (page, next)
+    }
 }

@@ -644,7 +644,14 @@ async fn suite(db: Db) {
         fulfilled.fulfilled.as_ref().map(|(_, by)| by.as_str()),
         Some("receipt 42")
     );
-    assert_eq!(db.incidents(&read, &t("akimat")).await.unwrap().len(), 1);
+    assert_eq!(
+        db.incidents_page(&read, &t("akimat"), None, 500)
+            .await
+            .unwrap()
+            .0
+            .len(),
+        1
+    );
     // The quarterly report (R20): once per tenant and quarter, however often the job runs.
     let tenants = db
         .tenants(&admin.scope(Permission::TenantsRead, later).unwrap())
@@ -671,7 +678,11 @@ async fn suite(db: Db) {
             .unwrap(),
         0
     );
-    let all = db.obligations(&read, &t("akimat")).await.unwrap();
+    let (all, none) = db
+        .obligations_page(&read, &t("akimat"), None, 500)
+        .await
+        .unwrap();
+    assert!(none.is_none());
     let quarterly = all.iter().find(|o| o.kind == "quarterly_report").unwrap();
     assert_eq!(
         quarterly.fact,
@@ -713,9 +724,10 @@ async fn suite(db: Db) {
     second.title = "an earlier one".into();
     db.create_incident(&manage, &second, later).await.unwrap();
     let everything: Vec<String> = db
-        .incidents(&read, &t("akimat"))
+        .incidents_page(&read, &t("akimat"), None, 500)
         .await
         .unwrap()
+        .0
         .into_iter()
         .map(|r| r.id.to_string())
         .collect();
@@ -827,9 +839,10 @@ async fn suite(db: Db) {
         DbError::NotFound(_)
     ));
     assert!(
-        db.incidents(&bank_read, &t("bank"))
+        db.incidents_page(&bank_read, &t("bank"), None, 500)
             .await
             .unwrap()
+            .0
             .is_empty()
     );
     assert!(matches!(
