@@ -45,17 +45,6 @@ impl<P> Expr<P> {
             Expr::Const(b) => Expr::Const(b),
         })
     }
-
-    pub(crate) fn leaves<'a>(&'a self, out: &mut Vec<&'a P>) {
-        match self {
-            Expr::And(xs) | Expr::Or(xs) | Expr::AtLeast(_, xs) => {
-                xs.iter().for_each(|x| x.leaves(out))
-            }
-            Expr::Not(x) => x.leaves(out),
-            Expr::Leaf(p) => out.push(p),
-            Expr::Const(_) => {}
-        }
-    }
 }
 
 /// Which event fields a predicate looks at.

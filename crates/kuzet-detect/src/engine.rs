@@ -3,11 +3,15 @@
 //! Per event, three steps, each cheaper than the next one is precise:
 //! 1. **Route**: the pipeline's logsource variants the event belongs to, found by one hash lookup per key field
 //!    (`winlog.channel`, `event.dataset`, …) instead of testing every variant.
-//! 2. **Prefilter**: every literal a rule's match requires (its *needles*) of all rules at once, found in one
-//!    Aho-Corasick pass over the lower-cased text of the fields rules look at. A rule none of whose needles occur
-//!    cannot match and is not evaluated. Rules without needles (numbers, regexes, negations alone) are always
+//! 2. **Prefilter**: every literal a rule's match requires (its *needles*), of all rules at once: each field
+//!    rules read has one Aho-Corasick automaton of the needles of the leaves that read it, run once over the
+//!    field's lower-cased text. A rule none of whose needles occur cannot match and is not evaluated. Rules without needles (numbers, regexes, negations alone) are always
 //!    evaluated.
 //! 3. **Evaluate** exactly: the rule's condition tree over its matchers, bound to the event fields of the variant.
+//!
+//! Every event field name the engine reads is interned at build time; per event, one pass over the event's
+//! fields puts each such field in its slot (and runs the field's automaton), so that evaluation reads fields by
+//! index instead of by name.
 //!
 //! The prefilter only skips rules that cannot match: `matches_exhaustive` evaluates every routed rule and the
 //! property tests check that both give the same hits.
@@ -16,26 +20,66 @@ use std::borrow::Cow;
 
 use aho_corasick::AhoCorasick;
 use kuzet_model::{Event, Value, fields};
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 
 use crate::compile::{self, Expr, FieldSel, PredSpec};
 use crate::matcher::{Matcher, each_text, fold, fold_into};
 use crate::pipeline::{Condition, Pipeline};
 use crate::rules::{ProblemKind, RuleMeta, RuleProblem, RuleSet};
 
+/// An interned event field name: its index in [`Names`].
+type Slot = u32;
+
+/// Every event field name the engine reads, interned.
+#[derive(Debug, Default)]
+struct Names {
+    ids: FxHashMap<Box<str>, Slot>,
+    /// Slots of the typed hot fields an event does not keep in its field map.
+    hot: Vec<(Slot, &'static str)>,
+}
+
+impl Names {
+    fn intern(&mut self, name: &str) -> Slot {
+        if let Some(&slot) = self.ids.get(name) {
+            return slot;
+        }
+        let slot = Slot::try_from(self.ids.len()).unwrap_or(Slot::MAX);
+        self.ids.insert(name.into(), slot);
+        if let Some(hot) = [
+            fields::EVENT_ORIGINAL,
+            fields::TIMESTAMP,
+            fields::ORGANIZATION_ID,
+        ]
+        .into_iter()
+        .find(|h| *h == name)
+        {
+            self.hot.push((slot, hot));
+        }
+        slot
+    }
+
+    fn intern_all(&mut self, names: Vec<String>) -> Box<[Slot]> {
+        names.iter().map(|n| self.intern(n)).collect()
+    }
+
+    fn len(&self) -> usize {
+        self.ids.len()
+    }
+}
+
 /// Where a leaf finds its value.
 #[derive(Debug, Clone)]
 enum Sel {
     /// A Sigma field: the first of these event fields that is present.
-    First(Box<[Box<str>]>),
+    First(Box<[Slot]>),
     /// `keywords`: any of these fields.
-    Any(Box<[Box<str>]>),
+    Any(Box<[Slot]>),
 }
 
 impl Sel {
-    fn names(&self) -> &[Box<str>] {
+    fn slots(&self) -> &[Slot] {
         match self {
-            Sel::First(names) | Sel::Any(names) => names,
+            Sel::First(slots) | Sel::Any(slots) => slots,
         }
     }
 }
@@ -45,16 +89,23 @@ struct Leaf {
     sel: Sel,
     matcher: Matcher,
     /// `fieldref`: the other field's candidates.
-    reference: Option<Box<[Box<str>]>>,
+    reference: Option<Box<[Slot]>>,
 }
 
 /// One rule bound to one logsource variant.
 #[derive(Debug)]
 struct Unit {
     rule: u32,
+    /// `None`: a rule without a logsource, for every event.
+    variant: Option<u32>,
     tree: Expr<Leaf>,
-    /// No needle: evaluated whenever its variant is routed.
-    always: bool,
+}
+
+/// A routing condition on an interned field.
+#[derive(Debug)]
+enum Route {
+    Equals(Slot, Vec<String>),
+    Exists(Slot, bool),
 }
 
 /// Variants by the lower-cased value of their key field.
@@ -63,20 +114,17 @@ type VariantsByValue = FxHashMap<String, Vec<u32>>;
 /// Finds the variants an event belongs to.
 #[derive(Debug, Default)]
 struct Router {
-    conditions: Vec<Vec<Condition>>,
+    conditions: Vec<Vec<Route>>,
     /// Variants whose first condition is `equals`, by that field and its lower-cased values.
-    keyed: Vec<(Box<str>, VariantsByValue)>,
+    keyed: Vec<(Slot, VariantsByValue)>,
     /// The rest, tested one by one.
     unkeyed: Vec<u32>,
 }
 
+/// Per field slot, the automaton of the needles that may occur in it.
 #[derive(Debug)]
 struct Prefilter {
-    automaton: AhoCorasick,
-    /// Per pattern, the units that need it.
-    units: Vec<Vec<u32>>,
-    /// The fields whose text is searched.
-    fields: FxHashSet<Box<str>>,
+    fields: Vec<Option<FieldNeedles>>,
 }
 
 /// Counts that say how the rules were compiled.
@@ -96,42 +144,102 @@ pub struct EngineStats {
 pub struct Engine {
     rules: Vec<RuleMeta>,
     units: Vec<Unit>,
+    names: Names,
     /// Units of rules without a logsource: every event.
     global: Vec<u32>,
     /// Units per pipeline variant.
     by_variant: Vec<Vec<u32>>,
+    /// The units without a needle, which the prefilter cannot skip: of `global`, and per variant.
+    always_global: Vec<u32>,
+    always_by_variant: Vec<Vec<u32>>,
     router: Router,
     prefilter: Option<Prefilter>,
     problems: Vec<RuleProblem>,
 }
 
-/// Per-thread working memory, reused from event to event.
+/// Per-thread working memory, reused from event to event. Arrays indexed by unit, variant or slot hold the
+/// generation (the event's number) they were last set in, so nothing is cleared between events.
 #[derive(Debug, Default)]
 pub struct Scratch {
     generation: u32,
     /// `candidate[unit] == generation`: a needle of the unit occurs in this event.
     candidate: Vec<u32>,
+    candidates: Vec<u32>,
     routed: Vec<u32>,
     variant_seen: Vec<u32>,
-    haystack: String,
-    lower: FxHashMap<usize, String>,
+    /// `slot_seen[slot] == generation`: the event has the field, at `slot_at[slot]` in the event's values.
+    slot_seen: Vec<u32>,
+    slot_at: Vec<u32>,
+    /// The lower-cased text of a string field, folded once per event (`lower_seen[slot] == generation`).
+    lower_seen: Vec<u32>,
+    lower: Vec<String>,
+    /// A field's lower-cased text, for its automaton.
+    folded: String,
     hits: Vec<u32>,
 }
 
 impl Scratch {
-    fn next_generation(&mut self, units: usize, variants: usize) {
+    fn next_generation(&mut self, units: usize, variants: usize, slots: usize) {
         self.candidate.resize(units, 0);
         self.variant_seen.resize(variants, 0);
+        self.slot_seen.resize(slots, 0);
+        self.slot_at.resize(slots, 0);
+        self.lower_seen.resize(slots, 0);
+        self.lower.resize(slots, String::new());
         self.generation = self.generation.wrapping_add(1);
         if self.generation == 0 {
             self.candidate.fill(0);
             self.variant_seen.fill(0);
+            self.slot_seen.fill(0);
+            self.lower_seen.fill(0);
             self.generation = 1;
         }
+        self.candidates.clear();
         self.routed.clear();
-        self.haystack.clear();
-        self.lower.clear();
+        self.folded.clear();
         self.hits.clear();
+    }
+}
+
+/// The event's fields by slot, for one evaluation.
+struct View<'e, 's> {
+    generation: u32,
+    slot_seen: &'s [u32],
+    slot_at: &'s [u32],
+    values: &'s [Cow<'e, Value>],
+}
+
+impl View<'_, '_> {
+    fn get(&self, slot: Slot) -> Option<&Value> {
+        let slot = slot as usize;
+        (self.slot_seen[slot] == self.generation)
+            .then(|| self.values.get(self.slot_at[slot] as usize).map(|v| &**v))
+            .flatten()
+    }
+
+    fn first(&self, slots: &[Slot]) -> Option<(Slot, &Value)> {
+        slots
+            .iter()
+            .find_map(|&slot| self.get(slot).map(|v| (slot, v)))
+    }
+}
+
+/// Lower-cased string fields of the event, folded on first use.
+struct Lower<'s> {
+    generation: u32,
+    seen: &'s mut [u32],
+    text: &'s mut [String],
+}
+
+impl Lower<'_> {
+    fn of(&mut self, slot: Slot, text: &str) -> &str {
+        let slot = slot as usize;
+        if self.seen[slot] != self.generation {
+            self.seen[slot] = self.generation;
+            self.text[slot].clear();
+            fold_into(text, &mut self.text[slot]);
+        }
+        &self.text[slot]
     }
 }
 
@@ -142,6 +250,7 @@ impl Engine {
         let mut problems = set.problems.clone();
         let mut rules = Vec::with_capacity(set.rules.len());
         let mut units = Vec::new();
+        let mut names = Names::default();
         let mut global = Vec::new();
         let mut by_variant: Vec<Vec<u32>> = vec![Vec::new(); pipeline.variants().len()];
         let mut filter_used = vec![false; set.filters.len()];
@@ -205,7 +314,7 @@ impl Engine {
             for variant in &variants {
                 match tree
                     .clone()
-                    .try_map(&mut |spec| bind(spec, pipeline, *variant))
+                    .try_map(&mut |spec| bind(spec, pipeline, *variant, &mut names))
                 {
                     Ok(tree) => bound.push((*variant, tree)),
                     Err(reason) => bind_error = Some(reason),
@@ -218,11 +327,10 @@ impl Engine {
             rules.push(meta.clone());
             for (variant, tree) in bound {
                 let unit = u32::try_from(units.len()).unwrap_or(u32::MAX);
-                let always = needles(&tree).is_none();
                 units.push(Unit {
                     rule: rule_index,
+                    variant: variant.map(|v| u32::try_from(v).unwrap_or(u32::MAX)),
                     tree,
-                    always,
                 });
                 match variant {
                     Some(v) => by_variant[v].push(unit),
@@ -256,9 +364,24 @@ impl Engine {
                 ),
             });
         }
-        let router = Router::new(pipeline, &by_variant);
-        let prefilter = Prefilter::new(&units);
+        let router = Router::new(pipeline, &by_variant, &mut names);
+        let prefilter = Prefilter::new(&units, &names);
+        let (mut always_global, mut always_by_variant) =
+            (Vec::new(), vec![Vec::new(); by_variant.len()]);
+        for (index, unit) in units.iter().enumerate() {
+            if prefilter.is_some() && needles(&unit.tree).is_some() {
+                continue;
+            }
+            let index = u32::try_from(index).unwrap_or(u32::MAX);
+            match unit.variant {
+                Some(v) => always_by_variant[v as usize].push(index),
+                None => always_global.push(index),
+            }
+        }
         Self {
+            names,
+            always_global,
+            always_by_variant,
             rules,
             units,
             global,
@@ -283,8 +406,9 @@ impl Engine {
         EngineStats {
             rules: self.rules.len(),
             units: self.units.len(),
-            always: self.units.iter().filter(|u| u.always).count(),
-            needles: self.prefilter.as_ref().map_or(0, |p| p.units.len()),
+            always: self.always_global.len()
+                + self.always_by_variant.iter().map(Vec::len).sum::<usize>(),
+            needles: self.prefilter.as_ref().map_or(0, Prefilter::patterns),
             problems: self.problems.len(),
         }
     }
@@ -305,37 +429,117 @@ impl Engine {
     }
 
     fn run<'s>(&self, event: &Event, scratch: &'s mut Scratch, prefilter: bool) -> &'s [u32] {
-        scratch.next_generation(self.units.len(), self.by_variant.len());
-        self.router.route(event, scratch);
+        scratch.next_generation(self.units.len(), self.by_variant.len(), self.names.len());
+        let generation = scratch.generation;
         let prefilter = if prefilter {
             self.prefilter.as_ref()
         } else {
             None
         };
-        if let Some(prefilter) = prefilter {
-            prefilter.mark(event, scratch);
+        // One pass over the event's fields: slots, and the needles found in each.
+        let mut values: Vec<Cow<'_, Value>> = Vec::with_capacity(16);
+        for (name, value) in event.fields.iter() {
+            if let Some(&slot) = self.names.ids.get(name) {
+                self.fill(scratch, slot, Cow::Borrowed(value), &mut values, prefilter);
+            }
         }
-        let generation = scratch.generation;
-        let routed = std::mem::take(&mut scratch.routed);
-        let lists = routed
-            .iter()
-            .map(|v| &self.by_variant[*v as usize])
-            .chain(std::iter::once(&self.global));
-        for list in lists {
-            for &unit_index in list {
-                let unit = &self.units[unit_index as usize];
-                let candidate = prefilter.is_none()
-                    || unit.always
-                    || scratch.candidate[unit_index as usize] == generation;
-                if candidate && eval(&unit.tree, event, &mut scratch.lower) {
-                    scratch.hits.push(unit.rule);
+        for &(slot, name) in &self.names.hot {
+            if scratch.slot_seen[slot as usize] != generation
+                && let Some(value) = hot_field(event, name)
+            {
+                self.fill(scratch, slot, Cow::Owned(value), &mut values, prefilter);
+            }
+        }
+        let view = View {
+            generation,
+            slot_seen: &scratch.slot_seen,
+            slot_at: &scratch.slot_at,
+            values: &values,
+        };
+        self.router.route(
+            &view,
+            &mut scratch.variant_seen,
+            &mut scratch.routed,
+            generation,
+        );
+        let mut lower = Lower {
+            generation,
+            seen: &mut scratch.lower_seen,
+            text: &mut scratch.lower,
+        };
+        let hits = &mut scratch.hits;
+        let mut evaluate = |unit: &Unit| {
+            if eval(&unit.tree, &view, &mut lower) {
+                hits.push(unit.rule);
+            }
+        };
+        match prefilter {
+            Some(_) => {
+                for &unit in scratch
+                    .routed
+                    .iter()
+                    .flat_map(|v| &self.always_by_variant[*v as usize])
+                {
+                    evaluate(&self.units[unit as usize]);
+                }
+                for &unit in &self.always_global {
+                    evaluate(&self.units[unit as usize]);
+                }
+                for &unit in &scratch.candidates {
+                    let unit = &self.units[unit as usize];
+                    let routed = unit
+                        .variant
+                        .is_none_or(|v| scratch.variant_seen[v as usize] == generation);
+                    if routed {
+                        evaluate(unit);
+                    }
+                }
+            }
+            None => {
+                for &unit in scratch
+                    .routed
+                    .iter()
+                    .flat_map(|v| &self.by_variant[*v as usize])
+                {
+                    evaluate(&self.units[unit as usize]);
+                }
+                for &unit in &self.global {
+                    evaluate(&self.units[unit as usize]);
                 }
             }
         }
-        scratch.routed = routed;
         scratch.hits.sort_unstable();
         scratch.hits.dedup();
         &scratch.hits
+    }
+
+    /// Puts one field of the event in its slot and marks the units whose needles occur in it.
+    fn fill<'e>(
+        &self,
+        scratch: &mut Scratch,
+        slot: Slot,
+        value: Cow<'e, Value>,
+        values: &mut Vec<Cow<'e, Value>>,
+        prefilter: Option<&Prefilter>,
+    ) {
+        let index = slot as usize;
+        let generation = scratch.generation;
+        scratch.slot_seen[index] = generation;
+        scratch.slot_at[index] = u32::try_from(values.len()).unwrap_or(u32::MAX);
+        if let Some(prefilter) = prefilter.filter(|p| p.scans(slot)) {
+            let Scratch {
+                folded,
+                candidate,
+                candidates,
+                ..
+            } = scratch;
+            each_text(&value, &mut |text| {
+                folded.clear();
+                fold_into(text, folded);
+                prefilter.mark(slot, folded, candidate, candidates, generation);
+            });
+        }
+        values.push(value);
     }
 }
 
@@ -429,19 +633,20 @@ fn filter_applies(filter: &rsigma_parser::FilterRule, meta: &RuleMeta) -> bool {
         })
 }
 
-fn boxed(names: Vec<String>) -> Box<[Box<str>]> {
-    names.into_iter().map(String::into_boxed_str).collect()
-}
-
-fn bind(spec: PredSpec, pipeline: &Pipeline, variant: Option<usize>) -> Result<Leaf, String> {
+fn bind(
+    spec: PredSpec,
+    pipeline: &Pipeline,
+    variant: Option<usize>,
+    names: &mut Names,
+) -> Result<Leaf, String> {
     let sel = match &spec.field {
-        FieldSel::Named(name) => Sel::First(boxed(pipeline.candidates(variant, name))),
-        FieldSel::Keywords => Sel::Any(boxed(pipeline.keyword_fields(variant))),
+        FieldSel::Named(name) => Sel::First(names.intern_all(pipeline.candidates(variant, name))),
+        FieldSel::Keywords => Sel::Any(names.intern_all(pipeline.keyword_fields(variant))),
     };
     let reference = spec
         .reference
         .as_deref()
-        .map(|name| boxed(pipeline.candidates(variant, name)));
+        .map(|name| names.intern_all(pipeline.candidates(variant, name)));
     Ok(Leaf {
         sel,
         matcher: spec.matcher,
@@ -449,32 +654,25 @@ fn bind(spec: PredSpec, pipeline: &Pipeline, variant: Option<usize>) -> Result<L
     })
 }
 
-/// A field of the event by its ECS name: the open map, then the typed hot fields.
-fn lookup<'e>(event: &'e Event, name: &str) -> Option<Cow<'e, Value>> {
-    if let Some(value) = event.fields.get(name) {
-        return Some(Cow::Borrowed(value));
-    }
+/// A typed hot field of the event that is not in its field map, as a value.
+fn hot_field(event: &Event, name: &str) -> Option<Value> {
     match name {
-        fields::EVENT_ORIGINAL => Some(Cow::Owned(Value::Str(event.original_lossy().into_owned()))),
-        fields::TIMESTAMP => Some(Cow::Owned(Value::Str(event.timestamp.to_string()))),
-        fields::ORGANIZATION_ID => Some(Cow::Owned(Value::Str(event.tenant.to_string()))),
+        fields::EVENT_ORIGINAL => Some(Value::Str(event.original_lossy().into_owned())),
+        fields::TIMESTAMP => Some(Value::Str(event.timestamp.to_string())),
+        fields::ORGANIZATION_ID => Some(Value::Str(event.tenant.to_string())),
         _ => None,
     }
 }
 
-fn first<'e>(event: &'e Event, names: &[Box<str>]) -> Option<Cow<'e, Value>> {
-    names.iter().find_map(|name| lookup(event, name))
-}
-
-fn eval(expr: &Expr<Leaf>, event: &Event, lower: &mut FxHashMap<usize, String>) -> bool {
+fn eval(expr: &Expr<Leaf>, view: &View<'_, '_>, lower: &mut Lower<'_>) -> bool {
     match expr {
-        Expr::And(xs) => xs.iter().all(|x| eval(x, event, lower)),
-        Expr::Or(xs) => xs.iter().any(|x| eval(x, event, lower)),
-        Expr::Not(x) => !eval(x, event, lower),
+        Expr::And(xs) => xs.iter().all(|x| eval(x, view, lower)),
+        Expr::Or(xs) => xs.iter().any(|x| eval(x, view, lower)),
+        Expr::Not(x) => !eval(x, view, lower),
         Expr::AtLeast(n, xs) => {
             let mut count = 0usize;
             for x in xs {
-                if eval(x, event, lower) {
+                if eval(x, view, lower) {
                     count += 1;
                     if count >= *n {
                         return true;
@@ -484,23 +682,24 @@ fn eval(expr: &Expr<Leaf>, event: &Event, lower: &mut FxHashMap<usize, String>) 
             false
         }
         Expr::Const(b) => *b,
-        Expr::Leaf(leaf) => eval_leaf(leaf, event, lower),
+        Expr::Leaf(leaf) => eval_leaf(leaf, view, lower),
     }
 }
 
-fn eval_leaf(leaf: &Leaf, event: &Event, lower: &mut FxHashMap<usize, String>) -> bool {
+fn eval_leaf(leaf: &Leaf, view: &View<'_, '_>, lower: &mut Lower<'_>) -> bool {
     let other = leaf
         .reference
         .as_deref()
-        .and_then(|names| first(event, names));
-    let other = other.as_deref();
+        .and_then(|slots| view.first(slots))
+        .map(|(_, v)| v);
     match &leaf.sel {
-        Sel::First(names) => match first(event, names) {
-            Some(value) => test_value(leaf, value, lower, other),
+        Sel::First(slots) => match view.first(slots) {
+            Some((slot, value)) => test_value(leaf, slot, value, lower, other),
             None => matches!(leaf.matcher, Matcher::Null | Matcher::Exists(false)),
         },
-        Sel::Any(names) => names.iter().any(|name| {
-            lookup(event, name).is_some_and(|value| test_value(leaf, value, lower, other))
+        Sel::Any(slots) => slots.iter().any(|&slot| {
+            view.get(slot)
+                .is_some_and(|value| test_value(leaf, slot, value, lower, other))
         }),
     }
 }
@@ -508,36 +707,36 @@ fn eval_leaf(leaf: &Leaf, event: &Event, lower: &mut FxHashMap<usize, String>) -
 /// Runs a leaf's matcher on one present value, folding a string's case once per event and field.
 fn test_value(
     leaf: &Leaf,
-    value: Cow<'_, Value>,
-    lower: &mut FxHashMap<usize, String>,
+    slot: Slot,
+    value: &Value,
+    lower: &mut Lower<'_>,
     other: Option<&Value>,
 ) -> bool {
-    match (&value, leaf.matcher.folds_case()) {
-        // Keyed by the value's address: the event is borrowed, unchanged, for the whole evaluation.
-        (Cow::Borrowed(borrowed @ Value::Str(s)), true) => {
-            let key = std::ptr::from_ref(*borrowed) as usize;
-            let folded = lower
-                .entry(key)
-                .or_insert_with(|| fold(s, false).into_owned());
-            leaf.matcher.matches(borrowed, Some(folded), other)
+    match (value, leaf.matcher.folds_case()) {
+        (Value::Str(text), true) => {
+            let folded = lower.of(slot, text);
+            leaf.matcher.matches(value, Some(folded), other)
         }
-        _ => leaf.matcher.matches(&value, None, other),
+        _ => leaf.matcher.matches(value, None, other),
     }
 }
 
-/// Literals one of which occurs (lower-cased) in the text of the fields a unit looks at whenever it matches;
-/// `None` when no such set is known.
-fn needles(expr: &Expr<Leaf>) -> Option<Vec<String>> {
+/// A literal a unit needs and the fields it may occur in (those its leaf reads).
+type Needle<'u> = (&'u [Slot], String);
+
+/// Literals one of which occurs (lower-cased) in its fields whenever the unit matches; `None` when no such set
+/// is known.
+fn needles(expr: &Expr<Leaf>) -> Option<Vec<Needle<'_>>> {
     match expr {
         Expr::Leaf(leaf) => {
             let (anchor, _) = leaf.matcher.anchor()?;
-            Some(vec![fold(anchor, false).into_owned()])
+            Some(vec![(leaf.sel.slots(), fold(anchor, false).into_owned())])
         }
         // Any child's needles are necessary for the conjunction; the fewest, longest needles filter best.
         Expr::And(xs) => xs.iter().filter_map(needles).min_by_key(|set| {
             (
                 set.len(),
-                std::cmp::Reverse(set.iter().map(String::len).min().unwrap_or(0)),
+                std::cmp::Reverse(set.iter().map(|(_, n)| n.len()).min().unwrap_or(0)),
             )
         }),
         Expr::Or(xs) | Expr::AtLeast(_, xs) => {
@@ -552,135 +751,157 @@ fn needles(expr: &Expr<Leaf>) -> Option<Vec<String>> {
     }
 }
 
-/// The fields the needles of a unit may occur in: those of its anchored leaves.
-fn anchored_fields<'a>(expr: &'a Expr<Leaf>, out: &mut Vec<&'a str>) {
-    let mut leaves = Vec::new();
-    expr.leaves(&mut leaves);
-    for leaf in leaves {
-        if leaf.matcher.anchor().is_some() {
-            out.extend(leaf.sel.names().iter().map(|n| &**n));
-        }
-    }
+/// The needles of one field while the engine is built, each with the units that need it.
+#[derive(Debug, Default)]
+struct PatternSet {
+    ids: FxHashMap<String, u32>,
+    units: Vec<Vec<u32>>,
 }
 
-impl Prefilter {
-    fn new(units: &[Unit]) -> Option<Self> {
-        let mut patterns: FxHashMap<String, u32> = FxHashMap::default();
-        let mut pattern_units: Vec<Vec<u32>> = Vec::new();
-        let mut fields: FxHashSet<Box<str>> = FxHashSet::default();
-        for (index, unit) in units.iter().enumerate() {
-            let Some(set) = needles(&unit.tree) else {
-                continue;
-            };
-            let mut names = Vec::new();
-            anchored_fields(&unit.tree, &mut names);
-            fields.extend(names.into_iter().map(Box::from));
-            for needle in set {
-                let next = u32::try_from(pattern_units.len()).unwrap_or(u32::MAX);
-                let id = *patterns.entry(needle).or_insert(next);
-                if id == next {
-                    pattern_units.push(Vec::new());
-                }
-                pattern_units[id as usize].push(u32::try_from(index).unwrap_or(u32::MAX));
-            }
+impl PatternSet {
+    fn add(&mut self, needle: &str, unit: u32) {
+        let next = u32::try_from(self.units.len()).unwrap_or(u32::MAX);
+        let id = *self.ids.entry(needle.to_owned()).or_insert(next);
+        if id == next {
+            self.units.push(Vec::new());
         }
-        let mut ordered = vec![String::new(); pattern_units.len()];
-        for (needle, id) in patterns {
+        let list = &mut self.units[id as usize];
+        if list.last() != Some(&unit) {
+            list.push(unit);
+        }
+    }
+
+    fn build(self) -> Option<FieldNeedles> {
+        let mut ordered = vec![String::new(); self.units.len()];
+        for (needle, id) in self.ids {
             ordered[id as usize] = needle;
         }
         // Building fails only past the automaton's size limits (billions of states); without a prefilter every
         // routed rule is evaluated, which is slower but still exact.
         let automaton = AhoCorasick::builder().build(&ordered).ok()?;
-        Some(Self {
+        Some(FieldNeedles {
             automaton,
-            units: pattern_units,
-            fields,
+            units: self.units,
         })
     }
+}
 
-    fn mark(&self, event: &Event, scratch: &mut Scratch) {
-        let haystack = &mut scratch.haystack;
-        for (name, value) in event.fields.iter() {
-            if self.fields.contains(name) {
-                each_text(value, &mut |text| {
-                    fold_into(text, haystack);
-                    haystack.push('\0');
-                });
-            }
-        }
-        for special in [
-            fields::EVENT_ORIGINAL,
-            fields::TIMESTAMP,
-            fields::ORGANIZATION_ID,
-        ] {
-            if !self.fields.contains(special) || event.fields.get(special).is_some() {
+/// One field's automaton: the needles of the leaves that read the field.
+#[derive(Debug)]
+struct FieldNeedles {
+    automaton: AhoCorasick,
+    /// Per pattern, the units that need it.
+    units: Vec<Vec<u32>>,
+}
+
+impl Prefilter {
+    fn new(units: &[Unit], names: &Names) -> Option<Self> {
+        let mut by_slot: FxHashMap<Slot, PatternSet> = FxHashMap::default();
+        for (index, unit) in units.iter().enumerate() {
+            let Some(set) = needles(&unit.tree) else {
                 continue;
-            }
-            if let Some(value) = lookup(event, special) {
-                each_text(&value, &mut |text| {
-                    fold_into(text, haystack);
-                    haystack.push('\0');
-                });
-            }
-        }
-        for found in self.automaton.find_overlapping_iter(haystack.as_str()) {
-            for &unit in &self.units[found.pattern().as_usize()] {
-                scratch.candidate[unit as usize] = scratch.generation;
+            };
+            let index = u32::try_from(index).unwrap_or(u32::MAX);
+            for (slots, needle) in set {
+                for &slot in slots {
+                    by_slot.entry(slot).or_default().add(&needle, index);
+                }
             }
         }
+        let mut fields: Vec<Option<FieldNeedles>> = (0..names.len()).map(|_| None).collect();
+        for (slot, set) in by_slot {
+            fields[slot as usize] = Some(set.build()?);
+        }
+        Some(Self { fields })
+    }
+
+    /// Marks (and lists, once each) the units one of whose needles occurs in the lower-cased `text` of `slot`.
+    fn mark(
+        &self,
+        slot: Slot,
+        text: &str,
+        candidate: &mut [u32],
+        candidates: &mut Vec<u32>,
+        generation: u32,
+    ) {
+        let Some(Some(field)) = self.fields.get(slot as usize) else {
+            return;
+        };
+        for found in field.automaton.find_overlapping_iter(text) {
+            for &unit in &field.units[found.pattern().as_usize()] {
+                let seen = &mut candidate[unit as usize];
+                if *seen != generation {
+                    *seen = generation;
+                    candidates.push(unit);
+                }
+            }
+        }
+    }
+
+    fn patterns(&self) -> usize {
+        self.fields.iter().flatten().map(|f| f.units.len()).sum()
+    }
+
+    fn scans(&self, slot: Slot) -> bool {
+        self.fields.get(slot as usize).is_some_and(Option::is_some)
     }
 }
 
 impl Router {
-    fn new(pipeline: &Pipeline, by_variant: &[Vec<u32>]) -> Self {
-        let mut router = Router {
-            conditions: pipeline.variants().iter().map(|v| v.when.clone()).collect(),
-            ..Router::default()
-        };
-        let mut keyed: FxHashMap<String, FxHashMap<String, Vec<u32>>> = FxHashMap::default();
+    fn new(pipeline: &Pipeline, by_variant: &[Vec<u32>], names: &mut Names) -> Self {
+        let mut router = Router::default();
+        let mut keyed: FxHashMap<Slot, VariantsByValue> = FxHashMap::default();
         for (index, variant) in pipeline.variants().iter().enumerate() {
-            if by_variant[index].is_empty() {
-                continue;
-            }
-            let index = u32::try_from(index).unwrap_or(u32::MAX);
-            match variant.when.first() {
-                Some(Condition::Equals { field, values }) => {
-                    let by_value = keyed.entry(field.clone()).or_default();
-                    for value in values {
-                        by_value.entry(value.clone()).or_default().push(index);
+            let routes: Vec<Route> = variant
+                .when
+                .iter()
+                .map(|condition| match condition {
+                    Condition::Equals { field, values } => {
+                        Route::Equals(names.intern(field), values.clone())
                     }
+                    Condition::Exists { field, present } => {
+                        Route::Exists(names.intern(field), *present)
+                    }
+                })
+                .collect();
+            let index = u32::try_from(index).unwrap_or(u32::MAX);
+            if !by_variant[index as usize].is_empty() {
+                match routes.first() {
+                    Some(Route::Equals(slot, values)) => {
+                        let by_value = keyed.entry(*slot).or_default();
+                        for value in values {
+                            by_value.entry(value.clone()).or_default().push(index);
+                        }
+                    }
+                    _ => router.unkeyed.push(index),
                 }
-                _ => router.unkeyed.push(index),
             }
+            router.conditions.push(routes);
         }
-        let mut keyed: Vec<_> = keyed
-            .into_iter()
-            .map(|(field, map)| (field.into_boxed_str(), map))
-            .collect();
-        keyed.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut keyed: Vec<_> = keyed.into_iter().collect();
+        keyed.sort_by_key(|(slot, _)| *slot);
         router.keyed = keyed;
         router
     }
 
-    fn route(&self, event: &Event, scratch: &mut Scratch) {
-        let generation = scratch.generation;
+    fn route(&self, view: &View<'_, '_>, seen: &mut [u32], routed: &mut Vec<u32>, generation: u32) {
         let mut text = String::new();
-        for (field, by_value) in &self.keyed {
-            let Some(value) = lookup(event, field) else {
+        for (slot, by_value) in &self.keyed {
+            let Some(value) = view.get(*slot) else {
                 continue;
             };
-            each_text(&value, &mut |t| {
+            each_text(value, &mut |t| {
                 text.clear();
                 fold_into(t, &mut text);
                 for &variant in by_value.get(text.as_str()).into_iter().flatten() {
-                    let seen = &mut scratch.variant_seen[variant as usize];
+                    let seen = &mut seen[variant as usize];
                     if *seen != generation
                         && self.conditions[variant as usize][1..]
                             .iter()
-                            .all(|c| holds(c, event))
+                            .all(|c| holds(c, view))
                     {
                         *seen = generation;
-                        scratch.routed.push(variant);
+                        routed.push(variant);
                     }
                 }
             });
@@ -688,23 +909,24 @@ impl Router {
         for &variant in &self.unkeyed {
             if self.conditions[variant as usize]
                 .iter()
-                .all(|c| holds(c, event))
+                .all(|c| holds(c, view))
             {
-                scratch.routed.push(variant);
+                seen[variant as usize] = generation;
+                routed.push(variant);
             }
         }
     }
 }
 
-fn holds(condition: &Condition, event: &Event) -> bool {
-    match condition {
-        Condition::Exists { field, present } => lookup(event, field).is_some() == *present,
-        Condition::Equals { field, values } => {
-            let Some(value) = lookup(event, field) else {
+fn holds(route: &Route, view: &View<'_, '_>) -> bool {
+    match route {
+        Route::Exists(slot, present) => view.get(*slot).is_some() == *present,
+        Route::Equals(slot, values) => {
+            let Some(value) = view.get(*slot) else {
                 return false;
             };
             let mut found = false;
-            each_text(&value, &mut |text| {
+            each_text(value, &mut |text| {
                 found = found || values.iter().any(|v| fold(text, false) == v.as_str());
             });
             found

@@ -27,6 +27,8 @@ pub enum BenchCommand {
         #[arg(long)]
         no_baseline: bool,
     },
+    /// `kuzet hunt` over files beside parsing the same files without detection, in the same run.
+    Hunt(crate::hunt::HuntArgs),
 }
 
 pub fn run(command: &BenchCommand) -> Result<()> {
@@ -36,6 +38,7 @@ pub fn run(command: &BenchCommand) -> Result<()> {
             connections,
             no_baseline,
         } => ingest(*events, (*connections).max(1), !*no_baseline),
+        BenchCommand::Hunt(args) => crate::hunt::bench(args),
     }
 }
 

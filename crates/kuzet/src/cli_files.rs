@@ -17,13 +17,18 @@ const IMPORT_BATCH: usize = 2048;
 
 /// What a file holds, decided from the `--format` flag, the extension and the first bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum FileKind {
+pub(crate) enum FileKind {
     Evtx,
     /// One event per line, each read with this hint.
     Lines(FormatHint),
 }
 
-fn file_kind(path: &Path, head: &[u8], flag: &str, source_format: FormatHint) -> Result<FileKind> {
+pub(crate) fn file_kind(
+    path: &Path,
+    head: &[u8],
+    flag: &str,
+    source_format: FormatHint,
+) -> Result<FileKind> {
     let by_flag = match flag {
         "auto" => None,
         "evtx" => Some(FileKind::Evtx),
@@ -57,7 +62,7 @@ fn file_kind(path: &Path, head: &[u8], flag: &str, source_format: FormatHint) ->
 }
 
 /// Reads a file whole, gunzipping `.gz` files.
-fn read_file(path: &Path) -> Result<Vec<u8>> {
+pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>> {
     let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
     if bytes.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();

@@ -7,6 +7,7 @@ mod config;
 mod demo;
 mod generate;
 mod health;
+mod hunt;
 mod identity;
 mod keys;
 mod serve;
@@ -139,10 +140,38 @@ enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Runs Sigma rules over EVTX, NDJSON and syslog files offline and prints every (rule, event) hit.
+    Hunt(hunt::HuntArgs),
+    /// Sigma rules: check that they load, run their sample events.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
     /// Benchmarks of the whole system, each beside a baseline measured in the same run.
     Bench {
         #[command(subcommand)]
         command: bench::BenchCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RulesCommand {
+    /// Loads rule files or directories and prints every rule that cannot load, by file and id, with the reason.
+    /// Exits 1 when there is one.
+    Lint {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// A Sigma pipeline file instead of the built-in one.
+        #[arg(long)]
+        pipeline: Option<PathBuf>,
+    },
+    /// Runs each rule's sample events (`samples: {match: […], no_match: […]}`) and prints every one that does not do
+    /// what it says. Exits 1 when one fails or a rule cannot load.
+    Test {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        #[arg(long)]
+        pipeline: Option<PathBuf>,
     },
 }
 
@@ -228,7 +257,8 @@ fn run() -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("KUZET_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                .unwrap_or_else(|_| // The evtx decoder logs every chunk at info.
+                tracing_subscriber::EnvFilter::new("info,evtx=warn")),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -374,6 +404,17 @@ fn run() -> Result<()> {
                 directory.facilities().len(),
                 directory.sources().len()
             );
+            Ok(())
+        }
+        Command::Hunt(args) => hunt::hunt(args),
+        Command::Rules { command } => {
+            let passed = match command {
+                RulesCommand::Lint { paths, pipeline } => hunt::lint(paths, pipeline.as_deref())?,
+                RulesCommand::Test { paths, pipeline } => hunt::test(paths, pipeline.as_deref())?,
+            };
+            if !passed {
+                std::process::exit(1);
+            }
             Ok(())
         }
         Command::Bench { command } => bench::run(command),

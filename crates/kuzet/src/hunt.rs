@@ -1,0 +1,606 @@
+//! `kuzet hunt` (Sigma rules over EVTX, NDJSON and syslog files, offline) and `kuzet rules lint|test`.
+//!
+//! Files are parsed by the same parsers as live ingest, so a hunt finds what streaming detection would.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use kuzet_detect::{Engine, Level, Pipeline, RuleSet};
+use kuzet_model::{Event, EventId, FormatHint, RawEvent, SourceId, TenantId, Transport, fields};
+use kuzet_parse::ParseOptions;
+
+use crate::cli_files::{FileKind, file_kind, read_file};
+
+/// How hits are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum HuntFormat {
+    /// Aligned columns for a terminal.
+    Table,
+    /// A header row, then one row per hit.
+    Csv,
+    /// One JSON array of hits.
+    Json,
+    /// One JSON object per (rule, event) hit per line.
+    Jsonl,
+}
+
+/// The lowest rule level printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MinLevel {
+    Informational,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl MinLevel {
+    fn level(self) -> Level {
+        match self {
+            MinLevel::Informational => Level::Informational,
+            MinLevel::Low => Level::Low,
+            MinLevel::Medium => Level::Medium,
+            MinLevel::High => Level::High,
+            MinLevel::Critical => Level::Critical,
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct HuntArgs {
+    /// Sigma rule files or directories (searched for .yml and .yaml), e.g. a SigmaHQ checkout. Repeatable.
+    #[arg(long = "rules", required = true)]
+    pub rules: Vec<PathBuf>,
+    /// A Sigma pipeline file (docs/formats/sigma-pipeline.md) instead of the built-in one.
+    #[arg(long)]
+    pub pipeline: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = HuntFormat::Table)]
+    pub format: HuntFormat,
+    /// Print only hits of rules at this level or above.
+    #[arg(long, value_enum, default_value_t = MinLevel::Informational)]
+    pub min_level: MinLevel,
+    /// Parse and detect with this many threads (default: one per core).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Files or directories: .evtx, .json/.ndjson/.jsonl, .log/.txt (syslog, CEF, LEEF, …), each optionally .gz.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+}
+
+/// Reads every rule file under `paths`. A path that cannot be read is an error; a document that cannot be
+/// parsed is a problem of the rule set (reported by the engine).
+pub fn load_rules(paths: &[PathBuf]) -> Result<RuleSet> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            walk(path, &mut files, &|p| {
+                matches!(p.extension().and_then(|e| e.to_str()), Some("yml" | "yaml"))
+            })?;
+        } else {
+            files.push(path.clone());
+        }
+    }
+    let mut set = RuleSet::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file)
+            .with_context(|| format!("rule file {}: cannot read", file.display()))?;
+        set.add_yaml(&file.display().to_string(), &text);
+    }
+    Ok(set)
+}
+
+pub fn load_pipeline(path: Option<&Path>) -> Result<Pipeline> {
+    let Some(path) = path else {
+        return Ok(Pipeline::builtin());
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("sigma pipeline {}: cannot read", path.display()))?;
+    Ok(Pipeline::parse(&path.display().to_string(), &text)?)
+}
+
+/// Regular files under `dir`, sorted, that `keep` accepts.
+fn walk(dir: &Path, out: &mut Vec<PathBuf>, keep: &dyn Fn(&Path) -> bool) -> Result<()> {
+    let mut entries = Vec::new();
+    for entry in
+        std::fs::read_dir(dir).with_context(|| format!("{}: cannot list", dir.display()))?
+    {
+        entries.push(
+            entry
+                .with_context(|| format!("{}: cannot list", dir.display()))?
+                .path(),
+        );
+    }
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            walk(&path, out, keep)?;
+        } else if path.is_file() && keep(&path) {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn huntable(path: &Path) -> bool {
+    let name = path.to_string_lossy().to_ascii_lowercase();
+    let name = name.strip_suffix(".gz").unwrap_or(&name);
+    [
+        ".evtx", ".json", ".ndjson", ".jsonl", ".log", ".txt", ".syslog",
+    ]
+    .iter()
+    .any(|ext| name.ends_with(ext))
+}
+
+/// The files to hunt in: given files as they are, directories walked for the extensions hunt reads.
+fn input_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            walk(path, &mut files, &huntable)?;
+        } else if path.is_file() {
+            files.push(path.clone());
+        } else {
+            bail!("{}: no such file or directory", path.display());
+        }
+    }
+    Ok(files)
+}
+
+/// One (rule, event) hit.
+struct Hit {
+    rule: u32,
+    /// The EVTX record id, else the line number.
+    record: u64,
+    event: Event,
+}
+
+/// What one file gave.
+#[derive(Default)]
+struct FileOutcome {
+    records: u64,
+    damaged: Vec<String>,
+    hits: Vec<Hit>,
+}
+
+/// Parses `path` and runs the engine on every record. `detect: false` only parses (the benchmark's baseline).
+fn hunt_file(path: &Path, engine: Option<&Engine>, min_level: Level) -> Result<FileOutcome> {
+    let bytes = read_file(path)?;
+    let kind = file_kind(
+        path,
+        &bytes[..bytes.len().min(64)],
+        "auto",
+        FormatHint::Auto,
+    )?;
+    let options = ParseOptions::default();
+    let tenant = TenantId::new("hunt")?;
+    let source = SourceId::new("file")?;
+    let received = jiff::Timestamp::now();
+    let mut outcome = FileOutcome::default();
+    let mut scratch = engine.map(Engine::scratch);
+    let mut run = |payload: Vec<u8>, format: FormatHint, line: u64, outcome: &mut FileOutcome| {
+        let raw = RawEvent {
+            id: EventId::from_u128(u128::from(line)),
+            tenant: tenant.clone(),
+            source: source.clone(),
+            received,
+            transport: Transport::File,
+            peer: None,
+            format,
+            bytes: payload,
+        };
+        let event = kuzet_parse::parse(&raw, &options);
+        outcome.records += 1;
+        let (Some(engine), Some(scratch)) = (engine, scratch.as_mut()) else {
+            return;
+        };
+        let matched = engine.matches(&event, scratch);
+        let wanted: Vec<u32> = matched
+            .iter()
+            .copied()
+            .filter(|r| engine.rules()[*r as usize].level >= min_level)
+            .collect();
+        if wanted.is_empty() {
+            return;
+        }
+        let record = event
+            .fields
+            .get(fields::WINLOG_RECORD_ID)
+            .and_then(kuzet_model::Value::as_i64)
+            .and_then(|n| u64::try_from(n).ok())
+            .unwrap_or(line);
+        let last = wanted.len() - 1;
+        let mut event = Some(event);
+        for (i, rule) in wanted.into_iter().enumerate() {
+            let event = if i == last {
+                event
+                    .take()
+                    .unwrap_or_else(|| unreachable!("taken once, at the last hit"))
+            } else {
+                event
+                    .clone()
+                    .unwrap_or_else(|| unreachable!("present before the last hit"))
+            };
+            outcome.hits.push(Hit {
+                rule,
+                record,
+                event,
+            });
+        }
+    };
+    match kind {
+        FileKind::Evtx => {
+            for (index, record) in kuzet_parse::evtx::records(bytes).enumerate() {
+                match record {
+                    Ok(json) => run(json, FormatHint::Evtx, index as u64 + 1, &mut outcome),
+                    Err(error) => outcome.damaged.push(format!("{}: {error}", path.display())),
+                }
+            }
+        }
+        FileKind::Lines(hint) => {
+            for (index, line) in bytes.split(|b| *b == b'\n').enumerate() {
+                let line = line.strip_suffix(b"\r").unwrap_or(line);
+                if line.iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                run(line.to_vec(), hint, index as u64 + 1, &mut outcome);
+            }
+        }
+    }
+    Ok(outcome)
+}
+
+/// Runs `work` on every file on `threads` threads and hands the outcomes to `each` in file order as they
+/// complete.
+fn over_files(
+    files: &[PathBuf],
+    threads: usize,
+    work: &(dyn Fn(&Path) -> Result<FileOutcome> + Sync),
+    each: &mut dyn FnMut(&Path, Result<FileOutcome>) -> Result<()>,
+) -> Result<()> {
+    let next = AtomicUsize::new(0);
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::scope(|scope| -> Result<()> {
+        for _ in 0..threads.clamp(1, files.len().max(1)) {
+            let sender = sender.clone();
+            let next = &next;
+            scope.spawn(move || {
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(path) = files.get(index) else { break };
+                    if sender.send((index, work(path))).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(sender);
+        let mut pending = BTreeMap::new();
+        let mut expected = 0usize;
+        for (index, outcome) in receiver {
+            pending.insert(index, outcome);
+            while let Some(outcome) = pending.remove(&expected) {
+                each(&files[expected], outcome)?;
+                expected += 1;
+            }
+        }
+        Ok(())
+    })
+}
+
+fn threads(given: Option<usize>) -> usize {
+    given.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
+}
+
+pub fn hunt(args: &HuntArgs) -> Result<()> {
+    let started = Instant::now();
+    let set = load_rules(&args.rules)?;
+    let pipeline = load_pipeline(args.pipeline.as_deref())?;
+    let engine = Engine::build(&set, &pipeline);
+    let files = input_files(&args.files)?;
+    if engine.rules().is_empty() {
+        bail!(
+            "no rule loaded from {} ({} problem(s); `kuzet rules lint` names them)",
+            args.rules
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            engine.problems().len()
+        );
+    }
+    let total_bytes: u64 = files
+        .iter()
+        .map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0))
+        .sum();
+    let progress = indicatif::ProgressBar::new(total_bytes).with_style(
+        indicatif::ProgressStyle::with_template("{spinner} {wide_bar} {bytes}/{total_bytes} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut printer = Printer::new(args.format, &engine);
+    printer.start(&mut out)?;
+    let (mut records, mut damaged, mut hits) = (0u64, 0u64, 0u64);
+    let mut fired = std::collections::BTreeSet::new();
+    let min_level = args.min_level.level();
+    let work = |path: &Path| hunt_file(path, Some(&engine), min_level);
+    over_files(
+        &files,
+        threads(args.threads),
+        &work,
+        &mut |path, outcome| {
+            progress.inc(std::fs::metadata(path).map(|m| m.len()).unwrap_or(0));
+            let outcome = match outcome {
+                Ok(outcome) => outcome,
+                Err(error) => {
+                    progress.println(format!("{error:#}"));
+                    damaged += 1;
+                    return Ok(());
+                }
+            };
+            records += outcome.records;
+            damaged += outcome.damaged.len() as u64;
+            for message in &outcome.damaged {
+                progress.println(message);
+            }
+            for hit in &outcome.hits {
+                hits += 1;
+                fired.insert(hit.rule);
+                printer.hit(&mut out, path, hit)?;
+            }
+            Ok(())
+        },
+    )?;
+    printer.finish(&mut out)?;
+    out.flush()?;
+    progress.finish_and_clear();
+    let elapsed = started.elapsed().as_secs_f64();
+    let mut by_kind: BTreeMap<&str, usize> = BTreeMap::new();
+    for problem in engine.problems() {
+        *by_kind.entry(problem.kind.as_str()).or_default() += 1;
+    }
+    let problems: Vec<String> = by_kind.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    eprintln!(
+        "hunt: {} rule(s) loaded{}, {} file(s), {records} record(s){}, {hits} hit(s) of {} rule(s) in {elapsed:.2} s \
+         ({:.0} records/s)",
+        engine.rules().len(),
+        if problems.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " ({} not loaded: {}; `kuzet rules lint` names them)",
+                engine.problems().len(),
+                problems.join(", ")
+            )
+        },
+        files.len(),
+        if damaged > 0 {
+            format!(" ({damaged} damaged, skipped)")
+        } else {
+            String::new()
+        },
+        fired.len(),
+        records as f64 / elapsed.max(1e-9),
+    );
+    Ok(())
+}
+
+/// Parse-only and hunt rates over the same files in the same run: how much detection costs.
+pub fn bench(args: &HuntArgs) -> Result<()> {
+    let set = load_rules(&args.rules)?;
+    let engine = Engine::build(&set, &load_pipeline(args.pipeline.as_deref())?);
+    let files = input_files(&args.files)?;
+    let threads = threads(args.threads);
+    // Each side runs over all files again until it has run for a second, so that small sample sets still
+    // give a stable rate.
+    let measure = |engine: Option<&Engine>| -> Result<(u64, u64, f64)> {
+        let started = Instant::now();
+        let (mut records, mut hits) = (0u64, 0u64);
+        let work = |path: &Path| hunt_file(path, engine, Level::Informational);
+        while records == 0 || started.elapsed().as_secs_f64() < 1.0 {
+            let before = records;
+            over_files(&files, threads, &work, &mut |_, outcome| {
+                let outcome = outcome?;
+                records += outcome.records;
+                hits += outcome.hits.len() as u64;
+                Ok(())
+            })?;
+            if records == before {
+                bail!("no record in {} file(s)", files.len());
+            }
+        }
+        Ok((records, hits, started.elapsed().as_secs_f64()))
+    };
+    // Warm the page cache first, so that neither measurement pays for the disk.
+    measure(None)?;
+    let (parsed, _, parse_secs) = measure(None)?;
+    let (hunted, hits, hunt_secs) = measure(Some(&engine))?;
+    let parse_rate = parsed as f64 / parse_secs.max(1e-9);
+    let hunt_rate = hunted as f64 / hunt_secs.max(1e-9);
+    let per_round = files_records(&files)?;
+    let stats = engine.stats();
+    println!(
+        "rules loaded {} ({} units, {} without needles, {} needles; {} not loaded)",
+        stats.rules, stats.units, stats.always, stats.needles, stats.problems
+    );
+    println!(
+        "files {}, records {per_round} (each side repeated for at least 1 s), threads {threads}",
+        files.len()
+    );
+    println!("parse only  {parse_secs:>8.3} s  {parse_rate:>10.0} records/s");
+    println!(
+        "hunt        {hunt_secs:>8.3} s  {hunt_rate:>10.0} records/s  ({} hits per round)",
+        hits * per_round / hunted.max(1)
+    );
+    println!(
+        "hunt / parse-only rate: {:.2}",
+        hunt_rate / parse_rate.max(1e-9)
+    );
+    Ok(())
+}
+
+/// How many records one pass over `files` reads.
+fn files_records(files: &[PathBuf]) -> Result<u64> {
+    let mut records = 0;
+    for file in files {
+        records += hunt_file(file, None, Level::Informational)?.records;
+    }
+    Ok(records)
+}
+
+/// Writes hits in one of the formats.
+struct Printer<'e> {
+    format: HuntFormat,
+    engine: &'e Engine,
+    first: bool,
+}
+
+impl<'e> Printer<'e> {
+    fn new(format: HuntFormat, engine: &'e Engine) -> Self {
+        Self {
+            format,
+            engine,
+            first: true,
+        }
+    }
+
+    fn start(&mut self, out: &mut dyn Write) -> Result<()> {
+        match self.format {
+            HuntFormat::Csv => writeln!(
+                out,
+                "timestamp,level,rule_id,rule_title,host,file,record_id"
+            )?,
+            HuntFormat::Json => write!(out, "[")?,
+            HuntFormat::Table | HuntFormat::Jsonl => {}
+        }
+        Ok(())
+    }
+
+    fn hit(&mut self, out: &mut dyn Write, path: &Path, hit: &Hit) -> Result<()> {
+        let rule = &self.engine.rules()[hit.rule as usize];
+        let host = hit
+            .event
+            .host_name()
+            .or_else(|| hit.event.fields.get_str(fields::WINLOG_COMPUTER_NAME))
+            .unwrap_or("-");
+        let timestamp = hit.event.timestamp.to_string();
+        let file = path.display().to_string();
+        match self.format {
+            HuntFormat::Table => writeln!(
+                out,
+                "{timestamp:<27} {:<13} {}  [{host}]  {file}#{}",
+                rule.level.as_str(),
+                rule.title,
+                hit.record
+            )?,
+            HuntFormat::Csv => writeln!(
+                out,
+                "{},{},{},{},{},{},{}",
+                csv(&timestamp),
+                rule.level.as_str(),
+                csv(&rule.id),
+                csv(&rule.title),
+                csv(host),
+                csv(&file),
+                hit.record
+            )?,
+            HuntFormat::Json | HuntFormat::Jsonl => {
+                let object = serde_json::json!({
+                    "rule_id": rule.id,
+                    "rule_title": rule.title,
+                    "level": rule.level.as_str(),
+                    "tags": rule.tags,
+                    "timestamp": timestamp,
+                    "host": host,
+                    "file": file,
+                    "record_id": hit.record,
+                    "event": hit.event.to_ecs_json(),
+                });
+                if self.format == HuntFormat::Json {
+                    if !self.first {
+                        write!(out, ",")?;
+                    }
+                    write!(out, "\n{object}")?;
+                } else {
+                    writeln!(out, "{object}")?;
+                }
+            }
+        }
+        self.first = false;
+        Ok(())
+    }
+
+    fn finish(&mut self, out: &mut dyn Write) -> Result<()> {
+        if self.format == HuntFormat::Json {
+            writeln!(out, "\n]")?;
+        }
+        Ok(())
+    }
+}
+
+/// A CSV field (RFC 4180): quoted when it holds a comma, quote or line break.
+fn csv(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\"")).into()
+    } else {
+        text.into()
+    }
+}
+
+/// `kuzet rules lint`: every problem by file and rule; exits non-zero when there is one.
+pub fn lint(paths: &[PathBuf], pipeline: Option<&Path>) -> Result<bool> {
+    let set = load_rules(paths)?;
+    let engine = Engine::build(&set, &load_pipeline(pipeline)?);
+    for problem in engine.problems() {
+        println!("{problem}");
+    }
+    println!(
+        "{} rule(s) loaded, {} problem(s)",
+        engine.rules().len(),
+        engine.problems().len()
+    );
+    Ok(engine.problems().is_empty())
+}
+
+/// `kuzet rules test`: runs every rule's sample events; exits non-zero when one does not do what it says.
+pub fn test(paths: &[PathBuf], pipeline: Option<&Path>) -> Result<bool> {
+    let set = load_rules(paths)?;
+    let engine = Engine::build(&set, &load_pipeline(pipeline)?);
+    for problem in engine.problems() {
+        println!("{problem}");
+    }
+    let outcomes = engine.test_samples(jiff::Timestamp::now());
+    let mut failed = 0usize;
+    for outcome in outcomes.iter().filter(|o| !o.passed()) {
+        failed += 1;
+        let rule = &engine.rules()[outcome.rule as usize];
+        let (list, did) = if outcome.expected {
+            ("match", "did not match")
+        } else {
+            ("no_match", "matched")
+        };
+        println!(
+            "{}: rule {} ({}): samples.{list}[{}] {did}",
+            rule.origin, rule.id, rule.title, outcome.index
+        );
+    }
+    let without: Vec<&str> = engine
+        .rules()
+        .iter()
+        .filter(|r| r.samples.matching.is_empty())
+        .map(|r| r.id.as_str())
+        .collect();
+    println!(
+        "{} rule(s), {} sample(s), {failed} failed, {} problem(s); {} rule(s) without a matching sample",
+        engine.rules().len(),
+        outcomes.len(),
+        engine.problems().len(),
+        without.len()
+    );
+    Ok(failed == 0 && engine.problems().is_empty())
+}
