@@ -348,22 +348,6 @@ impl Engine {
                 });
             }
         }
-        for (origin, correlation) in &set.correlations {
-            problems.push(RuleProblem {
-                origin: origin.clone(),
-                rule: Some(
-                    correlation
-                        .id
-                        .clone()
-                        .unwrap_or_else(|| correlation.title.clone()),
-                ),
-                kind: ProblemKind::Compile,
-                reason: format!(
-                    "correlation rules ({}) are not run by this version",
-                    correlation.correlation_type.as_str()
-                ),
-            });
-        }
         let router = Router::new(pipeline, &by_variant, &mut names);
         let prefilter = Prefilter::new(&units, &names);
         let (mut always_global, mut always_by_variant) =

@@ -29,7 +29,7 @@ impl Level {
         }
     }
 
-    fn of(level: Option<rsigma_parser::Level>) -> Self {
+    pub(crate) fn of(level: Option<rsigma_parser::Level>) -> Self {
         match level {
             Some(rsigma_parser::Level::Informational) => Level::Informational,
             Some(rsigma_parser::Level::Low) => Level::Low,
@@ -52,6 +52,8 @@ impl fmt::Display for Level {
 pub struct RuleMeta {
     /// The rule's `id` (a UUID in SigmaHQ), else its title.
     pub id: String,
+    /// The rule's `name`, by which correlation rules may refer to it.
+    pub name: Option<String>,
     pub title: String,
     pub level: Level,
     pub status: Option<String>,
@@ -268,6 +270,7 @@ impl RuleSet {
 fn meta_of(origin: &str, rule: &SigmaRule) -> RuleMeta {
     RuleMeta {
         id: rule.id.clone().unwrap_or_else(|| rule.title.clone()),
+        name: rule.name.clone(),
         title: rule.title.clone(),
         level: Level::of(rule.level),
         status: rule.status.map(|s| format!("{s:?}").to_lowercase()),

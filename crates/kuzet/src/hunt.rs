@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use kuzet_detect::{Engine, Level, Pipeline, RuleSet};
+use kuzet_detect::{CorrelationHit, Correlator, Engine, Level, Limits, Pipeline, RuleSet};
 use kuzet_model::{Event, EventId, FormatHint, RawEvent, SourceId, TenantId, Transport, fields};
 use kuzet_parse::ParseOptions;
 
@@ -53,8 +53,11 @@ impl MinLevel {
 #[derive(Debug, clap::Args)]
 pub struct HuntArgs {
     /// Sigma rule files or directories (searched for .yml and .yaml), e.g. a SigmaHQ checkout. Repeatable.
-    #[arg(long = "rules", required = true)]
+    #[arg(long = "rules", required_unless_present = "builtin")]
     pub rules: Vec<PathBuf>,
+    /// Add Kuzet's own rule pack (log clearing, audit policy, new administrators, password guessing, …).
+    #[arg(long)]
+    pub builtin: bool,
     /// A Sigma pipeline file (docs/formats/sigma-pipeline.md) instead of the built-in one.
     #[arg(long)]
     pub pipeline: Option<PathBuf>,
@@ -74,7 +77,7 @@ pub struct HuntArgs {
 
 /// Reads every rule file under `paths`. A path that cannot be read is an error; a document that cannot be
 /// parsed is a problem of the rule set (reported by the engine).
-pub fn load_rules(paths: &[PathBuf]) -> Result<RuleSet> {
+pub fn load_rules(paths: &[PathBuf], builtin: bool) -> Result<RuleSet> {
     let mut files = Vec::new();
     for path in paths {
         if path.is_dir() {
@@ -85,7 +88,11 @@ pub fn load_rules(paths: &[PathBuf]) -> Result<RuleSet> {
             files.push(path.clone());
         }
     }
-    let mut set = RuleSet::new();
+    let mut set = if builtin {
+        kuzet_detect::builtin_rules()
+    } else {
+        RuleSet::new()
+    };
     for file in files {
         let text = std::fs::read_to_string(&file)
             .with_context(|| format!("rule file {}: cannot read", file.display()))?;
@@ -167,8 +174,25 @@ struct FileOutcome {
     hits: Vec<Hit>,
 }
 
-/// Parses `path` and runs the engine on every record. `detect: false` only parses (the benchmark's baseline).
-fn hunt_file(path: &Path, engine: Option<&Engine>, min_level: Level) -> Result<FileOutcome> {
+/// The id a hunted event gets: its file's position and its record id, so that a correlation can name the events
+/// it joined.
+fn hunt_id(file: usize, record: u64) -> EventId {
+    EventId::from_u128((file as u128) << 64 | u128::from(record))
+}
+
+fn from_hunt_id(id: EventId) -> (usize, u64) {
+    let value = id.as_u128();
+    ((value >> 64) as usize, value as u64)
+}
+
+/// Parses `path` (the `index`th file) and runs the engine on every record, keeping the hits of the rules `keep`
+/// accepts. Without an engine it only parses (the benchmark's baseline).
+fn hunt_file(
+    index: usize,
+    path: &Path,
+    engine: Option<&Engine>,
+    keep: &(dyn Fn(u32) -> bool + Sync),
+) -> Result<FileOutcome> {
     let bytes = read_file(path)?;
     let kind = file_kind(
         path,
@@ -193,17 +217,13 @@ fn hunt_file(path: &Path, engine: Option<&Engine>, min_level: Level) -> Result<F
             format,
             bytes: payload,
         };
-        let event = kuzet_parse::parse(&raw, &options);
+        let mut event = kuzet_parse::parse(&raw, &options);
         outcome.records += 1;
         let (Some(engine), Some(scratch)) = (engine, scratch.as_mut()) else {
             return;
         };
         let matched = engine.matches(&event, scratch);
-        let wanted: Vec<u32> = matched
-            .iter()
-            .copied()
-            .filter(|r| engine.rules()[*r as usize].level >= min_level)
-            .collect();
+        let wanted: Vec<u32> = matched.iter().copied().filter(|r| keep(*r)).collect();
         if wanted.is_empty() {
             return;
         }
@@ -213,6 +233,7 @@ fn hunt_file(path: &Path, engine: Option<&Engine>, min_level: Level) -> Result<F
             .and_then(kuzet_model::Value::as_i64)
             .and_then(|n| u64::try_from(n).ok())
             .unwrap_or(line);
+        event.id = hunt_id(index, record);
         let last = wanted.len() - 1;
         let mut event = Some(event);
         for (i, rule) in wanted.into_iter().enumerate() {
@@ -259,7 +280,7 @@ fn hunt_file(path: &Path, engine: Option<&Engine>, min_level: Level) -> Result<F
 fn over_files(
     files: &[PathBuf],
     threads: usize,
-    work: &(dyn Fn(&Path) -> Result<FileOutcome> + Sync),
+    work: &(dyn Fn(usize, &Path) -> Result<FileOutcome> + Sync),
     each: &mut dyn FnMut(&Path, Result<FileOutcome>) -> Result<()>,
 ) -> Result<()> {
     let next = AtomicUsize::new(0);
@@ -272,7 +293,7 @@ fn over_files(
                 loop {
                     let index = next.fetch_add(1, Ordering::Relaxed);
                     let Some(path) = files.get(index) else { break };
-                    if sender.send((index, work(path))).is_err() {
+                    if sender.send((index, work(index, path))).is_err() {
                         break;
                     }
                 }
@@ -298,9 +319,10 @@ fn threads(given: Option<usize>) -> usize {
 
 pub fn hunt(args: &HuntArgs) -> Result<()> {
     let started = Instant::now();
-    let set = load_rules(&args.rules)?;
+    let set = load_rules(&args.rules, args.builtin)?;
     let pipeline = load_pipeline(args.pipeline.as_deref())?;
     let engine = Engine::build(&set, &pipeline);
+    let mut correlator = Correlator::build(&set, &engine, &pipeline, Limits::default());
     let files = input_files(&args.files)?;
     if engine.rules().is_empty() {
         bail!(
@@ -323,12 +345,20 @@ pub fn hunt(args: &HuntArgs) -> Result<()> {
     );
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let mut printer = Printer::new(args.format, &engine);
+    let mut printer = Printer::new(args.format, &engine, &files);
     printer.start(&mut out)?;
     let (mut records, mut damaged, mut hits) = (0u64, 0u64, 0u64);
     let mut fired = std::collections::BTreeSet::new();
     let min_level = args.min_level.level();
-    let work = |path: &Path| hunt_file(path, Some(&engine), min_level);
+    let shown = |rule: u32| engine.rules()[rule as usize].level >= min_level;
+    // Correlations see every hit of the rules they join, whatever level is printed.
+    let feeds: Vec<bool> = (0..engine.rules().len())
+        .map(|r| correlator.feeds(u32::try_from(r).unwrap_or(u32::MAX)))
+        .collect();
+    let keep = |rule: u32| shown(rule) || feeds[rule as usize];
+    let work = |index: usize, path: &Path| hunt_file(index, path, Some(&engine), &keep);
+    let mut joined = Vec::new();
+    let mut correlations = 0u64;
     over_files(
         &files,
         threads(args.threads),
@@ -349,9 +379,20 @@ pub fn hunt(args: &HuntArgs) -> Result<()> {
                 progress.println(message);
             }
             for hit in &outcome.hits {
-                hits += 1;
-                fired.insert(hit.rule);
-                printer.hit(&mut out, path, hit)?;
+                if feeds[hit.rule as usize] {
+                    correlator.observe(&hit.event, &[hit.rule], hit.event.timestamp, &mut joined);
+                }
+                if shown(hit.rule) {
+                    hits += 1;
+                    fired.insert(hit.rule);
+                    printer.hit(&mut out, path, hit)?;
+                }
+                for correlation in joined.drain(..) {
+                    if correlator.rules()[correlation.correlation as usize].level >= min_level {
+                        correlations += 1;
+                        printer.correlation(&mut out, &correlator, &correlation)?;
+                    }
+                }
             }
             Ok(())
         },
@@ -361,20 +402,21 @@ pub fn hunt(args: &HuntArgs) -> Result<()> {
     progress.finish_and_clear();
     let elapsed = started.elapsed().as_secs_f64();
     let mut by_kind: BTreeMap<&str, usize> = BTreeMap::new();
-    for problem in engine.problems() {
+    for problem in engine.problems().iter().chain(correlator.problems()) {
         *by_kind.entry(problem.kind.as_str()).or_default() += 1;
     }
+    let not_loaded = engine.problems().len() + correlator.problems().len();
     let problems: Vec<String> = by_kind.iter().map(|(k, n)| format!("{n} {k}")).collect();
     eprintln!(
-        "hunt: {} rule(s) loaded{}, {} file(s), {records} record(s){}, {hits} hit(s) of {} rule(s) in {elapsed:.2} s \
-         ({:.0} records/s)",
+        "hunt: {} rule(s) and {} correlation(s) loaded{}, {} file(s), {records} record(s){}, {hits} hit(s) of {} \
+         rule(s), {correlations} correlation hit(s) in {elapsed:.2} s ({:.0} records/s)",
         engine.rules().len(),
+        correlator.rules().len(),
         if problems.is_empty() {
             String::new()
         } else {
             format!(
-                " ({} not loaded: {}; `kuzet rules lint` names them)",
-                engine.problems().len(),
+                " ({not_loaded} not loaded: {}; `kuzet rules lint` names them)",
                 problems.join(", ")
             )
         },
@@ -392,7 +434,7 @@ pub fn hunt(args: &HuntArgs) -> Result<()> {
 
 /// Parse-only and hunt rates over the same files in the same run: how much detection costs.
 pub fn bench(args: &HuntArgs) -> Result<()> {
-    let set = load_rules(&args.rules)?;
+    let set = load_rules(&args.rules, args.builtin)?;
     let engine = Engine::build(&set, &load_pipeline(args.pipeline.as_deref())?);
     let files = input_files(&args.files)?;
     let threads = threads(args.threads);
@@ -401,7 +443,7 @@ pub fn bench(args: &HuntArgs) -> Result<()> {
     let measure = |engine: Option<&Engine>| -> Result<(u64, u64, f64)> {
         let started = Instant::now();
         let (mut records, mut hits) = (0u64, 0u64);
-        let work = |path: &Path| hunt_file(path, engine, Level::Informational);
+        let work = |index: usize, path: &Path| hunt_file(index, path, engine, &|_| true);
         while records == 0 || started.elapsed().as_secs_f64() < 1.0 {
             let before = records;
             over_files(&files, threads, &work, &mut |_, outcome| {
@@ -447,8 +489,8 @@ pub fn bench(args: &HuntArgs) -> Result<()> {
 /// How many records one pass over `files` reads.
 fn files_records(files: &[PathBuf]) -> Result<u64> {
     let mut records = 0;
-    for file in files {
-        records += hunt_file(file, None, Level::Informational)?.records;
+    for (index, file) in files.iter().enumerate() {
+        records += hunt_file(index, file, None, &|_| true)?.records;
     }
     Ok(records)
 }
@@ -457,16 +499,114 @@ fn files_records(files: &[PathBuf]) -> Result<u64> {
 struct Printer<'e> {
     format: HuntFormat,
     engine: &'e Engine,
+    files: &'e [PathBuf],
     first: bool,
 }
 
 impl<'e> Printer<'e> {
-    fn new(format: HuntFormat, engine: &'e Engine) -> Self {
+    fn new(format: HuntFormat, engine: &'e Engine, files: &'e [PathBuf]) -> Self {
         Self {
             format,
             engine,
+            files,
             first: true,
         }
+    }
+
+    /// Writes one JSON object of the `json` and `jsonl` formats.
+    fn object(&mut self, out: &mut dyn Write, object: &serde_json::Value) -> Result<()> {
+        if self.format == HuntFormat::Json {
+            if !self.first {
+                write!(out, ",")?;
+            }
+            write!(out, "\n{object}")?;
+        } else {
+            writeln!(out, "{object}")?;
+        }
+        self.first = false;
+        Ok(())
+    }
+
+    fn correlation(
+        &mut self,
+        out: &mut dyn Write,
+        correlator: &Correlator,
+        hit: &CorrelationHit,
+    ) -> Result<()> {
+        let rule = &correlator.rules()[hit.correlation as usize];
+        let located: Vec<(String, u64)> = hit
+            .events
+            .iter()
+            .map(|id| {
+                let (file, record) = from_hunt_id(*id);
+                let file = self
+                    .files
+                    .get(file)
+                    .map(|f| f.display().to_string())
+                    .unwrap_or_default();
+                (file, record)
+            })
+            .collect();
+        let (file, record) = located.last().cloned().unwrap_or_default();
+        let group: Vec<String> = hit
+            .group
+            .iter()
+            .map(|v| v.clone().unwrap_or_else(|| "-".to_owned()))
+            .collect();
+        let timestamp = hit.last.to_string();
+        match self.format {
+            HuntFormat::Table => writeln!(
+                out,
+                "{timestamp:<27} {:<13} {}  [{}]  {} event(s), {} = {}",
+                rule.level.as_str(),
+                rule.title,
+                group.join(", "),
+                hit.events.len(),
+                rule.kind,
+                hit.value
+            )?,
+            HuntFormat::Csv => writeln!(
+                out,
+                "{},{},{},{},{},{},{record}",
+                csv(&timestamp),
+                rule.level.as_str(),
+                csv(&rule.id),
+                csv(&rule.title),
+                csv(&group.join("/")),
+                csv(&file)
+            )?,
+            HuntFormat::Json | HuntFormat::Jsonl => {
+                let group: serde_json::Map<String, serde_json::Value> = rule
+                    .group_by
+                    .iter()
+                    .zip(&hit.group)
+                    .map(|(field, value)| (field.clone(), serde_json::json!(value)))
+                    .collect();
+                let events: Vec<serde_json::Value> = located
+                    .iter()
+                    .map(|(file, record)| serde_json::json!({ "file": file, "record_id": record }))
+                    .collect();
+                let object = serde_json::json!({
+                    "rule_id": rule.id,
+                    "rule_title": rule.title,
+                    "level": rule.level.as_str(),
+                    "tags": rule.tags,
+                    "timestamp": timestamp,
+                    "file": file,
+                    "record_id": record,
+                    "correlation": {
+                        "type": rule.kind,
+                        "group": group,
+                        "value": hit.value,
+                        "first": hit.first.to_string(),
+                        "last": timestamp,
+                        "events": events,
+                    },
+                });
+                self.object(out, &object)?;
+            }
+        }
+        Ok(())
     }
 
     fn start(&mut self, out: &mut dyn Write) -> Result<()> {
@@ -521,17 +661,9 @@ impl<'e> Printer<'e> {
                     "record_id": hit.record,
                     "event": hit.event.to_ecs_json(),
                 });
-                if self.format == HuntFormat::Json {
-                    if !self.first {
-                        write!(out, ",")?;
-                    }
-                    write!(out, "\n{object}")?;
-                } else {
-                    writeln!(out, "{object}")?;
-                }
+                self.object(out, &object)?;
             }
         }
-        self.first = false;
         Ok(())
     }
 
@@ -553,25 +685,40 @@ fn csv(text: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// `kuzet rules lint`: every problem by file and rule; exits non-zero when there is one.
-pub fn lint(paths: &[PathBuf], pipeline: Option<&Path>) -> Result<bool> {
-    let set = load_rules(paths)?;
-    let engine = Engine::build(&set, &load_pipeline(pipeline)?);
-    for problem in engine.problems() {
+pub fn lint(paths: &[PathBuf], builtin: bool, pipeline: Option<&Path>) -> Result<bool> {
+    let set = load_rules(paths, builtin)?;
+    let pipeline = load_pipeline(pipeline)?;
+    let engine = Engine::build(&set, &pipeline);
+    let correlator = Correlator::build(&set, &engine, &pipeline, Limits::default());
+    let problems: Vec<_> = engine
+        .problems()
+        .iter()
+        .chain(correlator.problems())
+        .collect();
+    for problem in &problems {
         println!("{problem}");
     }
     println!(
-        "{} rule(s) loaded, {} problem(s)",
+        "{} rule(s) and {} correlation(s) loaded, {} problem(s)",
         engine.rules().len(),
-        engine.problems().len()
+        correlator.rules().len(),
+        problems.len()
     );
-    Ok(engine.problems().is_empty())
+    Ok(problems.is_empty())
 }
 
 /// `kuzet rules test`: runs every rule's sample events; exits non-zero when one does not do what it says.
-pub fn test(paths: &[PathBuf], pipeline: Option<&Path>) -> Result<bool> {
-    let set = load_rules(paths)?;
-    let engine = Engine::build(&set, &load_pipeline(pipeline)?);
-    for problem in engine.problems() {
+pub fn test(paths: &[PathBuf], builtin: bool, pipeline: Option<&Path>) -> Result<bool> {
+    let set = load_rules(paths, builtin)?;
+    let pipeline = load_pipeline(pipeline)?;
+    let engine = Engine::build(&set, &pipeline);
+    let correlator = Correlator::build(&set, &engine, &pipeline, Limits::default());
+    let problems: Vec<_> = engine
+        .problems()
+        .iter()
+        .chain(correlator.problems())
+        .collect();
+    for problem in &problems {
         println!("{problem}");
     }
     let outcomes = engine.test_samples(jiff::Timestamp::now());
@@ -599,8 +746,8 @@ pub fn test(paths: &[PathBuf], pipeline: Option<&Path>) -> Result<bool> {
         "{} rule(s), {} sample(s), {failed} failed, {} problem(s); {} rule(s) without a matching sample",
         engine.rules().len(),
         outcomes.len(),
-        engine.problems().len(),
+        problems.len(),
         without.len()
     );
-    Ok(failed == 0 && engine.problems().is_empty())
+    Ok(failed == 0 && problems.is_empty())
 }

@@ -159,8 +159,11 @@ enum RulesCommand {
     /// Loads rule files or directories and prints every rule that cannot load, by file and id, with the reason.
     /// Exits 1 when there is one.
     Lint {
-        #[arg(required = true)]
+        #[arg(required_unless_present = "builtin")]
         paths: Vec<PathBuf>,
+        /// Kuzet's own rule pack.
+        #[arg(long)]
+        builtin: bool,
         /// A Sigma pipeline file instead of the built-in one.
         #[arg(long)]
         pipeline: Option<PathBuf>,
@@ -168,8 +171,11 @@ enum RulesCommand {
     /// Runs each rule's sample events (`samples: {match: […], no_match: […]}`) and prints every one that does not do
     /// what it says. Exits 1 when one fails or a rule cannot load.
     Test {
-        #[arg(required = true)]
+        #[arg(required_unless_present = "builtin")]
         paths: Vec<PathBuf>,
+        /// Kuzet's own rule pack.
+        #[arg(long)]
+        builtin: bool,
         #[arg(long)]
         pipeline: Option<PathBuf>,
     },
@@ -409,8 +415,16 @@ fn run() -> Result<()> {
         Command::Hunt(args) => hunt::hunt(args),
         Command::Rules { command } => {
             let passed = match command {
-                RulesCommand::Lint { paths, pipeline } => hunt::lint(paths, pipeline.as_deref())?,
-                RulesCommand::Test { paths, pipeline } => hunt::test(paths, pipeline.as_deref())?,
+                RulesCommand::Lint {
+                    paths,
+                    builtin,
+                    pipeline,
+                } => hunt::lint(paths, *builtin, pipeline.as_deref())?,
+                RulesCommand::Test {
+                    paths,
+                    builtin,
+                    pipeline,
+                } => hunt::test(paths, *builtin, pipeline.as_deref())?,
             };
             if !passed {
                 std::process::exit(1);

@@ -79,9 +79,12 @@ fn hunt_prints_every_rule_event_hit_in_each_format() {
     assert_eq!(hits[1]["rule_id"], "00000000-0000-4000-8000-000000000002");
     assert_eq!(hits[1]["record_id"], 2);
     let summary = String::from_utf8_lossy(&out.stderr);
-    assert!(summary.contains("2 rule(s) loaded"), "{summary}");
     assert!(
-        summary.contains("3 record(s), 2 hit(s) of 2 rule(s)"),
+        summary.contains("2 rule(s) and 0 correlation(s) loaded"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("3 record(s), 2 hit(s) of 2 rule(s), 0 correlation hit(s)"),
         "{summary}"
     );
 
@@ -152,7 +155,10 @@ fn rules_lint_names_each_rule_that_cannot_load_and_test_runs_samples() {
         text.contains("bad.yml: rule bad-1: compile: detection `sel`: `a`: regex `(`"),
         "{text}"
     );
-    assert!(text.contains("2 rule(s) loaded, 1 problem(s)"), "{text}");
+    assert!(
+        text.contains("2 rule(s) and 0 correlation(s) loaded, 1 problem(s)"),
+        "{text}"
+    );
 
     let tested = dir.path().join("tested.yml");
     std::fs::write(
@@ -217,4 +223,47 @@ fn hunt_finds_a_sigmahq_rule_in_the_evtx_recorded_for_it() {
         ids.contains(&"8a2f4b1c-3d5e-4f7a-9b2c-1e4f6d8a9c2b".to_owned()),
         "{ids:?}"
     );
+}
+
+#[test]
+fn hunt_with_the_builtin_pack_correlates_password_guessing_across_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("auth.log");
+    let mut text = String::new();
+    for i in 0..11 {
+        text.push_str(&format!(
+            "<38>Dec  6 14:00:{i:02} web1 sshd[99]: Failed password for root from 203.0.113.7 port 40{i:02} ssh2\n"
+        ));
+    }
+    std::fs::write(&log, text).unwrap();
+    let out = kuzet(&[
+        "hunt",
+        "--builtin",
+        "--min-level",
+        "high",
+        "--format",
+        "jsonl",
+        &log.display().to_string(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let hits: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // The eleven low-level failures are below --min-level; the correlation of ten of them is not.
+    assert_eq!(hits.len(), 1, "{hits:#?}");
+    let correlation = &hits[0]["correlation"];
+    assert_eq!(hits[0]["rule_title"], "SSH password guessing");
+    assert_eq!(correlation["type"], "event_count");
+    assert_eq!(correlation["group"]["source.ip"], "203.0.113.7");
+    assert_eq!(correlation["value"], 10.0);
+    let events = correlation["events"].as_array().unwrap();
+    assert_eq!(events.len(), 10);
+    assert_eq!(events[0]["record_id"], 1);
+    assert_eq!(events[9]["record_id"], 10);
+    assert_eq!(hits[0]["record_id"], 10);
 }
