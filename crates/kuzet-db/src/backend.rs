@@ -78,6 +78,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0005_assessment.sql"),
         postgres: include_str!("../migrations/postgres/0005_assessment.sql"),
     },
+    Migration {
+        version: 6,
+        name: "alerts",
+        sqlite: include_str!("../migrations/sqlite/0006_alerts.sql"),
+        postgres: include_str!("../migrations/postgres/0006_alerts.sql"),
+    },
 ];
 
 /// The relational store. Cheap to clone.

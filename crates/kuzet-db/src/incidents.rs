@@ -756,13 +756,13 @@ impl Db {
 
 /// A page asked of a list sorted by (key, id): after the cursor `key.id` of the previous page's last item, at
 /// most `limit` items. One more than asked is loaded: it says whether a next page exists.
-struct PageRequest {
+pub(crate) struct PageRequest {
     after: Option<(i64, String)>,
     limit: usize,
 }
 
 impl PageRequest {
-    fn new(cursor: Option<&str>, limit: u32) -> Result<Self, DbError> {
+    pub(crate) fn new(cursor: Option<&str>, limit: u32) -> Result<Self, DbError> {
         let after = cursor
             .map(|text| {
                 text.split_once('.')
@@ -779,19 +779,19 @@ impl PageRequest {
         Ok(PageRequest { after, limit })
     }
 
-    fn after(&self) -> Option<(i64, &str)> {
+    pub(crate) fn after(&self) -> Option<(i64, &str)> {
         self.after.as_ref().map(|(key, id)| (*key, id.as_str()))
     }
 
     /// How many rows to load: the page and one more.
-    fn fetch(&self) -> i64 {
+    pub(crate) fn fetch(&self) -> i64 {
         i64::try_from(self.limit)
             .unwrap_or(i64::MAX)
             .saturating_add(1)
     }
 
     /// The page cut back to the limit, and the next page's cursor when the extra row was there.
-    fn finish<T>(
+    pub(crate) fn finish<T>(
         &self,
         mut page: Vec<T>,
         key: impl Fn(&T) -> (i64, String),

@@ -12,6 +12,7 @@
 //! Depends on kuzet-model only among Kuzet crates; knows nothing of HTTP, the archive or the parser. Time is
 //! always a parameter.
 
+mod alerts;
 mod backend;
 mod directory;
 mod error;
@@ -20,6 +21,7 @@ mod incidents;
 mod secrets;
 mod users;
 
+pub use alerts::{ALERT_EVENTS_KEPT, AlertRecord, AlertStatus, NewAlert};
 pub use backend::{Backend, Db, redact};
 pub use directory::{NewSource, SourceToken, TenantRecord};
 pub use error::DbError;

@@ -109,7 +109,7 @@ async fn onboard(db: &Db, user: &str, one_time: &str, now: Timestamp) -> (String
 async fn suite(db: Db) {
     let backend = db.backend();
     let now = at("2026-12-04T06:00:00Z");
-    assert_eq!(db.schema_version().await.unwrap(), 5, "{backend:?}");
+    assert_eq!(db.schema_version().await.unwrap(), 6, "{backend:?}");
 
     // The configuration file's directory lands in the database and comes back whole.
     db.system_apply_directory(&directory("10.1.0.0/24"), now)
@@ -760,6 +760,7 @@ async fn suite(db: Db) {
             .unwrap_err(),
         DbError::Invalid { .. }
     ));
+    alerts(&db, &read, &manage, later).await;
     let event = kuzet_model::EventId::from_parts(1_800_000_000_000, 7);
     db.attach_evidence(
         &manage,
@@ -1054,6 +1055,147 @@ async fn suite(db: Db) {
     assert_eq!(disabled, 1, "exactly one of the two was disabled");
 }
 
+/// Alerts: hits of one key within the window are one alert that counts them and keeps the first events; a
+/// triaged alert takes no more hits; another tenant's alert is not found; pages follow the cursor.
+async fn alerts(
+    db: &Db,
+    read: &kuzet_model::access::Scope,
+    manage: &kuzet_model::access::Scope,
+    now: Timestamp,
+) {
+    use kuzet_db::{ALERT_EVENTS_KEPT, AlertStatus, NewAlert};
+    let hit = |key: &str, at: Timestamp, event: u128| NewAlert {
+        tenant: t("akimat"),
+        rule_id: "r-1".into(),
+        rule_title: "Windows event log cleared".into(),
+        level: "high".into(),
+        kind: "rule".into(),
+        dedup_key: key.into(),
+        at,
+        events: vec![kuzet_model::EventId::from_u128(event)],
+        detail: serde_json::json!({"host": key}),
+    };
+    let window = SignedDuration::from_mins(10);
+    let (first, new) = db
+        .system_record_alert(&hit("dc1", now, 1), now, window)
+        .await
+        .unwrap();
+    assert!(new);
+    for i in 0..(ALERT_EVENTS_KEPT as u128 + 4) {
+        let at = now + SignedDuration::from_secs(i as i64);
+        let (same, new) = db
+            .system_record_alert(&hit("dc1", at, 2 + i), now, window)
+            .await
+            .unwrap();
+        assert_eq!((same.clone(), new), (first.clone(), false));
+    }
+    let (other, new) = db
+        .system_record_alert(&hit("dc2", now, 999), now, window)
+        .await
+        .unwrap();
+    assert!(new && other != first);
+    let record = db.alert(read, &t("akimat"), &first).await.unwrap();
+    assert_eq!(record.hits, ALERT_EVENTS_KEPT as u64 + 5);
+    assert_eq!(record.events.len(), ALERT_EVENTS_KEPT);
+    assert_eq!(
+        record.events_dropped, 5,
+        "hits beyond the kept events are counted, not lost"
+    );
+    assert_eq!(record.first, now);
+    assert_eq!(
+        record.last,
+        now + SignedDuration::from_secs(ALERT_EVENTS_KEPT as i64 + 3)
+    );
+    assert_eq!(record.status, AlertStatus::New);
+    assert_eq!(record.detail["host"], "dc1");
+
+    // Past the window, the same key opens a new alert.
+    let late = record.last + SignedDuration::from_mins(11);
+    let (third, new) = db
+        .system_record_alert(&hit("dc1", late, 5000), now, window)
+        .await
+        .unwrap();
+    assert!(new && third != first);
+
+    // Triage is recorded; a false positive takes no more hits; going back to new is refused.
+    let triaged = db
+        .triage_alert(
+            manage,
+            &t("akimat"),
+            &third,
+            AlertStatus::FalsePositive,
+            "backup job",
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!(triaged.status, AlertStatus::FalsePositive);
+    assert_eq!(triaged.status_by.as_deref(), Some("aigerim"));
+    assert_eq!(triaged.status_reason.as_deref(), Some("backup job"));
+    let (fourth, new) = db
+        .system_record_alert(&hit("dc1", late, 5001), now, window)
+        .await
+        .unwrap();
+    assert!(new && fourth != third);
+    assert!(matches!(
+        db.triage_alert(manage, &t("akimat"), &fourth, AlertStatus::New, "", now)
+            .await
+            .unwrap_err(),
+        DbError::Invalid { .. }
+    ));
+    assert!(
+        AlertStatus::parse("closed")
+            .unwrap_err()
+            .to_string()
+            .contains("expected new, acknowledged")
+    );
+
+    // Another tenant's alert does not exist for this analyst.
+    let mut elsewhere = hit("x", now, 1);
+    elsewhere.tenant = t("bank");
+    let (bank, _) = db
+        .system_record_alert(&elsewhere, now, window)
+        .await
+        .unwrap();
+    assert!(matches!(
+        db.alert(read, &t("akimat"), &bank).await.unwrap_err(),
+        DbError::Denied(_) | DbError::NotFound(_)
+    ));
+    assert!(matches!(
+        db.alert(read, &t("bank"), &bank).await.unwrap_err(),
+        DbError::Denied(_) | DbError::NotFound(_)
+    ));
+
+    // Pages, newest first, by status.
+    let (all, _) = db
+        .alerts_page(read, &t("akimat"), None, None, 500)
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 4);
+    let (page, cursor) = db
+        .alerts_page(read, &t("akimat"), None, None, 3)
+        .await
+        .unwrap();
+    let (rest, end) = db
+        .alerts_page(read, &t("akimat"), None, cursor.as_deref(), 3)
+        .await
+        .unwrap();
+    assert!(end.is_none());
+    let paged: Vec<_> = page.iter().chain(&rest).map(|a| a.id.clone()).collect();
+    assert_eq!(paged, all.iter().map(|a| a.id.clone()).collect::<Vec<_>>());
+    let (fp, _) = db
+        .alerts_page(
+            read,
+            &t("akimat"),
+            Some(AlertStatus::FalsePositive),
+            None,
+            500,
+        )
+        .await
+        .unwrap();
+    assert_eq!(fp.iter().map(|a| a.id.clone()).collect::<Vec<_>>(), [third]);
+}
+
 fn hex_sha256(s: &str) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(s.as_bytes()))
@@ -1071,7 +1213,7 @@ async fn conformance_sqlite() {
     let db = Db::connect(&url, RoleCatalog::default(), policy())
         .await
         .unwrap();
-    assert_eq!(db.schema_version().await.unwrap(), 5);
+    assert_eq!(db.schema_version().await.unwrap(), 6);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1108,7 +1250,7 @@ async fn conformance_postgres() {
     let again = Db::connect(&url, RoleCatalog::default(), policy())
         .await
         .unwrap();
-    assert_eq!(again.schema_version().await.unwrap(), 5);
+    assert_eq!(again.schema_version().await.unwrap(), 6);
     drop(db);
     drop(again);
     sqlx::query(sqlx::AssertSqlSafe(format!(
