@@ -90,9 +90,17 @@ struct Page<'q> {
 
 impl<'q> Page<'q> {
     fn from_query(query: &'q HashMap<String, String>) -> Result<Self, ApiError> {
+        Self::from_query_with(query, &[])
+    }
+
+    /// Like [`Page::from_query`], also allowing the list's own filters `extra`.
+    fn from_query_with(
+        query: &'q HashMap<String, String>,
+        extra: &[&str],
+    ) -> Result<Self, ApiError> {
         if let Some(other) = query
             .keys()
-            .find(|k| !matches!(k.as_str(), "limit" | "after"))
+            .find(|k| !matches!(k.as_str(), "limit" | "after") && !extra.contains(&k.as_str()))
         {
             return Err(ApiError::bad_request(format!(
                 "unknown parameter `{other}`"
@@ -843,6 +851,110 @@ pub(crate) async fn mark_personal_data(
                     kinds.join(", ")
                 }
             )),
+            ..AuditNote::default()
+        },
+    ))
+}
+
+fn alert_json(record: &kuzet_db::AlertRecord) -> serde_json::Value {
+    serde_json::json!({
+        "id": record.id,
+        "tenant": record.tenant,
+        "rule": {"id": record.rule_id, "title": record.rule_title, "level": record.level, "kind": record.kind},
+        "first": record.first,
+        "last": record.last,
+        "created": record.created,
+        "hits": record.hits,
+        "events": record.events,
+        "events_not_listed": record.events_dropped,
+        "detail": record.detail,
+        "status": record.status.as_str(),
+        "triage": record.status_by.as_ref().map(|by| serde_json::json!({
+            "by": by, "at": record.status_at, "reason": record.status_reason,
+        })),
+    })
+}
+
+fn alert_id(text: String) -> Result<ObjectId, ApiError> {
+    ObjectId::new(text).map_err(|e| ApiError::not_found(format!("alert: {e}")))
+}
+
+fn alert_status(text: &str) -> Result<kuzet_db::AlertStatus, ApiError> {
+    kuzet_db::AlertStatus::parse(text)
+        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", e.to_string()))
+}
+
+/// A page of a tenant's alerts, newest first, optionally of one `status`.
+pub(crate) async fn alerts(
+    State(state): State<ApiState>,
+    Extension(a): Extension<Authed>,
+    Path(t): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let page = Page::from_query_with(&query, &["status"])?;
+    let status = query.get("status").map(|s| alert_status(s)).transpose()?;
+    let (records, next) = state
+        .db()
+        .alerts_page(a.scope()?, &tenant(&t)?, status, page.after, page.limit)
+        .await?;
+    Ok(page.answer(records.iter().map(alert_json).collect(), next))
+}
+
+pub(crate) async fn alert(
+    State(state): State<ApiState>,
+    Extension(a): Extension<Authed>,
+    Path((t, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let id = alert_id(id)?;
+    let record = state.db().alert(a.scope()?, &tenant(&t)?, &id).await?;
+    Ok(noted(
+        Json(alert_json(&record)),
+        AuditNote {
+            object: Some(format!("alert:{id}")),
+            ..AuditNote::default()
+        },
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Triage {
+    status: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// Sets an alert's triage state: acknowledged, false_positive or escalated, with a reason.
+pub(crate) async fn triage(
+    State(state): State<ApiState>,
+    Extension(a): Extension<Authed>,
+    Path((t, id)): Path<(String, String)>,
+    json: Result<Json<Triage>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let request = body(json)?;
+    let id = alert_id(id)?;
+    let status = alert_status(&request.status)?;
+    let reason = request.reason.trim().to_owned();
+    if reason.chars().count() > MAX_TITLE_CHARS * 4 {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            format!(
+                "reason: {} characters; at most {}",
+                reason.chars().count(),
+                MAX_TITLE_CHARS * 4
+            ),
+        ));
+    }
+    let record = state
+        .db()
+        .triage_alert(a.scope()?, &tenant(&t)?, &id, status, &reason, state.now())
+        .await?;
+    Ok(noted(
+        Json(alert_json(&record)),
+        AuditNote {
+            object: Some(format!("alert:{id}")),
+            detail: Some(format!("status={}", status.as_str())),
             ..AuditNote::default()
         },
     ))

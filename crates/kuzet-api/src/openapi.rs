@@ -61,6 +61,11 @@ fn parameters(path: &str, action: &str) -> Vec<Value> {
         .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
         .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
         .collect();
+    if action == "alert.list" {
+        all.push(json!({"name": "status", "in": "query", "required": false,
+                        "description": "only alerts in this triage state",
+                        "schema": {"type": "string", "enum": ["new", "acknowledged", "false_positive", "escalated"]}}));
+    }
     if PAGED.contains(&action) {
         all.push(json!({"name": "limit", "in": "query", "required": false,
                         "description": "at most this many items (default 100)",
@@ -73,7 +78,7 @@ fn parameters(path: &str, action: &str) -> Vec<Value> {
 }
 
 /// The lists answered in pages: newest first, the next page's cursor in the `Kuzet-Next-Cursor` header.
-const PAGED: &[&str] = &["incident.list", "obligation.list"];
+const PAGED: &[&str] = &["incident.list", "obligation.list", "alert.list"];
 
 fn operation(spec: &RouteSpec) -> Value {
     let (access, permission) = match spec.access {

@@ -139,6 +139,9 @@ table! {
     POST "/api/v1/tenants/{tenant}/incidents/{incident}/personal-data" "incident.personal_data.mark" p(IncidentsManage) => incidents::mark_personal_data;
     POST "/api/v1/tenants/{tenant}/incidents/{incident}/tasks/{task}/done" "incident.task.done" p(IncidentsManage) => incidents::complete_task;
     GET "/api/v1/tenants/{tenant}/obligations" "obligation.list" p(IncidentsRead) => incidents::obligations;
+    GET "/api/v1/tenants/{tenant}/alerts" "alert.list" p(IncidentsRead) => incidents::alerts;
+    GET "/api/v1/tenants/{tenant}/alerts/{alert}" "alert.view" p(IncidentsRead) => incidents::alert;
+    POST "/api/v1/tenants/{tenant}/alerts/{alert}/triage" "alert.triage" p(IncidentsManage) => incidents::triage;
     GET "/api/v1/tenants/{tenant}/reports/quarterly" "report.quarterly" p(ReportsRead) => incidents::quarterly_report;
     GET "/api/v1/tenants/{tenant}/reports/journal" "report.journal" p(ReportsRead) => incidents::journal;
     POST "/api/v1/tenants/{tenant}/obligations/{obligation}/fulfil" "obligation.fulfil" p(IncidentsManage) => incidents::fulfil;

@@ -249,6 +249,17 @@ impl Db {
         limit: u32,
     ) -> Result<(Vec<AlertRecord>, Option<String>), DbError> {
         require(scope, Permission::IncidentsRead, tenant)?;
+        self.system_alerts_page(tenant, status, cursor, limit).await
+    }
+
+    /// The same for the command line, which runs as the operator of the machine.
+    pub async fn system_alerts_page(
+        &self,
+        tenant: &TenantId,
+        status: Option<AlertStatus>,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<(Vec<AlertRecord>, Option<String>), DbError> {
         let request = PageRequest::new(cursor, limit)?;
         let status = status.map(AlertStatus::as_str).unwrap_or("");
         let rows: Vec<AlertRow> = match request.after() {

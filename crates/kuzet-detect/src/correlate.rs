@@ -57,6 +57,8 @@ pub struct CorrelationMeta {
     pub rules: Vec<u32>,
     pub group_by: Vec<String>,
     pub timespan_seconds: u64,
+    /// Sigma's `generate`: the base rules also raise their own alerts.
+    pub generate: bool,
 }
 
 /// A correlation that fired.
@@ -217,6 +219,7 @@ impl Correlator {
                         rules: bases,
                         group_by: rule.group_by.clone(),
                         timespan_seconds: rule.timespan.seconds,
+                        generate: rule.generate,
                     });
                     out.compiled.push(compiled);
                     out.groups.push(FxHashMap::default());
@@ -245,6 +248,16 @@ impl Correlator {
     /// Whether base rule `rule` feeds a correlation (its own alerts may then be suppressed, Sigma's `generate`).
     pub fn feeds(&self, rule: u32) -> bool {
         self.by_base.contains_key(&rule)
+    }
+
+    /// Whether base rule `rule`'s own hits are not alerts: it feeds correlations and none of them says
+    /// `generate: true` (Sigma's default, so that a brute-force correlation is one alert, not ten).
+    pub fn silences(&self, rule: u32) -> bool {
+        self.by_base.get(&rule).is_some_and(|targets| {
+            targets
+                .iter()
+                .all(|(correlation, _)| !self.rules[*correlation as usize].generate)
+        })
     }
 
     /// Feeds one event and the base rules it matched (from [`Engine::matches`]); appends the correlations that

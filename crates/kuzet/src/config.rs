@@ -28,6 +28,7 @@ pub struct Config {
     pub ingest: IngestSection,
     pub time: TimeSection,
     pub incidents: IncidentsSection,
+    pub detection: DetectionSection,
     pub store: StoreSection,
     pub database: DatabaseSection,
     pub auth: AuthSection,
@@ -97,6 +98,16 @@ pub struct TimeSection {
 #[serde(deny_unknown_fields)]
 pub struct IncidentsSection {
     pub owner_notification_grace: Duration,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DetectionSection {
+    pub enabled: bool,
+    pub builtin_rules: bool,
+    pub rules: Vec<PathBuf>,
+    pub pipeline: Option<PathBuf>,
+    pub dedup_window: Duration,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -5,6 +5,7 @@ mod bench;
 mod cli_files;
 mod config;
 mod demo;
+mod detection;
 mod generate;
 mod health;
 mod hunt;
@@ -142,6 +143,20 @@ enum Command {
     },
     /// Runs Sigma rules over EVTX, NDJSON and syslog files offline and prints every (rule, event) hit.
     Hunt(hunt::HuntArgs),
+    /// Prints a tenant's alerts, newest first.
+    Alerts {
+        #[arg(long)]
+        tenant: String,
+        /// Only alerts in this triage state: new, acknowledged, false_positive, escalated.
+        #[arg(long)]
+        status: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Sigma rules: check that they load, run their sample events.
     Rules {
         #[command(subcommand)]
@@ -413,6 +428,18 @@ fn run() -> Result<()> {
             Ok(())
         }
         Command::Hunt(args) => hunt::hunt(args),
+        Command::Alerts {
+            tenant,
+            status,
+            limit,
+            json,
+        } => detection::print_alerts(
+            &load_config(&cli)?,
+            tenant,
+            status.as_deref(),
+            *limit,
+            *json,
+        ),
         Command::Rules { command } => {
             let passed = match command {
                 RulesCommand::Lint {

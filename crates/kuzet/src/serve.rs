@@ -245,6 +245,7 @@ pub fn run_with(config: Config, on_ready: impl FnOnce(Ready) + Send + 'static) -
     for (tenant, recovery) in store.recovery() {
         tracing::warn!(%tenant, ?recovery, "archive recovered at start-up");
     }
+    let detection = crate::detection::start(&config, &store, db.clone(), runtime.handle().clone())?;
     let shutdown = CancellationToken::new();
     let served = runtime.block_on(async {
         let shared_directory = SharedDirectory::new(directory);
@@ -305,6 +306,10 @@ pub fn run_with(config: Config, on_ready: impl FnOnce(Ready) + Send + 'static) -
     // The listeners have handed over their last batches; seal everything and write the final checkpoint even when
     // serving failed, so that nothing acknowledged waits for a replay.
     let closed = store.shutdown().context("store shutdown");
+    // Detection finishes what was sealed before the store stopped, then stops.
+    if let Some(detection) = detection {
+        detection.join();
+    }
     served.and(closed)?;
     tracing::info!("stopped; archive sealed");
     Ok(())

@@ -81,6 +81,8 @@ pub struct Harness {
     pub events: HashMap<String, EventId>,
     /// A confirmed incident in each tenant, and one of its obligations.
     pub incidents: HashMap<String, (String, String)>,
+    /// An alert in each tenant.
+    pub alerts: HashMap<String, String>,
 }
 
 fn t(s: &str) -> TenantId {
@@ -194,6 +196,7 @@ impl Harness {
             totp: HashMap::new(),
             events,
             incidents: HashMap::new(),
+            alerts: HashMap::new(),
         };
         harness.seed().await;
         harness
@@ -299,6 +302,23 @@ impl Harness {
                 tenant.to_owned(),
                 (id.to_string(), obligations[0].id.to_string()),
             );
+            let alert = kuzet_db::NewAlert {
+                tenant: t(tenant),
+                rule_id: "6aec9408-ae00-42e5-9c78-2fa7ddc99da9".into(),
+                rule_title: "Windows event log cleared".into(),
+                level: "high".into(),
+                kind: "rule".into(),
+                dedup_key: format!("rule:log-cleared:{tenant}-dc"),
+                at: now,
+                events: vec![self.events[tenant]],
+                detail: serde_json::json!({"host": format!("{tenant}-dc")}),
+            };
+            let (alert, _) = self
+                .db
+                .system_record_alert(&alert, now, jiff::SignedDuration::from_mins(10))
+                .await
+                .unwrap();
+            self.alerts.insert(tenant.to_owned(), alert.to_string());
         }
     }
 

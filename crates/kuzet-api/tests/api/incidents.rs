@@ -691,3 +691,76 @@ async fn the_incident_list_comes_in_pages_with_a_cursor() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_are_listed_by_status_and_triaged_with_who_and_why() {
+    let h = Harness::new().await;
+    let analyst = h.session("aigerim").await;
+    let list = format!("/api/v1/tenants/{OWN}/alerts");
+    let all = h.call(Method::GET, &list, &analyst, None).await;
+    assert_eq!(all.status, 200, "{}", all.text);
+    let items: serde_json::Value = serde_json::from_str(&all.text).unwrap();
+    assert_eq!(items.as_array().unwrap().len(), 1);
+    assert_eq!(items[0]["status"], "new");
+    assert_eq!(items[0]["rule"]["title"], "Windows event log cleared");
+    assert_eq!(items[0]["hits"], 1);
+    let id = items[0]["id"].as_str().unwrap().to_owned();
+    let alert = format!("{list}/{id}");
+
+    let bad = h
+        .call(
+            Method::POST,
+            &format!("{alert}/triage"),
+            &analyst,
+            Some(json!({"status": "closed"})),
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+    assert!(
+        bad.message()
+            .contains("expected new, acknowledged, false_positive or escalated"),
+        "{}",
+        bad.text
+    );
+
+    let done = h
+        .call(
+            Method::POST,
+            &format!("{alert}/triage"),
+            &analyst,
+            Some(json!({"status": "false_positive", "reason": "planned log rotation"})),
+        )
+        .await;
+    assert_eq!(done.status, 200, "{}", done.text);
+    let done: serde_json::Value = serde_json::from_str(&done.text).unwrap();
+    assert_eq!(done["status"], "false_positive");
+    assert_eq!(done["triage"]["by"], "aigerim");
+    assert_eq!(done["triage"]["reason"], "planned log rotation");
+
+    let open = h
+        .call(Method::GET, &format!("{list}?status=new"), &analyst, None)
+        .await;
+    assert_eq!(open.text.trim(), "[]");
+    let closed = h
+        .call(
+            Method::GET,
+            &format!("{list}?status=false_positive"),
+            &analyst,
+            None,
+        )
+        .await;
+    assert!(closed.text.contains(&id));
+    let unknown = h
+        .call(Method::GET, &format!("{list}?state=new"), &analyst, None)
+        .await;
+    assert_eq!(unknown.status, 400);
+
+    // Another tenant's analyst finds nothing, even with the id.
+    let banker = h.session("banker").await;
+    assert_eq!(h.call(Method::GET, &alert, &banker, None).await.status, 404);
+    let guessed = format!("/api/v1/tenants/{OTHER}/alerts/{id}");
+    assert_eq!(
+        h.call(Method::GET, &guessed, &banker, None).await.status,
+        404
+    );
+}

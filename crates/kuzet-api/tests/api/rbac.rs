@@ -29,6 +29,7 @@ fn case(
         .replace("{grant}", "00000000000000000000000000000000")
         .replace("{incident}", &h.incidents[tenant].0)
         .replace("{obligation}", &h.incidents[tenant].1)
+        .replace("{alert}", &h.alerts[tenant])
         .replace("{task}", "0")
         .replace("{kind}", "tls_common_name")
         .replace("{value}", "nobody-has-this");
@@ -56,6 +57,7 @@ fn case(
         "incident.level.override" => Some(json!({"level": 3, "reason": "matrix"})),
         "incident.personal_data.mark" => Some(json!({})),
         "obligation.fulfil" => Some(json!({"by": "matrix"})),
+        "alert.triage" => Some(json!({"status": "acknowledged", "reason": "matrix"})),
         "incident.evidence.attach" => {
             Some(json!({"event": h.events[tenant].to_string(), "reason": "matrix"}))
         }
@@ -94,6 +96,8 @@ fn case(
         | "incident.task.done"
         | "incident.evidence.view"
         | "obligation.list"
+        | "alert.list"
+        | "alert.view"
         | "report.quarterly"
         | "report.journal"
         | "source.identity.revoke" => None,

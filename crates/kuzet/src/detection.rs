@@ -1,0 +1,326 @@
+//! Streaming detection: a named consumer of sealed events runs the Sigma engine and the correlations on every
+//! event of every tenant and records what they find as alerts in the database.
+//!
+//! Delivery is at least once: the consumer's cursor is committed only after the batch's alerts are written, so a
+//! crash replays the batch, and deduplication folds the repeated hits into the alerts already open. The
+//! correlation state is saved beside the cursor (`detection/correlation.state`) so a restart does not reset a
+//! count.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use kuzet_db::{Db, NewAlert};
+use kuzet_detect::{CorrelationHit, Correlator, Engine, Limits};
+use kuzet_model::{Event, fields};
+use kuzet_store::{ConsumerStart, Store, StoreError};
+
+use crate::config::Config;
+
+/// The consumer's name: its cursor is `consumers/detection.cursor`.
+const CONSUMER: &str = "detection";
+/// How often the correlation state is saved while events flow.
+const SAVE_EVERY: Duration = Duration::from_secs(10);
+
+/// A running detection task; [`Detection::join`] waits until it has handled everything sealed before the store
+/// stopped.
+pub struct Detection {
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Detection {
+    pub fn join(self) {
+        if self.thread.join().is_err() {
+            tracing::error!("the detection task panicked");
+        }
+    }
+}
+
+/// Loads the rules and starts the task; `None` when detection is disabled.
+pub fn start(
+    config: &Config,
+    store: &Store,
+    db: Db,
+    runtime: tokio::runtime::Handle,
+) -> Result<Option<Detection>> {
+    let section = &config.detection;
+    if !section.enabled {
+        tracing::info!("detection disabled");
+        return Ok(None);
+    }
+    let set = crate::hunt::load_rules(&section.rules, section.builtin_rules)?;
+    let pipeline = crate::hunt::load_pipeline(section.pipeline.as_deref())?;
+    let engine = Engine::build(&set, &pipeline);
+    let mut correlator = Correlator::build(&set, &engine, &pipeline, Limits::default());
+    let problems = engine.problems().len() + correlator.problems().len();
+    for problem in engine.problems().iter().chain(correlator.problems()) {
+        tracing::debug!(%problem, "rule not loaded");
+    }
+    tracing::info!(
+        rules = engine.rules().len(),
+        correlations = correlator.rules().len(),
+        not_loaded = problems,
+        "detection rules loaded (`kuzet rules lint` names the ones not loaded)"
+    );
+    let state = config.data_dir.join("detection").join("correlation.state");
+    match std::fs::read(&state) {
+        Ok(bytes) => {
+            if let Err(error) = correlator.restore(&bytes) {
+                tracing::warn!(path = %state.display(), %error, "correlation state not restored; counts start over");
+            }
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+        Err(error) => {
+            tracing::warn!(path = %state.display(), %error, "correlation state not readable; counts start over")
+        }
+    }
+    let consumer = store
+        .consumer(CONSUMER, ConsumerStart::Latest)
+        .context("detection consumer")?;
+    let window = jiff::SignedDuration::try_from(section.dedup_window.std())?;
+    let task = Task {
+        engine,
+        correlator,
+        db,
+        runtime,
+        window,
+        state,
+    };
+    let thread = std::thread::Builder::new()
+        .name("kuzet-detect".into())
+        .spawn(move || task.run(consumer))?;
+    Ok(Some(Detection { thread }))
+}
+
+struct Task {
+    engine: Engine,
+    correlator: Correlator,
+    db: Db,
+    runtime: tokio::runtime::Handle,
+    window: jiff::SignedDuration,
+    state: PathBuf,
+}
+
+impl Task {
+    fn run(mut self, mut consumer: kuzet_store::Consumer) {
+        let mut scratch = self.engine.scratch();
+        let mut saved = Instant::now();
+        let mut dirty = false;
+        loop {
+            let delivery = match consumer.next(Duration::from_millis(250)) {
+                Ok(Some(delivery)) => delivery,
+                Ok(None) => {
+                    if dirty {
+                        self.save();
+                        dirty = false;
+                    }
+                    continue;
+                }
+                Err(StoreError::Closed) => break,
+                Err(error) => {
+                    tracing::error!(%error, "detection consumer");
+                    std::thread::sleep(Duration::from_secs(1));
+                    continue;
+                }
+            };
+            let mut alerts = Vec::new();
+            let mut joined = Vec::new();
+            for (_, event) in delivery.iter() {
+                if event.tenant.is_reserved() {
+                    continue;
+                }
+                let matched = self.engine.matches(event, &mut scratch);
+                if matched.is_empty() {
+                    continue;
+                }
+                metrics::counter!("kuzet_detection_hits_total").increment(matched.len() as u64);
+                for &rule in matched {
+                    if !self.correlator.silences(rule) {
+                        alerts.push(self.rule_alert(rule, event));
+                    }
+                }
+                self.correlator
+                    .observe(event, matched, event.timestamp, &mut joined);
+                for hit in joined.drain(..) {
+                    alerts.push(self.correlation_alert(&hit, event));
+                }
+                dirty = true;
+            }
+            metrics::counter!("kuzet_detection_events_total").increment(delivery.len() as u64);
+            // Alerts first, then the cursor: a crash in between replays the batch, and deduplication absorbs it.
+            while let Err(error) = self.record(&alerts) {
+                tracing::error!(%error, "alerts not recorded; retrying");
+                std::thread::sleep(Duration::from_secs(1));
+            }
+            if let Err(error) = consumer.commit() {
+                tracing::error!(%error, "detection cursor not committed");
+            }
+            if dirty && saved.elapsed() >= SAVE_EVERY {
+                self.save();
+                saved = Instant::now();
+                dirty = false;
+            }
+        }
+        if let Err(error) = consumer.commit() {
+            tracing::error!(%error, "detection cursor not committed");
+        }
+        self.save();
+    }
+
+    fn record(&self, alerts: &[NewAlert]) -> Result<()> {
+        let now = jiff::Timestamp::now();
+        self.runtime.block_on(async {
+            for alert in alerts {
+                let (_, new) = self.db.system_record_alert(alert, now, self.window).await?;
+                metrics::counter!("kuzet_alerts_total", "kind" => alert.kind.clone(), "new" => new.to_string())
+                    .increment(1);
+            }
+            anyhow::Ok(())
+        })
+    }
+
+    fn rule_alert(&self, rule: u32, event: &Event) -> NewAlert {
+        let meta = &self.engine.rules()[rule as usize];
+        let host = host(event);
+        NewAlert {
+            tenant: event.tenant.clone(),
+            rule_id: meta.id.clone(),
+            rule_title: meta.title.clone(),
+            level: meta.level.as_str().to_owned(),
+            kind: "rule".to_owned(),
+            dedup_key: format!("rule:{}:{host}", meta.id),
+            at: event.timestamp,
+            events: vec![event.id],
+            detail: serde_json::json!({
+                "host": host,
+                "source": event.source.as_str(),
+                "tags": meta.tags,
+                "description": meta.description,
+                "message": excerpt(event),
+            }),
+        }
+    }
+
+    fn correlation_alert(&self, hit: &CorrelationHit, event: &Event) -> NewAlert {
+        let meta = &self.correlator.rules()[hit.correlation as usize];
+        let group: serde_json::Map<String, serde_json::Value> = meta
+            .group_by
+            .iter()
+            .zip(&hit.group)
+            .map(|(field, value)| (field.clone(), serde_json::json!(value)))
+            .collect();
+        let key: Vec<&str> = hit
+            .group
+            .iter()
+            .map(|v| v.as_deref().unwrap_or(""))
+            .collect();
+        NewAlert {
+            tenant: event.tenant.clone(),
+            rule_id: meta.id.clone(),
+            rule_title: meta.title.clone(),
+            level: meta.level.as_str().to_owned(),
+            kind: "correlation".to_owned(),
+            dedup_key: format!("correlation:{}:{}", meta.id, key.join("\u{1f}")),
+            at: hit.last,
+            events: hit.events.clone(),
+            detail: serde_json::json!({
+                "type": meta.kind,
+                "group": group,
+                "value": hit.value,
+                "first": hit.first.to_string(),
+                "last": hit.last.to_string(),
+                "timespan_seconds": meta.timespan_seconds,
+                "tags": meta.tags,
+            }),
+        }
+    }
+
+    /// Writes the correlation state: a temporary file, synced, renamed over the old one.
+    fn save(&self) {
+        if let Err(error) = write_atomically(&self.state, &self.correlator.snapshot()) {
+            tracing::warn!(path = %self.state.display(), %error, "correlation state not saved");
+        }
+        let stats = self.correlator.stats();
+        metrics::gauge!("kuzet_correlation_groups").set(stats.groups as f64);
+        metrics::gauge!("kuzet_correlation_evicted_groups").set(stats.evicted_groups as f64);
+        metrics::gauge!("kuzet_correlation_dropped_entries").set(stats.dropped_entries as f64);
+    }
+}
+
+fn host(event: &Event) -> String {
+    event
+        .host_name()
+        .or_else(|| event.fields.get_str(fields::WINLOG_COMPUTER_NAME))
+        .or_else(|| event.fields.get_str(fields::LOG_SYSLOG_HOSTNAME))
+        .unwrap_or("")
+        .to_owned()
+}
+
+/// The event's message (or original text), cut to 512 characters for the alert.
+fn excerpt(event: &Event) -> String {
+    let text = event
+        .message()
+        .map(str::to_owned)
+        .unwrap_or_else(|| event.original_lossy().into_owned());
+    text.chars().take(512).collect()
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let temporary = path.with_extension("tmp");
+    let mut file = std::fs::File::create(&temporary)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    std::fs::rename(&temporary, path)?;
+    std::fs::File::open(dir)?.sync_all()
+}
+
+/// `kuzet alerts`: a tenant's alerts from the database, newest first.
+pub fn print_alerts(
+    config: &Config,
+    tenant: &str,
+    status: Option<&str>,
+    limit: u32,
+    json: bool,
+) -> Result<()> {
+    let tenant = kuzet_model::TenantId::new(tenant)?;
+    let status = status.map(kuzet_db::AlertStatus::parse).transpose()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let (alerts, _) = runtime.block_on(async {
+        let db = crate::identity::open_db(config).await?;
+        anyhow::Ok(
+            db.system_alerts_page(&tenant, status, None, limit.max(1))
+                .await?,
+        )
+    })?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    for alert in &alerts {
+        if json {
+            let object = serde_json::json!({
+                "id": alert.id, "tenant": alert.tenant, "rule_id": alert.rule_id, "rule_title": alert.rule_title,
+                "level": alert.level, "kind": alert.kind, "first": alert.first, "last": alert.last,
+                "created": alert.created, "hits": alert.hits, "events": alert.events,
+                "events_not_listed": alert.events_dropped, "detail": alert.detail, "status": alert.status.as_str(),
+            });
+            writeln!(out, "{object}")?;
+        } else {
+            writeln!(
+                out,
+                "{:<27} {:<13} {:<14} {:>6}  {}  {}",
+                alert.created.to_string(),
+                alert.level,
+                alert.status.as_str(),
+                alert.hits,
+                alert.rule_title,
+                alert.id
+            )?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
