@@ -10,6 +10,7 @@ mod compile;
 mod correlate;
 mod engine;
 mod error;
+mod indicators;
 mod matcher;
 mod pack;
 mod pipeline;
@@ -20,6 +21,7 @@ pub use correlate::{
 };
 pub use engine::{Engine, EngineStats, SampleOutcome, Scratch, sample_event};
 pub use error::{DetectError, Result};
+pub use indicators::{Indicator, IndicatorHit, IndicatorKind, IndicatorSet, Provenance};
 pub use pack::{BUILTIN_RULES, builtin_rules};
 pub use pipeline::{Condition, Logsource, PIPELINE_FORMAT, Pipeline, Variant};
 pub use rules::{Level, ProblemKind, RuleMeta, RuleProblem, RuleSet, Samples};

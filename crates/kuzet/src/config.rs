@@ -106,6 +106,7 @@ pub struct DetectionSection {
     pub enabled: bool,
     pub builtin_rules: bool,
     pub rules: Vec<PathBuf>,
+    pub indicators: Vec<PathBuf>,
     pub pipeline: Option<PathBuf>,
     pub dedup_window: Duration,
 }

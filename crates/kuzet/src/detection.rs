@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use kuzet_db::{Db, NewAlert};
-use kuzet_detect::{CorrelationHit, Correlator, Engine, Limits};
+use kuzet_detect::{CorrelationHit, Correlator, Engine, IndicatorHit, IndicatorSet, Limits};
 use kuzet_model::{Event, fields};
 use kuzet_store::{ConsumerStart, Store, StoreError};
 
@@ -63,6 +63,11 @@ pub fn start(
         not_loaded = problems,
         "detection rules loaded (`kuzet rules lint` names the ones not loaded)"
     );
+    let indicators = crate::hunt::load_indicators(&section.indicators)?;
+    for problem in indicators.problems() {
+        tracing::warn!(%problem, "indicator not loaded");
+    }
+    tracing::info!(indicators = indicators.len(), "indicator feeds loaded");
     let state = config.data_dir.join("detection").join("correlation.state");
     match std::fs::read(&state) {
         Ok(bytes) => {
@@ -82,6 +87,7 @@ pub fn start(
     let task = Task {
         engine,
         correlator,
+        indicators,
         db,
         runtime,
         window,
@@ -96,6 +102,7 @@ pub fn start(
 struct Task {
     engine: Engine,
     correlator: Correlator,
+    indicators: IndicatorSet,
     db: Db,
     runtime: tokio::runtime::Handle,
     window: jiff::SignedDuration,
@@ -126,9 +133,14 @@ impl Task {
             };
             let mut alerts = Vec::new();
             let mut joined = Vec::new();
+            let mut found = Vec::new();
             for (_, event) in delivery.iter() {
                 if event.tenant.is_reserved() {
                     continue;
+                }
+                self.indicators.matches(event, event.timestamp, &mut found);
+                for hit in found.drain(..) {
+                    alerts.push(self.indicator_alert(&hit, event));
                 }
                 let matched = self.engine.matches(event, &mut scratch);
                 if matched.is_empty() {
@@ -197,6 +209,43 @@ impl Task {
                 "source": event.source.as_str(),
                 "tags": meta.tags,
                 "description": meta.description,
+                "message": excerpt(event),
+            }),
+        }
+    }
+
+    fn indicator_alert(&self, hit: &IndicatorHit, event: &Event) -> NewAlert {
+        let indicator = &self.indicators.indicators()[hit.indicator as usize];
+        let provenance = &indicator.provenance;
+        let host = host(event);
+        NewAlert {
+            tenant: event.tenant.clone(),
+            rule_id: provenance.reference.clone(),
+            rule_title: format!(
+                "Indicator {} {}{}",
+                indicator.kind.as_str(),
+                indicator.value,
+                provenance
+                    .description
+                    .as_deref()
+                    .map(|d| format!(" ({d})"))
+                    .unwrap_or_default()
+            ),
+            level: "high".to_owned(),
+            kind: "indicator".to_owned(),
+            dedup_key: format!(
+                "indicator:{}:{}:{host}",
+                indicator.kind.as_str(),
+                indicator.value
+            ),
+            at: event.timestamp,
+            events: vec![event.id],
+            detail: serde_json::json!({
+                "host": host,
+                "source": event.source.as_str(),
+                "field": hit.field,
+                "matched": hit.value,
+                "indicator": indicator,
                 "message": excerpt(event),
             }),
         }

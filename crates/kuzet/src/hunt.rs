@@ -9,7 +9,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use kuzet_detect::{CorrelationHit, Correlator, Engine, Level, Limits, Pipeline, RuleSet};
+use kuzet_detect::{
+    CorrelationHit, Correlator, Engine, IndicatorHit, IndicatorSet, Level, Limits, Pipeline,
+    RuleSet,
+};
 use kuzet_model::{Event, EventId, FormatHint, RawEvent, SourceId, TenantId, Transport, fields};
 use kuzet_parse::ParseOptions;
 
@@ -53,11 +56,14 @@ impl MinLevel {
 #[derive(Debug, clap::Args)]
 pub struct HuntArgs {
     /// Sigma rule files or directories (searched for .yml and .yaml), e.g. a SigmaHQ checkout. Repeatable.
-    #[arg(long = "rules", required_unless_present = "builtin")]
+    #[arg(long = "rules", required_unless_present_any = ["builtin", "indicators"])]
     pub rules: Vec<PathBuf>,
     /// Add Kuzet's own rule pack (log clearing, audit policy, new administrators, password guessing, …).
     #[arg(long)]
     pub builtin: bool,
+    /// Indicator feeds: CSV (`type,value,…`), STIX 2.1 bundles or MISP feed events (JSON). Repeatable.
+    #[arg(long = "indicators")]
+    pub indicators: Vec<PathBuf>,
     /// A Sigma pipeline file (docs/formats/sigma-pipeline.md) instead of the built-in one.
     #[arg(long)]
     pub pipeline: Option<PathBuf>,
@@ -97,6 +103,36 @@ pub fn load_rules(paths: &[PathBuf], builtin: bool) -> Result<RuleSet> {
         let text = std::fs::read_to_string(&file)
             .with_context(|| format!("rule file {}: cannot read", file.display()))?;
         set.add_yaml(&file.display().to_string(), &text);
+    }
+    Ok(set)
+}
+
+/// Reads indicator feeds: `.csv` files as CSV, JSON with `objects` as a STIX 2.1 bundle, JSON with `Event` as a
+/// MISP feed event. A file that is none of these is an error; a bad entry is a problem of the set.
+pub fn load_indicators(paths: &[PathBuf]) -> Result<IndicatorSet> {
+    let mut set = IndicatorSet::new();
+    for path in paths {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("indicator feed {}: cannot read", path.display()))?;
+        let name = path.display().to_string();
+        if path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+        {
+            set.add_csv(&name, &text);
+            continue;
+        }
+        let json: serde_json::Value = serde_json::from_str(&text)
+            .with_context(|| format!("indicator feed {name}: neither a .csv file nor JSON"))?;
+        if json.get("objects").is_some() {
+            set.add_stix(&name, &text);
+        } else if json.get("Event").is_some() {
+            set.add_misp(&name, &text);
+        } else {
+            bail!(
+                "indicator feed {name}: JSON that is neither a STIX bundle (`objects`) nor a MISP event (`Event`)"
+            );
+        }
     }
     Ok(set)
 }
@@ -160,10 +196,16 @@ fn input_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
 
 /// One (rule, event) hit.
 struct Hit {
-    rule: u32,
+    found: Found,
     /// The EVTX record id, else the line number.
     record: u64,
     event: Event,
+}
+
+/// What matched an event.
+enum Found {
+    Rule(u32),
+    Indicator(IndicatorHit),
 }
 
 /// What one file gave.
@@ -191,6 +233,7 @@ fn hunt_file(
     index: usize,
     path: &Path,
     engine: Option<&Engine>,
+    indicators: Option<&IndicatorSet>,
     keep: &(dyn Fn(u32) -> bool + Sync),
 ) -> Result<FileOutcome> {
     let bytes = read_file(path)?;
@@ -223,7 +266,17 @@ fn hunt_file(
             return;
         };
         let matched = engine.matches(&event, scratch);
-        let wanted: Vec<u32> = matched.iter().copied().filter(|r| keep(*r)).collect();
+        let mut wanted: Vec<Found> = matched
+            .iter()
+            .copied()
+            .filter(|r| keep(*r))
+            .map(Found::Rule)
+            .collect();
+        if let Some(indicators) = indicators {
+            let mut found = Vec::new();
+            indicators.matches(&event, event.timestamp, &mut found);
+            wanted.extend(found.into_iter().map(Found::Indicator));
+        }
         if wanted.is_empty() {
             return;
         }
@@ -236,7 +289,7 @@ fn hunt_file(
         event.id = hunt_id(index, record);
         let last = wanted.len() - 1;
         let mut event = Some(event);
-        for (i, rule) in wanted.into_iter().enumerate() {
+        for (i, found) in wanted.into_iter().enumerate() {
             let event = if i == last {
                 event
                     .take()
@@ -247,7 +300,7 @@ fn hunt_file(
                     .unwrap_or_else(|| unreachable!("present before the last hit"))
             };
             outcome.hits.push(Hit {
-                rule,
+                found,
                 record,
                 event,
             });
@@ -323,8 +376,12 @@ pub fn hunt(args: &HuntArgs) -> Result<()> {
     let pipeline = load_pipeline(args.pipeline.as_deref())?;
     let engine = Engine::build(&set, &pipeline);
     let mut correlator = Correlator::build(&set, &engine, &pipeline, Limits::default());
+    let indicators = load_indicators(&args.indicators)?;
+    for problem in indicators.problems() {
+        eprintln!("{problem}");
+    }
     let files = input_files(&args.files)?;
-    if engine.rules().is_empty() {
+    if engine.rules().is_empty() && indicators.is_empty() {
         bail!(
             "no rule loaded from {} ({} problem(s); `kuzet rules lint` names them)",
             args.rules
@@ -356,9 +413,11 @@ pub fn hunt(args: &HuntArgs) -> Result<()> {
         .map(|r| correlator.feeds(u32::try_from(r).unwrap_or(u32::MAX)))
         .collect();
     let keep = |rule: u32| shown(rule) || feeds[rule as usize];
-    let work = |index: usize, path: &Path| hunt_file(index, path, Some(&engine), &keep);
+    let work =
+        |index: usize, path: &Path| hunt_file(index, path, Some(&engine), Some(&indicators), &keep);
     let mut joined = Vec::new();
     let mut correlations = 0u64;
+    let mut indicator_hits = 0u64;
     over_files(
         &files,
         threads(args.threads),
@@ -379,13 +438,21 @@ pub fn hunt(args: &HuntArgs) -> Result<()> {
                 progress.println(message);
             }
             for hit in &outcome.hits {
-                if feeds[hit.rule as usize] {
-                    correlator.observe(&hit.event, &[hit.rule], hit.event.timestamp, &mut joined);
+                let rule = match &hit.found {
+                    Found::Rule(rule) => *rule,
+                    Found::Indicator(found) => {
+                        indicator_hits += 1;
+                        printer.indicator(&mut out, path, hit, &indicators, found)?;
+                        continue;
+                    }
+                };
+                if feeds[rule as usize] {
+                    correlator.observe(&hit.event, &[rule], hit.event.timestamp, &mut joined);
                 }
-                if shown(hit.rule) {
+                if shown(rule) {
                     hits += 1;
-                    fired.insert(hit.rule);
-                    printer.hit(&mut out, path, hit)?;
+                    fired.insert(rule);
+                    printer.hit(&mut out, path, rule, hit)?;
                 }
                 for correlation in joined.drain(..) {
                     if correlator.rules()[correlation.correlation as usize].level >= min_level {
@@ -409,7 +476,8 @@ pub fn hunt(args: &HuntArgs) -> Result<()> {
     let problems: Vec<String> = by_kind.iter().map(|(k, n)| format!("{n} {k}")).collect();
     eprintln!(
         "hunt: {} rule(s) and {} correlation(s) loaded{}, {} file(s), {records} record(s){}, {hits} hit(s) of {} \
-         rule(s), {correlations} correlation hit(s) in {elapsed:.2} s ({:.0} records/s)",
+         rule(s), {correlations} correlation hit(s), {indicator_hits} indicator hit(s) of {} indicator(s) in \
+         {elapsed:.2} s ({:.0} records/s)",
         engine.rules().len(),
         correlator.rules().len(),
         if problems.is_empty() {
@@ -427,6 +495,7 @@ pub fn hunt(args: &HuntArgs) -> Result<()> {
             String::new()
         },
         fired.len(),
+        indicators.len(),
         records as f64 / elapsed.max(1e-9),
     );
     Ok(())
@@ -443,7 +512,7 @@ pub fn bench(args: &HuntArgs) -> Result<()> {
     let measure = |engine: Option<&Engine>| -> Result<(u64, u64, f64)> {
         let started = Instant::now();
         let (mut records, mut hits) = (0u64, 0u64);
-        let work = |index: usize, path: &Path| hunt_file(index, path, engine, &|_| true);
+        let work = |index: usize, path: &Path| hunt_file(index, path, engine, None, &|_| true);
         while records == 0 || started.elapsed().as_secs_f64() < 1.0 {
             let before = records;
             over_files(&files, threads, &work, &mut |_, outcome| {
@@ -490,7 +559,7 @@ pub fn bench(args: &HuntArgs) -> Result<()> {
 fn files_records(files: &[PathBuf]) -> Result<u64> {
     let mut records = 0;
     for (index, file) in files.iter().enumerate() {
-        records += hunt_file(index, file, None, &|_| true)?.records;
+        records += hunt_file(index, file, None, None, &|_| true)?.records;
     }
     Ok(records)
 }
@@ -621,13 +690,70 @@ impl<'e> Printer<'e> {
         Ok(())
     }
 
-    fn hit(&mut self, out: &mut dyn Write, path: &Path, hit: &Hit) -> Result<()> {
-        let rule = &self.engine.rules()[hit.rule as usize];
-        let host = hit
-            .event
-            .host_name()
-            .or_else(|| hit.event.fields.get_str(fields::WINLOG_COMPUTER_NAME))
-            .unwrap_or("-");
+    fn indicator(
+        &mut self,
+        out: &mut dyn Write,
+        path: &Path,
+        hit: &Hit,
+        set: &IndicatorSet,
+        found: &IndicatorHit,
+    ) -> Result<()> {
+        let indicator = &set.indicators()[found.indicator as usize];
+        let provenance = &indicator.provenance;
+        let title = format!(
+            "Indicator {} {}{}",
+            indicator.kind.as_str(),
+            indicator.value,
+            provenance
+                .description
+                .as_deref()
+                .map(|d| format!(" ({d})"))
+                .unwrap_or_default()
+        );
+        let timestamp = hit.event.timestamp.to_string();
+        let file = path.display().to_string();
+        match self.format {
+            HuntFormat::Table => writeln!(
+                out,
+                "{timestamp:<27} {:<13} {title}  [{}={}]  {file}#{}",
+                "high", found.field, found.value, hit.record
+            )?,
+            HuntFormat::Csv => writeln!(
+                out,
+                "{},high,{},{},{},{},{}",
+                csv(&timestamp),
+                csv(&provenance.reference),
+                csv(&title),
+                csv(host_of(&hit.event)),
+                csv(&file),
+                hit.record
+            )?,
+            HuntFormat::Json | HuntFormat::Jsonl => {
+                let object = serde_json::json!({
+                    "rule_id": provenance.reference,
+                    "rule_title": title,
+                    "level": "high",
+                    "tags": provenance.tags,
+                    "timestamp": timestamp,
+                    "host": host_of(&hit.event),
+                    "file": file,
+                    "record_id": hit.record,
+                    "indicator": {
+                        "kind": indicator.kind.as_str(), "value": indicator.value, "field": found.field,
+                        "matched": found.value, "feed": provenance.feed, "reference": provenance.reference,
+                        "description": provenance.description, "confidence": provenance.confidence,
+                    },
+                    "event": hit.event.to_ecs_json(),
+                });
+                self.object(out, &object)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn hit(&mut self, out: &mut dyn Write, path: &Path, rule: u32, hit: &Hit) -> Result<()> {
+        let rule = &self.engine.rules()[rule as usize];
+        let host = host_of(&hit.event);
         let timestamp = hit.event.timestamp.to_string();
         let file = path.display().to_string();
         match self.format {
@@ -673,6 +799,13 @@ impl<'e> Printer<'e> {
         }
         Ok(())
     }
+}
+
+fn host_of(event: &Event) -> &str {
+    event
+        .host_name()
+        .or_else(|| event.fields.get_str(fields::WINLOG_COMPUTER_NAME))
+        .unwrap_or("-")
 }
 
 /// A CSV field (RFC 4180): quoted when it holds a comma, quote or line break.

@@ -1,6 +1,6 @@
 //! Streaming detection through the real binary: syslog lines sent over TCP are sealed, the built-in rules run on
-//! them, and alerts land in the database (`kuzet alerts`). Password guessing split by a restart still correlates:
-//! the correlation state survives it.
+//! them, an indicator feed is matched, and alerts land in the database (`kuzet alerts`). Password guessing split
+//! by a restart still correlates: the correlation state survives it.
 
 // A test binary: failing loudly on unreadable fixtures is the point.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -54,7 +54,17 @@ fn alerts(site: &Site) -> Vec<serde_json::Value> {
 
 #[test]
 fn sealed_events_raise_alerts_and_correlations_survive_a_restart() {
-    let site = Site::new(TENANTS, "");
+    let feeds = tempfile::tempdir().unwrap();
+    let feed = feeds.path().join("feed.csv");
+    std::fs::write(
+        &feed,
+        "type,value,description\nip,203.0.113.7,known SSH scanner\n",
+    )
+    .unwrap();
+    let site = Site::new(
+        &format!("[detection]\nindicators = [{feed:?}]\n{TENANTS}"),
+        "",
+    );
     let server = site.start();
     let mut lines = failures(0, 6);
     lines.push("<86>Dec  6 14:01:00 web1 usermod[4242]: add 'intruder' to group 'sudo'".to_owned());
@@ -64,15 +74,28 @@ fn sealed_events_raise_alerts_and_correlations_survive_a_restart() {
     server.stop();
 
     let before = alerts(&site);
-    assert_eq!(before.len(), 1, "{before:#?}");
+    assert_eq!(before.len(), 2, "{before:#?}");
+    let sudoer = before.iter().find(|a| a["kind"] == "rule").unwrap();
     assert_eq!(
-        before[0]["rule_title"],
+        sudoer["rule_title"],
         "Linux user added to a privileged group"
     );
-    assert_eq!(before[0]["level"], "high");
-    assert_eq!(before[0]["status"], "new");
-    assert_eq!(before[0]["detail"]["host"], "web1");
-    assert_eq!(before[0]["events"].as_array().unwrap().len(), 1);
+    assert_eq!(sudoer["level"], "high");
+    assert_eq!(sudoer["status"], "new");
+    assert_eq!(sudoer["detail"]["host"], "web1");
+    assert_eq!(sudoer["events"].as_array().unwrap().len(), 1);
+    // The six lines from a known scanner are one indicator alert counting six sightings, with its provenance.
+    let scanner = before.iter().find(|a| a["kind"] == "indicator").unwrap();
+    assert_eq!(scanner["hits"], 6);
+    assert_eq!(scanner["detail"]["field"], "source.ip");
+    assert_eq!(
+        scanner["detail"]["indicator"]["provenance"]["description"],
+        "known SSH scanner"
+    );
+    assert_eq!(
+        scanner["detail"]["indicator"]["provenance"]["reference"],
+        "line 2"
+    );
 
     // Six failures before the restart, four after: the count goes on from the saved state.
     let server = site.start();

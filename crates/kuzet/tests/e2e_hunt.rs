@@ -267,3 +267,49 @@ fn hunt_with_the_builtin_pack_correlates_password_guessing_across_lines() {
     assert_eq!(events[9]["record_id"], 10);
     assert_eq!(hits[0]["record_id"], 10);
 }
+
+#[test]
+fn hunt_matches_indicator_feeds_with_their_provenance() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, events) = fixture(dir.path());
+    let feed = dir.path().join("feed.csv");
+    std::fs::write(
+        &feed,
+        "type,value,description\ndomain,evil.example,phishing kit\nip,not-an-address,broken\n",
+    )
+    .unwrap();
+    let log = dir.path().join("dns.ndjson");
+    std::fs::write(
+        &log,
+        "{\"dns\":{\"question\":{\"name\":\"login.evil.example\"}},\"host\":{\"name\":\"ws7\"}}\n",
+    )
+    .unwrap();
+    let out = kuzet(&[
+        "hunt",
+        "--indicators",
+        &feed.display().to_string(),
+        "--format",
+        "jsonl",
+        &log.display().to_string(),
+        &events,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("line 3: parse: `not-an-address` is not an IP address or network"),
+        "{stderr}"
+    );
+    let hits: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(hits.len(), 1, "{hits:#?}");
+    assert_eq!(hits[0]["indicator"]["field"], "dns.question.name");
+    assert_eq!(hits[0]["indicator"]["matched"], "login.evil.example");
+    assert_eq!(hits[0]["indicator"]["description"], "phishing kit");
+    assert_eq!(hits[0]["host"], "ws7");
+}
