@@ -109,6 +109,7 @@ pub struct DetectionSection {
     pub indicators: Vec<PathBuf>,
     pub pipeline: Option<PathBuf>,
     pub dedup_window: Duration,
+    pub source_check_interval: Duration,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -373,3 +373,83 @@ pub fn print_alerts(
     out.flush()?;
     Ok(())
 }
+
+/// Every `every`, records an alert for each source silent beyond its expected interval or whose clock drifts more
+/// than `max_drift` (R6). Repeated checks of one condition fold into one alert while it lasts.
+pub async fn watch_sources(
+    db: Db,
+    health: crate::health::SourceHealth,
+    directory: kuzet_ingest::SharedDirectory,
+    every: Duration,
+    max_drift: jiff::SignedDuration,
+    window: jiff::SignedDuration,
+) {
+    let started = jiff::Timestamp::now();
+    let mut ticks = tokio::time::interval(every);
+    loop {
+        ticks.tick().await;
+        let now = jiff::Timestamp::now();
+        let findings = crate::health::findings(
+            &directory.load(),
+            &health.snapshot(),
+            started,
+            now,
+            max_drift,
+        );
+        for finding in findings {
+            let alert = source_alert(&finding, now);
+            match db.system_record_alert(&alert, now, window).await {
+                Ok((_, new)) => {
+                    metrics::counter!("kuzet_alerts_total", "kind" => "source_health", "new" => new.to_string())
+                        .increment(1);
+                }
+                Err(error) => tracing::error!(%error, "source health alert not recorded"),
+            }
+        }
+    }
+}
+
+fn source_alert(finding: &crate::health::SourceFinding, now: jiff::Timestamp) -> NewAlert {
+    use crate::health::SourceFinding;
+    let (tenant, source, rule_id, title, level, detail) = match finding {
+        SourceFinding::Silent {
+            source,
+            tenant,
+            since,
+            expected_secs,
+        } => (
+            tenant,
+            source,
+            "kuzet:source-silent",
+            format!("Source {source} silent beyond its expected interval"),
+            "high",
+            serde_json::json!({
+                "source": source.as_str(), "silent_since": since.to_string(),
+                "silent_seconds": now.as_second() - since.as_second(), "expected_interval_seconds": expected_secs,
+            }),
+        ),
+        SourceFinding::ClockDrift {
+            source,
+            tenant,
+            offset_ms,
+        } => (
+            tenant,
+            source,
+            "kuzet:source-clock-drift",
+            format!("Clock of source {source} drifts"),
+            "medium",
+            serde_json::json!({"source": source.as_str(), "offset_ms": offset_ms}),
+        ),
+    };
+    NewAlert {
+        tenant: tenant.clone(),
+        rule_id: rule_id.to_owned(),
+        rule_title: title,
+        level: level.to_owned(),
+        kind: "source_health".to_owned(),
+        dedup_key: format!("{rule_id}:{source}"),
+        at: now,
+        events: Vec::new(),
+        detail,
+    }
+}

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use jiff::Timestamp;
 use kuzet_model::time::ClockTracker;
-use kuzet_model::{Directory, Event, IssueCode, SourceId};
+use kuzet_model::{Directory, Event, IssueCode, SourceId, TenantId};
 
 /// A source's gauge labels, last-seen time and clock offset (ms), read under the lock and set after it.
 type SourceGauges = ([(&'static str, String); 2], Option<Timestamp>, i64);
@@ -123,10 +123,68 @@ impl SourceHealth {
     }
 }
 
+/// Something wrong with a source that the ISOC must hear about (R6).
+#[derive(Debug, Clone, PartialEq)]
+pub enum SourceFinding {
+    /// Nothing heard for longer than the source's expected interval; `since` is its last event, or the start of
+    /// this process for a source not heard from since.
+    Silent {
+        source: SourceId,
+        tenant: TenantId,
+        since: Timestamp,
+        expected_secs: u64,
+    },
+    /// Its clock is off by more than the allowed drift (positive: ahead).
+    ClockDrift {
+        source: SourceId,
+        tenant: TenantId,
+        offset_ms: i64,
+    },
+}
+
+/// What the sources' state says at `now`: each source with an expected interval that has been silent longer, and
+/// each source whose estimated clock offset exceeds `max_drift`. Pure.
+pub fn findings(
+    directory: &Directory,
+    states: &[(SourceId, SourceState)],
+    started: Timestamp,
+    now: Timestamp,
+    max_drift: jiff::SignedDuration,
+) -> Vec<SourceFinding> {
+    let states: HashMap<&SourceId, &SourceState> = states.iter().map(|(id, s)| (id, s)).collect();
+    let mut out = Vec::new();
+    for source in directory.sources() {
+        let state = states.get(&source.id);
+        if let Some(expected) = source.expected_interval_secs {
+            let since = state.and_then(|s| s.last_seen).unwrap_or(started);
+            let silent_for = now.as_second() - since.as_second();
+            if silent_for > i64::try_from(expected).unwrap_or(i64::MAX) {
+                out.push(SourceFinding::Silent {
+                    source: source.id.clone(),
+                    tenant: source.tenant.clone(),
+                    since,
+                    expected_secs: expected,
+                });
+            }
+        }
+        if let Some(state) = state
+            && state.clock.samples() > 0
+            && state.clock.offset_ms().unsigned_abs() > max_drift.as_millis().unsigned_abs() as u64
+        {
+            out.push(SourceFinding::ClockDrift {
+                source: source.id.clone(),
+                tenant: source.tenant.clone(),
+                offset_ms: state.clock.offset_ms(),
+            });
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kuzet_model::{EventId, Source, SourceIdentity, Tenant, TenantId};
+    use kuzet_model::{EventId, Source, SourceIdentity, Tenant};
 
     #[test]
     fn a_batch_touches_only_its_own_sources() {
@@ -172,5 +230,87 @@ mod tests {
         assert_eq!(snapshot.len(), 500);
         let seen: u64 = snapshot.iter().map(|(_, s)| s.events).sum();
         assert_eq!(seen, 100);
+    }
+
+    #[test]
+    fn silent_sources_and_drifting_clocks_are_found() {
+        let tenant = TenantId::new("akimat").unwrap();
+        let source = |id: &str, interval: Option<u64>| Source {
+            id: SourceId::new(id).unwrap(),
+            tenant: tenant.clone(),
+            facility: None,
+            name: id.into(),
+            identities: vec![],
+            format: kuzet_model::FormatHint::Syslog,
+            expected_interval_secs: interval,
+        };
+        let directory = Directory::new(
+            vec![Tenant {
+                id: tenant.clone(),
+                name: "Akimat".into(),
+            }],
+            vec![],
+            vec![
+                source("quiet", Some(600)),
+                source("chatty", Some(600)),
+                source("never", Some(600)),
+                source("unwatched", None),
+                source("skewed", None),
+            ],
+        )
+        .unwrap();
+        let started = Timestamp::from_second(1_800_000_000).unwrap();
+        let now = started + jiff::SignedDuration::from_mins(30);
+        let state = |seen_min: Option<i64>, offset_min: i64| {
+            let mut clock = ClockTracker::new();
+            if let Some(m) = seen_min {
+                let at = started + jiff::SignedDuration::from_mins(m);
+                clock.observe(at + jiff::SignedDuration::from_mins(offset_min), at);
+            }
+            SourceState {
+                tenant: "akimat".into(),
+                last_seen: seen_min.map(|m| started + jiff::SignedDuration::from_mins(m)),
+                clock,
+                events: u64::from(seen_min.is_some()),
+                events_with_issues: 0,
+            }
+        };
+        let id = |s: &str| SourceId::new(s).unwrap();
+        let states = vec![
+            (id("quiet"), state(Some(5), 0)),
+            (id("chatty"), state(Some(25), 0)),
+            (id("never"), state(None, 0)),
+            (id("unwatched"), state(Some(1), 0)),
+            (id("skewed"), state(Some(29), 8)),
+        ];
+        let found = findings(
+            &directory,
+            &states,
+            started,
+            now,
+            jiff::SignedDuration::from_mins(5),
+        );
+        assert_eq!(
+            found,
+            vec![
+                SourceFinding::Silent {
+                    source: id("quiet"),
+                    tenant: tenant.clone(),
+                    since: started + jiff::SignedDuration::from_mins(5),
+                    expected_secs: 600,
+                },
+                SourceFinding::Silent {
+                    source: id("never"),
+                    tenant: tenant.clone(),
+                    since: started,
+                    expected_secs: 600,
+                },
+                SourceFinding::ClockDrift {
+                    source: id("skewed"),
+                    tenant: tenant.clone(),
+                    offset_ms: 480_000,
+                },
+            ]
+        );
     }
 }

@@ -278,6 +278,14 @@ pub fn run_with(config: Config, on_ready: impl FnOnce(Ready) + Send + 'static) -
             warnings: Arc::new(warnings),
             ready: Arc::clone(&ready),
         };
+        tokio::spawn(crate::detection::watch_sources(
+            db.clone(),
+            telemetry.health.clone(),
+            shared_directory.clone(),
+            config.detection.source_check_interval.std(),
+            jiff::SignedDuration::try_from(config.time.max_skew.std())?,
+            jiff::SignedDuration::try_from(config.detection.dedup_window.std())?,
+        ));
         let api = api_state(
             &config,
             db,

@@ -120,3 +120,40 @@ fn sealed_events_raise_alerts_and_correlations_survive_a_restart() {
             .any(|a| a["rule_title"] == "SSH authentication failure")
     );
 }
+
+#[test]
+fn a_source_silent_beyond_its_expected_interval_is_an_alert() {
+    let tenants = r#"
+[detection]
+source_check_interval = "100ms"
+
+[[tenants]]
+id = "energo"
+name = "Energo"
+[[tenants.sources]]
+id = "energo-scada-gw"
+format = "syslog"
+peers = ["127.0.0.2/32"]
+expected_interval = "1s"
+"#;
+    let site = Site::new(tenants, "");
+    let server = site.start();
+    server.wait_metric(
+        "kuzet_alerts_total{kind=\"source_health\",new=\"true\"}",
+        1.0,
+    );
+    server.stop();
+    let out = site.kuzet(&["alerts", "--tenant", "energo", "--json"]);
+    let alerts: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    assert_eq!(alerts[0]["rule_id"], "kuzet:source-silent");
+    assert_eq!(
+        alerts[0]["rule_title"],
+        "Source energo-scada-gw silent beyond its expected interval"
+    );
+    assert_eq!(alerts[0]["detail"]["expected_interval_seconds"], 1);
+    assert!(alerts[0]["detail"]["silent_seconds"].as_i64().unwrap() > 1);
+}
