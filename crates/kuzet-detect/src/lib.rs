@@ -6,6 +6,7 @@
 //! [`Correlator`] runs Sigma correlation rules over those matches, with bounded state that survives a restart.
 //! How and why: `docs/detection.md`.
 
+mod anomaly;
 mod compile;
 mod correlate;
 mod engine;
@@ -16,6 +17,7 @@ mod pack;
 mod pipeline;
 mod rules;
 
+pub use anomaly::{Anomaly, AnomalyConfig, AnomalyKind, AnomalyStats, BASELINE_FORMAT, Baselines};
 pub use correlate::{
     CorrelationHit, CorrelationMeta, CorrelationStats, Correlator, Limits, STATE_FORMAT,
 };

@@ -12,7 +12,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use kuzet_db::{Db, NewAlert};
-use kuzet_detect::{CorrelationHit, Correlator, Engine, IndicatorHit, IndicatorSet, Limits};
+use kuzet_detect::{
+    Anomaly, AnomalyConfig, Baselines, CorrelationHit, Correlator, Engine, IndicatorHit,
+    IndicatorSet, Limits,
+};
+use kuzet_model::FacilityClass;
 use kuzet_model::{Event, fields};
 use kuzet_store::{ConsumerStart, Store, StoreError};
 
@@ -42,6 +46,7 @@ pub fn start(
     config: &Config,
     store: &Store,
     db: Db,
+    directory: kuzet_ingest::SharedDirectory,
     runtime: tokio::runtime::Handle,
 ) -> Result<Option<Detection>> {
     let section = &config.detection;
@@ -69,16 +74,17 @@ pub fn start(
     }
     tracing::info!(indicators = indicators.len(), "indicator feeds loaded");
     let state = config.data_dir.join("detection").join("correlation.state");
-    match std::fs::read(&state) {
-        Ok(bytes) => {
-            if let Err(error) = correlator.restore(&bytes) {
-                tracing::warn!(path = %state.display(), %error, "correlation state not restored; counts start over");
-            }
-        }
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
-        Err(error) => {
-            tracing::warn!(path = %state.display(), %error, "correlation state not readable; counts start over")
-        }
+    if let Some(bytes) = read_state(&state)
+        && let Err(error) = correlator.restore(&bytes)
+    {
+        tracing::warn!(path = %state.display(), %error, "correlation state not restored; counts start over");
+    }
+    let mut baselines = Baselines::new(AnomalyConfig::default());
+    let baseline = config.data_dir.join("detection").join("anomaly.baseline");
+    if let Some(bytes) = read_state(&baseline)
+        && let Err(error) = baselines.restore(&bytes)
+    {
+        tracing::warn!(path = %baseline.display(), %error, "anomaly baselines not restored; they are learned again");
     }
     let consumer = store
         .consumer(CONSUMER, ConsumerStart::Latest)
@@ -88,6 +94,9 @@ pub fn start(
         engine,
         correlator,
         indicators,
+        baselines,
+        baseline,
+        directory,
         db,
         runtime,
         window,
@@ -103,6 +112,9 @@ struct Task {
     engine: Engine,
     correlator: Correlator,
     indicators: IndicatorSet,
+    baselines: Baselines,
+    baseline: PathBuf,
+    directory: kuzet_ingest::SharedDirectory,
     db: Db,
     runtime: tokio::runtime::Handle,
     window: jiff::SignedDuration,
@@ -134,10 +146,17 @@ impl Task {
             let mut alerts = Vec::new();
             let mut joined = Vec::new();
             let mut found = Vec::new();
+            let mut anomalies = Vec::new();
+            let directory = self.directory.load();
             for (_, event) in delivery.iter() {
                 if event.tenant.is_reserved() {
                     continue;
                 }
+                self.baselines.observe(event, &mut anomalies);
+                for anomaly in anomalies.drain(..) {
+                    alerts.push(anomaly_alert(&anomaly, event, &directory));
+                }
+                dirty = true;
                 self.indicators.matches(event, event.timestamp, &mut found);
                 for hit in found.drain(..) {
                     alerts.push(self.indicator_alert(&hit, event));
@@ -285,15 +304,82 @@ impl Task {
         }
     }
 
-    /// Writes the correlation state: a temporary file, synced, renamed over the old one.
+    /// Writes the correlation state and the anomaly baselines: a temporary file, synced, renamed over the old one.
     fn save(&self) {
         if let Err(error) = write_atomically(&self.state, &self.correlator.snapshot()) {
             tracing::warn!(path = %self.state.display(), %error, "correlation state not saved");
         }
+        if let Err(error) = write_atomically(&self.baseline, &self.baselines.snapshot()) {
+            tracing::warn!(path = %self.baseline.display(), %error, "anomaly baselines not saved");
+        }
+        let anomaly = self.baselines.stats();
+        metrics::gauge!("kuzet_anomaly_accounts").set(anomaly.accounts as f64);
+        metrics::gauge!("kuzet_anomaly_evicted_accounts").set(anomaly.evicted_accounts as f64);
         let stats = self.correlator.stats();
         metrics::gauge!("kuzet_correlation_groups").set(stats.groups as f64);
         metrics::gauge!("kuzet_correlation_evicted_groups").set(stats.evicted_groups as f64);
         metrics::gauge!("kuzet_correlation_dropped_entries").set(stats.dropped_entries as f64);
+    }
+}
+
+/// What R9 requires for an anomaly at a facility of each class: register it (class 3), also block the account
+/// (class 2), also notify the administrator at once (class 1). Events of a source without a facility are
+/// registered.
+fn response(class: Option<FacilityClass>) -> (&'static str, &'static [&'static str]) {
+    match class {
+        Some(FacilityClass::Class1) => ("critical", &["register", "block", "notify_administrator"]),
+        Some(FacilityClass::Class2) => ("high", &["register", "block"]),
+        Some(FacilityClass::Class3) | None => ("medium", &["register"]),
+    }
+}
+
+fn anomaly_alert(anomaly: &Anomaly, event: &Event, directory: &kuzet_model::Directory) -> NewAlert {
+    let facility = directory
+        .source(&event.source)
+        .and_then(|s| s.facility.as_ref())
+        .and_then(|f| directory.facilities().iter().find(|x| &x.id == f));
+    let (level, actions) = response(facility.map(|f| f.class));
+    let kind = anomaly.kind.as_str();
+    NewAlert {
+        tenant: event.tenant.clone(),
+        rule_id: format!("kuzet:anomaly:{kind}"),
+        rule_title: format!(
+            "Abnormal activity of {} {}: {}",
+            if anomaly.robot {
+                "service account"
+            } else {
+                "account"
+            },
+            anomaly.account,
+            kind.replace('_', " ")
+        ),
+        level: level.to_owned(),
+        kind: "anomaly".to_owned(),
+        dedup_key: format!(
+            "anomaly:{kind}:{}:{}",
+            anomaly.account.to_lowercase(),
+            anomaly.value
+        ),
+        at: event.timestamp,
+        events: vec![event.id],
+        detail: serde_json::json!({
+            "host": host(event),
+            "source": event.source.as_str(),
+            "anomaly": anomaly,
+            "facility": facility.map(|f| serde_json::json!({"id": f.id, "class": f.class.number(), "critical": f.critical})),
+            "response": actions,
+        }),
+    }
+}
+
+fn read_state(path: &Path) -> Option<Vec<u8>> {
+    match std::fs::read(path) {
+        Ok(bytes) => Some(bytes),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
+        Err(error) => {
+            tracing::warn!(path = %path.display(), %error, "detection state not readable; it starts over");
+            None
+        }
     }
 }
 

@@ -245,10 +245,16 @@ pub fn run_with(config: Config, on_ready: impl FnOnce(Ready) + Send + 'static) -
     for (tenant, recovery) in store.recovery() {
         tracing::warn!(%tenant, ?recovery, "archive recovered at start-up");
     }
-    let detection = crate::detection::start(&config, &store, db.clone(), runtime.handle().clone())?;
     let shutdown = CancellationToken::new();
+    let shared_directory = SharedDirectory::new(directory);
+    let detection = crate::detection::start(
+        &config,
+        &store,
+        db.clone(),
+        shared_directory.clone(),
+        runtime.handle().clone(),
+    )?;
     let served = runtime.block_on(async {
-        let shared_directory = SharedDirectory::new(directory);
         let ingest = Ingest::new(
             ingest_config(&config)?,
             shared_directory.clone(),

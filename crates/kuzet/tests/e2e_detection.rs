@@ -157,3 +157,56 @@ expected_interval = "1s"
     assert_eq!(alerts[0]["detail"]["expected_interval_seconds"], 1);
     assert!(alerts[0]["detail"]["silent_seconds"].as_i64().unwrap() > 1);
 }
+
+/// An account that logs on every morning from one address logs on at 03:12: at a class-1 facility that is an
+/// anomaly alert whose response is to register, block and notify the administrator at once (R9).
+#[test]
+fn an_unusual_logon_hour_at_a_class_1_facility_is_an_anomaly_with_the_full_response() {
+    let tenants = r#"
+[[tenants]]
+id = "kazgov"
+name = "E-government operator"
+[[tenants.facilities]]
+id = "egov-portal"
+name = "E-government portal"
+class = 1
+critical = true
+[[tenants.sources]]
+id = "egov-linux"
+facility = "egov-portal"
+format = "syslog"
+peers = ["127.0.0.1/32"]
+"#;
+    let site = Site::new(tenants, "");
+    let server = site.start();
+    let mut lines = Vec::new();
+    for day in 1..=30 {
+        lines.push(format!(
+            "<38>Nov {day:>2} 09:{day:02}:00 portal1 sshd[7]: Accepted password for aidos from 10.20.0.5 port 5{day:04} ssh2"
+        ));
+    }
+    lines.push("<38>Dec  1 03:12:00 portal1 sshd[7]: Accepted password for aidos from 10.20.0.5 port 51000 ssh2".into());
+    send(&server, &lines);
+    server.wait_metric("kuzet_alerts_total{kind=\"anomaly\",new=\"true\"}", 1.0);
+    server.stop();
+    let out = site.kuzet(&["alerts", "--tenant", "kazgov", "--json"]);
+    let alerts: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let anomaly = alerts
+        .iter()
+        .find(|a| a["kind"] == "anomaly")
+        .expect("an anomaly alert");
+    assert_eq!(anomaly["rule_id"], "kuzet:anomaly:logon_hour");
+    assert_eq!(anomaly["level"], "critical");
+    assert_eq!(anomaly["detail"]["facility"]["class"], 1);
+    assert_eq!(
+        anomaly["detail"]["response"],
+        serde_json::json!(["register", "block", "notify_administrator"])
+    );
+    assert_eq!(
+        anomaly["detail"]["anomaly"]["explanation"],
+        "account aidos logged on at 03:12 Kazakhstan time; it logged on in that hour 0 of 30 times"
+    );
+}
