@@ -110,6 +110,7 @@ pub struct DetectionSection {
     pub pipeline: Option<PathBuf>,
     pub dedup_window: Duration,
     pub source_check_interval: Duration,
+    pub block_command: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

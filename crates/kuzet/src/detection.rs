@@ -90,7 +90,9 @@ pub fn start(
         .consumer(CONSUMER, ConsumerStart::Latest)
         .context("detection consumer")?;
     let window = jiff::SignedDuration::try_from(section.dedup_window.std())?;
+    let responder = crate::response::Responder::start(&section.block_command, store.wal())?;
     let task = Task {
+        responder,
         engine,
         correlator,
         indicators,
@@ -109,6 +111,7 @@ pub fn start(
 }
 
 struct Task {
+    responder: Option<crate::response::Responder>,
     engine: Engine,
     correlator: Correlator,
     indicators: IndicatorSet,
@@ -203,9 +206,21 @@ impl Task {
         let now = jiff::Timestamp::now();
         self.runtime.block_on(async {
             for alert in alerts {
-                let (_, new) = self.db.system_record_alert(alert, now, self.window).await?;
+                let (id, new) = self.db.system_record_alert(alert, now, self.window).await?;
                 metrics::counter!("kuzet_alerts_total", "kind" => alert.kind.clone(), "new" => new.to_string())
                     .increment(1);
+                // A new anomaly at a facility whose class requires blocking runs the block command, once.
+                let blocks = alert.detail["response"]
+                    .as_array()
+                    .is_some_and(|r| r.iter().any(|a| a == "block"));
+                if let (true, true, Some(responder)) = (new, blocks, &self.responder) {
+                    responder.block(crate::response::BlockRequest {
+                        tenant: alert.tenant.clone(),
+                        account: alert.detail["anomaly"]["account"].as_str().unwrap_or_default().to_owned(),
+                        alert: id,
+                        detail: alert.detail.clone(),
+                    });
+                }
             }
             anyhow::Ok(())
         })

@@ -11,6 +11,7 @@ mod health;
 mod hunt;
 mod identity;
 mod keys;
+mod response;
 mod serve;
 
 use std::path::PathBuf;

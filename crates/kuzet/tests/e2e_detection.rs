@@ -177,7 +177,15 @@ facility = "egov-portal"
 format = "syslog"
 peers = ["127.0.0.1/32"]
 "#;
-    let site = Site::new(tenants, "");
+    let hooks = tempfile::tempdir().unwrap();
+    let blocked = hooks.path().join("blocked.txt");
+    let command = format!("echo \"$1 $2\" >> {}", blocked.display());
+    let site = Site::new(
+        &format!(
+            "[detection]\nblock_command = [\"/bin/sh\", \"-c\", {command:?}, \"block\"]\n{tenants}"
+        ),
+        "",
+    );
     let server = site.start();
     let mut lines = Vec::new();
     for day in 1..=30 {
@@ -188,7 +196,14 @@ peers = ["127.0.0.1/32"]
     lines.push("<38>Dec  1 03:12:00 portal1 sshd[7]: Accepted password for aidos from 10.20.0.5 port 51000 ssh2".into());
     send(&server, &lines);
     server.wait_metric("kuzet_alerts_total{kind=\"anomaly\",new=\"true\"}", 1.0);
+    server.wait_metric("kuzet_response_block_total{outcome=\"success\"}", 1.0);
     server.stop();
+    // The block command ran once, with the tenant and the account, and the run is in the sealed audit trail.
+    assert_eq!(std::fs::read_to_string(&blocked).unwrap(), "kazgov aidos\n");
+    let audit = site.kuzet(&["audit", "--action", "response.", "--json"]);
+    let audit = String::from_utf8_lossy(&audit.stdout);
+    assert!(audit.contains("\"action\":\"response.block\""), "{audit}");
+    assert!(audit.contains("account aidos: /bin/sh exited 0"), "{audit}");
     let out = site.kuzet(&["alerts", "--tenant", "kazgov", "--json"]);
     let alerts: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
         .lines()
