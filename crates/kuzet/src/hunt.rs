@@ -76,8 +76,15 @@ pub struct HuntArgs {
     /// Parse and detect with this many threads (default: one per core).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Hunt a tenant's stored events received within this long (e.g. `30d`, `12h`) instead of files: for newly
+    /// imported rules over what the archive already holds. Needs --tenant.
+    #[arg(long)]
+    pub since: Option<String>,
+    /// The tenant whose stored events `--since` hunts.
+    #[arg(long)]
+    pub tenant: Option<String>,
     /// Files or directories: .evtx, .json/.ndjson/.jsonl, .log/.txt (syslog, CEF, LEEF, …), each optionally .gz.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "since")]
     pub files: Vec<PathBuf>,
 }
 
@@ -216,6 +223,85 @@ struct FileOutcome {
     hits: Vec<Hit>,
 }
 
+/// Runs the rules (those `keep` accepts) and the indicators on one parsed event and keeps what matched, with the
+/// event.
+fn detect(
+    engine: Option<&Engine>,
+    indicators: Option<&IndicatorSet>,
+    keep: &(dyn Fn(u32) -> bool + Sync),
+    scratch: &mut Option<kuzet_detect::Scratch>,
+    event: Event,
+    record: u64,
+    outcome: &mut FileOutcome,
+) {
+    let (Some(engine), Some(scratch)) = (engine, scratch.as_mut()) else {
+        return;
+    };
+    let matched = engine.matches(&event, scratch);
+    let mut wanted: Vec<Found> = matched
+        .iter()
+        .copied()
+        .filter(|r| keep(*r))
+        .map(Found::Rule)
+        .collect();
+    if let Some(indicators) = indicators {
+        let mut found = Vec::new();
+        indicators.matches(&event, event.timestamp, &mut found);
+        wanted.extend(found.into_iter().map(Found::Indicator));
+    }
+    let Some(last) = wanted.len().checked_sub(1) else {
+        return;
+    };
+    let mut event = Some(event);
+    for (i, found) in wanted.into_iter().enumerate() {
+        let event = if i == last {
+            event
+                .take()
+                .unwrap_or_else(|| unreachable!("taken once, at the last hit"))
+        } else {
+            event
+                .clone()
+                .unwrap_or_else(|| unreachable!("present before the last hit"))
+        };
+        outcome.hits.push(Hit {
+            found,
+            record,
+            event,
+        });
+    }
+}
+
+/// `hunt --since`: a tenant's stored events received since `cutoff`, read from the sealed archive, each with its
+/// position in the tenant's log as its record number.
+fn hunt_archive(
+    archive: &Path,
+    tenant: &TenantId,
+    cutoff: jiff::Timestamp,
+    engine: &Engine,
+    indicators: &IndicatorSet,
+    keep: &(dyn Fn(u32) -> bool + Sync),
+) -> Result<FileOutcome> {
+    let mut outcome = FileOutcome::default();
+    let mut scratch = Some(engine.scratch());
+    for (position, event) in kuzet_store::read_events(archive, tenant).enumerate() {
+        let event = event?;
+        if event.ingested < cutoff {
+            continue;
+        }
+        outcome.records += 1;
+        detect(
+            Some(engine),
+            Some(indicators),
+            keep,
+            &mut scratch,
+            event,
+            position as u64 + 1,
+            &mut outcome,
+        );
+    }
+    Ok(outcome)
+}
+
 /// The id a hunted event gets: its file's position and its record id, so that a correlation can name the events
 /// it joined.
 fn hunt_id(file: usize, record: u64) -> EventId {
@@ -262,22 +348,7 @@ fn hunt_file(
         };
         let mut event = kuzet_parse::parse(&raw, &options);
         outcome.records += 1;
-        let (Some(engine), Some(scratch)) = (engine, scratch.as_mut()) else {
-            return;
-        };
-        let matched = engine.matches(&event, scratch);
-        let mut wanted: Vec<Found> = matched
-            .iter()
-            .copied()
-            .filter(|r| keep(*r))
-            .map(Found::Rule)
-            .collect();
-        if let Some(indicators) = indicators {
-            let mut found = Vec::new();
-            indicators.matches(&event, event.timestamp, &mut found);
-            wanted.extend(found.into_iter().map(Found::Indicator));
-        }
-        if wanted.is_empty() {
+        if engine.is_none() {
             return;
         }
         let record = event
@@ -287,24 +358,15 @@ fn hunt_file(
             .and_then(|n| u64::try_from(n).ok())
             .unwrap_or(line);
         event.id = hunt_id(index, record);
-        let last = wanted.len() - 1;
-        let mut event = Some(event);
-        for (i, found) in wanted.into_iter().enumerate() {
-            let event = if i == last {
-                event
-                    .take()
-                    .unwrap_or_else(|| unreachable!("taken once, at the last hit"))
-            } else {
-                event
-                    .clone()
-                    .unwrap_or_else(|| unreachable!("present before the last hit"))
-            };
-            outcome.hits.push(Hit {
-                found,
-                record,
-                event,
-            });
-        }
+        detect(
+            engine,
+            indicators,
+            keep,
+            &mut scratch,
+            event,
+            record,
+            outcome,
+        );
     };
     match kind {
         FileKind::Evtx => {
@@ -370,7 +432,7 @@ fn threads(given: Option<usize>) -> usize {
     given.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
 }
 
-pub fn hunt(args: &HuntArgs) -> Result<()> {
+pub fn hunt(args: &HuntArgs, config: &crate::config::Config) -> Result<()> {
     let started = Instant::now();
     let set = load_rules(&args.rules, args.builtin)?;
     let pipeline = load_pipeline(args.pipeline.as_deref())?;
@@ -380,7 +442,20 @@ pub fn hunt(args: &HuntArgs) -> Result<()> {
     for problem in indicators.problems() {
         eprintln!("{problem}");
     }
-    let files = input_files(&args.files)?;
+    // Stored events (`--since`) are hunted as one pseudo-file named after the tenant's archive.
+    let archive = match (&args.since, &args.tenant) {
+        (Some(since), Some(tenant)) => {
+            let since = crate::config::parse_duration(since).context("--since")?;
+            let cutoff = jiff::Timestamp::now() - since.0;
+            Some((TenantId::new(tenant.as_str())?, cutoff))
+        }
+        (Some(_), None) => bail!("--since: give the --tenant whose stored events to hunt"),
+        (None, _) => None,
+    };
+    let files = match &archive {
+        Some((tenant, _)) => vec![PathBuf::from(format!("archive:{tenant}"))],
+        None => input_files(&args.files)?,
+    };
     if engine.rules().is_empty() && indicators.is_empty() {
         bail!(
             "no rule loaded from {} ({} problem(s); `kuzet rules lint` names them)",
@@ -403,6 +478,7 @@ pub fn hunt(args: &HuntArgs) -> Result<()> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut printer = Printer::new(args.format, &engine, &files);
+    printer.archive = archive.is_some();
     printer.start(&mut out)?;
     let (mut records, mut damaged, mut hits) = (0u64, 0u64, 0u64);
     let mut fired = std::collections::BTreeSet::new();
@@ -418,52 +494,61 @@ pub fn hunt(args: &HuntArgs) -> Result<()> {
     let mut joined = Vec::new();
     let mut correlations = 0u64;
     let mut indicator_hits = 0u64;
-    over_files(
-        &files,
-        threads(args.threads),
-        &work,
-        &mut |path, outcome| {
-            progress.inc(std::fs::metadata(path).map(|m| m.len()).unwrap_or(0));
-            let outcome = match outcome {
-                Ok(outcome) => outcome,
-                Err(error) => {
-                    progress.println(format!("{error:#}"));
-                    damaged += 1;
-                    return Ok(());
+    let mut each = |path: &Path, outcome: Result<FileOutcome>| -> Result<()> {
+        progress.inc(std::fs::metadata(path).map(|m| m.len()).unwrap_or(0));
+        let outcome = match outcome {
+            Ok(outcome) => outcome,
+            Err(error) => {
+                progress.println(format!("{error:#}"));
+                damaged += 1;
+                return Ok(());
+            }
+        };
+        records += outcome.records;
+        damaged += outcome.damaged.len() as u64;
+        for message in &outcome.damaged {
+            progress.println(message);
+        }
+        for hit in &outcome.hits {
+            let rule = match &hit.found {
+                Found::Rule(rule) => *rule,
+                Found::Indicator(found) => {
+                    indicator_hits += 1;
+                    printer.indicator(&mut out, path, hit, &indicators, found)?;
+                    continue;
                 }
             };
-            records += outcome.records;
-            damaged += outcome.damaged.len() as u64;
-            for message in &outcome.damaged {
-                progress.println(message);
+            if feeds[rule as usize] {
+                correlator.observe(&hit.event, &[rule], hit.event.timestamp, &mut joined);
             }
-            for hit in &outcome.hits {
-                let rule = match &hit.found {
-                    Found::Rule(rule) => *rule,
-                    Found::Indicator(found) => {
-                        indicator_hits += 1;
-                        printer.indicator(&mut out, path, hit, &indicators, found)?;
-                        continue;
-                    }
-                };
-                if feeds[rule as usize] {
-                    correlator.observe(&hit.event, &[rule], hit.event.timestamp, &mut joined);
-                }
-                if shown(rule) {
-                    hits += 1;
-                    fired.insert(rule);
-                    printer.hit(&mut out, path, rule, hit)?;
-                }
-                for correlation in joined.drain(..) {
-                    if correlator.rules()[correlation.correlation as usize].level >= min_level {
-                        correlations += 1;
-                        printer.correlation(&mut out, &correlator, &correlation)?;
-                    }
+            if shown(rule) {
+                hits += 1;
+                fired.insert(rule);
+                printer.hit(&mut out, path, rule, hit)?;
+            }
+            for correlation in joined.drain(..) {
+                if correlator.rules()[correlation.correlation as usize].level >= min_level {
+                    correlations += 1;
+                    printer.correlation(&mut out, &correlator, &correlation)?;
                 }
             }
-            Ok(())
-        },
-    )?;
+        }
+        Ok(())
+    };
+    match &archive {
+        Some((tenant, cutoff)) => {
+            let outcome = hunt_archive(
+                &config.archive_dir(),
+                tenant,
+                *cutoff,
+                &engine,
+                &indicators,
+                &keep,
+            );
+            each(&files[0], outcome)?;
+        }
+        None => over_files(&files, threads(args.threads), &work, &mut each)?,
+    }
     printer.finish(&mut out)?;
     out.flush()?;
     progress.finish_and_clear();
@@ -570,6 +655,8 @@ struct Printer<'e> {
     engine: &'e Engine,
     files: &'e [PathBuf],
     first: bool,
+    /// Events are stored ones, named by their own ids rather than by file and record.
+    archive: bool,
 }
 
 impl<'e> Printer<'e> {
@@ -579,6 +666,7 @@ impl<'e> Printer<'e> {
             engine,
             files,
             first: true,
+            archive: false,
         }
     }
 
@@ -651,10 +739,17 @@ impl<'e> Printer<'e> {
                     .zip(&hit.group)
                     .map(|(field, value)| (field.clone(), serde_json::json!(value)))
                     .collect();
-                let events: Vec<serde_json::Value> = located
-                    .iter()
-                    .map(|(file, record)| serde_json::json!({ "file": file, "record_id": record }))
-                    .collect();
+                let events: Vec<serde_json::Value> = if self.archive {
+                    hit.events
+                        .iter()
+                        .map(|id| serde_json::json!({ "event_id": id }))
+                        .collect()
+                } else {
+                    located
+                        .iter()
+                        .map(|(file, record)| serde_json::json!({ "file": file, "record_id": record }))
+                        .collect()
+                };
                 let object = serde_json::json!({
                     "rule_id": rule.id,
                     "rule_title": rule.title,
@@ -785,6 +880,7 @@ impl<'e> Printer<'e> {
                     "host": host,
                     "file": file,
                     "record_id": hit.record,
+                    "event_id": hit.event.id,
                     "event": hit.event.to_ecs_json(),
                 });
                 self.object(out, &object)?;

@@ -428,7 +428,7 @@ fn run() -> Result<()> {
             );
             Ok(())
         }
-        Command::Hunt(args) => hunt::hunt(args),
+        Command::Hunt(args) => hunt::hunt(args, &load_config(&cli)?),
         Command::Alerts {
             tenant,
             status,

@@ -119,6 +119,44 @@ fn sealed_events_raise_alerts_and_correlations_survive_a_restart() {
             .iter()
             .any(|a| a["rule_title"] == "SSH authentication failure")
     );
+
+    // A retro-hunt over what the archive holds finds the same: all ten failures (hunt prints every level), the
+    // correlation over them, and the new administrator, by their sealed event ids.
+    let out = site.kuzet(&[
+        "hunt",
+        "--since",
+        "1d",
+        "--tenant",
+        "akimat",
+        "--builtin",
+        "--format",
+        "jsonl",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let hits: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let titled = |title: &str| hits.iter().filter(|h| h["rule_title"] == title).count();
+    assert_eq!(titled("SSH authentication failure"), 10);
+    assert_eq!(titled("SSH password guessing"), 1);
+    assert_eq!(titled("Linux user added to a privileged group"), 1);
+    let sudoer = hits
+        .iter()
+        .find(|h| h["rule_title"] == "Linux user added to a privileged group")
+        .unwrap();
+    assert_eq!(sudoer["file"], "archive:akimat");
+    assert_eq!(
+        sudoer["event_id"],
+        before.iter().find(|a| a["kind"] == "rule").unwrap()["events"][0]
+    );
+    let out = site.kuzet(&["hunt", "--since", "1d", "--builtin"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--since: give the --tenant"));
 }
 
 #[test]
