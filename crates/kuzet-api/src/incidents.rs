@@ -959,3 +959,133 @@ pub(crate) async fn triage(
         },
     ))
 }
+
+fn setting_json(s: &kuzet_db::RuleSetting) -> serde_json::Value {
+    serde_json::json!({
+        "rule_id": s.rule_id, "enabled": s.enabled, "reason": s.reason,
+        "updated_by": s.updated_by, "updated": s.updated,
+    })
+}
+
+fn exception_json(e: &kuzet_db::RuleException) -> serde_json::Value {
+    serde_json::json!({
+        "id": e.id, "rule_id": e.rule_id, "field": e.field, "value": e.value, "reason": e.reason,
+        "created_by": e.created_by, "created": e.created, "until": e.until,
+    })
+}
+
+/// A tenant's rule settings and exceptions: why a rule is quiet for it.
+pub(crate) async fn rule_controls(
+    State(state): State<ApiState>,
+    Extension(a): Extension<Authed>,
+    Path(t): Path<String>,
+) -> Result<Response, ApiError> {
+    let (settings, exceptions) = state.db().rule_controls(a.scope()?, &tenant(&t)?).await?;
+    Ok(Json(serde_json::json!({
+        "settings": settings.iter().map(setting_json).collect::<Vec<_>>(),
+        "exceptions": exceptions.iter().map(exception_json).collect::<Vec<_>>(),
+    }))
+    .into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RuleSwitch {
+    enabled: bool,
+    #[serde(default)]
+    reason: String,
+}
+
+/// Switches a rule on or off for a tenant; switching off needs a reason.
+pub(crate) async fn set_rule(
+    State(state): State<ApiState>,
+    Extension(a): Extension<Authed>,
+    Path((t, rule)): Path<(String, String)>,
+    json: Result<Json<RuleSwitch>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let request = body(json)?;
+    let setting = state
+        .db()
+        .set_rule_enabled(
+            a.scope()?,
+            &tenant(&t)?,
+            &rule,
+            request.enabled,
+            &request.reason,
+            state.now(),
+        )
+        .await?;
+    Ok(noted(
+        Json(setting_json(&setting)),
+        AuditNote {
+            object: Some(format!("rule:{rule}")),
+            detail: Some(format!("enabled={}", request.enabled)),
+            ..AuditNote::default()
+        },
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ExceptionBody {
+    field: String,
+    value: String,
+    reason: String,
+    #[serde(default)]
+    until: Option<Timestamp>,
+}
+
+/// Adds an exception: the rule's hits on events whose field equals the value are not the tenant's alerts.
+pub(crate) async fn add_exception(
+    State(state): State<ApiState>,
+    Extension(a): Extension<Authed>,
+    Path((t, rule)): Path<(String, String)>,
+    json: Result<Json<ExceptionBody>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let request = body(json)?;
+    let exception = state
+        .db()
+        .add_rule_exception(
+            a.scope()?,
+            &tenant(&t)?,
+            &kuzet_db::NewRuleException {
+                rule_id: rule.clone(),
+                field: request.field,
+                value: request.value,
+                reason: request.reason,
+                until: request.until,
+            },
+            state.now(),
+        )
+        .await?;
+    Ok(noted(
+        (StatusCode::CREATED, Json(exception_json(&exception))),
+        AuditNote {
+            object: Some(format!("rule:{rule}")),
+            detail: Some(format!(
+                "exception {} {}={}",
+                exception.id, exception.field, exception.value
+            )),
+            ..AuditNote::default()
+        },
+    ))
+}
+
+pub(crate) async fn remove_exception(
+    State(state): State<ApiState>,
+    Extension(a): Extension<Authed>,
+    Path((t, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let id = ObjectId::new(id).map_err(|e| ApiError::not_found(format!("rule exception: {e}")))?;
+    state
+        .db()
+        .remove_rule_exception(a.scope()?, &tenant(&t)?, &id)
+        .await?;
+    Ok(noted(
+        StatusCode::NO_CONTENT,
+        AuditNote {
+            object: Some(format!("rule-exception:{id}")),
+            ..AuditNote::default()
+        },
+    ))
+}

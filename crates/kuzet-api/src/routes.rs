@@ -142,6 +142,10 @@ table! {
     GET "/api/v1/tenants/{tenant}/alerts" "alert.list" p(IncidentsRead) => incidents::alerts;
     GET "/api/v1/tenants/{tenant}/alerts/{alert}" "alert.view" p(IncidentsRead) => incidents::alert;
     POST "/api/v1/tenants/{tenant}/alerts/{alert}/triage" "alert.triage" p(IncidentsManage) => incidents::triage;
+    GET "/api/v1/tenants/{tenant}/rules" "rule.controls.view" p(IncidentsRead) => incidents::rule_controls;
+    PUT "/api/v1/tenants/{tenant}/rules/{rule}" "rule.setting.change" p(RulesManage) => incidents::set_rule;
+    POST "/api/v1/tenants/{tenant}/rules/{rule}/exceptions" "rule.exception.create" p(RulesManage) => incidents::add_exception;
+    DELETE "/api/v1/tenants/{tenant}/rule-exceptions/{exception}" "rule.exception.delete" p(RulesManage) => incidents::remove_exception;
     GET "/api/v1/tenants/{tenant}/reports/quarterly" "report.quarterly" p(ReportsRead) => incidents::quarterly_report;
     GET "/api/v1/tenants/{tenant}/reports/journal" "report.journal" p(ReportsRead) => incidents::journal;
     POST "/api/v1/tenants/{tenant}/obligations/{obligation}/fulfil" "obligation.fulfil" p(IncidentsManage) => incidents::fulfil;

@@ -84,6 +84,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0006_alerts.sql"),
         postgres: include_str!("../migrations/postgres/0006_alerts.sql"),
     },
+    Migration {
+        version: 7,
+        name: "rule settings",
+        sqlite: include_str!("../migrations/sqlite/0007_rule_settings.sql"),
+        postgres: include_str!("../migrations/postgres/0007_rule_settings.sql"),
+    },
 ];
 
 /// The relational store. Cheap to clone.

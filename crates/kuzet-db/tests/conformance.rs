@@ -109,7 +109,7 @@ async fn onboard(db: &Db, user: &str, one_time: &str, now: Timestamp) -> (String
 async fn suite(db: Db) {
     let backend = db.backend();
     let now = at("2026-12-04T06:00:00Z");
-    assert_eq!(db.schema_version().await.unwrap(), 6, "{backend:?}");
+    assert_eq!(db.schema_version().await.unwrap(), 7, "{backend:?}");
 
     // The configuration file's directory lands in the database and comes back whole.
     db.system_apply_directory(&directory("10.1.0.0/24"), now)
@@ -761,6 +761,13 @@ async fn suite(db: Db) {
         DbError::Invalid { .. }
     ));
     alerts(&db, &read, &manage, later).await;
+    rule_controls(
+        &db,
+        &admin.scope(Permission::RulesManage, later).unwrap(),
+        &read,
+        later,
+    )
+    .await;
     let event = kuzet_model::EventId::from_parts(1_800_000_000_000, 7);
     db.attach_evidence(
         &manage,
@@ -1196,6 +1203,105 @@ async fn alerts(
     assert_eq!(fp.iter().map(|a| a.id.clone()).collect::<Vec<_>>(), [third]);
 }
 
+/// Per-tenant rule settings and exceptions: set, replaced, listed per tenant, removed; bad input refused.
+async fn rule_controls(
+    db: &Db,
+    rules: &kuzet_model::access::Scope,
+    read: &kuzet_model::access::Scope,
+    now: Timestamp,
+) {
+    use kuzet_db::NewRuleException;
+    let off = db
+        .set_rule_enabled(
+            rules,
+            &t("akimat"),
+            "r-noisy",
+            false,
+            "fires on the backup job",
+            now,
+        )
+        .await
+        .unwrap();
+    assert!(!off.enabled);
+    assert_eq!(off.updated_by, "admin");
+    assert!(
+        matches!(
+            db.set_rule_enabled(rules, &t("akimat"), "r-noisy", false, "  ", now)
+                .await
+                .unwrap_err(),
+            DbError::Invalid { .. }
+        ),
+        "switching a rule off needs a reason"
+    );
+    db.set_rule_enabled(rules, &t("bank"), "r-noisy", false, "not ours", now)
+        .await
+        .unwrap();
+    // Setting again replaces.
+    db.set_rule_enabled(rules, &t("akimat"), "r-other", true, "", now)
+        .await
+        .unwrap();
+    let exception = db
+        .add_rule_exception(
+            rules,
+            &t("akimat"),
+            &NewRuleException {
+                rule_id: "r-logon".into(),
+                field: "host.name".into(),
+                value: "JUMP01".into(),
+                reason: "the jump host logs on at night".into(),
+                until: Some(now + SignedDuration::from_hours(24)),
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    let past = NewRuleException {
+        rule_id: "r".into(),
+        field: "f".into(),
+        value: "v".into(),
+        reason: "r".into(),
+        until: Some(now - SignedDuration::from_hours(1)),
+    };
+    assert!(
+        db.add_rule_exception(rules, &t("akimat"), &past, now)
+            .await
+            .is_err()
+    );
+    let (settings, exceptions) = db.rule_controls(read, &t("akimat")).await.unwrap();
+    assert_eq!(
+        settings
+            .iter()
+            .map(|s| (s.rule_id.as_str(), s.enabled))
+            .collect::<Vec<_>>(),
+        [("r-noisy", false), ("r-other", true)]
+    );
+    assert_eq!(exceptions, std::slice::from_ref(&exception));
+    let (all_settings, _) = db.system_rule_controls().await.unwrap();
+    assert_eq!(all_settings.len(), 3);
+    // The analyst of akimat cannot change rules; another tenant's exception is not found.
+    assert!(
+        db.set_rule_enabled(read, &t("akimat"), "r", true, "", now)
+            .await
+            .is_err()
+    );
+    assert!(matches!(
+        db.remove_rule_exception(rules, &t("bank"), &exception.id)
+            .await
+            .unwrap_err(),
+        DbError::NotFound(_)
+    ));
+    db.remove_rule_exception(rules, &t("akimat"), &exception.id)
+        .await
+        .unwrap();
+    assert!(
+        db.rule_controls(read, &t("akimat"))
+            .await
+            .unwrap()
+            .1
+            .is_empty()
+    );
+}
+
 fn hex_sha256(s: &str) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(s.as_bytes()))
@@ -1213,7 +1319,7 @@ async fn conformance_sqlite() {
     let db = Db::connect(&url, RoleCatalog::default(), policy())
         .await
         .unwrap();
-    assert_eq!(db.schema_version().await.unwrap(), 6);
+    assert_eq!(db.schema_version().await.unwrap(), 7);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1250,7 +1356,7 @@ async fn conformance_postgres() {
     let again = Db::connect(&url, RoleCatalog::default(), policy())
         .await
         .unwrap();
-    assert_eq!(again.schema_version().await.unwrap(), 6);
+    assert_eq!(again.schema_version().await.unwrap(), 7);
     drop(db);
     drop(again);
     sqlx::query(sqlx::AssertSqlSafe(format!(

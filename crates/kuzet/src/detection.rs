@@ -91,7 +91,10 @@ pub fn start(
         .context("detection consumer")?;
     let window = jiff::SignedDuration::try_from(section.dedup_window.std())?;
     let responder = crate::response::Responder::start(&section.block_command, store.wal())?;
+    let controls = Controls::load(&db, &runtime).context("rule settings and exceptions")?;
     let task = Task {
+        controls,
+        controls_read: Instant::now(),
         responder,
         engine,
         correlator,
@@ -110,7 +113,76 @@ pub fn start(
     Ok(Some(Detection { thread }))
 }
 
+/// How often the per-tenant rule settings and exceptions are read again from the database.
+const CONTROLS_EVERY: Duration = Duration::from_secs(10);
+
+/// A tenant's exceptions to one rule: (field, lower-cased value, until).
+type Exceptions = Vec<(String, String, Option<jiff::Timestamp>)>;
+
+/// Per-tenant rule settings and exceptions, as detection applies them.
+#[derive(Default)]
+struct Controls {
+    disabled: std::collections::HashSet<(String, String)>,
+    /// By (tenant, rule).
+    exceptions: std::collections::HashMap<(String, String), Exceptions>,
+}
+
+impl Controls {
+    fn load(db: &Db, runtime: &tokio::runtime::Handle) -> Result<Self> {
+        let (settings, exceptions) = runtime.block_on(db.system_rule_controls())?;
+        let mut controls = Controls::default();
+        for setting in settings.into_iter().filter(|s| !s.enabled) {
+            controls
+                .disabled
+                .insert((setting.tenant.to_string(), setting.rule_id));
+        }
+        for exception in exceptions {
+            controls
+                .exceptions
+                .entry((exception.tenant.to_string(), exception.rule_id))
+                .or_default()
+                .push((
+                    exception.field,
+                    exception.value.to_lowercase(),
+                    exception.until,
+                ));
+        }
+        Ok(controls)
+    }
+
+    /// Why `alert` (raised by `event`) is not to be recorded, if it is not.
+    fn suppresses(&self, alert: &NewAlert, event: &Event) -> Option<&'static str> {
+        let key = (alert.tenant.to_string(), alert.rule_id.clone());
+        if self.disabled.contains(&key) {
+            return Some("disabled");
+        }
+        let now = jiff::Timestamp::now();
+        let excepted = self.exceptions.get(&key).is_some_and(|list| {
+            list.iter().any(|(field, value, until)| {
+                until.is_none_or(|u| now < u)
+                    && event.fields.get(field).is_some_and(|v| {
+                        let mut hit = false;
+                        each_value(v, &mut |text| hit = hit || text.to_lowercase() == *value);
+                        hit
+                    })
+            })
+        });
+        excepted.then_some("exception")
+    }
+}
+
+fn each_value(value: &kuzet_model::Value, f: &mut dyn FnMut(&str)) {
+    match value {
+        kuzet_model::Value::Str(s) => f(s),
+        kuzet_model::Value::Int(n) => f(&n.to_string()),
+        kuzet_model::Value::Array(items) => items.iter().for_each(|v| each_value(v, f)),
+        other => f(&other.to_json().to_string()),
+    }
+}
+
 struct Task {
+    controls: Controls,
+    controls_read: Instant,
     responder: Option<crate::response::Responder>,
     engine: Engine,
     correlator: Correlator,
@@ -146,6 +218,15 @@ impl Task {
                     continue;
                 }
             };
+            if self.controls_read.elapsed() >= CONTROLS_EVERY {
+                match Controls::load(&self.db, &self.runtime) {
+                    Ok(controls) => self.controls = controls,
+                    Err(error) => {
+                        tracing::error!(%error, "rule settings not reloaded; the previous ones apply")
+                    }
+                }
+                self.controls_read = Instant::now();
+            }
             let mut alerts = Vec::new();
             let mut joined = Vec::new();
             let mut found = Vec::new();
@@ -157,12 +238,17 @@ impl Task {
                 }
                 self.baselines.observe(event, &mut anomalies);
                 for anomaly in anomalies.drain(..) {
-                    alerts.push(anomaly_alert(&anomaly, event, &directory));
+                    self.keep(
+                        &mut alerts,
+                        anomaly_alert(&anomaly, event, &directory),
+                        event,
+                    );
                 }
                 dirty = true;
                 self.indicators.matches(event, event.timestamp, &mut found);
                 for hit in found.drain(..) {
-                    alerts.push(self.indicator_alert(&hit, event));
+                    let alert = self.indicator_alert(&hit, event);
+                    self.keep(&mut alerts, alert, event);
                 }
                 let matched = self.engine.matches(event, &mut scratch);
                 if matched.is_empty() {
@@ -171,13 +257,15 @@ impl Task {
                 metrics::counter!("kuzet_detection_hits_total").increment(matched.len() as u64);
                 for &rule in matched {
                     if !self.correlator.silences(rule) {
-                        alerts.push(self.rule_alert(rule, event));
+                        let alert = self.rule_alert(rule, event);
+                        self.keep(&mut alerts, alert, event);
                     }
                 }
                 self.correlator
                     .observe(event, matched, event.timestamp, &mut joined);
                 for hit in joined.drain(..) {
-                    alerts.push(self.correlation_alert(&hit, event));
+                    let alert = self.correlation_alert(&hit, event);
+                    self.keep(&mut alerts, alert, event);
                 }
                 dirty = true;
             }
@@ -200,6 +288,17 @@ impl Task {
             tracing::error!(%error, "detection cursor not committed");
         }
         self.save();
+    }
+
+    /// Adds `alert` unless the tenant switched its rule off or made an exception for this event; what is
+    /// suppressed is counted by reason.
+    fn keep(&self, alerts: &mut Vec<NewAlert>, alert: NewAlert, event: &Event) {
+        match self.controls.suppresses(&alert, event) {
+            Some(reason) => {
+                metrics::counter!("kuzet_alerts_suppressed_total", "reason" => reason).increment(1);
+            }
+            None => alerts.push(alert),
+        }
     }
 
     fn record(&self, alerts: &[NewAlert]) -> Result<()> {
@@ -552,5 +651,69 @@ fn source_alert(finding: &crate::health::SourceFinding, now: jiff::Timestamp) ->
         at: now,
         events: Vec::new(),
         detail,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alert(rule: &str) -> NewAlert {
+        NewAlert {
+            tenant: kuzet_model::TenantId::new("akimat").unwrap(),
+            rule_id: rule.into(),
+            rule_title: "t".into(),
+            level: "high".into(),
+            kind: "rule".into(),
+            dedup_key: "k".into(),
+            at: jiff::Timestamp::UNIX_EPOCH,
+            events: vec![],
+            detail: serde_json::json!({}),
+        }
+    }
+
+    #[test]
+    fn a_disabled_rule_and_an_exception_suppress_only_their_tenant_and_value() {
+        let mut controls = Controls::default();
+        controls.disabled.insert(("akimat".into(), "r-off".into()));
+        controls.exceptions.insert(
+            ("akimat".into(), "r-logon".into()),
+            vec![("host.name".into(), "jump01".into(), None)],
+        );
+        controls.exceptions.insert(
+            ("akimat".into(), "r-old".into()),
+            vec![(
+                "host.name".into(),
+                "jump01".into(),
+                Some(jiff::Timestamp::UNIX_EPOCH),
+            )],
+        );
+        let event = |host: &str| {
+            kuzet_detect::sample_event(
+                &serde_json::json!({"host": {"name": host}}),
+                jiff::Timestamp::UNIX_EPOCH,
+            )
+        };
+        assert_eq!(
+            controls.suppresses(&alert("r-off"), &event("x")),
+            Some("disabled")
+        );
+        assert_eq!(
+            controls.suppresses(&alert("r-logon"), &event("JUMP01")),
+            Some("exception")
+        );
+        assert_eq!(controls.suppresses(&alert("r-logon"), &event("ws7")), None);
+        assert_eq!(
+            controls.suppresses(&alert("r-old"), &event("jump01")),
+            None,
+            "an expired exception"
+        );
+        let mut other = alert("r-off");
+        other.tenant = kuzet_model::TenantId::new("bank").unwrap();
+        assert_eq!(
+            controls.suppresses(&other, &event("x")),
+            None,
+            "another tenant's rule runs"
+        );
     }
 }

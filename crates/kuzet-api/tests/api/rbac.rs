@@ -30,6 +30,8 @@ fn case(
         .replace("{incident}", &h.incidents[tenant].0)
         .replace("{obligation}", &h.incidents[tenant].1)
         .replace("{alert}", &h.alerts[tenant])
+        .replace("{rule}", "6aec9408-ae00-42e5-9c78-2fa7ddc99da9")
+        .replace("{exception}", "00000000000000000000000000000000")
         .replace("{task}", "0")
         .replace("{kind}", "tls_common_name")
         .replace("{value}", "nobody-has-this");
@@ -58,6 +60,10 @@ fn case(
         "incident.personal_data.mark" => Some(json!({})),
         "obligation.fulfil" => Some(json!({"by": "matrix"})),
         "alert.triage" => Some(json!({"status": "acknowledged", "reason": "matrix"})),
+        "rule.setting.change" => Some(json!({"enabled": false, "reason": "matrix"})),
+        "rule.exception.create" => Some(
+            json!({"field": "host.name", "value": format!("h-{role}-{n}"), "reason": "matrix"}),
+        ),
         "incident.evidence.attach" => {
             Some(json!({"event": h.events[tenant].to_string(), "reason": "matrix"}))
         }
@@ -98,6 +104,8 @@ fn case(
         | "obligation.list"
         | "alert.list"
         | "alert.view"
+        | "rule.controls.view"
+        | "rule.exception.delete"
         | "report.quarterly"
         | "report.journal"
         | "source.identity.revoke" => None,
