@@ -90,6 +90,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0007_rule_settings.sql"),
         postgres: include_str!("../migrations/postgres/0007_rule_settings.sql"),
     },
+    Migration {
+        version: 8,
+        name: "rule files",
+        sqlite: include_str!("../migrations/sqlite/0008_rule_files.sql"),
+        postgres: include_str!("../migrations/postgres/0008_rule_files.sql"),
+    },
 ];
 
 /// The relational store. Cheap to clone.

@@ -18,6 +18,7 @@ mod directory;
 mod error;
 mod evidence;
 mod incidents;
+mod rule_files;
 mod rule_settings;
 mod secrets;
 mod users;
@@ -28,6 +29,7 @@ pub use directory::{NewSource, SourceToken, TenantRecord};
 pub use error::DbError;
 pub use evidence::{CustodyRecord, EvidenceItem};
 pub use incidents::{IncidentRecord, IncidentRules, IncidentStep, ObligationRecord, TaskRecord};
+pub use rule_files::{ImportOutcome, RuleFile};
 pub use rule_settings::{NewRuleException, RuleException, RuleSetting};
 pub use secrets::{AuthPolicy, PasswordPolicy, sha256_hex, totp_code};
 pub use users::{

@@ -109,7 +109,7 @@ async fn onboard(db: &Db, user: &str, one_time: &str, now: Timestamp) -> (String
 async fn suite(db: Db) {
     let backend = db.backend();
     let now = at("2026-12-04T06:00:00Z");
-    assert_eq!(db.schema_version().await.unwrap(), 7, "{backend:?}");
+    assert_eq!(db.schema_version().await.unwrap(), 8, "{backend:?}");
 
     // The configuration file's directory lands in the database and comes back whole.
     db.system_apply_directory(&directory("10.1.0.0/24"), now)
@@ -768,6 +768,7 @@ async fn suite(db: Db) {
         later,
     )
     .await;
+    rule_files(&db, later).await;
     let event = kuzet_model::EventId::from_parts(1_800_000_000_000, 7);
     db.attach_evidence(
         &manage,
@@ -1302,6 +1303,51 @@ async fn rule_controls(
     );
 }
 
+/// Imported rule files: new, unchanged, changed (a new version); the latest of each is what runs; every version
+/// stays readable as it was.
+async fn rule_files(db: &Db, now: Timestamp) {
+    use kuzet_db::ImportOutcome;
+    let a1 = "title: a\nlogsource: {}\ndetection: {s: {x: 1}, condition: s}\n";
+    let a2 = "title: a\nlogsource: {}\ndetection: {s: {x: 2}, condition: s}\n";
+    assert_eq!(
+        db.system_import_rule_file("win/a.yml", a1, "cli", now)
+            .await
+            .unwrap(),
+        ImportOutcome::New
+    );
+    assert_eq!(
+        db.system_import_rule_file("win/a.yml", a1, "cli", now)
+            .await
+            .unwrap(),
+        ImportOutcome::Unchanged
+    );
+    assert_eq!(
+        db.system_import_rule_file("win/a.yml", a2, "cli", now)
+            .await
+            .unwrap(),
+        ImportOutcome::Changed { version: 2 }
+    );
+    assert_eq!(
+        db.system_import_rule_file("b.yml", a1, "cli", now)
+            .await
+            .unwrap(),
+        ImportOutcome::New
+    );
+    let latest = db.system_rule_files().await.unwrap();
+    assert_eq!(
+        latest
+            .iter()
+            .map(|f| (f.name.as_str(), f.version, f.text.as_str()))
+            .collect::<Vec<_>>(),
+        [("b.yml", 1, a1), ("win/a.yml", 2, a2)]
+    );
+    let versions = db.system_rule_file_versions("win/a.yml").await.unwrap();
+    assert_eq!(
+        versions.iter().map(|f| f.text.as_str()).collect::<Vec<_>>(),
+        [a1, a2]
+    );
+}
+
 fn hex_sha256(s: &str) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(s.as_bytes()))
@@ -1319,7 +1365,7 @@ async fn conformance_sqlite() {
     let db = Db::connect(&url, RoleCatalog::default(), policy())
         .await
         .unwrap();
-    assert_eq!(db.schema_version().await.unwrap(), 7);
+    assert_eq!(db.schema_version().await.unwrap(), 8);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1356,7 +1402,7 @@ async fn conformance_postgres() {
     let again = Db::connect(&url, RoleCatalog::default(), policy())
         .await
         .unwrap();
-    assert_eq!(again.schema_version().await.unwrap(), 7);
+    assert_eq!(again.schema_version().await.unwrap(), 8);
     drop(db);
     drop(again);
     sqlx::query(sqlx::AssertSqlSafe(format!(

@@ -54,7 +54,9 @@ pub fn start(
         tracing::info!("detection disabled");
         return Ok(None);
     }
-    let set = crate::hunt::load_rules(&section.rules, section.builtin_rules)?;
+    let imported = runtime.block_on(db.system_rule_files())?;
+    let versions = versions_of(&imported);
+    let set = rule_set(section, &imported)?;
     let pipeline = crate::hunt::load_pipeline(section.pipeline.as_deref())?;
     let engine = Engine::build(&set, &pipeline);
     let mut correlator = Correlator::build(&set, &engine, &pipeline, Limits::default());
@@ -93,6 +95,9 @@ pub fn start(
     let responder = crate::response::Responder::start(&section.block_command, store.wal())?;
     let controls = Controls::load(&db, &runtime).context("rule settings and exceptions")?;
     let task = Task {
+        section: section.clone(),
+        pipeline,
+        versions,
         controls,
         controls_read: Instant::now(),
         responder,
@@ -181,6 +186,10 @@ fn each_value(value: &kuzet_model::Value, f: &mut dyn FnMut(&str)) {
 }
 
 struct Task {
+    section: crate::config::DetectionSection,
+    pipeline: kuzet_detect::Pipeline,
+    /// The imported rule files (name, version) the engine was built from.
+    versions: Vec<(String, i64)>,
     controls: Controls,
     controls_read: Instant,
     responder: Option<crate::response::Responder>,
@@ -224,6 +233,9 @@ impl Task {
                     Err(error) => {
                         tracing::error!(%error, "rule settings not reloaded; the previous ones apply")
                     }
+                }
+                if let Err(error) = self.reload_rules(&mut scratch) {
+                    tracing::error!(%error, "imported rules not reloaded; the previous ones run");
                 }
                 self.controls_read = Instant::now();
             }
@@ -288,6 +300,33 @@ impl Task {
             tracing::error!(%error, "detection cursor not committed");
         }
         self.save();
+    }
+
+    /// Rebuilds the engine when `kuzet rules import` stored new versions; the correlation windows of the rules
+    /// still loaded carry over.
+    fn reload_rules(&mut self, scratch: &mut kuzet_detect::Scratch) -> Result<()> {
+        let imported = self.runtime.block_on(self.db.system_rule_files())?;
+        let versions = versions_of(&imported);
+        if versions == self.versions {
+            return Ok(());
+        }
+        let set = rule_set(&self.section, &imported)?;
+        let engine = Engine::build(&set, &self.pipeline);
+        let mut correlator = Correlator::build(&set, &engine, &self.pipeline, Limits::default());
+        if let Err(error) = correlator.restore(&self.correlator.snapshot()) {
+            tracing::warn!(%error, "correlation windows not carried over to the new rules");
+        }
+        tracing::info!(
+            rules = engine.rules().len(),
+            correlations = correlator.rules().len(),
+            not_loaded = engine.problems().len() + correlator.problems().len(),
+            "imported rules changed; detection runs the new versions"
+        );
+        *scratch = engine.scratch();
+        self.engine = engine;
+        self.correlator = correlator;
+        self.versions = versions;
+        Ok(())
     }
 
     /// Adds `alert` unless the tenant switched its rule off or made an exception for this event; what is
@@ -434,6 +473,28 @@ impl Task {
         metrics::gauge!("kuzet_correlation_evicted_groups").set(stats.evicted_groups as f64);
         metrics::gauge!("kuzet_correlation_dropped_entries").set(stats.dropped_entries as f64);
     }
+}
+
+/// The configured rules (files, the built-in pack) and the latest version of every imported file.
+fn rule_set(
+    section: &crate::config::DetectionSection,
+    imported: &[kuzet_db::RuleFile],
+) -> Result<kuzet_detect::RuleSet> {
+    let mut set = crate::hunt::load_rules(&section.rules, section.builtin_rules)?;
+    for file in imported {
+        set.add_yaml(
+            &format!("imported:{}@v{}", file.name, file.version),
+            &file.text,
+        );
+    }
+    Ok(set)
+}
+
+fn versions_of(imported: &[kuzet_db::RuleFile]) -> Vec<(String, i64)> {
+    imported
+        .iter()
+        .map(|f| (f.name.clone(), f.version))
+        .collect()
 }
 
 /// What R9 requires for an anomaly at a facility of each class: register it (class 3), also block the account

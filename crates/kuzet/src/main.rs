@@ -172,6 +172,13 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum RulesCommand {
+    /// Stores Sigma rule files or directories (e.g. a SigmaHQ checkout) in the database, a new version for each
+    /// changed file; `kuzet serve` runs the latest versions beside the configured rules. Exits 1 when a rule does
+    /// not load (it is stored anyway, and named).
+    Import {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
     /// Loads rule files or directories and prints every rule that cannot load, by file and id, with the reason.
     /// Exits 1 when there is one.
     Lint {
@@ -443,6 +450,7 @@ fn run() -> Result<()> {
         ),
         Command::Rules { command } => {
             let passed = match command {
+                RulesCommand::Import { paths } => hunt::import(&load_config(&cli)?, paths)?,
                 RulesCommand::Lint {
                     paths,
                     builtin,

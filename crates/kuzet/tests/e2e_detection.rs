@@ -263,3 +263,51 @@ peers = ["127.0.0.1/32"]
         "account aidos logged on at 03:12 Kazakhstan time; it logged on in that hour 0 of 30 times"
     );
 }
+
+/// Rules imported into the database run in `kuzet serve` beside the built-in pack; importing a changed file adds a
+/// version, an unchanged one nothing.
+#[test]
+fn imported_rules_are_versioned_and_run() {
+    let rules = tempfile::tempdir().unwrap();
+    let file = rules.path().join("linux").join("kz_backdoor_user.yml");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    let rule = |level: &str| {
+        format!(
+            "title: Known backdoor account name\nid: 0b7c1f0e-1111-4222-8333-944455556666\nlevel: {level}\n\
+             logsource: {{product: linux}}\ndetection:\n  sel: {{ user.target.name: [toor, kz_admin_bkp] }}\n  condition: sel\n"
+        )
+    };
+    std::fs::write(&file, rule("medium")).unwrap();
+    let site = Site::new(TENANTS, "");
+    let dir = rules.path().display().to_string();
+    let first = site.kuzet(&["rules", "import", &dir]);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&first.stdout)
+            .contains("1 file(s): 1 new, 0 changed, 0 unchanged; 0 rule problem(s)")
+    );
+    let again = site.kuzet(&["rules", "import", &dir]);
+    assert!(String::from_utf8_lossy(&again.stdout).contains("0 new, 0 changed, 1 unchanged"));
+    std::fs::write(&file, rule("critical")).unwrap();
+    let changed = site.kuzet(&["rules", "import", &dir]);
+    let changed = String::from_utf8_lossy(&changed.stdout).into_owned();
+    assert!(
+        changed.contains("linux/kz_backdoor_user.yml: version 2"),
+        "{changed}"
+    );
+
+    let server = site.start();
+    send(&server, &["<86>Dec  6 14:02:00 web1 useradd[51]: new user: name=kz_admin_bkp, UID=0, GID=0, home=/root, shell=/bin/bash".to_owned()]);
+    server.wait_metric("kuzet_alerts_total{kind=\"rule\",new=\"true\"}", 1.0);
+    server.stop();
+    let alerts = alerts(&site);
+    let imported = alerts
+        .iter()
+        .find(|a| a["rule_title"] == "Known backdoor account name")
+        .unwrap_or_else(|| panic!("{alerts:#?}"));
+    assert_eq!(imported["level"], "critical", "the latest version runs");
+}
