@@ -1,4 +1,5 @@
--- Kuzet schema version 8 (PostgreSQL): Sigma rule files imported with `kuzet rules import`, every version kept whole.
+-- Kuzet schema version 8 (PostgreSQL): Sigma rule files imported with `kuzet rules import`, every version kept whole,
+-- and the recent imports by time.
 -- See docs/formats/database.md.
 CREATE TABLE rule_files (
     name TEXT NOT NULL,
@@ -9,3 +10,4 @@ CREATE TABLE rule_files (
     imported_ms BIGINT NOT NULL,
     PRIMARY KEY (name, version)
 );
+CREATE INDEX rule_files_by_time ON rule_files (imported_ms);
