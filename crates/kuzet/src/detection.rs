@@ -95,6 +95,7 @@ pub fn start(
     let responder = crate::response::Responder::start(&section.block_command, store.wal())?;
     let controls = Controls::load(&db, &runtime).context("rule settings and exceptions")?;
     let task = Task {
+        rubric: kuzet_db::IncidentRules::embedded()?.rubric,
         section: section.clone(),
         pipeline,
         versions,
@@ -186,6 +187,8 @@ fn each_value(value: &kuzet_model::Value, f: &mut dyn FnMut(&str)) {
 }
 
 struct Task {
+    /// Proposes each alert's criticality level (the incident's assessment is made on confirmed facts).
+    rubric: kuzet_cases::Rubric,
     section: crate::config::DetectionSection,
     pipeline: kuzet_detect::Pipeline,
     /// The imported rule files (name, version) the engine was built from.
@@ -331,13 +334,31 @@ impl Task {
 
     /// Adds `alert` unless the tenant switched its rule off or made an exception for this event; what is
     /// suppressed is counted by reason.
-    fn keep(&self, alerts: &mut Vec<NewAlert>, alert: NewAlert, event: &Event) {
-        match self.controls.suppresses(&alert, event) {
-            Some(reason) => {
-                metrics::counter!("kuzet_alerts_suppressed_total", "reason" => reason).increment(1);
-            }
-            None => alerts.push(alert),
+    fn keep(&self, alerts: &mut Vec<NewAlert>, mut alert: NewAlert, event: &Event) {
+        if let Some(reason) = self.controls.suppresses(&alert, event) {
+            metrics::counter!("kuzet_alerts_suppressed_total", "reason" => reason).increment(1);
+            return;
         }
+        let directory = self.directory.load();
+        let facility = directory
+            .source(&event.source)
+            .and_then(|s| s.facility.as_ref())
+            .and_then(|f| directory.facilities().iter().find(|x| &x.id == f));
+        let facts = proposal_facts(&alert.level, &alert.kind, facility);
+        if let Some(object) = alert.detail.as_object_mut() {
+            object.insert("proposed_criticality".into(), match self.rubric.assess(&facts) {
+                Ok(assessment) => serde_json::json!({
+                    "level": assessment.level.value(),
+                    "explanation": assessment.explanation,
+                    "assumed": {
+                        "functional_impact": facts.functional_impact, "stage": facts.stage,
+                        "facility_class": facts.facility_class, "critical_infrastructure": facts.critical_infrastructure,
+                    },
+                }),
+                Err(error) => serde_json::json!({"error": error.to_string()}),
+            });
+        }
+        alerts.push(alert);
     }
 
     fn record(&self, alerts: &[NewAlert]) -> Result<()> {
@@ -472,6 +493,38 @@ impl Task {
         metrics::gauge!("kuzet_correlation_groups").set(stats.groups as f64);
         metrics::gauge!("kuzet_correlation_evicted_groups").set(stats.evicted_groups as f64);
         metrics::gauge!("kuzet_correlation_dropped_entries").set(stats.dropped_entries as f64);
+    }
+}
+
+/// The facts a criticality proposal assumes for an alert: what the rule's level says of the impact and the stage
+/// (informational and low: none, an attempt; medium: low impact, an attempt; high: medium impact, ongoing; critical:
+/// high impact, succeeded), and what the directory says of the facility. Nothing about information, recovery or
+/// scope is known yet; the analyst confirms the facts when opening the incident.
+fn proposal_facts(
+    level: &str,
+    kind: &str,
+    facility: Option<&kuzet_model::Facility>,
+) -> kuzet_cases::Facts {
+    let (functional, mut stage) = match level {
+        "critical" => ("high", "succeeded"),
+        "high" => ("medium", "ongoing"),
+        "medium" => ("low", "attempt"),
+        _ => ("none", "attempt"),
+    };
+    // A correlation is several events of one attack: it is under way.
+    if kind == "correlation" && stage == "attempt" {
+        stage = "ongoing";
+    }
+    kuzet_cases::Facts {
+        functional_impact: functional.into(),
+        information_impact: "none".into(),
+        recoverability: "regular".into(),
+        scope: "one_facility".into(),
+        facility_class: facility.map_or(3, |f| f.class.number()),
+        critical_infrastructure: facility.is_some_and(|f| f.critical),
+        stage: stage.into(),
+        threat_to_life: false,
+        unsubstantiated: false,
     }
 }
 

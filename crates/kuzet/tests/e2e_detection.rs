@@ -84,6 +84,8 @@ fn sealed_events_raise_alerts_and_correlations_survive_a_restart() {
     assert_eq!(sudoer["status"], "new");
     assert_eq!(sudoer["detail"]["host"], "web1");
     assert_eq!(sudoer["events"].as_array().unwrap().len(), 1);
+    // A high rule at a source without a facility: medium impact, under way, class 3 → level 2 proposed.
+    assert_eq!(sudoer["detail"]["proposed_criticality"]["level"], 2);
     // The six lines from a known scanner are one indicator alert counting six sightings, with its provenance.
     let scanner = before.iter().find(|a| a["kind"] == "indicator").unwrap();
     assert_eq!(scanner["hits"], 6);
@@ -254,6 +256,8 @@ peers = ["127.0.0.1/32"]
     assert_eq!(anomaly["rule_id"], "kuzet:anomaly:logon_hour");
     assert_eq!(anomaly["level"], "critical");
     assert_eq!(anomaly["detail"]["facility"]["class"], 1);
+    // Critical at a critical class-1 facility: high impact, succeeded, class 1, critical infrastructure → 3.
+    assert_eq!(anomaly["detail"]["proposed_criticality"]["level"], 3);
     assert_eq!(
         anomaly["detail"]["response"],
         serde_json::json!(["register", "block", "notify_administrator"])
