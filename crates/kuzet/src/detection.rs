@@ -27,13 +27,46 @@ const CONSUMER: &str = "detection";
 /// How often the correlation state is saved while events flow.
 const SAVE_EVERY: Duration = Duration::from_secs(10);
 
+/// What `/health` shows of detection: what is loaded, what it has done, and everything it dropped or suppressed,
+/// counted. Updated by the task at most every ten seconds and whenever it goes idle.
+#[derive(Debug, Clone, Default)]
+pub struct DetectionStatus(std::sync::Arc<std::sync::Mutex<serde_json::Value>>);
+
+impl DetectionStatus {
+    fn set(&self, value: serde_json::Value) {
+        if let Ok(mut status) = self.0.lock() {
+            *status = value;
+        }
+    }
+
+    pub fn get(&self) -> serde_json::Value {
+        self.0.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+}
+
+/// What the task has done since start.
+#[derive(Debug, Default)]
+struct Counts {
+    events: u64,
+    hits: u64,
+    alerts_new: u64,
+    alerts_folded: u64,
+    suppressed_disabled: u64,
+    suppressed_exception: u64,
+}
+
 /// A running detection task; [`Detection::join`] waits until it has handled everything sealed before the store
 /// stopped.
 pub struct Detection {
     thread: std::thread::JoinHandle<()>,
+    status: DetectionStatus,
 }
 
 impl Detection {
+    pub fn status(&self) -> DetectionStatus {
+        self.status.clone()
+    }
+
     pub fn join(self) {
         if self.thread.join().is_err() {
             tracing::error!("the detection task panicked");
@@ -94,7 +127,10 @@ pub fn start(
     let window = jiff::SignedDuration::try_from(section.dedup_window.std())?;
     let responder = crate::response::Responder::start(&section.block_command, store.wal())?;
     let controls = Controls::load(&db, &runtime).context("rule settings and exceptions")?;
+    let status = DetectionStatus::default();
     let task = Task {
+        status: status.clone(),
+        counts: Counts::default(),
         rubric: kuzet_db::IncidentRules::embedded()?.rubric,
         section: section.clone(),
         pipeline,
@@ -115,8 +151,11 @@ pub fn start(
     };
     let thread = std::thread::Builder::new()
         .name("kuzet-detect".into())
-        .spawn(move || task.run(consumer))?;
-    Ok(Some(Detection { thread }))
+        .spawn(move || {
+            task.publish();
+            task.run(consumer)
+        })?;
+    Ok(Some(Detection { thread, status }))
 }
 
 /// How often the per-tenant rule settings and exceptions are read again from the database.
@@ -187,6 +226,8 @@ fn each_value(value: &kuzet_model::Value, f: &mut dyn FnMut(&str)) {
 }
 
 struct Task {
+    status: DetectionStatus,
+    counts: Counts,
     /// Proposes each alert's criticality level (the incident's assessment is made on confirmed facts).
     rubric: kuzet_cases::Rubric,
     section: crate::config::DetectionSection,
@@ -270,6 +311,7 @@ impl Task {
                     continue;
                 }
                 metrics::counter!("kuzet_detection_hits_total").increment(matched.len() as u64);
+                self.counts.hits += matched.len() as u64;
                 for &rule in matched {
                     if !self.correlator.silences(rule) {
                         let alert = self.rule_alert(rule, event);
@@ -285,6 +327,7 @@ impl Task {
                 dirty = true;
             }
             metrics::counter!("kuzet_detection_events_total").increment(delivery.len() as u64);
+            self.counts.events += delivery.len() as u64;
             // Alerts first, then the cursor: a crash in between replays the batch, and deduplication absorbs it.
             while let Err(error) = self.record(&alerts) {
                 tracing::error!(%error, "alerts not recorded; retrying");
@@ -334,9 +377,13 @@ impl Task {
 
     /// Adds `alert` unless the tenant switched its rule off or made an exception for this event; what is
     /// suppressed is counted by reason.
-    fn keep(&self, alerts: &mut Vec<NewAlert>, mut alert: NewAlert, event: &Event) {
+    fn keep(&mut self, alerts: &mut Vec<NewAlert>, mut alert: NewAlert, event: &Event) {
         if let Some(reason) = self.controls.suppresses(&alert, event) {
             metrics::counter!("kuzet_alerts_suppressed_total", "reason" => reason).increment(1);
+            match reason {
+                "disabled" => self.counts.suppressed_disabled += 1,
+                _ => self.counts.suppressed_exception += 1,
+            }
             return;
         }
         let directory = self.directory.load();
@@ -361,11 +408,17 @@ impl Task {
         alerts.push(alert);
     }
 
-    fn record(&self, alerts: &[NewAlert]) -> Result<()> {
+    fn record(&mut self, alerts: &[NewAlert]) -> Result<()> {
         let now = jiff::Timestamp::now();
-        self.runtime.block_on(async {
+        let (mut new_alerts, mut folded) = (0u64, 0u64);
+        let result = self.runtime.block_on(async {
             for alert in alerts {
                 let (id, new) = self.db.system_record_alert(alert, now, self.window).await?;
+                if new {
+                    new_alerts += 1;
+                } else {
+                    folded += 1;
+                }
                 metrics::counter!("kuzet_alerts_total", "kind" => alert.kind.clone(), "new" => new.to_string())
                     .increment(1);
                 // A new anomaly at a facility whose class requires blocking runs the block command, once.
@@ -382,7 +435,39 @@ impl Task {
                 }
             }
             anyhow::Ok(())
-        })
+        });
+        self.counts.alerts_new += new_alerts;
+        self.counts.alerts_folded += folded;
+        result
+    }
+
+    /// Shows the task's state on `/health`.
+    fn publish(&self) {
+        let correlation = self.correlator.stats();
+        let anomaly = self.baselines.stats();
+        let c = &self.counts;
+        self.status.set(serde_json::json!({
+            "rules": self.engine.rules().len(),
+            "correlations": self.correlator.rules().len(),
+            "indicators": self.indicators.len(),
+            "not_loaded": self.engine.problems().len() + self.correlator.problems().len()
+                + self.indicators.problems().len(),
+            "imported_rule_files": self.versions.len(),
+            "events": c.events,
+            "hits": c.hits,
+            "alerts": {"new": c.alerts_new, "folded_into_open": c.alerts_folded},
+            "suppressed": {"disabled": c.suppressed_disabled, "exception": c.suppressed_exception},
+            "correlation_state": {
+                "groups": correlation.groups,
+                "evicted_groups": correlation.evicted_groups,
+                "dropped_entries": correlation.dropped_entries,
+            },
+            "anomaly_baselines": {
+                "accounts": anomaly.accounts,
+                "evicted_accounts": anomaly.evicted_accounts,
+                "forgotten_values": anomaly.forgotten_values,
+            },
+        }));
     }
 
     fn rule_alert(&self, rule: u32, event: &Event) -> NewAlert {
@@ -486,6 +571,7 @@ impl Task {
         if let Err(error) = write_atomically(&self.baseline, &self.baselines.snapshot()) {
             tracing::warn!(path = %self.baseline.display(), %error, "anomaly baselines not saved");
         }
+        self.publish();
         let anomaly = self.baselines.stats();
         metrics::gauge!("kuzet_anomaly_accounts").set(anomaly.accounts as f64);
         metrics::gauge!("kuzet_anomaly_evicted_accounts").set(anomaly.evicted_accounts as f64);

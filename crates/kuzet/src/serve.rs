@@ -142,6 +142,7 @@ struct Telemetry {
     /// What an operator must fix though the service runs (health turns `warning`).
     warnings: Arc<Vec<String>>,
     ready: Arc<AtomicBool>,
+    detection: Option<crate::detection::DetectionStatus>,
 }
 
 async fn metrics_handler(State(t): State<Telemetry>) -> impl IntoResponse {
@@ -191,6 +192,10 @@ async fn health_handler(State(t): State<Telemetry>) -> impl IntoResponse {
             "backup_errors": stats.backup_errors,
         },
         "sources": sources,
+        "detection": t.detection.as_ref().map_or_else(
+            || serde_json::json!({"enabled": false}),
+            crate::detection::DetectionStatus::get,
+        ),
     }));
     (status, body)
 }
@@ -283,6 +288,7 @@ pub fn run_with(config: Config, on_ready: impl FnOnce(Ready) + Send + 'static) -
             health,
             warnings: Arc::new(warnings),
             ready: Arc::clone(&ready),
+            detection: detection.as_ref().map(crate::detection::Detection::status),
         };
         tokio::spawn(crate::detection::watch_sources(
             db.clone(),

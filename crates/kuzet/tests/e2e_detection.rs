@@ -39,6 +39,26 @@ fn failures(from: usize, to: usize) -> Vec<String> {
         .collect()
 }
 
+/// The `detection` part of `/health` once `ready` holds of it (polled until the deadline, never slept on).
+fn wait_health(
+    server: &common::Server,
+    ready: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let start = std::time::Instant::now();
+    loop {
+        let (body, _) = common::curl(&["-s", &format!("http://{}/health", server.http())]);
+        let health: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+        if ready(&health["detection"]) {
+            return health["detection"].clone();
+        }
+        assert!(
+            start.elapsed() < common::DEADLINE,
+            "detection health never became ready: {body}"
+        );
+        std::thread::yield_now();
+    }
+}
+
 fn alerts(site: &Site) -> Vec<serde_json::Value> {
     let out = site.kuzet(&["alerts", "--tenant", "akimat", "--json"]);
     assert!(
@@ -71,6 +91,15 @@ fn sealed_events_raise_alerts_and_correlations_survive_a_restart() {
     send(&server, &lines);
     server.wait_metric("kuzet_detection_events_total", 7.0);
     server.wait_metric("kuzet_alerts_total{kind=\"rule\",new=\"true\"}", 1.0);
+    // /health shows what detection loaded and did, and what it dropped or suppressed (none here), once the task
+    // has published after its batch.
+    let health = wait_health(&server, |d| d["events"].as_u64().unwrap_or(0) >= 7);
+    assert_eq!(health["rules"], 10);
+    assert_eq!(health["correlations"], 3);
+    assert_eq!(health["indicators"], 1);
+    assert_eq!(health["alerts"]["new"], 2);
+    assert_eq!(health["suppressed"]["disabled"], 0);
+    assert_eq!(health["correlation_state"]["evicted_groups"], 0);
     server.stop();
 
     let before = alerts(&site);
