@@ -28,6 +28,19 @@ pub enum ImportOutcome {
     Unchanged,
 }
 
+type RuleFileRow = (String, i64, String, String, String, i64);
+
+fn rule_file((name, version, sha256, text, imported_by, imported): RuleFileRow) -> RuleFile {
+    RuleFile {
+        name,
+        version,
+        sha256,
+        text,
+        imported_by,
+        imported: ts(imported),
+    }
+}
+
 impl Db {
     /// Stores `text` as the latest version of the file `name` unless that version has the same text.
     pub async fn system_import_rule_file(
@@ -60,44 +73,18 @@ impl Db {
 
     /// The latest version of every imported file, by name.
     pub async fn system_rule_files(&self) -> Result<Vec<RuleFile>, DbError> {
-        type Row = (String, i64, String, String, String, i64);
-        let rows: Vec<Row> = on_pool!(self, pool => sqlx::query_as(
+        let rows: Vec<RuleFileRow> = on_pool!(self, pool => sqlx::query_as(
             "SELECT f.name, f.version, f.sha256, f.text, f.imported_by, f.imported_ms FROM rule_files f \
              WHERE f.version = (SELECT MAX(g.version) FROM rule_files g WHERE g.name = f.name) ORDER BY f.name")
             .fetch_all(pool).await.map_err(DbError::query("rule files"))?);
-        Ok(rows
-            .into_iter()
-            .map(
-                |(name, version, sha256, text, imported_by, imported)| RuleFile {
-                    name,
-                    version,
-                    sha256,
-                    text,
-                    imported_by,
-                    imported: ts(imported),
-                },
-            )
-            .collect())
+        Ok(rows.into_iter().map(rule_file).collect())
     }
 
     /// Every version of one file, oldest first.
     pub async fn system_rule_file_versions(&self, name: &str) -> Result<Vec<RuleFile>, DbError> {
-        type Row = (String, i64, String, String, String, i64);
-        let rows: Vec<Row> = on_pool!(self, pool => sqlx::query_as(
+        let rows: Vec<RuleFileRow> = on_pool!(self, pool => sqlx::query_as(
             "SELECT name, version, sha256, text, imported_by, imported_ms FROM rule_files WHERE name = $1 ORDER BY version")
             .bind(name).fetch_all(pool).await.map_err(DbError::query("rule file versions"))?);
-        Ok(rows
-            .into_iter()
-            .map(
-                |(name, version, sha256, text, imported_by, imported)| RuleFile {
-                    name,
-                    version,
-                    sha256,
-                    text,
-                    imported_by,
-                    imported: ts(imported),
-                },
-            )
-            .collect())
+        Ok(rows.into_iter().map(rule_file).collect())
     }
 }

@@ -12,42 +12,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use kuzet_detect::{Correlator, Engine, Limits, Pipeline, RuleSet, builtin_rules, sample_event};
-use kuzet_model::{Event, EventId, FormatHint, RawEvent, SourceId, TenantId, Transport};
+use kuzet_model::{Event, FormatHint};
 
-fn files(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            files(&path, ext, out);
-        } else if path.extension().is_some_and(|e| e == ext) {
-            out.push(path);
-        }
-    }
-}
-
-fn raw(bytes: Vec<u8>) -> RawEvent {
-    RawEvent {
-        id: EventId::from_u128(1),
-        tenant: TenantId::new("t").unwrap(),
-        source: SourceId::new("s").unwrap(),
-        received: jiff::Timestamp::UNIX_EPOCH,
-        transport: Transport::File,
-        peer: None,
-        format: FormatHint::Evtx,
-        bytes,
-    }
-}
+#[path = "../tests/support/mod.rs"]
+mod support;
 
 fn bench(c: &mut Criterion) {
-    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata");
+    let shared = support::shared();
     let pipeline = Pipeline::builtin();
     let pack = builtin_rules();
     let builtin = Engine::build(&pack, &pipeline);
@@ -78,7 +52,10 @@ fn bench(c: &mut Criterion) {
     }
     let mut rule_files = Vec::new();
     for dir in ["rules", "rules-emerging-threats", "rules-threat-hunting"] {
-        files(&shared.join("sigma").join(dir), "yml", &mut rule_files);
+        rule_files.extend(support::files(
+            &shared.join("sigma").join(dir),
+            &support::with_extension(&["yml"]),
+        ));
     }
     let mut set = RuleSet::new();
     for file in &rule_files {
@@ -89,16 +66,14 @@ fn bench(c: &mut Criterion) {
     }
     let sigmahq = Engine::build(&set, &pipeline);
     println!("sigmahq: {:?}", sigmahq.stats());
-    let mut evtx = Vec::new();
-    files(&shared.join("evtx"), "evtx", &mut evtx);
+    let evtx = support::files(&shared.join("evtx"), &support::with_extension(&["evtx"]));
     let records: Vec<Vec<u8>> = evtx
         .iter()
         .flat_map(|f| kuzet_parse::evtx::records(std::fs::read(f).unwrap()).flatten())
         .collect();
-    let options = kuzet_parse::ParseOptions::default();
     let events: Vec<Event> = records
         .iter()
-        .map(|r| kuzet_parse::parse(&raw(r.clone()), &options))
+        .map(|r| support::parse(r, FormatHint::Evtx, jiff::Timestamp::UNIX_EPOCH))
         .collect();
 
     let mut group = c.benchmark_group("detect");
@@ -107,7 +82,11 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             records
                 .iter()
-                .map(|r| kuzet_parse::parse(&raw(r.clone()), &options).fields.len())
+                .map(|r| {
+                    support::parse(r, FormatHint::Evtx, jiff::Timestamp::UNIX_EPOCH)
+                        .fields
+                        .len()
+                })
                 .sum::<usize>()
         })
     });

@@ -7,22 +7,10 @@
 use std::path::Path;
 
 use kuzet_detect::{Correlator, Engine, Limits, Pipeline, builtin_rules};
-use kuzet_model::{Event, EventId, FormatHint, RawEvent, SourceId, TenantId, Transport};
-use kuzet_parse::ParseOptions;
+use kuzet_model::{Event, FormatHint};
+use support::parse;
 
-fn parse(bytes: &[u8], format: FormatHint, at: jiff::Timestamp) -> Event {
-    let raw = RawEvent {
-        id: EventId::from_u128(7),
-        tenant: TenantId::new("t").unwrap(),
-        source: SourceId::new("s").unwrap(),
-        received: at,
-        transport: Transport::Udp,
-        peer: None,
-        format,
-        bytes: bytes.to_vec(),
-    };
-    kuzet_parse::parse(&raw, &ParseOptions::default())
-}
+mod support;
 
 fn pack() -> (Engine, Correlator) {
     let set = builtin_rules();
@@ -112,7 +100,7 @@ fn syslog_lines_fire_the_linux_rules_and_ssh_guessing_correlates() {
 
 #[test]
 fn real_windows_recordings_fire_the_windows_rules() {
-    let evtx = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/evtx");
+    let evtx = support::shared().join("evtx");
     if !evtx.is_dir() {
         println!("shared testdata absent at {}: skipped", evtx.display());
         return;

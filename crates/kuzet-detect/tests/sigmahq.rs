@@ -13,11 +13,12 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use kuzet_detect::{Engine, Pipeline, ProblemKind, RuleSet};
-use kuzet_model::{EventId, FormatHint, RawEvent, SourceId, TenantId, Transport};
-use kuzet_parse::ParseOptions;
+use kuzet_model::FormatHint;
+
+mod support;
 
 fn sigma() -> Option<PathBuf> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/sigma");
+    let path = support::shared().join("sigma");
     if path.is_dir() {
         Some(path)
     } else {
@@ -26,24 +27,6 @@ fn sigma() -> Option<PathBuf> {
             path.display()
         );
         None
-    }
-}
-
-fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            yaml_files(&path, out);
-        } else if matches!(
-            path.extension().and_then(|e| e.to_str()),
-            Some("yml" | "yaml")
-        ) {
-            out.push(path);
-        }
     }
 }
 
@@ -59,7 +42,10 @@ fn load_all(root: &Path) -> (RuleSet, usize) {
     let mut set = RuleSet::new();
     let mut files = Vec::new();
     for dir in RULE_DIRS {
-        yaml_files(&root.join(dir), &mut files);
+        files.extend(support::files(
+            &root.join(dir),
+            &support::with_extension(&["yml", "yaml"]),
+        ));
     }
     for path in &files {
         let text = std::fs::read_to_string(path).unwrap();
@@ -140,8 +126,9 @@ fn each_regression_sample_fires_its_rule() {
         .enumerate()
         .map(|(i, r)| (r.id.as_str(), i))
         .collect();
-    let mut infos = Vec::new();
-    collect_infos(&root.join("regression_data"), &mut infos);
+    let infos = support::files(&root.join("regression_data"), &|p| {
+        p.file_name().is_some_and(|n| n == "info.yml")
+    });
     let mut scratch = engine.scratch();
     let mut reference = engine.scratch();
     let (mut fired, mut total) = (0usize, 0usize);
@@ -178,7 +165,11 @@ fn each_regression_sample_fires_its_rule() {
             };
             let mut hit = false;
             for record in kuzet_parse::evtx::records(std::fs::read(&file).unwrap()) {
-                let event = kuzet_parse::parse(&raw(record.unwrap()), &ParseOptions::default());
+                let event = support::parse(
+                    &record.unwrap(),
+                    FormatHint::Evtx,
+                    jiff::Timestamp::UNIX_EPOCH,
+                );
                 let matched = engine.matches(&event, &mut scratch);
                 // The prefilter skips only rules that cannot match.
                 assert_eq!(
@@ -217,31 +208,3 @@ fn each_regression_sample_fires_its_rule() {
 
 /// What this engine reaches today; raise it as it improves.
 const FLOOR: usize = 202;
-
-fn collect_infos(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            collect_infos(&path, out);
-        } else if path.file_name().is_some_and(|n| n == "info.yml") {
-            out.push(path);
-        }
-    }
-}
-
-fn raw(bytes: Vec<u8>) -> RawEvent {
-    RawEvent {
-        id: EventId::from_u128(1),
-        tenant: TenantId::new("t").unwrap(),
-        source: SourceId::new("s").unwrap(),
-        received: jiff::Timestamp::UNIX_EPOCH,
-        transport: Transport::File,
-        peer: None,
-        format: FormatHint::Evtx,
-        bytes,
-    }
-}

@@ -244,6 +244,12 @@ impl Directory {
         self.sources.iter().find(|s| &s.id == id)
     }
 
+    /// The facility a source's events come from, if it names one.
+    pub fn facility_of(&self, source: &SourceId) -> Option<&Facility> {
+        let facility = self.source(source)?.facility.as_ref()?;
+        self.facilities.iter().find(|f| &f.id == facility)
+    }
+
     /// The source whose most specific peer range contains `ip`. IPv4-mapped IPv6 peers match IPv4 ranges.
     pub fn source_by_peer(&self, ip: IpAddr) -> Option<&Source> {
         let ip = match ip {

@@ -14,10 +14,10 @@ use anyhow::{Context, Result};
 use kuzet_db::{Db, NewAlert};
 use kuzet_detect::{
     Anomaly, AnomalyConfig, Baselines, CorrelationHit, Correlator, Engine, IndicatorHit,
-    IndicatorSet, Limits,
+    IndicatorSet,
 };
+use kuzet_model::Event;
 use kuzet_model::FacilityClass;
-use kuzet_model::{Event, fields};
 use kuzet_store::{ConsumerStart, Store, StoreError};
 
 use crate::config::Config;
@@ -91,10 +91,9 @@ pub fn start(
     let versions = versions_of(&imported);
     let set = rule_set(section, &imported)?;
     let pipeline = crate::hunt::load_pipeline(section.pipeline.as_deref())?;
-    let engine = Engine::build(&set, &pipeline);
-    let mut correlator = Correlator::build(&set, &engine, &pipeline, Limits::default());
+    let (engine, mut correlator) = crate::hunt::compile(&set, &pipeline);
     let problems = engine.problems().len() + correlator.problems().len();
-    for problem in engine.problems().iter().chain(correlator.problems()) {
+    for problem in crate::hunt::problems(&engine, &correlator) {
         tracing::debug!(%problem, "rule not loaded");
     }
     tracing::info!(
@@ -131,7 +130,7 @@ pub fn start(
     let task = Task {
         status: status.clone(),
         counts: Counts::default(),
-        rubric: kuzet_db::IncidentRules::embedded()?.rubric,
+        rubric: kuzet_cases::Rubric::default_rubric()?,
         section: section.clone(),
         pipeline,
         versions,
@@ -357,8 +356,7 @@ impl Task {
             return Ok(());
         }
         let set = rule_set(&self.section, &imported)?;
-        let engine = Engine::build(&set, &self.pipeline);
-        let mut correlator = Correlator::build(&set, &engine, &self.pipeline, Limits::default());
+        let (engine, mut correlator) = crate::hunt::compile(&set, &self.pipeline);
         if let Err(error) = correlator.restore(&self.correlator.snapshot()) {
             tracing::warn!(%error, "correlation windows not carried over to the new rules");
         }
@@ -387,10 +385,7 @@ impl Task {
             return;
         }
         let directory = self.directory.load();
-        let facility = directory
-            .source(&event.source)
-            .and_then(|s| s.facility.as_ref())
-            .and_then(|f| directory.facilities().iter().find(|x| &x.id == f));
+        let facility = directory.facility_of(&event.source);
         let facts = proposal_facts(&alert.level, &alert.kind, facility);
         if let Some(object) = alert.detail.as_object_mut() {
             object.insert("proposed_criticality".into(), match self.rubric.assess(&facts) {
@@ -648,10 +643,7 @@ fn response(class: Option<FacilityClass>) -> (&'static str, &'static [&'static s
 }
 
 fn anomaly_alert(anomaly: &Anomaly, event: &Event, directory: &kuzet_model::Directory) -> NewAlert {
-    let facility = directory
-        .source(&event.source)
-        .and_then(|s| s.facility.as_ref())
-        .and_then(|f| directory.facilities().iter().find(|x| &x.id == f));
+    let facility = directory.facility_of(&event.source);
     let (level, actions) = response(facility.map(|f| f.class));
     let kind = anomaly.kind.as_str();
     NewAlert {
@@ -698,12 +690,7 @@ fn read_state(path: &Path) -> Option<Vec<u8>> {
 }
 
 fn host(event: &Event) -> String {
-    event
-        .host_name()
-        .or_else(|| event.fields.get_str(fields::WINLOG_COMPUTER_NAME))
-        .or_else(|| event.fields.get_str(fields::LOG_SYSLOG_HOSTNAME))
-        .unwrap_or("")
-        .to_owned()
+    crate::hunt::event_host(event).unwrap_or("").to_owned()
 }
 
 /// The event's message (or original text), cut to 512 characters for the alert.

@@ -436,8 +436,7 @@ pub fn hunt(args: &HuntArgs, config: &crate::config::Config) -> Result<()> {
     let started = Instant::now();
     let set = load_rules(&args.rules, args.builtin)?;
     let pipeline = load_pipeline(args.pipeline.as_deref())?;
-    let engine = Engine::build(&set, &pipeline);
-    let mut correlator = Correlator::build(&set, &engine, &pipeline, Limits::default());
+    let (engine, mut correlator) = compile(&set, &pipeline);
     let indicators = load_indicators(&args.indicators)?;
     for problem in indicators.problems() {
         eprintln!("{problem}");
@@ -554,7 +553,7 @@ pub fn hunt(args: &HuntArgs, config: &crate::config::Config) -> Result<()> {
     progress.finish_and_clear();
     let elapsed = started.elapsed().as_secs_f64();
     let mut by_kind: BTreeMap<&str, usize> = BTreeMap::new();
-    for problem in engine.problems().iter().chain(correlator.problems()) {
+    for problem in problems(&engine, &correlator) {
         *by_kind.entry(problem.kind.as_str()).or_default() += 1;
     }
     let not_loaded = engine.problems().len() + correlator.problems().len();
@@ -897,11 +896,31 @@ impl<'e> Printer<'e> {
     }
 }
 
-fn host_of(event: &Event) -> &str {
+/// The host an event is about: `host.name`, else the Windows computer, else the syslog header's host.
+pub fn event_host(event: &Event) -> Option<&str> {
     event
         .host_name()
         .or_else(|| event.fields.get_str(fields::WINLOG_COMPUTER_NAME))
-        .unwrap_or("-")
+        .or_else(|| event.fields.get_str(fields::LOG_SYSLOG_HOSTNAME))
+}
+
+fn host_of(event: &Event) -> &str {
+    event_host(event).unwrap_or("-")
+}
+
+/// The rules of `set` compiled for `pipeline`, and the correlations over them.
+pub fn compile(set: &RuleSet, pipeline: &Pipeline) -> (Engine, Correlator) {
+    let engine = Engine::build(set, pipeline);
+    let correlator = Correlator::build(set, &engine, pipeline, Limits::default());
+    (engine, correlator)
+}
+
+/// Every rule and correlation that did not load.
+pub fn problems<'a>(
+    engine: &'a Engine,
+    correlator: &'a Correlator,
+) -> impl Iterator<Item = &'a kuzet_detect::RuleProblem> {
+    engine.problems().iter().chain(correlator.problems())
 }
 
 /// A CSV field (RFC 4180): quoted when it holds a comma, quote or line break.
@@ -917,13 +936,8 @@ fn csv(text: &str) -> std::borrow::Cow<'_, str> {
 pub fn lint(paths: &[PathBuf], builtin: bool, pipeline: Option<&Path>) -> Result<bool> {
     let set = load_rules(paths, builtin)?;
     let pipeline = load_pipeline(pipeline)?;
-    let engine = Engine::build(&set, &pipeline);
-    let correlator = Correlator::build(&set, &engine, &pipeline, Limits::default());
-    let problems: Vec<_> = engine
-        .problems()
-        .iter()
-        .chain(correlator.problems())
-        .collect();
+    let (engine, correlator) = compile(&set, &pipeline);
+    let problems: Vec<_> = problems(&engine, &correlator).collect();
     for problem in &problems {
         println!("{problem}");
     }
@@ -940,13 +954,8 @@ pub fn lint(paths: &[PathBuf], builtin: bool, pipeline: Option<&Path>) -> Result
 pub fn test(paths: &[PathBuf], builtin: bool, pipeline: Option<&Path>) -> Result<bool> {
     let set = load_rules(paths, builtin)?;
     let pipeline = load_pipeline(pipeline)?;
-    let engine = Engine::build(&set, &pipeline);
-    let correlator = Correlator::build(&set, &engine, &pipeline, Limits::default());
-    let problems: Vec<_> = engine
-        .problems()
-        .iter()
-        .chain(correlator.problems())
-        .collect();
+    let (engine, correlator) = compile(&set, &pipeline);
+    let problems: Vec<_> = problems(&engine, &correlator).collect();
     for problem in &problems {
         println!("{problem}");
     }
