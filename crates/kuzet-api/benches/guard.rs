@@ -20,7 +20,7 @@ use kuzet_db::{AuthPolicy, Db, LoginOutcome, NewUser};
 use kuzet_ingest::IdGenerator;
 use kuzet_model::access::{Permission, RoleCatalog};
 use kuzet_model::audit::AuditRecord;
-use kuzet_model::{Directory, RawEvent, Tenant, TenantId, UserId};
+use kuzet_model::{Directory, Tenant, TenantId, UserId};
 use kuzet_store::{Signer, Store, StoreConfig};
 use tower::ServiceExt;
 
@@ -148,14 +148,12 @@ fn guard(c: &mut Criterion) {
     });
     let cookie = runtime.block_on(setup(&db));
     let config = StoreConfig::new(dir.path().join("data"));
-    let normalize: kuzet_store::Normalize = Box::new(|batch: Vec<RawEvent>| {
-        let options = kuzet_parse::ParseOptions::default();
-        batch
-            .iter()
-            .map(|raw| kuzet_parse::parse(raw, &options))
-            .collect()
-    });
-    let store = Store::open(config.clone(), Signer::from_seed([9; 32]), normalize).unwrap();
+    let store = Store::open(
+        config.clone(),
+        Signer::from_seed([9; 32]),
+        kuzet_store::unparsed(),
+    )
+    .unwrap();
     let clock: Clock = Arc::new(Timestamp::now);
     let discarded = kuzet_api::router(ApiState::new(
         db.clone(),
@@ -163,6 +161,7 @@ fn guard(c: &mut Criterion) {
         config.archive_dir(),
         Arc::clone(&clock),
         kuzet_db::IncidentRules::embedded().unwrap(),
+        kuzet_store::unparsed(),
     ));
     let sealed = kuzet_api::router(ApiState::new(
         db.clone(),
@@ -170,6 +169,7 @@ fn guard(c: &mut Criterion) {
         config.archive_dir(),
         clock,
         kuzet_db::IncidentRules::embedded().unwrap(),
+        kuzet_store::unparsed(),
     ));
     let plain = axum::Router::new().route(
         "/api/v1/tenants",

@@ -103,7 +103,8 @@ fn for_each_audit(
     if !archive_dir.join(tenant.as_str()).is_dir() {
         return Ok(());
     }
-    for event in kuzet_store::read_events(archive_dir, &tenant) {
+    // Audit records are decoded from the original bytes: nothing needs parsing.
+    for event in kuzet_store::read_events(archive_dir, &tenant, kuzet_store::unparsed()) {
         let event = event?;
         let record =
             AuditRecord::from_bytes(&event.original).map_err(|detail| StoreError::Corrupt {

@@ -88,7 +88,7 @@ pub(crate) async fn event(
     })
     .await?;
     let event = proof
-        .event()
+        .event(&*state.inner.normalizer)
         .map_err(|e| ApiError::internal("archive", e))?;
     let tenant = event.tenant.clone();
     Ok(noted(
@@ -123,6 +123,7 @@ pub(crate) async fn export(
     };
     let (since, until) = (bound("since")?, bound("until")?);
     let dir = state.inner.archive_dir.clone();
+    let normalizer = state.inner.normalizer.clone();
     let (sender, receiver) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(16);
     let reader_tenant = tenant.clone();
     tokio::task::spawn_blocking(move || {
@@ -130,7 +131,7 @@ pub(crate) async fn export(
             return;
         }
         let mut chunk = Vec::with_capacity(64 << 10);
-        for event in kuzet_store::read_events(&dir, &reader_tenant) {
+        for event in kuzet_store::read_events(&dir, &reader_tenant, normalizer) {
             let event = match event {
                 Ok(e) => e,
                 Err(e) => {

@@ -35,6 +35,8 @@ pub(crate) struct Inner {
     pub db: Db,
     pub audit: Arc<dyn AuditSink>,
     pub archive_dir: PathBuf,
+    /// Derives events from the raw events the archive keeps (format 2): the binary passes its parser.
+    pub normalizer: kuzet_store::Normalize,
     pub clock: Clock,
     pub directory_changed: Option<DirectoryChanged>,
     pub status: Option<ServiceStatus>,
@@ -49,19 +51,22 @@ pub(crate) struct Inner {
 
 impl ApiState {
     /// `archive_dir` is the sealed archive (`DATA_DIR/archive`), read for events, exports and audit records.
-    /// `rules` are the calendar, response plan and rubric incidents are judged by.
+    /// `rules` are the calendar, response plan and rubric incidents are judged by; `normalizer` derives the
+    /// events an export or an event view shows from what the archive keeps.
     pub fn new(
         db: Db,
         audit: Arc<dyn AuditSink>,
         archive_dir: PathBuf,
         clock: Clock,
         rules: IncidentRules,
+        normalizer: kuzet_store::Normalize,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 db,
                 audit,
                 archive_dir,
+                normalizer,
                 clock,
                 directory_changed: None,
                 status: None,

@@ -59,6 +59,49 @@ impl Default for ParseOptions {
     }
 }
 
+/// The version of the parsers' behaviour, named in every profile. Raise it when a change makes a record parse
+/// differently, so that an archived record says which parser derived the event first.
+pub const PARSER_VERSION: u32 = 1;
+
+impl ParseOptions {
+    /// Names the parser version and these options in one short line, e.g. `kuzet-parse/1 max_skew=300s`: the
+    /// archive keeps it beside each raw event so that the event can be derived again the same way.
+    pub fn profile(&self) -> String {
+        let mut out = format!(
+            "kuzet-parse/{PARSER_VERSION} max_skew={}s",
+            self.max_skew.as_secs()
+        );
+        if let Some(offset) = self.default_offset {
+            out.push_str(&format!(" default_offset={}s", offset.seconds()));
+        }
+        out
+    }
+
+    /// The options a profile names. Unknown words (from a newer release) are skipped and the defaults used for
+    /// what is missing; `None` when it is not a `kuzet-parse` profile at all.
+    pub fn from_profile(profile: &str) -> Option<Self> {
+        let mut words = profile.split_ascii_whitespace();
+        words.next()?.strip_prefix("kuzet-parse/")?;
+        let mut options = Self::default();
+        for word in words {
+            let Some((key, value)) = word.split_once('=') else {
+                continue;
+            };
+            let seconds = value.strip_suffix('s').and_then(|v| v.parse::<i64>().ok());
+            match (key, seconds) {
+                ("max_skew", Some(s)) => options.max_skew = SignedDuration::from_secs(s),
+                ("default_offset", Some(s)) => {
+                    options.default_offset = i32::try_from(s)
+                        .ok()
+                        .and_then(|s| Offset::from_seconds(s).ok());
+                }
+                _ => {}
+            }
+        }
+        Some(options)
+    }
+}
+
 /// What every parser needs besides the text: the receive instant and the options.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Ctx<'a> {
@@ -167,5 +210,28 @@ fn finish(event: &mut Event, ctx: &Ctx<'_>) {
                 ctx.received
             ),
         );
+    }
+}
+
+#[cfg(test)]
+mod profile_tests {
+    use super::*;
+
+    #[test]
+    fn profiles_name_the_options_and_round_trip() {
+        let default = ParseOptions::default();
+        assert_eq!(default.profile(), "kuzet-parse/1 max_skew=300s");
+        assert_eq!(
+            ParseOptions::from_profile(&default.profile()),
+            Some(default)
+        );
+        let custom = ParseOptions {
+            default_offset: Some(Offset::from_seconds(3 * 3600).unwrap()),
+            max_skew: SignedDuration::from_secs(60),
+        };
+        assert_eq!(ParseOptions::from_profile(&custom.profile()), Some(custom));
+        // A newer release's words are skipped; another parser's profile is not ours.
+        assert!(ParseOptions::from_profile("kuzet-parse/9 max_skew=10s fancy=1").is_some());
+        assert_eq!(ParseOptions::from_profile("test-parser/1"), None);
     }
 }

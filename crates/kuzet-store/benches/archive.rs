@@ -1,13 +1,13 @@
-//! Sealing throughput: ~300-byte syslog events, normalized `Event`s serialized to JSON, hashed, compressed with
-//! zstd and written to segments with a signed checkpoint per flush. Reports events/s (criterion "elements").
+//! Sealing throughput: ~300-byte syslog events as received, encoded as format 2 records, hashed, laid out in
+//! columns, compressed with zstd and written to segments with a signed checkpoint per flush. Reports events/s (criterion "elements").
 // Benchmarks set up fixed inputs; a failure there is a bug to see at once.
 #![allow(clippy::unwrap_used)]
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use kuzet_model::{Event, EventId, SourceId, TenantId};
+use kuzet_model::{EventId, FormatHint, RawEvent, SourceId, TenantId, Transport};
 use kuzet_store::{ArchiveWriter, Signer};
 
-fn events(count: u64) -> Vec<Event> {
+fn events(count: u64) -> Vec<RawEvent> {
     let tenant = TenantId::new("bench").unwrap();
     let source = SourceId::new("fw1").unwrap();
     let at = jiff::Timestamp::from_second(1_763_780_000).unwrap();
@@ -22,15 +22,16 @@ fn events(count: u64) -> Vec<Event> {
                 n % 10_000,
                 u128::from(n).wrapping_mul(0x9e37_79b9_7f4a_7c15)
             );
-            let mut e = Event::new(EventId::from_parts(1_763_780_000_000 + n / 100, u128::from(n)), tenant.clone(),
-                source.clone(), at, original.into_bytes());
-            e.fields.insert(kuzet_model::fields::MESSAGE, "Accepted publickey");
-            e.fields.insert(kuzet_model::fields::HOST_NAME, "fw-01");
-            e.fields.insert(kuzet_model::fields::USER_NAME, format!("user{}", n % 500));
-            e.fields.insert(kuzet_model::fields::SOURCE_IP, format!("10.0.{}.{}", n % 256, (n * 7) % 256));
-            e.fields.insert(kuzet_model::fields::EVENT_ACTION, "ssh_login");
-            e.fields.insert(kuzet_model::fields::EVENT_OUTCOME, "success");
-            e
+            RawEvent {
+                id: EventId::from_parts(1_763_780_000_000 + n / 100, u128::from(n)),
+                tenant: tenant.clone(),
+                source: source.clone(),
+                received: at,
+                transport: Transport::Tcp,
+                peer: Some("10.1.2.3:51400".parse().unwrap()),
+                format: FormatHint::Syslog,
+                bytes: original.into_bytes(),
+            }
         })
         .collect()
 }
@@ -50,9 +51,11 @@ fn open_writer(dir: &std::path::Path, zstd_level: i32, signer: &Signer) -> Archi
 }
 
 /// Appends `batch` with sequence numbers from 1 and flushes: seals the last block and signs a checkpoint.
-fn seal_all(writer: &mut ArchiveWriter, batch: &[Event], now: jiff::Timestamp) {
+fn seal_all(writer: &mut ArchiveWriter, batch: &[RawEvent], now: jiff::Timestamp) {
     for (seq, event) in batch.iter().enumerate() {
-        writer.append(seq as u64 + 1, event, now).unwrap();
+        writer
+            .append(seq as u64 + 1, event, "kuzet-parse/1", now)
+            .unwrap();
     }
     writer.flush(now).unwrap();
 }
@@ -97,7 +100,7 @@ fn verify(c: &mut Criterion) {
         .map(|e| e.unwrap().metadata().unwrap().len())
         .sum();
     eprintln!(
-        "archive: {N} events, {on_disk} bytes on disk ({:.1} bytes/event incl. JSON, hashes, checkpoints)",
+        "archive: {N} events, {on_disk} bytes on disk ({:.1} bytes/event incl. envelope, locator, checkpoints)",
         on_disk as f64 / N as f64
     );
     let key = signer.verifying_key();

@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use kuzet_model::{Event, EventId, FormatHint, RawEvent, SourceId, TenantId, Transport};
+use kuzet_model::{EventId, FormatHint, RawEvent, SourceId, TenantId, Transport};
 use kuzet_store::{ConsumerStart, Signer, Store, StoreConfig, StoreError, read_events};
 
 fn raw(n: u64) -> RawEvent {
@@ -39,17 +39,7 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = StoreConfig::new(dir.path());
     config.consumer_buffer_events = 1024;
-    let normalize: kuzet_store::Normalize = Box::new(|raws: Vec<RawEvent>| {
-        raws.into_iter()
-            .map(|r| {
-                let mut e = Event::new(r.id, r.tenant, r.source, r.received, r.bytes);
-                e.fields
-                    .insert(kuzet_model::fields::MESSAGE, "Accepted publickey");
-                e
-            })
-            .collect()
-    });
-    let store = Store::open(config, Signer::from_seed([5; 32]), normalize).unwrap();
+    let store = Store::open(config, Signer::from_seed([5; 32]), kuzet_store::unparsed()).unwrap();
     // The consumer reads nothing while everything is sealed: it falls ~count events behind a 1,024-event buffer.
     let mut consumer = store.consumer("bench", ConsumerStart::Latest).unwrap();
     let wal = store.wal();
@@ -80,6 +70,7 @@ fn main() {
     let read = read_events(
         &dir.path().join("archive"),
         &TenantId::new("bench").unwrap(),
+        kuzet_store::unparsed(),
     )
     .count();
     let baseline = start.elapsed().as_secs_f64();

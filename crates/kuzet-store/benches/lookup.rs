@@ -8,10 +8,10 @@
 
 use std::time::Instant;
 
-use kuzet_model::{Event, EventId, SourceId, TenantId};
+use kuzet_model::{EventId, FormatHint, RawEvent, SourceId, TenantId, Transport};
 use kuzet_store::{ArchiveWriter, Signer, prove_in, prove_in_by_scan};
 
-fn event(n: u64) -> Event {
+fn event(n: u64) -> RawEvent {
     let tenant = TenantId::new("bench").unwrap();
     let original = format!(
         "<134>1 2026-11-22T08:00:00+05:00 fw-01 sshd 4242 ID47 - Accepted publickey for user{} from 10.0.{}.{} \
@@ -24,16 +24,16 @@ fn event(n: u64) -> Event {
     );
     // Ids as the listeners make them: time-ordered, with a little disorder between neighbours.
     let millis = 1_763_780_000_000 + n / 10 + (n * 7919) % 3;
-    let mut e = Event::new(
-        EventId::from_parts(millis, u128::from(n)),
+    RawEvent {
+        id: EventId::from_parts(millis, u128::from(n)),
         tenant,
-        SourceId::new("fw1").unwrap(),
-        jiff::Timestamp::from_second(1_763_780_000).unwrap(),
-        original.into_bytes(),
-    );
-    e.fields
-        .insert(kuzet_model::fields::MESSAGE, "Accepted publickey");
-    e
+        source: SourceId::new("fw1").unwrap(),
+        received: jiff::Timestamp::from_second(1_763_780_000).unwrap(),
+        transport: Transport::Tcp,
+        peer: None,
+        format: FormatHint::Syslog,
+        bytes: original.into_bytes(),
+    }
 }
 
 /// (read system calls, bytes read) of this process so far.
@@ -82,7 +82,9 @@ fn main() {
             ArchiveWriter::open(dir.path(), tenant.clone(), 1 << 20, 256 << 20, 3, &signer)
                 .unwrap();
         for n in 0..count {
-            writer.append(n + 1, &event(n), now).unwrap();
+            writer
+                .append(n + 1, &event(n), "kuzet-parse/1", now)
+                .unwrap();
             if n % 100_000 == 99_999 {
                 writer.flush(now).unwrap();
             }

@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use kuzet_model::{Event, EventId, FormatHint, RawEvent, SourceId, TenantId, Transport};
+use kuzet_model::{EventId, FormatHint, RawEvent, SourceId, TenantId, Transport};
 use kuzet_store::{Signer, Store, StoreConfig};
 
 fn raws(producer: u64, batches: u64, batch: u64) -> Vec<Vec<RawEvent>> {
@@ -41,11 +41,7 @@ fn raws(producer: u64, batches: u64, batch: u64) -> Vec<Vec<RawEvent>> {
 }
 
 fn normalize() -> kuzet_store::Normalize {
-    Box::new(|raws: Vec<RawEvent>| {
-        raws.into_iter()
-            .map(|r| Event::new(r.id, r.tenant, r.source, r.received, r.bytes))
-            .collect()
-    })
+    kuzet_store::unparsed()
 }
 
 fn wal(c: &mut Criterion) {

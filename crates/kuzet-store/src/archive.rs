@@ -6,12 +6,12 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use kuzet_model::{Event, TenantId};
+use kuzet_model::{RawEvent, TenantId};
 
 use crate::codec::timestamp_nanos;
 use crate::format::{
     self, BLOCK_HEADER_LEN, BlockHeader, CHECKPOINTS_FILE, Checkpoint, CheckpointLink,
-    SegmentHeader, TRAILER_LEN, Trailer, block_leaf, chain_hash, segment_file_name,
+    FORMAT_VERSION, SegmentHeader, TRAILER_LEN, Trailer, block_leaf, chain_hash, segment_file_name,
 };
 use crate::index::{IndexEntry, IndexReader, IndexWriter};
 use crate::merkle::{Frontier, Hash};
@@ -38,6 +38,8 @@ struct OpenSegment {
     path: PathBuf,
     number: u64,
     header_bytes: Vec<u8>,
+    /// Its format version: a segment written by an older release is closed before a block of the current one.
+    version: u16,
     len: u64,
     blocks: u64,
     opened_day: i64,
@@ -77,7 +79,9 @@ pub(crate) struct TenantLog {
     last_block_header: Vec<u8>,
     /// Number and back link of the next checkpoint.
     next_link: CheckpointLink,
-    // The open block.
+    // The open block: its records as columns, the canonical bytes of the record being added, the payload.
+    columns: crate::columns::ColumnBuilder,
+    record: Vec<u8>,
     payload: Vec<u8>,
     leaves: Vec<Hash>,
     first_seq: u64,
@@ -191,10 +195,10 @@ fn block_id_range(
     let payload = &block[BLOCK_HEADER_LEN..block.len() - 32];
     let data = zstd::bulk::decompress(payload, header.uncompressed_len as usize)
         .map_err(|e| StoreError::corrupt(path, format!("block {}: {e}", header.block_index)))?;
-    let (records, _) = format::split_records(&data);
+    let records = format::block_records(header, &data);
     let mut range = ([0xff; 16], [0; 16]);
-    for record in records {
-        let fields = format::decode_record(record.bytes)
+    for record in records.iter() {
+        let fields = format::decode_record(record)
             .map_err(|d| StoreError::corrupt(path, format!("block {}: {d}", header.block_index)))?;
         let id = fields.event_id.to_bytes();
         range = (range.0.min(id), range.1.max(id));
@@ -562,6 +566,7 @@ impl TenantLog {
                     len: scanned.end_of_blocks,
                     blocks: scanned.blocks.len() as u64,
                     opened_day: day_of(scanned.header.opened_at_nanos, settings.day_offset_nanos),
+                    version: scanned.header.version,
                     header_bytes: scanned.header_bytes,
                 })
             }
@@ -608,6 +613,8 @@ impl TenantLog {
                 last_block_segment,
                 last_block_header,
                 next_link,
+                columns: crate::columns::ColumnBuilder::default(),
+                record: Vec::new(),
                 payload: Vec::new(),
                 leaves: Vec::new(),
                 first_seq: 0,
@@ -643,42 +650,31 @@ impl TenantLog {
         self.opened_at
     }
 
-    /// Appends one event to the open block, sealing it when it reaches `block_bytes`.
-    /// Returns whether a block was sealed.
+    /// Appends one raw event to the open block as a format 2 record naming the parse `profile`, sealing the block
+    /// when it reaches `block_bytes`. Returns whether a block was sealed.
     pub fn append(
         &mut self,
         seq: u64,
-        event: &Event,
-        now: jiff::Timestamp,
-    ) -> Result<bool, StoreError> {
-        let json = serde_json::to_vec(event).map_err(|e| {
-            // Serializing an Event to JSON only fails on non-string map keys, which Fields never has.
-            StoreError::corrupt(&self.dir, format!("event {}: cannot encode: {e}", event.id))
-        })?;
-        self.append_encoded(seq, event.id, &json, now)
-    }
-
-    /// Appends one event already serialized to JSON; see [`TenantLog::append`].
-    pub fn append_encoded(
-        &mut self,
-        seq: u64,
-        event_id: kuzet_model::EventId,
-        json: &[u8],
+        raw: &RawEvent,
+        profile: &str,
         now: jiff::Timestamp,
     ) -> Result<bool, StoreError> {
         if self.leaves.is_empty() {
             self.first_seq = seq;
             self.opened_at = Some(Instant::now());
-            self.payload.clear();
         }
         let index = self.next_record + self.leaves.len() as u64;
-        let id = event_id.to_bytes();
+        let id = raw.id.to_bytes();
         self.open_min_id = self.open_min_id.min(id);
         self.open_max_id = self.open_max_id.max(id);
-        let leaf = format::append_encoded_record(&mut self.payload, index, seq, event_id, json);
-        self.leaves.push(leaf);
+        self.record.clear();
+        crate::columns::encode_record(&mut self.record, index, seq, raw, profile);
+        self.columns
+            .push(&self.record)
+            .map_err(|d| StoreError::corrupt(&self.dir, format!("event {}: {d}", raw.id)))?;
+        self.leaves.push(crate::merkle::leaf_hash(&self.record));
         self.last_seq = seq;
-        if self.payload.len() >= self.settings.block_bytes {
+        if self.columns.approx_len() >= self.settings.block_bytes {
             self.seal_block(now)?;
             return Ok(true);
         }
@@ -692,6 +688,7 @@ impl TenantLog {
         if self.leaves.is_empty() {
             return Ok(());
         }
+        self.columns.finish(&self.leaves, &mut self.payload);
         self.compressed.clear();
         self.compressed
             .reserve(zstd::zstd_safe::compress_bound(self.payload.len()));
@@ -700,6 +697,7 @@ impl TenantLog {
             .map_err(StoreError::io(&self.dir))?;
         let root = crate::merkle::root(&self.leaves);
         let header = BlockHeader {
+            version: format::BLOCK_VERSION,
             block_index: self.frontier.size(),
             first_record: self.next_record,
             record_count: self.leaves.len() as u32,
@@ -711,9 +709,10 @@ impl TenantLog {
         };
         let block_len = header.encoded_len();
         let roll = self.segment.as_ref().is_some_and(|s| {
-            s.blocks > 0
-                && (s.len + block_len > self.settings.segment_bytes
-                    || s.opened_day != day_of(now_nanos, self.settings.day_offset_nanos))
+            s.version != FORMAT_VERSION
+                || s.blocks > 0
+                    && (s.len + block_len > self.settings.segment_bytes
+                        || s.opened_day != day_of(now_nanos, self.settings.day_offset_nanos))
         });
         if roll {
             self.close_segment(now)?;
@@ -769,6 +768,7 @@ impl TenantLog {
         let number = self.next_segment_number;
         let path = self.dir.join(segment_file_name(number));
         let header = SegmentHeader {
+            version: FORMAT_VERSION,
             tenant: self.tenant.as_str().to_owned(),
             number,
             first_block: self.frontier.size(),
@@ -794,6 +794,7 @@ impl TenantLog {
             number,
             len: header_bytes.len() as u64,
             header_bytes,
+            version: FORMAT_VERSION,
             blocks: 0,
             opened_day: day_of(now_nanos, self.settings.day_offset_nanos),
         });
@@ -881,14 +882,15 @@ impl ArchiveWriter {
         Ok((Self { log }, report))
     }
 
-    /// Appends one event (sealing a block when full); `seq` must increase.
+    /// Appends one raw event under the parse `profile` (sealing a block when full); `seq` must increase.
     pub fn append(
         &mut self,
         seq: u64,
-        event: &Event,
+        raw: &RawEvent,
+        profile: &str,
         now: jiff::Timestamp,
     ) -> Result<bool, StoreError> {
-        self.log.append(seq, event, now)
+        self.log.append(seq, raw, profile, now)
     }
 
     /// Seals the open block and writes a signed checkpoint.

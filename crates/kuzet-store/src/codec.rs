@@ -79,3 +79,40 @@ pub(crate) fn timestamp_nanos(ts: jiff::Timestamp) -> i64 {
 pub(crate) fn timestamp_from_nanos(nanos: i64) -> Option<jiff::Timestamp> {
     jiff::Timestamp::from_nanosecond(i128::from(nanos)).ok()
 }
+
+/// Appends `v` as an unsigned LEB128 varint (1–10 bytes).
+pub(crate) fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// Zigzag: small negative and positive numbers both become small unsigned ones.
+pub(crate) fn zigzag(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
+
+pub(crate) fn unzigzag(v: u64) -> i64 {
+    ((v >> 1) as i64) ^ -((v & 1) as i64)
+}
+
+impl Reader<'_> {
+    /// An unsigned LEB128 varint of at most 10 bytes that fits in u64.
+    pub(crate) fn varint(&mut self) -> Option<u64> {
+        let mut value = 0u64;
+        for shift in (0..70).step_by(7) {
+            let byte = self.u8()?;
+            let part = u64::from(byte & 0x7f);
+            if shift == 63 && part > 1 {
+                return None;
+            }
+            value |= part << shift;
+            if byte & 0x80 == 0 {
+                return Some(value);
+            }
+        }
+        None
+    }
+}

@@ -215,6 +215,8 @@ pub struct Consumer {
     /// Archive reads still to do in this catch-up: tenant and the durable end to read up to.
     catch_up: VecDeque<(TenantId, u64)>,
     readers: HashMap<TenantId, PositionReader>,
+    /// Derives events from format 2 records read from the archive.
+    normalizer: crate::Normalize,
 }
 
 impl std::fmt::Debug for Consumer {
@@ -232,6 +234,7 @@ impl Consumer {
         data_dir: &Path,
         archive_dir: &Path,
         tail: Arc<Tail>,
+        normalizer: crate::Normalize,
         name: &str,
         start: ConsumerStart,
     ) -> Result<Self, StoreError> {
@@ -286,6 +289,7 @@ impl Consumer {
             next_batch,
             catch_up: VecDeque::new(),
             readers: HashMap::new(),
+            normalizer,
         })
     }
 
@@ -384,10 +388,9 @@ impl Consumer {
             if from >= to {
                 continue;
             }
-            let reader = self
-                .readers
-                .entry(tenant.clone())
-                .or_insert_with(|| PositionReader::new(&self.archive_dir, &tenant));
+            let reader = self.readers.entry(tenant.clone()).or_insert_with(|| {
+                PositionReader::new(&self.archive_dir, &tenant, Arc::clone(&self.normalizer))
+            });
             let mut read = reader.read_from(from)?;
             read.retain(|(position, _)| *position < to);
             let Some(&(last, _)) = read.last() else {

@@ -10,9 +10,12 @@ use crate::merkle::{Hash, leaf_hash, leaf_hash_parts};
 pub const SEGMENT_MAGIC: &[u8; 8] = b"KUZETSEG";
 pub const BLOCK_MAGIC: &[u8; 4] = b"KZBK";
 pub const TRAILER_MAGIC: &[u8; 4] = b"KZTR";
-pub const FORMAT_VERSION: u16 = 1;
+/// The segment format new segments are written in; version 1 segments are still read and verified.
+pub const FORMAT_VERSION: u16 = 2;
+/// The record version of format 1 (the normalized event as JSON); format 2 records are `columns::RECORD_VERSION_2`.
 pub const RECORD_VERSION: u8 = 1;
-pub const BLOCK_VERSION: u8 = 1;
+/// Blocks carry their segment's format version.
+pub const BLOCK_VERSION: u8 = 2;
 pub const TRAILER_VERSION: u8 = 1;
 pub const BLOCK_HEADER_LEN: usize = 64;
 pub const TRAILER_LEN: usize = 60;
@@ -35,6 +38,8 @@ pub fn parse_segment_file_name(name: &str) -> Option<u64> {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SegmentHeader {
+    /// Format version (1 or 2): every block of the segment has it too.
+    pub version: u16,
     pub tenant: String,
     pub number: u64,
     /// Index in the tenant log of this segment's first block.
@@ -50,7 +55,7 @@ impl SegmentHeader {
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(128);
         out.extend_from_slice(SEGMENT_MAGIC);
-        put_u16(&mut out, FORMAT_VERSION);
+        put_u16(&mut out, self.version);
         // Tenant ids are at most 63 bytes (kuzet-model validates), so the length fits in one byte.
         out.push(self.tenant.len().min(255) as u8);
         out.extend_from_slice(&self.tenant.as_bytes()[..self.tenant.len().min(255)]);
@@ -72,7 +77,7 @@ impl SegmentHeader {
             return Err("not a kuzet segment (bad magic)".into());
         }
         let version = r.u16().ok_or_else(short)?;
-        if version != FORMAT_VERSION {
+        if !(1..=FORMAT_VERSION).contains(&version) {
             return Err(format!("unsupported segment format version {version}"));
         }
         let tenant_len = r.u8().ok_or_else(short)? as usize;
@@ -87,6 +92,7 @@ impl SegmentHeader {
         }
         Ok((
             Self {
+                version,
                 tenant,
                 number,
                 first_block,
@@ -101,6 +107,8 @@ impl SegmentHeader {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BlockHeader {
+    /// The segment's format version (1 or 2).
+    pub version: u8,
     pub block_index: u64,
     pub first_record: u64,
     pub record_count: u32,
@@ -115,7 +123,7 @@ impl BlockHeader {
     pub fn encode(&self) -> [u8; BLOCK_HEADER_LEN] {
         let mut out = Vec::with_capacity(BLOCK_HEADER_LEN);
         out.extend_from_slice(BLOCK_MAGIC);
-        out.push(BLOCK_VERSION);
+        out.push(self.version);
         out.push(0); // flags: 0 = zstd payload
         put_u16(&mut out, 0);
         put_u64(&mut out, self.block_index);
@@ -140,6 +148,7 @@ impl BlockHeader {
         let flags = r.u8().ok_or_else(short)?;
         let _reserved = r.u16().ok_or_else(short)?;
         let header = Self {
+            version,
             block_index: r.u64().ok_or_else(short)?,
             first_record: r.u64().ok_or_else(short)?,
             record_count: r.u32().ok_or_else(short)?,
@@ -152,7 +161,7 @@ impl BlockHeader {
         if !crc_matches(&mut r, bytes).ok_or_else(short)? {
             return Err("block header checksum mismatch".into());
         }
-        if version != BLOCK_VERSION || flags != 0 {
+        if !(1..=BLOCK_VERSION).contains(&version) || flags != 0 {
             return Err(format!("unsupported block version {version} flags {flags}"));
         }
         Ok(header)
@@ -298,22 +307,93 @@ pub struct RecordFields<'a> {
     pub record_index: u64,
     pub wal_seq: u64,
     pub event_id: EventId,
-    pub json: &'a [u8],
+    pub body: RecordBody<'a>,
 }
 
+/// What a record holds after its common prefix (version, index, WAL sequence number, event id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordBody<'a> {
+    /// Version 1: the normalized event as JSON.
+    Json(&'a [u8]),
+    /// Version 2: the event as received, with the envelope that parsing needs.
+    Raw(crate::columns::RawRecord<'a>),
+}
+
+/// Decodes a record's hashed bytes, of either version.
 pub fn decode_record(bytes: &[u8]) -> Result<RecordFields<'_>, String> {
     let mut r = Reader::new(bytes);
     let short = || "record is truncated".to_string();
     let version = r.u8().ok_or_else(short)?;
-    if version != RECORD_VERSION {
-        return Err(format!("unsupported record version {version}"));
-    }
+    let record_index = r.u64().ok_or_else(short)?;
+    let wal_seq = r.u64().ok_or_else(short)?;
+    let event_id = EventId::from_bytes(r.array::<16>().ok_or_else(short)?);
+    let body = match version {
+        RECORD_VERSION => RecordBody::Json(r.rest()),
+        crate::columns::RECORD_VERSION_2 => RecordBody::Raw(crate::columns::decode_raw(bytes)?),
+        other => return Err(format!("unsupported record version {other}")),
+    };
     Ok(RecordFields {
-        record_index: r.u64().ok_or_else(short)?,
-        wal_seq: r.u64().ok_or_else(short)?,
-        event_id: EventId::from_bytes(r.array::<16>().ok_or_else(short)?),
-        json: r.rest(),
+        record_index,
+        wal_seq,
+        event_id,
+        body,
     })
+}
+
+/// The records of one block, of either format, as their hashed bytes.
+#[derive(Debug, Default)]
+pub struct BlockRecords<'a> {
+    pub records: crate::columns::Columns<'a>,
+    /// Format 1: each record's hint (format 2 blocks have a locator in `records.locator` instead).
+    pub hints: Vec<[u8; HINT_LEN]>,
+    /// Why the payload could not be read to its end; format 1 keeps the records before the damage.
+    pub error: Option<String>,
+}
+
+impl BlockRecords<'_> {
+    pub fn len(&self) -> usize {
+        self.records.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records.ends.is_empty()
+    }
+
+    pub fn get(&self, i: usize) -> &[u8] {
+        self.records.record(i)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        self.records.records()
+    }
+}
+
+/// Reads the records of a decompressed block payload written under `header`'s format version.
+pub fn block_records<'a>(header: &BlockHeader, payload: &'a [u8]) -> BlockRecords<'a> {
+    if header.version >= 2 {
+        return match crate::columns::decode_columns(payload, header.first_record) {
+            Ok(records) => BlockRecords {
+                records,
+                ..BlockRecords::default()
+            },
+            Err(e) => BlockRecords {
+                error: Some(e),
+                ..BlockRecords::default()
+            },
+        };
+    }
+    let (entries, error) = split_records(payload);
+    let mut out = BlockRecords {
+        error,
+        ..BlockRecords::default()
+    };
+    out.records.buf.reserve(payload.len());
+    for entry in entries {
+        out.records.buf.extend_from_slice(entry.bytes);
+        out.records.ends.push(out.records.buf.len());
+        out.hints.push(entry.hint);
+    }
+    out
 }
 
 /// Splits a decompressed payload into record entries. Stops with an error at the first malformed entry, returning
@@ -541,17 +621,18 @@ mod tests {
             prop_assert_eq!(fields.record_index, index);
             prop_assert_eq!(fields.wal_seq, seq);
             prop_assert_eq!(fields.event_id, e.id);
-            let back: kuzet_model::Event = serde_json::from_slice(fields.json).unwrap();
+            let RecordBody::Json(json) = fields.body else { panic!("format 1 records hold JSON") };
+            let back: kuzet_model::Event = serde_json::from_slice(json).unwrap();
             prop_assert_eq!(back, e);
         }
 
         #[test]
         fn headers_round_trip(block_index: u64, first_record: u64, record_count: u32, first_seq: u64,
                               last_seq: u64, sealed_at_nanos: i64, uncompressed_len: u32, compressed_len: u32) {
-            let h = BlockHeader { block_index, first_record, record_count, first_seq, last_seq, sealed_at_nanos,
+            let h = BlockHeader { version: 2, block_index, first_record, record_count, first_seq, last_seq, sealed_at_nanos,
                                   uncompressed_len, compressed_len };
             prop_assert_eq!(BlockHeader::decode(&h.encode()).unwrap(), h);
-            let s = SegmentHeader { tenant: "t-1".into(), number: block_index, first_block: first_record,
+            let s = SegmentHeader { version: 2, tenant: "t-1".into(), number: block_index, first_block: first_record,
                                     first_record: first_seq, opened_at_nanos: sealed_at_nanos, prev_chain: [7; 32] };
             let bytes = s.encode();
             prop_assert_eq!(SegmentHeader::decode(&bytes).unwrap(), (s, bytes.len()));

@@ -11,6 +11,7 @@ mod archive;
 mod backup;
 mod bundle;
 mod codec;
+pub mod columns;
 mod consumer;
 mod durable;
 mod error;
@@ -36,8 +37,10 @@ pub use durable::crash;
 pub use error::StoreError;
 pub use keys::{PublicKeyFile, Signer, SigningKeyFile, VerifyingKey};
 pub use proof::{InclusionProof, prove, prove_in, prove_in_by_scan};
-pub use read::read_events;
-pub use store::{Normalize, StatsHandle, Store, StoreConfig, StoreStats};
+pub use read::{StoredRecord, read_events, read_records};
+pub use store::{
+    Normalize, Normalizer, StatsHandle, Store, StoreConfig, StoreStats, Unparsed, unparsed,
+};
 pub use verify::{
     Finding, FindingKind, TenantSummary, VerifyReport, verify, verify_segment_bytes,
     verify_with_checkpoints,

@@ -98,12 +98,26 @@ impl InclusionProof {
         Ok(())
     }
 
-    /// The proven event (decoded from the proof's record bytes).
-    pub fn event(&self) -> Result<Event, StoreError> {
+    /// The proven event: decoded from the record (format 1) or derived from the raw event it holds (format 2).
+    pub fn event(&self, normalizer: &dyn crate::Normalizer) -> Result<Event, StoreError> {
+        let record =
+            hex::decode(&self.record).map_err(|e| StoreError::Proof(format!("record: {e}")))?;
+        let tenant =
+            TenantId::new(&self.tenant).map_err(|e| StoreError::Proof(format!("tenant: {e}")))?;
+        crate::read::event_of(&record, &tenant, normalizer)
+            .map(|(_, event)| event)
+            .map_err(StoreError::Proof)
+    }
+
+    /// The record's bytes exactly as sealed: for format 2, the event's bytes as received.
+    pub fn original(&self) -> Result<Vec<u8>, StoreError> {
         let record =
             hex::decode(&self.record).map_err(|e| StoreError::Proof(format!("record: {e}")))?;
         let fields = format::decode_record(&record).map_err(StoreError::Proof)?;
-        serde_json::from_slice(fields.json).map_err(|e| StoreError::Proof(format!("event: {e}")))
+        Ok(match fields.body {
+            format::RecordBody::Raw(raw) => raw.bytes.to_vec(),
+            format::RecordBody::Json(json) => json.to_vec(),
+        })
     }
 }
 
@@ -275,23 +289,23 @@ fn find_in_block(
     wanted: &[u8; 16],
 ) -> Result<Option<Found>, StoreError> {
     let data = decompress(path, block)?;
-    let (records, _) = format::split_records(&data);
-    // Record bytes: version (1), index (8), seq (8), id (16): the id sits at 17..33.
+    let records = format::block_records(&block.header, &data);
+    // Record bytes of both formats: version (1), index (8), seq (8), id (16): the id sits at 17..33.
     let Some(position) = records
         .iter()
-        .position(|r| r.bytes.get(17..33) == Some(&wanted[..]))
+        .position(|r| r.get(17..33) == Some(&wanted[..]))
     else {
         return Ok(None);
     };
-    let leaves: Vec<Hash> = records.iter().map(|r| leaf_hash(r.bytes)).collect();
+    let leaves: Vec<Hash> = records.iter().map(leaf_hash).collect();
     let fields =
-        format::decode_record(records[position].bytes).map_err(|d| StoreError::corrupt(path, d))?;
+        format::decode_record(records.get(position)).map_err(|d| StoreError::corrupt(path, d))?;
     Ok(Some(Found {
         segment: path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default(),
-        record: records[position].bytes.to_vec(),
+        record: records.get(position).to_vec(),
         record_index: fields.record_index,
         record_path: merkle::audit_path(&leaves, position),
         header_bytes: block.header_bytes.to_vec(),

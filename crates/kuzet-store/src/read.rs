@@ -6,9 +6,10 @@ use std::path::{Path, PathBuf};
 
 use kuzet_model::{Event, TenantId};
 
-use crate::StoreError;
+use crate::format::RecordBody;
 use crate::format::{BLOCK_HEADER_LEN, BlockHeader, SegmentHeader, TRAILER_MAGIC};
 use crate::merkle::Hash;
+use crate::{Normalize, Normalizer, StoreError};
 
 /// One block as laid out in a segment.
 pub(crate) struct BlockView<'a> {
@@ -100,31 +101,98 @@ pub(crate) fn segment_paths(archive_dir: &Path, tenant: &str) -> Result<Vec<Path
         .collect())
 }
 
-struct EventIter {
+/// The position and normalized event of a record's bytes: decoded from format 1's JSON, or derived again from
+/// format 2's raw event by `normalizer` under the profile the record names.
+pub(crate) fn event_of(
+    record: &[u8],
+    tenant: &TenantId,
+    normalizer: &dyn Normalizer,
+) -> Result<(u64, Event), String> {
+    let fields = crate::format::decode_record(record)?;
+    let event = match &fields.body {
+        RecordBody::Json(json) => serde_json::from_slice(json)
+            .map_err(|e| format!("record {}: event does not decode: {e}", fields.record_index))?,
+        RecordBody::Raw(raw) => {
+            let raw_event = raw
+                .to_raw_event(fields.event_id, tenant)
+                .map_err(|e| format!("record {}: {e}", fields.record_index))?;
+            normalizer.normalize(&raw_event, raw.profile)
+        }
+    };
+    Ok((fields.record_index, event))
+}
+
+/// One sealed record as stored: its hashed bytes, in the log of `tenant`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRecord {
+    pub tenant: TenantId,
+    pub bytes: Vec<u8>,
+}
+
+impl StoredRecord {
+    pub fn fields(&self) -> Result<crate::format::RecordFields<'_>, String> {
+        crate::format::decode_record(&self.bytes)
+    }
+
+    /// The normalized event: decoded (format 1) or derived again through `normalizer` (format 2).
+    pub fn event(&self, normalizer: &dyn Normalizer) -> Result<Event, String> {
+        event_of(&self.bytes, &self.tenant, normalizer).map(|(_, event)| event)
+    }
+
+    /// The record as stored, for people and scripts (`kuzet export --stored`): its envelope and the original
+    /// bytes (text when they are UTF-8, else `original_hex`), or a format 1 record's stored event.
+    pub fn to_json(&self) -> Result<serde_json::Value, String> {
+        let fields = self.fields()?;
+        let mut out = serde_json::json!({
+            "record": fields.record_index,
+            "wal_seq": fields.wal_seq,
+            "event_id": fields.event_id.to_string(),
+        });
+        match &fields.body {
+            RecordBody::Json(json) => {
+                out["format_version"] = 1.into();
+                out["event"] = serde_json::from_slice(json)
+                    .map_err(|e| format!("record {}: {e}", fields.record_index))?;
+            }
+            RecordBody::Raw(raw) => {
+                let event = raw.to_raw_event(fields.event_id, &self.tenant)?;
+                out["format_version"] = 2.into();
+                out["received"] = event.received.to_string().into();
+                out["source"] = event.source.as_str().into();
+                out["transport"] = event.transport.as_str().into();
+                out["format"] = event.format.as_str().into();
+                out["peer"] = event.peer.map(|p| p.to_string()).into();
+                out["profile"] = raw.profile.into();
+                match std::str::from_utf8(raw.bytes) {
+                    Ok(text) => out["original"] = text.into(),
+                    Err(_) => out["original_hex"] = hex::encode(raw.bytes).into(),
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+struct RecordIter {
+    tenant: TenantId,
     segments: VecDeque<PathBuf>,
-    pending: VecDeque<Result<Event, StoreError>>,
+    pending: VecDeque<Result<StoredRecord, StoreError>>,
     failed: bool,
 }
 
-impl EventIter {
+impl RecordIter {
     fn load(&mut self, path: &Path) -> Result<(), StoreError> {
         let bytes = std::fs::read(path).map_err(StoreError::io(path))?;
         for block in blocks(path, &bytes)? {
             let data = decompress(path, &block)?;
-            let (records, error) = crate::format::split_records(&data);
-            for record in records {
-                let fields = crate::format::decode_record(record.bytes).map_err(|d| {
-                    StoreError::corrupt(path, format!("block {}: {d}", block.header.block_index))
-                })?;
-                let event: Event = serde_json::from_slice(fields.json).map_err(|e| {
-                    StoreError::corrupt(
-                        path,
-                        format!("record {}: event does not decode: {e}", fields.record_index),
-                    )
-                })?;
-                self.pending.push_back(Ok(event));
+            let records = crate::format::block_records(&block.header, &data);
+            for record in records.iter() {
+                self.pending.push_back(Ok(StoredRecord {
+                    tenant: self.tenant.clone(),
+                    bytes: record.to_vec(),
+                }));
             }
-            if let Some(e) = error {
+            if let Some(e) = records.error {
                 return Err(StoreError::corrupt(
                     path,
                     format!("block {}: {e}", block.header.block_index),
@@ -135,8 +203,8 @@ impl EventIter {
     }
 }
 
-impl Iterator for EventIter {
-    type Item = Result<Event, StoreError>;
+impl Iterator for RecordIter {
+    type Item = Result<StoredRecord, StoreError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
@@ -155,20 +223,38 @@ impl Iterator for EventIter {
     }
 }
 
-/// Every sealed event of `tenant`, in archive order. An unreadable segment yields one error and ends the iteration.
-pub fn read_events(
+/// Every sealed record of `tenant` as stored, in archive order. An unreadable segment yields one error and ends
+/// the iteration.
+pub fn read_records(
     archive_dir: &Path,
     tenant: &TenantId,
-) -> impl Iterator<Item = Result<Event, StoreError>> {
+) -> impl Iterator<Item = Result<StoredRecord, StoreError>> + use<> {
     let (segments, pending, failed) = match segment_paths(archive_dir, tenant.as_str()) {
         Ok(s) => (s.into(), VecDeque::new(), false),
         Err(e) => (VecDeque::new(), VecDeque::from([Err(e)]), true),
     };
-    EventIter {
+    RecordIter {
+        tenant: tenant.clone(),
         segments,
         pending,
         failed,
     }
+}
+
+/// Every sealed event of `tenant`, in archive order, derived through `normalizer` where the archive keeps raw
+/// events (format 2). An unreadable segment yields one error and ends the iteration.
+pub fn read_events(
+    archive_dir: &Path,
+    tenant: &TenantId,
+    normalizer: Normalize,
+) -> impl Iterator<Item = Result<Event, StoreError>> + use<> {
+    let dir = archive_dir.join(tenant.as_str());
+    read_records(archive_dir, tenant).map(move |record| {
+        let record = record?;
+        record
+            .event(&*normalizer)
+            .map_err(|d| StoreError::corrupt(&dir, d))
+    })
 }
 
 /// Reads the first segment header bytes of a file: enough for [`SegmentHeader::decode`].
@@ -192,14 +278,18 @@ fn read_segment_header(path: &Path) -> Result<(SegmentHeader, u64), StoreError> 
 /// the 64-byte block headers. Keeps its place, so reading a log from start to end reads each block once.
 pub(crate) struct PositionReader {
     dir: PathBuf,
+    tenant: TenantId,
+    normalizer: Normalize,
     /// The segment being read, the offset of its next block and the position that block starts at.
     place: Option<(PathBuf, u64, u64)>,
 }
 
 impl PositionReader {
-    pub(crate) fn new(archive_dir: &Path, tenant: &TenantId) -> Self {
+    pub(crate) fn new(archive_dir: &Path, tenant: &TenantId, normalizer: Normalize) -> Self {
         Self {
             dir: archive_dir.join(tenant.as_str()),
+            tenant: tenant.clone(),
+            normalizer,
             place: None,
         }
     }
@@ -292,42 +382,41 @@ impl PositionReader {
             file.seek(SeekFrom::Start(offset))
                 .and_then(|_| file.read_exact(&mut block))
                 .map_err(StoreError::io(&path))?;
-            let events = decode_block(&path, &BlockView::of(header, &block), position)?;
+            let events = self.decode_block(&path, &BlockView::of(header, &block), position)?;
             self.place = Some((path, next_offset, end));
             return Ok(events);
         }
     }
 }
 
-/// The events of a block with positions at or after `from`.
-fn decode_block(
-    path: &Path,
-    block: &BlockView<'_>,
-    from: u64,
-) -> Result<Vec<(u64, Event)>, StoreError> {
-    let data = decompress(path, block)?;
-    let (records, error) = crate::format::split_records(&data);
-    if let Some(e) = error {
-        return Err(StoreError::corrupt(
-            path,
-            format!("block {}: {e}", block.header.block_index),
-        ));
-    }
-    let mut out = Vec::with_capacity(records.len());
-    for record in records {
-        let fields = crate::format::decode_record(record.bytes).map_err(|d| {
-            StoreError::corrupt(path, format!("block {}: {d}", block.header.block_index))
-        })?;
-        if fields.record_index < from {
-            continue;
-        }
-        let event: Event = serde_json::from_slice(fields.json).map_err(|e| {
-            StoreError::corrupt(
+impl PositionReader {
+    /// The events of a block with positions at or after `from`.
+    fn decode_block(
+        &self,
+        path: &Path,
+        block: &BlockView<'_>,
+        from: u64,
+    ) -> Result<Vec<(u64, Event)>, StoreError> {
+        let data = decompress(path, block)?;
+        let records = crate::format::block_records(&block.header, &data);
+        if let Some(e) = records.error {
+            return Err(StoreError::corrupt(
                 path,
-                format!("record {}: event does not decode: {e}", fields.record_index),
-            )
-        })?;
-        out.push((fields.record_index, event));
+                format!("block {}: {e}", block.header.block_index),
+            ));
+        }
+        let skip = usize::try_from(from.saturating_sub(block.header.first_record)).unwrap_or(0);
+        let mut out = Vec::with_capacity(records.len().saturating_sub(skip));
+        for record in records.iter() {
+            // Format 2 indices are positional; format 1 records carry theirs, checked here like before.
+            if crate::format::decode_record(record).is_ok_and(|f| f.record_index < from) {
+                continue;
+            }
+            let item = event_of(record, &self.tenant, &*self.normalizer).map_err(|d| {
+                StoreError::corrupt(path, format!("block {}: {d}", block.header.block_index))
+            })?;
+            out.push(item);
+        }
+        Ok(out)
     }
-    Ok(out)
 }

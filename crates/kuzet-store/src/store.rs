@@ -118,106 +118,125 @@ impl StoreConfig {
     }
 }
 
-/// Batch in, same-length batch out, same order.
-/// Called from several sealer worker threads at once, each with a part of a batch (hence `Fn + Sync`).
-pub type Normalize = Box<dyn Fn(Vec<RawEvent>) -> Vec<Event> + Send + Sync>;
+/// How raw events become normalized ones. The binary passes `kuzet-parse`; the store does not know the parser.
+/// Parsing is pure and deterministic, so the archive keeps the raw event with the profile it was parsed under
+/// (format 2) and every reader derives the normalized event again through this.
+pub trait Normalizer: Send + Sync {
+    /// Names the parser's version and options (at most 255 bytes), written beside every raw event.
+    fn profile(&self) -> String;
+    /// The normalized event of `raw` parsed as `profile` (the current one, or one an older record names) says.
+    fn normalize(&self, raw: &RawEvent, profile: &str) -> Event;
+    /// Sees each batch normalized as it is sealed (never archive reads): e.g. per-source health counters.
+    fn observe(&self, _events: &[Event]) {}
+}
+
+/// A normalizer shared by the sealer, consumers and readers.
+pub type Normalize = Arc<dyn Normalizer>;
+
+/// A normalizer that parses nothing: each event has the envelope and its original bytes only. For readers that
+/// need no more (the audit trail decodes its own records); never given to a store.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Unparsed;
+
+impl Normalizer for Unparsed {
+    fn profile(&self) -> String {
+        "unparsed".into()
+    }
+
+    fn normalize(&self, raw: &RawEvent, _profile: &str) -> Event {
+        Event::new(
+            raw.id,
+            raw.tenant.clone(),
+            raw.source.clone(),
+            raw.received,
+            raw.bytes.clone(),
+        )
+    }
+}
+
+/// The [`Unparsed`] normalizer, shared.
+pub fn unparsed() -> Normalize {
+    Arc::new(Unparsed)
+}
+
+/// The profile as it is written: cut to the 255 bytes a record holds, at a character boundary.
+pub(crate) fn profile_of(normalizer: &dyn Normalizer) -> String {
+    let mut profile = normalizer.profile();
+    let mut end = profile.len().min(crate::columns::MAX_PROFILE_LEN);
+    while !profile.is_char_boundary(end) {
+        end -= 1;
+    }
+    profile.truncate(end);
+    profile
+}
 
 /// Batches smaller than this are normalized on one thread: spawning workers would cost more.
 const PARALLEL_MIN_EVENTS: usize = 256;
 
-/// A batch normalized and serialized, ready for the sealer: `(seq, tenant)`, the event and its JSON, index by index.
-type PreparedResult = Result<Prepared, StoreError>;
-
+/// A batch ready for the sealer: the raw events in WAL order and their normalized events, index by index.
 pub(crate) struct Prepared {
     /// The batch's highest WAL sequence number (`None` for an empty batch).
     last: Option<u64>,
-    items: Vec<(u64, TenantId)>,
+    raws: SealerInput,
     events: Vec<Event>,
-    encoded: Vec<Vec<u8>>,
 }
 
-/// Parses and serializes a batch — the costliest part of sealing — split across `workers` threads, keeping the
-/// batch's order. Runs on its own thread in front of the sealer, so that parsing batch N+1 overlaps hashing,
-/// compressing and writing batch N.
+/// Parses a batch — for the consumers; the archive keeps the raw events — split across `workers` threads,
+/// keeping the batch's order. Runs on its own thread in front of the sealer, so that parsing batch N+1 overlaps
+/// hashing, compressing and writing batch N.
 fn prepare(
-    normalize: &Normalize,
+    normalizer: &dyn Normalizer,
+    profile: &str,
     workers: usize,
-    input: SealerInput,
+    raws: SealerInput,
 ) -> Result<Prepared, StoreError> {
-    let last = input.last().map(|(seq, _)| *seq);
-    let mut items = Vec::with_capacity(input.len());
-    let mut raws = Vec::with_capacity(input.len());
-    for (seq, raw) in input {
-        items.push((seq, raw.tenant.clone()));
-        raws.push(raw);
-    }
-    let count = raws.len();
-    let work = |chunk: Vec<RawEvent>| -> Result<(Vec<Event>, Vec<Vec<u8>>), StoreError> {
-        let events = if chunk.is_empty() {
-            Vec::new()
-        } else {
-            normalize(chunk)
-        };
-        let encoded = events
-            .iter()
-            .map(|event| {
-                serde_json::to_vec(event).map_err(|e| {
-                    StoreError::Config(format!("event {}: cannot encode: {e}", event.id))
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok((events, encoded))
+    let last = raws.last().map(|(seq, _)| *seq);
+    // A panicking parser is a bug: it stops the sealer visibly (health shows why) instead of killing a thread
+    // silently; the batch stays in the WAL and is sealed at the next start.
+    let work = |chunk: &[(u64, RawEvent)]| -> Result<Vec<Event>, StoreError> {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            chunk
+                .iter()
+                .map(|(_, raw)| normalizer.normalize(raw, profile))
+                .collect()
+        }))
+        .map_err(|panic| {
+            let why = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            StoreError::Config(format!("the normalizer panicked: {why}"))
+        })
     };
-    let (events, encoded) = if workers <= 1 || count < PARALLEL_MIN_EVENTS {
-        work(raws)?
+    let events = if workers <= 1 || raws.len() < PARALLEL_MIN_EVENTS {
+        work(&raws)?
     } else {
-        let chunk_len = count.div_ceil(workers);
-        let mut chunks = Vec::with_capacity(workers);
-        let mut rest = raws;
-        while rest.len() > chunk_len {
-            let tail = rest.split_off(chunk_len);
-            chunks.push(rest);
-            rest = tail;
-        }
-        chunks.push(rest);
-        let results: Vec<_> = std::thread::scope(|scope| {
-            let mut chunks = chunks.into_iter();
-            // The first chunk runs here; the others on scoped workers.
-            let first = chunks.next().unwrap_or_default();
-            let handles: Vec<_> = chunks
-                .map(|chunk| scope.spawn(move || work(chunk)))
-                .collect();
-            let mut results = vec![work(first)];
-            for handle in handles {
-                results.push(handle.join().unwrap_or_else(|_| {
-                    Err(StoreError::Config(
-                        "a sealer worker panicked while parsing".into(),
-                    ))
-                }));
-            }
-            results
-        });
-        let mut events = Vec::with_capacity(count);
-        let mut encoded = Vec::with_capacity(count);
+        let chunk_len = raws.len().div_ceil(workers);
+        let results: Vec<_> =
+            std::thread::scope(|scope| {
+                let mut chunks = raws.chunks(chunk_len);
+                // The first chunk runs here; the others on scoped workers (`work` catches their panics).
+                let first = chunks.next().unwrap_or_default();
+                let handles: Vec<_> = chunks
+                    .map(|chunk| scope.spawn(move || work(chunk)))
+                    .collect();
+                let mut results = vec![work(first)];
+                for handle in handles {
+                    results.push(handle.join().unwrap_or_else(|_| {
+                        Err(StoreError::Config("a parse worker stopped".into()))
+                    }));
+                }
+                results
+            });
+        let mut events = Vec::with_capacity(raws.len());
         for result in results {
-            let (e, j) = result?;
-            events.extend(e);
-            encoded.extend(j);
+            events.extend(result?);
         }
-        (events, encoded)
+        events
     };
-    if events.len() != count {
-        return Err(StoreError::Config(format!(
-            "normalize returned {} events for {count} raw events",
-            events.len()
-        )));
-    }
-    Ok(Prepared {
-        last,
-        items,
-        events,
-        encoded,
-    })
+    normalizer.observe(&events);
+    Ok(Prepared { last, raws, events })
 }
 
 /// Counters shared by the threads; read through [`Store::stats`].
@@ -299,6 +318,7 @@ pub struct Store {
     abort: Arc<AtomicBool>,
     tail: Arc<Tail>,
     data_dir: PathBuf,
+    normalizer: Normalize,
 }
 
 impl std::fmt::Debug for Store {
@@ -315,7 +335,9 @@ pub(crate) struct Sealer {
     settings: LogSettings,
     block_max_age: Duration,
     signer: Signer,
-    normalize: Arc<Normalize>,
+    normalizer: Normalize,
+    /// The normalizer's profile, written into every record.
+    profile: String,
     seal_workers: usize,
     logs: HashMap<TenantId, TenantLog>,
     pub recovery: Vec<(TenantId, RecoveryReport)>,
@@ -384,41 +406,35 @@ impl Sealer {
                 .get(&raw.tenant)
                 .is_none_or(|log| *seq > log.last_sealed_seq)
         });
-        let prepared = prepare(&self.normalize, self.seal_workers, input)?;
+        let prepared = prepare(&*self.normalizer, &self.profile, self.seal_workers, input)?;
         self.seal(prepared)
     }
 
     /// Appends a prepared batch to the tenants' logs, in WAL order.
     fn seal(&mut self, prepared: Prepared) -> Result<(), StoreError> {
-        let Prepared {
-            last,
-            items,
-            events,
-            encoded,
-        } = prepared;
+        let Prepared { last, raws, events } = prepared;
+        if events.len() != raws.len() {
+            return Err(StoreError::Config(format!(
+                "the normalizer returned {} events for {} raw events",
+                events.len(),
+                raws.len()
+            )));
+        }
         let now = jiff::Timestamp::now();
         let mut count = 0u64;
         let mut positions = Vec::with_capacity(events.len());
         let mut sealed = vec![true; events.len()];
-        for ((((seq, tenant), event), json), sealed) in items
-            .into_iter()
-            .zip(&events)
-            .zip(&encoded)
-            .zip(&mut sealed)
-        {
-            let log = self.log(&tenant)?;
-            // Replay after a crash: what the archive already holds for this tenant is skipped, so nothing is
-            // sealed twice. In normal operation this is one comparison per event.
-            if seq <= log.last_sealed_seq {
-                *sealed = false;
-                continue;
-            }
-            positions.push(log.next_position());
-            if log.append_encoded(seq, event.id, json, now)? {
-                self.counters.blocks.fetch_add(1, Ordering::Relaxed);
-            }
-            count += 1;
-        }
+        let profile = std::mem::take(&mut self.profile);
+        let result = self.append_all(
+            &raws,
+            &profile,
+            &mut sealed,
+            &mut positions,
+            &mut count,
+            now,
+        );
+        self.profile = profile;
+        result?;
         // Consumers (search, detection) get the batch as soon as it is durable in the WAL and parsed.
         if self.publish {
             let mut events = events;
@@ -433,6 +449,33 @@ impl Sealer {
             .fetch_add(count, Ordering::Relaxed);
         if let Some(last) = last {
             self.last_seq = self.last_seq.max(last);
+        }
+        Ok(())
+    }
+
+    /// Appends raw events to their tenants' logs; marks those the archive already held (replay) as not sealed.
+    fn append_all(
+        &mut self,
+        raws: &[(u64, RawEvent)],
+        profile: &str,
+        sealed: &mut [bool],
+        positions: &mut Vec<u64>,
+        count: &mut u64,
+        now: jiff::Timestamp,
+    ) -> Result<(), StoreError> {
+        for ((seq, raw), sealed) in raws.iter().zip(sealed) {
+            let log = self.log(&raw.tenant)?;
+            // Replay after a crash: what the archive already holds for this tenant is skipped, so nothing is
+            // sealed twice. In normal operation this is one comparison per event.
+            if *seq <= log.last_sealed_seq {
+                *sealed = false;
+                continue;
+            }
+            positions.push(log.next_position());
+            if log.append(*seq, raw, profile, now)? {
+                self.counters.blocks.fetch_add(1, Ordering::Relaxed);
+            }
+            *count += 1;
         }
         Ok(())
     }
@@ -488,7 +531,10 @@ impl Sealer {
             .map(|t| t + self.block_max_age)
     }
 
-    fn run(mut self, rx: std::sync::mpsc::Receiver<PreparedResult>) -> Result<(), StoreError> {
+    fn run(
+        mut self,
+        rx: std::sync::mpsc::Receiver<Result<Prepared, StoreError>>,
+    ) -> Result<(), StoreError> {
         let result = self.run_loop(&rx);
         self.tail.close();
         if let Err(e) = &result {
@@ -508,7 +554,7 @@ impl Sealer {
 
     fn run_loop(
         &mut self,
-        rx: &std::sync::mpsc::Receiver<PreparedResult>,
+        rx: &std::sync::mpsc::Receiver<Result<Prepared, StoreError>>,
     ) -> Result<(), StoreError> {
         loop {
             let received = match self.next_deadline() {
@@ -566,7 +612,7 @@ impl Store {
     pub fn open(
         config: StoreConfig,
         signer: Signer,
-        normalize: Normalize,
+        normalizer: Normalize,
     ) -> Result<Store, StoreError> {
         config.validate()?;
         let archive_dir = config.archive_dir();
@@ -606,7 +652,8 @@ impl Store {
             },
             block_max_age: config.block_max_age,
             signer,
-            normalize: Arc::new(normalize),
+            profile: profile_of(&*normalizer),
+            normalizer,
             seal_workers: config.seal_workers.max(1),
             logs: HashMap::new(),
             recovery: Vec::new(),
@@ -675,8 +722,11 @@ impl Store {
 
         let (sealer_tx, raw_rx) = std::sync::mpsc::sync_channel::<SealerInput>(64);
         // Two prepared batches in flight: enough to overlap parsing with sealing, little memory.
-        let (prepared_tx, prepared_rx) = std::sync::mpsc::sync_channel::<PreparedResult>(2);
-        let normalize = Arc::clone(&sealer.normalize);
+        let (prepared_tx, prepared_rx) =
+            std::sync::mpsc::sync_channel::<Result<Prepared, StoreError>>(2);
+        let normalizer = Arc::clone(&sealer.normalizer);
+        let normalizer_for_store = Arc::clone(&normalizer);
+        let profile = sealer.profile.clone();
         let workers = sealer.seal_workers;
         std::thread::Builder::new()
             .name("kuzet-parse".into())
@@ -684,7 +734,7 @@ impl Store {
                 // Ends when the WAL writer drops its sender; the sealer then sees the channel close.
                 for input in raw_rx {
                     if prepared_tx
-                        .send(prepare(&normalize, workers, input))
+                        .send(prepare(&*normalizer, &profile, workers, input))
                         .is_err()
                     {
                         return;
@@ -727,6 +777,7 @@ impl Store {
             abort,
             tail,
             data_dir: config.data_dir.clone(),
+            normalizer: Arc::clone(&normalizer_for_store),
         })
     }
 
@@ -738,9 +789,15 @@ impl Store {
             &self.data_dir,
             &self.data_dir.join("archive"),
             Arc::clone(&self.tail),
+            Arc::clone(&self.normalizer),
             name,
             start,
         )
+    }
+
+    /// The normalizer the store derives events with: what archive readers (export, proofs) need too.
+    pub fn normalizer(&self) -> Normalize {
+        Arc::clone(&self.normalizer)
     }
 
     /// Simulates a crash for fault tests: stops the threads without sealing open blocks or writing a final

@@ -950,15 +950,138 @@ impl<'a> TenantVerifier<'a> {
                 ),
             );
         }
-        let (records, error) = format::split_records(&data);
+        let read = format::block_records(header, &data);
         let findings_before = self.findings.len();
-        let mut leaves = Vec::with_capacity(records.len());
         let first = header.first_record;
         let end = first + u64::from(header.record_count);
-        let decoded: Vec<_> = records
-            .iter()
-            .map(|r| format::decode_record(r.bytes))
-            .collect();
+        let leaves: Vec<Hash> = read.iter().map(leaf_hash).collect();
+        let decoded: Vec<_> = read.iter().map(format::decode_record).collect();
+        let event_id = |position: usize| {
+            decoded
+                .get(position)
+                .and_then(|f| f.as_ref().ok())
+                .map(|f| f.event_id)
+        };
+        let hints_changed = if header.version == 1 {
+            self.check_record_order(name, header, &read, &decoded)
+        } else {
+            if let Some(e) = &read.error {
+                self.find_at(FindingKind::BlockAltered, Some(name), block, e.clone());
+                return;
+            }
+            if read.len() != header.record_count as usize {
+                self.find(
+                    FindingKind::RecordRemoved,
+                    Some(name),
+                    block,
+                    Some(first + read.len().min(header.record_count as usize) as u64),
+                    None,
+                    format!(
+                        "the block holds {} records, its header says {}",
+                        read.len(),
+                        header.record_count
+                    ),
+                );
+            }
+            Vec::new()
+        };
+        self.summary.records += read.len() as u64;
+        if header.version == 1
+            && let Some(e) = &read.error
+        {
+            self.find(
+                FindingKind::BlockAltered,
+                Some(name),
+                block,
+                Some(first + read.len() as u64),
+                None,
+                e.clone(),
+            );
+        }
+        let root_matches = crate::merkle::root(&leaves) == *root;
+        for (index, event_id) in hints_changed {
+            let (kind, detail) = if root_matches {
+                (
+                    FindingKind::HintAltered,
+                    "the record's locator hint was changed; the record itself is intact (its block root matches)",
+                )
+            } else {
+                (
+                    FindingKind::RecordAltered,
+                    "record bytes differ from what was sealed",
+                )
+            };
+            self.find(kind, Some(name), block, Some(index), event_id, detail);
+        }
+        if header.version >= 2 {
+            // The locator (not hashed) names the records whose leaves changed, one per group of 256.
+            let located = crate::columns::locate(read.records.locator, &leaves);
+            if root_matches && !located.is_empty() {
+                self.find_at(
+                    FindingKind::HintAltered,
+                    Some(name),
+                    block,
+                    "the block's record locator was changed; the records are intact (their block root matches)",
+                );
+            } else if !root_matches {
+                for place in located {
+                    match place {
+                        crate::columns::Located::One(position) => self.find(
+                            FindingKind::RecordAltered,
+                            Some(name),
+                            block,
+                            Some(first + position as u64),
+                            event_id(position),
+                            "record bytes differ from what was sealed",
+                        ),
+                        crate::columns::Located::Several(from, to) => self.find(
+                            FindingKind::RecordAltered,
+                            Some(name),
+                            block,
+                            Some(first + from as u64),
+                            event_id(from),
+                            format!(
+                                "records {}..{} differ from what was sealed (more than one of them)",
+                                first + from as u64,
+                                first + to as u64
+                            ),
+                        ),
+                    }
+                }
+            }
+        }
+        if expected_end_missing(header, &read) && self.findings.len() == findings_before {
+            let expected = first + read.len() as u64;
+            self.find(
+                FindingKind::RecordRemoved,
+                Some(name),
+                block,
+                Some(expected),
+                None,
+                format!("records {expected}..{end} are missing at the end of the block"),
+            );
+        }
+        if !root_matches && self.findings.len() == findings_before {
+            self.find_at(
+                FindingKind::BlockAltered,
+                Some(name),
+                block,
+                "records do not hash to the block root",
+            );
+        }
+    }
+
+    /// Format 1 records carry their own indices: a record removed, repeated or moved is named by them. Returns
+    /// the records whose hints disagree with their bytes (the block root tells whether the record changed).
+    fn check_record_order(
+        &mut self,
+        name: &str,
+        header: &BlockHeader,
+        read: &format::BlockRecords<'_>,
+        decoded: &[Result<format::RecordFields<'_>, String>],
+    ) -> Vec<(u64, Option<EventId>)> {
+        let block = Some(header.block_index);
+        let first = header.first_record;
         let indices: Vec<u64> = decoded
             .iter()
             .enumerate()
@@ -972,17 +1095,16 @@ impl<'a> TenantVerifier<'a> {
         for i in (0..indices.len()).rev() {
             suffix_min[i] = suffix_min[i + 1].min(indices[i]);
         }
-        let mut seen = HashSet::with_capacity(records.len());
+        let mut seen = HashSet::with_capacity(read.len());
         let mut hints_changed = Vec::new();
         let mut max_seen: Option<u64> = None;
         let mut expected = first;
-        for (position, record) in records.iter().enumerate() {
-            let leaf = leaf_hash(record.bytes);
-            leaves.push(leaf);
+        for (position, record) in read.iter().enumerate() {
+            let leaf = leaf_hash(record);
             let index = indices[position];
             let event_id = decoded[position].as_ref().ok().map(|f| f.event_id);
-            if decoded[position].is_ok() && record.hint[..] != leaf[..HINT_LEN] {
-                // Either the hint alone changed or the record too: the block root tells which, below.
+            if decoded[position].is_ok() && read.hints[position][..] != leaf[..HINT_LEN] {
+                // Either the hint alone changed or the record too: the block root tells which.
                 hints_changed.push((index, event_id));
             } else if decoded[position].is_err() {
                 self.find(
@@ -1020,51 +1142,13 @@ impl<'a> TenantVerifier<'a> {
             expected = expected.max(index.saturating_add(1));
             max_seen = max_seen.max(Some(index));
         }
-        self.summary.records += records.len() as u64;
-        if let Some(e) = error {
-            self.find(
-                FindingKind::BlockAltered,
-                Some(name),
-                block,
-                Some(first + records.len() as u64),
-                None,
-                e,
-            );
-        }
-        if expected < end && self.findings.len() == findings_before {
-            self.find(
-                FindingKind::RecordRemoved,
-                Some(name),
-                block,
-                Some(expected),
-                None,
-                format!("records {expected}..{end} are missing at the end of the block"),
-            );
-        }
-        let root_matches = crate::merkle::root(&leaves) == *root;
-        for (index, event_id) in hints_changed {
-            let (kind, detail) = if root_matches {
-                (
-                    FindingKind::HintAltered,
-                    "the record's locator hint was changed; the record itself is intact (its block root matches)",
-                )
-            } else {
-                (
-                    FindingKind::RecordAltered,
-                    "record bytes differ from what was sealed",
-                )
-            };
-            self.find(kind, Some(name), block, Some(index), event_id, detail);
-        }
-        if !root_matches && self.findings.len() == findings_before {
-            self.find_at(
-                FindingKind::BlockAltered,
-                Some(name),
-                block,
-                "records do not hash to the block root",
-            );
-        }
+        hints_changed
     }
+}
+
+/// Whether a format 1 block's records end before its header's count (format 2 counts are checked exactly).
+fn expected_end_missing(header: &BlockHeader, read: &format::BlockRecords<'_>) -> bool {
+    header.version == 1 && (read.len() as u64) < u64::from(header.record_count)
 }
 
 /// The next offset at or after `from` where a valid block header or trailer starts (or the end).

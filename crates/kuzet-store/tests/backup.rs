@@ -192,7 +192,7 @@ fn inside_a_tokio_runtime_async_appends_and_object_store_backup_work() {
         ids
     });
     let sealed: std::collections::HashSet<_> =
-        kuzet_store::read_events(&dir.path().join("archive"), &tenant("alpha"))
+        kuzet_store::read_events(&dir.path().join("archive"), &tenant("alpha"), normalize())
             .map(|e| e.unwrap().id)
             .collect();
     assert_eq!(sealed.len(), ids.len());

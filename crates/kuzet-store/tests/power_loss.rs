@@ -85,7 +85,7 @@ fn workload(seed: u64) -> (u64, usize) {
     let mut count = 0;
     for t in tenants {
         let sealed: Vec<EventId> = if recovered.archive_dir().join(t).is_dir() {
-            read_events(&recovered.archive_dir(), &tenant(t))
+            read_events(&recovered.archive_dir(), &tenant(t), normalize())
                 .map(|e| e.unwrap().id)
                 .collect()
         } else {

@@ -7,15 +7,14 @@
 mod common;
 
 use common::*;
-use kuzet_model::Event;
-use kuzet_store::{ArchiveWriter, format, verify, verify_segment_bytes};
+use kuzet_model::RawEvent;
+use kuzet_store::{ArchiveWriter, Normalizer, format, verify, verify_segment_bytes};
 use proptest::prelude::*;
 
-fn event(tenant_name: &str, n: u64, size: usize) -> Event {
-    let r = raw(tenant_name, n);
-    let mut bytes = r.bytes;
-    bytes.resize(size, b'x');
-    Event::new(r.id, r.tenant, r.source, r.received, bytes)
+fn event(tenant_name: &str, n: u64, size: usize) -> RawEvent {
+    let mut r = raw(tenant_name, n);
+    r.bytes.resize(size, b'x');
+    r
 }
 
 /// One step of a workload: append `count` events of `size` bytes, then maybe flush, maybe move the clock a day.
@@ -54,7 +53,7 @@ proptest! {
         let archive = dir.path().join("archive");
         std::fs::create_dir_all(&archive).unwrap();
         let mut now = jiff::Timestamp::from_second(1_763_780_000).unwrap();
-        let mut ids = Vec::new();
+        let mut raws = Vec::new();
         let mut seq = 0;
         {
             let (mut writer, _) = ArchiveWriter::open(&archive, tenant("alpha"), block_bytes, segment_kib * 1024, 3, &signer()).unwrap();
@@ -62,8 +61,8 @@ proptest! {
                 for _ in 0..step.count {
                     seq += 1;
                     let e = event("alpha", seq, step.size);
-                    ids.push(e.id);
-                    writer.append(seq, &e, now).unwrap();
+                    writer.append(seq, &e, TEST_PROFILE, now).unwrap();
+                    raws.push(e);
                 }
                 if step.flush {
                     writer.flush(now).unwrap();
@@ -78,8 +77,10 @@ proptest! {
         let report = verify(&archive, &signer().verifying_key()).unwrap();
         prop_assert!(report.is_intact(), "{}", report);
         prop_assert_eq!(report.records, seq);
-        let read: Vec<_> = kuzet_store::read_events(&archive, &tenant("alpha")).map(|e| e.unwrap().id).collect();
-        prop_assert_eq!(read, ids);
+        // Every original byte comes back, and every derived field equals a fresh parse of the raw event.
+        let read: Vec<_> = kuzet_store::read_events(&archive, &tenant("alpha"), normalize()).map(|e| e.unwrap()).collect();
+        let fresh: Vec<_> = raws.iter().map(|r| TestNormalizer.normalize(r, TEST_PROFILE)).collect();
+        prop_assert_eq!(read, fresh);
         // Reopening recovers nothing: everything was checkpointed.
         let (_, recovery) = ArchiveWriter::open(&archive, tenant("alpha"), block_bytes, segment_kib * 1024, 3, &signer()).unwrap();
         prop_assert_eq!(recovery, kuzet_store::RecoveryReport::default());
@@ -114,7 +115,9 @@ fn segment_bytes() -> Vec<u8> {
                     .unwrap();
             let now = jiff::Timestamp::from_second(1_763_780_000).unwrap();
             for n in 1..=60 {
-                writer.append(n, &event("alpha", n, 200), now).unwrap();
+                writer
+                    .append(n, &event("alpha", n, 200), TEST_PROFILE, now)
+                    .unwrap();
             }
             writer.flush(now).unwrap();
             std::fs::read(dir.path().join("alpha").join(format::segment_file_name(0))).unwrap()
@@ -139,7 +142,7 @@ fn segments_roll_at_the_local_midnight() {
         (4, "2026-12-05T23:30:00Z"),
     ] {
         writer
-            .append(seq, &event("alpha", seq, 100), at(time))
+            .append(seq, &event("alpha", seq, 100), TEST_PROFILE, at(time))
             .unwrap();
         writer.flush(at(time)).unwrap();
     }

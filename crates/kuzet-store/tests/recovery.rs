@@ -13,7 +13,7 @@ use kuzet_model::EventId;
 use kuzet_store::{Store, StoreConfig, read_events, verify};
 
 fn sealed_ids(config: &StoreConfig, tenant_name: &str) -> Vec<EventId> {
-    read_events(&config.archive_dir(), &tenant(tenant_name))
+    read_events(&config.archive_dir(), &tenant(tenant_name), normalize())
         .map(|e| e.unwrap().id)
         .collect()
 }
@@ -320,8 +320,17 @@ fn cut_checkpoint_log_never_makes_recovery_destroy_sealed_blocks() {
 fn a_failed_sealer_is_visible_and_its_events_are_sealed_at_next_start() {
     let dir = tempfile::tempdir().unwrap();
     let config = small_config(dir.path());
-    // A broken normalizer (wrong batch length) stops the sealer; the WAL already holds the event.
-    let broken: kuzet_store::Normalize = Box::new(|_| Vec::new());
+    // A broken normalizer (it panics) stops the sealer; the WAL already holds the event.
+    struct Broken;
+    impl kuzet_store::Normalizer for Broken {
+        fn profile(&self) -> String {
+            TEST_PROFILE.into()
+        }
+        fn normalize(&self, _: &kuzet_model::RawEvent, _: &str) -> kuzet_model::Event {
+            panic!("a parser bug")
+        }
+    }
+    let broken: kuzet_store::Normalize = std::sync::Arc::new(Broken);
     let store = Store::open(config.clone(), signer(), broken).unwrap();
     let stats = store.stats_handle();
     let event = raw("alpha", 1);
@@ -329,7 +338,7 @@ fn a_failed_sealer_is_visible_and_its_events_are_sealed_at_next_start() {
     let err = store.shutdown().unwrap_err();
     assert!(
         err.to_string()
-            .contains("normalize returned 0 events for 1"),
+            .contains("the normalizer panicked: a parser bug"),
         "{err}"
     );
     assert!(stats.stats().failed);

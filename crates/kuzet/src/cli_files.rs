@@ -251,7 +251,7 @@ pub fn check_proof(config: &Config, proof: &Path, key: Option<&Path>) -> Result<
     proof
         .verify(&key)
         .with_context(|| format!("event {}: the proof does not verify", proof.event_id))?;
-    let event = proof.event()?;
+    let event = proof.event(&*serve::Parser::reader(config))?;
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
@@ -306,15 +306,17 @@ fn events_of_day<'a>(
 ) -> Result<impl Iterator<Item = Result<kuzet_model::Event>> + 'a> {
     let offset = jiff::SignedDuration::try_from(config.store.day_offset.std())
         .context("store.day_offset: out of range")?;
-    Ok(kuzet_store::read_events(archive_dir, tenant)
-        .map(|event| event.map_err(anyhow::Error::from))
-        .filter(move |event| match (event, day) {
-            (Ok(e), Some(d)) => e
-                .ingested
-                .checked_add(offset)
-                .is_ok_and(|local| local.to_zoned(jiff::tz::TimeZone::UTC).date() == d),
-            _ => true,
-        }))
+    Ok(
+        kuzet_store::read_events(archive_dir, tenant, serve::Parser::reader(config))
+            .map(|event| event.map_err(anyhow::Error::from))
+            .filter(move |event| match (event, day) {
+                (Ok(e), Some(d)) => e
+                    .ingested
+                    .checked_add(offset)
+                    .is_ok_and(|local| local.to_zoned(jiff::tz::TimeZone::UTC).date() == d),
+                _ => true,
+            }),
+    )
 }
 
 /// What `kuzet evidence export` is asked for.

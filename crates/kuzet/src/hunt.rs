@@ -275,6 +275,7 @@ fn detect(
 /// position in the tenant's log as its record number.
 fn hunt_archive(
     archive: &Path,
+    parser: kuzet_store::Normalize,
     tenant: &TenantId,
     cutoff: jiff::Timestamp,
     engine: &Engine,
@@ -283,7 +284,7 @@ fn hunt_archive(
 ) -> Result<FileOutcome> {
     let mut outcome = FileOutcome::default();
     let mut scratch = Some(engine.scratch());
-    for (position, event) in kuzet_store::read_events(archive, tenant).enumerate() {
+    for (position, event) in kuzet_store::read_events(archive, tenant, parser).enumerate() {
         let event = event?;
         if event.ingested < cutoff {
             continue;
@@ -538,6 +539,7 @@ pub fn hunt(args: &HuntArgs, config: &crate::config::Config) -> Result<()> {
         Some((tenant, cutoff)) => {
             let outcome = hunt_archive(
                 &config.archive_dir(),
+                crate::serve::Parser::reader(config),
                 tenant,
                 *cutoff,
                 &engine,

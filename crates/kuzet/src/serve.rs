@@ -72,6 +72,49 @@ pub fn parse_options(config: &Config) -> ParseOptions {
     }
 }
 
+/// The parser as the store's normalizer: each record is derived with the options its profile names (those of
+/// the release and configuration that sealed it), and `health`, when given, sees every batch sealed live.
+pub struct Parser {
+    options: ParseOptions,
+    profile: String,
+    health: Option<SourceHealth>,
+}
+
+impl Parser {
+    pub fn new(options: ParseOptions, health: Option<SourceHealth>) -> Self {
+        Self {
+            profile: options.profile(),
+            options,
+            health,
+        }
+    }
+
+    /// A parser for readers of the archive (export, hunt, proofs).
+    pub fn reader(config: &Config) -> kuzet_store::Normalize {
+        Arc::new(Self::new(parse_options(config), None))
+    }
+}
+
+impl kuzet_store::Normalizer for Parser {
+    fn profile(&self) -> String {
+        self.profile.clone()
+    }
+
+    fn normalize(&self, raw: &RawEvent, profile: &str) -> kuzet_model::Event {
+        if profile == self.profile {
+            return kuzet_parse::parse(raw, &self.options);
+        }
+        let options = ParseOptions::from_profile(profile).unwrap_or_else(|| self.options.clone());
+        kuzet_parse::parse(raw, &options)
+    }
+
+    fn observe(&self, events: &[kuzet_model::Event]) {
+        if let Some(health) = &self.health {
+            health.observe(events);
+        }
+    }
+}
+
 /// Opens the store with the parser as its normalizer and `health` observing every parsed batch.
 pub fn open_store(config: &Config, options: ParseOptions, health: SourceHealth) -> Result<Store> {
     if !config.signing_key.exists() {
@@ -82,15 +125,8 @@ pub fn open_store(config: &Config, options: ParseOptions, health: SourceHealth) 
     }
     kuzet_store::keys::check_key_outside(&config.signing_key, &config.data_dir)?;
     let signer = kuzet_store::keys::read_signing_key(&config.signing_key)?;
-    let normalize: kuzet_store::Normalize = Box::new(move |batch: Vec<RawEvent>| {
-        let events: Vec<_> = batch
-            .iter()
-            .map(|raw| kuzet_parse::parse(raw, &options))
-            .collect();
-        health.observe(&events);
-        events
-    });
-    Store::open(store_config(config), signer, normalize)
+    let normalizer: kuzet_store::Normalize = Arc::new(Parser::new(options, Some(health)));
+    Store::open(store_config(config), signer, normalizer)
         .with_context(|| format!("store in {}", config.data_dir.display()))
 }
 
@@ -351,19 +387,26 @@ fn api_state(
     ));
     let clock: kuzet_api::Clock = Arc::new(jiff::Timestamp::now);
     tokio::spawn(periodic_obligations(db.clone(), rules.clone()));
-    let state = kuzet_api::ApiState::new(db, audit, config.archive_dir(), clock, rules)
-        .on_directory_change(Arc::new(move |d| directory.replace(d)))
-        .with_status(Arc::new(move || {
-            let s = store_stats();
-            serde_json::json!({
-                "wal_appended": s.wal_appended,
-                "sealed_events": s.sealed_events,
-                "wal_queue_depth": s.queue_depth,
-                "checkpoints": s.checkpoints,
-                "backup_errors": s.backup_errors,
-                "failed": s.failed,
-            })
-        }));
+    let state = kuzet_api::ApiState::new(
+        db,
+        audit,
+        config.archive_dir(),
+        clock,
+        rules,
+        Parser::reader(config),
+    )
+    .on_directory_change(Arc::new(move |d| directory.replace(d)))
+    .with_status(Arc::new(move || {
+        let s = store_stats();
+        serde_json::json!({
+            "wal_appended": s.wal_appended,
+            "sealed_events": s.sealed_events,
+            "wal_queue_depth": s.queue_depth,
+            "checkpoints": s.checkpoints,
+            "backup_errors": s.backup_errors,
+            "failed": s.failed,
+        })
+    }));
     Ok(if config.auth.secure_cookies {
         state
     } else {

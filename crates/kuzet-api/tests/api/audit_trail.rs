@@ -162,7 +162,7 @@ async fn every_action_is_sealed_once_and_provable() {
             .unwrap();
         proof.verify(&h.public_key).unwrap();
         assert_eq!(
-            AuditRecord::from_bytes(&proof.event().unwrap().original).unwrap(),
+            AuditRecord::from_bytes(&proof.original().unwrap()).unwrap(),
             *record
         );
     }
@@ -204,7 +204,7 @@ async fn every_action_is_sealed_once_and_provable() {
 }
 
 fn kuzet_api_read(archive: &std::path::Path) -> Vec<(kuzet_model::EventId, AuditRecord)> {
-    kuzet_store::read_events(archive, &TenantId::audit_trail())
+    kuzet_store::read_events(archive, &TenantId::audit_trail(), kuzet_store::unparsed())
         .map(|e| {
             let e = e.unwrap();
             (e.id, AuditRecord::from_bytes(&e.original).unwrap())

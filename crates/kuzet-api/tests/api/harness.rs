@@ -97,14 +97,22 @@ fn policy() -> AuthPolicy {
     }
 }
 
+/// `kuzet-parse` with the default options, as the binary's normalizer does.
+struct Parser;
+
+impl kuzet_store::Normalizer for Parser {
+    fn profile(&self) -> String {
+        kuzet_parse::ParseOptions::default().profile()
+    }
+
+    fn normalize(&self, raw: &RawEvent, profile: &str) -> kuzet_model::Event {
+        let options = kuzet_parse::ParseOptions::from_profile(profile).unwrap_or_default();
+        kuzet_parse::parse(raw, &options)
+    }
+}
+
 fn normalize() -> kuzet_store::Normalize {
-    let options = kuzet_parse::ParseOptions::default();
-    Box::new(move |batch: Vec<RawEvent>| {
-        batch
-            .iter()
-            .map(|raw| kuzet_parse::parse(raw, &options))
-            .collect()
-    })
+    Arc::new(Parser)
 }
 
 fn directory() -> Directory {
@@ -183,6 +191,7 @@ impl Harness {
             config.archive_dir(),
             Arc::clone(&clock_fn),
             kuzet_db::IncidentRules::embedded().unwrap(),
+            normalize(),
         );
         let mut harness = Harness {
             dir,
@@ -452,6 +461,7 @@ impl Harness {
             self.config.archive_dir(),
             Arc::clone(&self.clock_fn),
             kuzet_db::IncidentRules::embedded().unwrap(),
+            normalize(),
         );
         self.router = kuzet_api::router(state);
         self.store = Some(store);

@@ -7,11 +7,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use kuzet_model::{Event, EventId, FormatHint, RawEvent, SourceId, TenantId, Transport};
-use kuzet_store::format::{
-    self, BLOCK_HEADER_LEN, BlockHeader, HINT_LEN, SegmentHeader, TRAILER_MAGIC,
-};
+use kuzet_store::format::{self, BLOCK_HEADER_LEN, BlockHeader, SegmentHeader, TRAILER_MAGIC};
 use kuzet_store::merkle::leaf_hash;
-use kuzet_store::{Normalize, Signer, Store, StoreConfig};
+use kuzet_store::{Normalize, Normalizer, Signer, Store, StoreConfig};
 
 pub fn signer() -> Signer {
     Signer::from_seed([42; 32])
@@ -50,23 +48,42 @@ pub fn raw(tenant_name: &str, n: u64) -> RawEvent {
 }
 
 /// A stand-in for kuzet-parse: deterministic, keeps the original, adds a field.
+pub struct TestNormalizer;
+
+pub const TEST_PROFILE: &str = "test-parser/1";
+
+impl Normalizer for TestNormalizer {
+    fn profile(&self) -> String {
+        TEST_PROFILE.to_owned()
+    }
+
+    fn normalize(&self, r: &RawEvent, profile: &str) -> Event {
+        assert_eq!(
+            profile, TEST_PROFILE,
+            "records name the profile they were sealed under"
+        );
+        let mut e = Event::new(
+            r.id,
+            r.tenant.clone(),
+            r.source.clone(),
+            r.received,
+            r.bytes.clone(),
+        );
+        e.fields
+            .insert(kuzet_model::fields::MESSAGE, "accepted publickey");
+        e
+    }
+}
+
 pub fn normalize() -> Normalize {
-    Box::new(|raws: Vec<RawEvent>| {
-        raws.into_iter()
-            .map(|r| {
-                let mut e = Event::new(r.id, r.tenant, r.source, r.received, r.bytes);
-                e.fields
-                    .insert(kuzet_model::fields::MESSAGE, "accepted publickey");
-                e
-            })
-            .collect()
-    })
+    std::sync::Arc::new(TestNormalizer)
 }
 
 pub fn small_config(data_dir: &Path) -> StoreConfig {
     let mut config = StoreConfig::new(data_dir);
-    config.block_bytes = 4096;
-    config.segment_bytes = 6 * 1024;
+    // Format 2 compresses these lines well: small blocks and segments keep several of each per tenant.
+    config.block_bytes = 2048;
+    config.segment_bytes = 4096;
     config.block_max_age = Duration::from_secs(3600);
     config
 }
@@ -129,56 +146,57 @@ pub fn layout(bytes: &[u8]) -> (usize, Vec<(usize, BlockHeader)>) {
     (header_len, out)
 }
 
-/// One record entry of a payload: (hint, record bytes).
-pub type Entry = ([u8; HINT_LEN], Vec<u8>);
-
-pub fn entries(payload: &[u8]) -> Vec<Entry> {
-    let (records, err) = format::split_records(payload);
-    assert!(err.is_none());
-    records
-        .into_iter()
-        .map(|r| (r.hint, r.bytes.to_vec()))
-        .collect()
-}
-
-pub fn encode_entries(entries: &[Entry]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for (hint, bytes) in entries {
-        out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
-        out.extend_from_slice(hint);
-        out.extend_from_slice(bytes);
-    }
-    out
-}
-
-/// Rewrites block `which` (position in the segment) like a careful attacker: decompress, edit the record entries,
-/// recompress, fix the header's lengths and checksum. With `recompute`, also recomputes hints, record count and
-/// block root, so that only the signed checkpoints can tell.
+/// Rewrites block `which` (position in the segment) like a careful attacker: decompress, edit the records (their
+/// hashed bytes), re-encode them as columns, recompress, fix the header's lengths and checksum. The unhashed
+/// locator is kept as it was unless `recompute`, which also recomputes it, the record count and the block root, so
+/// that only the signed checkpoints can tell.
 pub fn rewrite_block(
     path: &Path,
     which: usize,
     recompute: bool,
-    edit: impl FnOnce(&mut Vec<Entry>),
+    edit: impl FnOnce(&mut Vec<Vec<u8>>),
+) {
+    rewrite_payload(path, which, |header, data, root| {
+        let read = format::block_records(header, data);
+        assert!(read.error.is_none(), "{:?}", read.error);
+        let old_locator = read.records.locator.to_vec();
+        let mut list: Vec<Vec<u8>> = read.iter().map(<[u8]>::to_vec).collect();
+        edit(&mut list);
+        let leaves: Vec<_> = list.iter().map(|r| leaf_hash(r)).collect();
+        let mut builder = kuzet_store::columns::ColumnBuilder::default();
+        for record in &list {
+            builder.push(record).unwrap();
+        }
+        let mut out = Vec::new();
+        builder.finish(&leaves, &mut out);
+        if recompute {
+            *root = kuzet_store::merkle::root(&leaves);
+            header.record_count = list.len() as u32;
+        } else {
+            let new_len = kuzet_store::columns::locator(&leaves).len();
+            out.truncate(out.len() - new_len);
+            out.extend_from_slice(&old_locator);
+        }
+        *data = out;
+    });
+}
+
+/// Rewrites the decompressed payload of block `which` (and, if the edit wants, its header fields and root),
+/// recompressing it and fixing the header's lengths and checksum.
+pub fn rewrite_payload(
+    path: &Path,
+    which: usize,
+    edit: impl FnOnce(&mut BlockHeader, &mut Vec<u8>, &mut [u8; 32]),
 ) {
     let bytes = std::fs::read(path).unwrap();
     let (_, blocks) = layout(&bytes);
     let (offset, header) = blocks[which];
     let end = offset + header.encoded_len() as usize;
     let payload = &bytes[offset + BLOCK_HEADER_LEN..end - 32];
-    let data = zstd::bulk::decompress(payload, header.uncompressed_len as usize).unwrap();
-    let mut list = entries(&data);
-    edit(&mut list);
+    let mut data = zstd::bulk::decompress(payload, header.uncompressed_len as usize).unwrap();
     let mut root: [u8; 32] = bytes[end - 32..end].try_into().unwrap();
     let mut new_header = header;
-    if recompute {
-        for (hint, record) in list.iter_mut() {
-            hint.copy_from_slice(&leaf_hash(record)[..HINT_LEN]);
-        }
-        let leaves: Vec<_> = list.iter().map(|(_, r)| leaf_hash(r)).collect();
-        root = kuzet_store::merkle::root(&leaves);
-        new_header.record_count = list.len() as u32;
-    }
-    let data = encode_entries(&list);
+    edit(&mut new_header, &mut data, &mut root);
     let compressed = zstd::bulk::compress(&data, 3).unwrap();
     new_header.uncompressed_len = data.len() as u32;
     new_header.compressed_len = compressed.len() as u32;
