@@ -11,7 +11,6 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post, put};
-use jiff::Timestamp;
 use kuzet_model::{RawEvent, Transport};
 use serde_json::{Value, json};
 
@@ -653,7 +652,7 @@ async fn bulk<S: Sink>(State(ingest): State<Ingest<S>>, request: Request) -> Res
             .into_response();
         }
     };
-    let received = Timestamp::now();
+    let received = crate::receive_time();
     let mut events: Vec<RawEvent> = Vec::with_capacity(ops.len());
     // For each op: the index into `events` of its event, if it has one.
     let mut event_of_op: Vec<Option<usize>> = Vec::with_capacity(ops.len());

@@ -349,7 +349,7 @@ async fn ingest_events_inner<S: Sink>(
             ),
         ));
     }
-    let received = Timestamp::now();
+    let received = crate::receive_time();
     let events: Vec<RawEvent> = texts
         .iter()
         .map(|text| json_event(ingest, &who, transport, peer, received, text))

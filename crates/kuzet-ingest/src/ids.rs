@@ -7,6 +7,14 @@ use kuzet_model::EventId;
 
 use crate::IngestError;
 
+/// The receive time of an event accepted now, to the millisecond: the precision receive times are kept at (ECS
+/// dates are milliseconds), and the millisecond its id carries, so the archive stores no receive time of its own
+/// for it (format 2 keeps the difference, zero here).
+pub fn receive_time() -> Timestamp {
+    let now = Timestamp::now();
+    Timestamp::from_millisecond(now.as_millisecond()).unwrap_or(now)
+}
+
 /// Bits of the 74 entropy bits of an [`EventId`] given to the per-process counter; the rest are random per process.
 const COUNTER_BITS: u32 = 42;
 const RANDOM_BITS: u32 = 74 - COUNTER_BITS;

@@ -27,7 +27,7 @@ pub use config::{IngestConfig, TlsConfig, UdpUnattributed};
 pub use error::IngestError;
 pub use framing::{FramingError, SyslogFrame, SyslogFrameDecoder};
 pub use http_listener::HttpPeer;
-pub use ids::IdGenerator;
+pub use ids::{IdGenerator, receive_time};
 pub use server::{BoundAddresses, Ingest, Listeners, serve};
 pub use sink::{Sink, SinkError};
 pub use telemetry::{DropReason, IngestStats, RefuseReason};

@@ -4,7 +4,6 @@
 use std::net::SocketAddr;
 
 use bytes::BytesMut;
-use jiff::Timestamp;
 use kuzet_model::{FormatHint, RawEvent, Transport};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::time::Instant;
@@ -37,7 +36,7 @@ struct Connection<'a, S> {
 impl<S: Sink> Connection<'_, S> {
     /// Adds one framed message; appends when the batch is full.
     async fn push(&mut self, message: BytesMut) -> Result<(), SinkFailed> {
-        let received = Timestamp::now();
+        let received = crate::receive_time();
         self.started.get_or_insert_with(Instant::now);
         self.bytes += message.len() as u64;
         self.events.push(RawEvent {

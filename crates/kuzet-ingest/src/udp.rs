@@ -171,7 +171,7 @@ fn accept<S>(
         return;
     };
     let format = who.syslog_format();
-    let received = Timestamp::now();
+    let received = crate::receive_time();
     counts.received += 1;
     counts.bytes += message.len() as u64;
     events.push(RawEvent {

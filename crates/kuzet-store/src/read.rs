@@ -134,6 +134,23 @@ impl StoredRecord {
         crate::format::decode_record(&self.bytes)
     }
 
+    /// When the event was received: from the envelope (format 2) or the stored event (format 1).
+    pub fn received(&self) -> Result<jiff::Timestamp, String> {
+        let fields = self.fields()?;
+        match &fields.body {
+            RecordBody::Raw(raw) => crate::codec::timestamp_from_nanos(raw.received_nanos)
+                .ok_or_else(|| {
+                    format!(
+                        "record {}: receive time is out of range",
+                        fields.record_index
+                    )
+                }),
+            RecordBody::Json(json) => serde_json::from_slice::<Event>(json)
+                .map(|e| e.ingested)
+                .map_err(|e| format!("record {}: event does not decode: {e}", fields.record_index)),
+        }
+    }
+
     /// The normalized event: decoded (format 1) or derived again through `normalizer` (format 2).
     pub fn event(&self, normalizer: &dyn Normalizer) -> Result<Event, String> {
         event_of(&self.bytes, &self.tenant, normalizer).map(|(_, event)| event)

@@ -1,5 +1,6 @@
 //! `kuzet bench ingest`: syslog over TCP → WAL (fsync) → parse → sealed archive, end to end in this process,
 //! beside rsyslog receiving the same stream into a plain file in the same run (the baseline).
+//! `kuzet bench archive FILE…`: the archive's size and speed on files, beside `zstd -3` of the same bytes.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -29,6 +30,16 @@ pub enum BenchCommand {
     },
     /// `kuzet hunt` over files beside parsing the same files without detection, in the same run.
     Hunt(crate::hunt::HuntArgs),
+    /// Seals files (text lines, NDJSON, EVTX) into a temporary archive and verifies it: size beside `zstd -3` of
+    /// the same bytes, sealing and verification rates beside zstd's own speed, in the same run.
+    Archive {
+        /// Files to read (`.gz` is unpacked); one event per line, or per EVTX record.
+        #[arg(required = true)]
+        files: Vec<std::path::PathBuf>,
+        /// auto (by extension and content), ndjson, syslog, cef, leef, evtx or text.
+        #[arg(long, default_value = "auto")]
+        format: String,
+    },
 }
 
 pub fn run(command: &BenchCommand) -> Result<()> {
@@ -39,13 +50,162 @@ pub fn run(command: &BenchCommand) -> Result<()> {
             no_baseline,
         } => ingest(*events, (*connections).max(1), !*no_baseline),
         BenchCommand::Hunt(args) => crate::hunt::bench(args),
+        BenchCommand::Archive { files, format } => archive(files, format),
     }
 }
 
+/// The events of `files` as the archive would receive them: (bytes, format hint).
+fn file_events(
+    files: &[std::path::PathBuf],
+    format: &str,
+) -> Result<Vec<(Vec<u8>, kuzet_model::FormatHint)>> {
+    use crate::cli_files::{FileKind, file_kind, read_file};
+    let mut out = Vec::new();
+    for path in files {
+        let bytes = read_file(path)?;
+        let kind = file_kind(
+            path,
+            &bytes[..bytes.len().min(64)],
+            format,
+            kuzet_model::FormatHint::Auto,
+        )?;
+        match kind {
+            FileKind::Evtx => {
+                for record in kuzet_parse::evtx::records(bytes).flatten() {
+                    out.push((record, kuzet_model::FormatHint::Evtx));
+                }
+            }
+            FileKind::Lines(hint) => {
+                for line in bytes.split(|b| *b == b'\n') {
+                    let line = line.strip_suffix(b"\r").unwrap_or(line);
+                    if !line.iter().all(u8::is_ascii_whitespace) {
+                        out.push((line.to_vec(), hint));
+                    }
+                }
+            }
+        }
+    }
+    if out.is_empty() {
+        bail!("no events in the given files");
+    }
+    Ok(out)
+}
+
+/// The peak resident memory of this process so far (`VmHWM`), in MB.
+pub(crate) fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+/// `zstd -3` of `bytes` in one frame, as the command line does it: (compressed length, seconds).
+fn zstd3(bytes: &[u8]) -> Result<(usize, f64)> {
+    let start = Instant::now();
+    let compressed = zstd::stream::encode_all(bytes, 3).context("zstd")?;
+    Ok((compressed.len(), start.elapsed().as_secs_f64()))
+}
+
+fn archive(files: &[std::path::PathBuf], format: &str) -> Result<()> {
+    let events = file_events(files, format)?;
+    // The same bytes the archive keeps, one event per line: what `zstd -3` is given.
+    let mut stream = Vec::new();
+    for (bytes, _) in &events {
+        stream.extend_from_slice(bytes);
+        stream.push(b'\n');
+    }
+    let (zstd_len, zstd_seconds) = zstd3(&stream)?;
+    let dir = tempfile::tempdir().context("temporary directory")?;
+    // A throwaway key for a throwaway archive.
+    let signer = kuzet_store::Signer::from_seed([7; 32]);
+    let tenant = kuzet_model::TenantId::new("bench")?;
+    let source = kuzet_model::SourceId::new("files")?;
+    let ids = kuzet_ingest::IdGenerator::new()?;
+    let profile = kuzet_parse::ParseOptions::default().profile();
+    let defaults = kuzet_store::StoreConfig::new(dir.path());
+    let raws: Vec<kuzet_model::RawEvent> = events
+        .into_iter()
+        .map(|(bytes, format)| {
+            let received = kuzet_ingest::receive_time();
+            kuzet_model::RawEvent {
+                id: ids.next(received),
+                tenant: tenant.clone(),
+                source: source.clone(),
+                received,
+                transport: kuzet_model::Transport::File,
+                peer: None,
+                format,
+                bytes,
+            }
+        })
+        .collect();
+    let start = Instant::now();
+    {
+        let (mut writer, _) = kuzet_store::ArchiveWriter::open(
+            dir.path(),
+            tenant.clone(),
+            defaults.block_bytes,
+            defaults.segment_bytes,
+            defaults.zstd_level,
+            &signer,
+        )?;
+        let now = jiff::Timestamp::now();
+        for (seq, raw) in raws.iter().enumerate() {
+            writer.append(seq as u64 + 1, raw, &profile, now)?;
+        }
+        writer.flush(now)?;
+    }
+    let seal_seconds = start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    let report = kuzet_store::verify(dir.path(), &signer.verifying_key())?;
+    let verify_seconds = start.elapsed().as_secs_f64();
+    if !report.is_intact() {
+        bail!("the benchmark's archive does not verify: {report}");
+    }
+    let options = kuzet_parse::ParseOptions::default();
+    let start = Instant::now();
+    for raw in &raws {
+        std::hint::black_box(kuzet_parse::parse(raw, &options));
+    }
+    let parse_seconds = start.elapsed().as_secs_f64();
+    let archive_len = directory_size(&dir.path().join("bench"));
+    let (n, raw_len) = (raws.len() as f64, stream.len() as f64);
+    println!(
+        "input: {} events, {:.0} bytes ({} file(s))",
+        raws.len(),
+        raw_len,
+        files.len()
+    );
+    println!(
+        "zstd -3 of the same bytes: {zstd_len} bytes = {:.1} % of raw, {:.1} MB/s (baseline)",
+        zstd_len as f64 * 100.0 / raw_len,
+        raw_len / 1e6 / zstd_seconds
+    );
+    println!(
+        "archive: {archive_len} bytes = {:.1} % of raw, {:.1} bytes/event; archive / zstd -3 = {:.2}",
+        archive_len as f64 * 100.0 / raw_len,
+        archive_len as f64 / n,
+        archive_len as f64 / zstd_len as f64
+    );
+    println!(
+        "seal (one thread): {:.0} events/s, {:.1} MB/s = {:.2} × zstd -3's speed",
+        n / seal_seconds,
+        raw_len / 1e6 / seal_seconds,
+        zstd_seconds / seal_seconds
+    );
+    println!(
+        "verify (one thread): {:.0} records/s; parse (one thread): {:.0} events/s",
+        report.records as f64 / verify_seconds,
+        n / parse_seconds
+    );
+    if let Some(rss) = peak_rss_mb() {
+        println!("peak RSS {rss:.0} MB (holds the input in memory)");
+    }
+    Ok(())
+}
+
 /// The stream, octet-counted (RFC 6587) and split across `connections` buffers.
-fn framed_stream(events: usize, connections: usize) -> (Vec<Vec<u8>>, u64) {
-    let start: jiff::Timestamp = jiff::Timestamp::now();
-    let lines = generate::syslog_stream(42, start, events);
+fn framed_stream(lines: &[String], connections: usize) -> (Vec<Vec<u8>>, u64) {
     let raw_bytes: u64 = lines.iter().map(|l| l.len() as u64 + 1).sum();
     let mut buffers = vec![Vec::new(); connections];
     for (i, line) in lines.iter().enumerate() {
@@ -86,15 +246,28 @@ impl Measured {
 }
 
 fn ingest(events: usize, connections: usize, baseline: bool) -> Result<()> {
-    let (buffers, raw_bytes) = framed_stream(events, connections);
+    let (buffers, raw_bytes, zstd_len) = {
+        let start: jiff::Timestamp = jiff::Timestamp::now();
+        let lines = generate::syslog_stream(42, start, events);
+        let mut text = Vec::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
+        for line in &lines {
+            text.extend_from_slice(line.as_bytes());
+            text.push(b'\n');
+        }
+        let (zstd_len, _) = zstd3(&text)?;
+        let (buffers, raw_bytes) = framed_stream(&lines, connections);
+        (buffers, raw_bytes, zstd_len)
+    };
     let buffers = Arc::new(buffers);
     println!(
         "stream: {events} syslog events, {:.1} MB, {connections} TCP connections",
         raw_bytes as f64 / 1e6
     );
+    // The peak memory of the server alone: forget the peak of building the stream.
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
     let kuzet = measure_kuzet(events, Arc::clone(&buffers))?;
     println!(
-        "kuzet   (WAL fsync + parse + seal): {:>8.2} s  {:>10.0} events/s",
+        "kuzet   (WAL fsync + parse + seal, detection off): {:>8.2} s  {:>10.0} events/s",
         kuzet.0.seconds,
         kuzet.0.rate()
     );
@@ -104,6 +277,15 @@ fn ingest(events: usize, connections: usize, baseline: bool) -> Result<()> {
         kuzet.1 as f64 * 100.0 / raw_bytes as f64,
         kuzet.1 as f64 / events as f64
     );
+    println!(
+        "        zstd -3 of the same lines {:.1} MB = {:.1} % of the raw stream; archive / zstd -3 = {:.2}",
+        zstd_len as f64 / 1e6,
+        zstd_len as f64 * 100.0 / raw_bytes as f64,
+        kuzet.1 as f64 / zstd_len as f64
+    );
+    if let Some(rss) = peak_rss_mb() {
+        println!("        peak RSS {rss:.0} MB (the server, and the stream it sends to itself)");
+    }
     if baseline {
         match measure_rsyslog(events, raw_bytes, &buffers) {
             Ok(rsyslog) => {
@@ -160,6 +342,10 @@ name = "Benchmark"
 id = "bench-syslog"
 format = "syslog"
 peers = ["127.0.0.1/32"]
+# The path measured is the write path (WAL fsync, parse, seal); detection reads sealed events beside it and is
+# measured by `kuzet bench hunt`.
+[detection]
+enabled = false
 "#
     ))?;
     crate::keys::ensure_key(&config.signing_key, &config.archive_dir())?;

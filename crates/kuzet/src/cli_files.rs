@@ -4,7 +4,6 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
-use jiff::Timestamp;
 use kuzet_model::{EventId, FormatHint, RawEvent, SourceId, TenantId, Transport};
 
 use crate::config::Config;
@@ -123,7 +122,7 @@ pub fn ingest(
         let mut batch = Vec::with_capacity(IMPORT_BATCH);
         let mut push =
             |payload: Vec<u8>, hint: FormatHint, batch: &mut Vec<RawEvent>| -> Result<()> {
-                let received = Timestamp::now();
+                let received = kuzet_ingest::receive_time();
                 batch.push(RawEvent {
                     id: ids.next(received),
                     tenant: tenant.clone(),
@@ -268,8 +267,14 @@ pub fn check_proof(config: &Config, proof: &Path, key: Option<&Path>) -> Result<
     Ok(())
 }
 
-/// `kuzet export`: a tenant's sealed events as ECS NDJSON, all of them or one local day's (by receive time).
-pub fn export(config: &Config, tenant: &str, day: Option<jiff::civil::Date>) -> Result<()> {
+/// `kuzet export`: a tenant's sealed events as ECS NDJSON, all of them or one local day's (by receive time);
+/// with `stored`, the records as the archive keeps them.
+pub fn export(
+    config: &Config,
+    tenant: &str,
+    day: Option<jiff::civil::Date>,
+    stored: bool,
+) -> Result<()> {
     let tenant = TenantId::new(tenant)?;
     if !config.archive_dir().join(tenant.as_str()).exists()
         && crate::identity::load_directory(config)?
@@ -287,9 +292,16 @@ pub fn export(config: &Config, tenant: &str, day: Option<jiff::civil::Date>) -> 
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let archive = config.archive_dir();
-    for event in events_of_day(config, &archive, &tenant, day)? {
-        let event = event?;
-        serde_json::to_writer(&mut out, &event.to_ecs_json())?;
+    let parser = serve::Parser::reader(config);
+    for record in records_of_day(config, &archive, &tenant, day)? {
+        let record = record?;
+        let line = if stored {
+            record.to_json()
+        } else {
+            record.event(&*parser).map(|e| e.to_ecs_json())
+        }
+        .map_err(|e| anyhow!("tenant `{tenant}`: {e}"))?;
+        serde_json::to_writer(&mut out, &line)?;
         out.write_all(b"\n")?;
     }
     out.flush()?;
@@ -304,19 +316,36 @@ fn events_of_day<'a>(
     tenant: &'a TenantId,
     day: Option<jiff::civil::Date>,
 ) -> Result<impl Iterator<Item = Result<kuzet_model::Event>> + 'a> {
+    let parser = serve::Parser::reader(config);
+    Ok(
+        records_of_day(config, archive_dir, tenant, day)?.map(move |record| {
+            record?
+                .event(&*parser)
+                .map_err(|e| anyhow!("tenant `{tenant}`: {e}"))
+        }),
+    )
+}
+
+/// The records of a tenant's archive, or only those received on local `day`; the day is read from each record's
+/// envelope, so records of other days are never parsed.
+fn records_of_day<'a>(
+    config: &Config,
+    archive_dir: &'a Path,
+    tenant: &'a TenantId,
+    day: Option<jiff::civil::Date>,
+) -> Result<impl Iterator<Item = Result<kuzet_store::StoredRecord>> + 'a> {
     let offset = jiff::SignedDuration::try_from(config.store.day_offset.std())
         .context("store.day_offset: out of range")?;
-    Ok(
-        kuzet_store::read_events(archive_dir, tenant, serve::Parser::reader(config))
-            .map(|event| event.map_err(anyhow::Error::from))
-            .filter(move |event| match (event, day) {
-                (Ok(e), Some(d)) => e
-                    .ingested
+    Ok(kuzet_store::read_records(archive_dir, tenant)
+        .map(|record| record.map_err(anyhow::Error::from))
+        .filter(move |record| match (record, day) {
+            (Ok(r), Some(d)) => r.received().is_ok_and(|received| {
+                received
                     .checked_add(offset)
-                    .is_ok_and(|local| local.to_zoned(jiff::tz::TimeZone::UTC).date() == d),
-                _ => true,
+                    .is_ok_and(|local| local.to_zoned(jiff::tz::TimeZone::UTC).date() == d)
             }),
-    )
+            _ => true,
+        }))
 }
 
 /// What `kuzet evidence export` is asked for.

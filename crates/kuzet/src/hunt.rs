@@ -333,7 +333,7 @@ fn hunt_file(
     let options = ParseOptions::default();
     let tenant = TenantId::new("hunt")?;
     let source = SourceId::new("file")?;
-    let received = jiff::Timestamp::now();
+    let received = kuzet_ingest::receive_time();
     let mut outcome = FileOutcome::default();
     let mut scratch = engine.map(Engine::scratch);
     let mut run = |payload: Vec<u8>, format: FormatHint, line: u64, outcome: &mut FileOutcome| {

@@ -134,6 +134,10 @@ enum Command {
         /// Only the events received on this day in Kazakhstan time (YYYY-MM-DD): one day's logs (R5).
         #[arg(long)]
         day: Option<String>,
+        /// Print each record as stored (the event's bytes as received and their envelope) instead of the
+        /// normalized event derived from it.
+        #[arg(long)]
+        stored: bool,
     },
     /// Prints the API's OpenAPI 3.1 document (also served at /api/v1/openapi.json).
     Openapi,
@@ -383,9 +387,16 @@ fn run() -> Result<()> {
             );
             Ok(())
         }
-        Command::Export { tenant, day } => {
-            cli_files::export(&load_config(&cli)?, tenant, local_day(day.as_deref())?)
-        }
+        Command::Export {
+            tenant,
+            day,
+            stored,
+        } => cli_files::export(
+            &load_config(&cli)?,
+            tenant,
+            local_day(day.as_deref())?,
+            *stored,
+        ),
         Command::Evidence {
             command:
                 EvidenceCommand::Export {

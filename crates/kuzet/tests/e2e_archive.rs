@@ -303,3 +303,138 @@ fn serve_refuses_a_loose_key_and_a_key_that_really_lives_in_the_data_directory()
     assert!(!out.status.success());
     assert!(stderr.contains("inside the data directory"), "{stderr}");
 }
+
+#[test]
+fn the_archive_keeps_what_was_received_and_export_derives_the_event() {
+    let site = Site::new(TENANTS, "");
+    let files = fixtures(&site);
+    ingest(&site, &files);
+    let output = site.kuzet(&["export", "--tenant", "akimat", "--stored"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stored: Vec<serde_json::Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let inputs: Vec<String> = files
+        .iter()
+        .flat_map(|f| {
+            std::fs::read_to_string(f)
+                .unwrap()
+                .lines()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(stored.len(), inputs.len());
+    for (record, line) in stored.iter().zip(&inputs) {
+        // Every byte as received, with the envelope the parse needs.
+        assert_eq!(record["original"].as_str(), Some(line.as_str()), "{record}");
+        assert_eq!(record["format_version"], 2);
+        assert_eq!(record["source"], "files");
+        assert_eq!(record["transport"], "file");
+        assert!(
+            record["profile"]
+                .as_str()
+                .unwrap()
+                .starts_with("kuzet-parse/"),
+            "{record}"
+        );
+    }
+    // The default export derives the normalized event from each record, ids and all.
+    let events = site.export("akimat");
+    for (event, record) in events.iter().zip(&stored) {
+        assert_eq!(event["event"]["id"], record["event_id"]);
+        assert_eq!(event["event"]["original"], record["original"]);
+    }
+    assert!(events.iter().any(|e| e["user"]["name"] == "dana"));
+}
+
+#[test]
+fn bench_archive_reports_size_beside_zstd_and_rates() {
+    let site = Site::new(TENANTS, "");
+    let files = fixtures(&site);
+    let syslog = files[1].display().to_string();
+    let output = site.kuzet(&["bench", "archive", &syslog]);
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for expected in [
+        "input: 3 events",
+        "zstd -3 of the same bytes",
+        "archive / zstd -3 =",
+        "verify (one thread)",
+    ] {
+        assert!(text.contains(expected), "{expected}: {text}");
+    }
+}
+
+#[test]
+fn a_data_directory_of_the_previous_release_verifies_and_exports() {
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../kuzet-store/test_data/v1-archive");
+    let site = Site::new(
+        r#"
+[[tenants]]
+id = "alpha"
+name = "Alpha"
+[[tenants.sources]]
+id = "files"
+format = "syslog"
+"#,
+        "",
+    );
+    // The previous release's archive and the key that sealed it replace the fresh ones.
+    let archive = site.data_dir().join("archive");
+    std::fs::remove_dir_all(&archive).unwrap();
+    let copied = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(fixture.join("archive"))
+        .arg(&archive)
+        .status()
+        .unwrap();
+    assert!(copied.success());
+    let key = site.path("keys").join("seal.key");
+    std::fs::copy(fixture.join("signing.key"), &key).unwrap();
+    std::process::Command::new("chmod")
+        .arg("600")
+        .arg(&key)
+        .status()
+        .unwrap();
+    let (intact, report) = site.verify();
+    assert!(intact, "{report}");
+    let exported = site.export("alpha");
+    let expected: Vec<serde_json::Value> =
+        std::fs::read_to_string(fixture.join("export-alpha.ndjson"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+    assert_eq!(exported, expected);
+    // The upgraded binary appends in format 2 after the old segment, and everything still verifies.
+    let more = site.path("more.log");
+    std::fs::write(&more, "<38>Nov 20 15:00:00 app-01 sshd[811]: Failed password for root from 198.51.100.7 port 50022 ssh2\n").unwrap();
+    let output = site.kuzet(&[
+        "ingest",
+        "--tenant",
+        "alpha",
+        "--source",
+        "files",
+        &more.display().to_string(),
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let (intact, report) = site.verify();
+    assert!(intact, "{report}");
+    assert_eq!(site.export("alpha").len(), expected.len() + 1);
+}
