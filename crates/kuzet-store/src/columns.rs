@@ -439,7 +439,11 @@ pub fn decode_columns(payload: &[u8], first_record: u64) -> Result<Columns<'_>, 
             } else {
                 usize::from(r.u16().ok_or_else(short)?)
             };
-            dictionary.push(r.take(len).ok_or_else(short)?);
+            let value = r.take(len).ok_or_else(short)?;
+            if std::str::from_utf8(value).is_err() {
+                return Err(format!("payload {what}: an entry is not UTF-8"));
+            }
+            dictionary.push(value);
         }
     }
     let [sources, profiles] = dictionaries;
@@ -646,6 +650,25 @@ mod tests {
                 prop_assert!(!same || at >= payload.len() - LOCATOR_GROUP_BYTES);
             }
         }
+    }
+
+    #[test]
+    fn a_source_or_profile_that_is_not_utf8_is_refused_by_name() {
+        let records = records(
+            &[(
+                1,
+                raw(7, 1_700_000_000_000, None, "fw1", b"x".to_vec()),
+                "p",
+            )],
+            0,
+        );
+        let mut payload = build(&records);
+        // count (4), source count (2), "fw1" (1 + 3), profile count (2), profile length (2), then the profile.
+        let at = 4 + 2 + 4 + 2 + 2;
+        assert_eq!(payload[at], b'p');
+        payload[at] = 0xff;
+        let err = decode_columns(&payload, 0).unwrap_err();
+        assert!(err.contains("profiles") && err.contains("UTF-8"), "{err}");
     }
 
     #[test]
