@@ -24,7 +24,7 @@ fn event_id(text: &str) -> Result<EventId, ApiError> {
 }
 
 /// The tenants with a log in the archive that `scope` reaches (never the audit trail's).
-fn archive_tenants(
+pub(crate) fn archive_tenants(
     state: &ApiState,
     scope: &kuzet_model::access::Scope,
 ) -> Result<Vec<TenantId>, ApiError> {

@@ -18,6 +18,7 @@ mod error;
 mod incidents;
 mod openapi;
 mod routes;
+pub mod search;
 mod state;
 mod throttle;
 

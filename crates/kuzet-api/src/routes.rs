@@ -15,7 +15,7 @@ use kuzet_model::access::{AccessDenied, Credential, Permission, PermissionKind, 
 use kuzet_model::audit::{Actor, AuditRecord, Outcome};
 
 use crate::state::{ApiState, SESSION_COOKIE};
-use crate::{ApiError, admin, auth, content, incidents};
+use crate::{ApiError, admin, auth, content, incidents, search};
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,6 +130,7 @@ table! {
     GET "/api/v1/tenants/{tenant}/events/export" "events.export" p(EventsExport) => content::export;
     DELETE "/api/v1/tenants/{tenant}/events" "events.purge" p(ArchivePurge) => content::purge;
     GET "/api/v1/events/{event}" "event.view" p(EventsRead) => content::event;
+    POST "/api/v1/search" "events.search" p(EventsRead) => search::route;
 
     GET "/api/v1/tenants/{tenant}/incidents" "incident.list" p(IncidentsRead) => incidents::list;
     POST "/api/v1/tenants/{tenant}/incidents" "incident.create" p(IncidentsManage) => incidents::create;

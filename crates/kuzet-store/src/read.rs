@@ -258,6 +258,39 @@ pub fn read_records(
     }
 }
 
+/// The sealed records of `tenant` that may have been received at or after `since`, in archive order: segments
+/// whose successor was opened before `since` are skipped unread (every record of a segment is received before
+/// it is sealed, so before the next segment opens). Records of the segments read are all returned.
+pub fn read_records_since(
+    archive_dir: &Path,
+    tenant: &TenantId,
+    since: jiff::Timestamp,
+) -> impl Iterator<Item = Result<StoredRecord, StoreError>> + use<> {
+    let since_nanos = crate::codec::timestamp_nanos(since);
+    let kept = segment_paths(archive_dir, tenant.as_str()).and_then(|paths| {
+        let mut opened = Vec::with_capacity(paths.len());
+        for path in &paths {
+            opened.push(read_segment_header(path)?.0.opened_at_nanos);
+        }
+        Ok(paths
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| opened.get(i + 1).is_none_or(|next| *next >= since_nanos))
+            .map(|(_, p)| p)
+            .collect::<VecDeque<_>>())
+    });
+    let (segments, pending, failed) = match kept {
+        Ok(s) => (s, VecDeque::new(), false),
+        Err(e) => (VecDeque::new(), VecDeque::from([Err(e)]), true),
+    };
+    RecordIter {
+        tenant: tenant.clone(),
+        segments,
+        pending,
+        failed,
+    }
+}
+
 /// Every sealed event of `tenant`, in archive order, derived through `normalizer` where the archive keeps raw
 /// events (format 2). An unreadable segment yields one error and ends the iteration.
 pub fn read_events(

@@ -12,6 +12,7 @@ mod hunt;
 mod identity;
 mod keys;
 mod response;
+mod search_cli;
 mod serve;
 
 use std::path::PathBuf;
@@ -148,6 +149,8 @@ enum Command {
     },
     /// Runs Sigma rules over EVTX, NDJSON and syslog files offline and prints every (rule, event) hit.
     Hunt(hunt::HuntArgs),
+    /// Searches the sealed events with the query language (docs/query.md), newest first.
+    Search(search_cli::SearchArgs),
     /// Prints a tenant's alerts, newest first.
     Alerts {
         #[arg(long)]
@@ -447,6 +450,7 @@ fn run() -> Result<()> {
             Ok(())
         }
         Command::Hunt(args) => hunt::hunt(args, &load_config(&cli)?),
+        Command::Search(args) => search_cli::run(args, &load_config(&cli)?),
         Command::Alerts {
             tenant,
             status,

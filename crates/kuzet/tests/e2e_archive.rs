@@ -438,3 +438,96 @@ format = "syslog"
     assert!(intact, "{report}");
     assert_eq!(site.export("alpha").len(), expected.len() + 1);
 }
+
+#[test]
+fn kuzet_search_finds_events_with_the_query_language() {
+    let site = Site::new(TENANTS, "");
+    ingest(&site, &fixtures(&site));
+    let search = |query: &str, extra: &[&str]| {
+        let mut args = vec![
+            "search",
+            query,
+            "--from",
+            "2026-11-01T00:00:00Z",
+            "--to",
+            "2027-01-01T00:00:00Z",
+        ];
+        args.extend_from_slice(extra);
+        site.kuzet(&args)
+    };
+    let ids = |output: std::process::Output| -> Vec<String> {
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["event"]["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect()
+    };
+    let events = site.export("akimat");
+    let id_of = |needle: &str| {
+        events
+            .iter()
+            .find(|e| e["event"]["original"].as_str().unwrap().contains(needle))
+            .unwrap()["event"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(
+        ids(search("user.name:dana", &["--format", "ndjson"])),
+        vec![id_of("json one")]
+    );
+    assert_eq!(
+        ids(search(
+            "\"failed password\" AND source.ip:198.51.100.0/24",
+            &["--format", "ndjson"]
+        )),
+        vec![id_of("Failed password")]
+    );
+    assert_eq!(ids(search("*", &["--format", "ndjson"])).len(), 5);
+    // Pages: two events, then the rest after the cursor, oldest first, nothing twice.
+    let first = search("*", &["--format", "json", "--size", "2", "--oldest"]);
+    let page: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
+    assert_eq!(page["total"], 5);
+    let cursor = page["next"].as_str().unwrap().to_owned();
+    let rest = ids(search(
+        "*",
+        &["--format", "ndjson", "--oldest", "--cursor", &cursor],
+    ));
+    assert_eq!(rest.len(), 3);
+    // Newest first, the same: every event once over both pages.
+    let first = search("*", &["--format", "json", "--size", "2"]);
+    let page: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
+    let mut seen: Vec<String> = page["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"]["id"].as_str().unwrap().to_owned())
+        .collect();
+    let cursor = page["next"].as_str().unwrap().to_owned();
+    seen.extend(ids(search(
+        "*",
+        &["--format", "ndjson", "--cursor", &cursor],
+    )));
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), 5);
+    let table = search("user.name:dana", &[]);
+    assert!(String::from_utf8_lossy(&table.stdout).contains("1 of 1 matching event(s) shown"));
+    let bad = search("user.name:", &[]);
+    assert!(!bad.status.success());
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        stderr.contains("at character 11: expected a value after `user.name:`"),
+        "{stderr}"
+    );
+}

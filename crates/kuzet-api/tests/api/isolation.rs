@@ -232,3 +232,52 @@ async fn another_tenants_objects_are_never_returned() {
     );
     assert_eq!(h.call(Method::GET, &path, &owner, None).await.status, 403);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_finds_only_the_callers_tenants_and_names_query_errors() {
+    let h = Harness::new().await;
+    let analyst = h.session("aigerim").await;
+    let banker = h.session("banker").await;
+    let range = |query: &str| json!({"query": query, "from": "2026-12-01T00:00:00Z", "to": "2026-12-05T00:00:00Z"});
+    let search = |auth: Auth, body: serde_json::Value| {
+        let h = &h;
+        async move {
+            h.call(Method::POST, "/api/v1/search", &auth, Some(body))
+                .await
+        }
+    };
+    // Both tenants hold the same kind of event; each analyst finds only their organization's.
+    for (auth, tenant) in [(analyst.clone(), OWN), (banker.clone(), OTHER)] {
+        let answer = search(auth, range("\"failed password\" AND source.ip:10.0.0.0/8")).await;
+        assert_eq!(answer.status, 200, "{}", answer.text);
+        assert_eq!(answer.json["total"], 1, "{}", answer.text);
+        assert_eq!(answer.json["events"][0]["organization"]["id"], tenant);
+        assert_eq!(
+            answer.json["events"][0]["event"]["id"],
+            h.events[tenant].to_string()
+        );
+    }
+    // Asking for another organization's tenant by name is "not found", as for one that does not exist.
+    let mut body = range("*");
+    body["tenants"] = json!([OTHER]);
+    let answer = search(analyst.clone(), body).await;
+    assert_eq!(answer.status, 404, "{}", answer.text);
+    assert!(answer.message().contains(&format!("tenant `{OTHER}`")));
+    // Outside the time range, nothing; a query error names the character and what was expected.
+    let mut body = range("*");
+    body["from"] = json!("2026-12-05T00:00:00Z");
+    body["to"] = json!("2026-12-06T00:00:00Z");
+    assert_eq!(search(analyst.clone(), body).await.json["total"], 0);
+    let answer = search(analyst.clone(), range("user.name:")).await;
+    assert_eq!(answer.status, 400);
+    assert!(
+        answer
+            .message()
+            .contains("at character 11: expected a value after `user.name:`"),
+        "{}",
+        answer.text
+    );
+    let mut body = range("*");
+    body["size"] = json!(100_000);
+    assert_eq!(search(analyst, body).await.status, 400);
+}

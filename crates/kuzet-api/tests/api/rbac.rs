@@ -64,6 +64,7 @@ fn case(
         "rule.exception.create" => Some(
             json!({"field": "host.name", "value": format!("h-{role}-{n}"), "reason": "matrix"}),
         ),
+        "events.search" => Some(json!({"query": "*", "tenants": [tenant]})),
         "incident.evidence.attach" => {
             Some(json!({"event": h.events[tenant].to_string(), "reason": "matrix"}))
         }
@@ -119,7 +120,9 @@ fn case(
 
 /// Whether the route is about one tenant's objects (so that own and other tenant differ).
 fn tenant_dimension(spec: &RouteSpec) -> bool {
-    spec.path.contains("{tenant}") || spec.path.starts_with("/api/v1/events/")
+    spec.path.contains("{tenant}")
+        || spec.path.starts_with("/api/v1/events/")
+        || spec.path == "/api/v1/search"
 }
 
 fn expected(spec: &RouteSpec, role: &str, tenant: &str) -> bool {
