@@ -181,40 +181,75 @@ pub fn glob(parts: &[Glob], text: &str) -> bool {
     }
 }
 
-/// Orders two values the way the field's type does: times as instants (on `@timestamp` and `*.ingested`),
-/// addresses as addresses, numbers as numbers, otherwise text.
-fn compare(field: &str, a: &str, b: &str) -> Option<std::cmp::Ordering> {
+/// How a range compares: decided by the field and the range's ends, never by the value alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RangeKind {
+    /// `@timestamp`, `*.ingested`, `*.created`: instants.
+    Time,
+    /// Every end is an address: only address values compare.
+    Address,
+    /// Every end is a number: only numeric values compare.
+    Number,
+    /// Otherwise: every value as text.
+    Text,
+}
+
+fn range_kind(field: &str, lower: &Bound, upper: &Bound) -> RangeKind {
     if field == fields::TIMESTAMP || field.ends_with(".ingested") || field.ends_with(".created") {
-        let parse = |s: &str| -> Option<jiff::Timestamp> {
-            s.parse::<jiff::Timestamp>().ok().or_else(|| {
-                s.parse::<jiff::civil::Date>()
-                    .ok()
-                    .and_then(|d| d.to_zoned(jiff::tz::TimeZone::UTC).ok())
-                    .map(|z| z.timestamp())
-            })
-        };
-        return Some(parse(a)?.cmp(&parse(b)?));
+        return RangeKind::Time;
     }
-    if let (Ok(x), Ok(y)) = (a.parse::<IpAddr>(), b.parse::<IpAddr>()) {
-        return Some(x.cmp(&y));
+    let ends: Vec<&str> = [lower, upper]
+        .into_iter()
+        .filter_map(|b| match b {
+            Bound::Inclusive(v) | Bound::Exclusive(v) => Some(v.as_str()),
+            Bound::Unbounded => None,
+        })
+        .collect();
+    if !ends.is_empty() && ends.iter().all(|e| e.parse::<IpAddr>().is_ok()) {
+        RangeKind::Address
+    } else if !ends.is_empty() && ends.iter().all(|e| number(e).is_some()) {
+        RangeKind::Number
+    } else {
+        RangeKind::Text
     }
-    if let (Ok(x), Ok(y)) = (a.parse::<f64>(), b.parse::<f64>()) {
-        return x.partial_cmp(&y);
+}
+
+fn number(text: &str) -> Option<f64> {
+    text.parse::<f64>().ok().filter(|n| !n.is_nan())
+}
+
+fn instant(text: &str) -> Option<jiff::Timestamp> {
+    text.parse::<jiff::Timestamp>().ok().or_else(|| {
+        text.parse::<jiff::civil::Date>()
+            .ok()
+            .and_then(|d| d.to_zoned(jiff::tz::TimeZone::UTC).ok())
+            .map(|z| z.timestamp())
+    })
+}
+
+/// Orders a value against a range end the way the range's kind does; `None` when either does not read as that
+/// kind (then the value is outside the range).
+fn compare(kind: RangeKind, a: &str, b: &str) -> Option<std::cmp::Ordering> {
+    match kind {
+        RangeKind::Time => Some(instant(a)?.cmp(&instant(b)?)),
+        RangeKind::Address => Some(a.parse::<IpAddr>().ok()?.cmp(&b.parse::<IpAddr>().ok()?)),
+        RangeKind::Number => number(a)?.partial_cmp(&number(b)?),
+        RangeKind::Text => Some(a.cmp(b)),
     }
-    Some(a.cmp(b))
 }
 
 fn in_range(field: &str, value: &str, lower: &Bound, upper: &Bound) -> bool {
     use std::cmp::Ordering::{Equal, Greater, Less};
+    let kind = range_kind(field, lower, upper);
     let low = match lower {
         Bound::Unbounded => true,
-        Bound::Inclusive(b) => matches!(compare(field, value, b), Some(Greater | Equal)),
-        Bound::Exclusive(b) => matches!(compare(field, value, b), Some(Greater)),
+        Bound::Inclusive(b) => matches!(compare(kind, value, b), Some(Greater | Equal)),
+        Bound::Exclusive(b) => matches!(compare(kind, value, b), Some(Greater)),
     };
     let high = match upper {
         Bound::Unbounded => true,
-        Bound::Inclusive(b) => matches!(compare(field, value, b), Some(Less | Equal)),
-        Bound::Exclusive(b) => matches!(compare(field, value, b), Some(Less)),
+        Bound::Inclusive(b) => matches!(compare(kind, value, b), Some(Less | Equal)),
+        Bound::Exclusive(b) => matches!(compare(kind, value, b), Some(Less)),
     };
     low && high
 }

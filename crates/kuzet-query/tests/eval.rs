@@ -58,6 +58,15 @@ fn each_kind_of_condition_matches_as_documented() {
         ("message:198.51.100.7", true), // a word with punctuation is a phrase of its parts
         ("source.ip:198.51.100.0/24", true),
         ("source.ip:10.0.0.0/8", false),
+        // A range compares by what its ends are: numbers compare only numbers, addresses only addresses.
+        ("host.name:[1 TO 9]", false),
+        ("host.name:[a TO e]", true),
+        ("process.name:[1 TO *]", false),
+        ("source.port:[50000 TO 60000]", true),
+        ("source.ip:[198.51.100.1 TO 198.51.100.9]", true),
+        ("source.port:[198.51.100.1 TO *]", false),
+        ("user.name:[R TO S]", true), // text order is byte order, case-sensitive
+        ("user.name:[r TO s]", false),
         ("source.port:50022", true),
         ("source.port >= 50000", true),
         ("source.port:[1 TO 1024]", false),

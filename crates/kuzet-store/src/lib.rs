@@ -37,7 +37,7 @@ pub use durable::crash;
 pub use error::StoreError;
 pub use keys::{PublicKeyFile, Signer, SigningKeyFile, VerifyingKey};
 pub use proof::{InclusionProof, prove, prove_in, prove_in_by_scan};
-pub use read::{StoredRecord, read_events, read_records, read_records_since};
+pub use read::{StoredRecord, read_at, read_events, read_records, read_records_since};
 pub use store::{
     Normalize, Normalizer, StatsHandle, Store, StoreConfig, StoreStats, Unparsed, unparsed,
 };

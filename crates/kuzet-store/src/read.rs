@@ -470,3 +470,135 @@ impl PositionReader {
         Ok(out)
     }
 }
+
+/// The events at `positions` (ascending, each at most once) of `tenant`'s log, each with its position — what a
+/// search index points at. Blocks are found through the block index (`index.rs`): O(log n) small reads per block,
+/// and each block read is checked against the leaf the index holds; without a usable index the segments are read
+/// from the first position on. A position the log does not hold (yet) is absent from the answer.
+pub fn read_at(
+    archive_dir: &Path,
+    tenant: &TenantId,
+    positions: &[u64],
+    normalizer: &Normalize,
+) -> Result<Vec<(u64, Event)>, StoreError> {
+    let dir = archive_dir.join(tenant.as_str());
+    if positions.is_empty() {
+        return Ok(Vec::new());
+    }
+    if let Some(mut index) = crate::index::IndexReader::open(&dir)? {
+        return read_at_indexed(&dir, tenant, &mut index, positions, &**normalizer);
+    }
+    let mut reader = PositionReader::new(archive_dir, tenant, normalizer.clone());
+    let mut out = Vec::with_capacity(positions.len());
+    let mut rest = positions;
+    while let Some(&first) = rest.first() {
+        let events = reader.read_from(first)?;
+        let Some(end) = events.last().map(|(p, _)| p + 1) else {
+            break;
+        };
+        for (position, event) in events {
+            if rest.first() == Some(&position) {
+                out.push((position, event));
+                rest = &rest[1..];
+            }
+        }
+        // Positions before the block's end that it did not hold are not in the log.
+        while rest.first().is_some_and(|&p| p < end) {
+            rest = &rest[1..];
+        }
+    }
+    Ok(out)
+}
+
+fn read_at_indexed(
+    dir: &Path,
+    tenant: &TenantId,
+    index: &mut crate::index::IndexReader,
+    positions: &[u64],
+    normalizer: &dyn Normalizer,
+) -> Result<Vec<(u64, Event)>, StoreError> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut out = Vec::with_capacity(positions.len());
+    let mut rest = positions;
+    while let Some(&wanted) = rest.first() {
+        // The last block whose first record is at or before `wanted`; invariant: blocks before `lo` start at or
+        // before it, blocks from `hi` on after it.
+        let (mut lo, mut hi) = (0u64, index.len);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if index.entry(mid)?.first_record <= wanted {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        let Some(entry) = lo.checked_sub(1).map(|n| index.entry(n)).transpose()? else {
+            rest = &rest[1..];
+            continue;
+        };
+        let end = entry.first_record + u64::from(entry.record_count);
+        if wanted >= end {
+            // Past the last indexed block (not sealed yet), or in a gap the index cannot explain.
+            rest = &rest[1..];
+            continue;
+        }
+        let path = dir.join(crate::format::segment_file_name(entry.segment));
+        let mut file = std::fs::File::open(&path).map_err(StoreError::io(&path))?;
+        let mut head = [0u8; BLOCK_HEADER_LEN];
+        file.seek(SeekFrom::Start(entry.offset))
+            .and_then(|_| file.read_exact(&mut head))
+            .map_err(StoreError::io(&path))?;
+        let header = BlockHeader::decode(&head).map_err(|d| StoreError::corrupt(&path, d))?;
+        let mut block = vec![0u8; usize::try_from(header.encoded_len()).unwrap_or(usize::MAX)];
+        file.seek(SeekFrom::Start(entry.offset))
+            .and_then(|_| file.read_exact(&mut block))
+            .map_err(StoreError::io(&path))?;
+        let view = BlockView::of(header, &block);
+        if header.block_index != entry.block_index
+            || crate::format::block_leaf(view.header_bytes, &view.root) != entry.leaf
+        {
+            return Err(StoreError::corrupt(
+                &path,
+                format!(
+                    "block {}: the block index does not describe it",
+                    entry.block_index
+                ),
+            ));
+        }
+        let data = decompress(&path, &view)?;
+        let records = crate::format::block_records(&view.header, &data);
+        if let Some(e) = records.error {
+            return Err(StoreError::corrupt(
+                &path,
+                format!("block {}: {e}", header.block_index),
+            ));
+        }
+        while let Some(&position) = rest.first() {
+            if position >= end {
+                break;
+            }
+            rest = &rest[1..];
+            let Some(record) = usize::try_from(position - entry.first_record)
+                .ok()
+                .filter(|&i| i < records.len())
+                .map(|i| records.get(i))
+            else {
+                continue;
+            };
+            let (index, event) = event_of(record, tenant, normalizer).map_err(|d| {
+                StoreError::corrupt(&path, format!("block {}: {d}", header.block_index))
+            })?;
+            if index != position {
+                return Err(StoreError::corrupt(
+                    &path,
+                    format!(
+                        "block {}: record {index} stands where record {position} belongs",
+                        header.block_index
+                    ),
+                ));
+            }
+            out.push((position, event));
+        }
+    }
+    Ok(out)
+}

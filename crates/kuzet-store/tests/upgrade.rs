@@ -96,6 +96,28 @@ fn the_store_continues_a_version_1_log_in_a_new_version_2_segment() {
         .collect();
     assert_eq!(read.len(), 4 + new.len());
     assert_eq!(&read[4..], new.iter().map(|r| r.id).collect::<Vec<_>>());
+
+    // What the search index points at: events by position (in the tenant's log), across both formats, through
+    // the block index and without it; positions the log does not hold are absent.
+    let all: Vec<_> = read_events(&archive, &tenant("alpha"), normalize())
+        .map(|e| e.unwrap())
+        .collect();
+    let wanted = [0u64, 2, 3, 4, 17, 33, 34, 1_000];
+    for without_index in [false, true] {
+        if without_index {
+            std::fs::remove_file(archive.join("alpha").join("blocks.idx")).unwrap();
+        }
+        let got = kuzet_store::read_at(&archive, &tenant("alpha"), &wanted, &normalize()).unwrap();
+        let positions: Vec<u64> = got.iter().map(|(p, _)| *p).collect();
+        assert_eq!(
+            positions,
+            [0, 2, 3, 4, 17, 33],
+            "without index: {without_index}"
+        );
+        for (position, event) in &got {
+            assert_eq!(event, &all[*position as usize], "position {position}");
+        }
+    }
 }
 
 #[test]

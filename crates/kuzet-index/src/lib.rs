@@ -1,0 +1,49 @@
+//! The hot search index (`docs/formats/index.md`): every sealed event of a tenant, in per-day tantivy partitions
+//! under the index directory, searchable with the analyst query language (`kuzet-query`). The index holds terms
+//! and two fast fields per event — when it happened and where it is sealed — never the event: hits are read from
+//! the sealed archive and checked against the query, so the index can be dropped and rebuilt from the archive at
+//! any time, and a result is always a sealed event.
+//!
+//! Depends on kuzet-model and kuzet-query among Kuzet crates; the caller feeds it events with their positions
+//! (the store's consumer `index`) and reads hits for it (`kuzet_store::read_at`).
+
+mod error;
+mod partition;
+mod schema;
+mod search;
+mod translate;
+
+use std::path::Path;
+
+use kuzet_model::TenantId;
+
+pub use error::IndexError;
+pub use partition::{Added, IndexConfig, Indexer, PartitionKey};
+pub use schema::{MAX_TERM, MAX_WORD, SCHEMA_VERSION};
+pub use search::{EXACT_TOTAL_LIMIT, Fetch, IndexSearcher, Key, Order, Page, Request};
+
+/// The partitions the index holds for `tenant`, oldest first.
+pub fn partitions(dir: &Path, tenant: &TenantId) -> Result<Vec<PartitionKey>, IndexError> {
+    let path = dir.join(tenant.as_str());
+    let entries = match std::fs::read_dir(&path) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(IndexError::io(&path)(e)),
+    };
+    let mut out = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(IndexError::io(&path))?;
+        if let Some(day) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<jiff::civil::Date>().ok())
+        {
+            out.push(PartitionKey {
+                tenant: tenant.clone(),
+                day,
+            });
+        }
+    }
+    out.sort();
+    Ok(out)
+}

@@ -1,0 +1,319 @@
+//! The partition schema (`docs/formats/index.md`) and how an event becomes one document.
+//!
+//! Every value is indexed under its field name, so one small fixed schema holds every ECS field and the long tail
+//! (`winlog.event_data.*`, JSON fields) alike:
+//! - `kw`: each value of a keyword field, lowercased, as the term `<field>\x1f<value>`;
+//! - `tx`: each word of a text field (`kuzet_query::TEXT_FIELDS`) as `<field>\x1f<word>`, with positions, so
+//!   phrases match words in a row; the elements of an array are one position apart more, so no phrase spans two;
+//! - `nv`: each value that reads as a number (or, on time fields, as an instant in microseconds), as
+//!   `<field>\x1f` and eight bytes that sort as the numbers do — ranges are term ranges;
+//! - `ip`: each value that reads as an address, as `<field>\x1f`, `4` or `6`, and its bytes — CIDRs and address
+//!   ranges are term ranges in `IpAddr` order;
+//! - `fn`: the name of each field the event holds (for `exists`), and `<field>\x1elong` when one of its values is
+//!   longer than a term may be;
+//! - `ts` (`@timestamp` in microseconds, indexed and fast) and `pos` (the event's position in its tenant's sealed
+//!   log, fast): what a hit is — the event itself is read from the archive.
+
+use std::net::IpAddr;
+
+use kuzet_model::{Event, fields};
+use kuzet_query::{TEXT_FIELDS, field_values, words};
+use tantivy::TantivyDocument;
+use tantivy::schema::{
+    FAST, Field, INDEXED, IndexRecordOption, STRING, Schema, TextFieldIndexing, TextOptions,
+};
+use tantivy::tokenizer::{PreTokenizedString, Token};
+
+/// The schema version a partition's `kuzet-index.json` names; a partition of another version is rebuilt.
+pub const SCHEMA_VERSION: u32 = 1;
+/// Separates a field name from its value in a term.
+pub(crate) const SEP: char = '\u{1f}';
+/// Marks, in `fn`, a field with a value too long to be a term.
+pub(crate) const LONG: &str = "\u{1e}long";
+/// The longest value indexed as a term (bytes); a longer one is marked instead.
+pub const MAX_TERM: usize = 16 * 1024;
+/// The longest word indexed (bytes); a longer one is cut to this length.
+pub const MAX_WORD: usize = 256;
+
+/// Fields the event holds in typed form (`Event`), reachable by their ECS names.
+pub(crate) const HOT_FIELDS: &[&str] = &[
+    fields::TIMESTAMP,
+    "event.ingested",
+    "event.id",
+    "event.original",
+    "organization.id",
+    "kuzet.source",
+];
+
+#[derive(Debug, Clone)]
+pub(crate) struct Fields {
+    pub schema: Schema,
+    pub kw: Field,
+    pub tx: Field,
+    pub nv: Field,
+    pub ip: Field,
+    pub names: Field,
+    pub ts: Field,
+    pub pos: Field,
+}
+
+impl Fields {
+    pub fn new() -> Self {
+        let mut b = Schema::builder();
+        let kw = b.add_text_field("kw", STRING);
+        let tx = b.add_text_field(
+            "tx",
+            TextOptions::default().set_indexing_options(
+                TextFieldIndexing::default()
+                    .set_tokenizer("raw")
+                    .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+            ),
+        );
+        let nv = b.add_bytes_field("nv", INDEXED);
+        let ip = b.add_bytes_field("ip", INDEXED);
+        let names = b.add_text_field("fn", STRING);
+        let ts = b.add_i64_field("ts", INDEXED | FAST);
+        let pos = b.add_u64_field("pos", FAST);
+        Self {
+            schema: b.build(),
+            kw,
+            tx,
+            nv,
+            ip,
+            names,
+            ts,
+            pos,
+        }
+    }
+
+    /// The document of `event` at `position`.
+    pub fn document(&self, position: u64, event: &Event) -> TantivyDocument {
+        let mut doc = TantivyDocument::new();
+        doc.add_i64(self.ts, micros(event.timestamp));
+        doc.add_u64(self.pos, position);
+        doc.add_text(
+            self.kw,
+            keyword_term("organization.id", event.tenant.as_str()),
+        );
+        doc.add_text(self.kw, keyword_term("kuzet.source", event.source.as_str()));
+        self.add_number(&mut doc, "event.ingested", micros(event.ingested) as f64);
+        let original = event.original_lossy();
+        let original_words: Vec<String> = words(&original).collect();
+        let mut tokens = Vec::new();
+        let mut position = 0usize;
+        push_words(
+            &mut tokens,
+            &mut position,
+            "event.original",
+            &original_words,
+        );
+        for (name, _) in &event.fields {
+            if HOT_FIELDS.contains(&name.as_str()) {
+                continue;
+            }
+            let values = field_values(event, name);
+            if values.is_empty() {
+                continue;
+            }
+            doc.add_text(self.names, name);
+            if TEXT_FIELDS.contains(&name.as_str()) {
+                for value in &values {
+                    let value_words: Vec<String> = words(value).collect();
+                    // A message that is a run of the original's words is found through the original's words
+                    // (`translate.rs` asks both): most messages are, and this halves the text the index holds.
+                    if name == "message" && contains_run(&original_words, &value_words) {
+                        continue;
+                    }
+                    push_words(&mut tokens, &mut position, name, &value_words);
+                }
+                continue;
+            }
+            let time = is_time_field(name);
+            for value in &values {
+                if value.len() > MAX_TERM {
+                    doc.add_text(self.names, format!("{name}{LONG}"));
+                } else {
+                    doc.add_text(self.kw, keyword_term(name, value));
+                }
+                if time {
+                    if let Some(t) = parse_instant(value) {
+                        self.add_number(&mut doc, name, micros(t) as f64);
+                    }
+                } else if let Some(n) = parse_number(value) {
+                    self.add_number(&mut doc, name, n);
+                }
+                if let Ok(ip) = value.parse::<IpAddr>() {
+                    doc.add_bytes(self.ip, &ip_term(name, ip));
+                }
+            }
+        }
+        if !tokens.is_empty() {
+            doc.add_pre_tokenized_text(
+                self.tx,
+                PreTokenizedString {
+                    text: String::new(),
+                    tokens,
+                },
+            );
+        }
+        doc
+    }
+
+    fn add_number(&self, doc: &mut TantivyDocument, field: &str, n: f64) {
+        doc.add_bytes(self.nv, &number_term(field, n));
+    }
+}
+
+fn push_words(tokens: &mut Vec<Token>, position: &mut usize, field: &str, words: &[String]) {
+    for word in words {
+        tokens.push(Token {
+            offset_from: 0,
+            offset_to: 0,
+            position: *position,
+            text: text_term(field, word),
+            position_length: 1,
+        });
+        *position += 1;
+    }
+    // A gap: no phrase runs from one value into the next.
+    *position += 1;
+}
+
+/// Whether `needle` occurs as consecutive words of `haystack`.
+pub(crate) fn contains_run(haystack: &[String], needle: &[String]) -> bool {
+    needle.is_empty() || haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// `@timestamp`, `*.ingested` and `*.created` order as instants (the query language's rule).
+pub(crate) fn is_time_field(field: &str) -> bool {
+    field == fields::TIMESTAMP || field.ends_with(".ingested") || field.ends_with(".created")
+}
+
+/// An instant as the query language reads one: an RFC 3339 time, or a date (midnight UTC).
+pub(crate) fn parse_instant(text: &str) -> Option<jiff::Timestamp> {
+    text.parse::<jiff::Timestamp>().ok().or_else(|| {
+        text.parse::<jiff::civil::Date>()
+            .ok()
+            .and_then(|d| d.to_zoned(jiff::tz::TimeZone::UTC).ok())
+            .map(|z| z.timestamp())
+    })
+}
+
+/// A number as the query language reads one (`f64`), never NaN.
+pub(crate) fn parse_number(text: &str) -> Option<f64> {
+    text.parse::<f64>().ok().filter(|n| !n.is_nan())
+}
+
+/// Microseconds since the epoch, rounded down.
+pub(crate) fn micros(t: jiff::Timestamp) -> i64 {
+    t.as_microsecond()
+}
+
+/// Cuts `text` to at most `max` bytes at a character boundary.
+pub(crate) fn truncate(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+pub(crate) fn keyword_term(field: &str, value: &str) -> String {
+    format!("{field}{SEP}{}", value.to_lowercase())
+}
+
+pub(crate) fn text_term(field: &str, word: &str) -> String {
+    format!("{field}{SEP}{}", truncate(word, MAX_WORD))
+}
+
+/// `<field>\x1f` and the number's bits, ordered as the numbers are (`-0` is `0`).
+pub(crate) fn number_term(field: &str, n: f64) -> Vec<u8> {
+    let n = if n == 0.0 { 0.0 } else { n };
+    let bits = n.to_bits();
+    let sortable = if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | (1 << 63)
+    };
+    let mut out = field_prefix(field);
+    out.extend_from_slice(&sortable.to_be_bytes());
+    out
+}
+
+/// `<field>\x1f`, `4` or `6`, and the address's bytes: byte order is `IpAddr` order.
+pub(crate) fn ip_term(field: &str, ip: IpAddr) -> Vec<u8> {
+    let mut out = field_prefix(field);
+    match ip {
+        IpAddr::V4(v4) => {
+            out.push(4);
+            out.extend_from_slice(&v4.octets());
+        }
+        IpAddr::V6(v6) => {
+            out.push(6);
+            out.extend_from_slice(&v6.octets());
+        }
+    }
+    out
+}
+
+pub(crate) fn field_prefix(field: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(field.len() + 17);
+    out.extend_from_slice(field.as_bytes());
+    out.push(SEP as u8);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn number_terms_sort_as_numbers() {
+        let mut numbers = vec![
+            -1e300,
+            -2.5,
+            -1.0,
+            -0.0,
+            0.0,
+            1e-9,
+            1.0,
+            2.0,
+            80.0,
+            1e300,
+            f64::INFINITY,
+        ];
+        numbers.push(f64::NEG_INFINITY);
+        let mut by_term = numbers.clone();
+        by_term.sort_by_key(|n| number_term("f", *n));
+        numbers.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+        assert_eq!(by_term, numbers);
+    }
+
+    #[test]
+    fn address_terms_sort_as_addresses() {
+        let mut ips: Vec<IpAddr> = [
+            "10.0.0.2",
+            "9.255.255.255",
+            "::1",
+            "10.0.0.10",
+            "2001:db8::1",
+            "255.0.0.0",
+        ]
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
+        let mut by_term = ips.clone();
+        by_term.sort_by_key(|ip| ip_term("f", *ip));
+        ips.sort();
+        assert_eq!(by_term, ips);
+    }
+
+    #[test]
+    fn truncation_keeps_whole_characters() {
+        assert_eq!(truncate("жжж", 5), "жж");
+        assert_eq!(truncate("abc", 5), "abc");
+    }
+}

@@ -1,0 +1,447 @@
+//! The index answers exactly what the reference semantics (`Query::matches`) answers: every query of a broad set,
+//! in both orders, paged, over generated events of three tenants and several days, against a brute-force scan.
+
+// Helpers outside #[test] functions unwrap too: a failure is a broken test setup.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use jiff::{SignedDuration, Timestamp};
+use kuzet_index::{IndexConfig, IndexSearcher, Indexer, Key, Order, Request};
+use kuzet_model::{Event, EventId, SourceId, TenantId, Value};
+
+/// A small deterministic generator (xorshift), so failures replay.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[(self.next() % items.len() as u64) as usize]
+    }
+}
+
+const USERS: &[&str] = &[
+    "alice",
+    "Alice",
+    "bob",
+    "root",
+    "svc-backup",
+    "svc-web",
+    "admin",
+    "Админ",
+    "local service",
+];
+const IPS: &[&str] = &[
+    "10.0.0.1",
+    "10.0.0.200",
+    "10.1.2.3",
+    "192.168.1.5",
+    "203.0.113.7",
+    "2001:db8::1",
+    "2001:DB8::ff",
+    "fe80::1",
+    "not-an-ip",
+];
+const WORDS: &[&str] = &[
+    "failed",
+    "password",
+    "for",
+    "root",
+    "from",
+    "accepted",
+    "session",
+    "opened",
+    "Пароль",
+    "неверный",
+    "connection",
+    "closed",
+    "dc-01",
+];
+const HOSTS: &[&str] = &["dc-01", "DC-01", "web-1", "db.example.kz", "host 7"];
+
+fn events(tenants: &[TenantId], count: usize) -> Vec<(u64, Event)> {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let start: Timestamp = "2026-12-01T20:00:00Z".parse().unwrap();
+    let mut positions: BTreeMap<TenantId, u64> = BTreeMap::new();
+    let mut out = Vec::new();
+    for i in 0..count {
+        let tenant = rng.pick(tenants).clone();
+        // Over about three days, some events in the same microsecond, one with nanoseconds.
+        let offset = SignedDuration::from_secs((rng.next() % (3 * 86_400)) as i64)
+            + SignedDuration::from_nanos((rng.next() % 3) as i64 * 500);
+        let timestamp = start + offset;
+        let n = 3 + rng.next() % 6;
+        let message: Vec<&str> = (0..n).map(|_| *rng.pick(WORDS)).collect();
+        let message = message.join(" ");
+        let user = *rng.pick(USERS);
+        let ip = *rng.pick(IPS);
+        let host = *rng.pick(HOSTS);
+        let original = if i % 5 == 0 {
+            // A message that is not a run of the original's words.
+            format!("<13>{host} app: {}", message.replace(' ', "_"))
+        } else {
+            format!("<13>{host} app[{i}]: {message}")
+        };
+        let mut event = Event::new(
+            EventId::from_parts(1_700_000_000_000 + i as u64, i as u128),
+            tenant.clone(),
+            SourceId::new("src-1").unwrap(),
+            timestamp,
+            original.into_bytes(),
+        );
+        event.timestamp = timestamp;
+        event.fields.insert("message", Value::Str(message));
+        event.fields.insert("user.name", Value::Str(user.into()));
+        event.fields.insert("host.name", Value::Str(host.into()));
+        if ip != "not-an-ip" || i % 2 == 0 {
+            event.fields.insert("source.ip", Value::Str(ip.into()));
+        }
+        match i % 4 {
+            0 => event
+                .fields
+                .insert("destination.port", Value::Int((rng.next() % 2000) as i64)),
+            1 => event.fields.insert(
+                "destination.port",
+                Value::Str(format!("{}", rng.next() % 2000)),
+            ),
+            2 => event.fields.insert("destination.port", Value::Float(443.0)),
+            _ => {}
+        }
+        event.fields.insert(
+            "event.code",
+            Value::Int(*rng.pick(&[4624i64, 4625, 4720, 1102])),
+        );
+        event.fields.insert(
+            "tags",
+            Value::Array(vec![
+                Value::Str(rng.pick(&["auth", "net", "Windows"]).to_string()),
+                Value::Str("kz".into()),
+            ]),
+        );
+        if i % 3 == 0 {
+            event.fields.insert(
+                "process.command_line",
+                Value::Str(format!(
+                    "C:\\Windows\\System32\\cmd.exe /c whoami {}",
+                    rng.pick(WORDS)
+                )),
+            );
+        }
+        if i % 7 == 0 {
+            event.fields.insert(
+                "event.created",
+                Value::Str((timestamp - SignedDuration::from_secs(5)).to_string()),
+            );
+        }
+        if i % 97 == 0 {
+            event.fields.insert(
+                "winlog.event_data.Blob",
+                Value::Str("x".repeat(kuzet_index::MAX_TERM + 10)),
+            );
+        }
+        if i % 11 == 0 {
+            event.fields.insert("labels.empty", Value::Array(vec![]));
+        }
+        let position = positions.entry(tenant).or_insert(0);
+        out.push((*position, event));
+        *position += 1;
+    }
+    out
+}
+
+const QUERIES: &[&str] = &[
+    "*",
+    "user.name:alice",
+    "user.name:ALICE",
+    "user.name:админ",
+    "user.name:svc-*",
+    "user.name:*ic?",
+    "user.name:\"local service\"",
+    "NOT user.name:(svc-* OR root)",
+    "user.name:(alice OR bob) AND NOT event.code:4625",
+    "failed password",
+    "\"failed password\"",
+    "пароль",
+    "pass*",
+    "message:root",
+    "message:\"password for\"",
+    "message:fail*",
+    "event.original:app",
+    "dc-01",
+    "host.name:dc-01",
+    "host.name:\"host 7\"",
+    "source.ip:10.0.0.0/8",
+    "source.ip:10.0.0.0/24",
+    "source.ip:2001:db8::/32",
+    "source.ip:2001:db8::1",
+    "source.ip:[10.0.0.1 TO 10.0.0.255]",
+    "source.ip:{10.0.0.1 TO *]",
+    "source.ip >= 2001:db8::",
+    "source.ip:*",
+    "NOT source.ip:*",
+    "destination.port:443",
+    "destination.port:[1 TO 1024]",
+    "destination.port:{1024 TO *]",
+    "destination.port < 100",
+    "destination.port:[a TO z]",
+    "event.code:(4624 OR 4625)",
+    "event.code >= 4700",
+    "tags:windows",
+    "tags:kz AND tags:net",
+    "process.command_line:whoami",
+    "process.command_line:\"cmd exe\"",
+    "process.command_line:C\\:\\\\Windows\\\\*",
+    "process.command_line:*system32*",
+    "_exists_:process.command_line",
+    "_exists_:labels.empty",
+    "event.created:*",
+    "event.created >= 2026-12-02",
+    "event.created:[2026-12-02T00:00:00Z TO 2026-12-03T00:00:00Z}",
+    "@timestamp >= 2026-12-02T12:00:00Z",
+    "@timestamp:[2026-12-02 TO 2026-12-03}",
+    "@timestamp < 2026-12-02T12:00:00.0000005Z",
+    "@timestamp:nonsense",
+    "winlog.event_data.Blob:x*",
+    "winlog.event_data.Blob:*",
+    "organization.id:beta",
+    "kuzet.source:src-1 AND user.name:root",
+    "(failed OR accepted) AND NOT (user.name:root OR source.ip:10.0.0.0/8)",
+    "NOT message:root",
+    "NOT failed",
+    "event.id:*",
+    "nothing-matches-this",
+];
+
+#[test]
+fn the_index_answers_what_a_scan_answers() {
+    let tenants: Vec<TenantId> = ["alpha", "beta", "gamma"]
+        .iter()
+        .map(|t| TenantId::new(*t).unwrap())
+        .collect();
+    let all = events(&tenants, 3000);
+    let dir = tempfile::tempdir().unwrap();
+    let mut indexer = Indexer::open(IndexConfig::new(dir.path())).unwrap();
+    let now = Instant::now();
+    for (position, event) in &all {
+        indexer.add(*position, event, now).unwrap();
+    }
+    indexer.commit(now).unwrap();
+    let searcher = indexer.searcher();
+    let by_key: BTreeMap<(TenantId, u64), Event> = all
+        .iter()
+        .map(|(p, e)| ((e.tenant.clone(), *p), e.clone()))
+        .collect();
+    let mut fetch = |tenant: &TenantId, positions: &[u64]| -> Result<Vec<(u64, Event)>, String> {
+        Ok(positions
+            .iter()
+            .filter_map(|p| by_key.get(&(tenant.clone(), *p)).map(|e| (*p, e.clone())))
+            .collect())
+    };
+    let ranges: [(Timestamp, Timestamp); 2] = [
+        (
+            "2026-12-01T00:00:00Z".parse().unwrap(),
+            "2026-12-06T00:00:00Z".parse().unwrap(),
+        ),
+        (
+            "2026-12-02T03:00:00.25Z".parse().unwrap(),
+            "2026-12-03T01:00:00.0000015Z".parse().unwrap(),
+        ),
+    ];
+    let asked: [&[TenantId]; 2] = [&tenants, &tenants[1..2]];
+    for text in QUERIES {
+        let query = kuzet_query::parse(text).unwrap();
+        for (from, to) in ranges {
+            for scope in asked {
+                let mut expected: Vec<Key> = all
+                    .iter()
+                    .filter(|(_, e)| {
+                        scope.contains(&e.tenant)
+                            && e.timestamp >= from
+                            && e.timestamp < to
+                            && query.matches(e)
+                    })
+                    .map(|(p, e)| Key::of(e, *p))
+                    .collect();
+                for order in [Order::Newest, Order::Oldest] {
+                    match order {
+                        Order::Newest => expected.sort_by(|a, b| b.cmp(a)),
+                        Order::Oldest => expected.sort(),
+                    }
+                    let mut got = Vec::new();
+                    let mut after = None;
+                    let mut total = None;
+                    for _ in 0..2000 {
+                        let request = Request {
+                            query: &query,
+                            tenants: scope,
+                            from,
+                            to,
+                            size: 97,
+                            order,
+                            after: after.clone(),
+                        };
+                        let page = searcher.search(&request, &mut fetch).unwrap();
+                        assert!(
+                            page.events.iter().all(|(_, e)| scope.contains(&e.tenant)),
+                            "{text}: another tenant's event"
+                        );
+                        if total.is_none() {
+                            total = Some((page.total, page.total_exact));
+                        }
+                        got.extend(page.events.into_iter().map(|(k, _)| k));
+                        match page.next {
+                            Some(next) => after = Some(next),
+                            None => break,
+                        }
+                    }
+                    if got != expected {
+                        let at = got
+                            .iter()
+                            .zip(&expected)
+                            .position(|(a, b)| a != b)
+                            .unwrap_or(got.len().min(expected.len()));
+                        panic!(
+                            "query `{text}` ({order:?}, {from}..{to}, {} tenants): {} found, {} expected; first difference at {at}: {:?} vs {:?}",
+                            scope.len(),
+                            got.len(),
+                            expected.len(),
+                            got.get(at),
+                            expected.get(at)
+                        );
+                    }
+                    let (total, exact) = total.unwrap();
+                    if exact {
+                        assert_eq!(total, expected.len() as u64, "total of `{text}`");
+                    } else {
+                        assert!(total >= expected.len() as u64, "bound of `{text}`");
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_restarted_indexer_skips_what_it_committed_and_a_cursor_survives_the_text() {
+    let tenants = vec![TenantId::new("alpha").unwrap()];
+    let all = events(&tenants, 200);
+    let dir = tempfile::tempdir().unwrap();
+    let now = Instant::now();
+    {
+        let mut indexer = Indexer::open(IndexConfig::new(dir.path())).unwrap();
+        for (p, e) in &all[..150] {
+            indexer.add(*p, e, now).unwrap();
+        }
+        indexer.close().unwrap();
+    }
+    let mut indexer = Indexer::open(IndexConfig::new(dir.path())).unwrap();
+    let mut again = 0;
+    for (p, e) in &all {
+        if indexer.add(*p, e, now).unwrap() == kuzet_index::Added::Present {
+            again += 1;
+        }
+    }
+    indexer.commit(now).unwrap();
+    assert_eq!(again, 150);
+    let searcher = IndexSearcher::open(dir.path());
+    let query = kuzet_query::parse("*").unwrap();
+    let mut fetch = |_: &TenantId, positions: &[u64]| -> Result<Vec<(u64, Event)>, String> {
+        Ok(positions
+            .iter()
+            .map(|p| (*p, all[*p as usize].1.clone()))
+            .collect())
+    };
+    let request = Request {
+        query: &query,
+        tenants: &tenants,
+        from: "2026-11-01T00:00:00Z".parse().unwrap(),
+        to: "2026-12-31T00:00:00Z".parse().unwrap(),
+        size: 10,
+        order: Order::Oldest,
+        after: None,
+    };
+    let page = searcher.search(&request, &mut fetch).unwrap();
+    assert_eq!(page.total, 200);
+    let next = page.next.unwrap();
+    assert_eq!(Key::parse(&next.to_string()).unwrap(), next);
+}
+
+#[test]
+fn days_before_the_hot_window_are_dropped_and_the_rest_stay_searchable() {
+    let tenants = vec![
+        TenantId::new("alpha").unwrap(),
+        TenantId::new("beta").unwrap(),
+    ];
+    let all = events(&tenants, 600);
+    let dir = tempfile::tempdir().unwrap();
+    let now = Instant::now();
+    let mut indexer = Indexer::open(IndexConfig::new(dir.path())).unwrap();
+    for (p, e) in &all {
+        indexer.add(*p, e, now).unwrap();
+    }
+    indexer.commit(now).unwrap();
+    let searcher = indexer.searcher();
+    let first_kept: jiff::civil::Date = "2026-12-03".parse().unwrap();
+    let dropped = indexer.drop_before(&tenants[0], first_kept).unwrap();
+    assert_eq!(
+        dropped.len(),
+        2,
+        "2026-12-01 and 2026-12-02 of alpha: {dropped:?}"
+    );
+    let days: Vec<String> = kuzet_index::partitions(dir.path(), &tenants[0])
+        .unwrap()
+        .iter()
+        .map(|k| k.day.to_string())
+        .collect();
+    assert_eq!(days, ["2026-12-03", "2026-12-04"]);
+    let query = kuzet_query::parse("*").unwrap();
+    let by_key: BTreeMap<(TenantId, u64), Event> = all
+        .iter()
+        .map(|(p, e)| ((e.tenant.clone(), *p), e.clone()))
+        .collect();
+    let mut fetch = |tenant: &TenantId, positions: &[u64]| -> Result<Vec<(u64, Event)>, String> {
+        Ok(positions
+            .iter()
+            .filter_map(|p| by_key.get(&(tenant.clone(), *p)).map(|e| (*p, e.clone())))
+            .collect())
+    };
+    let from: Timestamp = "2026-11-30T00:00:00Z".parse().unwrap();
+    let to: Timestamp = "2026-12-06T00:00:00Z".parse().unwrap();
+    let request = Request {
+        query: &query,
+        tenants: &tenants,
+        from,
+        to,
+        size: 10,
+        order: Order::Oldest,
+        after: None,
+    };
+    let page = searcher.search(&request, &mut fetch).unwrap();
+    let kept = all
+        .iter()
+        .filter(|(_, e)| {
+            e.tenant == tenants[1]
+                || e.timestamp.to_zoned(jiff::tz::TimeZone::UTC).date() >= first_kept
+        })
+        .count();
+    assert_eq!(page.total, kept as u64);
+    // New events of a kept day still go in after the drop.
+    let (p, e) = all
+        .iter()
+        .rev()
+        .find(|(_, e)| e.tenant == tenants[0])
+        .unwrap();
+    let mut later = e.clone();
+    later.id = EventId::from_parts(1_800_000_000_000, 1);
+    indexer.add(p + 10_000, &later, now).unwrap();
+    indexer.commit(now).unwrap();
+    assert_eq!(
+        searcher.search(&request, &mut fetch).unwrap().total,
+        kept as u64 + 1
+    );
+}
