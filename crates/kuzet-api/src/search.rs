@@ -1,16 +1,18 @@
 //! Event search (`POST /api/v1/search`, `kuzet search`): a query of the analyst language (`docs/query.md`) over
 //! the sealed events of the tenants the caller reaches, in a time range on `@timestamp`, sorted, paged by cursor.
 //!
-//! This first version scans the archive — every event of the range is derived and evaluated with the query's
-//! reference semantics, so results are exact — and reads only the segments that can hold the range (see
-//! [`RECEIVE_MARGIN`]). The hot index (issue #4) will answer the same requests from an index.
+//! The hot index (`kuzet-index`) answers when the server keeps one: it proposes events, which are read from the
+//! sealed archive and checked against the query. Without an index (`kuzet search` on a data directory no server
+//! has indexed, tests) the archive is scanned: every event of the range is derived and evaluated. Both give the
+//! same pages in the same order ([`Key`]).
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use std::path::Path;
 
 use jiff::{SignedDuration, Timestamp};
-use kuzet_model::{Event, EventId, TenantId};
+use kuzet_index::{IndexSearcher, Key, Order, Page};
+use kuzet_model::{Event, TenantId};
 use kuzet_query::Query;
 use kuzet_store::{Normalize, StoreError};
 
@@ -18,53 +20,10 @@ use kuzet_store::{Normalize, StoreError};
 pub const MAX_PAGE: usize = 10_000;
 /// The default page.
 pub const DEFAULT_PAGE: usize = 100;
-/// How long before its `@timestamp` an event may have been received and still be found: segments that closed
-/// more than this before the range starts are not read. An event whose sender's clock ran further ahead is
+/// How long before its `@timestamp` an event may have been received and still be found by a scan: segments that
+/// closed more than this before the range starts are not read. An event whose sender's clock ran further ahead is
 /// flagged with a clock-skew issue when parsed, and found by a range that starts this much earlier.
 pub const RECEIVE_MARGIN: SignedDuration = SignedDuration::from_hours(24);
-
-/// Which events come first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Order {
-    #[default]
-    Newest,
-    Oldest,
-}
-
-impl Order {
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "newest" | "desc" => Some(Order::Newest),
-            "oldest" | "asc" => Some(Order::Oldest),
-            _ => None,
-        }
-    }
-}
-
-/// Where a page ended: the sort key of its last event. Written as `<@timestamp>_<event id>`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Cursor {
-    pub timestamp: Timestamp,
-    pub id: EventId,
-}
-
-impl Cursor {
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let (time, id) = text
-            .rsplit_once('_')
-            .ok_or_else(|| format!("cursor `{text}`: expected <time>_<event id>"))?;
-        Ok(Self {
-            timestamp: time.parse().map_err(|e| format!("cursor `{text}`: {e}"))?,
-            id: id.parse().map_err(|e| format!("cursor `{text}`: {e}"))?,
-        })
-    }
-}
-
-impl std::fmt::Display for Cursor {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}_{}", self.timestamp, self.id)
-    }
-}
 
 /// One search.
 #[derive(Debug, Clone)]
@@ -77,36 +36,62 @@ pub struct SearchRequest {
     pub size: usize,
     pub order: Order,
     /// Continue after this event (the previous page's `next`).
-    pub after: Option<Cursor>,
+    pub after: Option<Key>,
+    /// Also count the matches of the whole range per this interval of `@timestamp`.
+    pub histogram: Option<SignedDuration>,
 }
 
-/// One page of results.
+/// What a search answers: the page, and the histogram when asked.
 #[derive(Debug, Clone, Default)]
-pub struct SearchPage {
-    /// Events matching in the whole range (all pages).
-    pub total: u64,
-    pub events: Vec<Event>,
-    /// The cursor of the next page, when there is one.
-    pub next: Option<Cursor>,
-    /// Events read to answer.
-    pub scanned: u64,
+pub struct Answer {
+    pub page: Page,
+    pub histogram: Option<kuzet_index::Histogram>,
+}
+
+/// Runs `request` over `tenants` (already checked against the caller's scope): through the index when there is
+/// one, else by scanning the archive.
+pub fn search(
+    archive_dir: &Path,
+    index: Option<&IndexSearcher>,
+    tenants: &[TenantId],
+    normalizer: &Normalize,
+    request: &SearchRequest,
+) -> Result<Answer, StoreError> {
+    let Some(index) = index else {
+        return scan(archive_dir, tenants, normalizer, request);
+    };
+    let unusable = |e: kuzet_index::IndexError| StoreError::Corrupt {
+        path: index.dir().to_path_buf(),
+        detail: e.to_string(),
+    };
+    let asked = kuzet_index::Request {
+        query: &request.query,
+        tenants,
+        from: request.from,
+        to: request.to,
+        size: request.size.clamp(1, MAX_PAGE),
+        order: request.order,
+        after: request.after.clone(),
+    };
+    let mut fetch = |tenant: &TenantId, positions: &[u64]| {
+        kuzet_store::read_at(archive_dir, tenant, positions, normalizer).map_err(|e| e.to_string())
+    };
+    let page = index.search(&asked, &mut fetch).map_err(unusable)?;
+    let histogram = request
+        .histogram
+        .map(|interval| {
+            index.histogram(&request.query, tenants, request.from, request.to, interval)
+        })
+        .transpose()
+        .map_err(unusable)?;
+    Ok(Answer { page, histogram })
 }
 
 /// A heap entry ordered so that the heap's top is the entry to drop first.
 struct Ranked {
-    key: Cursor,
+    key: Key,
     order: Order,
     event: Event,
-}
-
-impl Ranked {
-    /// Whether `self` comes after the cursor in the result order (so on a later page than the cursor's event).
-    fn after(&self, cursor: &Cursor) -> bool {
-        match self.order {
-            Order::Newest => self.key < *cursor,
-            Order::Oldest => self.key > *cursor,
-        }
-    }
 }
 
 impl PartialEq for Ranked {
@@ -130,15 +115,29 @@ impl Ord for Ranked {
     }
 }
 
-/// Runs `request` over the archives of `tenants` (already checked against the caller's scope).
-pub fn search(
+/// Answers `request` by reading every event of the range from the archive (the reference the index is tested
+/// against, and the answer where no index exists).
+pub fn scan(
     archive_dir: &Path,
     tenants: &[TenantId],
     normalizer: &Normalize,
     request: &SearchRequest,
-) -> Result<SearchPage, StoreError> {
+) -> Result<Answer, StoreError> {
     let size = request.size.clamp(1, MAX_PAGE);
-    let mut page = SearchPage::default();
+    // Buckets as the index makes them: multiples of the interval since the epoch.
+    let buckets = request.histogram.map(|interval| {
+        let step = interval.as_micros().max(1) as i64;
+        let origin = request.from.as_microsecond().div_euclid(step) * step;
+        let count = usize::try_from((request.to.as_microsecond() - origin + step - 1) / step)
+            .unwrap_or(0)
+            .clamp(1, kuzet_index::MAX_BUCKETS);
+        (interval, origin, step, vec![0u64; count])
+    });
+    let mut buckets = buckets;
+    let mut page = Page {
+        total_exact: true,
+        ..Page::default()
+    };
     // One more than the page, to know whether a next page exists.
     let mut heap: BinaryHeap<Ranked> = BinaryHeap::with_capacity(size + 1);
     let since = request
@@ -152,13 +151,13 @@ pub fn search(
         let dir = archive_dir.join(tenant.as_str());
         for record in kuzet_store::read_records_since(archive_dir, tenant, since) {
             let record = record?;
-            page.scanned += 1;
-            let event = record
-                .event(&**normalizer)
-                .map_err(|detail| StoreError::Corrupt {
-                    path: dir.clone(),
-                    detail,
-                })?;
+            page.read += 1;
+            let corrupt = |detail: String| StoreError::Corrupt {
+                path: dir.clone(),
+                detail,
+            };
+            let position = record.fields().map_err(corrupt)?.record_index;
+            let event = record.event(&**normalizer).map_err(corrupt)?;
             if event.timestamp < request.from
                 || event.timestamp >= request.to
                 || !request.query.matches(&event)
@@ -166,15 +165,23 @@ pub fn search(
                 continue;
             }
             page.total += 1;
+            if let Some((_, origin, step, counts)) = &mut buckets {
+                let at =
+                    usize::try_from((event.timestamp.as_microsecond() - *origin).div_euclid(*step))
+                        .unwrap_or(0)
+                        .min(counts.len() - 1);
+                counts[at] += 1;
+            }
             let ranked = Ranked {
-                key: Cursor {
-                    timestamp: event.timestamp,
-                    id: event.id,
-                },
+                key: Key::of(&event, position),
                 order: request.order,
                 event,
             };
-            if request.after.is_some_and(|cursor| !ranked.after(&cursor)) {
+            if request
+                .after
+                .as_ref()
+                .is_some_and(|cursor| !ranked.key.after(cursor, request.order))
+            {
                 continue;
             }
             if heap.len() <= size {
@@ -188,10 +195,23 @@ pub fn search(
     let mut ranked = heap.into_sorted_vec();
     if ranked.len() > size {
         ranked.truncate(size);
-        page.next = ranked.last().map(|r| r.key);
+        page.next = ranked.last().map(|r| r.key.clone());
     }
-    page.events = ranked.into_iter().map(|r| r.event).collect();
-    Ok(page)
+    page.events = ranked.into_iter().map(|r| (r.key, r.event)).collect();
+    let histogram = buckets.map(|(interval, origin, step, counts)| kuzet_index::Histogram {
+        interval,
+        buckets: counts
+            .into_iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let start = Timestamp::from_microsecond(origin + i as i64 * step)
+                    .unwrap_or(Timestamp::UNIX_EPOCH);
+                (start, n)
+            })
+            .collect(),
+        exact: true,
+    });
+    Ok(Answer { page, histogram })
 }
 
 /// The body of `POST /api/v1/search`.
@@ -210,6 +230,9 @@ pub(crate) struct SearchBody {
     cursor: Option<String>,
     /// Default: every tenant the caller reaches.
     tenants: Option<Vec<String>>,
+    /// Counts per interval of `@timestamp` over the range: `"auto"` (about 60 buckets) or a duration such as
+    /// `"5m"`, `"1h"`, `"1d"`.
+    histogram: Option<String>,
 }
 
 /// The default time range: the last 24 hours.
@@ -256,9 +279,28 @@ impl SearchBody {
         let after = self
             .cursor
             .as_deref()
-            .map(Cursor::parse)
+            .map(Key::parse)
             .transpose()
             .map_err(ApiError::bad_request)?;
+        let histogram = match self.histogram.as_deref() {
+            None => None,
+            Some("auto") => Some(kuzet_index::auto_interval(from, to, 60)),
+            Some(text) => {
+                let interval = parse_interval(text).ok_or_else(|| {
+                    ApiError::bad_request(format!(
+                        "histogram `{text}`: expected `auto` or a duration such as 30s, 5m, 1h, 1d"
+                    ))
+                })?;
+                let buckets = to.duration_since(from).as_secs() / interval.as_secs().max(1);
+                if buckets > kuzet_index::MAX_BUCKETS as i64 {
+                    return Err(ApiError::bad_request(format!(
+                        "histogram `{text}`: {buckets} buckets over the range, at most {}",
+                        kuzet_index::MAX_BUCKETS
+                    )));
+                }
+                Some(interval)
+            }
+        };
         Ok(SearchRequest {
             query,
             from,
@@ -266,8 +308,23 @@ impl SearchBody {
             size,
             order,
             after,
+            histogram,
         })
     }
+}
+
+/// `30s`, `5m`, `1h`, `1d`: a whole number of seconds, minutes, hours or days, at least one second.
+fn parse_interval(text: &str) -> Option<SignedDuration> {
+    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit())?);
+    let n: i64 = number.parse().ok().filter(|n| *n > 0)?;
+    let seconds = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        _ => return None,
+    };
+    Some(SignedDuration::from_secs(n.checked_mul(seconds)?))
 }
 
 /// `POST /api/v1/search`.
@@ -302,17 +359,32 @@ pub(crate) async fn route(
     let normalizer = state.inner.normalizer.clone();
     let searched = tenants.clone();
     let query_text = request.query.to_string();
-    let page = crate::content::blocking(&state, move || {
-        search(&dir, &searched, &normalizer, &request).map_err(|e| ApiError::internal("archive", e))
+    let index = state.inner.index.clone();
+    let answer = crate::content::blocking(&state, move || {
+        search(&dir, index.as_ref(), &searched, &normalizer, &request)
+            .map_err(|e| ApiError::internal("search", e))
     })
     .await?;
+    let page = answer.page;
+    let histogram = answer.histogram.map(|h| {
+        serde_json::json!({
+            "interval_seconds": h.interval.as_secs(),
+            "exact": h.exact,
+            "buckets": h.buckets.iter().map(|(start, count)| serde_json::json!({
+                "start": start.to_string(), "count": count,
+            })).collect::<Vec<_>>(),
+        })
+    });
     let single = (tenants.len() == 1).then(|| tenants[0].clone());
     Ok(crate::auth::noted(
         axum::Json(serde_json::json!({
             "total": page.total,
-            "events": page.events.iter().map(Event::to_ecs_json).collect::<Vec<_>>(),
+            "total_exact": page.total_exact,
+            "events": page.events.iter().map(|(_, e)| e.to_ecs_json()).collect::<Vec<_>>(),
             "next": page.next.map(|c| c.to_string()),
-            "scanned": page.scanned,
+            "read": page.read,
+            "index": state.inner.index.is_some(),
+            "histogram": histogram,
             "took_ms": started.elapsed().as_millis() as u64,
         })),
         crate::routes::AuditNote {

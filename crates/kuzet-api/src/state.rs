@@ -47,6 +47,8 @@ pub(crate) struct Inner {
     pub archive_readers: Arc<tokio::sync::Semaphore>,
     /// Login attempts per (name, address) and per address (`throttle.rs`).
     pub login_throttle: Arc<crate::throttle::LoginThrottle>,
+    /// The hot search index, when the server keeps one; searches scan the archive without it.
+    pub index: Option<kuzet_index::IndexSearcher>,
 }
 
 impl ApiState {
@@ -74,6 +76,7 @@ impl ApiState {
                 rules: Arc::new(rules),
                 archive_readers: Arc::new(tokio::sync::Semaphore::new(ARCHIVE_READERS)),
                 login_throttle: Arc::default(),
+                index: None,
             }),
         }
     }
@@ -85,6 +88,11 @@ impl ApiState {
 
     pub fn on_directory_change(self, hook: DirectoryChanged) -> Self {
         self.with(|i| i.directory_changed = Some(hook))
+    }
+
+    /// Searches answer from this index (`kuzet-index`) instead of scanning the archive.
+    pub fn with_index(self, index: kuzet_index::IndexSearcher) -> Self {
+        self.with(|i| i.index = Some(index))
     }
 
     pub fn with_status(self, status: ServiceStatus) -> Self {

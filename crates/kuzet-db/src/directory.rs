@@ -278,6 +278,16 @@ impl Db {
         self.system_load_directory().await.map(|_| ())
     }
 
+    /// Every tenant's retention, for the background jobs that apply it (the search index's hot window).
+    pub async fn system_retentions(&self) -> Result<Vec<(TenantId, Retention)>, DbError> {
+        Ok(self
+            .all_tenants()
+            .await?
+            .into_iter()
+            .map(|r| (r.tenant.id, r.retention))
+            .collect())
+    }
+
     /// The tenants `scope` reaches (for [`Permission::TenantsRead`]).
     pub async fn tenants(&self, scope: &Scope) -> Result<Vec<TenantRecord>, DbError> {
         require_permission(scope, Permission::TenantsRead)?;

@@ -82,6 +82,7 @@ impl IndexConfig {
 }
 
 struct OpenPartition {
+    index: Index,
     writer: IndexWriter<TantivyDocument>,
     path: PathBuf,
     /// The highest position committed; events at or below it are in the index already.
@@ -205,9 +206,7 @@ impl Indexer {
             .collect();
         for key in idle {
             if let Some(part) = self.open.remove(&key) {
-                part.writer
-                    .wait_merging_threads()
-                    .map_err(IndexError::tantivy(&part.path))?;
+                part.finish()?;
             }
         }
         Ok(committed)
@@ -240,11 +239,29 @@ impl Indexer {
     pub fn close(mut self) -> Result<(), IndexError> {
         self.commit(Instant::now())?;
         for (_, part) in self.open.drain() {
-            part.writer
-                .wait_merging_threads()
-                .map_err(IndexError::tantivy(&part.path))?;
+            part.finish()?;
         }
         Ok(())
+    }
+}
+
+impl OpenPartition {
+    /// Closes a committed partition, merging its segments into one first: a day that stopped receiving events
+    /// is read many times and written no more, and one segment keeps each term once.
+    fn finish(mut self) -> Result<(), IndexError> {
+        let segments = self
+            .index
+            .searchable_segment_ids()
+            .map_err(IndexError::tantivy(&self.path))?;
+        if segments.len() > 1 {
+            self.writer
+                .merge(&segments)
+                .wait()
+                .map_err(IndexError::tantivy(&self.path))?;
+        }
+        self.writer
+            .wait_merging_threads()
+            .map_err(IndexError::tantivy(&self.path))
     }
 }
 
@@ -264,6 +281,7 @@ fn open_partition(
         .writer_with_num_threads(1, config.writer_heap.max(MIN_WRITER_HEAP))
         .map_err(IndexError::tantivy(&path))?;
     Ok(OpenPartition {
+        index,
         writer,
         path,
         committed,
@@ -291,7 +309,8 @@ pub(crate) fn open_or_create(path: &Path, fields: &Fields) -> Result<Index, Inde
     let index = Index::builder()
         .schema(fields.schema.clone())
         .settings(tantivy::IndexSettings {
-            docstore_compression: tantivy::store::Compressor::None,
+            // Documents store nothing; compression folds the store's per-document bookkeeping.
+            docstore_compression: tantivy::store::Compressor::Zstd(Default::default()),
             ..Default::default()
         })
         .create_in_dir(path)

@@ -20,12 +20,12 @@ use kuzet_model::{Event, fields};
 use kuzet_query::{TEXT_FIELDS, field_values, words};
 use tantivy::TantivyDocument;
 use tantivy::schema::{
-    FAST, Field, INDEXED, IndexRecordOption, STRING, Schema, TextFieldIndexing, TextOptions,
+    BytesOptions, FAST, Field, INDEXED, IndexRecordOption, Schema, TextFieldIndexing, TextOptions,
 };
 use tantivy::tokenizer::{PreTokenizedString, Token};
 
 /// The schema version a partition's `kuzet-index.json` names; a partition of another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 /// Separates a field name from its value in a term.
 pub(crate) const SEP: char = '\u{1f}';
 /// Marks, in `fn`, a field with a value too long to be a term.
@@ -60,18 +60,21 @@ pub(crate) struct Fields {
 impl Fields {
     pub fn new() -> Self {
         let mut b = Schema::builder();
-        let kw = b.add_text_field("kw", STRING);
-        let tx = b.add_text_field(
-            "tx",
+        // No scoring: no field norms (a byte per document and field otherwise).
+        let terms = |option| {
             TextOptions::default().set_indexing_options(
                 TextFieldIndexing::default()
                     .set_tokenizer("raw")
-                    .set_index_option(IndexRecordOption::WithFreqsAndPositions),
-            ),
-        );
-        let nv = b.add_bytes_field("nv", INDEXED);
-        let ip = b.add_bytes_field("ip", INDEXED);
-        let names = b.add_text_field("fn", STRING);
+                    .set_fieldnorms(false)
+                    .set_index_option(option),
+            )
+        };
+        let kw = b.add_text_field("kw", terms(IndexRecordOption::Basic));
+        let tx = b.add_text_field("tx", terms(IndexRecordOption::WithFreqsAndPositions));
+        let bytes = BytesOptions::default().set_indexed();
+        let nv = b.add_bytes_field("nv", bytes.clone());
+        let ip = b.add_bytes_field("ip", bytes);
+        let names = b.add_text_field("fn", terms(IndexRecordOption::Basic));
         let ts = b.add_i64_field("ts", INDEXED | FAST);
         let pos = b.add_u64_field("pos", FAST);
         Self {
@@ -96,7 +99,6 @@ impl Fields {
             keyword_term("organization.id", event.tenant.as_str()),
         );
         doc.add_text(self.kw, keyword_term("kuzet.source", event.source.as_str()));
-        self.add_number(&mut doc, "event.ingested", micros(event.ingested) as f64);
         let original = event.original_lossy();
         let original_words: Vec<String> = words(&original).collect();
         let mut tokens = Vec::new();

@@ -92,6 +92,9 @@ impl std::fmt::Display for Key {
     }
 }
 
+/// A partition, its searcher, and the query (translated, with the time range) to ask it.
+type Asked = (PartitionKey, Searcher, BooleanQuery);
+
 /// One search.
 #[derive(Debug, Clone)]
 pub struct Request<'a> {
@@ -203,13 +206,19 @@ impl IndexSearcher {
         Ok(Some(searcher))
     }
 
-    /// Runs `request`; `fetch` reads the events the index points at.
-    pub fn search(&self, request: &Request<'_>, fetch: &mut Fetch<'_>) -> Result<Page, IndexError> {
-        let size = request.size.max(1);
+    /// The partitions of `tenants` that can hold `[from, to)`, each with the query translated onto it and the
+    /// time range, and whether every translation is exact.
+    fn asked(
+        &self,
+        query: &Query,
+        tenants: &[TenantId],
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<(Vec<Asked>, bool), IndexError> {
         let mut parts = Vec::new();
-        for tenant in request.tenants {
+        for tenant in tenants {
             for key in crate::partitions(&self.dir, tenant)? {
-                if overlaps(&key, request.from, request.to)
+                if overlaps(&key, from, to)
                     && let Some(searcher) = self.partition(&key)?
                 {
                     parts.push((key, searcher));
@@ -218,19 +227,16 @@ impl IndexSearcher {
         }
         // [from, to) in whole microseconds: exact when both ends fall on one.
         let aligned = |t: Timestamp| t.subsec_nanosecond() % 1000 == 0;
-        let to_micros = micros(request.to) + i64::from(!aligned(request.to));
-        let range = (
-            Edge::Included(micros(request.from)),
-            Edge::Excluded(to_micros),
-        );
-        let mut exact = aligned(request.from) && aligned(request.to);
+        let to_micros = micros(to) + i64::from(!aligned(to));
+        let range = (Edge::Included(micros(from)), Edge::Excluded(to_micros));
+        let mut exact = aligned(from) && aligned(to);
         let mut asked = Vec::with_capacity(parts.len());
-        for (key, searcher) in &parts {
+        for (key, searcher) in parts {
             let translated = Translator {
                 fields: &self.fields,
-                searcher,
+                searcher: &searcher,
             }
-            .translate(request.query);
+            .translate(query);
             exact &= translated.exact;
             let query = BooleanQuery::new(vec![
                 (Occur::Must, translated.query),
@@ -238,8 +244,66 @@ impl IndexSearcher {
             ]);
             asked.push((key, searcher, query));
         }
+        Ok((asked, exact))
+    }
+
+    /// Counts of the events matching `query` in `[from, to)` per `interval` of `@timestamp` (buckets start at
+    /// multiples of the interval since the epoch, UTC). `exact` is false when the query translates to a superset
+    /// (`docs/query.md`): the counts are then of the events the index proposes.
+    pub fn histogram(
+        &self,
+        query: &Query,
+        tenants: &[TenantId],
+        from: Timestamp,
+        to: Timestamp,
+        interval: jiff::SignedDuration,
+    ) -> Result<Histogram, IndexError> {
+        let step = interval.as_micros().max(1) as i64;
+        let origin = micros(from).div_euclid(step) * step;
+        let end = micros(to);
+        let buckets = usize::try_from((end - origin + step - 1) / step)
+            .unwrap_or(0)
+            .clamp(1, MAX_BUCKETS);
+        let (asked, exact) = self.asked(query, tenants, from, to)?;
+        let mut counts = vec![0u64; buckets];
+        for (key, searcher, query) in &asked {
+            let collector = HistogramCollector {
+                origin,
+                step,
+                buckets,
+            };
+            let part = searcher
+                .search(query as &dyn TQuery, &collector)
+                .map_err(|source| IndexError::Tantivy {
+                    path: key.path(&self.dir),
+                    source,
+                })?;
+            for (total, n) in counts.iter_mut().zip(part) {
+                *total += n;
+            }
+        }
+        Ok(Histogram {
+            interval,
+            buckets: counts
+                .into_iter()
+                .enumerate()
+                .map(|(i, n)| {
+                    let start = Timestamp::from_microsecond(origin + i as i64 * step)
+                        .unwrap_or(Timestamp::UNIX_EPOCH);
+                    (start, n)
+                })
+                .collect(),
+            exact,
+        })
+    }
+
+    /// Runs `request`; `fetch` reads the events the index points at.
+    pub fn search(&self, request: &Request<'_>, fetch: &mut Fetch<'_>) -> Result<Page, IndexError> {
+        let size = request.size.max(1);
+        let (asked, exact) =
+            self.asked(request.query, request.tenants, request.from, request.to)?;
         let mut page = Page {
-            partitions: parts.len(),
+            partitions: asked.len(),
             ..Page::default()
         };
         let wanted = size + 1;
@@ -329,7 +393,7 @@ impl IndexSearcher {
 /// The first `limit` keys after `after` in `order` over all partitions, and (when `count`) how many documents the
 /// queries match in all.
 fn top(
-    asked: &[(&PartitionKey, &Searcher, BooleanQuery)],
+    asked: &[Asked],
     order: Order,
     after: Option<&Key>,
     limit: usize,
@@ -375,6 +439,97 @@ fn overlaps(key: &PartitionKey, from: Timestamp, to: Timestamp) -> bool {
         .to_zoned(utc)
         .date();
     key.day >= first && key.day <= last
+}
+
+/// The most buckets a histogram has.
+pub const MAX_BUCKETS: usize = 1_000;
+
+/// Matching events per interval of `@timestamp`.
+#[derive(Debug, Clone)]
+pub struct Histogram {
+    pub interval: jiff::SignedDuration,
+    /// Each bucket's start and its count.
+    pub buckets: Vec<(Timestamp, u64)>,
+    pub exact: bool,
+}
+
+/// An interval that cuts `[from, to)` into at most about `target` buckets: the smallest of 1 s, 5 s, 10 s, 30 s,
+/// 1 min, 5 min, 10 min, 30 min, 1 h, 3 h, 12 h, 1 day, 7 days, 30 days that does.
+pub fn auto_interval(from: Timestamp, to: Timestamp, target: u32) -> jiff::SignedDuration {
+    const STEPS: &[i64] = &[
+        1, 5, 10, 30, 60, 300, 600, 1_800, 3_600, 10_800, 43_200, 86_400, 604_800, 2_592_000,
+    ];
+    let span = to.duration_since(from).as_secs().max(1);
+    let step = STEPS
+        .iter()
+        .copied()
+        .find(|s| span / s <= i64::from(target.max(1)))
+        .unwrap_or(2_592_000);
+    jiff::SignedDuration::from_secs(step)
+}
+
+struct HistogramCollector {
+    origin: i64,
+    step: i64,
+    buckets: usize,
+}
+
+struct HistogramSegment {
+    ts: Column<i64>,
+    origin: i64,
+    step: i64,
+    counts: Vec<u64>,
+}
+
+impl Collector for HistogramCollector {
+    type Fruit = Vec<u64>;
+    type Child = HistogramSegment;
+
+    fn for_segment(
+        &self,
+        _segment: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<HistogramSegment> {
+        Ok(HistogramSegment {
+            ts: reader.fast_fields().i64("ts")?,
+            origin: self.origin,
+            step: self.step,
+            counts: vec![0; self.buckets],
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, fruits: Vec<Vec<u64>>) -> tantivy::Result<Vec<u64>> {
+        let mut out = vec![0u64; self.buckets];
+        for fruit in fruits {
+            for (total, n) in out.iter_mut().zip(fruit) {
+                *total += n;
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl SegmentCollector for HistogramSegment {
+    type Fruit = Vec<u64>;
+
+    fn collect(&mut self, doc: DocId, _score: Score) {
+        let Some(ts) = self.ts.first(doc) else {
+            return;
+        };
+        let at = usize::try_from((ts - self.origin).div_euclid(self.step)).unwrap_or(0);
+        let last = self.counts.len().saturating_sub(1);
+        if let Some(slot) = self.counts.get_mut(at.min(last)) {
+            *slot += 1;
+        }
+    }
+
+    fn harvest(self) -> Vec<u64> {
+        self.counts
+    }
 }
 
 /// Collects the best `limit` (`@timestamp`, position) pairs of a partition after a cursor, and counts every match.

@@ -259,7 +259,7 @@ impl Translator<'_> {
             .collect();
         if matches!(
             field,
-            "event.id" | "event.original" | "organization.id" | "kuzet.source"
+            "event.id" | "event.ingested" | "event.original" | "organization.id" | "kuzet.source"
         ) {
             // Typed fields without number or address terms: evaluated on each event.
             return Translated::all(false);

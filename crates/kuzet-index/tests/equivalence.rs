@@ -445,3 +445,51 @@ fn days_before_the_hot_window_are_dropped_and_the_rest_stay_searchable() {
         kept as u64 + 1
     );
 }
+
+#[test]
+fn histograms_count_what_a_scan_counts() {
+    let tenants: Vec<TenantId> = ["alpha", "beta"]
+        .iter()
+        .map(|t| TenantId::new(*t).unwrap())
+        .collect();
+    let all = events(&tenants, 1500);
+    let dir = tempfile::tempdir().unwrap();
+    let now = Instant::now();
+    let mut indexer = Indexer::open(IndexConfig::new(dir.path())).unwrap();
+    for (p, e) in &all {
+        indexer.add(*p, e, now).unwrap();
+    }
+    indexer.commit(now).unwrap();
+    let searcher = indexer.searcher();
+    let from: Timestamp = "2026-12-01T21:30:00Z".parse().unwrap();
+    let to: Timestamp = "2026-12-04T02:00:00Z".parse().unwrap();
+    let interval = kuzet_index::auto_interval(from, to, 60);
+    assert_eq!(
+        interval,
+        SignedDuration::from_hours(1),
+        "52.5 hours in at most 60 buckets"
+    );
+    for text in [
+        "*",
+        "user.name:alice OR source.ip:10.0.0.0/8",
+        "failed AND NOT event.code:4625",
+        "tags:net",
+    ] {
+        let query = kuzet_query::parse(text).unwrap();
+        let histogram = searcher
+            .histogram(&query, &tenants[..1], from, to, interval)
+            .unwrap();
+        assert!(histogram.exact, "{text}");
+        let step = interval.as_secs();
+        let origin = from.as_second().div_euclid(step) * step;
+        let mut expected = vec![0u64; histogram.buckets.len()];
+        for (_, e) in all.iter().filter(|(_, e)| {
+            e.tenant == tenants[0] && e.timestamp >= from && e.timestamp < to && query.matches(e)
+        }) {
+            expected[((e.timestamp.as_second() - origin) / step) as usize] += 1;
+        }
+        let got: Vec<u64> = histogram.buckets.iter().map(|(_, n)| *n).collect();
+        assert_eq!(got, expected, "{text}");
+        assert_eq!(histogram.buckets[0].0.as_second(), origin);
+    }
+}

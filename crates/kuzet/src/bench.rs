@@ -30,6 +30,23 @@ pub enum BenchCommand {
     },
     /// `kuzet hunt` over files beside parsing the same files without detection, in the same run.
     Hunt(crate::hunt::HuntArgs),
+    /// Writes the reproducible data set `bench search` uses, one file per tenant, for other tools.
+    Gen {
+        #[command(flatten)]
+        set: crate::bench_search::DataSet,
+        /// The directory to write into.
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Seals and indexes a generated data set of several tenants, then searches it: latency percentiles beside
+    /// `zstdcat | rg` (or grep) of the same raw events, bytes per event in the index and the archive, indexing rate.
+    Search {
+        #[command(flatten)]
+        set: crate::bench_search::DataSet,
+        /// Runs of each query.
+        #[arg(long, default_value_t = 20)]
+        repeat: usize,
+    },
     /// Seals files (text lines, NDJSON, EVTX) into a temporary archive and verifies it: size beside `zstd -3` of
     /// the same bytes, sealing and verification rates beside zstd's own speed, in the same run.
     Archive {
@@ -51,6 +68,8 @@ pub fn run(command: &BenchCommand) -> Result<()> {
         } => ingest(*events, (*connections).max(1), !*no_baseline),
         BenchCommand::Hunt(args) => crate::hunt::bench(args),
         BenchCommand::Archive { files, format } => archive(files, format),
+        BenchCommand::Gen { set, out } => crate::bench_search::gen_files(set, out),
+        BenchCommand::Search { set, repeat } => crate::bench_search::search(set, *repeat),
     }
 }
 
@@ -305,7 +324,7 @@ fn ingest(events: usize, connections: usize, baseline: bool) -> Result<()> {
     Ok(())
 }
 
-fn directory_size(path: &Path) -> u64 {
+pub(crate) fn directory_size(path: &Path) -> u64 {
     let Ok(entries) = std::fs::read_dir(path) else {
         return 0;
     };

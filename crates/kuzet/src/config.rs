@@ -300,6 +300,11 @@ impl Config {
         self.data_dir.join("archive")
     }
 
+    /// The hot search index (`docs/formats/index.md`): derived from the archive, rebuilt when deleted.
+    pub fn index_dir(&self) -> PathBuf {
+        self.data_dir.join("index")
+    }
+
     /// Tenants, facilities and sources, checked for dangling references and shared identities.
     pub fn directory(&self) -> Result<Directory> {
         let mut tenants = Vec::new();

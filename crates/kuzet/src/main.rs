@@ -2,6 +2,7 @@
 //! configuration file, telemetry and the demo; the work is done by the library crates.
 
 mod bench;
+mod bench_search;
 mod cli_files;
 mod config;
 mod demo;
@@ -10,6 +11,7 @@ mod generate;
 mod health;
 mod hunt;
 mod identity;
+mod indexing;
 mod keys;
 mod response;
 mod search_cli;

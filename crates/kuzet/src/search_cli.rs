@@ -4,7 +4,8 @@
 use std::io::Write as _;
 
 use anyhow::{Context, Result, anyhow, bail};
-use kuzet_api::search::{Cursor, DEFAULT_PAGE, MAX_PAGE, Order, SearchRequest, search};
+use kuzet_api::search::{DEFAULT_PAGE, MAX_PAGE, SearchRequest, search};
+use kuzet_index::{Key, Order};
 use kuzet_model::TenantId;
 
 use crate::config::Config;
@@ -37,6 +38,9 @@ pub struct SearchArgs {
     /// table (time, tenant, host, message), json (one document) or ndjson (one ECS event a line).
     #[arg(long, default_value = "table")]
     pub format: String,
+    /// Read the archive instead of the hot index (slower; finds events older than the hot window too).
+    #[arg(long)]
+    pub scan: bool,
 }
 
 pub fn run(args: &SearchArgs, config: &Config) -> Result<()> {
@@ -102,23 +106,30 @@ pub fn run(args: &SearchArgs, config: &Config) -> Result<()> {
         after: args
             .cursor
             .as_deref()
-            .map(Cursor::parse)
+            .map(Key::parse)
             .transpose()
             .map_err(|e| anyhow!("--cursor: {e}"))?,
+        histogram: None,
     };
     let started = std::time::Instant::now();
+    // The index a server keeps under the data directory, unless asked to read the archive.
+    let index_dir = config.index_dir();
+    let index =
+        (!args.scan && index_dir.is_dir()).then(|| kuzet_index::IndexSearcher::open(index_dir));
     let page = search(
         &archive,
+        index.as_ref(),
         &tenants,
         &crate::serve::Parser::reader(config),
         &request,
-    )?;
+    )?
+    .page;
     let took = started.elapsed();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     match args.format.as_str() {
         "ndjson" => {
-            for event in &page.events {
+            for (_, event) in &page.events {
                 serde_json::to_writer(&mut out, &event.to_ecs_json())?;
                 out.write_all(b"\n")?;
             }
@@ -128,15 +139,17 @@ pub fn run(args: &SearchArgs, config: &Config) -> Result<()> {
                 &mut out,
                 &serde_json::json!({
                     "total": page.total,
-                    "events": page.events.iter().map(kuzet_model::Event::to_ecs_json).collect::<Vec<_>>(),
+                    "total_exact": page.total_exact,
+                    "events": page.events.iter().map(|(_, e)| e.to_ecs_json()).collect::<Vec<_>>(),
                     "next": page.next.map(|c| c.to_string()),
-                    "scanned": page.scanned,
+                    "read": page.read,
+                    "index": index.is_some(),
                 }),
             )?;
             out.write_all(b"\n")?;
         }
         _ => {
-            for event in &page.events {
+            for (_, event) in &page.events {
                 let host = event.fields.get_str("host.name").unwrap_or("-");
                 let message = event
                     .fields
@@ -155,10 +168,16 @@ pub fn run(args: &SearchArgs, config: &Config) -> Result<()> {
             }
             writeln!(
                 out,
-                "{} of {} matching event(s) shown ({} read in {:.2} s; times in Kazakhstan time){}",
+                "{} of {}{} matching event(s) shown ({} read {} in {:.2} s; times in Kazakhstan time){}",
                 page.events.len(),
+                if page.total_exact { "" } else { "at most " },
                 page.total,
-                page.scanned,
+                page.read,
+                if index.is_some() {
+                    "through the index"
+                } else {
+                    "from the archive"
+                },
                 took.as_secs_f64(),
                 page.next
                     .map(|c| format!("; more with --cursor {c}"))

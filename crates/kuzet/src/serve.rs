@@ -179,6 +179,7 @@ struct Telemetry {
     warnings: Arc<Vec<String>>,
     ready: Arc<AtomicBool>,
     detection: Option<crate::detection::DetectionStatus>,
+    index: crate::indexing::IndexStatus,
 }
 
 async fn metrics_handler(State(t): State<Telemetry>) -> impl IntoResponse {
@@ -211,10 +212,14 @@ async fn health_handler(State(t): State<Telemetry>) -> impl IntoResponse {
     } else {
         StatusCode::OK
     };
+    let index = t.index.get();
+    // A stopped index loses nothing (the events stay sealed and are indexed at the next start) but search is
+    // stale: a warning, not a failure.
+    let index_failed = !index["failure"].is_null();
     let body = axum::Json(serde_json::json!({
         "status": if failure.is_some() {
             "failed"
-        } else if t.warnings.is_empty() {
+        } else if t.warnings.is_empty() && !index_failed {
             "ok"
         } else {
             "warning"
@@ -232,6 +237,7 @@ async fn health_handler(State(t): State<Telemetry>) -> impl IntoResponse {
             || serde_json::json!({"enabled": false}),
             crate::detection::DetectionStatus::get,
         ),
+        "index": index,
     }));
     (status, body)
 }
@@ -295,6 +301,15 @@ pub fn run_with(config: Config, on_ready: impl FnOnce(Ready) + Send + 'static) -
         shared_directory.clone(),
         runtime.handle().clone(),
     )?;
+    let indexing = {
+        let db = db.clone();
+        let handle = runtime.handle().clone();
+        crate::indexing::start(
+            &config,
+            &store,
+            Box::new(move || Ok(handle.block_on(db.system_retentions())?)),
+        )?
+    };
     let served = runtime.block_on(async {
         let ingest = Ingest::new(
             ingest_config(&config)?,
@@ -325,6 +340,7 @@ pub fn run_with(config: Config, on_ready: impl FnOnce(Ready) + Send + 'static) -
             warnings: Arc::new(warnings),
             ready: Arc::clone(&ready),
             detection: detection.as_ref().map(crate::detection::Detection::status),
+            index: indexing.status(),
         };
         tokio::spawn(crate::detection::watch_sources(
             db.clone(),
@@ -341,7 +357,8 @@ pub fn run_with(config: Config, on_ready: impl FnOnce(Ready) + Send + 'static) -
             shared_directory,
             Arc::clone(&store_stats),
             rules,
-        )?;
+        )?
+        .with_index(indexing.searcher());
         let routes = Router::new()
             .route("/metrics", get(metrics_handler))
             .route("/health", get(health_handler))
@@ -366,6 +383,8 @@ pub fn run_with(config: Config, on_ready: impl FnOnce(Ready) + Send + 'static) -
     if let Some(detection) = detection {
         detection.join();
     }
+    // The index commits what was sealed before the store stopped, then stops.
+    indexing.join();
     served.and(closed)?;
     tracing::info!("stopped; archive sealed");
     Ok(())

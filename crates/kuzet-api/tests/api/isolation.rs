@@ -279,5 +279,33 @@ async fn search_finds_only_the_callers_tenants_and_names_query_errors() {
     );
     let mut body = range("*");
     body["size"] = json!(100_000);
-    assert_eq!(search(analyst, body).await.status, 400);
+    assert_eq!(search(analyst.clone(), body).await.status, 400);
+    // A histogram of the whole range: the one match in its day's bucket, every bucket a day long.
+    let mut body = range("\"failed password\"");
+    body["histogram"] = json!("1d");
+    let answer = search(analyst.clone(), body).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let histogram = &answer.json["histogram"];
+    assert_eq!(histogram["interval_seconds"], 86_400);
+    let buckets = histogram["buckets"].as_array().unwrap();
+    assert_eq!(buckets.len(), 4);
+    assert_eq!(buckets[0]["start"], "2026-12-01T00:00:00Z");
+    assert_eq!(
+        buckets
+            .iter()
+            .map(|b| b["count"].as_u64().unwrap())
+            .sum::<u64>(),
+        1
+    );
+    let mut body = range("*");
+    body["histogram"] = json!("1s");
+    let answer = search(analyst, body).await;
+    assert_eq!(answer.status, 400);
+    assert!(
+        answer
+            .message()
+            .contains("345600 buckets over the range, at most 1000"),
+        "{}",
+        answer.text
+    );
 }
