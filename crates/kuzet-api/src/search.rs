@@ -233,6 +233,10 @@ pub(crate) struct SearchBody {
     /// Counts per interval of `@timestamp` over the range: `"auto"` (about 60 buckets) or a duration such as
     /// `"5m"`, `"1h"`, `"1d"`.
     histogram: Option<String>,
+    /// Also the field list of the sidebar: every field of the newest (or oldest) matches, up to
+    /// [`FIELD_SAMPLE`], with its type, how many of them hold it and its top values.
+    #[serde(default)]
+    fields: bool,
 }
 
 /// The default time range: the last 24 hours.
@@ -313,6 +317,74 @@ impl SearchBody {
     }
 }
 
+/// Events the field list of the sidebar is computed from.
+pub const FIELD_SAMPLE: usize = 500;
+/// Top values shown per field.
+const TOP_VALUES: usize = 5;
+
+/// The fields of `events` (a sample of matches): name, type, how many events hold it, its most frequent values
+/// (ties by value), ordered by name. Types: `date`, `text`, `ip`, `number`, `boolean` or `keyword`.
+pub fn field_list(events: &[(Key, Event)]) -> serde_json::Value {
+    use std::collections::{BTreeMap, HashMap};
+    struct Stat {
+        kind: &'static str,
+        events: u64,
+        values: HashMap<String, u64>,
+    }
+    let mut stats: BTreeMap<&str, Stat> = BTreeMap::new();
+    for (_, event) in events {
+        for (name, value) in &event.fields {
+            let kind = field_kind(name, value);
+            let stat = stats.entry(name.as_str()).or_insert_with(|| Stat {
+                kind,
+                events: 0,
+                values: HashMap::new(),
+            });
+            stat.events += 1;
+            for text in kuzet_query::field_values(event, name) {
+                // Long texts (messages) are not values anyone picks from a list.
+                if text.chars().count() <= 256 {
+                    *stat.values.entry(text.into_owned()).or_default() += 1;
+                }
+            }
+        }
+    }
+    let sample = events.len();
+    serde_json::json!({
+        "sample": sample,
+        "fields": stats.into_iter().map(|(name, stat)| {
+            let mut top: Vec<(String, u64)> = stat.values.into_iter().collect();
+            top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            top.truncate(TOP_VALUES);
+            serde_json::json!({
+                "name": name,
+                "type": stat.kind,
+                "count": stat.events,
+                "top": top.into_iter().map(|(value, count)| serde_json::json!({"value": value, "count": count})).collect::<Vec<_>>(),
+            })
+        }).collect::<Vec<_>>(),
+    })
+}
+
+fn field_kind(name: &str, value: &kuzet_model::Value) -> &'static str {
+    use kuzet_model::Value;
+    if name.ends_with(".ingested") || name.ends_with(".created") || name.ends_with("timestamp") {
+        return "date";
+    }
+    if kuzet_query::TEXT_FIELDS.contains(&name) {
+        return "text";
+    }
+    match value {
+        Value::Int(_) | Value::Float(_) => "number",
+        Value::Bool(_) => "boolean",
+        Value::Str(s) if s.parse::<std::net::IpAddr>().is_ok() => "ip",
+        Value::Array(items) => items
+            .first()
+            .map_or("keyword", |first| field_kind(name, first)),
+        Value::Str(_) => "keyword",
+    }
+}
+
 /// `30s`, `5m`, `1h`, `1d`: a whole number of seconds, minutes, hours or days, at least one second.
 fn parse_interval(text: &str) -> Option<SignedDuration> {
     let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit())?);
@@ -360,9 +432,29 @@ pub(crate) async fn route(
     let searched = tenants.clone();
     let query_text = request.query.to_string();
     let index = state.inner.index.clone();
-    let answer = crate::content::blocking(&state, move || {
-        search(&dir, index.as_ref(), &searched, &normalizer, &request)
-            .map_err(|e| ApiError::internal("search", e))
+    let with_fields = body.fields;
+    let (answer, fields) = crate::content::blocking(&state, move || {
+        let failed = |e| ApiError::internal("search", e);
+        let answer =
+            search(&dir, index.as_ref(), &searched, &normalizer, &request).map_err(failed)?;
+        if !with_fields {
+            return Ok((answer, None));
+        }
+        // The sample is the first matches of the range in the asked order, whatever page this is.
+        let fields = if request.after.is_none() && request.size >= FIELD_SAMPLE {
+            field_list(&answer.page.events[..answer.page.events.len().min(FIELD_SAMPLE)])
+        } else {
+            let sample = SearchRequest {
+                size: FIELD_SAMPLE,
+                after: None,
+                histogram: None,
+                ..request.clone()
+            };
+            let sampled =
+                search(&dir, index.as_ref(), &searched, &normalizer, &sample).map_err(failed)?;
+            field_list(&sampled.page.events)
+        };
+        Ok((answer, Some(fields)))
     })
     .await?;
     let page = answer.page;
@@ -385,6 +477,7 @@ pub(crate) async fn route(
             "read": page.read,
             "index": state.inner.index.is_some(),
             "histogram": histogram,
+            "fields": fields,
             "took_ms": started.elapsed().as_millis() as u64,
         })),
         crate::routes::AuditNote {

@@ -297,6 +297,28 @@ async fn search_finds_only_the_callers_tenants_and_names_query_errors() {
             .sum::<u64>(),
         1
     );
+    // The sidebar: the fields of the matches with their types and top values, only of the caller's events.
+    let mut body = range("*");
+    body["fields"] = json!(true);
+    body["size"] = json!(1);
+    let answer = search(analyst.clone(), body).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let fields = &answer.json["fields"];
+    assert_eq!(fields["sample"], answer.json["total"], "{}", answer.text);
+    let list = fields["fields"].as_array().unwrap();
+    let field = |name: &str| {
+        list.iter()
+            .find(|f| f["name"] == name)
+            .cloned()
+            .unwrap_or_default()
+    };
+    assert_eq!(field("source.ip")["type"], "ip", "{}", answer.text);
+    assert_eq!(field("source.ip")["top"][0]["count"], 1);
+    assert!(
+        !answer.text.contains(&h.events[OTHER].to_string()),
+        "{}",
+        answer.text
+    );
     let mut body = range("*");
     body["histogram"] = json!("1s");
     let answer = search(analyst, body).await;
