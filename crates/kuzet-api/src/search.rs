@@ -237,6 +237,8 @@ pub(crate) struct SearchBody {
     /// [`FIELD_SAMPLE`], with its type, how many of them hold it and its top values.
     #[serde(default)]
     fields: bool,
+    /// Search the temporary index `kuzet rehydrate` built under this name (a period beyond the hot window).
+    rehydrated: Option<String>,
 }
 
 /// The default time range: the last 24 hours.
@@ -431,7 +433,25 @@ pub(crate) async fn route(
     let normalizer = state.inner.normalizer.clone();
     let searched = tenants.clone();
     let query_text = request.query.to_string();
-    let index = state.inner.index.clone();
+    let index = match &body.rehydrated {
+        None => state.inner.index.clone(),
+        Some(name) => {
+            let data_dir = state
+                .inner
+                .archive_dir
+                .parent()
+                .unwrap_or(&state.inner.archive_dir);
+            let dir = kuzet_index::rehydrated_dir(data_dir, name)
+                .map_err(|e| ApiError::bad_request(format!("rehydrated: {e}")))?;
+            if !dir.is_dir() {
+                return Err(ApiError::not_found(format!(
+                    "rehydrated index `{name}`: not found (an operator makes one with kuzet rehydrate)"
+                )));
+            }
+            Some(kuzet_index::IndexSearcher::open(dir))
+        }
+    };
+    let answered_by_index = index.is_some();
     let with_fields = body.fields;
     let (answer, fields) = crate::content::blocking(&state, move || {
         let failed = |e| ApiError::internal("search", e);
@@ -475,7 +495,7 @@ pub(crate) async fn route(
             "events": page.events.iter().map(|(_, e)| e.to_ecs_json()).collect::<Vec<_>>(),
             "next": page.next.map(|c| c.to_string()),
             "read": page.read,
-            "index": state.inner.index.is_some(),
+            "index": answered_by_index,
             "histogram": histogram,
             "fields": fields,
             "took_ms": started.elapsed().as_millis() as u64,

@@ -50,3 +50,19 @@ pub fn partitions(dir: &Path, tenant: &TenantId) -> Result<Vec<PartitionKey>, In
     out.sort();
     Ok(out)
 }
+
+/// The directory of the temporary index `kuzet rehydrate` builds under the name `name`:
+/// `<data_dir>/rehydrated/<name>/`, laid out like the hot index. Refuses names that are not plain slugs.
+pub fn rehydrated_dir(data_dir: &Path, name: &str) -> Result<std::path::PathBuf, String> {
+    let valid = !name.is_empty()
+        && name.len() <= 100
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_'));
+    if !valid {
+        return Err(format!(
+            "rehydrated index name `{name}`: use lowercase letters, digits, '-' and '_'"
+        ));
+    }
+    Ok(data_dir.join("rehydrated").join(name))
+}

@@ -13,6 +13,7 @@ mod hunt;
 mod identity;
 mod indexing;
 mod keys;
+mod rehydrate;
 mod response;
 mod search_cli;
 mod serve;
@@ -153,6 +154,8 @@ enum Command {
     Hunt(hunt::HuntArgs),
     /// Searches the sealed events with the query language (docs/query.md), newest first.
     Search(search_cli::SearchArgs),
+    /// Makes a period of one tenant's archive searchable again in a temporary index (beyond the hot window).
+    Rehydrate(rehydrate::RehydrateArgs),
     /// Prints a tenant's alerts, newest first.
     Alerts {
         #[arg(long)]
@@ -453,6 +456,7 @@ fn run() -> Result<()> {
         }
         Command::Hunt(args) => hunt::hunt(args, &load_config(&cli)?),
         Command::Search(args) => search_cli::run(args, &load_config(&cli)?),
+        Command::Rehydrate(args) => rehydrate::run(args, &load_config(&cli)?),
         Command::Alerts {
             tenant,
             status,

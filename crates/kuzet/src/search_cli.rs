@@ -41,6 +41,9 @@ pub struct SearchArgs {
     /// Read the archive instead of the hot index (slower; finds events older than the hot window too).
     #[arg(long)]
     pub scan: bool,
+    /// Search the temporary index `kuzet rehydrate` built under this name instead of the hot index.
+    #[arg(long, conflicts_with = "scan")]
+    pub rehydrated: Option<String>,
 }
 
 pub fn run(args: &SearchArgs, config: &Config) -> Result<()> {
@@ -113,9 +116,19 @@ pub fn run(args: &SearchArgs, config: &Config) -> Result<()> {
     };
     let started = std::time::Instant::now();
     // The index a server keeps under the data directory, unless asked to read the archive.
-    let index_dir = config.index_dir();
-    let index =
-        (!args.scan && index_dir.is_dir()).then(|| kuzet_index::IndexSearcher::open(index_dir));
+    let index = match &args.rehydrated {
+        Some(name) => {
+            let dir = crate::rehydrate::index_dir(config, name)?;
+            if !dir.is_dir() {
+                bail!("--rehydrated `{name}`: no such index (make it with kuzet rehydrate)");
+            }
+            Some(kuzet_index::IndexSearcher::open(dir))
+        }
+        None => {
+            let dir = config.index_dir();
+            (!args.scan && dir.is_dir()).then(|| kuzet_index::IndexSearcher::open(dir))
+        }
+    };
     let page = search(
         &archive,
         index.as_ref(),

@@ -151,3 +151,123 @@ fn the_index_answers_what_the_archive_answers_and_is_rebuilt_when_deleted() {
     assert_eq!(ids(&rebuilt), ids(&failed));
     server.stop();
 }
+
+/// sshd lines of January 2024 (long past any hot window).
+fn old_lines(host: &str, count: usize) -> Vec<String> {
+    let start: jiff::Timestamp = "2024-01-10T00:00:00Z".parse().unwrap();
+    (0..count)
+        .map(|i| {
+            let at = start + jiff::SignedDuration::from_mins(i as i64 * 37);
+            let outcome = if i % 4 == 0 { "Accepted" } else { "Failed" };
+            format!(
+                "<38>1 {} {host} sshd {} - - {outcome} password for u{} from 192.0.2.{} port {} ssh2",
+                at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                2000 + i,
+                i % 5,
+                i % 200,
+                50000 + i
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_rehydrated_period_answers_exactly_what_the_archive_holds() {
+    let site = Site::new(TENANTS, "");
+    for (tenant, source, host) in [
+        ("akimat", "akimat-linux", "dc-01"),
+        ("bank", "bank-linux", "core-01"),
+    ] {
+        let file = site.path(&format!("{tenant}.log"));
+        std::fs::write(&file, old_lines(host, 300).join("\n") + "\n").unwrap();
+        let out = site.kuzet(&[
+            "ingest",
+            "--tenant",
+            tenant,
+            "--source",
+            source,
+            file.to_str().unwrap(),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let period = [
+        "--from",
+        "2024-01-12T00:00:00Z",
+        "--to",
+        "2024-01-14T00:00:00Z",
+    ];
+    let out = site.kuzet(
+        &[
+            &["rehydrate", "--tenant", "akimat", "--name", "jan"][..],
+            &period,
+        ]
+        .concat(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("rehydrated `jan`"));
+    // The same name again is refused, naming what to do.
+    let again = site.kuzet(
+        &[
+            &["rehydrate", "--tenant", "akimat", "--name", "jan"][..],
+            &period,
+        ]
+        .concat(),
+    );
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("--drop --name jan"));
+    let search = |query: &str, extra: &[&str]| -> serde_json::Value {
+        let args = [
+            &["search", query, "--format", "json", "--size", "1000"][..],
+            &period,
+            extra,
+        ]
+        .concat();
+        let output = site.kuzet(&args);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).unwrap()
+    };
+    for query in [
+        "*",
+        "failed",
+        "user.name:u2",
+        "source.ip:192.0.2.0/25 AND NOT accepted",
+    ] {
+        let rehydrated = search(query, &["--rehydrated", "jan", "--tenant", "akimat"]);
+        let scanned = search(query, &["--scan", "--tenant", "akimat"]);
+        assert_eq!(rehydrated["index"], true);
+        assert!(rehydrated["total"].as_u64().unwrap() > 0, "{query}");
+        // The events themselves, field for field, not only their ids.
+        assert_eq!(rehydrated["events"], scanned["events"], "{query}");
+        assert_eq!(rehydrated["total"], scanned["total"], "{query}");
+    }
+    // Two days of one event every 37 minutes: 78 events of akimat, none of bank even when asked for every tenant.
+    let all = search("*", &["--rehydrated", "jan"]);
+    assert_eq!(all["total"], 78);
+    assert!(
+        all["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["organization"]["id"] == "akimat")
+    );
+    let dropped = site.kuzet(&["rehydrate", "--drop", "--name", "jan"]);
+    assert!(
+        dropped.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dropped.stderr)
+    );
+    let gone = site.kuzet(&[&["search", "*", "--rehydrated", "jan"][..], &period].concat());
+    assert!(String::from_utf8_lossy(&gone.stderr).contains("no such index"));
+}
