@@ -126,6 +126,9 @@ pub struct StoreSection {
     pub seal_workers: usize,
     pub consumer_buffer_events: usize,
     pub backup_dir: String,
+    pub disk_warn_free_percent: f64,
+    pub disk_refuse_free_percent: f64,
+    pub disk_check_interval: Duration,
 }
 
 #[derive(Debug, Clone, Deserialize)]

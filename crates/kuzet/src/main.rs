@@ -7,6 +7,7 @@ mod cli_files;
 mod config;
 mod demo;
 mod detection;
+mod disk;
 mod generate;
 mod health;
 mod hunt;

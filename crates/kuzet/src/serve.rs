@@ -24,8 +24,12 @@ use crate::config::{self, Config};
 use crate::health::SourceHealth;
 
 /// The listeners' sink: the write-ahead log.
+/// The listeners' sink: the write-ahead log, behind the disk guard (`disk.rs`).
 #[derive(Clone)]
-pub struct WalSink(pub WalHandle);
+pub struct WalSink {
+    pub wal: WalHandle,
+    pub disk: Option<crate::disk::DiskGuard>,
+}
 
 fn sink_error(error: StoreError) -> SinkError {
     match error {
@@ -37,11 +41,21 @@ fn sink_error(error: StoreError) -> SinkError {
 
 impl Sink for WalSink {
     async fn append(&self, batch: Vec<RawEvent>) -> Result<(), SinkError> {
-        self.0.append(batch).await.map_err(sink_error)
+        if let Some(disk) = &self.disk {
+            // Hold the sender (TCP, TLS: its socket is not read) until there is room.
+            disk.room(batch.len()).await;
+        }
+        self.wal.append(batch).await.map_err(sink_error)
     }
 
     async fn try_append(&self, batch: Vec<RawEvent>) -> Result<(), SinkError> {
-        self.0.try_append(batch).await.map_err(sink_error)
+        if let Some(disk) = &self.disk
+            && disk.refusing().is_some()
+        {
+            disk.count_refused(batch.len());
+            return Err(SinkError::Full);
+        }
+        self.wal.try_append(batch).await.map_err(sink_error)
     }
 }
 
@@ -180,6 +194,7 @@ struct Telemetry {
     ready: Arc<AtomicBool>,
     detection: Option<crate::detection::DetectionStatus>,
     index: crate::indexing::IndexStatus,
+    disk: crate::disk::DiskGuard,
 }
 
 async fn metrics_handler(State(t): State<Telemetry>) -> impl IntoResponse {
@@ -191,7 +206,10 @@ async fn metrics_handler(State(t): State<Telemetry>) -> impl IntoResponse {
 
 async fn health_handler(State(t): State<Telemetry>) -> impl IntoResponse {
     let stats = t.store.stats();
-    let failure = t.store.failure();
+    // A refusing disk is red: the service takes no new events.
+    let failure = t.store.failure().or_else(|| t.disk.refusing());
+    let mut warnings: Vec<String> = t.warnings.to_vec();
+    warnings.extend(t.disk.warning());
     let sources: Vec<_> = t
         .health
         .snapshot()
@@ -219,18 +237,23 @@ async fn health_handler(State(t): State<Telemetry>) -> impl IntoResponse {
     let body = axum::Json(serde_json::json!({
         "status": if failure.is_some() {
             "failed"
-        } else if t.warnings.is_empty() && !index_failed {
+        } else if warnings.is_empty() && !index_failed {
             "ok"
         } else {
             "warning"
         },
         "reason": failure,
-        "warnings": *t.warnings,
+        "warnings": warnings,
         "store": {
             "wal_appended": stats.wal_appended,
             "sealed_events": stats.sealed_events,
             "wal_queue_depth": stats.queue_depth,
             "backup_errors": stats.backup_errors,
+        },
+        "disk": {
+            "free_bytes": t.disk.reading().free,
+            "total_bytes": t.disk.reading().total,
+            "refused_events": t.disk.refused(),
         },
         "sources": sources,
         "detection": t.detection.as_ref().map_or_else(
@@ -311,10 +334,26 @@ pub fn run_with(config: Config, on_ready: impl FnOnce(Ready) + Send + 'static) -
         )?
     };
     let served = runtime.block_on(async {
+        let section = &config.store;
+        let (warn, refuse) = (section.disk_warn_free_percent, section.disk_refuse_free_percent);
+        if !(0.0..=100.0).contains(&refuse) || !(refuse..=100.0).contains(&warn) {
+            anyhow::bail!(
+                "[store] disk_refuse_free_percent {refuse} and disk_warn_free_percent {warn}: expected 0 ≤ refuse ≤ warn ≤ 100"
+            );
+        }
+        let disk = crate::disk::DiskGuard::start(
+            &config.data_dir,
+            warn,
+            refuse,
+            section.disk_check_interval.std(),
+        );
         let ingest = Ingest::new(
             ingest_config(&config)?,
             shared_directory.clone(),
-            WalSink(store.wal()),
+            WalSink {
+                wal: store.wal(),
+                disk: Some(disk.clone()),
+            },
         )?;
         let listeners = ingest.bind().await?;
         let addresses = listeners.addresses();
@@ -341,6 +380,7 @@ pub fn run_with(config: Config, on_ready: impl FnOnce(Ready) + Send + 'static) -
             ready: Arc::clone(&ready),
             detection: detection.as_ref().map(crate::detection::Detection::status),
             index: indexing.status(),
+            disk: disk.clone(),
         };
         tokio::spawn(crate::detection::watch_sources(
             db.clone(),

@@ -438,3 +438,46 @@ fn an_event_larger_than_the_write_ahead_log_holds_is_refused_not_acknowledged_an
     server.stop();
     assert_eq!(site.export("akimat").len(), 1);
 }
+
+#[test]
+fn a_full_disk_refuses_new_events_loudly() {
+    let site = Site::new(&tenants(), "");
+    // Thresholds no disk can meet: every event meets a full disk.
+    let config = std::fs::read_to_string(&site.config).unwrap();
+    std::fs::write(
+        &site.config,
+        config.replace(
+            "block_max_age = \"100ms\"",
+            "block_max_age = \"100ms\"\ndisk_warn_free_percent = 100.0\ndisk_refuse_free_percent = 100.0",
+        ),
+    )
+    .unwrap();
+    let server = site.start();
+    let base = format!("http://{}", server.http());
+    let (body, status) = curl(&[
+        "-H",
+        "Authorization: Bearer akimat-secret",
+        "-H",
+        "Content-Type: application/x-ndjson",
+        "--data-binary",
+        "{\"message\":\"refused\"}\n",
+        &format!("{base}/ingest/v1/events"),
+    ]);
+    assert_eq!(status, 429, "{body}");
+    server.wait_metric("kuzet_disk_refused_events_total", 1.0);
+    let (health, code) = curl(&[&format!("{base}/health")]);
+    assert_eq!(code, 503, "{health}");
+    let health: serde_json::Value = serde_json::from_str(&health).unwrap();
+    assert_eq!(health["status"], "failed");
+    let reason = health["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("disk: ") && reason.contains("new events are refused"),
+        "{reason}"
+    );
+    assert!(health["disk"]["refused_events"].as_u64().unwrap() >= 1);
+    server.stop();
+    assert!(
+        site.export("akimat").is_empty(),
+        "nothing refused was sealed"
+    );
+}
