@@ -365,6 +365,12 @@ peers = ["127.0.0.1/32"]
 # measured by `kuzet bench hunt`.
 [detection]
 enabled = false
+# Search indexing too (`kuzet bench search` measures it); the disk guard must not hold the benchmark's senders.
+[search]
+index = false
+[store]
+disk_warn_free_percent = 0.0
+disk_refuse_free_percent = 0.0
 "#
     ))?;
     crate::keys::ensure_key(&config.signing_key, &config.archive_dir())?;

@@ -29,6 +29,7 @@ pub struct Config {
     pub time: TimeSection,
     pub incidents: IncidentsSection,
     pub detection: DetectionSection,
+    pub search: SearchSection,
     pub store: StoreSection,
     pub database: DatabaseSection,
     pub auth: AuthSection,
@@ -36,6 +37,13 @@ pub struct Config {
     pub roles: Vec<RoleConfig>,
     #[serde(default)]
     pub tenants: Vec<TenantConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchSection {
+    /// Keep the hot search index (`docs/formats/index.md`); without it searches read the archive.
+    pub index: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -193,7 +193,7 @@ struct Telemetry {
     warnings: Arc<Vec<String>>,
     ready: Arc<AtomicBool>,
     detection: Option<crate::detection::DetectionStatus>,
-    index: crate::indexing::IndexStatus,
+    index: Option<crate::indexing::IndexStatus>,
     disk: crate::disk::DiskGuard,
 }
 
@@ -230,7 +230,10 @@ async fn health_handler(State(t): State<Telemetry>) -> impl IntoResponse {
     } else {
         StatusCode::OK
     };
-    let index = t.index.get();
+    let index = t.index.as_ref().map_or_else(
+        || serde_json::json!({"enabled": false, "failure": null}),
+        crate::indexing::IndexStatus::get,
+    );
     // A stopped index loses nothing (the events stay sealed and are indexed at the next start) but search is
     // stale: a warning, not a failure.
     let index_failed = !index["failure"].is_null();
@@ -324,14 +327,16 @@ pub fn run_with(config: Config, on_ready: impl FnOnce(Ready) + Send + 'static) -
         shared_directory.clone(),
         runtime.handle().clone(),
     )?;
-    let indexing = {
+    let indexing = if config.search.index {
         let db = db.clone();
         let handle = runtime.handle().clone();
-        crate::indexing::start(
+        Some(crate::indexing::start(
             &config,
             &store,
             Box::new(move || Ok(handle.block_on(db.system_retentions())?)),
-        )?
+        )?)
+    } else {
+        None
     };
     let served = runtime.block_on(async {
         let section = &config.store;
@@ -379,7 +384,7 @@ pub fn run_with(config: Config, on_ready: impl FnOnce(Ready) + Send + 'static) -
             warnings: Arc::new(warnings),
             ready: Arc::clone(&ready),
             detection: detection.as_ref().map(crate::detection::Detection::status),
-            index: indexing.status(),
+            index: indexing.as_ref().map(crate::indexing::Indexing::status),
             disk: disk.clone(),
         };
         tokio::spawn(crate::detection::watch_sources(
@@ -398,7 +403,11 @@ pub fn run_with(config: Config, on_ready: impl FnOnce(Ready) + Send + 'static) -
             Arc::clone(&store_stats),
             rules,
         )?
-        .with_index(indexing.searcher());
+;
+        let api = match &indexing {
+            Some(indexing) => api.with_index(indexing.searcher()),
+            None => api,
+        };
         let routes = Router::new()
             .route("/metrics", get(metrics_handler))
             .route("/health", get(health_handler))
@@ -424,7 +433,9 @@ pub fn run_with(config: Config, on_ready: impl FnOnce(Ready) + Send + 'static) -
         detection.join();
     }
     // The index commits what was sealed before the store stopped, then stops.
-    indexing.join();
+    if let Some(indexing) = indexing {
+        indexing.join();
+    }
     served.and(closed)?;
     tracing::info!("stopped; archive sealed");
     Ok(())

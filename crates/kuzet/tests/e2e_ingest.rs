@@ -446,10 +446,15 @@ fn a_full_disk_refuses_new_events_loudly() {
     let config = std::fs::read_to_string(&site.config).unwrap();
     std::fs::write(
         &site.config,
-        config.replace(
-            "block_max_age = \"100ms\"",
-            "block_max_age = \"100ms\"\ndisk_warn_free_percent = 100.0\ndisk_refuse_free_percent = 100.0",
-        ),
+        config
+            .replace(
+                "disk_warn_free_percent = 0.0",
+                "disk_warn_free_percent = 100.0",
+            )
+            .replace(
+                "disk_refuse_free_percent = 0.0",
+                "disk_refuse_free_percent = 100.0",
+            ),
     )
     .unwrap();
     let server = site.start();

@@ -55,7 +55,9 @@ impl Site {
             format!(
                 "data_dir = {data:?}\nsigning_key = {key:?}\n\n[ingest]\nsyslog_udp = \"127.0.0.1:0\"\n\
                  syslog_tcp = \"127.0.0.1:0\"\nhttp = \"127.0.0.1:0\"\n{ingest_extra}\n\n[store]\n\
-                 block_max_age = \"100ms\"\n\n{tenants}\n"
+                 block_max_age = \"100ms\"\n\
+                 # Tests do not depend on the free space of the machine they run on.\n\
+                 disk_warn_free_percent = 0.0\ndisk_refuse_free_percent = 0.0\n\n{tenants}\n"
             ),
         )
         .unwrap();
