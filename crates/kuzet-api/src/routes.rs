@@ -131,6 +131,7 @@ table! {
     DELETE "/api/v1/tenants/{tenant}/events" "events.purge" p(ArchivePurge) => content::purge;
     GET "/api/v1/events/{event}" "event.view" p(EventsRead) => content::event;
     POST "/api/v1/search" "events.search" p(EventsRead) => search::route;
+    POST "/api/v1/search/export" "events.search_export" p(EventsExport) => search::export_route;
 
     GET "/api/v1/tenants/{tenant}/incidents" "incident.list" p(IncidentsRead) => incidents::list;
     POST "/api/v1/tenants/{tenant}/incidents" "incident.create" p(IncidentsManage) => incidents::create;

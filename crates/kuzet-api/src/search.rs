@@ -401,6 +401,216 @@ fn parse_interval(text: &str) -> Option<SignedDuration> {
     Some(SignedDuration::from_secs(n.checked_mul(seconds)?))
 }
 
+/// The tenants a search covers: those named (each must be in the caller's scope: another organization's tenant is
+/// as absent as one that does not exist), or every tenant of the archive the caller reaches.
+fn chosen_tenants(
+    state: &crate::state::ApiState,
+    scope: &kuzet_model::access::Scope,
+    names: Option<&[String]>,
+) -> Result<Vec<TenantId>, crate::ApiError> {
+    use crate::ApiError;
+    let Some(names) = names else {
+        return crate::content::archive_tenants(state, scope);
+    };
+    let mut chosen = Vec::with_capacity(names.len());
+    for name in names {
+        let tenant = TenantId::new(name.as_str())
+            .map_err(|e| ApiError::bad_request(format!("tenants: {e}")))?;
+        if tenant.is_reserved() || !scope.permits(&tenant) {
+            return Err(ApiError::not_found(format!("tenant `{tenant}`: not found")));
+        }
+        chosen.push(tenant);
+    }
+    Ok(chosen)
+}
+
+/// The index a search asks: the hot index, or the rehydrated one named.
+fn index_for(
+    state: &crate::state::ApiState,
+    rehydrated: Option<&str>,
+) -> Result<Option<IndexSearcher>, crate::ApiError> {
+    use crate::ApiError;
+    let Some(name) = rehydrated else {
+        return Ok(state.inner.index.clone());
+    };
+    let data_dir = state
+        .inner
+        .archive_dir
+        .parent()
+        .unwrap_or(&state.inner.archive_dir);
+    let dir = kuzet_index::rehydrated_dir(data_dir, name)
+        .map_err(|e| ApiError::bad_request(format!("rehydrated: {e}")))?;
+    if !dir.is_dir() {
+        return Err(ApiError::not_found(format!(
+            "rehydrated index `{name}`: not found (an operator makes one with kuzet rehydrate)"
+        )));
+    }
+    Ok(Some(IndexSearcher::open(dir)))
+}
+
+/// The body of `POST /api/v1/search/export`: a search's query, range, order and tenants, and the format.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ExportBody {
+    #[serde(default)]
+    query: String,
+    from: Option<String>,
+    to: Option<String>,
+    order: Option<String>,
+    tenants: Option<Vec<String>>,
+    rehydrated: Option<String>,
+    /// `ndjson` (default: one ECS event a line) or `csv`.
+    format: Option<String>,
+    /// The CSV columns (ECS field names); default [`CSV_COLUMNS`].
+    columns: Option<Vec<String>>,
+}
+
+/// The default columns of a CSV export.
+pub const CSV_COLUMNS: &[&str] = &[
+    "@timestamp",
+    "organization.id",
+    "host.name",
+    "user.name",
+    "source.ip",
+    "destination.ip",
+    "event.code",
+    "event.action",
+    "event.outcome",
+    "message",
+];
+
+/// One CSV cell (RFC 4180): quoted when it holds a quote, comma or line break; a cell a spreadsheet would read as
+/// a formula (`=`, `+`, `-`, `@`, tab, carriage return first) is prefixed with `'`.
+fn csv_cell(text: &str) -> String {
+    let text = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    };
+    if text.contains(['"', ',', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text
+    }
+}
+
+/// `POST /api/v1/search/export`: every match of the range, streamed page after page in the asked order, as NDJSON
+/// or CSV. One audit record names the query.
+pub(crate) async fn export_route(
+    axum::extract::State(state): axum::extract::State<crate::state::ApiState>,
+    axum::Extension(a): axum::Extension<crate::routes::Authed>,
+    json: Result<axum::Json<ExportBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<axum::response::Response, crate::ApiError> {
+    use crate::ApiError;
+    let body = crate::auth::body(json)?;
+    let csv = match body.format.as_deref() {
+        None | Some("ndjson") => false,
+        Some("csv") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "format `{other}`: expected `ndjson` or `csv`"
+            )));
+        }
+    };
+    let columns: Vec<String> = match &body.columns {
+        Some(c) if c.is_empty() || c.len() > 200 => {
+            return Err(ApiError::bad_request(
+                "columns: expected 1 to 200 field names",
+            ));
+        }
+        Some(c) => c.clone(),
+        None => CSV_COLUMNS.iter().map(|c| (*c).to_owned()).collect(),
+    };
+    let search_body = SearchBody {
+        query: body.query.clone(),
+        from: body.from.clone(),
+        to: body.to.clone(),
+        size: Some(MAX_PAGE),
+        order: body.order.clone(),
+        ..SearchBody::default()
+    };
+    let request = search_body.request((state.inner.clock)())?;
+    let tenants = chosen_tenants(&state, a.scope()?, body.tenants.as_deref())?;
+    let index = index_for(&state, body.rehydrated.as_deref())?;
+    let query_text = request.query.to_string();
+    let dir = state.inner.archive_dir.clone();
+    let normalizer = state.inner.normalizer.clone();
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(16);
+    let searched = tenants.clone();
+    let header_columns = columns.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut request = request;
+        let mut chunk = Vec::with_capacity(64 << 10);
+        if csv {
+            let header: Vec<String> = header_columns.iter().map(|c| csv_cell(c)).collect();
+            chunk.extend_from_slice(header.join(",").as_bytes());
+            chunk.extend_from_slice(b"\r\n");
+        }
+        loop {
+            let answer = match search(&dir, index.as_ref(), &searched, &normalizer, &request) {
+                Ok(a) => a,
+                Err(e) => {
+                    let _ = sender.blocking_send(Err(std::io::Error::other(e.to_string())));
+                    return;
+                }
+            };
+            for (_, event) in &answer.page.events {
+                if csv {
+                    let row: Vec<String> = columns
+                        .iter()
+                        .map(|c| csv_cell(&kuzet_query::field_values(event, c).join(" ")))
+                        .collect();
+                    chunk.extend_from_slice(row.join(",").as_bytes());
+                    chunk.extend_from_slice(b"\r\n");
+                } else if serde_json::to_writer(&mut chunk, &event.to_ecs_json()).is_ok() {
+                    chunk.push(b'\n');
+                }
+                if chunk.len() >= 64 << 10
+                    && sender
+                        .blocking_send(Ok(std::mem::take(&mut chunk).into()))
+                        .is_err()
+                {
+                    return;
+                }
+            }
+            match answer.page.next {
+                Some(next) => request.after = Some(next),
+                None => break,
+            }
+        }
+        if !chunk.is_empty() {
+            let _ = sender.blocking_send(Ok(chunk.into()));
+        }
+    });
+    let stream = futures::stream::unfold(receiver, |mut r| async move {
+        r.recv().await.map(|item| (item, r))
+    });
+    let single = (tenants.len() == 1).then(|| tenants[0].clone());
+    let format = if csv { "csv" } else { "ndjson" };
+    Ok(crate::auth::noted(
+        (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                if csv {
+                    "text/csv; charset=utf-8"
+                } else {
+                    "application/x-ndjson"
+                },
+            )],
+            axum::body::Body::from_stream(stream),
+        ),
+        crate::routes::AuditNote {
+            tenant: single,
+            object: Some("search".into()),
+            detail: Some(format!(
+                "export of {query_text} over {} tenant(s) as {format}",
+                tenants.len()
+            )),
+            ..crate::routes::AuditNote::default()
+        },
+    ))
+}
+
 /// `POST /api/v1/search`.
 pub(crate) async fn route(
     axum::extract::State(state): axum::extract::State<crate::state::ApiState>,
@@ -410,47 +620,13 @@ pub(crate) async fn route(
     use crate::ApiError;
     let body = crate::auth::body(json)?;
     let request = body.request((state.inner.clock)())?;
-    let scope = a.scope()?;
-    let reachable = crate::content::archive_tenants(&state, scope)?;
-    let tenants = match &body.tenants {
-        None => reachable,
-        Some(names) => {
-            let mut chosen = Vec::with_capacity(names.len());
-            for name in names {
-                let tenant = TenantId::new(name.as_str())
-                    .map_err(|e| ApiError::bad_request(format!("tenants: {e}")))?;
-                // Another organization's tenant is as absent as one that does not exist.
-                if tenant.is_reserved() || !scope.permits(&tenant) {
-                    return Err(ApiError::not_found(format!("tenant `{tenant}`: not found")));
-                }
-                chosen.push(tenant);
-            }
-            chosen
-        }
-    };
+    let tenants = chosen_tenants(&state, a.scope()?, body.tenants.as_deref())?;
     let started = std::time::Instant::now();
     let dir = state.inner.archive_dir.clone();
     let normalizer = state.inner.normalizer.clone();
     let searched = tenants.clone();
     let query_text = request.query.to_string();
-    let index = match &body.rehydrated {
-        None => state.inner.index.clone(),
-        Some(name) => {
-            let data_dir = state
-                .inner
-                .archive_dir
-                .parent()
-                .unwrap_or(&state.inner.archive_dir);
-            let dir = kuzet_index::rehydrated_dir(data_dir, name)
-                .map_err(|e| ApiError::bad_request(format!("rehydrated: {e}")))?;
-            if !dir.is_dir() {
-                return Err(ApiError::not_found(format!(
-                    "rehydrated index `{name}`: not found (an operator makes one with kuzet rehydrate)"
-                )));
-            }
-            Some(kuzet_index::IndexSearcher::open(dir))
-        }
-    };
+    let index = index_for(&state, body.rehydrated.as_deref())?;
     let answered_by_index = index.is_some();
     let with_fields = body.fields;
     let (answer, fields) = crate::content::blocking(&state, move || {
@@ -511,4 +687,30 @@ pub(crate) async fn route(
             ..crate::routes::AuditNote::default()
         },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_cells_are_quoted_and_never_formulas() {
+        assert_eq!(csv_cell("plain"), "plain");
+        assert_eq!(csv_cell("a,b"), "\"a,b\"");
+        assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_cell("line\nbreak"), "\"line\nbreak\"");
+        assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_cell("-1"), "'-1");
+        assert_eq!(csv_cell("@cmd"), "'@cmd");
+    }
+
+    #[test]
+    fn intervals_are_whole_units() {
+        assert_eq!(parse_interval("30s"), Some(SignedDuration::from_secs(30)));
+        assert_eq!(parse_interval("5m"), Some(SignedDuration::from_mins(5)));
+        assert_eq!(parse_interval("2d"), Some(SignedDuration::from_hours(48)));
+        assert_eq!(parse_interval("0s"), None);
+        assert_eq!(parse_interval("1w"), None);
+        assert_eq!(parse_interval("h"), None);
+    }
 }

@@ -319,6 +319,35 @@ async fn search_finds_only_the_callers_tenants_and_names_query_errors() {
         "{}",
         answer.text
     );
+    // Export: every match, as CSV with a header and safe cells, or NDJSON; never the other organization's.
+    let mut body = range("*");
+    body["format"] = json!("csv");
+    body["columns"] = json!(["organization.id", "source.ip", "message"]);
+    let answer = h
+        .call(Method::POST, "/api/v1/search/export", &analyst, Some(body))
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let mut lines = answer.text.lines();
+    assert_eq!(lines.next(), Some("organization.id,source.ip,message"));
+    let rows: Vec<&str> = lines.collect();
+    assert!(
+        !rows.is_empty() && rows.iter().all(|r| r.starts_with(&format!("{OWN},"))),
+        "{}",
+        answer.text
+    );
+    let mut body = range("*");
+    body["tenants"] = json!([OTHER]);
+    let answer = h
+        .call(Method::POST, "/api/v1/search/export", &analyst, Some(body))
+        .await;
+    assert_eq!(answer.status, 404, "{}", answer.text);
+    let mut body = range("*");
+    body["format"] = json!("xlsx");
+    let answer = h
+        .call(Method::POST, "/api/v1/search/export", &analyst, Some(body))
+        .await;
+    assert_eq!(answer.status, 400);
+    assert!(answer.message().contains("expected `ndjson` or `csv`"));
     let mut body = range("*");
     body["histogram"] = json!("1s");
     let answer = search(analyst, body).await;

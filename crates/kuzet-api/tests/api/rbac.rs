@@ -65,6 +65,7 @@ fn case(
             json!({"field": "host.name", "value": format!("h-{role}-{n}"), "reason": "matrix"}),
         ),
         "events.search" => Some(json!({"query": "*", "tenants": [tenant]})),
+        "events.search_export" => Some(json!({"query": "*", "tenants": [tenant], "format": "csv"})),
         "incident.evidence.attach" => {
             Some(json!({"event": h.events[tenant].to_string(), "reason": "matrix"}))
         }
@@ -122,7 +123,7 @@ fn case(
 fn tenant_dimension(spec: &RouteSpec) -> bool {
     spec.path.contains("{tenant}")
         || spec.path.starts_with("/api/v1/events/")
-        || spec.path == "/api/v1/search"
+        || spec.path.starts_with("/api/v1/search")
 }
 
 fn expected(spec: &RouteSpec, role: &str, tenant: &str) -> bool {
