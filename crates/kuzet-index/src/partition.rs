@@ -299,6 +299,7 @@ pub(crate) fn open_or_create(path: &Path, fields: &Fields) -> Result<Index, Inde
         .and_then(|b| serde_json::from_slice::<PartitionMeta>(&b).ok())
         .is_some_and(|m| m.schema == SCHEMA_VERSION);
     if current && let Ok(index) = Index::open_in_dir(path) {
+        register(&index);
         return Ok(index);
     }
     if path.exists() {
@@ -323,5 +324,13 @@ pub(crate) fn open_or_create(path: &Path, fields: &Fields) -> Result<Index, Inde
         detail: e.to_string(),
     })?;
     std::fs::write(&meta_path, meta).map_err(IndexError::io(&meta_path))?;
+    register(&index);
     Ok(index)
+}
+
+/// The tokenizer the schema names for `tx` (`schema.rs`).
+fn register(index: &Index) {
+    index
+        .tokenizers()
+        .register(crate::schema::FIELD_WORDS, crate::schema::FieldWords);
 }

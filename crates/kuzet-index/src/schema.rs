@@ -22,10 +22,10 @@ use tantivy::TantivyDocument;
 use tantivy::schema::{
     BytesOptions, FAST, Field, INDEXED, IndexRecordOption, Schema, TextFieldIndexing, TextOptions,
 };
-use tantivy::tokenizer::{PreTokenizedString, Token};
+use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 
 /// The schema version a partition's `kuzet-index.json` names; a partition of another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 /// Separates a field name from its value in a term.
 pub(crate) const SEP: char = '\u{1f}';
 /// Marks, in `fn`, a field with a value too long to be a term.
@@ -70,7 +70,15 @@ impl Fields {
             )
         };
         let kw = b.add_text_field("kw", terms(IndexRecordOption::Basic));
-        let tx = b.add_text_field("tx", terms(IndexRecordOption::WithFreqsAndPositions));
+        let tx = b.add_text_field(
+            "tx",
+            TextOptions::default().set_indexing_options(
+                TextFieldIndexing::default()
+                    .set_tokenizer(FIELD_WORDS)
+                    .set_fieldnorms(false)
+                    .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+            ),
+        );
         let bytes = BytesOptions::default().set_indexed();
         let nv = b.add_bytes_field("nv", bytes.clone());
         let ip = b.add_bytes_field("ip", bytes);
@@ -101,14 +109,7 @@ impl Fields {
         doc.add_text(self.kw, keyword_term("kuzet.source", event.source.as_str()));
         let original = event.original_lossy();
         let original_words: Vec<String> = words(&original).collect();
-        let mut tokens = Vec::new();
-        let mut position = 0usize;
-        push_words(
-            &mut tokens,
-            &mut position,
-            "event.original",
-            &original_words,
-        );
+        doc.add_text(self.tx, format!("event.original{SEP}{original}"));
         for (name, _) in &event.fields {
             if HOT_FIELDS.contains(&name.as_str()) {
                 continue;
@@ -120,13 +121,14 @@ impl Fields {
             doc.add_text(self.names, name);
             if TEXT_FIELDS.contains(&name.as_str()) {
                 for value in &values {
-                    let value_words: Vec<String> = words(value).collect();
                     // A message that is a run of the original's words is found through the original's words
                     // (`translate.rs` asks both): most messages are, and this halves the text the index holds.
-                    if name == "message" && contains_run(&original_words, &value_words) {
+                    if name == "message"
+                        && contains_run(&original_words, &words(value).collect::<Vec<_>>())
+                    {
                         continue;
                     }
-                    push_words(&mut tokens, &mut position, name, &value_words);
+                    doc.add_text(self.tx, format!("{name}{SEP}{value}"));
                 }
                 continue;
             }
@@ -149,15 +151,6 @@ impl Fields {
                 }
             }
         }
-        if !tokens.is_empty() {
-            doc.add_pre_tokenized_text(
-                self.tx,
-                PreTokenizedString {
-                    text: String::new(),
-                    tokens,
-                },
-            );
-        }
         doc
     }
 
@@ -166,19 +159,72 @@ impl Fields {
     }
 }
 
-fn push_words(tokens: &mut Vec<Token>, position: &mut usize, field: &str, words: &[String]) {
-    for word in words {
-        tokens.push(Token {
-            offset_from: 0,
-            offset_to: 0,
-            position: *position,
-            text: text_term(field, word),
-            position_length: 1,
-        });
-        *position += 1;
+/// The tokenizer of `tx`: a value is `<field>\x1f<text>`, its tokens `<field>\x1f<word>` for each word of the
+/// text as `kuzet_query::words` cuts it (runs of letters and digits, lowercased), cut at [`MAX_WORD`] bytes, at
+/// consecutive positions. tantivy puts the values of a document one position apart more, so no phrase spans two.
+pub(crate) const FIELD_WORDS: &str = "kuzet-field-words";
+
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct FieldWords;
+
+pub(crate) struct FieldWordStream<'a> {
+    prefix: &'a str,
+    rest: &'a str,
+    /// Byte offset of `rest` in the value.
+    offset: usize,
+    token: Token,
+}
+
+impl Tokenizer for FieldWords {
+    type TokenStream<'a> = FieldWordStream<'a>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> FieldWordStream<'a> {
+        let split = text.find(SEP).map_or(0, |i| i + SEP.len_utf8());
+        FieldWordStream {
+            prefix: &text[..split],
+            rest: &text[split..],
+            offset: split,
+            token: Token {
+                position: usize::MAX,
+                ..Token::default()
+            },
+        }
     }
-    // A gap: no phrase runs from one value into the next.
-    *position += 1;
+}
+
+impl TokenStream for FieldWordStream<'_> {
+    fn advance(&mut self) -> bool {
+        let Some(start) = self.rest.find(char::is_alphanumeric) else {
+            self.rest = "";
+            return false;
+        };
+        let from = &self.rest[start..];
+        let len = from
+            .find(|c: char| !c.is_alphanumeric())
+            .unwrap_or(from.len());
+        let word = &from[..len];
+        self.token.text.clear();
+        self.token.text.push_str(self.prefix);
+        // `str::to_lowercase`, as the query side lowercases (final sigma and all).
+        self.token
+            .text
+            .push_str(truncate(&word.to_lowercase(), MAX_WORD));
+        self.token.offset_from = self.offset + start;
+        self.token.offset_to = self.offset + start + len;
+        self.token.position = self.token.position.wrapping_add(1);
+        self.token.position_length = 1;
+        self.offset += start + len;
+        self.rest = &from[len..];
+        true
+    }
+
+    fn token(&self) -> &Token {
+        &self.token
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        &mut self.token
+    }
 }
 
 /// Whether `needle` occurs as consecutive words of `haystack`.
@@ -311,6 +357,22 @@ mod tests {
         by_term.sort_by_key(|ip| ip_term("f", *ip));
         ips.sort();
         assert_eq!(by_term, ips);
+    }
+
+    #[test]
+    fn field_words_are_the_query_languages_words_under_the_field() {
+        let text = "message\u{1f}Failed PASSWORD for Σίσυφος, from 10.0.0.1";
+        let mut tokenizer = FieldWords;
+        let mut stream = tokenizer.token_stream(text);
+        let mut got = Vec::new();
+        while stream.advance() {
+            got.push((stream.token().text.clone(), stream.token().position));
+        }
+        let expected: Vec<(String, usize)> = words("Failed PASSWORD for Σίσυφος, from 10.0.0.1")
+            .enumerate()
+            .map(|(i, w)| (text_term("message", &w), i))
+            .collect();
+        assert_eq!(got, expected);
     }
 
     #[test]

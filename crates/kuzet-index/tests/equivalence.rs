@@ -147,6 +147,16 @@ fn events(tenants: &[TenantId], count: usize) -> Vec<(u64, Event)> {
         if i % 11 == 0 {
             event.fields.insert("labels.empty", Value::Array(vec![]));
         }
+        if i % 13 == 0 {
+            // A text array: a phrase matches within one element, never across two.
+            event.fields.insert(
+                "error.message",
+                Value::Array(vec![
+                    Value::Str("disk alpha beta".into()),
+                    Value::Str("gamma delta".into()),
+                ]),
+            );
+        }
         let position = positions.entry(tenant).or_insert(0);
         out.push((*position, event));
         *position += 1;
@@ -215,6 +225,9 @@ const QUERIES: &[&str] = &[
     "NOT failed",
     "event.id:*",
     "nothing-matches-this",
+    "error.message:\"alpha beta\"",
+    "error.message:\"beta gamma\"",
+    "error.message:gam*",
 ];
 
 #[test]
