@@ -25,7 +25,7 @@ use tantivy::schema::{
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 
 /// The schema version a partition's `kuzet-index.json` names; a partition of another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 /// Separates a field name from its value in a term.
 pub(crate) const SEP: char = '\u{1f}';
 /// Marks, in `fn`, a field with a value too long to be a term.
@@ -118,8 +118,10 @@ impl Fields {
             if values.is_empty() {
                 continue;
             }
-            doc.add_text(self.names, name);
             if TEXT_FIELDS.contains(&name.as_str()) {
+                // A text may hold no word: its presence is a term of its own. A keyword field's presence is
+                // any of its `kw` terms (or the long-value mark).
+                doc.add_text(self.names, name);
                 for value in &values {
                     // A message that is a run of the original's words is found through the original's words
                     // (`translate.rs` asks both): most messages are, and this halves the text the index holds.

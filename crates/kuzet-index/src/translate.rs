@@ -73,8 +73,20 @@ impl Translator<'_> {
             Query::Exists { field } => {
                 if HOT_FIELDS.contains(&field.as_str()) {
                     Translated::all(true)
-                } else {
+                } else if TEXT_FIELDS.contains(&field.as_str()) {
                     Translated::exact(self.name_term(field))
+                } else {
+                    // Every value of a keyword field is a `kw` term under its name, or marks the field long.
+                    let prefix = format!("{field}{SEP}");
+                    let kw = self.fields.kw;
+                    let end = String::from_utf8(prefix_end(prefix.as_bytes())).unwrap_or_default();
+                    Translated::exact(any(vec![
+                        Box::new(RangeQuery::new(
+                            Edge::Included(Term::from_field_text(kw, &prefix)),
+                            Edge::Excluded(Term::from_field_text(kw, &end)),
+                        )),
+                        self.name_term(&format!("{field}{LONG}")),
+                    ]))
                 }
             }
             Query::Term { field: None, value } => {

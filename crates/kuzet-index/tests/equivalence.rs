@@ -147,6 +147,15 @@ fn events(tenants: &[TenantId], count: usize) -> Vec<(u64, Event)> {
         if i % 11 == 0 {
             event.fields.insert("labels.empty", Value::Array(vec![]));
         }
+        if i % 17 == 0 {
+            // Present, but empty: a keyword value with nothing after the field's name.
+            event
+                .fields
+                .insert("labels.blank", Value::Str(String::new()));
+            event
+                .fields
+                .insert("message.empty_words", Value::Str("--".into()));
+        }
         if i % 13 == 0 {
             // A text array: a phrase matches within one element, never across two.
             event.fields.insert(
@@ -228,6 +237,10 @@ const QUERIES: &[&str] = &[
     "error.message:\"alpha beta\"",
     "error.message:\"beta gamma\"",
     "error.message:gam*",
+    "_exists_:labels.blank",
+    "NOT labels.blank:*",
+    "labels:*",
+    "_exists_:error.message",
 ];
 
 #[test]
