@@ -66,3 +66,42 @@ pub fn rehydrated_dir(data_dir: &Path, name: &str) -> Result<std::path::PathBuf,
     }
     Ok(data_dir.join("rehydrated").join(name))
 }
+
+/// How the index asks for `query` (tantivy's description of the translated query) and whether that finds exactly
+/// the matches (`false`: a superset the search narrows by evaluating the query). For `kuzet search --explain` and
+/// the golden tests of the translation.
+pub fn explain(query: &kuzet_query::Query) -> Result<(String, bool), IndexError> {
+    let fields = schema::Fields::new();
+    let index = tantivy::Index::create_in_ram(fields.schema.clone());
+    let reader = index
+        .reader()
+        .map_err(IndexError::tantivy(Path::new("(in memory)")))?;
+    let searcher = reader.searcher();
+    let translated = translate::Translator {
+        fields: &fields,
+        searcher: &searcher,
+    }
+    .translate(query);
+    Ok((
+        without_automata(&format!("{:?}", translated.query)),
+        translated.exact,
+    ))
+}
+
+/// tantivy describes a regex query with its compiled automaton, a line per state: keep the pattern only.
+fn without_automata(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("Regex(") {
+        let Some(line_end) = rest[at..].find('\n').map(|n| at + n) else {
+            break;
+        };
+        let Some(resume) = rest[line_end..].find(", field: ").map(|n| line_end + n) else {
+            break;
+        };
+        out.push_str(&rest[..line_end]);
+        rest = &rest[resume..];
+    }
+    out.push_str(rest);
+    out
+}

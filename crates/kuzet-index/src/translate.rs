@@ -93,7 +93,7 @@ impl Translator<'_> {
                 let mut parts = Vec::new();
                 let mut exact = true;
                 for field in DEFAULT_FIELDS {
-                    let t = self.text(field, value);
+                    let t = self.text_in(field, value);
                     exact &= t.exact;
                     parts.push(t.query);
                 }

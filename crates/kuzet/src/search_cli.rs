@@ -44,6 +44,9 @@ pub struct SearchArgs {
     /// Search the temporary index `kuzet rehydrate` built under this name instead of the hot index.
     #[arg(long, conflicts_with = "scan")]
     pub rehydrated: Option<String>,
+    /// Print how the index asks for the query (and whether that is exact) instead of searching.
+    #[arg(long)]
+    pub explain: bool,
 }
 
 pub fn run(args: &SearchArgs, config: &Config) -> Result<()> {
@@ -55,6 +58,20 @@ pub fn run(args: &SearchArgs, config: &Config) -> Result<()> {
     }
     let query =
         kuzet_query::parse(&args.query).map_err(|e| anyhow!("{e}\n{}", e.pointer(&args.query)))?;
+    if args.explain {
+        let (plan, exact) = kuzet_index::explain(&query)?;
+        println!("query: {query}");
+        println!(
+            "{}",
+            if exact {
+                "exact: the index finds exactly the matches"
+            } else {
+                "superset: the index proposes events and each is checked against the query"
+            }
+        );
+        println!("{plan}");
+        return Ok(());
+    }
     let time = |name: &str, value: &str| -> Result<jiff::Timestamp> {
         value
             .parse()
