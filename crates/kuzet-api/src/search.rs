@@ -124,16 +124,10 @@ pub fn scan(
     request: &SearchRequest,
 ) -> Result<Answer, StoreError> {
     let size = request.size.clamp(1, MAX_PAGE);
-    // Buckets as the index makes them: multiples of the interval since the epoch.
-    let buckets = request.histogram.map(|interval| {
-        let step = interval.as_micros().max(1) as i64;
-        let origin = request.from.as_microsecond().div_euclid(step) * step;
-        let count = usize::try_from((request.to.as_microsecond() - origin + step - 1) / step)
-            .unwrap_or(0)
-            .clamp(1, kuzet_index::MAX_BUCKETS);
-        (interval, origin, step, vec![0u64; count])
-    });
-    let mut buckets = buckets;
+    // Counted as the index counts them.
+    let mut buckets = request
+        .histogram
+        .map(|interval| kuzet_index::Buckets::new(request.from, request.to, interval));
     let mut page = Page {
         total_exact: true,
         ..Page::default()
@@ -165,12 +159,8 @@ pub fn scan(
                 continue;
             }
             page.total += 1;
-            if let Some((_, origin, step, counts)) = &mut buckets {
-                let at =
-                    usize::try_from((event.timestamp.as_microsecond() - *origin).div_euclid(*step))
-                        .unwrap_or(0)
-                        .min(counts.len() - 1);
-                counts[at] += 1;
+            if let Some(buckets) = &mut buckets {
+                buckets.add(event.timestamp.as_microsecond());
             }
             let ranked = Ranked {
                 key: Key::of(&event, position),
@@ -198,19 +188,7 @@ pub fn scan(
         page.next = ranked.last().map(|r| r.key.clone());
     }
     page.events = ranked.into_iter().map(|r| (r.key, r.event)).collect();
-    let histogram = buckets.map(|(interval, origin, step, counts)| kuzet_index::Histogram {
-        interval,
-        buckets: counts
-            .into_iter()
-            .enumerate()
-            .map(|(i, n)| {
-                let start = Timestamp::from_microsecond(origin + i as i64 * step)
-                    .unwrap_or(Timestamp::UNIX_EPOCH);
-                (start, n)
-            })
-            .collect(),
-        exact: true,
-    });
+    let histogram = buckets.map(|b| b.finish(true));
     Ok(Answer { page, histogram })
 }
 

@@ -21,8 +21,8 @@ pub use error::IndexError;
 pub use partition::{Added, IndexConfig, Indexer, PartitionKey};
 pub use schema::{MAX_TERM, MAX_WORD, SCHEMA_VERSION};
 pub use search::{
-    EXACT_TOTAL_LIMIT, Fetch, Histogram, IndexSearcher, Key, MAX_BUCKETS, Order, Page, Request,
-    auto_interval,
+    Buckets, EXACT_TOTAL_LIMIT, Fetch, Histogram, IndexSearcher, Key, MAX_BUCKETS, Order, Page,
+    Request, auto_interval,
 };
 
 /// The partitions the index holds for `tenant`, oldest first.

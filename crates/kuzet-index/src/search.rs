@@ -258,19 +258,11 @@ impl IndexSearcher {
         to: Timestamp,
         interval: jiff::SignedDuration,
     ) -> Result<Histogram, IndexError> {
-        let step = interval.as_micros().max(1) as i64;
-        let origin = micros(from).div_euclid(step) * step;
-        let end = micros(to);
-        let buckets = usize::try_from((end - origin + step - 1) / step)
-            .unwrap_or(0)
-            .clamp(1, MAX_BUCKETS);
+        let mut buckets = Buckets::new(from, to, interval);
         let (asked, exact) = self.asked(query, tenants, from, to)?;
-        let mut counts = vec![0u64; buckets];
         for (key, searcher, query) in &asked {
             let collector = HistogramCollector {
-                origin,
-                step,
-                buckets,
+                empty: buckets.empty(),
             };
             let part = searcher
                 .search(query as &dyn TQuery, &collector)
@@ -278,23 +270,9 @@ impl IndexSearcher {
                     path: key.path(&self.dir),
                     source,
                 })?;
-            for (total, n) in counts.iter_mut().zip(part) {
-                *total += n;
-            }
+            buckets.merge(&part);
         }
-        Ok(Histogram {
-            interval,
-            buckets: counts
-                .into_iter()
-                .enumerate()
-                .map(|(i, n)| {
-                    let start = Timestamp::from_microsecond(origin + i as i64 * step)
-                        .unwrap_or(Timestamp::UNIX_EPOCH);
-                    (start, n)
-                })
-                .collect(),
-            exact,
-        })
+        Ok(buckets.finish(exact))
     }
 
     /// Runs `request`; `fetch` reads the events the index points at.
@@ -468,21 +446,82 @@ pub fn auto_interval(from: Timestamp, to: Timestamp, target: u32) -> jiff::Signe
     jiff::SignedDuration::from_secs(step)
 }
 
-struct HistogramCollector {
-    origin: i64,
-    step: i64,
-    buckets: usize,
-}
-
-struct HistogramSegment {
-    ts: Column<i64>,
+/// Counts per interval of `@timestamp` from `from` to `to`: buckets start at multiples of the interval since the
+/// epoch (UTC), at most [`MAX_BUCKETS`]; an instant outside falls in the nearest bucket. The index and a scan of
+/// the archive count the same way.
+#[derive(Debug, Clone)]
+pub struct Buckets {
+    interval: jiff::SignedDuration,
     origin: i64,
     step: i64,
     counts: Vec<u64>,
 }
 
+impl Buckets {
+    pub fn new(from: Timestamp, to: Timestamp, interval: jiff::SignedDuration) -> Self {
+        let step = interval.as_micros().max(1) as i64;
+        let origin = micros(from).div_euclid(step) * step;
+        let len = usize::try_from((micros(to) - origin + step - 1) / step)
+            .unwrap_or(0)
+            .clamp(1, MAX_BUCKETS);
+        Self {
+            interval,
+            origin,
+            step,
+            counts: vec![0; len],
+        }
+    }
+
+    /// The same buckets, all zero.
+    fn empty(&self) -> Self {
+        Self {
+            counts: vec![0; self.counts.len()],
+            ..self.clone()
+        }
+    }
+
+    /// Counts one event of `@timestamp` `micros`.
+    pub fn add(&mut self, micros: i64) {
+        let at = usize::try_from((micros - self.origin).div_euclid(self.step)).unwrap_or(0);
+        let last = self.counts.len() - 1;
+        self.counts[at.min(last)] += 1;
+    }
+
+    fn merge(&mut self, other: &Buckets) {
+        for (total, n) in self.counts.iter_mut().zip(&other.counts) {
+            *total += n;
+        }
+    }
+
+    pub fn finish(self, exact: bool) -> Histogram {
+        Histogram {
+            interval: self.interval,
+            buckets: self
+                .counts
+                .into_iter()
+                .enumerate()
+                .map(|(i, n)| {
+                    let start = Timestamp::from_microsecond(self.origin + i as i64 * self.step)
+                        .unwrap_or(Timestamp::UNIX_EPOCH);
+                    (start, n)
+                })
+                .collect(),
+            exact,
+        }
+    }
+}
+
+struct HistogramCollector {
+    empty: Buckets,
+}
+
+struct HistogramSegment {
+    ts: Column<i64>,
+    buckets: Buckets,
+}
+
 impl Collector for HistogramCollector {
-    type Fruit = Vec<u64>;
+    type Fruit = Buckets;
     type Child = HistogramSegment;
 
     fn for_segment(
@@ -492,9 +531,7 @@ impl Collector for HistogramCollector {
     ) -> tantivy::Result<HistogramSegment> {
         Ok(HistogramSegment {
             ts: reader.fast_fields().i64("ts")?,
-            origin: self.origin,
-            step: self.step,
-            counts: vec![0; self.buckets],
+            buckets: self.empty.clone(),
         })
     }
 
@@ -502,33 +539,26 @@ impl Collector for HistogramCollector {
         false
     }
 
-    fn merge_fruits(&self, fruits: Vec<Vec<u64>>) -> tantivy::Result<Vec<u64>> {
-        let mut out = vec![0u64; self.buckets];
-        for fruit in fruits {
-            for (total, n) in out.iter_mut().zip(fruit) {
-                *total += n;
-            }
+    fn merge_fruits(&self, fruits: Vec<Buckets>) -> tantivy::Result<Buckets> {
+        let mut out = self.empty.clone();
+        for fruit in &fruits {
+            out.merge(fruit);
         }
         Ok(out)
     }
 }
 
 impl SegmentCollector for HistogramSegment {
-    type Fruit = Vec<u64>;
+    type Fruit = Buckets;
 
     fn collect(&mut self, doc: DocId, _score: Score) {
-        let Some(ts) = self.ts.first(doc) else {
-            return;
-        };
-        let at = usize::try_from((ts - self.origin).div_euclid(self.step)).unwrap_or(0);
-        let last = self.counts.len().saturating_sub(1);
-        if let Some(slot) = self.counts.get_mut(at.min(last)) {
-            *slot += 1;
+        if let Some(ts) = self.ts.first(doc) {
+            self.buckets.add(ts);
         }
     }
 
-    fn harvest(self) -> Vec<u64> {
-        self.counts
+    fn harvest(self) -> Buckets {
+        self.buckets
     }
 }
 
