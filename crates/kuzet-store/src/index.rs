@@ -101,6 +101,41 @@ pub(crate) struct IndexReader {
     pub reads: u64,
 }
 
+/// Reads the block `entry` describes from the tenant directory `dir`: its path, header and whole bytes (header,
+/// payload, root). The index is trusted for nothing: a block whose number or leaf differs from the entry's is
+/// an error naming it.
+pub(crate) fn read_block(
+    dir: &Path,
+    entry: &IndexEntry,
+) -> Result<(PathBuf, crate::format::BlockHeader, Vec<u8>), StoreError> {
+    use crate::format::{BLOCK_HEADER_LEN, BlockHeader, block_leaf, segment_file_name};
+    let path = dir.join(segment_file_name(entry.segment));
+    let mut file = File::open(&path).map_err(StoreError::io(&path))?;
+    let mut head = [0u8; BLOCK_HEADER_LEN];
+    file.seek(SeekFrom::Start(entry.offset))
+        .and_then(|_| file.read_exact(&mut head))
+        .map_err(StoreError::io(&path))?;
+    let header = BlockHeader::decode(&head).map_err(|d| StoreError::corrupt(&path, d))?;
+    let mut block = vec![0u8; usize::try_from(header.encoded_len()).unwrap_or(usize::MAX)];
+    file.seek(SeekFrom::Start(entry.offset))
+        .and_then(|_| file.read_exact(&mut block))
+        .map_err(StoreError::io(&path))?;
+    let mut root = [0u8; 32];
+    if let Some(tail) = block.len().checked_sub(32) {
+        root.copy_from_slice(&block[tail..]);
+    }
+    if header.block_index != entry.block_index || block_leaf(&head, &root) != entry.leaf {
+        return Err(StoreError::corrupt(
+            &path,
+            format!(
+                "block {}: the block index does not describe it",
+                entry.block_index
+            ),
+        ));
+    }
+    Ok((path, header, block))
+}
+
 impl IndexReader {
     /// `None` when the tenant has no index (or one of another version): callers fall back to reading segments.
     pub(crate) fn open(tenant_dir: &Path) -> Result<Option<Self>, StoreError> {

@@ -231,32 +231,9 @@ fn prove_with_index(
     checkpoint: Checkpoint,
     event_id: EventId,
 ) -> Result<Option<InclusionProof>, StoreError> {
-    use std::io::{Read, Seek, SeekFrom};
     let wanted = event_id.to_bytes();
     let found = index.find(checkpoint.tree_size, wanted, |entry| {
-        let path = dir.join(format::segment_file_name(entry.segment));
-        let mut file = std::fs::File::open(&path).map_err(StoreError::io(&path))?;
-        let mut head = [0u8; format::BLOCK_HEADER_LEN];
-        file.seek(SeekFrom::Start(entry.offset))
-            .and_then(|_| file.read_exact(&mut head))
-            .map_err(StoreError::io(&path))?;
-        let header = BlockHeader::decode(&head).map_err(|d| StoreError::corrupt(&path, d))?;
-        let mut block = vec![0u8; usize::try_from(header.encoded_len()).unwrap_or(usize::MAX)];
-        file.seek(SeekFrom::Start(entry.offset))
-            .and_then(|_| file.read_exact(&mut block))
-            .map_err(StoreError::io(&path))?;
-        let total = block.len();
-        let mut root = [0u8; 32];
-        root.copy_from_slice(&block[total - 32..]);
-        if header.block_index != entry.block_index || block_leaf(&head, &root) != entry.leaf {
-            return Err(StoreError::corrupt(
-                &path,
-                format!(
-                    "block {}: the index does not describe it",
-                    entry.block_index
-                ),
-            ));
-        }
+        let (path, header, block) = crate::index::read_block(dir, entry)?;
         find_in_block(&path, &crate::read::BlockView::of(header, &block), &wanted)
     })?;
     let Some(found) = found else {

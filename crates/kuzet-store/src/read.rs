@@ -517,7 +517,6 @@ fn read_at_indexed(
     positions: &[u64],
     normalizer: &dyn Normalizer,
 ) -> Result<Vec<(u64, Event)>, StoreError> {
-    use std::io::{Read, Seek, SeekFrom};
     let mut out = Vec::with_capacity(positions.len());
     let mut rest = positions;
     while let Some(&wanted) = rest.first() {
@@ -542,29 +541,8 @@ fn read_at_indexed(
             rest = &rest[1..];
             continue;
         }
-        let path = dir.join(crate::format::segment_file_name(entry.segment));
-        let mut file = std::fs::File::open(&path).map_err(StoreError::io(&path))?;
-        let mut head = [0u8; BLOCK_HEADER_LEN];
-        file.seek(SeekFrom::Start(entry.offset))
-            .and_then(|_| file.read_exact(&mut head))
-            .map_err(StoreError::io(&path))?;
-        let header = BlockHeader::decode(&head).map_err(|d| StoreError::corrupt(&path, d))?;
-        let mut block = vec![0u8; usize::try_from(header.encoded_len()).unwrap_or(usize::MAX)];
-        file.seek(SeekFrom::Start(entry.offset))
-            .and_then(|_| file.read_exact(&mut block))
-            .map_err(StoreError::io(&path))?;
+        let (path, header, block) = crate::index::read_block(dir, &entry)?;
         let view = BlockView::of(header, &block);
-        if header.block_index != entry.block_index
-            || crate::format::block_leaf(view.header_bytes, &view.root) != entry.leaf
-        {
-            return Err(StoreError::corrupt(
-                &path,
-                format!(
-                    "block {}: the block index does not describe it",
-                    entry.block_index
-                ),
-            ));
-        }
         let data = decompress(&path, &view)?;
         let records = crate::format::block_records(&view.header, &data);
         if let Some(e) = records.error {
