@@ -344,20 +344,13 @@ impl Translator<'_> {
     }
 
     fn number_range(&self, field: &str, lo: Edge<f64>, hi: Edge<f64>) -> Box<dyn TQuery> {
-        let nv = self.fields.nv;
-        let prefix = field_prefix(field);
-        let term = |n: f64| Term::from_field_bytes(nv, &number_term(field, n));
-        let lo = match lo {
-            Edge::Unbounded => Edge::Included(Term::from_field_bytes(nv, &prefix)),
-            Edge::Included(n) => Edge::Included(term(n)),
-            Edge::Excluded(n) => Edge::Excluded(term(n)),
-        };
-        let hi = match hi {
-            Edge::Unbounded => Edge::Excluded(Term::from_field_bytes(nv, &prefix_end(&prefix))),
-            Edge::Included(n) => Edge::Included(term(n)),
-            Edge::Excluded(n) => Edge::Excluded(term(n)),
-        };
-        Box::new(RangeQuery::new(lo, hi))
+        let term = |n: f64| number_term(field, n);
+        prefixed_range(
+            self.fields.nv,
+            field,
+            map_edge(lo, term),
+            map_edge(hi, term),
+        )
     }
 
     fn ip_range(&self, field: &str, first: IpAddr, last: IpAddr) -> Box<dyn TQuery> {
@@ -365,21 +358,35 @@ impl Translator<'_> {
     }
 
     fn ip_edges(&self, field: &str, lo: Edge<IpAddr>, hi: Edge<IpAddr>) -> Box<dyn TQuery> {
-        let f = self.fields.ip;
-        let prefix = field_prefix(field);
-        let term = |ip: IpAddr| Term::from_field_bytes(f, &ip_term(field, ip));
-        let lo = match lo {
-            Edge::Unbounded => Edge::Included(Term::from_field_bytes(f, &prefix)),
-            Edge::Included(ip) => Edge::Included(term(ip)),
-            Edge::Excluded(ip) => Edge::Excluded(term(ip)),
-        };
-        let hi = match hi {
-            Edge::Unbounded => Edge::Excluded(Term::from_field_bytes(f, &prefix_end(&prefix))),
-            Edge::Included(ip) => Edge::Included(term(ip)),
-            Edge::Excluded(ip) => Edge::Excluded(term(ip)),
-        };
-        Box::new(RangeQuery::new(lo, hi))
+        let term = |ip: IpAddr| ip_term(field, ip);
+        prefixed_range(
+            self.fields.ip,
+            field,
+            map_edge(lo, term),
+            map_edge(hi, term),
+        )
     }
+}
+
+/// A range of `<field>␟…` byte terms of `index_field`; an open end stops at the field's first or last term, never
+/// reaching another field's.
+fn prefixed_range(
+    index_field: tantivy::schema::Field,
+    field: &str,
+    lo: Edge<Vec<u8>>,
+    hi: Edge<Vec<u8>>,
+) -> Box<dyn TQuery> {
+    let prefix = field_prefix(field);
+    let term = |bytes: Vec<u8>| Term::from_field_bytes(index_field, &bytes);
+    let lo = match lo {
+        Edge::Unbounded => Edge::Included(term(prefix.clone())),
+        other => map_edge(other, term),
+    };
+    let hi = match hi {
+        Edge::Unbounded => Edge::Excluded(term(prefix_end(&prefix))),
+        other => map_edge(other, term),
+    };
+    Box::new(RangeQuery::new(lo, hi))
 }
 
 /// The `@timestamp` range in microseconds.

@@ -173,6 +173,39 @@ fn events(tenants: &[TenantId], count: usize) -> Vec<(u64, Event)> {
     out
 }
 
+/// A committed index of `events` in a temporary directory.
+fn indexed(events: &[(u64, Event)]) -> (tempfile::TempDir, Indexer) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut indexer = Indexer::open(IndexConfig::new(dir.path())).unwrap();
+    let now = Instant::now();
+    for (position, event) in events {
+        indexer.add(*position, event, now).unwrap();
+    }
+    indexer.commit(now).unwrap();
+    (dir, indexer)
+}
+
+/// The events by (tenant, position): what the sealed archive answers in the product.
+struct Archive(BTreeMap<(TenantId, u64), Event>);
+
+impl Archive {
+    fn of(events: &[(u64, Event)]) -> Self {
+        Self(
+            events
+                .iter()
+                .map(|(p, e)| ((e.tenant.clone(), *p), e.clone()))
+                .collect(),
+        )
+    }
+
+    fn fetch(&self, tenant: &TenantId, positions: &[u64]) -> Result<Vec<(u64, Event)>, String> {
+        Ok(positions
+            .iter()
+            .filter_map(|p| self.0.get(&(tenant.clone(), *p)).map(|e| (*p, e.clone())))
+            .collect())
+    }
+}
+
 const QUERIES: &[&str] = &[
     "*",
     "user.name:alice",
@@ -250,24 +283,10 @@ fn the_index_answers_what_a_scan_answers() {
         .map(|t| TenantId::new(*t).unwrap())
         .collect();
     let all = events(&tenants, 3000);
-    let dir = tempfile::tempdir().unwrap();
-    let mut indexer = Indexer::open(IndexConfig::new(dir.path())).unwrap();
-    let now = Instant::now();
-    for (position, event) in &all {
-        indexer.add(*position, event, now).unwrap();
-    }
-    indexer.commit(now).unwrap();
+    let (_dir, indexer) = indexed(&all);
     let searcher = indexer.searcher();
-    let by_key: BTreeMap<(TenantId, u64), Event> = all
-        .iter()
-        .map(|(p, e)| ((e.tenant.clone(), *p), e.clone()))
-        .collect();
-    let mut fetch = |tenant: &TenantId, positions: &[u64]| -> Result<Vec<(u64, Event)>, String> {
-        Ok(positions
-            .iter()
-            .filter_map(|p| by_key.get(&(tenant.clone(), *p)).map(|e| (*p, e.clone())))
-            .collect())
-    };
+    let archive = Archive::of(&all);
+    let mut fetch = |tenant: &TenantId, positions: &[u64]| archive.fetch(tenant, positions);
     let ranges: [(Timestamp, Timestamp); 2] = [
         (
             "2026-12-01T00:00:00Z".parse().unwrap(),
@@ -404,13 +423,7 @@ fn days_before_the_hot_window_are_dropped_and_the_rest_stay_searchable() {
         TenantId::new("beta").unwrap(),
     ];
     let all = events(&tenants, 600);
-    let dir = tempfile::tempdir().unwrap();
-    let now = Instant::now();
-    let mut indexer = Indexer::open(IndexConfig::new(dir.path())).unwrap();
-    for (p, e) in &all {
-        indexer.add(*p, e, now).unwrap();
-    }
-    indexer.commit(now).unwrap();
+    let (dir, mut indexer) = indexed(&all);
     let searcher = indexer.searcher();
     let first_kept: jiff::civil::Date = "2026-12-03".parse().unwrap();
     let dropped = indexer.drop_before(&tenants[0], first_kept).unwrap();
@@ -426,16 +439,8 @@ fn days_before_the_hot_window_are_dropped_and_the_rest_stay_searchable() {
         .collect();
     assert_eq!(days, ["2026-12-03", "2026-12-04"]);
     let query = kuzet_query::parse("*").unwrap();
-    let by_key: BTreeMap<(TenantId, u64), Event> = all
-        .iter()
-        .map(|(p, e)| ((e.tenant.clone(), *p), e.clone()))
-        .collect();
-    let mut fetch = |tenant: &TenantId, positions: &[u64]| -> Result<Vec<(u64, Event)>, String> {
-        Ok(positions
-            .iter()
-            .filter_map(|p| by_key.get(&(tenant.clone(), *p)).map(|e| (*p, e.clone())))
-            .collect())
-    };
+    let archive = Archive::of(&all);
+    let mut fetch = |tenant: &TenantId, positions: &[u64]| archive.fetch(tenant, positions);
     let from: Timestamp = "2026-11-30T00:00:00Z".parse().unwrap();
     let to: Timestamp = "2026-12-06T00:00:00Z".parse().unwrap();
     let request = Request {
@@ -464,6 +469,7 @@ fn days_before_the_hot_window_are_dropped_and_the_rest_stay_searchable() {
         .unwrap();
     let mut later = e.clone();
     later.id = EventId::from_parts(1_800_000_000_000, 1);
+    let now = Instant::now();
     indexer.add(p + 10_000, &later, now).unwrap();
     indexer.commit(now).unwrap();
     assert_eq!(
@@ -479,13 +485,7 @@ fn histograms_count_what_a_scan_counts() {
         .map(|t| TenantId::new(*t).unwrap())
         .collect();
     let all = events(&tenants, 1500);
-    let dir = tempfile::tempdir().unwrap();
-    let now = Instant::now();
-    let mut indexer = Indexer::open(IndexConfig::new(dir.path())).unwrap();
-    for (p, e) in &all {
-        indexer.add(*p, e, now).unwrap();
-    }
-    indexer.commit(now).unwrap();
+    let (_dir, indexer) = indexed(&all);
     let searcher = indexer.searcher();
     let from: Timestamp = "2026-12-01T21:30:00Z".parse().unwrap();
     let to: Timestamp = "2026-12-04T02:00:00Z".parse().unwrap();
