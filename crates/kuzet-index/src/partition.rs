@@ -106,8 +106,6 @@ pub struct Indexer {
     fields: Fields,
     open: HashMap<PartitionKey, OpenPartition>,
     generations: Arc<Generations>,
-    /// Events indexed since the indexer was opened.
-    pub indexed: u64,
 }
 
 impl std::fmt::Debug for Indexer {
@@ -138,7 +136,6 @@ impl Indexer {
             fields: Fields::new(),
             open: HashMap::new(),
             generations: Arc::new(Generations::default()),
-            indexed: 0,
         })
     }
 
@@ -176,7 +173,6 @@ impl Indexer {
             .map_err(IndexError::tantivy(&part.path))?;
         part.added = Some(position);
         part.last_add = now;
-        self.indexed += 1;
         Ok(Added::Indexed)
     }
 

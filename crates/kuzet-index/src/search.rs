@@ -121,8 +121,6 @@ pub struct Page {
     pub next: Option<Key>,
     /// Events the index proposed and the archive was asked for.
     pub read: u64,
-    /// Partitions (tenant-days) searched.
-    pub partitions: usize,
 }
 
 /// Reads events of a tenant's log at positions (ascending): the sealed archive, in the product.
@@ -280,10 +278,7 @@ impl IndexSearcher {
         let size = request.size.max(1);
         let (asked, exact) =
             self.asked(request.query, request.tenants, request.from, request.to)?;
-        let mut page = Page {
-            partitions: asked.len(),
-            ..Page::default()
-        };
+        let mut page = Page::default();
         let wanted = size + 1;
         // Inexact and few: read every candidate once, for an exact total and the page together.
         let (first, candidates) = top(&asked, request.order, None, wanted, true)?;
