@@ -108,23 +108,23 @@ fn day_of(nanos: i64, offset_nanos: i64) -> i64 {
 
 /// Reads the block headers of a segment without decompressing payloads: (offset, header, header bytes, root).
 #[derive(Clone)]
-struct ScannedBlock {
-    offset: u64,
-    header: BlockHeader,
-    leaf: Hash,
+pub(crate) struct ScannedBlock {
+    pub offset: u64,
+    pub header: BlockHeader,
+    pub leaf: Hash,
 }
 
-struct ScannedSegment {
-    header: SegmentHeader,
-    header_bytes: Vec<u8>,
-    blocks: Vec<ScannedBlock>,
+pub(crate) struct ScannedSegment {
+    pub header: SegmentHeader,
+    pub header_bytes: Vec<u8>,
+    pub blocks: Vec<ScannedBlock>,
     /// Offset just past the last complete block.
     end_of_blocks: u64,
-    trailer: Option<(Trailer, [u8; TRAILER_LEN])>,
+    pub trailer: Option<(Trailer, [u8; TRAILER_LEN])>,
     file_len: u64,
 }
 
-fn scan_segment(path: &Path) -> Result<ScannedSegment, StoreError> {
+pub(crate) fn scan_segment(path: &Path) -> Result<ScannedSegment, StoreError> {
     let mut file = File::open(path).map_err(StoreError::io(path))?;
     let file_len = file.metadata().map_err(StoreError::io(path))?.len();
     let mut head = vec![0u8; 512.min(file_len as usize)];
@@ -226,6 +226,7 @@ fn index_entry(segment: u64, path: &Path, block: &ScannedBlock) -> Result<IndexE
 fn complete_index(
     dir: &Path,
     blocks: u64,
+    (expired_blocks, expired_records): (u64, u64),
     unindexed: Vec<(u64, PathBuf, ScannedBlock)>,
 ) -> Result<IndexWriter, StoreError> {
     let (mut index, last) = IndexWriter::open(dir, blocks, false)?;
@@ -250,6 +251,10 @@ fn complete_index(
     }
     tracing::warn!(dir = %dir.display(), "rebuilding the block index");
     index.reset()?;
+    // Expired blocks keep their place with an entry that holds nothing (no segment, no records, no ids).
+    while index.len < expired_blocks {
+        index.append(IndexEntry::expired(index.len, expired_records))?;
+    }
     for (number, path) in list_segments(dir)? {
         for block in scan_segment(&path)?.blocks {
             if index.len == blocks {
@@ -326,6 +331,10 @@ impl TenantLog {
                 });
             }
         };
+        // Segments expired lawfully (oldest first) are known by their tombstones; finish a removal a crash cut.
+        let expired = crate::tombstone::load(&dir, tenant.as_str(), key)?;
+        crate::tombstone::remove_tombstoned(&dir, expired.len() as u64)?;
+        let last_expired = expired.last();
         let segments = list_segments(&dir)?;
         let mut last_cp: Option<Checkpoint> = None;
         let mut next_link = CheckpointLink::default();
@@ -362,7 +371,10 @@ impl TenantLog {
                 next_link = CheckpointLink::after(&cp, count);
                 last_cp = Some(cp);
             }
-        } else if segments.len() > 1 || segments.first().is_some_and(|(n, _)| *n != 0) {
+        } else if segments.len() > 1
+            || segments.first().is_some_and(|(n, _)| *n != 0)
+            || last_expired.is_some()
+        {
             return Err(StoreError::corrupt(
                 &checkpoints_path,
                 "checkpoint log is missing but sealed segments exist; refusing to open (run `kuzet verify`)",
@@ -373,15 +385,26 @@ impl TenantLog {
         let indexed = IndexReader::open(&dir)?.map_or(0, |r| r.len);
         let mut unindexed: Vec<(u64, PathBuf, ScannedBlock)> = Vec::new();
 
-        let mut frontier = Frontier::new();
-        let mut next_record = 0;
+        // The log continues after the expired prefix: its tree from the last tombstone's frontier, its chain from
+        // the removed segment's header and trailer.
+        let mut frontier = last_expired.map_or_else(Frontier::new, |e| e.frontier.clone());
+        let mut next_record = last_expired.map_or(0, |e| e.tombstone.records);
         let mut last_sealed_seq = 0;
-        let mut last_block_segment = 0;
-        let mut last_block_header = Vec::new();
-        let mut prev_chain = [0u8; 32];
+        let mut last_block_segment = last_expired.map_or(0, |e| e.header.number);
+        let mut last_block_header = last_expired.map_or_else(Vec::new, |e| e.header_bytes.clone());
+        let mut prev_chain = last_expired.map_or([0u8; 32], crate::tombstone::Expired::chain);
         let mut open_segment: Option<(u64, PathBuf, ScannedSegment)> = None;
-        let mut next_segment_number = 0;
-        let mut reached = target == 0;
+        let mut next_segment_number = expired.len() as u64;
+        if target < frontier.size() {
+            return Err(StoreError::corrupt(
+                &checkpoints_path,
+                format!(
+                    "the last checkpoint covers {target} blocks but {} blocks expired; run `kuzet verify`",
+                    frontier.size()
+                ),
+            ));
+        }
+        let mut reached = target == frontier.size();
         let mut previous_closed = true;
         for (number, path) in &segments {
             let name = segment_file_name(*number);
@@ -552,7 +575,9 @@ impl TenantLog {
                 ));
             }
         }
-        let index = complete_index(&dir, frontier.size(), unindexed)?;
+        let expired_prefix =
+            last_expired.map_or((0, 0), |e| (e.frontier.size(), e.tombstone.records));
+        let index = complete_index(&dir, frontier.size(), expired_prefix, unindexed)?;
         let segment = match open_segment {
             Some((number, path, scanned)) => {
                 let file = OpenOptions::new()

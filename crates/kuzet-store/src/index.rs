@@ -40,6 +40,21 @@ pub(crate) struct IndexEntry {
 }
 
 impl IndexEntry {
+    /// The entry of an expired block when the index is rebuilt after expiry: no segment holds it any more.
+    pub(crate) fn expired(block_index: u64, first_kept_record: u64) -> Self {
+        Self {
+            block_index,
+            segment: u64::MAX,
+            offset: 0,
+            first_record: first_kept_record,
+            record_count: 0,
+            min_id: [0; 16],
+            max_id: [0; 16],
+            prefix_max: [0; 16],
+            leaf: [0; 32],
+        }
+    }
+
     fn encode(&self) -> [u8; ENTRY_LEN] {
         let mut out = [0u8; ENTRY_LEN];
         out[0..8].copy_from_slice(&self.block_index.to_le_bytes());
@@ -134,6 +149,23 @@ pub(crate) fn read_block(
         ));
     }
     Ok((path, header, block))
+}
+
+/// [`read_block`], or `None` when the block's segment is gone: it expired (a block index is not rebuilt at
+/// expiry, so it still describes expired blocks; the verifier, not a reader, tells expiry from removal).
+pub(crate) fn read_held_block(
+    dir: &Path,
+    entry: &IndexEntry,
+) -> Result<Option<(PathBuf, crate::format::BlockHeader, Vec<u8>)>, StoreError> {
+    if entry.segment == u64::MAX {
+        return Ok(None);
+    }
+    match read_block(dir, entry) {
+        Err(StoreError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            Ok(None)
+        }
+        other => other.map(Some),
+    }
 }
 
 impl IndexReader {

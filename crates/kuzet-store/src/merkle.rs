@@ -80,6 +80,104 @@ impl Frontier {
     }
 }
 
+impl Frontier {
+    /// A frontier from its subtree roots, largest first: one per set bit of `size`. `None` when the count differs.
+    pub fn from_hashes(size: u64, hashes: &[Hash]) -> Option<Self> {
+        if hashes.len() != size.count_ones() as usize {
+            return None;
+        }
+        let heights = (0..64u32).rev().filter(|h| size & (1 << h) != 0);
+        Some(Self {
+            nodes: heights.zip(hashes.iter().copied()).collect(),
+            size,
+        })
+    }
+
+    /// The subtree roots, largest first (what [`Frontier::from_hashes`] takes back).
+    pub fn hashes(&self) -> Vec<Hash> {
+        self.nodes.iter().map(|(_, h)| *h).collect()
+    }
+
+    /// The root of the perfect subtree over leaves `start..end` when it is one of the frontier's nodes.
+    fn node(&self, start: u64, end: u64) -> Option<Hash> {
+        let mut at = 0u64;
+        for (height, hash) in &self.nodes {
+            let len = 1u64 << height;
+            if at == start && at + len == end {
+                return Some(*hash);
+            }
+            at += len;
+        }
+        None
+    }
+}
+
+/// A log tree whose first `prefix.size()` leaves are gone (their segments expired) and known only by the
+/// frontier kept in the last tombstone, followed by the leaves still held. Every subtree an audit path of a held
+/// leaf needs on the expired side is one of the frontier's nodes: the left siblings on a path are aligned perfect
+/// subtrees, and one lying inside a larger frontier node would put the leaf itself inside the expired prefix.
+pub struct PrunedTree<'a> {
+    pub prefix: &'a Frontier,
+    /// Leaves `prefix.size()..` of the tree.
+    pub leaves: &'a [Hash],
+}
+
+impl PrunedTree<'_> {
+    pub fn size(&self) -> u64 {
+        self.prefix.size() + self.leaves.len() as u64
+    }
+
+    pub fn root(&self) -> Hash {
+        let mut frontier = self.prefix.clone();
+        for leaf in self.leaves {
+            frontier.push(*leaf);
+        }
+        frontier.root()
+    }
+
+    /// The audit path of leaf `index` (at or after the prefix), bottom first; `None` for an expired leaf.
+    pub fn audit_path(&self, index: u64) -> Option<Vec<Hash>> {
+        if index < self.prefix.size() || index >= self.size() {
+            return None;
+        }
+        let mut path = Vec::new();
+        self.path_into(0, self.size(), index, &mut path)?;
+        Some(path)
+    }
+
+    fn path_into(&self, start: u64, end: u64, index: u64, path: &mut Vec<Hash>) -> Option<()> {
+        if end - start <= 1 {
+            return Some(());
+        }
+        let k = split_point((end - start) as usize) as u64;
+        if index < start + k {
+            self.path_into(start, start + k, index, path)?;
+            path.push(self.range_root(start + k, end)?);
+        } else {
+            self.path_into(start + k, end, index, path)?;
+            path.push(self.range_root(start, start + k)?);
+        }
+        Some(())
+    }
+
+    fn range_root(&self, start: u64, end: u64) -> Option<Hash> {
+        let held = self.prefix.size();
+        if end <= held {
+            return self.prefix.node(start, end);
+        }
+        if start >= held {
+            let from = usize::try_from(start - held).ok()?;
+            let to = usize::try_from(end - held).ok()?;
+            return Some(root(self.leaves.get(from..to)?));
+        }
+        let k = split_point((end - start) as usize) as u64;
+        Some(node_hash(
+            &self.range_root(start, start + k)?,
+            &self.range_root(start + k, end)?,
+        ))
+    }
+}
+
 /// The root over `leaves` (already leaf-hashed).
 pub fn root(leaves: &[Hash]) -> Hash {
     let mut frontier = Frontier::new();
@@ -193,6 +291,29 @@ mod tests {
         fn frontier_root_matches_naive(n in 0usize..300) {
             let l = leaves(n);
             prop_assert_eq!(root(&l), naive_root(&l));
+        }
+
+        #[test]
+        fn a_pruned_tree_gives_the_same_roots_and_paths(kept in 0usize..200, more in 1usize..200, seed: usize) {
+            let all = leaves(kept + more);
+            let mut prefix = Frontier::new();
+            for leaf in &all[..kept] {
+                prefix.push(*leaf);
+            }
+            let prefix = Frontier::from_hashes(kept as u64, &prefix.hashes()).unwrap();
+            let tree = PrunedTree { prefix: &prefix, leaves: &all[kept..] };
+            prop_assert_eq!(tree.root(), naive_root(&all));
+            let index = kept + seed % more;
+            prop_assert_eq!(tree.audit_path(index as u64), Some(audit_path(&all, index)));
+            if kept > 0 {
+                prop_assert_eq!(tree.audit_path((seed % kept) as u64), None);
+            }
+        }
+
+        #[test]
+        fn a_frontier_needs_one_hash_per_set_bit(size in 0u64..1_000_000, extra in 0usize..3) {
+            let hashes = vec![[7u8; 32]; size.count_ones() as usize + extra];
+            prop_assert_eq!(Frontier::from_hashes(size, &hashes).is_some(), extra == 0);
         }
 
         #[test]

@@ -232,16 +232,33 @@ fn prove_with_index(
     event_id: EventId,
 ) -> Result<Option<InclusionProof>, StoreError> {
     let wanted = event_id.to_bytes();
-    let found = index.find(checkpoint.tree_size, wanted, |entry| {
-        let (path, header, block) = crate::index::read_block(dir, entry)?;
-        find_in_block(&path, &crate::read::BlockView::of(header, &block), &wanted)
-    })?;
+    let found =
+        index.find(
+            checkpoint.tree_size,
+            wanted,
+            |entry| match crate::index::read_held_block(dir, entry)? {
+                Some((path, header, block)) => {
+                    find_in_block(&path, &crate::read::BlockView::of(header, &block), &wanted)
+                }
+                None => Ok(None),
+            },
+        )?;
     let Some(found) = found else {
         return Ok(None);
     };
-    let block_leaves = index.leaves(checkpoint.tree_size)?;
+    let prefix = crate::tombstone::expired_prefix(dir)?;
+    let mut block_leaves = index.leaves(checkpoint.tree_size)?;
+    block_leaves.drain(
+        ..usize::try_from(prefix.size())
+            .unwrap_or(0)
+            .min(block_leaves.len()),
+    );
     // The index is trusted for nothing: its leaves must give the root the checkpoint signed.
-    if Some(merkle::root(&block_leaves)) != checkpoint.root_bytes() {
+    let tree = merkle::PrunedTree {
+        prefix: &prefix,
+        leaves: &block_leaves,
+    };
+    if Some(tree.root()) != checkpoint.root_bytes() {
         return Err(StoreError::corrupt(
             dir.join(crate::index::INDEX_FILE),
             format!(
@@ -250,13 +267,7 @@ fn prove_with_index(
             ),
         ));
     }
-    Ok(Some(proof_of(
-        tenant,
-        event_id,
-        found,
-        &block_leaves,
-        checkpoint,
-    )))
+    proof_of(tenant, event_id, found, &tree, checkpoint).map(Some)
 }
 
 /// The record of `wanted` in a block, with everything its proof needs from the block.
@@ -291,21 +302,28 @@ fn find_in_block(
     }))
 }
 
+/// The proof of a found record in the log tree at the checkpoint's size (`tree` holds at least that many leaves).
 fn proof_of(
     tenant: &str,
     event_id: EventId,
     found: Found,
-    block_leaves: &[Hash],
+    tree: &merkle::PrunedTree<'_>,
     checkpoint: Checkpoint,
-) -> InclusionProof {
-    let size = usize::try_from(checkpoint.tree_size)
+) -> Result<InclusionProof, StoreError> {
+    let held = usize::try_from(checkpoint.tree_size.saturating_sub(tree.prefix.size()))
         .unwrap_or(usize::MAX)
-        .min(block_leaves.len());
-    let block_path = merkle::audit_path(
-        &block_leaves[..size],
-        usize::try_from(found.block_index).unwrap_or(0),
-    );
-    InclusionProof {
+        .min(tree.leaves.len());
+    let at_checkpoint = merkle::PrunedTree {
+        prefix: tree.prefix,
+        leaves: &tree.leaves[..held],
+    };
+    let block_path = at_checkpoint.audit_path(found.block_index).ok_or_else(|| {
+        StoreError::Proof(format!(
+            "block {} is not in the log tree the checkpoint at tree size {} covers",
+            found.block_index, checkpoint.tree_size
+        ))
+    })?;
+    Ok(InclusionProof {
         version: PROOF_VERSION,
         tenant: tenant.to_owned(),
         event_id,
@@ -318,7 +336,7 @@ fn proof_of(
         block_index: found.block_index,
         block_path: hexes(&block_path),
         checkpoint,
-    }
+    })
 }
 
 /// The same proof as [`prove_in`], found by reading every segment as lookups did before the block index: for the
@@ -352,13 +370,15 @@ fn prove_by_scan(
         }
     }
     let Some(found) = found else { return Ok(None) };
+    let prefix = crate::tombstone::expired_prefix(&archive_dir.join(tenant))?;
+    let held = prefix.size() + block_leaves.len() as u64;
     let cp_path = archive_dir.join(tenant).join(CHECKPOINTS_FILE);
     let cp_bytes = std::fs::read(&cp_path).map_err(StoreError::io(&cp_path))?;
     let (lines, _) = format::parse_checkpoints(&cp_bytes);
     let checkpoint = lines
         .into_iter()
         .filter_map(|(_, c)| c.ok())
-        .filter(|c| c.tree_size > found.block_index && c.tree_size <= block_leaves.len() as u64)
+        .filter(|c| c.tree_size > found.block_index && c.tree_size <= held)
         .max_by_key(|c| c.tree_size)
         .ok_or_else(|| {
             StoreError::corrupt(
@@ -366,11 +386,9 @@ fn prove_by_scan(
                 format!("no checkpoint covers block {}", found.block_index),
             )
         })?;
-    Ok(Some(proof_of(
-        tenant,
-        event_id,
-        found,
-        &block_leaves,
-        checkpoint,
-    )))
+    let tree = merkle::PrunedTree {
+        prefix: &prefix,
+        leaves: &block_leaves,
+    };
+    proof_of(tenant, event_id, found, &tree, checkpoint).map(Some)
 }

@@ -344,9 +344,9 @@ impl PositionReader {
         }
     }
 
-    /// The segment holding `position` (the last whose first record is at or before it) and the offset of its
-    /// first block.
-    fn locate(&self, position: u64) -> Result<Option<(PathBuf, u64)>, StoreError> {
+    /// The segment holding `position` (the last whose first record is at or before it), the offset of its first
+    /// block and the position to read from: the first segment's first record when `position` expired before it.
+    fn locate(&self, position: u64) -> Result<Option<(PathBuf, u64, u64)>, StoreError> {
         let segments = crate::archive::list_segments(&self.dir)?;
         let (mut lo, mut hi) = (0usize, segments.len());
         // Invariant: every segment before `lo` starts at or before `position`; none from `hi` on does.
@@ -358,19 +358,20 @@ impl PositionReader {
                 hi = mid;
             }
         }
-        let Some((_, path)) = lo.checked_sub(1).and_then(|i| segments.get(i)) else {
+        let Some((_, path)) = segments.get(lo.saturating_sub(1)) else {
             return Ok(None);
         };
-        let (_, len) = read_segment_header(path)?;
-        Ok(Some((path.clone(), len)))
+        let (header, len) = read_segment_header(path)?;
+        Ok(Some((path.clone(), len, position.max(header.first_record))))
     }
 
     /// The events of the block holding `position`, from `position` on, each with its position; empty when the
     /// log has no block there (yet).
+    /// A position that expired (its segment removed after its retention) reads from the first position held.
     pub(crate) fn read_from(&mut self, position: u64) -> Result<Vec<(u64, Event)>, StoreError> {
         use std::io::{Read, Seek, SeekFrom};
-        let (path, mut offset) = match self.place.take() {
-            Some((path, offset, next)) if next == position => (path, offset),
+        let (path, mut offset, position) = match self.place.take() {
+            Some((path, offset, next)) if next == position => (path, offset, position),
             _ => match self.locate(position)? {
                 Some(found) => found,
                 None => return Ok(Vec::new()),
@@ -541,7 +542,13 @@ fn read_at_indexed(
             rest = &rest[1..];
             continue;
         }
-        let (path, header, block) = crate::index::read_block(dir, &entry)?;
+        let Some((path, header, block)) = crate::index::read_held_block(dir, &entry)? else {
+            // Expired: its positions are no longer held.
+            while rest.first().is_some_and(|&p| p < end) {
+                rest = &rest[1..];
+            }
+            continue;
+        };
         let view = BlockView::of(header, &block);
         let data = decompress(&path, &view)?;
         let records = crate::format::block_records(&view.header, &data);

@@ -16,6 +16,7 @@ use crate::format::{
     segment_file_name,
 };
 use crate::merkle::{Frontier, Hash, leaf_hash};
+use crate::tombstone::{self, TOMBSTONES_FILE};
 use crate::{StoreError, VerifyingKey};
 
 /// Largest decompressed block the verifier accepts (blocks are sealed at ≤ 512 MiB by configuration).
@@ -63,6 +64,12 @@ pub enum FindingKind {
     Uncheckpointed,
     /// A file that does not belong in the archive.
     UnexpectedFile,
+    /// A tombstone (the record of a lawful expiry) is malformed, not signed with this key, out of sequence, or
+    /// does not continue the chain and tree of the segments before it.
+    TombstoneInvalid,
+    /// A validly signed tombstone removed a segment before its retention ended (below three years or before its
+    /// day's retention was over).
+    ExpiredEarly,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -104,6 +111,10 @@ pub struct TenantSummary {
     pub checkpoints: u64,
     /// Tree size of the last valid checkpoint.
     pub checkpointed_blocks: u64,
+    /// Segments removed lawfully after their retention, each with a valid signed tombstone.
+    pub expired_segments: u64,
+    /// Blocks those segments held (the log tree continues from their frontier).
+    pub expired_blocks: u64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -113,6 +124,8 @@ pub struct VerifyReport {
     pub blocks: u64,
     pub records: u64,
     pub checkpoints: u64,
+    /// Segments removed lawfully after their retention (with valid tombstones).
+    pub expired_segments: u64,
     pub findings: Vec<Finding>,
 }
 
@@ -126,9 +139,10 @@ impl fmt::Display for VerifyReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "{} tenants, {} segments, {} blocks, {} records, {} checkpoints: {}",
+            "{} tenants, {} segments ({} more expired lawfully), {} blocks, {} records, {} checkpoints: {}",
             self.tenants.len(),
             self.segments,
+            self.expired_segments,
             self.blocks,
             self.records,
             self.checkpoints,
@@ -312,6 +326,7 @@ pub(crate) fn verify_source(
         report.blocks += verifier.summary.blocks;
         report.records += verifier.summary.records;
         report.checkpoints += verifier.summary.checkpoints;
+        report.expired_segments += verifier.summary.expired_segments;
         report.tenants.push(verifier.summary);
         report.findings.extend(verifier.findings);
     }
@@ -358,6 +373,8 @@ struct TenantVerifier<'a> {
     signed_headers: BTreeMap<String, (Hash, usize)>,
     /// Whether the previous segment's header differed from its signed hash (the next back link then breaks too).
     previous_header_altered: bool,
+    /// Blocks before this expired lawfully: checkpoints below it cannot be recomputed and are not checked.
+    expired_blocks: u64,
 }
 
 impl<'a> TenantVerifier<'a> {
@@ -384,6 +401,7 @@ impl<'a> TenantVerifier<'a> {
             host_numbers: BTreeMap::new(),
             signed_headers: BTreeMap::new(),
             previous_header_altered: false,
+            expired_blocks: 0,
         }
     }
 
@@ -431,11 +449,14 @@ impl<'a> TenantVerifier<'a> {
         }
         let mut segments = BTreeMap::new();
         let mut has_checkpoints = false;
+        let mut has_tombstones = false;
         for name in files {
             if let Some(n) = format::parse_segment_file_name(&name) {
                 segments.insert(n, name);
             } else if name == CHECKPOINTS_FILE {
                 has_checkpoints = true;
+            } else if name == TOMBSTONES_FILE {
+                has_tombstones = true;
             } else if name == crate::index::INDEX_FILE {
                 // Derived data, rebuilt at start-up and trusted by nothing: see `index.rs`.
             } else {
@@ -485,7 +506,29 @@ impl<'a> TenantVerifier<'a> {
             self.find_at(FindingKind::CheckpointLogMissing, None, None, "checkpoints.log is missing: nothing in this tenant's archive is covered by a signature");
         }
 
+        let mut expired = Vec::new();
+        if has_tombstones {
+            let bytes = source
+                .read(&format!("{}/{TOMBSTONES_FILE}", self.tenant))?
+                .unwrap_or_default();
+            let (kept, problems) = tombstone::read(&bytes, &self.tenant, self.key);
+            for problem in problems {
+                let kind = match problem.kind {
+                    tombstone::ProblemKind::Early => FindingKind::ExpiredEarly,
+                    _ => FindingKind::TombstoneInvalid,
+                };
+                self.find_at(kind, Some(TOMBSTONES_FILE), None, problem.detail);
+            }
+            expired = kept;
+        }
+        for e in &expired {
+            self.expired_segment(e);
+        }
         for (number, name) in &segments {
+            if *number < self.next_segment {
+                // Expired, its removal interrupted: the store removes it at start-up.
+                continue;
+            }
             if *number != self.next_segment {
                 let missing = format!(
                     "{}..{}",
@@ -573,6 +616,9 @@ impl<'a> TenantVerifier<'a> {
                         })),
                 }
             }
+            if cp.tree_size < self.expired_blocks {
+                continue;
+            }
             if cp.tree_size > size {
                 let kind = if self.segment_names.contains(&cp.segment) {
                     FindingKind::SegmentTruncated
@@ -610,6 +656,9 @@ impl<'a> TenantVerifier<'a> {
             previous_size = previous_size.max(cp.tree_size);
             if cp.tree_size > size {
                 continue; // reported below as truncation or missing segment
+            }
+            if cp.tree_size < self.expired_blocks {
+                continue; // its blocks expired lawfully: nothing left to recompute
             }
             let recomputed = self.wanted_sizes.get(&cp.tree_size).copied().flatten();
             if recomputed.is_some() && recomputed == cp.root_bytes() {
@@ -657,6 +706,41 @@ impl<'a> TenantVerifier<'a> {
                 );
             }
         }
+    }
+
+    /// A segment removed lawfully: the chain and the tree continue from what its tombstone kept.
+    fn expired_segment(&mut self, e: &tombstone::Expired) {
+        let name = e.tombstone.segment.clone();
+        if let Some((signed, line)) = self.signed_headers.get(&name).copied() {
+            use sha2::Digest;
+            let actual: Hash = sha2::Sha256::digest(&e.header_bytes).into();
+            if actual != signed {
+                self.find_at(
+                    FindingKind::TombstoneInvalid,
+                    Some(&name),
+                    None,
+                    format!(
+                        "the tombstone's segment header differs from the one signed by the checkpoint at line {line}"
+                    ),
+                );
+            }
+        }
+        self.segment_names.push(name);
+        let index = (self.segment_names.len() - 1) as u32;
+        let size = e.trailer.tree_size;
+        self.leaf_segments
+            .resize(usize::try_from(size).unwrap_or(usize::MAX), index);
+        self.frontier = e.frontier.clone();
+        if let Some(slot) = self.wanted_sizes.get_mut(&size) {
+            *slot = Some(self.frontier.root());
+        }
+        self.prev_chain = e.chain();
+        self.expected_block = size;
+        self.expired_blocks = size;
+        self.previous_closed = true;
+        self.next_segment = e.header.number + 1;
+        self.summary.expired_segments += 1;
+        self.summary.expired_blocks = size;
     }
 
     fn segment_of_leaf(&self, leaf: u64) -> Option<String> {
