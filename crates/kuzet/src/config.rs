@@ -137,6 +137,7 @@ pub struct StoreSection {
     pub disk_warn_free_percent: f64,
     pub disk_refuse_free_percent: f64,
     pub disk_check_interval: Duration,
+    pub expiry_interval: Duration,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -8,6 +8,7 @@ mod config;
 mod demo;
 mod detection;
 mod disk;
+mod expiry;
 mod generate;
 mod health;
 mod hunt;
@@ -157,6 +158,14 @@ enum Command {
     Search(search_cli::SearchArgs),
     /// Makes a period of one tenant's archive searchable again in a temporary index (beyond the hot window).
     Rehydrate(rehydrate::RehydrateArgs),
+    /// Removes archive segments whose retention (each tenant's `archive_years`, at least three) has ended, each
+    /// after a signed tombstone that `kuzet verify` checks; seals an `archive.expire` audit record per segment. The
+    /// server does this every `store.expiry_interval`; run it by hand only while the server is stopped.
+    Expire {
+        /// Expire as of this instant (RFC 3339) instead of now: what is due then is removed.
+        #[arg(long)]
+        at: Option<String>,
+    },
     /// Prints a tenant's alerts, newest first.
     Alerts {
         #[arg(long)]
@@ -458,6 +467,7 @@ fn run() -> Result<()> {
         Command::Hunt(args) => hunt::hunt(args, &load_config(&cli)?),
         Command::Search(args) => search_cli::run(args, &load_config(&cli)?),
         Command::Rehydrate(args) => rehydrate::run(args, &load_config(&cli)?),
+        Command::Expire { at } => expiry::run_cli(&load_config(&cli)?, at.as_deref()),
         Command::Alerts {
             tenant,
             status,

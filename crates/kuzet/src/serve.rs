@@ -338,6 +338,15 @@ pub fn run_with(config: Config, on_ready: impl FnOnce(Ready) + Send + 'static) -
     } else {
         None
     };
+    let expiry = {
+        let db = db.clone();
+        let handle = runtime.handle().clone();
+        crate::expiry::ExpiryJob::start(
+            &config,
+            &store,
+            Box::new(move || Ok(handle.block_on(db.system_retentions())?)),
+        )?
+    };
     let served = runtime.block_on(async {
         let section = &config.store;
         let (warn, refuse) = (section.disk_warn_free_percent, section.disk_refuse_free_percent);
@@ -425,6 +434,8 @@ pub fn run_with(config: Config, on_ready: impl FnOnce(Ready) + Send + 'static) -
         listeners.serve(routes, shutdown.clone()).await?;
         anyhow::Ok(())
     });
+    // No expiry after this: its audit records go through the store.
+    expiry.stop();
     // The listeners have handed over their last batches; seal everything and write the final checkpoint even when
     // serving failed, so that nothing acknowledged waits for a replay.
     let closed = store.shutdown().context("store shutdown");

@@ -531,3 +531,109 @@ fn kuzet_search_finds_events_with_the_query_language() {
         "{stderr}"
     );
 }
+
+/// The instant `years` years and `days` days after `t` (calendar arithmetic in UTC).
+fn after(t: jiff::Timestamp, years: i64, days: i64) -> jiff::Timestamp {
+    t.to_zoned(jiff::tz::TimeZone::UTC)
+        .checked_add(jiff::Span::new().years(years).days(days))
+        .unwrap()
+        .timestamp()
+}
+
+#[test]
+fn segments_expire_only_after_three_years_with_tombstones_that_verify_accepts() {
+    let site = Site::new(TENANTS, "");
+    // Small segments, so that one import leaves several closed ones.
+    let config = std::fs::read_to_string(&site.config).unwrap().replacen(
+        "[store]\n",
+        "[store]\nsegment_bytes = 8192\nblock_bytes = 2048\n",
+        1,
+    );
+    std::fs::write(&site.config, config).unwrap();
+    let log = site.path("many.log");
+    let text: String = (0..3000)
+        .map(|i| {
+            format!(
+                "<38>Nov 20 15:00:00 app-01 sshd[{i}]: Failed password for user{i} from 198.51.100.{} port {} ssh2\n",
+                i % 250,
+                40000 + i
+            )
+        })
+        .collect();
+    std::fs::write(&log, text).unwrap();
+    let started = jiff::Timestamp::now();
+    ingest(&site, &[log]);
+    let tenant_dir = site.data_dir().join("archive").join("akimat");
+    let segments = || {
+        std::fs::read_dir(&tenant_dir)
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .ends_with(".seg")
+            })
+            .count()
+    };
+    let before = segments();
+    assert!(before >= 3, "{before} segments");
+    let expire = |at: jiff::Timestamp| {
+        let output = site.kuzet(&["expire", "--at", &at.to_string()]);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    };
+
+    // A day short of three years: nothing goes.
+    assert!(expire(after(started, 3, -1)).contains("0 segments expired"));
+    assert_eq!(segments(), before);
+    // Past it: every closed segment goes, the open one stays.
+    let printed = expire(after(started, 3, 2));
+    assert!(
+        printed.contains(&format!("{} segments expired", before - 1)),
+        "{printed}"
+    );
+    assert_eq!(segments(), 1);
+
+    // The auditor's verify tells lawful expiry from tampering.
+    let (intact, report) = site.verify();
+    assert!(intact, "{report}");
+    assert!(
+        report.contains(&format!("({} more expired lawfully)", before - 1)),
+        "{report}"
+    );
+    // Each removal is in the audit trail.
+    let audit = site.kuzet(&["audit", "--action", "archive.expire", "--json"]);
+    let records: Vec<serde_json::Value> = String::from_utf8(audit.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len(), before - 1);
+    assert!(
+        records
+            .iter()
+            .all(|r| r.to_string().contains("segment:akimat/"))
+    );
+    // What is left is still exported, and the log continues after a restart of the store.
+    let left = site.export("akimat").len();
+    assert!(left > 0 && left < 3000, "{left}");
+    ingest(&site, &fixtures(&site));
+    assert_eq!(site.export("akimat").len(), left + 5);
+    let (intact, report) = site.verify();
+    assert!(intact, "{report}");
+
+    // A segment deleted by hand is tampering, whatever its age.
+    let name = std::fs::read_dir(&tenant_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "seg"))
+        .unwrap();
+    std::fs::remove_file(&name).unwrap();
+    let (intact, report) = site.verify();
+    assert!(!intact && report.contains("SegmentMissing"), "{report}");
+}
