@@ -105,3 +105,78 @@ fn without_automata(text: &str) -> String {
     out.push_str(rest);
     out
 }
+
+/// What one field costs in the index: distinct terms, postings (documents × terms), and the bytes of its
+/// postings and positions lists.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FieldCost {
+    pub terms: u64,
+    pub postings: u64,
+    pub postings_bytes: u64,
+    pub positions_bytes: u64,
+    /// Bytes of the terms themselves (before the dictionary's compression).
+    pub term_bytes: u64,
+}
+
+/// The cost of each (schema field, event field) pair over every partition under `dir` (e.g. `("kw",
+/// "user.name")`): for sizing the index and deciding what to index (`kuzet bench search` prints it).
+pub fn field_costs(
+    dir: &Path,
+) -> Result<std::collections::BTreeMap<(String, String), FieldCost>, IndexError> {
+    let fields = schema::Fields::new();
+    let mut out: std::collections::BTreeMap<(String, String), FieldCost> = Default::default();
+    let tenants = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(IndexError::io(dir)(e)),
+    };
+    for tenant in tenants {
+        let tenant = tenant.map_err(IndexError::io(dir))?.path();
+        let Some(id) = tenant
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| TenantId::new(n).ok())
+        else {
+            continue;
+        };
+        for key in partitions(dir, &id)? {
+            let path = tenant.join(key.day.to_string());
+            let tantivy_err = IndexError::tantivy(&path);
+            let index = tantivy::Index::open_in_dir(&path).map_err(tantivy_err)?;
+            let reader = index.reader().map_err(IndexError::tantivy(&path))?;
+            let searcher = reader.searcher();
+            for (kind, field) in [
+                ("kw", fields.kw),
+                ("tx", fields.tx),
+                ("nv", fields.nv),
+                ("ip", fields.ip),
+                ("fn", fields.names),
+            ] {
+                for segment in searcher.segment_readers() {
+                    let inverted = segment
+                        .inverted_index(field)
+                        .map_err(IndexError::tantivy(&path))?;
+                    let mut stream = inverted
+                        .terms()
+                        .stream()
+                        .map_err(|e| IndexError::tantivy(&path)(e.into()))?;
+                    while stream.advance() {
+                        let term = stream.key();
+                        let name = match term.iter().position(|&b| b == schema::SEP as u8) {
+                            Some(at) => String::from_utf8_lossy(&term[..at]).into_owned(),
+                            None => kind.to_owned(),
+                        };
+                        let info = stream.value();
+                        let cost = out.entry((kind.to_owned(), name)).or_default();
+                        cost.terms += 1;
+                        cost.postings += u64::from(info.doc_freq);
+                        cost.postings_bytes += info.postings_range.len() as u64;
+                        cost.positions_bytes += info.positions_range.len() as u64;
+                        cost.term_bytes += term.len() as u64;
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}

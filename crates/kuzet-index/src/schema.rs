@@ -6,13 +6,18 @@
 //! - `tx`: each word of a text field (`kuzet_query::TEXT_FIELDS`) as `<field>\x1f<word>`, with positions, so
 //!   phrases match words in a row; the elements of an array are one position apart more, so no phrase spans two;
 //! - `nv`: each value that reads as a number (or, on time fields, as an instant in microseconds), as
-//!   `<field>\x1f` and eight bytes that sort as the numbers do — ranges are term ranges;
+//!   `<field>\x1f` and eight bytes that sort as the numbers do — ranges are term ranges. A value that is a
+//!   *canonical integer* (`-?(0|[1-9][0-9]{0,14})`, the text its number prints as) is only this term, not a `kw`
+//!   term too: identifiers, ports, sizes and codes are most of a dictionary's distinct terms. Any other number
+//!   keeps its `kw` term and its `nv` term ends with one more byte, `0`, so the eight-byte terms are exactly the
+//!   canonical integers (what a pattern on their text enumerates; `translate.rs`);
 //! - `ip`: each value that reads as an address, as `<field>\x1f`, `4` or `6`, and its bytes — CIDRs and address
 //!   ranges are term ranges in `IpAddr` order;
 //! - `fn`: the name of each field the event holds (for `exists`), and `<field>\x1elong` when one of its values is
 //!   longer than a term may be;
-//! - `ts` (`@timestamp` in microseconds, indexed and fast) and `pos` (the event's position in its tenant's sealed
-//!   log, fast): what a hit is — the event itself is read from the archive.
+//! - `ts` (`@timestamp` in microseconds) and `pos` (the event's position in its tenant's sealed log), both fast
+//!   fields only: what a hit is — the event itself is read from the archive. Time ranges read the `ts` column (a
+//!   term per event would be most of the dictionary).
 
 use std::net::IpAddr;
 
@@ -20,12 +25,12 @@ use kuzet_model::{Event, fields};
 use kuzet_query::{TEXT_FIELDS, field_values, words};
 use tantivy::TantivyDocument;
 use tantivy::schema::{
-    BytesOptions, FAST, Field, INDEXED, IndexRecordOption, Schema, TextFieldIndexing, TextOptions,
+    BytesOptions, FAST, Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions,
 };
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 
 /// The schema version a partition's `kuzet-index.json` names; a partition of another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 /// Separates a field name from its value in a term.
 pub(crate) const SEP: char = '\u{1f}';
 /// Marks, in `fn`, a field with a value too long to be a term.
@@ -83,7 +88,7 @@ impl Fields {
         let nv = b.add_bytes_field("nv", bytes.clone());
         let ip = b.add_bytes_field("ip", bytes);
         let names = b.add_text_field("fn", terms(IndexRecordOption::Basic));
-        let ts = b.add_i64_field("ts", INDEXED | FAST);
+        let ts = b.add_i64_field("ts", FAST);
         let pos = b.add_u64_field("pos", FAST);
         Self {
             schema: b.build(),
@@ -136,6 +141,11 @@ impl Fields {
             }
             let time = is_time_field(name);
             for value in &values {
+                let canonical = if time { None } else { canonical_integer(value) };
+                if let Some(n) = canonical {
+                    doc.add_bytes(self.nv, &number_term(name, n));
+                    continue;
+                }
                 if value.len() > MAX_TERM {
                     doc.add_text(self.names, format!("{name}{LONG}"));
                 } else {
@@ -143,10 +153,12 @@ impl Fields {
                 }
                 if time {
                     if let Some(t) = parse_instant(value) {
-                        self.add_number(&mut doc, name, micros(t) as f64);
+                        doc.add_bytes(self.nv, &number_term(name, micros(t) as f64));
                     }
                 } else if let Some(n) = parse_number(value) {
-                    self.add_number(&mut doc, name, n);
+                    let mut term = number_term(name, n);
+                    term.push(NOT_CANONICAL);
+                    doc.add_bytes(self.nv, &term);
                 }
                 if let Ok(ip) = value.parse::<IpAddr>() {
                     doc.add_bytes(self.ip, &ip_term(name, ip));
@@ -155,10 +167,33 @@ impl Fields {
         }
         doc
     }
+}
 
-    fn add_number(&self, doc: &mut TantivyDocument, field: &str, n: f64) {
-        doc.add_bytes(self.nv, &number_term(field, n));
-    }
+/// The byte after a number's eight in the `nv` term of a value that is not a canonical integer.
+pub(crate) const NOT_CANONICAL: u8 = 0;
+
+/// The number of a value that is a canonical integer: `-?(0|[1-9][0-9]{0,14})` (not `-0`), the text the number
+/// prints as. At most 15 digits, so every such integer is exact in an `f64`.
+pub(crate) fn canonical_integer(value: &str) -> Option<f64> {
+    let digits = value.strip_prefix('-').unwrap_or(value);
+    let valid = !digits.is_empty()
+        && digits.len() <= 15
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && (digits == "0" || !digits.starts_with('0'))
+        && value != "-0";
+    valid.then(|| value.parse::<f64>().ok()).flatten()
+}
+
+/// The text of the canonical integer an eight-byte `nv` number (the bytes after `<field>\x1f`) stands for.
+pub(crate) fn canonical_text(sortable: [u8; 8]) -> Option<String> {
+    let sortable = u64::from_be_bytes(sortable);
+    let bits = if sortable >> 63 == 1 {
+        sortable & !(1 << 63)
+    } else {
+        !sortable
+    };
+    let n = f64::from_bits(bits);
+    (n.fract() == 0.0 && n.abs() < 1e15).then(|| format!("{}", n as i64))
 }
 
 /// The tokenizer of `tx`: a value is `<field>\x1f<text>`, its tokens `<field>\x1f<word>` for each word of the
@@ -340,6 +375,42 @@ mod tests {
         by_term.sort_by_key(|n| number_term("f", *n));
         numbers.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
         assert_eq!(by_term, numbers);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn canonical_integers_are_the_texts_their_numbers_print_as(n in -999_999_999_999_999i64..=999_999_999_999_999, junk in "[-+0-9.e ]{0,6}") {
+            let text = n.to_string();
+            let number = canonical_integer(&text).unwrap();
+            let term = number_term("f", number);
+            let bytes: [u8; 8] = term[2..].try_into().unwrap();
+            proptest::prop_assert_eq!(canonical_text(bytes), Some(text.clone()));
+            // Any other spelling of a number is not canonical.
+            for other in [format!("0{text}"), format!("+{text}"), format!("{text}.0"), format!("{text}{junk}")] {
+                if other != text {
+                    proptest::prop_assert!(canonical_integer(&other).is_none_or(|m| m.to_string() == other), "{other}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn non_integers_and_long_integers_are_not_canonical() {
+        for text in [
+            "-0",
+            "1.5",
+            "1e3",
+            "0x10",
+            "1234567890123456",
+            " 1",
+            "",
+            "-",
+            "00",
+        ] {
+            assert_eq!(canonical_integer(text), None, "{text}");
+        }
+        assert_eq!(canonical_integer("0"), Some(0.0));
+        assert_eq!(canonical_integer("-42"), Some(-42.0));
     }
 
     #[test]

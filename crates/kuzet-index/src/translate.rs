@@ -9,15 +9,20 @@ use std::ops::Bound as Edge;
 use kuzet_query::{Bound, DEFAULT_FIELDS, Glob, Query, TEXT_FIELDS, Value, words};
 use tantivy::query::{
     AllQuery, BooleanQuery, EmptyQuery, Occur, PhraseQuery, Query as TQuery, RangeQuery,
-    RegexQuery, TermQuery,
+    RegexQuery, TermQuery, TermSetQuery,
 };
 use tantivy::schema::IndexRecordOption;
 use tantivy::{Searcher, Term};
 
 use crate::schema::{
-    Fields, HOT_FIELDS, LONG, MAX_TERM, MAX_WORD, SEP, field_prefix, ip_term, is_time_field,
-    keyword_term, micros, number_term, parse_instant, parse_number, text_term,
+    Fields, HOT_FIELDS, LONG, MAX_TERM, MAX_WORD, NOT_CANONICAL, SEP, canonical_text, field_prefix,
+    ip_term, is_time_field, keyword_term, micros, number_term, parse_instant, parse_number,
+    text_term,
 };
+
+/// The most `nv` terms a pattern on a field reads back as integers in one partition; past it, every number of
+/// the field is a candidate the search checks.
+const MAX_ENUMERATED: usize = 1 << 20;
 
 /// A translated condition.
 pub(crate) struct Translated {
@@ -29,12 +34,6 @@ pub(crate) struct Translated {
 impl Translated {
     fn exact(query: Box<dyn TQuery>) -> Self {
         Self { query, exact: true }
-    }
-    fn superset(query: Box<dyn TQuery>) -> Self {
-        Self {
-            query,
-            exact: false,
-        }
     }
     fn all(exact: bool) -> Self {
         Self {
@@ -76,7 +75,8 @@ impl Translator<'_> {
                 } else if TEXT_FIELDS.contains(&field.as_str()) {
                     Translated::exact(self.name_term(field))
                 } else {
-                    // Every value of a keyword field is a `kw` term under its name, or marks the field long.
+                    // Every value of a keyword field is a `kw` term under its name, a canonical integer's `nv`
+                    // term, or marks the field long.
                     let prefix = format!("{field}{SEP}");
                     let kw = self.fields.kw;
                     let end = String::from_utf8(prefix_end(prefix.as_bytes())).unwrap_or_default();
@@ -85,6 +85,7 @@ impl Translator<'_> {
                             Edge::Included(Term::from_field_text(kw, &prefix)),
                             Edge::Excluded(Term::from_field_text(kw, &end)),
                         )),
+                        prefixed_range(self.fields.nv, field, Edge::Unbounded, Edge::Unbounded),
                         self.name_term(&format!("{field}{LONG}")),
                     ]))
                 }
@@ -225,10 +226,16 @@ impl Translator<'_> {
                     parts.push(self.name_term(field));
                     exact = false;
                 } else if let Some(n) = parse_number(w) {
-                    parts.push(Box::new(TermQuery::new(
-                        Term::from_field_bytes(self.fields.nv, &number_term(field, n)),
-                        IndexRecordOption::Basic,
-                    )));
+                    // Equal as numbers: a canonical integer's term, or another spelling's (one byte longer).
+                    let term = number_term(field, n);
+                    let mut other = term.clone();
+                    other.push(NOT_CANONICAL);
+                    for bytes in [term, other] {
+                        parts.push(Box::new(TermQuery::new(
+                            Term::from_field_bytes(self.fields.nv, &bytes),
+                            IndexRecordOption::Basic,
+                        )));
+                    }
                 }
                 Translated {
                     query: any(parts),
@@ -245,6 +252,24 @@ impl Translator<'_> {
                 let Ok(regex) = RegexQuery::from_pattern(&pattern, self.fields.kw) else {
                     return Translated::all(false);
                 };
+                let mut parts: Vec<Box<dyn TQuery>> = vec![Box::new(regex)];
+                let mut exact = true;
+                if !is_time_field(field) {
+                    // Canonical integers have no `kw` term: their texts are read back from the `nv` terms.
+                    match self.integers_matching(field, &lowered) {
+                        Some(terms) if terms.is_empty() => {}
+                        Some(terms) => parts.push(Box::new(TermSetQuery::new(terms))),
+                        None => {
+                            parts.push(prefixed_range(
+                                self.fields.nv,
+                                field,
+                                Edge::Unbounded,
+                                Edge::Unbounded,
+                            ));
+                            exact = false;
+                        }
+                    }
+                }
                 let long = format!("{field}{LONG}");
                 let has_long = self
                     .searcher
@@ -252,9 +277,12 @@ impl Translator<'_> {
                     .is_ok_and(|n| n > 0);
                 if has_long {
                     // Values too long to be terms are candidates for every pattern.
-                    Translated::superset(any(vec![Box::new(regex), self.name_term(&long)]))
-                } else {
-                    Translated::exact(Box::new(regex))
+                    parts.push(self.name_term(&long));
+                    exact = false;
+                }
+                Translated {
+                    query: any(parts),
+                    exact,
                 }
             }
         }
@@ -343,14 +371,57 @@ impl Translator<'_> {
         t
     }
 
+    /// The eight-byte `nv` terms of `field` in this partition whose canonical integer's text matches the
+    /// (lowercased) glob; `None` when there are more than [`MAX_ENUMERATED`] (then every number is a candidate).
+    fn integers_matching(&self, field: &str, glob: &[Glob]) -> Option<Vec<Term>> {
+        let prefix = field_prefix(field);
+        let end = prefix_end(&prefix);
+        let mut out = Vec::new();
+        let mut seen = 0usize;
+        for segment in self.searcher.segment_readers() {
+            let inverted = segment.inverted_index(self.fields.nv).ok()?;
+            let mut stream = inverted
+                .terms()
+                .range()
+                .ge(&prefix)
+                .lt(&end)
+                .into_stream()
+                .ok()?;
+            while stream.advance() {
+                seen += 1;
+                if seen > MAX_ENUMERATED {
+                    return None;
+                }
+                let Ok(sortable) = <[u8; 8]>::try_from(&stream.key()[prefix.len()..]) else {
+                    continue; // not a canonical integer
+                };
+                if canonical_text(sortable).is_some_and(|text| kuzet_query::glob(glob, &text)) {
+                    out.push(Term::from_field_bytes(self.fields.nv, stream.key()));
+                }
+            }
+        }
+        Some(out)
+    }
+
+    /// Numbers between two ends: a canonical integer's term is eight bytes after the prefix, another spelling's
+    /// one byte more (`NOT_CANONICAL`, the smallest byte), so an included upper end and an excluded lower end
+    /// take that byte too.
     fn number_range(&self, field: &str, lo: Edge<f64>, hi: Edge<f64>) -> Box<dyn TQuery> {
         let term = |n: f64| number_term(field, n);
-        prefixed_range(
-            self.fields.nv,
-            field,
-            map_edge(lo, term),
-            map_edge(hi, term),
-        )
+        let longer = |n: f64| {
+            let mut t = number_term(field, n);
+            t.push(NOT_CANONICAL);
+            t
+        };
+        let lo = match lo {
+            Edge::Excluded(n) => Edge::Excluded(longer(n)),
+            other => map_edge(other, term),
+        };
+        let hi = match hi {
+            Edge::Included(n) => Edge::Included(longer(n)),
+            other => map_edge(other, term),
+        };
+        prefixed_range(self.fields.nv, field, lo, hi)
     }
 
     fn ip_range(&self, field: &str, first: IpAddr, last: IpAddr) -> Box<dyn TQuery> {

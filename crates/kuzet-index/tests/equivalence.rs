@@ -110,7 +110,22 @@ fn events(tenants: &[TenantId], count: usize) -> Vec<(u64, Event)> {
                 Value::Str(format!("{}", rng.next() % 2000)),
             ),
             2 => event.fields.insert("destination.port", Value::Float(443.0)),
-            _ => {}
+            // Other spellings of numbers: not canonical integers, so kept as keywords too.
+            _ => match i % 20 {
+                3 => event
+                    .fields
+                    .insert("destination.port", Value::Str("0443".into())),
+                7 => event
+                    .fields
+                    .insert("destination.port", Value::Str("443.0".into())),
+                11 => event
+                    .fields
+                    .insert("destination.port", Value::Str("-7".into())),
+                15 => event
+                    .fields
+                    .insert("destination.port", Value::Str("12.5".into())),
+                _ => {}
+            },
         }
         event.fields.insert(
             "event.code",
@@ -241,6 +256,22 @@ const QUERIES: &[&str] = &[
     "destination.port:{1024 TO *]",
     "destination.port < 100",
     "destination.port:[a TO z]",
+    "destination.port:4*",
+    "destination.port:0*",
+    "destination.port:*3",
+    "destination.port:?",
+    "destination.port:-*",
+    "destination.port:443.0",
+    "destination.port:0443",
+    "destination.port:12.5",
+    "destination.port:[443 TO 443]",
+    "destination.port:{443 TO 1000}",
+    "destination.port > 443",
+    "destination.port <= -7",
+    "destination.port:[12 TO 13]",
+    "NOT destination.port:4*",
+    "_exists_:destination.port",
+    "event.code:46*",
     "event.code:(4624 OR 4625)",
     "event.code >= 4700",
     "tags:windows",

@@ -246,6 +246,20 @@ pub fn search(set: &DataSet, repeat: usize) -> Result<()> {
             .collect::<Vec<_>>()
             .join(", ")
     );
+    let mut costs: Vec<_> = kuzet_index::field_costs(&index_dir)?.into_iter().collect();
+    costs.sort_by_key(|(_, c)| {
+        std::cmp::Reverse(c.postings_bytes + c.positions_bytes + c.term_bytes)
+    });
+    println!("index by field (B/event: postings + positions + term bytes; terms per 1000 events):");
+    for ((kind, field), c) in costs.iter().take(16) {
+        println!(
+            "  {kind} {field}: {:.1} + {:.1} + {:.1}; {:.0}",
+            c.postings_bytes as f64 / n,
+            c.positions_bytes as f64 / n,
+            c.term_bytes as f64 / n,
+            c.terms as f64 * 1000.0 / n
+        );
+    }
     let searcher = kuzet_index::IndexSearcher::open(&index_dir);
     let normalizer: kuzet_store::Normalize = Arc::new(crate::serve::Parser::new(options, None));
     let end: Timestamp = set.end.parse()?;
