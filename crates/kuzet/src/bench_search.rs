@@ -278,12 +278,7 @@ pub fn search(set: &DataSet, repeat: usize) -> Result<()> {
             day,
             "session opened",
         ),
-        (
-            "free-text address, 24 h",
-            "10.20.3.7",
-            day,
-            "10.20.3.7",
-        ),
+        ("free-text address, 24 h", "10.20.3.7", day, "10.20.3.7"),
         (
             "two terms, whole range",
             "event.code:4624 AND host.name:dc-01*",
