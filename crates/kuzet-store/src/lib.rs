@@ -42,7 +42,9 @@ pub use read::{StoredRecord, read_at, read_events, read_records, read_records_si
 pub use store::{
     Normalize, Normalizer, StatsHandle, Store, StoreConfig, StoreStats, Unparsed, unparsed,
 };
-pub use tombstone::{Expiry, MIN_ARCHIVE_YEARS, TOMBSTONES_FILE, Tombstone, expire};
+pub use tombstone::{
+    Expiry, MIN_ARCHIVE_YEARS, TOMBSTONES_FILE, Tombstone, check_tombstones, expire,
+};
 pub use verify::{
     Finding, FindingKind, TenantSummary, VerifyReport, verify, verify_segment_bytes,
     verify_with_checkpoints,

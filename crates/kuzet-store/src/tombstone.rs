@@ -295,6 +295,21 @@ fn check_next(
     ))
 }
 
+/// Reads a tombstone log's bytes as the verifier does: the tombstones that hold together (a prefix) and what is
+/// wrong with the rest, in words. For fuzzing and tools; `kuzet verify` reports the same as findings.
+#[doc(hidden)]
+pub fn check_tombstones(
+    bytes: &[u8],
+    tenant: &str,
+    key: &VerifyingKey,
+) -> (Vec<Tombstone>, Vec<String>) {
+    let (kept, problems) = read(bytes, tenant, key);
+    (
+        kept.into_iter().map(|e| e.tombstone).collect(),
+        problems.into_iter().map(|p| p.detail).collect(),
+    )
+}
+
 /// Reads `dir/tombstones.log` for the store: every problem is an error (the verifier reports them instead).
 pub(crate) fn load(
     dir: &Path,
@@ -544,6 +559,34 @@ mod tests {
         };
         t.sig = hex::encode(signer.sign(&t.message()));
         t
+    }
+
+    proptest::proptest! {
+        /// A valid tombstone with any bytes changed is either refused with a reason or reads back as the same
+        /// tombstone (a change JSON ignores); it never reads as another one.
+        #[test]
+        fn a_changed_tombstone_never_reads_as_another(flips in proptest::collection::vec((0usize..4096, 1u8..=255), 1..4)) {
+            let signer = Signer::from_seed([3; 32]);
+            let opened: Timestamp = "2022-03-01T06:00:00Z".parse().unwrap();
+            let original = tombstone(&signer, opened, 3, "2025-03-03T06:00:00Z".parse().unwrap());
+            let mut line = original.to_line().into_bytes();
+            let body = line.len() - 1;
+            for (at, xor) in flips {
+                line[at % body] ^= xor;
+            }
+            let (kept, problems) = read(&line, "alpha", &signer.verifying_key());
+            if problems.is_empty() {
+                proptest::prop_assert_eq!(kept.len(), 1);
+                proptest::prop_assert_eq!(&kept[0].tombstone, &original);
+            } else {
+                proptest::prop_assert!(kept.is_empty());
+            }
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic_the_reader(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048)) {
+            let _ = read(&bytes, "alpha", &Signer::from_seed([3; 32]).verifying_key());
+        }
     }
 
     #[test]
