@@ -15,7 +15,8 @@ use kuzet_model::{
     Facility, FacilityClass, FacilityId, FormatHint, ObjectId, Retention, Source, SourceId,
     SourceIdentity, Tenant, TenantId, UserId,
 };
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use crate::ApiError;
 use crate::auth::{body, noted};
@@ -32,9 +33,9 @@ fn tenant_param(tenant: &str) -> Result<TenantId, ApiError> {
     id("tenant", TenantId::new(tenant))
 }
 
-/// A JSON array of `items`, each rendered by `to_json`.
-fn json_list<T>(items: &[T], to_json: fn(&T) -> serde_json::Value) -> Response {
-    Json(items.iter().map(to_json).collect::<Vec<_>>()).into_response()
+/// A JSON array of `items`, each as its view `V`.
+fn json_list<'a, T: 'a, V: Serialize + From<&'a T>>(items: &'a [T]) -> Response {
+    Json(items.iter().map(V::from).collect::<Vec<_>>()).into_response()
 }
 
 fn note(object: String, detail: impl Into<String>) -> AuditNote {
@@ -45,12 +46,33 @@ fn note(object: String, detail: impl Into<String>) -> AuditNote {
     }
 }
 
-fn tenant_json(r: &TenantRecord) -> serde_json::Value {
-    serde_json::json!({
-        "id": r.tenant.id,
-        "name": r.tenant.name,
-        "retention": {"hot_days": r.retention.hot_days, "archive_years": r.retention.archive_years},
-    })
+/// An organization served, with its retention.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct TenantView {
+    #[schemars(with = "String")]
+    id: TenantId,
+    name: String,
+    retention: RetentionView,
+}
+
+/// Days searchable online and years kept (legal floors 60 days and 3 years, R3).
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct RetentionView {
+    hot_days: u32,
+    archive_years: u32,
+}
+
+impl From<&TenantRecord> for TenantView {
+    fn from(r: &TenantRecord) -> Self {
+        Self {
+            id: r.tenant.id.clone(),
+            name: r.tenant.name.clone(),
+            retention: RetentionView {
+                hot_days: r.retention.hot_days,
+                archive_years: r.retention.archive_years,
+            },
+        }
+    }
 }
 
 pub(crate) async fn tenants(
@@ -58,7 +80,7 @@ pub(crate) async fn tenants(
     Extension(a): Extension<Authed>,
 ) -> Result<Response, ApiError> {
     let list = state.db().tenants(a.scope()?).await?;
-    Ok(json_list(&list, tenant_json))
+    Ok(json_list::<_, TenantView>(&list))
 }
 
 pub(crate) async fn tenant(
@@ -70,10 +92,10 @@ pub(crate) async fn tenant(
         .db()
         .tenant(a.scope()?, &tenant_param(&tenant)?)
         .await?;
-    Ok(Json(tenant_json(&record)).into_response())
+    Ok(Json(TenantView::from(&record)).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateTenant {
     id: String,
@@ -108,7 +130,7 @@ pub(crate) async fn create_tenant(
         .await
     {
         Ok(_) => Ok(noted(
-            (StatusCode::CREATED, Json(tenant_json(&record))),
+            (StatusCode::CREATED, Json(TenantView::from(&record))),
             note(object, "created"),
         )),
         Err(e @ kuzet_db::DbError::Invalid { .. }) => Ok(legal_floor_refusal(e, object)),
@@ -130,7 +152,7 @@ fn legal_floor_refusal(e: kuzet_db::DbError, object: String) -> Response {
     )
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SetRetention {
     hot_days: u32,
@@ -170,10 +192,28 @@ pub(crate) async fn set_retention(
     }
 }
 
-fn facility_json(f: &Facility) -> serde_json::Value {
-    serde_json::json!({
-        "id": f.id, "tenant": f.tenant, "name": f.name, "class": f.class.number(), "critical": f.critical,
-    })
+/// A facility of a tenant: its class (1–3) and whether it is critical infrastructure.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct FacilityView {
+    #[schemars(with = "String")]
+    id: FacilityId,
+    #[schemars(with = "String")]
+    tenant: TenantId,
+    name: String,
+    class: u8,
+    critical: bool,
+}
+
+impl From<&Facility> for FacilityView {
+    fn from(f: &Facility) -> Self {
+        Self {
+            id: f.id.clone(),
+            tenant: f.tenant.clone(),
+            name: f.name.clone(),
+            class: f.class.number(),
+            critical: f.critical,
+        }
+    }
 }
 
 pub(crate) async fn facilities(
@@ -185,10 +225,10 @@ pub(crate) async fn facilities(
         .db()
         .facilities(a.scope()?, &tenant_param(&tenant)?)
         .await?;
-    Ok(json_list(&list, facility_json))
+    Ok(json_list::<_, FacilityView>(&list))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateFacility {
     id: String,
@@ -214,27 +254,78 @@ pub(crate) async fn create_facility(
     };
     state.db().create_facility(a.scope()?, &facility).await?;
     Ok(noted(
-        (StatusCode::CREATED, Json(facility_json(&facility))),
+        (StatusCode::CREATED, Json(FacilityView::from(&facility))),
         note(format!("facility:{}", facility.id), "created"),
     ))
 }
 
-fn source_json(s: &Source) -> serde_json::Value {
-    let identities: Vec<_> = s
-        .identities
-        .iter()
-        .map(|i| match i {
-            SourceIdentity::Peer(net) => serde_json::json!({"peer": net.to_string()}),
-            SourceIdentity::TlsCommonName(cn) => serde_json::json!({"tls_common_name": cn}),
-            SourceIdentity::TlsFingerprint(fp) => serde_json::json!({"tls_fingerprint": fp}),
-            // Only that a token exists: even its digest stays inside.
-            SourceIdentity::TokenSha256(_) => serde_json::json!({"token": true}),
-        })
-        .collect();
-    serde_json::json!({
-        "id": s.id, "tenant": s.tenant, "facility": s.facility, "name": s.name, "format": s.format.as_str(),
-        "expected_interval_secs": s.expected_interval_secs, "identities": identities,
-    })
+/// A log source of a tenant and how it is recognized.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct SourceView {
+    #[schemars(with = "String")]
+    id: SourceId,
+    #[schemars(with = "String")]
+    tenant: TenantId,
+    #[schemars(with = "Option<String>")]
+    facility: Option<FacilityId>,
+    name: String,
+    /// auto, syslog, json, cef, leef, evtx or text.
+    format: String,
+    expected_interval_secs: Option<u64>,
+    identities: Vec<IdentityView>,
+}
+
+/// One way a source is recognized: a peer network, a TLS certificate, or a machine token (only that it exists:
+/// even its digest stays inside).
+#[derive(Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum IdentityView {
+    Peer(String),
+    TlsCommonName(String),
+    TlsFingerprint(String),
+    Token(bool),
+}
+
+impl From<&Source> for SourceView {
+    fn from(s: &Source) -> Self {
+        Self {
+            id: s.id.clone(),
+            tenant: s.tenant.clone(),
+            facility: s.facility.clone(),
+            name: s.name.clone(),
+            format: s.format.as_str().to_owned(),
+            expected_interval_secs: s.expected_interval_secs,
+            identities: s
+                .identities
+                .iter()
+                .map(|i| match i {
+                    SourceIdentity::Peer(net) => IdentityView::Peer(net.to_string()),
+                    SourceIdentity::TlsCommonName(cn) => IdentityView::TlsCommonName(cn.clone()),
+                    SourceIdentity::TlsFingerprint(fp) => IdentityView::TlsFingerprint(fp.clone()),
+                    SourceIdentity::TokenSha256(_) => IdentityView::Token(true),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A source just created.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct SourceCreated {
+    #[schemars(with = "String")]
+    id: SourceId,
+    #[schemars(with = "String")]
+    tenant: TenantId,
+}
+
+/// A machine token of a source, shown once.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct SourceToken {
+    #[schemars(with = "String")]
+    source: SourceId,
+    token: String,
+    /// What revokes it: `DELETE …/sources/{source}/identities/token_sha256/{sha256}`.
+    sha256: String,
 }
 
 pub(crate) async fn sources(
@@ -246,10 +337,10 @@ pub(crate) async fn sources(
         .db()
         .sources(a.scope()?, &tenant_param(&tenant)?)
         .await?;
-    Ok(json_list(&list, source_json))
+    Ok(json_list::<_, SourceView>(&list))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateSource {
     id: String,
@@ -287,7 +378,10 @@ pub(crate) async fn create_source(
     Ok(noted(
         (
             StatusCode::CREATED,
-            Json(serde_json::json!({"id": source.id, "tenant": source.tenant})),
+            Json(SourceCreated {
+                id: source.id.clone(),
+                tenant: source.tenant.clone(),
+            }),
         ),
         note(format!("source:{}", source.id), "created"),
     ))
@@ -308,12 +402,11 @@ pub(crate) async fn create_source_token(
     Ok(noted(
         (
             StatusCode::CREATED,
-            Json(serde_json::json!({
-                "source": token.source,
-                "token": token.secret,
-                // What revokes it: DELETE …/sources/{source}/identities/token_sha256/{sha256}.
-                "sha256": kuzet_db::sha256_hex(&token.secret),
-            })),
+            Json(SourceToken {
+                sha256: kuzet_db::sha256_hex(&token.secret),
+                source: token.source,
+                token: token.secret,
+            }),
         ),
         note(
             format!("source:{source}"),
@@ -358,7 +451,7 @@ pub(crate) async fn revoke_source_identity(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct AddCertificate {
     #[serde(default)]
@@ -404,12 +497,45 @@ pub(crate) async fn add_source_certificate(
     ))
 }
 
-fn user_json(u: &UserRecord) -> serde_json::Value {
-    serde_json::json!({
-        "id": u.id, "display_name": u.display_name, "roles": u.roles, "tenants": u.tenants,
-        "mfa_enrolled": u.mfa_enrolled, "must_change_password": u.must_change_password,
-        "failed_logins": u.failed_logins, "locked_until": u.locked_until, "disabled": u.disabled,
-    })
+/// A user account: roles, tenant scope, and its security state.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct UserView {
+    #[schemars(with = "String")]
+    id: UserId,
+    display_name: String,
+    roles: Vec<String>,
+    #[schemars(with = "Vec<String>")]
+    tenants: Vec<TenantId>,
+    mfa_enrolled: bool,
+    must_change_password: bool,
+    failed_logins: u32,
+    #[schemars(with = "Option<String>")]
+    locked_until: Option<Timestamp>,
+    disabled: bool,
+}
+
+impl From<&UserRecord> for UserView {
+    fn from(u: &UserRecord) -> Self {
+        Self {
+            id: u.id.clone(),
+            display_name: u.display_name.clone(),
+            roles: u.roles.clone(),
+            tenants: u.tenants.clone(),
+            mfa_enrolled: u.mfa_enrolled,
+            must_change_password: u.must_change_password,
+            failed_logins: u.failed_logins,
+            locked_until: u.locked_until,
+            disabled: u.disabled,
+        }
+    }
+}
+
+/// A user's one-time password, shown once (to be changed at the first login).
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct Credentials {
+    #[schemars(with = "String")]
+    id: UserId,
+    one_time_password: String,
 }
 
 pub(crate) async fn users(
@@ -417,10 +543,10 @@ pub(crate) async fn users(
     Extension(a): Extension<Authed>,
 ) -> Result<Response, ApiError> {
     let list = state.db().users(a.scope()?).await?;
-    Ok(json_list(&list, user_json))
+    Ok(json_list::<_, UserView>(&list))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateUser {
     id: String,
@@ -454,7 +580,10 @@ pub(crate) async fn create_user(
     Ok(noted(
         (
             StatusCode::CREATED,
-            Json(serde_json::json!({"id": user.id, "one_time_password": password})),
+            Json(Credentials {
+                id: user.id.clone(),
+                one_time_password: password,
+            }),
         ),
         note(
             format!("user:{}", user.id),
@@ -467,7 +596,7 @@ pub(crate) async fn create_user(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SetAccess {
     roles: Vec<String>,
@@ -536,7 +665,10 @@ pub(crate) async fn reset_user(
         .reset_credentials(a.scope()?, &user, state.now())
         .await?;
     Ok(noted(
-        Json(serde_json::json!({"id": user, "one_time_password": password})),
+        Json(Credentials {
+            id: user.clone(),
+            one_time_password: password,
+        }),
         note(
             format!("user:{user}"),
             "password and MFA reset; sessions ended",
@@ -544,11 +676,47 @@ pub(crate) async fn reset_user(
     ))
 }
 
-fn token_json(t: &ApiTokenRecord) -> serde_json::Value {
-    serde_json::json!({
-        "id": t.id, "name": t.name, "role": t.role, "tenants": t.tenants, "created": t.created,
-        "expires": t.expires, "revoked": t.revoked, "last_used": t.last_used,
-    })
+/// An API token of the caller (never its secret).
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct TokenView {
+    #[schemars(with = "String")]
+    id: ObjectId,
+    name: String,
+    role: String,
+    /// `null`: all of the user's tenants.
+    #[schemars(with = "Option<Vec<String>>")]
+    tenants: Option<Vec<TenantId>>,
+    #[schemars(with = "String")]
+    created: Timestamp,
+    #[schemars(with = "String")]
+    expires: Timestamp,
+    #[schemars(with = "Option<String>")]
+    revoked: Option<Timestamp>,
+    #[schemars(with = "Option<String>")]
+    last_used: Option<Timestamp>,
+}
+
+impl From<&ApiTokenRecord> for TokenView {
+    fn from(t: &ApiTokenRecord) -> Self {
+        Self {
+            id: t.id.clone(),
+            name: t.name.clone(),
+            role: t.role.clone(),
+            tenants: t.tenants.clone(),
+            created: t.created,
+            expires: t.expires,
+            revoked: t.revoked,
+            last_used: t.last_used,
+        }
+    }
+}
+
+/// A token just created, with its secret (shown once).
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct TokenCreated {
+    #[serde(flatten)]
+    record: TokenView,
+    token: String,
 }
 
 pub(crate) async fn tokens(
@@ -556,16 +724,17 @@ pub(crate) async fn tokens(
     Extension(a): Extension<Authed>,
 ) -> Result<Response, ApiError> {
     let list = state.db().api_tokens(a.scope()?).await?;
-    Ok(json_list(&list, token_json))
+    Ok(json_list::<_, TokenView>(&list))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateToken {
     name: String,
     role: String,
     #[serde(default)]
     tenants: Option<Vec<String>>,
+    #[schemars(with = "String")]
     expires: Timestamp,
 }
 
@@ -592,10 +761,12 @@ pub(crate) async fn create_token(
         .db()
         .create_api_token(&a.principal, a.scope()?, &token, state.now())
         .await?;
-    let mut json = token_json(&record);
-    json["token"] = serde_json::Value::String(secret);
+    let created = TokenCreated {
+        record: TokenView::from(&record),
+        token: secret,
+    };
     Ok(noted(
-        (StatusCode::CREATED, Json(json)),
+        (StatusCode::CREATED, Json(created)),
         note(
             format!("token:{}", record.id),
             format!("role {}, expires {}", record.role, record.expires),
@@ -619,11 +790,39 @@ pub(crate) async fn revoke_token(
     ))
 }
 
-fn grant_json(g: &AccessGrant) -> serde_json::Value {
-    serde_json::json!({
-        "id": g.id, "user": g.user, "tenant": g.tenant, "starts": g.starts, "ends": g.ends,
-        "revoked": g.revoked, "reason": g.reason, "granted_by": g.granted_by,
-    })
+/// Read access to one tenant's logs for a user (an NCCIS officer, R19), for a time, with its reason.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct GrantView {
+    #[schemars(with = "String")]
+    id: ObjectId,
+    #[schemars(with = "String")]
+    user: UserId,
+    #[schemars(with = "String")]
+    tenant: TenantId,
+    #[schemars(with = "String")]
+    starts: Timestamp,
+    #[schemars(with = "String")]
+    ends: Timestamp,
+    #[schemars(with = "Option<String>")]
+    revoked: Option<Timestamp>,
+    reason: String,
+    #[schemars(with = "String")]
+    granted_by: UserId,
+}
+
+impl From<&AccessGrant> for GrantView {
+    fn from(g: &AccessGrant) -> Self {
+        Self {
+            id: g.id.clone(),
+            user: g.user.clone(),
+            tenant: g.tenant.clone(),
+            starts: g.starts,
+            ends: g.ends,
+            revoked: g.revoked,
+            reason: g.reason.clone(),
+            granted_by: g.granted_by.clone(),
+        }
+    }
 }
 
 pub(crate) async fn grants(
@@ -631,16 +830,18 @@ pub(crate) async fn grants(
     Extension(a): Extension<Authed>,
 ) -> Result<Response, ApiError> {
     let list = state.db().grants(a.scope()?).await?;
-    Ok(json_list(&list, grant_json))
+    Ok(json_list::<_, GrantView>(&list))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateGrant {
     user: String,
     tenant: String,
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     starts: Option<Timestamp>,
+    #[schemars(with = "String")]
     ends: Timestamp,
     reason: String,
 }
@@ -661,7 +862,7 @@ pub(crate) async fn create_grant(
     };
     let created = state.db().create_grant(a.scope()?, &grant, now).await?;
     Ok(noted(
-        (StatusCode::CREATED, Json(grant_json(&created))),
+        (StatusCode::CREATED, Json(GrantView::from(&created))),
         AuditNote {
             object: Some(format!("grant:{}", created.id)),
             tenant: Some(created.tenant.clone()),

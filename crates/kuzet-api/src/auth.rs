@@ -10,7 +10,8 @@ use kuzet_db::LoginOutcome;
 use kuzet_model::UserId;
 use kuzet_model::access::{Credential, Onboarding, Principal};
 use kuzet_model::audit::Outcome;
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use crate::ApiError;
 use crate::routes::{AuditNote, Authed};
@@ -57,21 +58,49 @@ fn onboarding_name(onboarding: Onboarding) -> &'static str {
     }
 }
 
-pub(crate) fn principal_json(principal: &Principal) -> serde_json::Value {
-    let csrf = match principal.credential() {
-        Credential::Session { csrf, .. } => Some(csrf.clone()),
-        Credential::Token { .. } => None,
-    };
-    serde_json::json!({
-        "user": principal.user(),
-        "roles": principal.roles().collect::<Vec<_>>(),
-        "tenants": principal.assigned_tenants(),
-        "onboarding": onboarding_name(principal.onboarding()),
-        "csrf_token": csrf,
-    })
+/// Who the caller is: user, roles, assigned tenants, what onboarding still asks, and (a session) its CSRF token.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct PrincipalView {
+    #[schemars(with = "String")]
+    user: UserId,
+    roles: Vec<String>,
+    #[schemars(with = "Vec<String>")]
+    tenants: Vec<kuzet_model::TenantId>,
+    /// `complete`, `change_password` or `enrol_mfa`.
+    onboarding: &'static str,
+    /// For a session: send it as `X-CSRF-Token` with every change.
+    csrf_token: Option<String>,
 }
 
-#[derive(Deserialize)]
+impl From<&Principal> for PrincipalView {
+    fn from(principal: &Principal) -> Self {
+        Self {
+            user: principal.user().clone(),
+            roles: principal.roles().map(str::to_owned).collect(),
+            tenants: principal.assigned_tenants().iter().cloned().collect(),
+            onboarding: onboarding_name(principal.onboarding()),
+            csrf_token: match principal.credential() {
+                Credential::Session { csrf, .. } => Some(csrf.clone()),
+                Credential::Token { .. } => None,
+            },
+        }
+    }
+}
+
+/// A new second factor to enrol: its secret and the `otpauth://` URI an authenticator app reads.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct MfaEnrolment {
+    secret: String,
+    otpauth_uri: String,
+}
+
+/// How many sessions `logout-everywhere` ended.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct SessionsEnded {
+    sessions_ended: u64,
+}
+
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Login {
     user: String,
@@ -151,7 +180,7 @@ pub(crate) async fn login(
                 "{SESSION_COOKIE}={}; HttpOnly{secure}; SameSite=Strict; Path=/; Max-Age={max_age}",
                 session.secret
             );
-            let mut response = Json(principal_json(&session.principal)).into_response();
+            let mut response = Json(PrincipalView::from(&session.principal)).into_response();
             if let Ok(value) = HeaderValue::from_str(&cookie) {
                 response.headers_mut().insert(header::SET_COOKIE, value);
             }
@@ -218,10 +247,10 @@ fn too_many_attempts(wait: jiff::SignedDuration) -> Response {
 }
 
 pub(crate) async fn me(Extension(authed): Extension<Authed>) -> Response {
-    Json(principal_json(&authed.principal)).into_response()
+    Json(PrincipalView::from(&authed.principal)).into_response()
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PasswordChange {
     current: String,
@@ -251,7 +280,7 @@ pub(crate) async fn change_password(
 }
 
 /// Replacing an enrolled second factor: the password and a current code from it.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct MfaReenrol {
     password: String,
@@ -282,14 +311,14 @@ pub(crate) async fn mfa_enrol(
             state.now(),
         )
         .await?;
-    Ok(Json(serde_json::json!({
-        "secret": enrolment.secret_base32,
-        "otpauth_uri": enrolment.otpauth_uri,
-    }))
+    Ok(Json(MfaEnrolment {
+        secret: enrolment.secret_base32,
+        otpauth_uri: enrolment.otpauth_uri,
+    })
     .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct MfaConfirm {
     code: String,
@@ -333,7 +362,12 @@ pub(crate) async fn logout_everywhere(
         .logout_everywhere(&authed.principal, state.now())
         .await?;
     Ok(noted(
-        clear_cookie(Json(serde_json::json!({"sessions_ended": ended})).into_response()),
+        clear_cookie(
+            Json(SessionsEnded {
+                sessions_ended: ended,
+            })
+            .into_response(),
+        ),
         AuditNote {
             detail: Some(format!("{ended} session(s) ended")),
             ..AuditNote::default()

@@ -61,6 +61,50 @@ pub(crate) async fn blocking<T: Send + 'static>(
     .map_err(|e| ApiError::internal("archive reader", e))?
 }
 
+/// An open JSON object: an ECS event (any fields), an inclusion proof or an audit record, each specified in its
+/// format document (`docs/formats/`).
+pub(crate) type Object = serde_json::Map<String, serde_json::Value>;
+
+/// A sealed event and the proof that it is in the archive (`docs/formats/archive.md`, "Inclusion proof").
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub(crate) struct EventView {
+    #[schemars(with = "Object")]
+    event: kuzet_model::Event,
+    #[schemars(with = "Object")]
+    proof: kuzet_store::InclusionProof,
+}
+
+/// A page of the audit trail, newest first, and how many records matched the filter.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub(crate) struct AuditPage {
+    matched: u64,
+    records: Vec<AuditEntry>,
+}
+
+/// One sealed audit record (`docs/formats/audit.md`) and the id it is sealed under.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub(crate) struct AuditEntry {
+    #[schemars(with = "String")]
+    event_id: kuzet_model::EventId,
+    #[schemars(with = "Object")]
+    record: kuzet_model::audit::AuditRecord,
+}
+
+/// The service's state without content: the database, and the counters of the running service.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub(crate) struct StatusView {
+    database: DatabaseStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    service: Option<serde_json::Value>,
+}
+
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub(crate) struct DatabaseStatus {
+    /// `sqlite` or `postgres`.
+    backend: String,
+    schema_version: i64,
+}
+
 /// The API's OpenAPI 3.1 description, generated from the route table.
 pub(crate) async fn openapi() -> Response {
     Json(crate::openapi::document()).into_response()
@@ -92,7 +136,7 @@ pub(crate) async fn event(
         .map_err(|e| ApiError::internal("archive", e))?;
     let tenant = event.tenant.clone();
     Ok(noted(
-        Json(serde_json::json!({"event": event, "proof": proof})),
+        Json(EventView { event, proof }),
         AuditNote {
             object: Some(format!("event:{id}")),
             tenant: Some(tenant),
@@ -237,11 +281,18 @@ pub(crate) async fn audit(
         read_audit_newest(&dir, &filter, limit).map_err(|e| ApiError::internal("audit trail", e))
     })
     .await?;
-    let page: Vec<_> = records
+    let records = records
         .into_iter()
-        .map(|r| serde_json::json!({"event_id": r.event_id, "record": r.record}))
+        .map(|r| AuditEntry {
+            event_id: r.event_id,
+            record: r.record,
+        })
         .collect();
-    Ok(Json(serde_json::json!({"matched": matched, "records": page})).into_response())
+    Ok(Json(AuditPage {
+        matched: matched as u64,
+        records,
+    })
+    .into_response())
 }
 
 /// The inclusion proof of one audit record against a signed checkpoint.
@@ -265,11 +316,12 @@ pub(crate) async fn audit_proof(
 /// Counters of the service, no content.
 pub(crate) async fn status(State(state): State<ApiState>) -> Result<Response, ApiError> {
     let db = state.db();
-    let mut status = serde_json::json!({
-        "database": {"backend": format!("{:?}", db.backend()).to_lowercase(), "schema_version": db.schema_version().await?},
-    });
-    if let Some(extra) = &state.inner.status {
-        status["service"] = extra();
-    }
+    let status = StatusView {
+        database: DatabaseStatus {
+            backend: format!("{:?}", db.backend()).to_lowercase(),
+            schema_version: db.schema_version().await?,
+        },
+        service: state.inner.status.as_ref().map(|extra| extra()),
+    };
     Ok((StatusCode::OK, Json(status)).into_response())
 }

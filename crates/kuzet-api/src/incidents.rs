@@ -35,33 +35,77 @@ fn warning(kind: &str) -> SignedDuration {
     }
 }
 
-fn clock_json(state: ClockState) -> serde_json::Value {
-    match state {
-        ClockState::Pending { remaining } => {
-            serde_json::json!({"state": "pending", "remaining_seconds": remaining.as_secs()})
+/// A regulatory clock as it stands now.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub(crate) enum ClockView {
+    Pending { remaining_seconds: i64 },
+    DueSoon { remaining_seconds: i64 },
+    Overdue { overdue_seconds: i64 },
+    Done { on_time: bool },
+}
+
+impl From<ClockState> for ClockView {
+    fn from(state: ClockState) -> Self {
+        match state {
+            ClockState::Pending { remaining } => Self::Pending {
+                remaining_seconds: remaining.as_secs(),
+            },
+            ClockState::DueSoon { remaining } => Self::DueSoon {
+                remaining_seconds: remaining.as_secs(),
+            },
+            ClockState::Overdue { by } => Self::Overdue {
+                overdue_seconds: by.as_secs(),
+            },
+            ClockState::Done { on_time } => Self::Done { on_time },
         }
-        ClockState::DueSoon { remaining } => {
-            serde_json::json!({"state": "due_soon", "remaining_seconds": remaining.as_secs()})
-        }
-        ClockState::Overdue { by } => {
-            serde_json::json!({"state": "overdue", "overdue_seconds": by.as_secs()})
-        }
-        ClockState::Done { on_time } => serde_json::json!({"state": "done", "on_time": on_time}),
     }
 }
 
-fn obligation_json(o: &kuzet_db::ObligationRecord, now: Timestamp) -> serde_json::Value {
-    let mut json = serde_json::json!({
-        "id": o.id, "incident": o.incident, "kind": o.kind, "fact": o.fact, "due": o.due,
-        "fulfilled": o.fulfilled.as_ref().map(|(at, by)| serde_json::json!({"at": at, "by": by})),
-    });
-    json["clock"] = clock_json(clock_state(
-        o.due,
-        o.fulfilled.as_ref().map(|(at, _)| *at),
-        now,
-        warning(&o.kind),
-    ));
-    json
+/// When something was done and by whom.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub(crate) struct DoneView {
+    #[schemars(with = "String")]
+    at: Timestamp,
+    by: String,
+}
+
+/// An obligation (a report, a notice, a confirmation) with its due instant and clock.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub(crate) struct ObligationView {
+    #[schemars(with = "String")]
+    id: ObjectId,
+    #[schemars(with = "Option<String>")]
+    incident: Option<ObjectId>,
+    kind: String,
+    /// The fact the obligation counts from.
+    #[schemars(with = "String")]
+    fact: Timestamp,
+    #[schemars(with = "String")]
+    due: Timestamp,
+    fulfilled: Option<DoneView>,
+    clock: ClockView,
+}
+
+fn obligation_view(o: &kuzet_db::ObligationRecord, now: Timestamp) -> ObligationView {
+    ObligationView {
+        id: o.id.clone(),
+        incident: o.incident.clone(),
+        kind: o.kind.clone(),
+        fact: o.fact,
+        due: o.due,
+        fulfilled: o.fulfilled.as_ref().map(|(at, by)| DoneView {
+            at: *at,
+            by: by.clone(),
+        }),
+        clock: clock_state(
+            o.due,
+            o.fulfilled.as_ref().map(|(at, _)| *at),
+            now,
+            warning(&o.kind),
+        )
+        .into(),
+    }
 }
 
 /// Every obligation of a tenant with its clock, the soonest due first: what the owner and the ISOC must do, when.
@@ -78,7 +122,7 @@ pub(crate) async fn obligations(
         .obligations_page(a.scope()?, &tenant(&t)?, page.after, page.limit)
         .await?;
     let now = state.now();
-    Ok(page.answer(list.iter().map(|o| obligation_json(o, now)).collect(), next))
+    Ok(page.answer(list.iter().map(|o| obligation_view(o, now)).collect(), next))
 }
 
 /// A list's page as asked: `?limit=` (1–500, default 100) and `?after=` the cursor the previous page answered in
@@ -123,7 +167,7 @@ impl<'q> Page<'q> {
     }
 
     /// The page's items as a JSON array, with the next page's cursor in the header when there is one.
-    fn answer(&self, items: Vec<serde_json::Value>, next: Option<String>) -> Response {
+    fn answer<T: serde::Serialize>(&self, items: Vec<T>, next: Option<String>) -> Response {
         let mut response = Json(items).into_response();
         // A cursor is digits, a dot and an object id: always a valid header value.
         if let Some(value) = next.and_then(|n| axum::http::HeaderValue::from_str(&n).ok()) {
@@ -133,39 +177,238 @@ impl<'q> Page<'q> {
     }
 }
 
-fn incident_json(record: &IncidentRecord, now: Timestamp) -> serde_json::Value {
+/// An incident: category, level with its rubric and any override, status with its history, obligations and the
+/// response plan's tasks.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub(crate) struct IncidentView {
+    #[schemars(with = "String")]
+    id: ObjectId,
+    #[schemars(with = "String")]
+    tenant: TenantId,
+    title: String,
+    category: CategoryView,
+    level: LevelView,
+    #[schemars(with = "Vec<String>")]
+    facilities: Vec<kuzet_model::FacilityId>,
+    /// When personal data was found, if it was.
+    #[schemars(with = "Option<String>")]
+    personal_data: Option<Timestamp>,
+    #[schemars(with = "String")]
+    detected: Timestamp,
+    status: &'static str,
+    /// The statuses it may move to.
+    next: Vec<&'static str>,
+    #[schemars(with = "String")]
+    created_by: kuzet_model::UserId,
+    transitions: Vec<TransitionView>,
+    obligations: Vec<ObligationView>,
+    tasks: Vec<TaskView>,
+}
+
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub(crate) struct CategoryView {
+    name: &'static str,
+    /// The category KZ-CERT names it by.
+    kz_cert: &'static str,
+}
+
+/// Criticality 0–5: the rubric's, or an analyst's override (the assessed level stays beside it).
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub(crate) struct LevelView {
+    value: u8,
+    name: &'static str,
+    assessed: u8,
+    #[serde(rename = "override")]
+    overridden: Option<OverrideView>,
+    /// Levels 3–5 escalate further (R11).
+    escalates: bool,
+    rubric_version: Option<u32>,
+    explanation: Option<String>,
+}
+
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub(crate) struct OverrideView {
+    value: u8,
+    reason: String,
+    #[schemars(with = "String")]
+    by: kuzet_model::UserId,
+}
+
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub(crate) struct TransitionView {
+    from: &'static str,
+    to: &'static str,
+    #[schemars(with = "String")]
+    at: Timestamp,
+    #[schemars(with = "String")]
+    actor: kuzet_model::UserId,
+    reason: Option<String>,
+}
+
+/// A task of the response plan (one of the mandatory measures, or an escalation step).
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub(crate) struct TaskView {
+    seq: u32,
+    kind: String,
+    title: TitleView,
+    owner: String,
+    #[schemars(with = "String")]
+    due: Timestamp,
+    done: Option<DoneView>,
+}
+
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub(crate) struct TitleView {
+    en: String,
+    ru: String,
+    kk: String,
+}
+
+/// An incident just created: its id and the level the rubric gave, explained.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub(crate) struct Created {
+    #[schemars(with = "String")]
+    id: ObjectId,
+    level: u8,
+    explanation: String,
+}
+
+/// What a status change answers: the incident, or only its status for a role that may move but not read it.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+#[serde(untagged)]
+pub(crate) enum Moved {
+    Incident(Box<IncidentView>),
+    Status {
+        #[schemars(with = "String")]
+        id: ObjectId,
+        status: &'static str,
+    },
+}
+
+/// An incident's evidence and its chain of custody.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub(crate) struct EvidenceView {
+    items: Vec<EvidenceItemView>,
+    custody: Vec<CustodyView>,
+}
+
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub(crate) struct EvidenceItemView {
+    #[schemars(with = "String")]
+    event_id: kuzet_model::EventId,
+    added_by: String,
+    #[schemars(with = "String")]
+    added: Timestamp,
+    reason: String,
+}
+
+/// One act on the evidence: collected, accessed, exported, handed over — who, when, why.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub(crate) struct CustodyView {
+    #[schemars(with = "String")]
+    at: Timestamp,
+    actor: String,
+    action: String,
+    reason: String,
+}
+
+/// An incident's level after an override, beside the assessed one.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub(crate) struct LevelOverridden {
+    #[schemars(with = "String")]
+    id: ObjectId,
+    assessed: u8,
+    level: u8,
+    reason: String,
+}
+
+/// Personal data marked on an incident, and the obligations that started (none before confirmation).
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub(crate) struct PersonalDataMarked {
+    #[schemars(with = "String")]
+    id: ObjectId,
+    obligations: Vec<StartedObligation>,
+}
+
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub(crate) struct StartedObligation {
+    kind: String,
+    #[schemars(with = "String")]
+    fact: Timestamp,
+    #[schemars(with = "String")]
+    due: Timestamp,
+}
+
+fn incident_view(record: &IncidentRecord, now: Timestamp) -> IncidentView {
     let i = &record.incident;
     let level = i.level.level();
-    serde_json::json!({
-        "id": record.id,
-        "tenant": i.tenant,
-        "title": i.title,
-        "category": {"name": i.category.as_str(), "kz_cert": i.category.kz_cert()},
-        "level": {
-            "value": level.value(),
-            "name": level.name(),
-            "assessed": i.level.assessed.value(),
-            "override": i.level.overridden.as_ref().map(|(l, reason, by)| serde_json::json!({"value": l.value(), "reason": reason, "by": by})),
-            "escalates": i.escalates(),
-            "rubric_version": i.level.assessment.as_ref().map(|(v, _)| v),
-            "explanation": i.level.assessment.as_ref().map(|(_, e)| e),
+    IncidentView {
+        id: record.id.clone(),
+        tenant: i.tenant.clone(),
+        title: i.title.clone(),
+        category: CategoryView {
+            name: i.category.as_str(),
+            kz_cert: i.category.kz_cert(),
         },
-        "facilities": i.facilities,
-        "personal_data": i.personal_data,
-        "detected": i.detected,
-        "status": i.status.as_str(),
-        "next": i.status.next().iter().map(|s| s.as_str()).collect::<Vec<_>>(),
-        "created_by": record.created_by,
-        "transitions": i.transitions.iter().map(|t| serde_json::json!({
-            "from": t.from.as_str(), "to": t.to.as_str(), "at": t.at, "actor": t.actor, "reason": t.reason,
-        })).collect::<Vec<_>>(),
-        "obligations": record.obligations.iter().map(|o| obligation_json(o, now)).collect::<Vec<_>>(),
-        "tasks": record.tasks.iter().map(|t| serde_json::json!({
-            "seq": t.seq, "kind": t.kind, "title": {"en": t.title.en, "ru": t.title.ru, "kk": t.title.kk},
-            "owner": t.owner, "due": t.due,
-            "done": t.done.as_ref().map(|(at, by)| serde_json::json!({"at": at, "by": by})),
-        })).collect::<Vec<_>>(),
-    })
+        level: LevelView {
+            value: level.value(),
+            name: level.name(),
+            assessed: i.level.assessed.value(),
+            overridden: i
+                .level
+                .overridden
+                .as_ref()
+                .map(|(l, reason, by)| OverrideView {
+                    value: l.value(),
+                    reason: reason.clone(),
+                    by: by.clone(),
+                }),
+            escalates: i.escalates(),
+            rubric_version: i.level.assessment.as_ref().map(|(v, _)| *v),
+            explanation: i.level.assessment.as_ref().map(|(_, e)| e.clone()),
+        },
+        facilities: i.facilities.clone(),
+        personal_data: i.personal_data,
+        detected: i.detected,
+        status: i.status.as_str(),
+        next: i.status.next().iter().map(|s| s.as_str()).collect(),
+        created_by: record.created_by.clone(),
+        transitions: i
+            .transitions
+            .iter()
+            .map(|t| TransitionView {
+                from: t.from.as_str(),
+                to: t.to.as_str(),
+                at: t.at,
+                actor: t.actor.clone(),
+                reason: t.reason.clone(),
+            })
+            .collect(),
+        obligations: record
+            .obligations
+            .iter()
+            .map(|o| obligation_view(o, now))
+            .collect(),
+        tasks: record
+            .tasks
+            .iter()
+            .map(|t| TaskView {
+                seq: t.seq,
+                kind: t.kind.clone(),
+                title: TitleView {
+                    en: t.title.en.clone(),
+                    ru: t.title.ru.clone(),
+                    kk: t.title.kk.clone(),
+                },
+                owner: t.owner.clone(),
+                due: t.due,
+                done: t.done.as_ref().map(|(at, by)| DoneView {
+                    at: *at,
+                    by: by.to_string(),
+                }),
+            })
+            .collect(),
+    }
 }
 
 fn tenant(text: &str) -> Result<TenantId, ApiError> {
@@ -190,7 +433,7 @@ pub(crate) async fn list(
         .await?;
     let now = state.now();
     Ok(page.answer(
-        records.iter().map(|r| incident_json(r, now)).collect(),
+        records.iter().map(|r| incident_view(r, now)).collect(),
         next,
     ))
 }
@@ -203,7 +446,7 @@ pub(crate) async fn view(
     let id = incident_id(id)?;
     let record = state.db().incident(a.scope()?, &tenant(&t)?, &id).await?;
     Ok(noted(
-        Json(incident_json(&record, state.now())),
+        Json(incident_view(&record, state.now())),
         AuditNote {
             object: Some(format!("incident:{id}")),
             ..AuditNote::default()
@@ -211,7 +454,7 @@ pub(crate) async fn view(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct FactsBody {
     functional_impact: String,
@@ -230,7 +473,7 @@ pub(crate) struct FactsBody {
     unsubstantiated: bool,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Create {
     title: String,
@@ -240,6 +483,7 @@ pub(crate) struct Create {
     #[serde(default)]
     facilities: Vec<String>,
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     detected: Option<Timestamp>,
     #[serde(default)]
     personal_data: bool,
@@ -386,11 +630,11 @@ pub(crate) async fn create(
     Ok(noted(
         (
             StatusCode::CREATED,
-            Json(serde_json::json!({
-                "id": id,
-                "level": assessment.level.value(),
-                "explanation": assessment.explanation,
-            })),
+            Json(Created {
+                id: id.clone(),
+                level: assessment.level.value(),
+                explanation: assessment.explanation.clone(),
+            }),
         ),
         AuditNote {
             object: Some(format!("incident:{id}")),
@@ -404,7 +648,7 @@ pub(crate) async fn create(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Move {
     to: String,
@@ -444,8 +688,14 @@ pub(crate) async fn transition(
         .principal
         .scope_for(Permission::IncidentsRead, &tenant, now)
     {
-        Ok(read) => incident_json(&state.db().incident(&read, &tenant, &id).await?, now),
-        Err(_) => serde_json::json!({"id": id, "status": to.as_str()}),
+        Ok(read) => Moved::Incident(Box::new(incident_view(
+            &state.db().incident(&read, &tenant, &id).await?,
+            now,
+        ))),
+        Err(_) => Moved::Status {
+            id: id.clone(),
+            status: to.as_str(),
+        },
     };
     Ok(noted(
         Json(body),
@@ -488,7 +738,7 @@ pub(crate) async fn complete_task(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Fulfil {
     by: String,
@@ -546,14 +796,26 @@ pub(crate) async fn evidence(
         .await?;
     let (items, custody) = state.db().evidence(scope, &tenant, &id).await?;
     Ok(noted(
-        Json(serde_json::json!({
-            "items": items.iter().map(|i| serde_json::json!({
-                "event_id": i.event_id, "added_by": i.added_by, "added": i.added, "reason": i.reason,
-            })).collect::<Vec<_>>(),
-            "custody": custody.iter().map(|c| serde_json::json!({
-                "at": c.at, "actor": c.actor, "action": c.action, "reason": c.reason,
-            })).collect::<Vec<_>>(),
-        })),
+        Json(EvidenceView {
+            items: items
+                .iter()
+                .map(|i| EvidenceItemView {
+                    event_id: i.event_id,
+                    added_by: i.added_by.clone(),
+                    added: i.added,
+                    reason: i.reason.clone(),
+                })
+                .collect(),
+            custody: custody
+                .iter()
+                .map(|c| CustodyView {
+                    at: c.at,
+                    actor: c.actor.clone(),
+                    action: c.action.clone(),
+                    reason: c.reason.clone(),
+                })
+                .collect(),
+        }),
         AuditNote {
             object: Some(format!("incident:{id}")),
             ..AuditNote::default()
@@ -561,7 +823,7 @@ pub(crate) async fn evidence(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Attach {
     event: String,
@@ -740,7 +1002,7 @@ pub(crate) async fn journal(
     .await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct LevelOverride {
     level: u8,
@@ -781,9 +1043,12 @@ pub(crate) async fn override_level(
         .override_incident_level(a.scope()?, &tenant(&t)?, &id, level, &reason)
         .await?;
     Ok(noted(
-        Json(serde_json::json!({
-            "id": id, "assessed": assessed.value(), "level": now_level.value(), "reason": reason,
-        })),
+        Json(LevelOverridden {
+            id: id.clone(),
+            assessed: assessed.value(),
+            level: now_level.value(),
+            reason: reason.clone(),
+        }),
         AuditNote {
             object: Some(format!("incident:{id}")),
             detail: Some(format!(
@@ -796,11 +1061,12 @@ pub(crate) async fn override_level(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PersonalData {
     /// When the personal data was found (default: now).
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     found: Option<Timestamp>,
 }
 
@@ -835,12 +1101,17 @@ pub(crate) async fn mark_personal_data(
         .await?;
     let kinds: Vec<&str> = created.iter().map(|o| o.kind.as_str()).collect();
     Ok(noted(
-        Json(serde_json::json!({
-            "id": id,
-            "obligations": created.iter().map(|o| serde_json::json!({
-                "kind": o.kind, "fact": o.fact.to_string(), "due": o.due.to_string(),
-            })).collect::<Vec<_>>(),
-        })),
+        Json(PersonalDataMarked {
+            id: id.clone(),
+            obligations: created
+                .iter()
+                .map(|o| StartedObligation {
+                    kind: o.kind.clone(),
+                    fact: o.fact,
+                    due: o.due,
+                })
+                .collect(),
+        }),
         AuditNote {
             object: Some(format!("incident:{id}")),
             detail: Some(format!(
@@ -856,23 +1127,70 @@ pub(crate) async fn mark_personal_data(
     ))
 }
 
-fn alert_json(record: &kuzet_db::AlertRecord) -> serde_json::Value {
-    serde_json::json!({
-        "id": record.id,
-        "tenant": record.tenant,
-        "rule": {"id": record.rule_id, "title": record.rule_title, "level": record.level, "kind": record.kind},
-        "first": record.first,
-        "last": record.last,
-        "created": record.created,
-        "hits": record.hits,
-        "events": record.events,
-        "events_not_listed": record.events_dropped,
-        "detail": record.detail,
-        "status": record.status.as_str(),
-        "triage": record.status_by.as_ref().map(|by| serde_json::json!({
-            "by": by, "at": record.status_at, "reason": record.status_reason,
-        })),
-    })
+/// An alert: the rule that raised it, when, how often, the events (at most a bounded list), its triage.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub(crate) struct AlertView {
+    #[schemars(with = "String")]
+    id: ObjectId,
+    #[schemars(with = "String")]
+    tenant: TenantId,
+    rule: AlertRule,
+    #[schemars(with = "String")]
+    first: Timestamp,
+    #[schemars(with = "String")]
+    last: Timestamp,
+    #[schemars(with = "String")]
+    created: Timestamp,
+    hits: u64,
+    events: Vec<String>,
+    /// Events of the alert beyond the listed ones: counted, never silently lost.
+    events_not_listed: u64,
+    /// What the detection found (matched values, correlation, anomaly explanation).
+    detail: serde_json::Value,
+    status: &'static str,
+    triage: Option<TriageView>,
+}
+
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub(crate) struct AlertRule {
+    id: String,
+    title: String,
+    level: String,
+    kind: String,
+}
+
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub(crate) struct TriageView {
+    by: String,
+    #[schemars(with = "Option<String>")]
+    at: Option<Timestamp>,
+    reason: Option<String>,
+}
+
+fn alert_view(record: &kuzet_db::AlertRecord) -> AlertView {
+    AlertView {
+        id: record.id.clone(),
+        tenant: record.tenant.clone(),
+        rule: AlertRule {
+            id: record.rule_id.clone(),
+            title: record.rule_title.clone(),
+            level: record.level.clone(),
+            kind: record.kind.clone(),
+        },
+        first: record.first,
+        last: record.last,
+        created: record.created,
+        hits: record.hits,
+        events: record.events.clone(),
+        events_not_listed: record.events_dropped,
+        detail: record.detail.clone(),
+        status: record.status.as_str(),
+        triage: record.status_by.as_ref().map(|by| TriageView {
+            by: by.clone(),
+            at: record.status_at,
+            reason: record.status_reason.clone(),
+        }),
+    }
 }
 
 fn alert_id(text: String) -> Result<ObjectId, ApiError> {
@@ -897,7 +1215,7 @@ pub(crate) async fn alerts(
         .db()
         .alerts_page(a.scope()?, &tenant(&t)?, status, page.after, page.limit)
         .await?;
-    Ok(page.answer(records.iter().map(alert_json).collect(), next))
+    Ok(page.answer(records.iter().map(alert_view).collect(), next))
 }
 
 pub(crate) async fn alert(
@@ -908,7 +1226,7 @@ pub(crate) async fn alert(
     let id = alert_id(id)?;
     let record = state.db().alert(a.scope()?, &tenant(&t)?, &id).await?;
     Ok(noted(
-        Json(alert_json(&record)),
+        Json(alert_view(&record)),
         AuditNote {
             object: Some(format!("alert:{id}")),
             ..AuditNote::default()
@@ -916,7 +1234,7 @@ pub(crate) async fn alert(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Triage {
     status: String,
@@ -951,7 +1269,7 @@ pub(crate) async fn triage(
         .triage_alert(a.scope()?, &tenant(&t)?, &id, status, &reason, state.now())
         .await?;
     Ok(noted(
-        Json(alert_json(&record)),
+        Json(alert_view(&record)),
         AuditNote {
             object: Some(format!("alert:{id}")),
             detail: Some(format!("status={}", status.as_str())),
@@ -960,18 +1278,61 @@ pub(crate) async fn triage(
     ))
 }
 
-fn setting_json(s: &kuzet_db::RuleSetting) -> serde_json::Value {
-    serde_json::json!({
-        "rule_id": s.rule_id, "enabled": s.enabled, "reason": s.reason,
-        "updated_by": s.updated_by, "updated": s.updated,
-    })
+/// A rule switched on or off for a tenant, by whom and why.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub(crate) struct SettingView {
+    rule_id: String,
+    enabled: bool,
+    reason: String,
+    updated_by: String,
+    #[schemars(with = "String")]
+    updated: Timestamp,
 }
 
-fn exception_json(e: &kuzet_db::RuleException) -> serde_json::Value {
-    serde_json::json!({
-        "id": e.id, "rule_id": e.rule_id, "field": e.field, "value": e.value, "reason": e.reason,
-        "created_by": e.created_by, "created": e.created, "until": e.until,
-    })
+/// An exception: a rule's hits on events whose field equals the value are not the tenant's alerts.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub(crate) struct ExceptionView {
+    #[schemars(with = "String")]
+    id: ObjectId,
+    rule_id: String,
+    field: String,
+    value: String,
+    reason: String,
+    created_by: String,
+    #[schemars(with = "String")]
+    created: Timestamp,
+    #[schemars(with = "Option<String>")]
+    until: Option<Timestamp>,
+}
+
+/// Why a tenant's rules are quiet: its settings and exceptions.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub(crate) struct RuleControls {
+    settings: Vec<SettingView>,
+    exceptions: Vec<ExceptionView>,
+}
+
+fn setting_view(s: &kuzet_db::RuleSetting) -> SettingView {
+    SettingView {
+        rule_id: s.rule_id.clone(),
+        enabled: s.enabled,
+        reason: s.reason.clone(),
+        updated_by: s.updated_by.clone(),
+        updated: s.updated,
+    }
+}
+
+fn exception_view(e: &kuzet_db::RuleException) -> ExceptionView {
+    ExceptionView {
+        id: e.id.clone(),
+        rule_id: e.rule_id.clone(),
+        field: e.field.clone(),
+        value: e.value.clone(),
+        reason: e.reason.clone(),
+        created_by: e.created_by.clone(),
+        created: e.created,
+        until: e.until,
+    }
 }
 
 /// A tenant's rule settings and exceptions: why a rule is quiet for it.
@@ -981,14 +1342,14 @@ pub(crate) async fn rule_controls(
     Path(t): Path<String>,
 ) -> Result<Response, ApiError> {
     let (settings, exceptions) = state.db().rule_controls(a.scope()?, &tenant(&t)?).await?;
-    Ok(Json(serde_json::json!({
-        "settings": settings.iter().map(setting_json).collect::<Vec<_>>(),
-        "exceptions": exceptions.iter().map(exception_json).collect::<Vec<_>>(),
-    }))
+    Ok(Json(RuleControls {
+        settings: settings.iter().map(setting_view).collect(),
+        exceptions: exceptions.iter().map(exception_view).collect(),
+    })
     .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RuleSwitch {
     enabled: bool,
@@ -1016,7 +1377,7 @@ pub(crate) async fn set_rule(
         )
         .await?;
     Ok(noted(
-        Json(setting_json(&setting)),
+        Json(setting_view(&setting)),
         AuditNote {
             object: Some(format!("rule:{rule}")),
             detail: Some(format!("enabled={}", request.enabled)),
@@ -1025,13 +1386,14 @@ pub(crate) async fn set_rule(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ExceptionBody {
     field: String,
     value: String,
     reason: String,
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     until: Option<Timestamp>,
 }
 
@@ -1059,7 +1421,7 @@ pub(crate) async fn add_exception(
         )
         .await?;
     Ok(noted(
-        (StatusCode::CREATED, Json(exception_json(&exception))),
+        (StatusCode::CREATED, Json(exception_view(&exception))),
         AuditNote {
             object: Some(format!("rule:{rule}")),
             detail: Some(format!(

@@ -1,22 +1,31 @@
 //! The API's description as an OpenAPI 3.1 document, generated from the route table — the same table the router
 //! and the RBAC matrix are built from — so a route cannot exist without its entry: each operation names its audit
 //! action (`operationId` and `x-kuzet-audit-action`), who may call it (`x-kuzet-access`, `x-kuzet-permission`),
-//! its path parameters, how it authenticates, and the one error shape every failure answers with.
+//! its path parameters, how it authenticates, the JSON Schemas of its request body and answer (generated from the
+//! very types the handler reads and writes, `schemars`), and the one error shape every failure answers with.
 
 use serde_json::{Value, json};
 
-use crate::routes::{Access, RouteSpec, routes};
+use crate::routes::{Access, MEDIA, NO_BODY, RouteSpec, Shapes, routes, shapes};
 
 /// The document for this build.
 pub fn document() -> Value {
     let mut paths = serde_json::Map::new();
-    for spec in routes() {
+    let mut generator = schemars::generate::SchemaSettings::draft2020_12()
+        .with(|s| s.definitions_path = "/components/schemas".into())
+        .into_generator();
+    for (spec, shapes) in routes().into_iter().zip(shapes()) {
         // `{name}` path segments are OpenAPI's syntax too.
         let entry = paths.entry(spec.path).or_insert_with(|| json!({}));
         if let Value::Object(methods) = entry {
-            methods.insert(spec.method.as_str().to_lowercase(), operation(&spec));
+            methods.insert(
+                spec.method.as_str().to_lowercase(),
+                operation(&spec, shapes, &mut generator),
+            );
         }
     }
+    let mut schemas = generator.take_definitions(true);
+    schemas.insert("Error".into(), error_schema());
     json!({
         "openapi": "3.1.0",
         "info": {
@@ -33,17 +42,7 @@ pub fn document() -> Value {
                             "description": "A console session; changes also send its CSRF token in X-CSRF-Token."},
                 "token": {"type": "http", "scheme": "bearer", "description": "An API token."},
             },
-            "schemas": {
-                "Error": {
-                    "type": "object",
-                    "required": ["error"],
-                    "properties": {"error": {
-                        "type": "object",
-                        "required": ["code", "message"],
-                        "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
-                    }},
-                },
-            },
+            "schemas": schemas,
             "responses": {
                 "Error": {
                     "description": "The request failed or was refused; the message says why.",
@@ -51,6 +50,19 @@ pub fn document() -> Value {
                 },
             },
         },
+    })
+}
+
+/// The shape every failure answers with.
+fn error_schema() -> Value {
+    json!({
+        "type": "object",
+        "required": ["error"],
+        "properties": {"error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+        }},
     })
 }
 
@@ -80,7 +92,7 @@ fn parameters(path: &str, action: &str) -> Vec<Value> {
 /// The lists answered in pages: newest first, the next page's cursor in the `Kuzet-Next-Cursor` header.
 const PAGED: &[&str] = &["incident.list", "obligation.list", "alert.list"];
 
-fn operation(spec: &RouteSpec) -> Value {
+fn operation(spec: &RouteSpec, shapes: Shapes, generator: &mut schemars::SchemaGenerator) -> Value {
     let (access, permission) = match spec.access {
         Access::Public => ("public", None),
         Access::Authenticated => ("authenticated", None),
@@ -104,14 +116,89 @@ fn operation(spec: &RouteSpec) -> Value {
             "default": {"$ref": "#/components/responses/Error"},
         },
     });
+    if let Some(response) = shapes.response {
+        op["responses"]["2XX"]["content"] =
+            json!({"application/json": {"schema": Value::from(response(generator))}});
+    } else if NO_BODY.contains(&spec.action) {
+        op["responses"]["2XX"] = json!({"description": "Done; the answer has no body."});
+    } else if let Some((_, media)) = MEDIA.iter().find(|(action, _)| *action == spec.action) {
+        let content: serde_json::Map<String, Value> = media
+            .iter()
+            .map(|m| ((*m).to_owned(), json!({"schema": {}})))
+            .collect();
+        op["responses"]["2XX"]["content"] = Value::Object(content);
+    }
     if let Some(permission) = permission {
         op["x-kuzet-permission"] = permission.into();
     }
-    if matches!(spec.method.as_str(), "POST" | "PUT") {
+    if let Some(request) = shapes.request {
+        let schema = Value::from(request(generator));
+        // A body the route may also go without is an optional type (`null` among its choices).
+        let optional = schema["anyOf"]
+            .as_array()
+            .is_some_and(|choices| choices.iter().any(|c| c["type"] == "null"));
+        op["requestBody"] = json!({
+            "required": !optional,
+            "content": {"application/json": {"schema": schema}},
+        });
+    } else if matches!(spec.method.as_str(), "POST" | "PUT") {
         op["requestBody"] = json!({
             "required": false,
             "content": {"application/json": {"schema": {"type": "object"}}},
         });
     }
     op
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every route says what its success answers: a JSON type's schema, no body, or its media types. A route
+    /// added without one fails here.
+    #[test]
+    fn every_route_describes_its_answer() {
+        let doc = document();
+        let mut undescribed = Vec::new();
+        for (path, methods) in doc["paths"].as_object().into_iter().flatten() {
+            for (method, op) in methods.as_object().into_iter().flatten() {
+                let answer = &op["responses"]["2XX"];
+                let described = answer["content"].is_object()
+                    || answer["description"] == "Done; the answer has no body.";
+                if !described {
+                    undescribed.push(format!("{method} {path}"));
+                }
+            }
+        }
+        assert!(
+            undescribed.is_empty(),
+            "routes without a described answer: {undescribed:?}"
+        );
+        for action in NO_BODY.iter().chain(MEDIA.iter().map(|(a, _)| a)) {
+            assert!(
+                routes().iter().any(|r| r.action == *action),
+                "{action} is not a route"
+            );
+        }
+    }
+
+    /// Request bodies are typed too: every POST or PUT that reads a JSON body names its type.
+    #[test]
+    fn bodies_are_described_by_their_types() {
+        let doc = document();
+        let login = &doc["paths"]["/api/v1/auth/login"]["post"]["requestBody"];
+        assert_eq!(login["required"], true);
+        let schema = &login["content"]["application/json"]["schema"]["$ref"];
+        let name = schema
+            .as_str()
+            .unwrap_or_default()
+            .trim_start_matches("#/components/schemas/");
+        let login_schema = &doc["components"]["schemas"][name];
+        assert_eq!(
+            login_schema["additionalProperties"], false,
+            "{login_schema}"
+        );
+        let mfa = &doc["paths"]["/api/v1/auth/mfa/enrol"]["post"]["requestBody"];
+        assert_eq!(mfa["required"], false, "re-enrolment proof is optional");
+    }
 }

@@ -71,11 +71,42 @@ impl Authed {
     }
 }
 
+/// Writes a type's JSON Schema into the generator's definitions and answers a reference to it.
+pub(crate) type SchemaFn = fn(&mut schemars::SchemaGenerator) -> schemars::Schema;
+
+/// The schema of `T` as a [`SchemaFn`].
+fn schema_of<T: schemars::JsonSchema>() -> Option<SchemaFn> {
+    Some(|generator| generator.subschema_for::<T>())
+}
+
+/// The request body and the answer of one route, as the types the handler reads and writes: what the OpenAPI
+/// document describes and what the API tests check every exchange against.
+#[derive(Clone, Copy)]
+pub(crate) struct Shapes {
+    pub request: Option<SchemaFn>,
+    pub response: Option<SchemaFn>,
+}
+
+macro_rules! shape {
+    () => {
+        None
+    };
+    ($t:ty) => {
+        schema_of::<$t>()
+    };
+}
+
 macro_rules! table {
-    ($($method:ident $path:literal $action:literal $access:expr => $handler:expr;)*) => {
+    ($($method:ident $path:literal $action:literal $access:expr => $handler:expr
+        $(, body $req:ty)? $(, reply $res:ty)?;)*) => {
         /// Every route of the API: the single source of the router and of the RBAC matrix test.
         pub fn routes() -> Vec<RouteSpec> {
             vec![$(RouteSpec { method: Method::$method, path: $path, action: $action, access: $access },)*]
+        }
+
+        /// The shapes of each route's request and answer, in the order of [`routes`].
+        pub(crate) fn shapes() -> Vec<Shapes> {
+            vec![$(Shapes { request: shape!($($req)?), response: shape!($($res)?) },)*]
         }
 
         fn handlers() -> Vec<(RouteSpec, MethodRouter<ApiState>)> {
@@ -107,73 +138,107 @@ const fn p(permission: Permission) -> Access {
 }
 
 table! {
-    POST "/api/v1/auth/login" "auth.login" Public => auth::login;
+    POST "/api/v1/auth/login" "auth.login" Public => auth::login, body auth::Login, reply auth::PrincipalView;
     GET "/api/v1/openapi.json" "api.describe" Public => content::openapi;
-    GET "/api/v1/auth/me" "auth.me" Authenticated => auth::me;
-    POST "/api/v1/auth/password" "auth.password.change" Account => auth::change_password;
-    POST "/api/v1/auth/mfa/enrol" "auth.mfa.enrol" Account => auth::mfa_enrol;
-    POST "/api/v1/auth/mfa/confirm" "auth.mfa.confirm" Account => auth::mfa_confirm;
+    GET "/api/v1/auth/me" "auth.me" Authenticated => auth::me, reply auth::PrincipalView;
+    POST "/api/v1/auth/password" "auth.password.change" Account => auth::change_password, body auth::PasswordChange;
+    POST "/api/v1/auth/mfa/enrol" "auth.mfa.enrol" Account => auth::mfa_enrol, body Option<auth::MfaReenrol>, reply auth::MfaEnrolment;
+    POST "/api/v1/auth/mfa/confirm" "auth.mfa.confirm" Account => auth::mfa_confirm, body auth::MfaConfirm;
     POST "/api/v1/auth/logout" "auth.logout" Account => auth::logout;
-    POST "/api/v1/auth/logout-everywhere" "auth.logout_everywhere" Account => auth::logout_everywhere;
+    POST "/api/v1/auth/logout-everywhere" "auth.logout_everywhere" Account => auth::logout_everywhere, reply auth::SessionsEnded;
 
-    GET "/api/v1/tenants" "tenant.list" p(TenantsRead) => admin::tenants;
-    POST "/api/v1/tenants" "tenant.create" p(TenantsManage) => admin::create_tenant;
-    GET "/api/v1/tenants/{tenant}" "tenant.view" p(TenantsRead) => admin::tenant;
-    PUT "/api/v1/tenants/{tenant}/retention" "tenant.retention.change" p(RetentionManage) => admin::set_retention;
-    GET "/api/v1/tenants/{tenant}/facilities" "facility.list" p(TenantsRead) => admin::facilities;
-    POST "/api/v1/tenants/{tenant}/facilities" "facility.create" p(TenantsManage) => admin::create_facility;
-    GET "/api/v1/tenants/{tenant}/sources" "source.list" p(SourcesRead) => admin::sources;
-    POST "/api/v1/tenants/{tenant}/sources" "source.create" p(SourcesManage) => admin::create_source;
-    POST "/api/v1/tenants/{tenant}/sources/{source}/tokens" "source.token.create" p(SourcesManage) => admin::create_source_token;
-    POST "/api/v1/tenants/{tenant}/sources/{source}/certificates" "source.certificate.add" p(SourcesManage) => admin::add_source_certificate;
+    GET "/api/v1/tenants" "tenant.list" p(TenantsRead) => admin::tenants, reply Vec<admin::TenantView>;
+    POST "/api/v1/tenants" "tenant.create" p(TenantsManage) => admin::create_tenant, body admin::CreateTenant, reply admin::TenantView;
+    GET "/api/v1/tenants/{tenant}" "tenant.view" p(TenantsRead) => admin::tenant, reply admin::TenantView;
+    PUT "/api/v1/tenants/{tenant}/retention" "tenant.retention.change" p(RetentionManage) => admin::set_retention, body admin::SetRetention;
+    GET "/api/v1/tenants/{tenant}/facilities" "facility.list" p(TenantsRead) => admin::facilities, reply Vec<admin::FacilityView>;
+    POST "/api/v1/tenants/{tenant}/facilities" "facility.create" p(TenantsManage) => admin::create_facility, body admin::CreateFacility, reply admin::FacilityView;
+    GET "/api/v1/tenants/{tenant}/sources" "source.list" p(SourcesRead) => admin::sources, reply Vec<admin::SourceView>;
+    POST "/api/v1/tenants/{tenant}/sources" "source.create" p(SourcesManage) => admin::create_source, body admin::CreateSource, reply admin::SourceCreated;
+    POST "/api/v1/tenants/{tenant}/sources/{source}/tokens" "source.token.create" p(SourcesManage) => admin::create_source_token, reply admin::SourceToken;
+    POST "/api/v1/tenants/{tenant}/sources/{source}/certificates" "source.certificate.add" p(SourcesManage) => admin::add_source_certificate, body admin::AddCertificate;
     DELETE "/api/v1/tenants/{tenant}/sources/{source}/identities/{kind}/{value}" "source.identity.revoke" p(SourcesManage) => admin::revoke_source_identity;
     GET "/api/v1/tenants/{tenant}/events/export" "events.export" p(EventsExport) => content::export;
     DELETE "/api/v1/tenants/{tenant}/events" "events.purge" p(ArchivePurge) => content::purge;
-    GET "/api/v1/events/{event}" "event.view" p(EventsRead) => content::event;
-    POST "/api/v1/search" "events.search" p(EventsRead) => search::route;
-    POST "/api/v1/search/export" "events.search_export" p(EventsExport) => search::export_route;
+    GET "/api/v1/events/{event}" "event.view" p(EventsRead) => content::event, reply content::EventView;
+    POST "/api/v1/search" "events.search" p(EventsRead) => search::route, body search::SearchBody, reply search::SearchAnswer;
+    POST "/api/v1/search/export" "events.search_export" p(EventsExport) => search::export_route, body search::ExportBody;
 
-    GET "/api/v1/tenants/{tenant}/incidents" "incident.list" p(IncidentsRead) => incidents::list;
-    POST "/api/v1/tenants/{tenant}/incidents" "incident.create" p(IncidentsManage) => incidents::create;
-    GET "/api/v1/tenants/{tenant}/incidents/{incident}" "incident.view" p(IncidentsRead) => incidents::view;
-    POST "/api/v1/tenants/{tenant}/incidents/{incident}/transitions" "incident.transition" p(IncidentsManage) => incidents::transition;
-    POST "/api/v1/tenants/{tenant}/incidents/{incident}/level" "incident.level.override" p(IncidentsManage) => incidents::override_level;
-    POST "/api/v1/tenants/{tenant}/incidents/{incident}/personal-data" "incident.personal_data.mark" p(IncidentsManage) => incidents::mark_personal_data;
+    GET "/api/v1/tenants/{tenant}/incidents" "incident.list" p(IncidentsRead) => incidents::list, reply Vec<incidents::IncidentView>;
+    POST "/api/v1/tenants/{tenant}/incidents" "incident.create" p(IncidentsManage) => incidents::create, body incidents::Create, reply incidents::Created;
+    GET "/api/v1/tenants/{tenant}/incidents/{incident}" "incident.view" p(IncidentsRead) => incidents::view, reply incidents::IncidentView;
+    POST "/api/v1/tenants/{tenant}/incidents/{incident}/transitions" "incident.transition" p(IncidentsManage) => incidents::transition, body incidents::Move, reply incidents::Moved;
+    POST "/api/v1/tenants/{tenant}/incidents/{incident}/level" "incident.level.override" p(IncidentsManage) => incidents::override_level, body incidents::LevelOverride, reply incidents::LevelOverridden;
+    POST "/api/v1/tenants/{tenant}/incidents/{incident}/personal-data" "incident.personal_data.mark" p(IncidentsManage) => incidents::mark_personal_data, body incidents::PersonalData, reply incidents::PersonalDataMarked;
     POST "/api/v1/tenants/{tenant}/incidents/{incident}/tasks/{task}/done" "incident.task.done" p(IncidentsManage) => incidents::complete_task;
-    GET "/api/v1/tenants/{tenant}/obligations" "obligation.list" p(IncidentsRead) => incidents::obligations;
-    GET "/api/v1/tenants/{tenant}/alerts" "alert.list" p(IncidentsRead) => incidents::alerts;
-    GET "/api/v1/tenants/{tenant}/alerts/{alert}" "alert.view" p(IncidentsRead) => incidents::alert;
-    POST "/api/v1/tenants/{tenant}/alerts/{alert}/triage" "alert.triage" p(IncidentsManage) => incidents::triage;
-    GET "/api/v1/tenants/{tenant}/rules" "rule.controls.view" p(IncidentsRead) => incidents::rule_controls;
-    PUT "/api/v1/tenants/{tenant}/rules/{rule}" "rule.setting.change" p(RulesManage) => incidents::set_rule;
-    POST "/api/v1/tenants/{tenant}/rules/{rule}/exceptions" "rule.exception.create" p(RulesManage) => incidents::add_exception;
+    GET "/api/v1/tenants/{tenant}/obligations" "obligation.list" p(IncidentsRead) => incidents::obligations, reply Vec<incidents::ObligationView>;
+    GET "/api/v1/tenants/{tenant}/alerts" "alert.list" p(IncidentsRead) => incidents::alerts, reply Vec<incidents::AlertView>;
+    GET "/api/v1/tenants/{tenant}/alerts/{alert}" "alert.view" p(IncidentsRead) => incidents::alert, reply incidents::AlertView;
+    POST "/api/v1/tenants/{tenant}/alerts/{alert}/triage" "alert.triage" p(IncidentsManage) => incidents::triage, body incidents::Triage, reply incidents::AlertView;
+    GET "/api/v1/tenants/{tenant}/rules" "rule.controls.view" p(IncidentsRead) => incidents::rule_controls, reply incidents::RuleControls;
+    PUT "/api/v1/tenants/{tenant}/rules/{rule}" "rule.setting.change" p(RulesManage) => incidents::set_rule, body incidents::RuleSwitch, reply incidents::SettingView;
+    POST "/api/v1/tenants/{tenant}/rules/{rule}/exceptions" "rule.exception.create" p(RulesManage) => incidents::add_exception, body incidents::ExceptionBody, reply incidents::ExceptionView;
     DELETE "/api/v1/tenants/{tenant}/rule-exceptions/{exception}" "rule.exception.delete" p(RulesManage) => incidents::remove_exception;
     GET "/api/v1/tenants/{tenant}/reports/quarterly" "report.quarterly" p(ReportsRead) => incidents::quarterly_report;
     GET "/api/v1/tenants/{tenant}/reports/journal" "report.journal" p(ReportsRead) => incidents::journal;
-    POST "/api/v1/tenants/{tenant}/obligations/{obligation}/fulfil" "obligation.fulfil" p(IncidentsManage) => incidents::fulfil;
-    GET "/api/v1/tenants/{tenant}/incidents/{incident}/evidence" "incident.evidence.view" p(IncidentsRead) => incidents::evidence;
-    POST "/api/v1/tenants/{tenant}/incidents/{incident}/evidence" "incident.evidence.attach" p(IncidentsManage) => incidents::attach_evidence;
+    POST "/api/v1/tenants/{tenant}/obligations/{obligation}/fulfil" "obligation.fulfil" p(IncidentsManage) => incidents::fulfil, body incidents::Fulfil;
+    GET "/api/v1/tenants/{tenant}/incidents/{incident}/evidence" "incident.evidence.view" p(IncidentsRead) => incidents::evidence, reply incidents::EvidenceView;
+    POST "/api/v1/tenants/{tenant}/incidents/{incident}/evidence" "incident.evidence.attach" p(IncidentsManage) => incidents::attach_evidence, body incidents::Attach;
 
-    GET "/api/v1/users" "user.list" p(UsersManage) => admin::users;
-    POST "/api/v1/users" "user.create" p(UsersManage) => admin::create_user;
-    PUT "/api/v1/users/{user}/access" "user.access.change" p(UsersManage) => admin::set_user_access;
+    GET "/api/v1/users" "user.list" p(UsersManage) => admin::users, reply Vec<admin::UserView>;
+    POST "/api/v1/users" "user.create" p(UsersManage) => admin::create_user, body admin::CreateUser, reply admin::Credentials;
+    PUT "/api/v1/users/{user}/access" "user.access.change" p(UsersManage) => admin::set_user_access, body admin::SetAccess;
     POST "/api/v1/users/{user}/unlock" "user.unlock" p(UsersManage) => admin::unlock_user;
     POST "/api/v1/users/{user}/disable" "user.disable" p(UsersManage) => admin::disable_user;
     POST "/api/v1/users/{user}/enable" "user.enable" p(UsersManage) => admin::enable_user;
-    POST "/api/v1/users/{user}/reset" "user.credentials.reset" p(UsersManage) => admin::reset_user;
+    POST "/api/v1/users/{user}/reset" "user.credentials.reset" p(UsersManage) => admin::reset_user, reply admin::Credentials;
 
-    GET "/api/v1/tokens" "token.list" p(TokensOwn) => admin::tokens;
-    POST "/api/v1/tokens" "token.create" p(TokensOwn) => admin::create_token;
+    GET "/api/v1/tokens" "token.list" p(TokensOwn) => admin::tokens, reply Vec<admin::TokenView>;
+    POST "/api/v1/tokens" "token.create" p(TokensOwn) => admin::create_token, body admin::CreateToken, reply admin::TokenCreated;
     DELETE "/api/v1/tokens/{token}" "token.revoke" p(TokensOwn) => admin::revoke_token;
 
-    GET "/api/v1/grants" "grant.list" p(GrantsManage) => admin::grants;
-    POST "/api/v1/grants" "grant.create" p(GrantsManage) => admin::create_grant;
+    GET "/api/v1/grants" "grant.list" p(GrantsManage) => admin::grants, reply Vec<admin::GrantView>;
+    POST "/api/v1/grants" "grant.create" p(GrantsManage) => admin::create_grant, body admin::CreateGrant, reply admin::GrantView;
     DELETE "/api/v1/grants/{grant}" "grant.revoke" p(GrantsManage) => admin::revoke_grant;
 
-    GET "/api/v1/audit" "audit.search" p(AuditRead) => content::audit;
-    GET "/api/v1/audit/{event}/proof" "audit.proof" p(AuditRead) => content::audit_proof;
-    GET "/api/v1/system/status" "system.status" p(ServiceOperate) => content::status;
+    GET "/api/v1/audit" "audit.search" p(AuditRead) => content::audit, reply content::AuditPage;
+    GET "/api/v1/audit/{event}/proof" "audit.proof" p(AuditRead) => content::audit_proof, reply content::Object;
+    GET "/api/v1/system/status" "system.status" p(ServiceOperate) => content::status, reply content::StatusView;
 }
+
+/// Routes whose success answers no body (204, or 201 when nothing new needs naming).
+pub(crate) const NO_BODY: &[&str] = &[
+    "auth.password.change",
+    "auth.mfa.confirm",
+    "auth.logout",
+    "tenant.retention.change",
+    "source.certificate.add",
+    "source.identity.revoke",
+    "incident.task.done",
+    "obligation.fulfil",
+    "incident.evidence.attach",
+    "rule.exception.delete",
+    "user.access.change",
+    "user.unlock",
+    "user.disable",
+    "user.enable",
+    "token.revoke",
+    "grant.revoke",
+    // Refused for everyone (sealed data leaves only by lawful expiry): it never answers a success.
+    "events.purge",
+];
+
+/// Routes answering something else than a JSON document of a Kuzet type: the media types they answer.
+pub(crate) const MEDIA: &[(&str, &[&str])] = &[
+    ("api.describe", &["application/json"]),
+    ("events.export", &["application/x-ndjson"]),
+    (
+        "events.search_export",
+        &["application/x-ndjson", "text/csv"],
+    ),
+    ("report.quarterly", &["text/html", "text/csv"]),
+    ("report.journal", &["text/html", "text/csv"]),
+];
 
 /// The API router: every route of the table behind the guard, and only those.
 pub fn router(state: ApiState) -> Router {

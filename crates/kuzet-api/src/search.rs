@@ -193,7 +193,7 @@ pub fn scan(
 }
 
 /// The body of `POST /api/v1/search`.
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Debug, Default, serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SearchBody {
     #[serde(default)]
@@ -304,7 +304,7 @@ const TOP_VALUES: usize = 5;
 
 /// The fields of `events` (a sample of matches): name, type, how many events hold it, its most frequent values
 /// (ties by value), ordered by name. Types: `date`, `text`, `ip`, `number`, `boolean` or `keyword`.
-pub fn field_list(events: &[(Key, Event)]) -> serde_json::Value {
+pub fn field_list(events: &[(Key, Event)]) -> FieldList {
     use std::collections::{BTreeMap, HashMap};
     struct Stat {
         kind: &'static str,
@@ -329,21 +329,86 @@ pub fn field_list(events: &[(Key, Event)]) -> serde_json::Value {
             }
         }
     }
-    let sample = events.len();
-    serde_json::json!({
-        "sample": sample,
-        "fields": stats.into_iter().map(|(name, stat)| {
-            let mut top: Vec<(String, u64)> = stat.values.into_iter().collect();
-            top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-            top.truncate(TOP_VALUES);
-            serde_json::json!({
-                "name": name,
-                "type": stat.kind,
-                "count": stat.events,
-                "top": top.into_iter().map(|(value, count)| serde_json::json!({"value": value, "count": count})).collect::<Vec<_>>(),
+    FieldList {
+        sample: events.len() as u64,
+        fields: stats
+            .into_iter()
+            .map(|(name, stat)| {
+                let mut top: Vec<(String, u64)> = stat.values.into_iter().collect();
+                top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+                top.truncate(TOP_VALUES);
+                FieldStat {
+                    name: name.to_owned(),
+                    kind: stat.kind,
+                    count: stat.events,
+                    top: top
+                        .into_iter()
+                        .map(|(value, count)| ValueCount { value, count })
+                        .collect(),
+                }
             })
-        }).collect::<Vec<_>>(),
-    })
+            .collect(),
+    }
+}
+
+/// The field list of the sidebar: the fields of a sample of matches.
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct FieldList {
+    /// How many matches the list is computed from (at most [`FIELD_SAMPLE`]).
+    pub sample: u64,
+    pub fields: Vec<FieldStat>,
+}
+
+/// One field of the sample: its type, how many events hold it, its most frequent values.
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct FieldStat {
+    pub name: String,
+    /// `date`, `text`, `ip`, `number`, `boolean` or `keyword`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub count: u64,
+    pub top: Vec<ValueCount>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct ValueCount {
+    pub value: String,
+    pub count: u64,
+}
+
+/// What `POST /api/v1/search` answers.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub(crate) struct SearchAnswer {
+    /// Events matching in the whole range; an upper bound when `total_exact` is false.
+    total: u64,
+    total_exact: bool,
+    /// The page, as ECS documents.
+    events: Vec<serde_json::Value>,
+    /// The cursor of the next page (`cursor` of the next request), when there is one.
+    next: Option<String>,
+    /// Events read from the archive to answer.
+    read: u64,
+    /// Whether the search index answered (else the archive was scanned).
+    index: bool,
+    histogram: Option<HistogramView>,
+    fields: Option<FieldList>,
+    took_ms: u64,
+}
+
+/// Counts of matches per interval of `@timestamp`.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub(crate) struct HistogramView {
+    interval_seconds: u64,
+    /// False when the counts are upper bounds (a query the index answers with a superset).
+    exact: bool,
+    buckets: Vec<BucketView>,
+}
+
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub(crate) struct BucketView {
+    /// RFC 3339: the bucket's first instant.
+    start: String,
+    count: u64,
 }
 
 fn field_kind(name: &str, value: &kuzet_model::Value) -> &'static str {
@@ -427,7 +492,7 @@ fn index_for(
 }
 
 /// The body of `POST /api/v1/search/export`: a search's query, range, order and tenants, and the format.
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Debug, Default, serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ExportBody {
     #[serde(default)]
@@ -632,28 +697,31 @@ pub(crate) async fn route(
     })
     .await?;
     let page = answer.page;
-    let histogram = answer.histogram.map(|h| {
-        serde_json::json!({
-            "interval_seconds": h.interval.as_secs(),
-            "exact": h.exact,
-            "buckets": h.buckets.iter().map(|(start, count)| serde_json::json!({
-                "start": start.to_string(), "count": count,
-            })).collect::<Vec<_>>(),
-        })
+    let histogram = answer.histogram.map(|h| HistogramView {
+        interval_seconds: h.interval.as_secs().unsigned_abs(),
+        exact: h.exact,
+        buckets: h
+            .buckets
+            .iter()
+            .map(|(start, count)| BucketView {
+                start: start.to_string(),
+                count: *count,
+            })
+            .collect(),
     });
     let single = (tenants.len() == 1).then(|| tenants[0].clone());
     Ok(crate::auth::noted(
-        axum::Json(serde_json::json!({
-            "total": page.total,
-            "total_exact": page.total_exact,
-            "events": page.events.iter().map(|(_, e)| e.to_ecs_json()).collect::<Vec<_>>(),
-            "next": page.next.map(|c| c.to_string()),
-            "read": page.read,
-            "index": answered_by_index,
-            "histogram": histogram,
-            "fields": fields,
-            "took_ms": started.elapsed().as_millis() as u64,
-        })),
+        axum::Json(SearchAnswer {
+            total: page.total,
+            total_exact: page.total_exact,
+            events: page.events.iter().map(|(_, e)| e.to_ecs_json()).collect(),
+            next: page.next.map(|c| c.to_string()),
+            read: page.read,
+            index: answered_by_index,
+            histogram,
+            fields,
+            took_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        }),
         crate::routes::AuditNote {
             tenant: single,
             object: Some("search".into()),

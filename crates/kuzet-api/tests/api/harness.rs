@@ -401,7 +401,7 @@ impl Harness {
         auth: &Auth,
         body: Option<Value>,
     ) -> Answer {
-        let request = Self::request(method, path, auth, body);
+        let request = Self::request(method.clone(), path, auth, body.clone());
         let response = self.router.clone().oneshot(request).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();
@@ -409,9 +409,14 @@ impl Harness {
             .await
             .unwrap();
         let text = String::from_utf8_lossy(&bytes).into_owned();
+        let is_json = headers
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+        let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        crate::contract::check_exchange(&method, path, body.as_ref(), status, &json, is_json);
         Answer {
             status,
-            json: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+            json,
             text,
             headers,
         }

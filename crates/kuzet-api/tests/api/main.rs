@@ -3,6 +3,7 @@
 
 mod accounts;
 mod audit_trail;
+mod contract;
 mod harness;
 mod incidents;
 mod isolation;
