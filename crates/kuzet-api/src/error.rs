@@ -75,13 +75,30 @@ impl From<kuzet_model::ModelError> for ApiError {
 #[derive(Debug, Clone)]
 pub(crate) struct ErrorMessage(pub String);
 
+/// What every failure answers: `{"error": {"code", "message"}}`.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+#[schemars(rename = "Error")]
+pub(crate) struct ErrorBody<'a> {
+    error: ErrorDetail<'a>,
+}
+
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub(crate) struct ErrorDetail<'a> {
+    /// A stable word: `bad_request`, `unauthenticated`, `forbidden`, `not_found`, `invalid`, …
+    code: &'a str,
+    /// What is wrong, naming the object, in words.
+    message: &'a str,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut response = (
-            self.status,
-            Json(serde_json::json!({"error": {"code": self.code, "message": self.message}})),
-        )
-            .into_response();
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code,
+                message: &self.message,
+            },
+        };
+        let mut response = (self.status, Json(body)).into_response();
         response.extensions_mut().insert(ErrorMessage(self.message));
         response
     }

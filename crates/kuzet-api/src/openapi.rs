@@ -24,8 +24,8 @@ pub fn document() -> Value {
             );
         }
     }
-    let mut schemas = generator.take_definitions(true);
-    schemas.insert("Error".into(), error_schema());
+    generator.subschema_for::<crate::error::ErrorBody<'static>>();
+    let schemas = generator.take_definitions(true);
     json!({
         "openapi": "3.1.0",
         "info": {
@@ -50,19 +50,6 @@ pub fn document() -> Value {
                 },
             },
         },
-    })
-}
-
-/// The shape every failure answers with.
-fn error_schema() -> Value {
-    json!({
-        "type": "object",
-        "required": ["error"],
-        "properties": {"error": {
-            "type": "object",
-            "required": ["code", "message"],
-            "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
-        }},
     })
 }
 
