@@ -31,6 +31,13 @@ impl PartitionKey {
         }
     }
 
+    /// Midnight (UTC) of the partition's day.
+    pub fn start(&self) -> jiff::Timestamp {
+        self.day
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .map_or(jiff::Timestamp::UNIX_EPOCH, |z| z.timestamp())
+    }
+
     pub fn path(&self, dir: &Path) -> PathBuf {
         dir.join(self.tenant.as_str()).join(self.day.to_string())
     }
@@ -90,6 +97,55 @@ struct OpenPartition {
     /// The highest position added since.
     added: Option<u64>,
     last_add: Instant,
+    /// Events per minute of the day (UTC), committed and added: saved with each commit (`Summary`).
+    minutes: Vec<u32>,
+}
+
+/// Minutes in a day: the partition's summary counts events per minute of `@timestamp`.
+pub(crate) const MINUTES: usize = 24 * 60;
+
+/// A partition's commit payload: the highest position it holds, and how many events it holds per minute of its
+/// day — saved in the same commit as the documents, so a histogram of every event can be read from it without
+/// visiting them (`docs/formats/index.md`, "Commits").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Summary {
+    pub position: u64,
+    pub minutes: Vec<u32>,
+}
+
+impl Summary {
+    /// `<position> m=<minute>:<count>,…` (minutes with events only).
+    pub fn encode(&self) -> String {
+        let mut out = format!("{} m=", self.position);
+        let mut first = true;
+        for (minute, count) in self.minutes.iter().enumerate().filter(|(_, c)| **c > 0) {
+            if !first {
+                out.push(',');
+            }
+            first = false;
+            out.push_str(&format!("{minute}:{count}"));
+        }
+        out
+    }
+
+    /// The summary of a payload; `None` for a payload without one (an empty partition) or one that does not read.
+    pub fn decode(payload: &str) -> Option<Self> {
+        let (position, minutes_text) = payload.split_once(" m=")?;
+        let mut minutes = vec![0u32; MINUTES];
+        for pair in minutes_text.split(',').filter(|p| !p.is_empty()) {
+            let (minute, count) = pair.split_once(':')?;
+            *minutes.get_mut(minute.parse::<usize>().ok()?)? = count.parse().ok()?;
+        }
+        Some(Self {
+            position: position.parse().ok()?,
+            minutes,
+        })
+    }
+}
+
+/// The minute of its UTC day an instant (microseconds) falls in.
+pub(crate) fn minute_of_day(micros: i64) -> usize {
+    (micros.rem_euclid(86_400_000_000) / 60_000_000) as usize
 }
 
 /// What [`Indexer::add`] did with an event.
@@ -171,6 +227,7 @@ impl Indexer {
         part.writer
             .add_document(self.fields.document(position, event))
             .map_err(IndexError::tantivy(&part.path))?;
+        part.minutes[minute_of_day(crate::schema::micros(event.timestamp))] += 1;
         part.added = Some(position);
         part.last_add = now;
         Ok(Added::Indexed)
@@ -188,7 +245,12 @@ impl Indexer {
                 .writer
                 .prepare_commit()
                 .map_err(IndexError::tantivy(&part.path))?;
-            prepared.set_payload(&added.to_string());
+            let summary = Summary {
+                position: added,
+                minutes: std::mem::take(&mut part.minutes),
+            };
+            prepared.set_payload(&summary.encode());
+            part.minutes = summary.minutes;
             prepared.commit().map_err(IndexError::tantivy(&part.path))?;
             part.committed = Some(added);
             self.generations.bump(key);
@@ -268,11 +330,13 @@ fn open_partition(
 ) -> Result<OpenPartition, IndexError> {
     let path = key.path(&config.dir);
     let index = open_or_create(&path, fields)?;
-    let committed = index
+    let summary = index
         .load_metas()
         .map_err(IndexError::tantivy(&path))?
         .payload
-        .and_then(|p| p.parse::<u64>().ok());
+        .and_then(|p| Summary::decode(&p));
+    let committed = summary.as_ref().map(|s| s.position);
+    let minutes = summary.map_or_else(|| vec![0; MINUTES], |s| s.minutes);
     let writer = index
         .writer_with_num_threads(1, config.writer_heap.max(MIN_WRITER_HEAP))
         .map_err(IndexError::tantivy(&path))?;
@@ -283,6 +347,7 @@ fn open_partition(
         committed,
         added: None,
         last_add: Instant::now(),
+        minutes,
     })
 }
 
@@ -329,4 +394,31 @@ fn register(index: &Index) {
     index
         .tokenizers()
         .register(crate::schema::FIELD_WORDS, crate::schema::FieldWords);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn summaries_read_back_as_written(position: u64, counts in proptest::collection::vec((0usize..MINUTES, 1u32..1_000_000), 0..50)) {
+            let mut minutes = vec![0u32; MINUTES];
+            for (minute, count) in counts {
+                minutes[minute] = count;
+            }
+            let summary = Summary { position, minutes };
+            proptest::prop_assert_eq!(Summary::decode(&summary.encode()), Some(summary));
+        }
+    }
+
+    #[test]
+    fn payloads_without_a_readable_summary_have_none() {
+        for payload in ["", "42", "42 m=1440:1", "42 m=1:x", "x m=1:1", "42 m=1"] {
+            assert_eq!(Summary::decode(payload), None, "{payload}");
+        }
+        assert_eq!(Summary::decode("7 m=").map(|s| s.position), Some(7));
+        assert_eq!(minute_of_day(-1), MINUTES - 1);
+        assert_eq!(minute_of_day(61_000_000), 1);
+    }
 }

@@ -30,7 +30,7 @@ use tantivy::schema::{
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 
 /// The schema version a partition's `kuzet-index.json` names; a partition of another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 /// Separates a field name from its value in a term.
 pub(crate) const SEP: char = '\u{1f}';
 /// Marks, in `fn`, a field with a value too long to be a term.

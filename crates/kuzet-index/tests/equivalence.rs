@@ -550,3 +550,57 @@ fn histograms_count_what_a_scan_counts() {
         assert_eq!(histogram.buckets[0].0.as_second(), origin);
     }
 }
+
+/// Histograms of every event are read from the partitions' per-minute counts, with the minutes at the range's
+/// ends counted event by event: the same counts as a scan, for ends on and between minutes, for intervals that are
+/// whole minutes and ones that are not, before and after a partition is closed and written again.
+#[test]
+fn histograms_of_every_event_from_minute_counts_are_exact() {
+    let tenants: Vec<TenantId> = ["alpha"]
+        .iter()
+        .map(|t| TenantId::new(*t).unwrap())
+        .collect();
+    let all = events(&tenants, 1200);
+    let (dir, indexer) = indexed(&all[..900]);
+    let check = |searcher: &kuzet_index::IndexSearcher, upto: usize| {
+        let query = kuzet_query::parse("*").unwrap();
+        let ranges = [
+            ("2026-12-01T21:30:00Z", "2026-12-04T02:00:00Z"),
+            ("2026-12-01T21:30:17.5Z", "2026-12-03T02:00:45.25Z"),
+            ("2026-12-02T10:15:10Z", "2026-12-02T10:15:50Z"),
+            ("2026-12-02T23:59:30Z", "2026-12-03T00:00:30Z"),
+        ];
+        for (from, to) in ranges {
+            let (from, to): (Timestamp, Timestamp) = (from.parse().unwrap(), to.parse().unwrap());
+            for interval in [60, 300, 3600, 90] {
+                let interval = SignedDuration::from_secs(interval);
+                let histogram = searcher
+                    .histogram(&query, &tenants, from, to, interval)
+                    .unwrap();
+                let step = interval.as_micros() as i64;
+                let origin = from.as_microsecond().div_euclid(step) * step;
+                let mut expected = vec![0u64; histogram.buckets.len()];
+                for (_, e) in all[..upto]
+                    .iter()
+                    .filter(|(_, e)| e.timestamp >= from && e.timestamp < to)
+                {
+                    let at = ((e.timestamp.as_microsecond() - origin) / step) as usize;
+                    let last = expected.len() - 1;
+                    expected[at.min(last)] += 1;
+                }
+                let got: Vec<u64> = histogram.buckets.iter().map(|(_, n)| *n).collect();
+                assert_eq!(got, expected, "{from}..{to} by {interval:?}");
+            }
+        }
+    };
+    check(&indexer.searcher(), 900);
+    // Closed (merged), opened again, more events: the counts continue from the saved ones.
+    indexer.close().unwrap();
+    let mut indexer = Indexer::open(IndexConfig::new(dir.path())).unwrap();
+    let now = Instant::now();
+    for (position, event) in &all[900..] {
+        indexer.add(*position, event, now).unwrap();
+    }
+    indexer.commit(now).unwrap();
+    check(&indexer.searcher(), 1200);
+}

@@ -35,6 +35,10 @@ struct StatusInner {
     indexed: AtomicU64,
     skipped_old: AtomicU64,
     partitions_dropped: AtomicU64,
+    /// Events read back from the archive because the index had fallen behind the tail (or restarted).
+    from_archive: AtomicU64,
+    /// Whether the last events indexed came from the archive: the index is catching up.
+    catching_up: std::sync::atomic::AtomicBool,
     failure: std::sync::Mutex<Option<String>>,
 }
 
@@ -45,6 +49,8 @@ impl IndexStatus {
             "indexed": self.0.indexed.load(Ordering::Relaxed),
             "skipped_before_hot_window": self.0.skipped_old.load(Ordering::Relaxed),
             "partitions_dropped": self.0.partitions_dropped.load(Ordering::Relaxed),
+            "read_from_archive": self.0.from_archive.load(Ordering::Relaxed),
+            "catching_up": self.0.catching_up.load(Ordering::Relaxed),
             "failure": failure,
         })
     }
@@ -152,6 +158,17 @@ impl Task {
             };
             if let Some(delivery) = delivery {
                 let now = Instant::now();
+                // Behind the tail (or after a restart) the consumer reads the archive: say so in /health.
+                self.status
+                    .0
+                    .catching_up
+                    .store(delivery.from_archive(), Ordering::Relaxed);
+                if delivery.from_archive() {
+                    self.status
+                        .0
+                        .from_archive
+                        .fetch_add(delivery.len() as u64, Ordering::Relaxed);
+                }
                 let today = jiff::Timestamp::now()
                     .to_zoned(jiff::tz::TimeZone::UTC)
                     .date();
