@@ -39,6 +39,8 @@ pub struct SearchRequest {
     pub after: Option<Key>,
     /// Also count the matches of the whole range per this interval of `@timestamp`.
     pub histogram: Option<SignedDuration>,
+    /// Also the most frequent values (this many) and the distinct count of these fields over every match.
+    pub values: Vec<(String, usize)>,
 }
 
 /// What a search answers: the page, and the histogram when asked.
@@ -46,6 +48,7 @@ pub struct SearchRequest {
 pub struct Answer {
     pub page: Page,
     pub histogram: Option<kuzet_index::Histogram>,
+    pub values: Vec<kuzet_index::FieldValues>,
 }
 
 /// Runs `request` over `tenants` (already checked against the caller's scope): through the index when there is
@@ -84,7 +87,26 @@ pub fn search(
         })
         .transpose()
         .map_err(unusable)?;
-    Ok(Answer { page, histogram })
+    let values = request
+        .values
+        .iter()
+        .map(|(field, size)| {
+            index.values(
+                &request.query,
+                tenants,
+                request.from,
+                request.to,
+                field,
+                *size,
+            )
+        })
+        .collect::<Result<_, _>>()
+        .map_err(unusable)?;
+    Ok(Answer {
+        page,
+        histogram,
+        values,
+    })
 }
 
 /// A heap entry ordered so that the heap's top is the entry to drop first.
@@ -134,6 +156,9 @@ pub fn scan(
     };
     // One more than the page, to know whether a next page exists.
     let mut heap: BinaryHeap<Ranked> = BinaryHeap::with_capacity(size + 1);
+    // Per asked field: each value's count, each value once per event, lowercased as the index keeps them.
+    let mut tallies: Vec<std::collections::HashMap<String, u64>> =
+        vec![Default::default(); request.values.len()];
     let since = request
         .from
         .checked_sub(RECEIVE_MARGIN)
@@ -162,6 +187,16 @@ pub fn scan(
             if let Some(buckets) = &mut buckets {
                 buckets.add(event.timestamp.as_microsecond());
             }
+            for ((field, _), tally) in request.values.iter().zip(&mut tallies) {
+                let values: std::collections::BTreeSet<String> =
+                    kuzet_query::field_values(&event, field)
+                        .into_iter()
+                        .map(|v| v.to_lowercase())
+                        .collect();
+                for value in values {
+                    *tally.entry(value).or_default() += 1;
+                }
+            }
             let ranked = Ranked {
                 key: Key::of(&event, position),
                 order: request.order,
@@ -189,7 +224,29 @@ pub fn scan(
     }
     page.events = ranked.into_iter().map(|r| (r.key, r.event)).collect();
     let histogram = buckets.map(|b| b.finish(true));
-    Ok(Answer { page, histogram })
+    let values = request
+        .values
+        .iter()
+        .zip(tallies)
+        .map(|((field, size), tally)| {
+            let distinct = tally.len() as u64;
+            let mut top: Vec<(String, u64)> = tally.into_iter().collect();
+            top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            top.truncate(*size);
+            kuzet_index::FieldValues {
+                field: field.clone(),
+                top,
+                distinct,
+                distinct_exact: true,
+                exact: true,
+            }
+        })
+        .collect();
+    Ok(Answer {
+        page,
+        histogram,
+        values,
+    })
 }
 
 /// The body of `POST /api/v1/search`.
@@ -217,7 +274,23 @@ pub(crate) struct SearchBody {
     fields: bool,
     /// Search the temporary index `kuzet rehydrate` built under this name (a period beyond the hot window).
     rehydrated: Option<String>,
+    /// Also the most frequent values and the distinct count of these keyword fields over every match (at most
+    /// [`MAX_VALUE_FIELDS`]).
+    #[serde(default)]
+    values: Vec<ValuesAsked>,
 }
+
+/// One field whose values to count.
+#[derive(Debug, Default, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ValuesAsked {
+    field: String,
+    /// How many of the most frequent values (default 10, at most 100).
+    size: Option<usize>,
+}
+
+/// The most fields one search counts values of.
+pub const MAX_VALUE_FIELDS: usize = 10;
 
 /// The default time range: the last 24 hours.
 pub const DEFAULT_RANGE: SignedDuration = SignedDuration::from_hours(24);
@@ -285,6 +358,24 @@ impl SearchBody {
                 Some(interval)
             }
         };
+        if self.values.len() > MAX_VALUE_FIELDS {
+            return Err(ApiError::bad_request(format!(
+                "values: {} fields, at most {MAX_VALUE_FIELDS}",
+                self.values.len()
+            )));
+        }
+        let mut values = Vec::with_capacity(self.values.len());
+        for asked in &self.values {
+            kuzet_index::check_values_field(&asked.field).map_err(ApiError::bad_request)?;
+            let size = asked.size.unwrap_or(10);
+            if size == 0 || size > 100 {
+                return Err(ApiError::bad_request(format!(
+                    "values of `{}`: size {size}, expected 1 to 100",
+                    asked.field
+                )));
+            }
+            values.push((asked.field.clone(), size));
+        }
         Ok(SearchRequest {
             query,
             from,
@@ -293,6 +384,7 @@ impl SearchBody {
             order,
             after,
             histogram,
+            values,
         })
     }
 }
@@ -392,7 +484,21 @@ pub(crate) struct SearchAnswer {
     index: bool,
     histogram: Option<HistogramView>,
     fields: Option<FieldList>,
+    /// The values asked for, in the order asked.
+    values: Vec<ValuesView>,
     took_ms: u64,
+}
+
+/// A field's most frequent values over every match (keywords lowercased), and how many different ones.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub(crate) struct ValuesView {
+    field: String,
+    top: Vec<ValueCount>,
+    distinct: u64,
+    /// False when `distinct` is an estimate (more than a million values; about 1 % off).
+    distinct_exact: bool,
+    /// False when the counts are of a superset of the matches (see `total_exact`) or past a million values.
+    exact: bool,
 }
 
 /// Counts of matches per interval of `@timestamp`.
@@ -687,6 +793,7 @@ pub(crate) async fn route(
                 size: FIELD_SAMPLE,
                 after: None,
                 histogram: None,
+                values: Vec::new(),
                 ..request.clone()
             };
             let sampled =
@@ -697,6 +804,7 @@ pub(crate) async fn route(
     })
     .await?;
     let page = answer.page;
+    let answer_values = answer.values;
     let histogram = answer.histogram.map(|h| HistogramView {
         interval_seconds: h.interval.as_secs().unsigned_abs(),
         exact: h.exact,
@@ -720,6 +828,20 @@ pub(crate) async fn route(
             index: answered_by_index,
             histogram,
             fields,
+            values: answer_values
+                .into_iter()
+                .map(|v| ValuesView {
+                    field: v.field,
+                    top: v
+                        .top
+                        .into_iter()
+                        .map(|(value, count)| ValueCount { value, count })
+                        .collect(),
+                    distinct: v.distinct,
+                    distinct_exact: v.distinct_exact,
+                    exact: v.exact,
+                })
+                .collect(),
             took_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         }),
         crate::routes::AuditNote {

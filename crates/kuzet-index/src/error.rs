@@ -19,6 +19,9 @@ pub enum IndexError {
     Corrupt { path: PathBuf, detail: String },
     #[error("search: {0}")]
     Fetch(String),
+    /// A request the index cannot answer as asked (named, with what it can do instead).
+    #[error("search: {0}")]
+    Unsupported(String),
 }
 
 impl IndexError {

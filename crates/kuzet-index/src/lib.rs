@@ -12,6 +12,7 @@ mod partition;
 mod schema;
 mod search;
 mod translate;
+mod values;
 
 use std::path::Path;
 
@@ -24,6 +25,7 @@ pub use search::{
     Buckets, EXACT_TOTAL_LIMIT, Fetch, Histogram, IndexSearcher, Key, MAX_BUCKETS, Order, Page,
     Request, auto_interval,
 };
+pub use values::{FieldValues, MAX_VALUES, check_field as check_values_field};
 
 /// The partitions the index holds for `tenant`, oldest first.
 pub fn partitions(dir: &Path, tenant: &TenantId) -> Result<Vec<PartitionKey>, IndexError> {

@@ -316,6 +316,32 @@ impl IndexSearcher {
         Ok(buckets.finish(exact))
     }
 
+    /// The `size` most frequent values of `field` among the events matching `query` in `[from, to)`, and how many
+    /// different values they hold, from the index's terms (keywords lowercased). A text field's or a typed
+    /// field's whole values are not terms: refused, naming the field.
+    pub fn values(
+        &self,
+        query: &Query,
+        tenants: &[TenantId],
+        from: Timestamp,
+        to: Timestamp,
+        field: &str,
+        size: usize,
+    ) -> Result<crate::FieldValues, IndexError> {
+        crate::values::check_field(field).map_err(IndexError::Unsupported)?;
+        let (asked, exact) = self.asked(query, tenants, from, to)?;
+        let mut tally = crate::values::Tally::new();
+        for (key, searcher, query) in &asked {
+            tally
+                .partition(&self.fields, searcher, query as &dyn TQuery, field)
+                .map_err(|source| IndexError::Tantivy {
+                    path: key.path(&self.dir),
+                    source,
+                })?;
+        }
+        Ok(tally.finish(field, size, exact))
+    }
+
     /// Runs `request`; `fetch` reads the events the index points at.
     pub fn search(&self, request: &Request<'_>, fetch: &mut Fetch<'_>) -> Result<Page, IndexError> {
         let size = request.size.max(1);

@@ -604,3 +604,69 @@ fn histograms_of_every_event_from_minute_counts_are_exact() {
     indexer.commit(now).unwrap();
     check(&indexer.searcher(), 1200);
 }
+
+/// A field's top values and distinct count over a query's matches, from the index's terms, equal what counting
+/// the matching events' values (lowercased, each value once per event) gives.
+#[test]
+fn field_values_count_what_a_scan_counts() {
+    let tenants: Vec<TenantId> = ["alpha", "beta"]
+        .iter()
+        .map(|t| TenantId::new(*t).unwrap())
+        .collect();
+    let all = events(&tenants, 2000);
+    let (_dir, indexer) = indexed(&all);
+    let searcher = indexer.searcher();
+    let from: Timestamp = "2026-12-01T00:00:00Z".parse().unwrap();
+    let to: Timestamp = "2026-12-06T00:00:00Z".parse().unwrap();
+    for (text, field) in [
+        ("*", "user.name"),
+        ("*", "destination.port"),
+        ("failed", "source.ip"),
+        ("NOT user.name:root", "tags"),
+        ("event.code:4624", "host.name"),
+        ("*", "event.code"),
+        ("*", "organization.id"),
+    ] {
+        let query = kuzet_query::parse(text).unwrap();
+        let values = searcher
+            .values(&query, &tenants, from, to, field, 5)
+            .unwrap();
+        let mut expected: BTreeMap<String, u64> = BTreeMap::new();
+        for (_, e) in all
+            .iter()
+            .filter(|(_, e)| e.timestamp >= from && e.timestamp < to && query.matches(e))
+        {
+            let distinct: std::collections::BTreeSet<String> = kuzet_query::field_values(e, field)
+                .into_iter()
+                .map(|v| v.to_lowercase())
+                .collect();
+            for v in distinct {
+                *expected.entry(v).or_default() += 1;
+            }
+        }
+        assert!(values.exact && values.distinct_exact, "{text} / {field}");
+        assert_eq!(
+            values.distinct,
+            expected.len() as u64,
+            "distinct {field} of `{text}`"
+        );
+        let mut top: Vec<(String, u64)> = expected.into_iter().collect();
+        top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        top.truncate(5);
+        assert_eq!(values.top, top, "top {field} of `{text}`");
+    }
+    let refused = searcher.values(
+        &kuzet_query::parse("*").unwrap(),
+        &tenants,
+        from,
+        to,
+        "message",
+        5,
+    );
+    assert!(
+        refused
+            .unwrap_err()
+            .to_string()
+            .contains("values of `message`")
+    );
+}

@@ -372,6 +372,33 @@ pub fn search(set: &DataSet, repeat: usize) -> Result<()> {
             p(0.99)
         );
     }
+    // Top values and distinct count of a field over every match, from the index's terms (`"values"`).
+    for (text, field, range) in [
+        ("*", "user.name", whole),
+        ("event.code:4624", "source.ip", whole),
+        ("*", "host.name", day),
+    ] {
+        let query = kuzet_query::parse(text)?;
+        let mut times = Vec::with_capacity(repeat);
+        let mut answer = None;
+        for _ in 0..repeat.max(1) {
+            let t = Instant::now();
+            answer = Some(searcher.values(&query, &tenants, range.0, range.1, field, 10)?);
+            times.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+        times.sort_by(f64::total_cmp);
+        let p = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
+        let (distinct, first) = answer
+            .map(|a| (a.distinct, a.top.first().cloned().unwrap_or_default()))
+            .unwrap_or_default();
+        println!(
+            "  values of `{field}` over `{text}`: {distinct} distinct, most frequent {} ({}); p50 {:.1} ms, p99 {:.1} ms",
+            first.0,
+            first.1,
+            p(0.5),
+            p(0.99)
+        );
+    }
     // Top values (the field sidebar): the fields and their top values over the first 500 matches, read from the
     // archive, as `POST /api/v1/search` computes them.
     for (text, range) in [("user.name:dana", day), ("event.code:4624", whole)] {

@@ -130,6 +130,7 @@ pub fn run(args: &SearchArgs, config: &Config) -> Result<()> {
             .transpose()
             .map_err(|e| anyhow!("--cursor: {e}"))?,
         histogram: None,
+        values: Vec::new(),
     };
     let started = std::time::Instant::now();
     // The index a server keeps under the data directory, unless asked to read the archive.

@@ -316,6 +316,28 @@ async fn search_finds_only_the_callers_tenants_and_names_query_errors() {
     };
     assert_eq!(field("source.ip")["type"], "ip", "{}", answer.text);
     assert_eq!(field("source.ip")["top"][0]["count"], 1);
+    // Values over every match: the most frequent and how many different, only of the caller's events.
+    let mut body = range("*");
+    body["values"] = json!([{"field": "organization.id"}, {"field": "source.ip", "size": 1}]);
+    let answer = search(analyst.clone(), body).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let values = &answer.json["values"];
+    assert_eq!(values[0]["field"], "organization.id");
+    assert_eq!(values[0]["distinct"], 1, "{}", answer.text);
+    assert_eq!(values[0]["top"][0]["value"], OWN);
+    assert_eq!(values[0]["top"][0]["count"], answer.json["total"]);
+    assert_eq!(values[1]["top"].as_array().unwrap().len(), 1);
+    assert_eq!(values[1]["exact"], true);
+    // A text field's whole values are not counted: the error names it and says what to ask instead.
+    let mut body = range("*");
+    body["values"] = json!([{"field": "message"}]);
+    let answer = search(analyst.clone(), body).await;
+    assert_eq!(answer.status, 400);
+    assert!(
+        answer.message().contains("values of `message`"),
+        "{}",
+        answer.text
+    );
     // Export: every match, as CSV with a header and safe cells, or NDJSON; never the other organization's.
     let mut body = range("*");
     body["format"] = json!("csv");
