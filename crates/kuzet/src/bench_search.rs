@@ -322,29 +322,18 @@ pub fn search(set: &DataSet, repeat: usize) -> Result<()> {
             order: kuzet_index::Order::Newest,
             after: None,
         };
-        let mut times = Vec::with_capacity(repeat);
-        let mut total = 0;
-        for _ in 0..repeat.max(1) {
-            let t = Instant::now();
-            let mut fetch = |tenant: &TenantId, positions: &[u64]| {
-                kuzet_store::read_at(&archive_dir, tenant, positions, &normalizer)
-                    .map_err(|e| e.to_string())
-            };
-            let page = searcher.search(&request, &mut fetch)?;
-            times.push(t.elapsed().as_secs_f64() * 1000.0);
-            total = page.total;
-        }
-        times.sort_by(f64::total_cmp);
-        let p = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
+        let (p50, p99, total) = timed(repeat, || {
+            Ok(searcher
+                .search(&request, &mut fetch_from(&archive_dir, &normalizer))?
+                .total)
+        })?;
         let t = Instant::now();
         let baseline_count = grep_count(grep, &zst, needle)?;
         let baseline_ms = t.elapsed().as_secs_f64() * 1000.0;
-        ratios.push(baseline_ms / p(0.5));
+        ratios.push(baseline_ms / p50);
         println!(
-            "  {label:<24} `{text}`: {total} matches; p50 {:.1} ms, p99 {:.1} ms; baseline {baseline_ms:.0} ms ({baseline_count} lines) = {:.0}× the p50",
-            p(0.5),
-            p(0.99),
-            baseline_ms / p(0.5)
+            "  {label:<24} `{text}`: {total} matches; p50 {p50:.1} ms, p99 {p99:.1} ms; baseline {baseline_ms:.0} ms ({baseline_count} lines) = {:.0}× the p50",
+            baseline_ms / p50
         );
     }
     // Histograms of the whole range (automatic interval), from the index alone.
@@ -355,21 +344,13 @@ pub fn search(set: &DataSet, repeat: usize) -> Result<()> {
     ] {
         let query = kuzet_query::parse(text)?;
         let interval = kuzet_index::auto_interval(whole.0, whole.1, 60);
-        let mut times = Vec::with_capacity(repeat);
-        let mut counted = 0;
-        for _ in 0..repeat.max(1) {
-            let t = Instant::now();
+        let (p50, p99, counted) = timed(repeat, || {
             let histogram = searcher.histogram(&query, &tenants, whole.0, whole.1, interval)?;
-            times.push(t.elapsed().as_secs_f64() * 1000.0);
-            counted = histogram.buckets.iter().map(|(_, n)| n).sum::<u64>();
-        }
-        times.sort_by(f64::total_cmp);
-        let p = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
+            Ok(histogram.buckets.iter().map(|(_, n)| n).sum::<u64>())
+        })?;
         println!(
-            "  histogram, whole range  `{text}`: {counted} events in {}-second buckets; p50 {:.1} ms, p99 {:.1} ms",
+            "  histogram, whole range  `{text}`: {counted} events in {}-second buckets; p50 {p50:.1} ms, p99 {p99:.1} ms",
             interval.as_secs(),
-            p(0.5),
-            p(0.99)
         );
     }
     // Top values and distinct count of a field over every match, from the index's terms (`"values"`).
@@ -379,24 +360,13 @@ pub fn search(set: &DataSet, repeat: usize) -> Result<()> {
         ("*", "host.name", day),
     ] {
         let query = kuzet_query::parse(text)?;
-        let mut times = Vec::with_capacity(repeat);
-        let mut answer = None;
-        for _ in 0..repeat.max(1) {
-            let t = Instant::now();
-            answer = Some(searcher.values(&query, &tenants, range.0, range.1, field, 10)?);
-            times.push(t.elapsed().as_secs_f64() * 1000.0);
-        }
-        times.sort_by(f64::total_cmp);
-        let p = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
-        let (distinct, first) = answer
-            .map(|a| (a.distinct, a.top.first().cloned().unwrap_or_default()))
-            .unwrap_or_default();
+        let (p50, p99, answer) = timed(repeat, || {
+            Ok(searcher.values(&query, &tenants, range.0, range.1, field, 10)?)
+        })?;
+        let first = answer.top.first().cloned().unwrap_or_default();
         println!(
-            "  values of `{field}` over `{text}`: {distinct} distinct, most frequent {} ({}); p50 {:.1} ms, p99 {:.1} ms",
-            first.0,
-            first.1,
-            p(0.5),
-            p(0.99)
+            "  values of `{field}` over `{text}`: {} distinct, most frequent {} ({}); p50 {p50:.1} ms, p99 {p99:.1} ms",
+            answer.distinct, first.0, first.1,
         );
     }
     // Top values (the field sidebar): the fields and their top values over the first 500 matches, read from the
@@ -412,27 +382,42 @@ pub fn search(set: &DataSet, repeat: usize) -> Result<()> {
             order: kuzet_index::Order::Newest,
             after: None,
         };
-        let mut times = Vec::with_capacity(repeat);
-        let mut fields = 0;
-        for _ in 0..repeat.max(1) {
-            let t = Instant::now();
-            let mut fetch = |tenant: &TenantId, positions: &[u64]| {
-                kuzet_store::read_at(&archive_dir, tenant, positions, &normalizer)
-                    .map_err(|e| e.to_string())
-            };
-            let page = searcher.search(&request, &mut fetch)?;
-            fields = kuzet_api::search::field_list(&page.events).fields.len();
-            times.push(t.elapsed().as_secs_f64() * 1000.0);
-        }
-        times.sort_by(f64::total_cmp);
-        let p = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
+        let (p50, p99, fields) = timed(repeat, || {
+            let page = searcher.search(&request, &mut fetch_from(&archive_dir, &normalizer))?;
+            Ok(kuzet_api::search::field_list(&page.events).fields.len())
+        })?;
         println!(
-            "  top values of 500 matches `{text}`: {fields} fields; p50 {:.1} ms, p99 {:.1} ms",
-            p(0.5),
-            p(0.99)
+            "  top values of 500 matches `{text}`: {fields} fields; p50 {p50:.1} ms, p99 {p99:.1} ms"
         );
     }
     Ok(())
+}
+
+/// Runs `f` `repeat` times (at least once): its p50 and p99 in milliseconds, and its last answer.
+fn timed<T>(repeat: usize, mut f: impl FnMut() -> Result<T>) -> Result<(f64, f64, T)> {
+    let mut times = Vec::with_capacity(repeat.max(1));
+    let t = Instant::now();
+    let mut last = f()?;
+    times.push(t.elapsed().as_secs_f64() * 1000.0);
+    for _ in 1..repeat {
+        let t = Instant::now();
+        last = f()?;
+        times.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    times.sort_by(f64::total_cmp);
+    let p = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
+    Ok((p(0.5), p(0.99), last))
+}
+
+/// What a search reads hits with: the sealed archive, as the product does.
+fn fetch_from<'a>(
+    archive_dir: &'a Path,
+    normalizer: &'a kuzet_store::Normalize,
+) -> impl FnMut(&TenantId, &[u64]) -> std::result::Result<Vec<(u64, kuzet_model::Event)>, String> + 'a
+{
+    move |tenant, positions| {
+        kuzet_store::read_at(archive_dir, tenant, positions, normalizer).map_err(|e| e.to_string())
+    }
 }
 
 fn pct(a: u64, b: u64) -> f64 {

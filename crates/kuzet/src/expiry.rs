@@ -169,12 +169,7 @@ pub fn run_cli(config: &Config, at: Option<&str>) -> Result<()> {
         crate::identity::apply_directory(&db, config).await?;
         anyhow::Ok(db.system_retentions().await?)
     })?;
-    let _lock = crate::serve::lock_data_dir(config)?;
-    let store = crate::serve::open_store(
-        config,
-        crate::serve::parse_options(config),
-        crate::health::SourceHealth::default(),
-    )?;
+    let (_lock, store) = crate::serve::open_store_locked(config)?;
     let signer = kuzet_store::keys::read_signing_key(&config.signing_key)?;
     let wal = store.wal();
     let audit = WalAudit::new(wal.clone(), kuzet_ingest::IdGenerator::new()?);

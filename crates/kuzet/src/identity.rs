@@ -86,12 +86,7 @@ pub fn init_database(config: &Config) -> Result<()> {
         println!("users:          already present; no administrator created");
         return Ok(());
     }
-    let _lock = crate::serve::lock_data_dir(config)?;
-    let store = crate::serve::open_store(
-        config,
-        crate::serve::parse_options(config),
-        crate::health::SourceHealth::default(),
-    )?;
+    let (_lock, store) = crate::serve::open_store_locked(config)?;
     let Some(password) = runtime.block_on(db.system_bootstrap_admin(&admin, Timestamp::now()))?
     else {
         println!("users:          already present; no administrator created");

@@ -130,6 +130,14 @@ impl kuzet_store::Normalizer for Parser {
 }
 
 /// Opens the store with the parser as its normalizer and `health` observing every parsed batch.
+/// For a command that writes without the server: the data directory locked (held as long as the file lives) and
+/// the store opened with the configuration's parser.
+pub fn open_store_locked(config: &Config) -> Result<(std::fs::File, Store)> {
+    let lock = lock_data_dir(config)?;
+    let store = open_store(config, parse_options(config), SourceHealth::default())?;
+    Ok((lock, store))
+}
+
 pub fn open_store(config: &Config, options: ParseOptions, health: SourceHealth) -> Result<Store> {
     if !config.signing_key.exists() {
         return Err(anyhow!(
