@@ -719,12 +719,18 @@ pub(crate) struct TokenCreated {
     token: String,
 }
 
+/// A page of the caller's own tokens, oldest first (`?limit=`, `?after=` the `Kuzet-Next-Cursor` header).
 pub(crate) async fn tokens(
     State(state): State<ApiState>,
     Extension(a): Extension<Authed>,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let list = state.db().api_tokens(a.scope()?).await?;
-    Ok(json_list::<_, TokenView>(&list))
+    let page = crate::incidents::Page::from_query(&query)?;
+    let (list, next) = state
+        .db()
+        .api_tokens_page(a.scope()?, page.after, page.limit)
+        .await?;
+    Ok(page.answer(list.iter().map(TokenView::from).collect(), next))
 }
 
 #[derive(Deserialize, JsonSchema)]

@@ -127,13 +127,13 @@ pub(crate) async fn obligations(
 
 /// A list's page as asked: `?limit=` (1–500, default 100) and `?after=` the cursor the previous page answered in
 /// its `Kuzet-Next-Cursor` header (absent on the last page). Any other parameter is refused.
-struct Page<'q> {
-    limit: u32,
-    after: Option<&'q str>,
+pub(crate) struct Page<'q> {
+    pub limit: u32,
+    pub after: Option<&'q str>,
 }
 
 impl<'q> Page<'q> {
-    fn from_query(query: &'q HashMap<String, String>) -> Result<Self, ApiError> {
+    pub(crate) fn from_query(query: &'q HashMap<String, String>) -> Result<Self, ApiError> {
         Self::from_query_with(query, &[])
     }
 
@@ -167,7 +167,11 @@ impl<'q> Page<'q> {
     }
 
     /// The page's items as a JSON array, with the next page's cursor in the header when there is one.
-    fn answer<T: serde::Serialize>(&self, items: Vec<T>, next: Option<String>) -> Response {
+    pub(crate) fn answer<T: serde::Serialize>(
+        &self,
+        items: Vec<T>,
+        next: Option<String>,
+    ) -> Response {
         let mut response = Json(items).into_response();
         // A cursor is digits, a dot and an object id: always a valid header value.
         if let Some(value) = next.and_then(|n| axum::http::HeaderValue::from_str(&n).ok()) {

@@ -76,8 +76,13 @@ fn parameters(path: &str, action: &str) -> Vec<Value> {
     all
 }
 
-/// The lists answered in pages: newest first, the next page's cursor in the `Kuzet-Next-Cursor` header.
-const PAGED: &[&str] = &["incident.list", "obligation.list", "alert.list"];
+/// The lists answered in pages (each in its own order), the next page's cursor in the `Kuzet-Next-Cursor` header.
+const PAGED: &[&str] = &[
+    "incident.list",
+    "obligation.list",
+    "alert.list",
+    "token.list",
+];
 
 fn operation(spec: &RouteSpec, shapes: Shapes, generator: &mut schemars::SchemaGenerator) -> Value {
     let (access, permission) = match spec.access {

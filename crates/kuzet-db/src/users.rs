@@ -973,9 +973,22 @@ impl Db {
         Ok((record, secret))
     }
 
-    /// The scope user's own API tokens (for [`Permission::TokensOwn`]).
+    /// The scope user's own API tokens, oldest first (never their secrets).
     pub async fn api_tokens(&self, scope: &Scope) -> Result<Vec<ApiTokenRecord>, DbError> {
+        Ok(self.api_tokens_page(scope, None, u32::MAX).await?.0)
+    }
+
+    /// A page of the scope user's own API tokens, oldest first (ties by id), and the next page's cursor when
+    /// there is one: two queries whatever the page holds (the tokens, then the tenants of all of them).
+    pub async fn api_tokens_page(
+        &self,
+        scope: &Scope,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<(Vec<ApiTokenRecord>, Option<String>), DbError> {
         require_permission(scope, Permission::TokensOwn)?;
+        let request = crate::incidents::PageRequest::new(cursor, limit)?;
+        let (after_ms, after_id) = request.after().unwrap_or((i64::MIN, ""));
         type Row = (
             String,
             String,
@@ -987,15 +1000,25 @@ impl Db {
             Option<i64>,
             Option<i64>,
         );
-        let rows: Vec<Row> = on_pool!(self, pool => sqlx::query_as("SELECT id, user_id, name, role, all_tenants, created_ms, expires_ms, revoked_ms, last_used_ms FROM api_tokens WHERE user_id = $1 ORDER BY created_ms, id")
-            .bind(scope.user().as_str()).fetch_all(pool).await.map_err(DbError::query("api tokens"))?);
+        let user = scope.user().as_str();
+        let (rows, tenants): (Vec<Row>, Vec<(String, String)>) = on_pool!(self, pool => (
+            sqlx::query_as("SELECT id, user_id, name, role, all_tenants, created_ms, expires_ms, revoked_ms, last_used_ms FROM api_tokens WHERE user_id = $1 AND (created_ms > $2 OR (created_ms = $2 AND id > $3)) ORDER BY created_ms, id LIMIT $4")
+                .bind(user).bind(after_ms).bind(after_id).bind(request.fetch())
+                .fetch_all(pool).await.map_err(DbError::query("api tokens"))?,
+            sqlx::query_as("SELECT t.token_id, t.tenant_id FROM api_token_tenants t JOIN api_tokens k ON k.id = t.token_id WHERE k.user_id = $1 ORDER BY t.tenant_id")
+                .bind(user).fetch_all(pool).await.map_err(DbError::query("api token tenants"))?,
+        ));
+        let mut by_token: std::collections::HashMap<&str, Vec<TenantId>> =
+            std::collections::HashMap::new();
+        for (token, tenant) in &tenants {
+            by_token
+                .entry(token.as_str())
+                .or_default()
+                .push(TenantId::new(tenant.as_str()).map_err(corrupt("tenant id"))?);
+        }
         let mut out = Vec::with_capacity(rows.len());
         for (id, user, name, role, all, created, expires, revoked, last_used) in rows {
-            let tenants = if all {
-                None
-            } else {
-                Some(self.token_tenants(&id).await?)
-            };
+            let tenants = (!all).then(|| by_token.remove(id.as_str()).unwrap_or_default());
             out.push(ApiTokenRecord {
                 id: ObjectId::new(id).map_err(corrupt("token id"))?,
                 user: UserId::new(user).map_err(corrupt("user id"))?,
@@ -1008,7 +1031,7 @@ impl Db {
                 last_used: last_used.map(ts),
             });
         }
-        Ok(out)
+        Ok(request.finish(out, |t| (t.created.as_millisecond(), t.id.to_string())))
     }
 
     /// Revokes one of the scope user's own tokens; another user's token is "not found".

@@ -467,6 +467,66 @@ async fn suite(db: Db) {
     let tokens = db.api_tokens(&own).await.unwrap();
     assert_eq!(tokens.len(), 1);
     assert_eq!(tokens[0].id, record.id);
+    // More tokens, some in the same millisecond: pages of two give every token once, oldest first, each with its
+    // tenants (read for all of them at once).
+    for i in 0..4 {
+        db.create_api_token(
+            &analyst,
+            &own,
+            &NewApiToken {
+                name: format!("feed-{i}"),
+                role: ANALYST.into(),
+                tenants: (i % 2 == 0).then(|| vec![t("akimat")]),
+                expires: later + SignedDuration::from_hours(1),
+            },
+            later + SignedDuration::from_millis(i / 2),
+        )
+        .await
+        .unwrap();
+    }
+    let all = db.api_tokens(&own).await.unwrap();
+    assert_eq!(all.len(), 5);
+    let mut walked = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let (page, next) = db
+            .api_tokens_page(&own, cursor.as_deref(), 2)
+            .await
+            .unwrap();
+        assert!(page.len() <= 2);
+        walked.extend(page);
+        match next {
+            Some(n) => cursor = Some(n),
+            None => break,
+        }
+    }
+    assert_eq!(walked, all);
+    assert!(
+        all.windows(2)
+            .all(|w| (w[0].created, w[0].id.as_str()) < (w[1].created, w[1].id.as_str()))
+    );
+    assert_eq!(
+        all.iter()
+            .filter(|k| k.tenants == Some(vec![t("akimat")]))
+            .count(),
+        3
+    );
+    assert!(
+        db.api_tokens_page(&own, Some("not-a-cursor"), 2)
+            .await
+            .is_err()
+    );
+    for extra in all.iter().filter(|k| k.id != record.id) {
+        db.revoke_api_token(&own, &extra.id, later).await.unwrap();
+    }
+    let tokens: Vec<_> = db
+        .api_tokens(&own)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|k| k.revoked.is_none())
+        .collect();
+    assert_eq!(tokens.len(), 1);
     let admin_own = admin.scope(Permission::TokensOwn, later).unwrap();
     assert!(db.api_tokens(&admin_own).await.unwrap().is_empty());
     assert!(matches!(

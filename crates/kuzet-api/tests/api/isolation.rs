@@ -155,6 +155,39 @@ async fn another_tenants_objects_are_never_returned() {
     );
     let list = h.call(Method::GET, "/api/v1/tokens", &analyst, None).await;
     let id = list.json[0]["id"].as_str().unwrap().to_owned();
+    // The list comes in pages: a second token, pages of one, each token once, oldest first.
+    let second = h
+        .call(
+            Method::POST,
+            "/api/v1/tokens",
+            &analyst,
+            Some(json!({"name": "y", "role": "analyst", "expires": expires})),
+        )
+        .await;
+    assert_eq!(second.status, 201, "{}", second.text);
+    let first_page = h
+        .call(Method::GET, "/api/v1/tokens?limit=1", &analyst, None)
+        .await;
+    assert_eq!(first_page.json.as_array().unwrap().len(), 1);
+    assert_eq!(first_page.json[0]["id"], id.as_str());
+    let cursor = first_page.headers["kuzet-next-cursor"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let next_page = h
+        .call(
+            Method::GET,
+            &format!("/api/v1/tokens?limit=1&after={cursor}"),
+            &analyst,
+            None,
+        )
+        .await;
+    assert_eq!(
+        next_page.json[0]["id"], second.json["id"],
+        "{}",
+        next_page.text
+    );
+    assert!(next_page.headers.get("kuzet-next-cursor").is_none());
     assert_eq!(
         h.call(
             Method::DELETE,
