@@ -356,7 +356,7 @@ pub fn search(set: &DataSet, repeat: usize) -> Result<()> {
     // Top values and distinct count of a field over every match, from the index's terms (`"values"`).
     for (text, field, range) in [
         ("*", "user.name", whole),
-        ("event.code:4624", "source.ip", whole),
+        ("event.code:4624", "winlog.event_data.IpAddress", whole),
         ("*", "host.name", day),
     ] {
         let query = kuzet_query::parse(text)?;
