@@ -230,12 +230,9 @@ pub fn scan(
         .zip(tallies)
         .map(|((field, size), tally)| {
             let distinct = tally.len() as u64;
-            let mut top: Vec<(String, u64)> = tally.into_iter().collect();
-            top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-            top.truncate(*size);
             kuzet_index::FieldValues {
                 field: field.clone(),
-                top,
+                top: kuzet_index::most_frequent(tally, *size),
                 distinct,
                 distinct_exact: true,
                 exact: true,
@@ -426,9 +423,7 @@ pub fn field_list(events: &[(Key, Event)]) -> FieldList {
         fields: stats
             .into_iter()
             .map(|(name, stat)| {
-                let mut top: Vec<(String, u64)> = stat.values.into_iter().collect();
-                top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-                top.truncate(TOP_VALUES);
+                let top = kuzet_index::most_frequent(stat.values, TOP_VALUES);
                 FieldStat {
                     name: name.to_owned(),
                     kind: stat.kind,

@@ -25,7 +25,7 @@ pub use search::{
     Buckets, EXACT_TOTAL_LIMIT, Fetch, Histogram, IndexSearcher, Key, MAX_BUCKETS, Order, Page,
     Request, auto_interval,
 };
-pub use values::{FieldValues, MAX_VALUES, check_field as check_values_field};
+pub use values::{FieldValues, MAX_VALUES, check_field as check_values_field, most_frequent};
 
 /// The partitions the index holds for `tenant`, oldest first.
 pub fn partitions(dir: &Path, tenant: &TenantId) -> Result<Vec<PartitionKey>, IndexError> {
