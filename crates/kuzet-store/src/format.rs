@@ -535,10 +535,7 @@ impl Checkpoint {
         if !well_formed {
             return false;
         }
-        let Some(sig) = hex::decode(&self.sig)
-            .ok()
-            .and_then(|b| <[u8; 64]>::try_from(b).ok())
-        else {
+        let Some(sig) = lower_hex::<64>(&self.sig) else {
             return false;
         };
         key.verify(&self.message(), &sig)
@@ -567,6 +564,15 @@ impl Checkpoint {
 }
 
 fn hex32(text: &str) -> Option<Hash> {
+    lower_hex(text)
+}
+
+/// Decodes lowercase hex of exactly `N` bytes. Upper case is refused: every hex field of the signed logs has one
+/// spelling, so a re-cased signature (not covered by the message it signs) cannot pass as the line that was written.
+pub(crate) fn lower_hex<const N: usize>(text: &str) -> Option<[u8; N]> {
+    if !text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        return None;
+    }
     hex::decode(text).ok().and_then(|b| b.try_into().ok())
 }
 

@@ -116,9 +116,7 @@ impl Tombstone {
 
     pub fn signature_ok(&self, key: &VerifyingKey) -> bool {
         self.v == Self::VERSION
-            && hex::decode(&self.sig)
-                .ok()
-                .and_then(|b| <[u8; 64]>::try_from(b).ok())
+            && crate::format::lower_hex::<64>(&self.sig)
                 .is_some_and(|sig| key.verify(&self.message(), &sig))
     }
 
@@ -587,6 +585,19 @@ mod tests {
         fn arbitrary_bytes_never_panic_the_reader(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048)) {
             let _ = read(&bytes, "alpha", &Signer::from_seed([3; 32]).verifying_key());
         }
+    }
+
+    #[test]
+    fn a_re_cased_signature_is_refused() {
+        let signer = Signer::from_seed([3; 32]);
+        let opened: Timestamp = "2022-03-01T06:00:00Z".parse().unwrap();
+        let mut t = tombstone(&signer, opened, 3, "2025-03-03T06:00:00Z".parse().unwrap());
+        assert!(t.signature_ok(&signer.verifying_key()));
+        t.sig = t.sig.to_uppercase();
+        assert!(!t.signature_ok(&signer.verifying_key()));
+        let (kept, problems) = read(t.to_line().as_bytes(), "alpha", &signer.verifying_key());
+        assert!(kept.is_empty());
+        assert_eq!(problems.len(), 1, "{problems:?}");
     }
 
     #[test]
