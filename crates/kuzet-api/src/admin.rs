@@ -328,16 +328,19 @@ pub(crate) struct SourceToken {
     sha256: String,
 }
 
+/// A page of a tenant's sources by id (`?limit=`, `?after=` the `Kuzet-Next-Cursor` header).
 pub(crate) async fn sources(
     State(state): State<ApiState>,
     Extension(a): Extension<Authed>,
     Path(tenant): Path<String>,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let list = state
+    let page = crate::incidents::Page::from_query(&query)?;
+    let (list, next) = state
         .db()
-        .sources(a.scope()?, &tenant_param(&tenant)?)
+        .sources_page(a.scope()?, &tenant_param(&tenant)?, page.after, page.limit)
         .await?;
-    Ok(json_list::<_, SourceView>(&list))
+    Ok(page.answer(list.iter().map(SourceView::from).collect(), next))
 }
 
 #[derive(Deserialize, JsonSchema)]
@@ -538,12 +541,18 @@ pub(crate) struct Credentials {
     one_time_password: String,
 }
 
+/// A page of users by id (`?limit=`, `?after=` the `Kuzet-Next-Cursor` header).
 pub(crate) async fn users(
     State(state): State<ApiState>,
     Extension(a): Extension<Authed>,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let list = state.db().users(a.scope()?).await?;
-    Ok(json_list::<_, UserView>(&list))
+    let page = crate::incidents::Page::from_query(&query)?;
+    let (list, next) = state
+        .db()
+        .users_page(a.scope()?, page.after, page.limit)
+        .await?;
+    Ok(page.answer(list.iter().map(UserView::from).collect(), next))
 }
 
 #[derive(Deserialize, JsonSchema)]
@@ -831,12 +840,18 @@ impl From<&AccessGrant> for GrantView {
     }
 }
 
+/// A page of grants, newest first (`?limit=`, `?after=` the `Kuzet-Next-Cursor` header).
 pub(crate) async fn grants(
     State(state): State<ApiState>,
     Extension(a): Extension<Authed>,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let list = state.db().grants(a.scope()?).await?;
-    Ok(json_list::<_, GrantView>(&list))
+    let page = crate::incidents::Page::from_query(&query)?;
+    let (list, next) = state
+        .db()
+        .grants_page(a.scope()?, page.after, page.limit)
+        .await?;
+    Ok(page.answer(list.iter().map(GrantView::from).collect(), next))
 }
 
 #[derive(Deserialize, JsonSchema)]

@@ -82,6 +82,9 @@ const PAGED: &[&str] = &[
     "obligation.list",
     "alert.list",
     "token.list",
+    "source.list",
+    "user.list",
+    "grant.list",
 ];
 
 fn operation(spec: &RouteSpec, shapes: Shapes, generator: &mut schemars::SchemaGenerator) -> Value {

@@ -168,16 +168,7 @@ impl Db {
 
     async fn tenant_sources(&self, tenant: Option<&TenantId>) -> Result<Vec<Source>, DbError> {
         let (rows, identities): (Vec<SourceRow>, Vec<(String, String, String)>) = match tenant {
-            Some(t) => {
-                let sql = format!(
-                    "SELECT {SOURCE_COLUMNS} FROM sources WHERE tenant_id = $1 ORDER BY id"
-                );
-                let ids = "SELECT i.source_id, i.kind, i.value FROM source_identities i JOIN sources s ON s.id = i.source_id WHERE s.tenant_id = $1 ORDER BY i.kind, i.value";
-                on_pool!(self, pool => (
-                    sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(t.as_str()).fetch_all(pool).await.map_err(DbError::query("sources"))?,
-                    sqlx::query_as(ids).bind(t.as_str()).fetch_all(pool).await.map_err(DbError::query("source identities"))?,
-                ))
-            }
+            Some(t) => return self.tenant_sources_after(t, "", i64::MAX).await,
             None => {
                 let sql = format!("SELECT {SOURCE_COLUMNS} FROM sources ORDER BY id");
                 let ids =
@@ -188,6 +179,34 @@ impl Db {
                 ))
             }
         };
+        Self::assemble_sources(rows, identities)
+    }
+
+    /// At most `limit` sources of `tenant` with ids after `after`, by id, with their identities: two queries.
+    async fn tenant_sources_after(
+        &self,
+        tenant: &TenantId,
+        after: &str,
+        limit: i64,
+    ) -> Result<Vec<Source>, DbError> {
+        let page = "SELECT id FROM sources WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3";
+        let sql = format!("SELECT {SOURCE_COLUMNS} FROM sources WHERE id IN ({page}) ORDER BY id");
+        let ids = format!(
+            "SELECT source_id, kind, value FROM source_identities WHERE source_id IN ({page}) ORDER BY kind, value"
+        );
+        let (rows, identities): (Vec<SourceRow>, Vec<(String, String, String)>) = on_pool!(self, pool => (
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(tenant.as_str()).bind(after).bind(limit)
+                .fetch_all(pool).await.map_err(DbError::query("sources"))?,
+            sqlx::query_as(sqlx::AssertSqlSafe(ids.as_str())).bind(tenant.as_str()).bind(after).bind(limit)
+                .fetch_all(pool).await.map_err(DbError::query("source identities"))?,
+        ));
+        Self::assemble_sources(rows, identities)
+    }
+
+    fn assemble_sources(
+        rows: Vec<SourceRow>,
+        identities: Vec<(String, String, String)>,
+    ) -> Result<Vec<Source>, DbError> {
         let mut by_source: std::collections::HashMap<String, Vec<SourceIdentity>> =
             Default::default();
         for (source, kind, value) in identities {
@@ -399,9 +418,27 @@ impl Db {
 
     /// A tenant's sources with their identities (for [`Permission::SourcesRead`]).
     pub async fn sources(&self, scope: &Scope, tenant: &TenantId) -> Result<Vec<Source>, DbError> {
+        Ok(self.sources_page(scope, tenant, None, u32::MAX).await?.0)
+    }
+
+    /// A page of a tenant's sources by id with their identities (for [`Permission::SourcesRead`]), and the next
+    /// page's cursor when there is one.
+    pub async fn sources_page(
+        &self,
+        scope: &Scope,
+        tenant: &TenantId,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<(Vec<Source>, Option<String>), DbError> {
         require(scope, Permission::SourcesRead, tenant)?;
         self.tenant_unscoped(tenant).await?;
-        self.tenant_sources(Some(tenant)).await
+        let request = crate::incidents::PageRequest::new(cursor, limit)?;
+        // Sources are sorted by id alone: the cursor's sort key is always 0.
+        let after = request.after().map_or("", |(_, id)| id);
+        let page = self
+            .tenant_sources_after(tenant, after, request.fetch())
+            .await?;
+        Ok(request.finish(page, |s| (0, s.id.to_string())))
     }
 
     /// Creates a source (for [`Permission::SourcesManage`]). Its facility must be one of its tenant's.

@@ -767,7 +767,9 @@ impl PageRequest {
             .map(|text| {
                 text.split_once('.')
                     .and_then(|(key, id)| Some((key.parse::<i64>().ok()?, id)))
-                    .filter(|(_, id)| ObjectId::new(*id).is_ok())
+                    // User ids allow the most characters of the ids lists are sorted by (objects', sources' and
+                    // users'); the id is only ever a bound parameter.
+                    .filter(|(_, id)| UserId::new(*id).is_ok())
                     .map(|(key, id)| (key, id.to_owned()))
                     .ok_or_else(|| {
                         DbError::invalid(format!("cursor `{text}`"), "not a cursor of this list")

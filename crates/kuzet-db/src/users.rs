@@ -262,16 +262,37 @@ impl Db {
 
     /// Every user (for [`Permission::UsersManage`]).
     pub async fn users(&self, scope: &Scope) -> Result<Vec<UserRecord>, DbError> {
+        Ok(self.users_page(scope, None, u32::MAX).await?.0)
+    }
+
+    /// A page of users by id (for [`Permission::UsersManage`]), and the next page's cursor when there is one:
+    /// three queries whatever the page holds (the users, then the roles and the tenants of the page's users).
+    pub async fn users_page(
+        &self,
+        scope: &Scope,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<(Vec<UserRecord>, Option<String>), DbError> {
         require_permission(scope, Permission::UsersManage)?;
+        let request = crate::incidents::PageRequest::new(cursor, limit)?;
+        // Users are sorted by id alone: the cursor's sort key is always 0.
+        let after = request.after().map_or("", |(_, id)| id);
         type Row = (String, String, bool, Option<String>, i64, Option<i64>, bool);
         type Pairs = Vec<(String, String)>;
+        const PAGE: &str = "SELECT id FROM users WHERE id > $1 ORDER BY id LIMIT $2";
         let (rows, roles, tenants): (Vec<Row>, Pairs, Pairs) = on_pool!(self, pool => (
-            sqlx::query_as("SELECT id, display_name, must_change_password, totp_secret, failed_logins, locked_until_ms, disabled FROM users ORDER BY id")
+            sqlx::query_as("SELECT id, display_name, must_change_password, totp_secret, failed_logins, locked_until_ms, disabled FROM users WHERE id > $1 ORDER BY id LIMIT $2")
+                .bind(after).bind(request.fetch())
                 .fetch_all(pool).await.map_err(DbError::query("users"))?,
-            sqlx::query_as("SELECT user_id, role FROM user_roles ORDER BY role").fetch_all(pool).await.map_err(DbError::query("user roles"))?,
-            sqlx::query_as("SELECT user_id, tenant_id FROM user_tenants ORDER BY tenant_id").fetch_all(pool).await.map_err(DbError::query("user tenants"))?,
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT user_id, role FROM user_roles WHERE user_id IN ({PAGE}) ORDER BY role")))
+                .bind(after).bind(request.fetch())
+                .fetch_all(pool).await.map_err(DbError::query("user roles"))?,
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT user_id, tenant_id FROM user_tenants WHERE user_id IN ({PAGE}) ORDER BY tenant_id")))
+                .bind(after).bind(request.fetch())
+                .fetch_all(pool).await.map_err(DbError::query("user tenants"))?,
         ));
-        rows.into_iter()
+        let users = rows
+            .into_iter()
             .map(
                 |(id, display_name, must_change, totp, failed, locked, disabled)| {
                     Ok(UserRecord {
@@ -295,7 +316,8 @@ impl Db {
                     })
                 },
             )
-            .collect()
+            .collect::<Result<Vec<_>, DbError>>()?;
+        Ok(request.finish(users, |u| (0, u.id.to_string())))
     }
 
     async fn update_user(
@@ -1111,13 +1133,54 @@ impl Db {
 
     /// Every grant (for [`Permission::GrantsManage`]), newest first.
     pub async fn grants(&self, scope: &Scope) -> Result<Vec<AccessGrant>, DbError> {
+        Ok(self.grants_page(scope, None, u32::MAX).await?.0)
+    }
+
+    /// A page of the grants of the scope's tenants (for [`Permission::GrantsManage`]), newest first, and the
+    /// next page's cursor when there is one. Grants of tenants outside the scope are skipped in the database's
+    /// order, so pages stay full however the tenants interleave.
+    pub async fn grants_page(
+        &self,
+        scope: &Scope,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<(Vec<AccessGrant>, Option<String>), DbError> {
         require_permission(scope, Permission::GrantsManage)?;
-        let rows: Vec<GrantRow> = on_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {GRANT_COLUMNS} FROM access_grants ORDER BY created_ms DESC, id")))
-            .fetch_all(pool).await.map_err(DbError::query("access grants"))?);
-        rows.into_iter()
-            .map(grant)
-            .filter(|g| g.as_ref().map_or(true, |g| scope.permits(&g.tenant)))
-            .collect()
+        let request = crate::incidents::PageRequest::new(cursor, limit)?;
+        // Newest first: the cursor's key is the negated creation time, so "after" keeps meaning "greater".
+        let (mut key, mut id) = request
+            .after()
+            .map_or((i64::MIN, String::new()), |(k, i)| (k, i.to_owned()));
+        let mut page = Vec::new();
+        loop {
+            type Row = (
+                String,
+                String,
+                String,
+                i64,
+                i64,
+                Option<i64>,
+                String,
+                String,
+                i64,
+            );
+            let rows: Vec<Row> = on_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {GRANT_COLUMNS}, created_ms FROM access_grants WHERE -created_ms > $1 OR (-created_ms = $1 AND id > $2) ORDER BY created_ms DESC, id LIMIT $3")))
+                .bind(key).bind(&id).bind(request.fetch())
+                .fetch_all(pool).await.map_err(DbError::query("access grants"))?);
+            let exhausted = i64::try_from(rows.len()).unwrap_or(i64::MAX) < request.fetch();
+            for (gid, user, tenant, starts, ends, revoked, reason, by, created) in rows {
+                (key, id) = (-created, gid.clone());
+                let g = grant((gid, user, tenant, starts, ends, revoked, reason, by))?;
+                if scope.permits(&g.tenant) {
+                    page.push((g, -created));
+                }
+            }
+            if exhausted || i64::try_from(page.len()).unwrap_or(i64::MAX) >= request.fetch() {
+                break;
+            }
+        }
+        let (page, next) = request.finish(page, |(g, key)| (*key, g.id.to_string()));
+        Ok((page.into_iter().map(|(g, _)| g).collect(), next))
     }
 
     /// Ends a grant now.

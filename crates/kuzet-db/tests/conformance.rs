@@ -357,6 +357,21 @@ async fn suite(db: Db) {
     );
     let listed = db.users(&users).await.unwrap();
     assert_eq!(listed.len(), 5);
+    // Pages of two, walked by cursor, are the whole list (the cursor SQL is each backend's).
+    let mut walked = Vec::new();
+    let mut cursor = None;
+    loop {
+        let (page, next) = db.users_page(&users, cursor.as_deref(), 2).await.unwrap();
+        walked.extend(page.into_iter().map(|u| u.id));
+        match next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(
+        walked,
+        listed.iter().map(|u| u.id.clone()).collect::<Vec<_>>()
+    );
     assert!(
         matches!(
             db.system_undo_bootstrap_admin(&u("admin")).await,
@@ -598,6 +613,8 @@ async fn suite(db: Db) {
             .permits(&t("bank"))
     );
     assert_eq!(db.grants(&grants).await.unwrap().len(), 1);
+    let (first, next) = db.grants_page(&grants, None, 1).await.unwrap();
+    assert_eq!((first.len(), next), (1, None));
 
     // Incidents: opened, confirmed (clocks and plan tasks stored), worked, isolated by tenant.
     let rules = IncidentRules::embedded().unwrap();

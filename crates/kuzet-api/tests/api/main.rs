@@ -7,4 +7,5 @@ mod contract;
 mod harness;
 mod incidents;
 mod isolation;
+mod pages;
 mod rbac;
