@@ -5,13 +5,14 @@
 //!
 //! Pure: no I/O, no clock, no environment. The calendar arrives as text, time as a parameter. Computed in
 //! Kazakhstan local time (UTC+5 since 1 March 2024), returned as UTC instants. Must depend on kuzet-model only.
-//! Incidents are persisted by `kuzet-db` and worked through `kuzet-api`; evidence, notifications and reports are
-//! later work.
+//! Incidents are persisted by `kuzet-db` and worked through `kuzet-api`; the notices and reports rendered here are
+//! delivered and served by them.
 
 mod calendar;
 mod clocks;
 mod error;
 mod incident;
+mod notice;
 mod plans;
 mod report;
 mod rubric;
@@ -21,6 +22,7 @@ pub use clocks::{ClockState, Obligation, Quarter, clock_state, due};
 pub use error::CasesError;
 pub use incident::{Category, Incident, LevelDecision, Status, Transition};
 pub use kuzet_model::Criticality;
+pub use notice::{Notice, NoticeFacts, NoticeKind, render_notice};
 pub use plans::{DEFAULT_PLAN, MANDATORY_MEASURES, PlanTask, ResponsePlan, TaskKind, Title};
 pub use report::{IncidentReport, Lang, ReportKind, ReportRow};
 pub use rubric::{Assessment, DEFAULT_RUBRIC, Facts, Rubric};

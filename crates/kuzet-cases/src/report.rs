@@ -69,9 +69,9 @@ pub struct IncidentReport {
 }
 
 /// (en, ru, kk)
-type Words = (&'static str, &'static str, &'static str);
+pub(crate) type Words = (&'static str, &'static str, &'static str);
 
-fn pick(lang: Lang, words: Words) -> &'static str {
+pub(crate) fn pick(lang: Lang, words: Words) -> &'static str {
     match lang {
         Lang::En => words.0,
         Lang::Ru => words.1,
@@ -113,10 +113,10 @@ const COLUMNS: [Words; 9] = [
     ("Personal data", "Персональные данные", "Дербес деректер"),
     ("Measures taken", "Принятые меры", "Қабылданған шаралар"),
 ];
-const YES: Words = ("yes", "да", "иә");
-const NO: Words = ("no", "нет", "жоқ");
+pub(crate) const YES: Words = ("yes", "да", "иә");
+pub(crate) const NO: Words = ("no", "нет", "жоқ");
 
-fn status(lang: Lang, s: Status) -> &'static str {
+pub(crate) fn status(lang: Lang, s: Status) -> &'static str {
     pick(
         lang,
         match s {
@@ -135,7 +135,7 @@ fn status(lang: Lang, s: Status) -> &'static str {
     )
 }
 
-fn category(lang: Lang, c: Category) -> &'static str {
+pub(crate) fn category(lang: Lang, c: Category) -> &'static str {
     // Russian uses KZ-CERT's own names; English and Kazakh are ours: (en, kk).
     let (en, kk) = match c {
         Category::DenialOfService => ("DoS/DDoS attack", "DoS/DDoS-шабуыл"),
@@ -159,7 +159,7 @@ fn category(lang: Lang, c: Category) -> &'static str {
     }
 }
 
-fn level(lang: Lang, l: Criticality) -> String {
+pub(crate) fn level(lang: Lang, l: Criticality) -> String {
     let name = pick(
         lang,
         [
@@ -184,7 +184,7 @@ fn quarter_label(lang: Lang, q: Quarter) -> String {
 }
 
 /// Kazakhstan local time, to the minute.
-fn local(t: Timestamp) -> String {
+pub(crate) fn local(t: Timestamp) -> String {
     crate::clocks::kz_local_text(t)
 }
 

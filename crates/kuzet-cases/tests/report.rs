@@ -154,3 +154,27 @@ fn csv_cells_that_a_spreadsheet_would_run_are_neutralized() {
         }
     }
 }
+
+#[test]
+fn confirmed_incident_notice_in_three_languages() {
+    let facts = kuzet_cases::NoticeFacts {
+        organization: "Akimat of Astana".into(),
+        incident: "4f2c0000000000000000000000000001".into(),
+        title: "Password guessing on the \"e-Akimat\" portal <sshd>".into(),
+        category: Category::PasswordAttack,
+        level: Criticality::new(3).unwrap(),
+        status: Status::Confirmed,
+        detected: "2026-12-04T06:00:00Z".parse().unwrap(),
+        confirmed: Some("2026-12-04T06:10:00Z".parse().unwrap()),
+        facilities: vec!["portal".into(), "dc-1".into()],
+        personal_data: false,
+    };
+    for lang in [Lang::Kk, Lang::Ru, Lang::En] {
+        let notice =
+            kuzet_cases::render_notice(kuzet_cases::NoticeKind::IncidentConfirmed, &facts, lang);
+        check(
+            &format!("notice.confirmed.{}.txt", lang.code()),
+            &format!("Subject: {}\n\n{}", notice.subject, notice.body),
+        );
+    }
+}

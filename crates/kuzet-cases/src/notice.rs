@@ -1,0 +1,194 @@
+//! What Kuzet tells people about an incident, in Kazakh, Russian or English: the notice to a tenant's contacts
+//! when an incident is confirmed (R15 wants the facility owner told at once). Pure: the caller gathers the facts
+//! and delivers the text (e-mail, webhook); rendering is plain text, so nothing in it is markup.
+
+use jiff::Timestamp;
+use kuzet_model::Criticality;
+
+use crate::report::{NO, Words, YES, category, level, local, pick, status};
+use crate::{Category, Lang, Status};
+
+/// Why a notice is sent; the stable name is stored with it and sent in webhooks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeKind {
+    /// An incident of the tenant was confirmed (R15: tell the owner at once).
+    IncidentConfirmed,
+}
+
+impl NoticeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoticeKind::IncidentConfirmed => "incident.confirmed",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        (name == "incident.confirmed").then_some(NoticeKind::IncidentConfirmed)
+    }
+}
+
+/// The facts a notice about an incident states.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoticeFacts {
+    pub organization: String,
+    pub incident: String,
+    pub title: String,
+    pub category: Category,
+    pub level: Criticality,
+    pub status: Status,
+    pub detected: Timestamp,
+    pub confirmed: Option<Timestamp>,
+    pub facilities: Vec<String>,
+    pub personal_data: bool,
+}
+
+/// A rendered notice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub subject: String,
+    pub body: String,
+}
+
+const SUBJECT: Words = (
+    "Information security incident confirmed",
+    "Подтверждён инцидент информационной безопасности",
+    "Ақпараттық қауіпсіздік инциденті расталды",
+);
+const OPENING: Words = (
+    "The operational information security center (ISOC) informs you that an information security incident at your \
+     organization has been confirmed.",
+    "Оперативный центр информационной безопасности (ОЦИБ) сообщает о подтверждении инцидента информационной \
+     безопасности в вашей организации.",
+    "Ақпараттық қауіпсіздіктің жедел орталығы (АҚЖО) сіздің ұйымыңызда ақпараттық қауіпсіздік инцидентінің \
+     расталғанын хабарлайды.",
+);
+const ORGANIZATION: Words = ("Organization", "Организация", "Ұйым");
+const INCIDENT: Words = ("Incident", "Инцидент", "Инцидент");
+const DESCRIPTION: Words = ("Description", "Описание", "Сипаттама");
+const CATEGORY: Words = ("Category", "Категория", "Санат");
+const LEVEL: Words = (
+    "Criticality level",
+    "Уровень критичности",
+    "Сындылық деңгейі",
+);
+const STATUS: Words = ("Status", "Статус", "Мәртебе");
+const DETECTED: Words = ("Detected", "Обнаружен", "Анықталды");
+const CONFIRMED: Words = ("Confirmed", "Подтверждён", "Расталды");
+const FACILITIES: Words = (
+    "Facilities affected",
+    "Затронутые объекты",
+    "Зардап шеккен объектілер",
+);
+const NOT_NAMED: Words = ("not named yet", "пока не указаны", "әлі көрсетілмеген");
+const PERSONAL_DATA: Words = (
+    "Personal data involved",
+    "Затронуты персональные данные",
+    "Дербес деректер қамтылған",
+);
+const TIME_NOTE: Words = (
+    "Times are Kazakhstan time.",
+    "Время указано по времени Казахстана.",
+    "Уақыт Қазақстан уақытымен көрсетілген.",
+);
+const CLOSING: Words = (
+    "The ISOC reports the incident to the National Coordination Center for Information Security within 15 minutes \
+     of its confirmation and follows the response plan. Contact your ISOC for the measures expected of you.",
+    "ОЦИБ направляет сведения об инциденте в Национальный координационный центр информационной безопасности в \
+     течение 15 минут после подтверждения и действует по плану реагирования. По мерам, ожидаемым от вашей \
+     организации, обращайтесь в ОЦИБ.",
+    "АҚЖО инцидент туралы мәліметтерді расталғаннан кейін 15 минут ішінде Ақпараттық қауіпсіздікті үйлестірудің \
+     ұлттық орталығына жібереді және ден қою жоспары бойынша әрекет етеді. Ұйымыңыздан күтілетін шаралар \
+     бойынша АҚЖО-ға хабарласыңыз.",
+);
+
+/// The notice of `kind` about an incident, in `lang`.
+pub fn render_notice(kind: NoticeKind, facts: &NoticeFacts, lang: Lang) -> Notice {
+    match kind {
+        NoticeKind::IncidentConfirmed => confirmed(facts, lang),
+    }
+}
+
+fn confirmed(f: &NoticeFacts, lang: Lang) -> Notice {
+    // Titles are typed by people: one line in the subject, whatever they hold.
+    let title: String = f
+        .title
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let subject = format!(
+        "[{}] {}: {} — {}",
+        f.level.value(),
+        pick(lang, SUBJECT),
+        f.organization,
+        title
+    );
+    let facilities = if f.facilities.is_empty() {
+        pick(lang, NOT_NAMED).to_owned()
+    } else {
+        f.facilities.join(", ")
+    };
+    let mut lines = vec![
+        pick(lang, OPENING).to_owned(),
+        String::new(),
+        format!("{}: {}", pick(lang, ORGANIZATION), f.organization),
+        format!("{}: {}", pick(lang, INCIDENT), f.incident),
+        format!("{}: {}", pick(lang, DESCRIPTION), title),
+        format!("{}: {}", pick(lang, CATEGORY), category(lang, f.category)),
+        format!("{}: {}", pick(lang, LEVEL), level(lang, f.level)),
+        format!("{}: {}", pick(lang, STATUS), status(lang, f.status)),
+        format!("{}: {}", pick(lang, DETECTED), local(f.detected)),
+    ];
+    if let Some(at) = f.confirmed {
+        lines.push(format!("{}: {}", pick(lang, CONFIRMED), local(at)));
+    }
+    lines.push(format!("{}: {facilities}", pick(lang, FACILITIES)));
+    lines.push(format!(
+        "{}: {}",
+        pick(lang, PERSONAL_DATA),
+        pick(lang, if f.personal_data { YES } else { NO })
+    ));
+    lines.push(pick(lang, TIME_NOTE).to_owned());
+    lines.push(String::new());
+    lines.push(pick(lang, CLOSING).to_owned());
+    let mut body = lines.join("\n");
+    body.push('\n');
+    Notice { subject, body }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(title: &str) -> NoticeFacts {
+        NoticeFacts {
+            organization: "Akimat".into(),
+            incident: "4f2c".into(),
+            title: title.into(),
+            category: Category::PasswordAttack,
+            level: Criticality::new(3).unwrap(),
+            status: Status::Confirmed,
+            detected: "2026-12-04T06:00:00Z".parse().unwrap(),
+            confirmed: Some("2026-12-04T06:10:00Z".parse().unwrap()),
+            facilities: vec![],
+            personal_data: true,
+        }
+    }
+
+    #[test]
+    fn a_title_cannot_add_lines_to_the_subject() {
+        let n = render_notice(
+            NoticeKind::IncidentConfirmed,
+            &facts("a\r\nBcc: x@y"),
+            Lang::En,
+        );
+        assert!(!n.subject.contains(['\r', '\n']), "{}", n.subject);
+        assert!(n.body.contains("Description: a  Bcc: x@y\n"), "{}", n.body);
+    }
+
+    #[test]
+    fn kinds_round_trip_by_name() {
+        let kind = NoticeKind::IncidentConfirmed;
+        assert_eq!(NoticeKind::parse(kind.as_str()), Some(kind));
+        assert_eq!(NoticeKind::parse("other"), None);
+    }
+}
