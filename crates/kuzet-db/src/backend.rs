@@ -96,6 +96,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0008_rule_files.sql"),
         postgres: include_str!("../migrations/postgres/0008_rule_files.sql"),
     },
+    Migration {
+        version: 9,
+        name: "notifications",
+        sqlite: include_str!("../migrations/sqlite/0009_notifications.sql"),
+        postgres: include_str!("../migrations/postgres/0009_notifications.sql"),
+    },
 ];
 
 /// The relational store. Cheap to clone.

@@ -148,7 +148,10 @@ impl Db {
         rows.into_iter().map(tenant_record).collect()
     }
 
-    async fn tenant_facilities(&self, tenant: Option<&TenantId>) -> Result<Vec<Facility>, DbError> {
+    pub(crate) async fn tenant_facilities(
+        &self,
+        tenant: Option<&TenantId>,
+    ) -> Result<Vec<Facility>, DbError> {
         let rows: Vec<FacilityRow> = match tenant {
             Some(t) => {
                 let sql = format!(

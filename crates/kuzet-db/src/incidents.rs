@@ -12,6 +12,7 @@ use kuzet_model::{Criticality, FacilityId, ObjectId, TenantId, UserId};
 
 use crate::backend::{on_pool, ts};
 use crate::directory::require;
+use crate::notifications::{CURRENT_CONTACTS, INSERT_NOTIFICATION, Outgoing, outbox_rows};
 use crate::secrets::random;
 use crate::{Db, DbError};
 
@@ -437,6 +438,17 @@ impl Db {
             Vec::new()
         };
         let stored = self.obligation_records(Some(id), &obligations, rules, now)?;
+        // The first confirmation tells the tenant's contacts (R15): written with the transition, delivered after.
+        let owner_obligation = stored.iter().find(|o| o.kind == "owner_notification");
+        let outgoing = match owner_obligation {
+            Some(o) => Some(Outgoing {
+                kind: kuzet_cases::NoticeKind::IncidentConfirmed,
+                incident: id,
+                owner_obligation: Some(&o.id),
+                facts: self.notice_facts(id, &incident).await?,
+            }),
+            None => None,
+        };
         on_pool!(self, pool => {
             let mut tx = pool.begin().await.map_err(DbError::query("incident"))?;
             let moved = sqlx::query("UPDATE incidents SET status = $1 WHERE id = $2 AND status = $3")
@@ -462,9 +474,49 @@ impl Db {
                     .bind(task.due.as_millisecond())
                     .execute(&mut *tx).await.map_err(DbError::query("plan task"))?;
             }
+            if let Some(out) = &outgoing {
+                let contacts: Vec<(String, String, String, String, String)> = sqlx::query_as(CURRENT_CONTACTS)
+                    .bind(tenant.as_str()).fetch_all(&mut *tx).await.map_err(DbError::query("contacts"))?;
+                for row in outbox_rows(out, &contacts)? {
+                    sqlx::query(INSERT_NOTIFICATION)
+                        .bind(row.id.as_str()).bind(tenant.as_str()).bind(row.kind).bind(&row.incident)
+                        .bind(&row.obligation).bind(&row.contact).bind(&row.channel).bind(&row.address)
+                        .bind(row.language).bind(&row.notice.subject).bind(&row.notice.body)
+                        .bind(now.as_millisecond())
+                        .execute(&mut *tx).await.map_err(DbError::query("notification"))?;
+                }
+            }
             tx.commit().await.map_err(DbError::query("incident"))?;
         });
         Ok(stored)
+    }
+
+    /// What a notice about incident `id` states: the organization's and facilities' names, the level decided.
+    async fn notice_facts(
+        &self,
+        id: &ObjectId,
+        incident: &Incident,
+    ) -> Result<kuzet_cases::NoticeFacts, DbError> {
+        let organization = self.tenant_unscoped(&incident.tenant).await?.tenant.name;
+        let facilities = self
+            .tenant_facilities(Some(&incident.tenant))
+            .await?
+            .into_iter()
+            .filter(|f| incident.facilities.contains(&f.id))
+            .map(|f| format!("{} ({})", f.name, f.id))
+            .collect();
+        Ok(kuzet_cases::NoticeFacts {
+            organization,
+            incident: id.to_string(),
+            title: incident.title.clone(),
+            category: incident.category,
+            level: incident.level.level(),
+            status: incident.status,
+            detected: incident.detected,
+            confirmed: incident.confirmed(),
+            facilities,
+            personal_data: incident.personal_data.is_some(),
+        })
     }
 
     /// Sets an analyst's level instead of the rubric's, with a reason (for [`Permission::IncidentsManage`]); the

@@ -18,6 +18,7 @@ mod directory;
 mod error;
 mod evidence;
 mod incidents;
+mod notifications;
 mod rule_files;
 mod rule_settings;
 mod secrets;
@@ -29,6 +30,10 @@ pub use directory::{NewSource, SourceToken, TenantRecord};
 pub use error::DbError;
 pub use evidence::{CustodyRecord, EvidenceItem};
 pub use incidents::{IncidentRecord, IncidentRules, IncidentStep, ObligationRecord, TaskRecord};
+pub use notifications::{
+    Backlog, CLAIM_LEASE, Channel, ContactRecord, ContactRole, Delivery, NewContact,
+    NotificationRecord, retry_delay,
+};
 pub use rule_files::{ImportOutcome, RuleFile};
 pub use rule_settings::{NewRuleException, RuleException, RuleSetting};
 pub use secrets::{AuthPolicy, PasswordPolicy, sha256_hex, totp_code};

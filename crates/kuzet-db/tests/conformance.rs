@@ -109,7 +109,7 @@ async fn onboard(db: &Db, user: &str, one_time: &str, now: Timestamp) -> (String
 async fn suite(db: Db) {
     let backend = db.backend();
     let now = at("2026-12-04T06:00:00Z");
-    assert_eq!(db.schema_version().await.unwrap(), 8, "{backend:?}");
+    assert_eq!(db.schema_version().await.unwrap(), 9, "{backend:?}");
 
     // The configuration file's directory lands in the database and comes back whole.
     db.system_apply_directory(&directory("10.1.0.0/24"), now)
@@ -846,6 +846,7 @@ async fn suite(db: Db) {
     )
     .await;
     rule_files(&db, later).await;
+    notifications(&db, &admin, &analyst, later).await;
     let event = kuzet_model::EventId::from_parts(1_800_000_000_000, 7);
     db.attach_evidence(
         &manage,
@@ -1142,6 +1143,224 @@ async fn suite(db: Db) {
 
 /// Alerts: hits of one key within the window are one alert that counts them and keeps the first events; a
 /// triaged alert takes no more hits; another tenant's alert is not found; pages follow the cursor.
+/// Contacts, and the outbox a confirmation writes to: claimed once per lease, retried, delivered, fulfilling the
+/// owner's obligation.
+async fn notifications(db: &Db, admin: &Principal, analyst: &Principal, now: Timestamp) {
+    use kuzet_cases::Lang;
+    use kuzet_db::{CLAIM_LEASE, Channel, ContactRole, NewContact};
+    let manage = admin.scope(Permission::TenantsManage, now).unwrap();
+    let contact = |role, channel, address: &str, language| NewContact {
+        tenant: t("akimat"),
+        role,
+        name: "Akim".into(),
+        channel,
+        address: address.into(),
+        language,
+    };
+    let (owner, none) = db
+        .create_contact(
+            &manage,
+            &contact(
+                ContactRole::Owner,
+                Channel::Email,
+                "akim@akimat.kz",
+                Lang::Kk,
+            ),
+            now,
+        )
+        .await
+        .unwrap();
+    assert!(none.is_none());
+    let (security, secret) = db
+        .create_contact(
+            &manage,
+            &contact(
+                ContactRole::Security,
+                Channel::Webhook,
+                "https://soc.akimat.kz/hook",
+                Lang::Ru,
+            ),
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!(secret.as_ref().map(String::len), Some(64));
+    assert!(matches!(
+        db.create_contact(
+            &manage,
+            &contact(ContactRole::Owner, Channel::Email, "nope", Lang::En),
+            now
+        )
+        .await
+        .unwrap_err(),
+        DbError::Invalid { .. }
+    ));
+    let read = analyst.scope(Permission::TenantsRead, now).unwrap();
+    let mut both = vec![owner.clone(), security.clone()];
+    both.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
+    assert_eq!(db.contacts(&read, &t("akimat")).await.unwrap(), both);
+
+    // Confirming an incident writes one notification per contact, in its language, with the transition.
+    let incidents = analyst.scope(Permission::IncidentsManage, now).unwrap();
+    let incident = Incident::new(
+        t("akimat"),
+        "brute force".into(),
+        Category::PasswordAttack,
+        kuzet_model::Criticality::new(2).unwrap(),
+        now,
+    );
+    let id = db
+        .create_incident(&incidents, &incident, now)
+        .await
+        .unwrap();
+    let created = db
+        .transition_incident(
+            &incidents,
+            &t("akimat"),
+            &id,
+            kuzet_db::IncidentStep {
+                to: Status::Confirmed,
+                reason: None,
+            },
+            now,
+            &IncidentRules::embedded().unwrap(),
+        )
+        .await
+        .unwrap();
+    let obligation = created
+        .iter()
+        .find(|o| o.kind == "owner_notification")
+        .unwrap()
+        .id
+        .clone();
+    let sent = analyst.scope(Permission::NotificationsRead, now).unwrap();
+    let (listed, next) = db
+        .notifications_page(&sent, &t("akimat"), None, 10)
+        .await
+        .unwrap();
+    assert!(next.is_none());
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    let to_owner = listed.iter().find(|n| n.contact == owner.id).unwrap();
+    assert_eq!(to_owner.obligation.as_ref(), Some(&obligation));
+    assert_eq!(
+        (to_owner.channel, to_owner.address.as_str()),
+        (Channel::Email, "akim@akimat.kz")
+    );
+    assert!(
+        to_owner.subject.contains("расталды"),
+        "{}",
+        to_owner.subject
+    );
+    assert!(to_owner.body.contains(id.as_str()), "{}", to_owner.body);
+    let to_security = listed.iter().find(|n| n.contact == security.id).unwrap();
+    assert!(to_security.obligation.is_none());
+    assert!(
+        to_security.subject.contains("Подтверждён"),
+        "{}",
+        to_security.subject
+    );
+    let (first, more) = db
+        .notifications_page(&sent, &t("akimat"), None, 1)
+        .await
+        .unwrap();
+    let (second, _) = db
+        .notifications_page(&sent, &t("akimat"), more.as_deref(), 1)
+        .await
+        .unwrap();
+    assert_eq!(first.into_iter().chain(second).collect::<Vec<_>>(), listed);
+
+    // Claimed once per lease; a failure waits for its retry; a delivery to the owner fulfils the obligation.
+    let claimed = db.system_claim_notifications(now, 10).await.unwrap();
+    assert_eq!(claimed.len(), 2);
+    let hook = claimed
+        .iter()
+        .find(|d| d.notification.channel == Channel::Webhook)
+        .unwrap();
+    assert_eq!(hook.secret, secret);
+    assert!(
+        db.system_claim_notifications(now, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "leased"
+    );
+    let after_lease = now + CLAIM_LEASE;
+    assert_eq!(
+        db.system_claim_notifications(after_lease, 10)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    let retry = db
+        .system_notification_failed(&to_security.id, after_lease, "connection refused")
+        .await
+        .unwrap();
+    assert_eq!(retry, after_lease + kuzet_db::retry_delay(1));
+    let backlog = db.system_notification_backlog().await.unwrap();
+    assert_eq!(
+        (backlog.undelivered, backlog.failing, backlog.oldest),
+        (2, 1, Some(now))
+    );
+    let fulfilled = db
+        .system_notification_delivered(&to_owner.id, after_lease, "250 2.0.0 Ok: queued")
+        .await
+        .unwrap();
+    assert_eq!(fulfilled.as_ref(), Some(&obligation));
+    assert!(matches!(
+        db.system_notification_delivered(&to_owner.id, after_lease, "250")
+            .await
+            .unwrap_err(),
+        DbError::NotFound(_)
+    ));
+    let record = db
+        .incident(
+            &analyst.scope(Permission::IncidentsRead, now).unwrap(),
+            &t("akimat"),
+            &id,
+        )
+        .await
+        .unwrap();
+    let done = record
+        .obligations
+        .iter()
+        .find(|o| o.id == obligation)
+        .unwrap();
+    let (at, by) = done.fulfilled.as_ref().unwrap();
+    assert_eq!(*at, after_lease);
+    assert!(
+        by.contains("akim@akimat.kz") && by.contains("250 2.0.0 Ok: queued"),
+        "{by}"
+    );
+    let (listed, _) = db
+        .notifications_page(&sent, &t("akimat"), None, 10)
+        .await
+        .unwrap();
+    let failed = listed.iter().find(|n| n.id == to_security.id).unwrap();
+    assert_eq!(
+        (
+            failed.attempts,
+            failed.last_error.as_deref(),
+            failed.delivered
+        ),
+        (1, Some("connection refused"), None)
+    );
+    let delivered = listed.iter().find(|n| n.id == to_owner.id).unwrap();
+    assert_eq!(delivered.receipt.as_deref(), Some("250 2.0.0 Ok: queued"));
+
+    // A removed contact is told nothing more; what it was sent stays.
+    db.remove_contact(&manage, &t("akimat"), &security.id, now)
+        .await
+        .unwrap();
+    assert_eq!(db.contacts(&read, &t("akimat")).await.unwrap(), [owner]);
+    assert!(matches!(
+        db.remove_contact(&manage, &t("akimat"), &security.id, now)
+            .await
+            .unwrap_err(),
+        DbError::NotFound(_)
+    ));
+}
+
 async fn alerts(
     db: &Db,
     read: &kuzet_model::access::Scope,
@@ -1442,7 +1661,7 @@ async fn conformance_sqlite() {
     let db = Db::connect(&url, RoleCatalog::default(), policy())
         .await
         .unwrap();
-    assert_eq!(db.schema_version().await.unwrap(), 8);
+    assert_eq!(db.schema_version().await.unwrap(), 9);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1479,7 +1698,7 @@ async fn conformance_postgres() {
     let again = Db::connect(&url, RoleCatalog::default(), policy())
         .await
         .unwrap();
-    assert_eq!(again.schema_version().await.unwrap(), 8);
+    assert_eq!(again.schema_version().await.unwrap(), 9);
     drop(db);
     drop(again);
     sqlx::query(sqlx::AssertSqlSafe(format!(
