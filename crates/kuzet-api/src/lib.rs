@@ -13,6 +13,7 @@
 mod admin;
 mod audit;
 mod auth;
+mod contacts;
 mod content;
 mod error;
 mod incidents;

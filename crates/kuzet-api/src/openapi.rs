@@ -85,6 +85,7 @@ const PAGED: &[&str] = &[
     "source.list",
     "user.list",
     "grant.list",
+    "notification.list",
 ];
 
 fn operation(spec: &RouteSpec, shapes: Shapes, generator: &mut schemars::SchemaGenerator) -> Value {

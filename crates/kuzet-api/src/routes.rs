@@ -15,7 +15,7 @@ use kuzet_model::access::{AccessDenied, Credential, Permission, PermissionKind, 
 use kuzet_model::audit::{Actor, AuditRecord, Outcome};
 
 use crate::state::{ApiState, SESSION_COOKIE};
-use crate::{ApiError, admin, auth, content, incidents, search};
+use crate::{ApiError, admin, auth, contacts, content, incidents, search};
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,6 +153,10 @@ table! {
     PUT "/api/v1/tenants/{tenant}/retention" "tenant.retention.change" p(RetentionManage) => admin::set_retention, body admin::SetRetention;
     GET "/api/v1/tenants/{tenant}/facilities" "facility.list" p(TenantsRead) => admin::facilities, reply Vec<admin::FacilityView>;
     POST "/api/v1/tenants/{tenant}/facilities" "facility.create" p(TenantsManage) => admin::create_facility, body admin::CreateFacility, reply admin::FacilityView;
+    GET "/api/v1/tenants/{tenant}/contacts" "contact.list" p(TenantsRead) => contacts::contacts, reply Vec<contacts::ContactView>;
+    POST "/api/v1/tenants/{tenant}/contacts" "contact.create" p(TenantsManage) => contacts::create_contact, body contacts::CreateContact, reply contacts::ContactCreated;
+    DELETE "/api/v1/tenants/{tenant}/contacts/{contact}" "contact.remove" p(TenantsManage) => contacts::remove_contact;
+    GET "/api/v1/tenants/{tenant}/notifications" "notification.list" p(NotificationsRead) => contacts::notifications, reply Vec<contacts::NotificationView>;
     GET "/api/v1/tenants/{tenant}/sources" "source.list" p(SourcesRead) => admin::sources, reply Vec<admin::SourceView>;
     POST "/api/v1/tenants/{tenant}/sources" "source.create" p(SourcesManage) => admin::create_source, body admin::CreateSource, reply admin::SourceCreated;
     POST "/api/v1/tenants/{tenant}/sources/{source}/tokens" "source.token.create" p(SourcesManage) => admin::create_source_token, reply admin::SourceToken;
@@ -224,6 +228,7 @@ pub(crate) const NO_BODY: &[&str] = &[
     "user.enable",
     "token.revoke",
     "grant.revoke",
+    "contact.remove",
     // Refused for everyone (sealed data leaves only by lawful expiry): it never answers a success.
     "events.purge",
 ];

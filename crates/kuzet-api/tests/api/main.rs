@@ -3,6 +3,7 @@
 
 mod accounts;
 mod audit_trail;
+mod contacts;
 mod contract;
 mod harness;
 mod incidents;

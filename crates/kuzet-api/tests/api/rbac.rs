@@ -32,6 +32,7 @@ fn case(
         .replace("{alert}", &h.alerts[tenant])
         .replace("{rule}", "6aec9408-ae00-42e5-9c78-2fa7ddc99da9")
         .replace("{exception}", "00000000000000000000000000000000")
+        .replace("{contact}", "00000000000000000000000000000000")
         .replace("{task}", "0")
         .replace("{kind}", "tls_common_name")
         .replace("{value}", "nobody-has-this");
@@ -49,6 +50,10 @@ fn case(
         }
         "source.create" => Some(json!({"id": format!("s-{role}-{n}"), "name": "matrix"})),
         "source.certificate.add" => Some(json!({"common_name": format!("cn-{role}-{n}-{tenant}")})),
+        "contact.create" => Some(json!({
+            "role": "owner", "name": "matrix", "channel": "email",
+            "address": format!("{role}-{n}@{tenant}.kz"), "language": "kk",
+        })),
         "user.create" => Some(json!({"id": format!("u-{role}-{n}"), "roles": ["analyst"]})),
         "incident.create" => Some(json!({
             "title": "matrix", "category": "malicious-code",
@@ -110,7 +115,10 @@ fn case(
         | "rule.exception.delete"
         | "report.quarterly"
         | "report.journal"
-        | "source.identity.revoke" => None,
+        | "source.identity.revoke"
+        | "contact.list"
+        | "contact.remove"
+        | "notification.list" => None,
         other => panic!(
             "route `{other}` ({} {}) has no case in the RBAC matrix: add one",
             spec.method, spec.path
