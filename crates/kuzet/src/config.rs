@@ -28,6 +28,7 @@ pub struct Config {
     pub ingest: IngestSection,
     pub time: TimeSection,
     pub incidents: IncidentsSection,
+    pub notify: NotifySection,
     pub detection: DetectionSection,
     pub search: SearchSection,
     pub store: StoreSection,
@@ -106,6 +107,19 @@ pub struct TimeSection {
 #[serde(deny_unknown_fields)]
 pub struct IncidentsSection {
     pub owner_notification_grace: Duration,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifySection {
+    /// How often the outbox is checked for notifications due.
+    pub interval: Duration,
+    /// `smtp://host:port` (plain), `smtp://host:587?tls=required` (STARTTLS), `smtps://host:465`; "" sends no e-mail.
+    pub smtp_url: String,
+    /// The sender of e-mails, `Name <address>`.
+    pub from: String,
+    /// How long one delivery may take.
+    pub timeout: Duration,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -15,6 +15,7 @@ mod hunt;
 mod identity;
 mod indexing;
 mod keys;
+mod notify;
 mod rehydrate;
 mod response;
 mod search_cli;

@@ -412,6 +412,16 @@ pub fn run_with(config: Config, on_ready: impl FnOnce(Ready) + Send + 'static) -
             jiff::SignedDuration::try_from(config.time.max_skew.std())?,
             jiff::SignedDuration::try_from(config.detection.dedup_window.std())?,
         ));
+        tokio::spawn(crate::notify::run(
+            db.clone(),
+            crate::notify::Notifier::new(&config.notify)?,
+            Arc::new(kuzet_api::WalAudit::new(
+                store.wal(),
+                kuzet_ingest::IdGenerator::new()?,
+            )),
+            config.notify.interval.std(),
+            shutdown.clone(),
+        ));
         let api = api_state(
             &config,
             db,

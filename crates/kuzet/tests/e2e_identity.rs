@@ -10,51 +10,6 @@ mod common;
 use common::*;
 use serde_json::{Value, json};
 
-/// One API call with curl: (status, JSON body, response headers).
-fn api(
-    server: &Server,
-    method: &str,
-    path: &str,
-    session: Option<&(String, String)>,
-    body: Option<Value>,
-) -> (u16, Value, String) {
-    let url = format!("http://{}{path}", server.http());
-    let mut args: Vec<String> = vec!["-i".into(), "-X".into(), method.into(), url];
-    if let Some((cookie, csrf)) = session {
-        args.extend([
-            "-H".into(),
-            format!("Cookie: kuzet_session={cookie}"),
-            "-H".into(),
-            format!("X-CSRF-Token: {csrf}"),
-        ]);
-    }
-    if let Some(body) = body {
-        args.extend([
-            "-H".into(),
-            "Content-Type: application/json".into(),
-            "--data-binary".into(),
-            body.to_string(),
-        ]);
-    }
-    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    let (text, status) = curl(&refs);
-    let (headers, body) = text.split_once("\r\n\r\n").unwrap_or((text.as_str(), ""));
-    (
-        status,
-        serde_json::from_str(body).unwrap_or(Value::Null),
-        headers.to_owned(),
-    )
-}
-
-fn session_of(headers: &str, body: &Value) -> (String, String) {
-    let cookie = headers
-        .lines()
-        .find_map(|l| l.strip_prefix("set-cookie: kuzet_session="))
-        .expect("a session cookie");
-    let secret = cookie.split(';').next().unwrap().to_owned();
-    (secret, body["csrf_token"].as_str().unwrap().to_owned())
-}
-
 #[test]
 fn bootstrap_login_mfa_admin_actions_audited_and_sealed() {
     let site = Site::new("", "");

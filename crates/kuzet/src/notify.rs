@@ -1,0 +1,263 @@
+//! Delivery of the notification outbox (`kuzet-db`): e-mail through the configured SMTP server and webhooks as
+//! HMAC-signed HTTP POSTs (`docs/formats/notifications.md`). Every `notify.interval` the process claims what is
+//! due, sends it, and records the server's receipt — which fulfils an owner's obligation (R15) — or the error, to
+//! be retried with backoff for good. Each attempt is sealed in the audit trail as `notification.deliver`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use hmac::{KeyInit, Mac};
+use jiff::Timestamp;
+use kuzet_api::AuditSink;
+use kuzet_db::{Channel, Db, Delivery};
+use kuzet_model::audit::{Actor, AuditRecord, Outcome};
+use lettre::message::Mailbox;
+use lettre::message::header::ContentType;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::NotifySection;
+
+/// How many notifications one pass claims.
+const BATCH: u32 = 50;
+
+/// The version of the webhook document (`docs/formats/notifications.md`).
+pub const WEBHOOK_VERSION: u32 = 1;
+
+/// Sends notifications: e-mail through one SMTP server, webhooks over HTTP(S).
+pub struct Notifier {
+    smtp: Option<AsyncSmtpTransport<Tokio1Executor>>,
+    from: Mailbox,
+    http: reqwest::Client,
+}
+
+impl Notifier {
+    pub fn new(section: &NotifySection) -> Result<Self> {
+        let timeout = section.timeout.std();
+        let smtp = if section.smtp_url.is_empty() {
+            None
+        } else {
+            let url = section.smtp_url.as_str();
+            Some(
+                AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+                    .with_context(|| format!("[notify] smtp_url `{}`", kuzet_db::redact(url)))?
+                    .timeout(Some(timeout))
+                    .build(),
+            )
+        };
+        let from = section
+            .from
+            .parse::<Mailbox>()
+            .with_context(|| format!("[notify] from `{}`: not a mailbox", section.from))?;
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            // A webhook is the address an administrator named: a redirect elsewhere is not followed.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("kuzet/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .context("webhook client")?;
+        Ok(Self { smtp, from, http })
+    }
+
+    /// Sends one notification; `Ok` carries the receipt the server answered.
+    async fn send(&self, delivery: &Delivery) -> Result<String> {
+        match delivery.notification.channel {
+            Channel::Email => self.email(delivery).await,
+            Channel::Webhook => self.webhook(delivery).await,
+        }
+    }
+
+    async fn email(&self, delivery: &Delivery) -> Result<String> {
+        let n = &delivery.notification;
+        let Some(smtp) = &self.smtp else {
+            bail!(
+                "no SMTP server is configured ([notify] smtp_url): the e-mail waits in the outbox"
+            );
+        };
+        let to = n
+            .address
+            .parse::<Mailbox>()
+            .with_context(|| format!("recipient `{}`", n.address))?;
+        let message = lettre::Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(n.subject.as_str())
+            .message_id(Some(format!("<{}@kuzet>", n.id)))
+            .header(ContentType::TEXT_PLAIN)
+            .body(n.body.clone())
+            .context("e-mail message")?;
+        let response = smtp.send(message).await.context("smtp")?;
+        let words: Vec<&str> = response.message().collect();
+        Ok(format!("{} {}", response.code(), words.join(" ")))
+    }
+
+    async fn webhook(&self, delivery: &Delivery) -> Result<String> {
+        let n = &delivery.notification;
+        let Some(secret) = &delivery.secret else {
+            bail!("the webhook contact has no secret");
+        };
+        let body = webhook_body(n);
+        let timestamp = Timestamp::now().as_second();
+        let signature = sign(secret, timestamp, &body);
+        let response = self
+            .http
+            .post(&n.address)
+            .header("content-type", "application/json")
+            .header("kuzet-notification", n.id.as_str())
+            .header("kuzet-timestamp", timestamp.to_string())
+            .header("kuzet-signature", format!("v1={signature}"))
+            .body(body)
+            .send()
+            .await
+            .with_context(|| format!("POST {}", n.address))?;
+        let status = response.status();
+        if !status.is_success() {
+            bail!("POST {}: HTTP {status}", n.address);
+        }
+        Ok(format!("HTTP {status}"))
+    }
+}
+
+/// The webhook document: what the notice says, with the ids a receiver files it by.
+pub fn webhook_body(n: &kuzet_db::NotificationRecord) -> Vec<u8> {
+    serde_json::json!({
+        "v": WEBHOOK_VERSION,
+        "id": n.id.as_str(),
+        "kind": n.kind,
+        "tenant": n.tenant.as_str(),
+        "incident": n.incident.as_ref().map(|i| i.as_str()),
+        "contact": n.contact.as_str(),
+        "language": n.language.code(),
+        "subject": n.subject,
+        "body": n.body,
+        "created": n.created.to_string(),
+    })
+    .to_string()
+    .into_bytes()
+}
+
+/// `Kuzet-Signature`'s hex: HMAC-SHA256 keyed with the contact's secret as shown (its text), over
+/// `<timestamp>.<body>`.
+pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
+    // HMAC takes a key of any length: `new_from_slice` cannot fail for it.
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes())
+        .unwrap_or_else(|_| unreachable!());
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// Delivers what is due until `shutdown`, a pass every `interval`.
+pub async fn run(
+    db: Db,
+    notifier: Notifier,
+    audit: Arc<dyn AuditSink>,
+    interval: Duration,
+    shutdown: CancellationToken,
+) {
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        if let Err(error) = pass(&db, &notifier, audit.as_ref()).await {
+            tracing::error!(%error, "notification delivery pass failed; retried next pass");
+        }
+        match db.system_notification_backlog().await {
+            Ok(backlog) => {
+                metrics::gauge!("kuzet_notifications_undelivered").set(backlog.undelivered as f64);
+                metrics::gauge!("kuzet_notifications_failing").set(backlog.failing as f64);
+            }
+            Err(error) => tracing::warn!(%error, "notification backlog unknown"),
+        }
+    }
+}
+
+/// One pass: claims what is due now and tries each once.
+pub async fn pass(db: &Db, notifier: &Notifier, audit: &dyn AuditSink) -> Result<()> {
+    let claimed = db
+        .system_claim_notifications(Timestamp::now(), BATCH)
+        .await?;
+    for delivery in claimed {
+        let n = &delivery.notification;
+        let outcome = notifier.send(&delivery).await;
+        let now = Timestamp::now();
+        let channel = n.channel.as_str();
+        let (record_outcome, detail) = match outcome {
+            Ok(receipt) => {
+                metrics::counter!("kuzet_notifications_total", "channel" => channel, "outcome" => "delivered")
+                    .increment(1);
+                let fulfilled = db
+                    .system_notification_delivered(&n.id, now, &receipt)
+                    .await?;
+                let fulfils = fulfilled
+                    .map(|o| format!("; fulfilled obligation {o}"))
+                    .unwrap_or_default();
+                (
+                    Outcome::Success,
+                    format!("{channel} to {}: {receipt}{fulfils}", n.address),
+                )
+            }
+            Err(error) => {
+                metrics::counter!("kuzet_notifications_total", "channel" => channel, "outcome" => "failed")
+                    .increment(1);
+                let error = format!("{error:#}");
+                let next = db.system_notification_failed(&n.id, now, &error).await?;
+                tracing::warn!(notification = %n.id, address = %n.address, %error, %next, "notification not delivered; retried later");
+                (
+                    Outcome::Failure,
+                    format!("{channel} to {}: {error}; next attempt {next}", n.address),
+                )
+            }
+        };
+        let record = AuditRecord::new(
+            now,
+            Actor {
+                user: None,
+                via: "notify".into(),
+                address: None,
+            },
+            "notification.deliver",
+            record_outcome,
+        )
+        .tenant(Some(n.tenant.clone()))
+        .object(format!("notification:{}", n.id))
+        .detail(detail)
+        .bounded();
+        if let Err(error) = audit.append(record).await {
+            tracing::error!(%error, notification = %n.id, "the audit record of a notification delivery could not be sealed");
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_are_hmac_sha256_of_timestamp_dot_body() {
+        // RFC 4231 test case 2 as a vector of the primitive: key "Jefe", data "what do ya want for nothing?".
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"Jefe").unwrap();
+        mac.update(b"what do ya want for nothing?");
+        assert_eq!(
+            hex::encode(mac.finalize().into_bytes()),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        // Ours signs `<timestamp>.<body>`: the same as one HMAC over the joined text.
+        let mut joined = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"s3cret").unwrap();
+        joined.update(b"1765000000.{\"v\":1}");
+        assert_eq!(
+            sign("s3cret", 1_765_000_000, b"{\"v\":1}"),
+            hex::encode(joined.finalize().into_bytes())
+        );
+        assert_ne!(
+            sign("s3cret", 1_765_000_001, b"{\"v\":1}"),
+            sign("s3cret", 1_765_000_000, b"{\"v\":1}")
+        );
+    }
+}

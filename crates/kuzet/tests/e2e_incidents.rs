@@ -1,0 +1,444 @@
+//! An incident end to end through the real binary: sshd password guessing arrives by syslog and raises the
+//! built-in correlation's alert; an analyst opens an incident on it and confirms it; the response plan's tasks
+//! appear; the tenant's owner is told by e-mail — seen by a real SMTP server (aiosmtpd) on loopback — and its
+//! security officer by a signed webhook, whose signature the receiver checks; the owner's delivery fulfils the
+//! owner-notification clock while the NCCIS clock stays due 15 minutes after confirmation; every delivery is in
+//! the audit trail.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Instant;
+
+use common::*;
+use serde_json::{Value, json};
+
+/// A real SMTP server: aiosmtpd writing each message it accepts into a Maildir.
+struct Smtp {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts aiosmtpd into `maildir`, or `None` (said loudly; a failure under CI) when it is not installed.
+fn smtp(maildir: &Path) -> Option<Smtp> {
+    let installed = Command::new("python3")
+        .args(["-c", "import aiosmtpd"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !installed {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "aiosmtpd is missing: scripts/test installs it (pip install aiosmtpd)"
+        );
+        eprintln!(
+            "SKIPPED: aiosmtpd is not installed (pip install aiosmtpd); scripts/test installs it"
+        );
+        return None;
+    }
+    let port = free_port();
+    let child = Command::new("python3")
+        .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
+        .args(["-c", "aiosmtpd.handlers.Mailbox"])
+        .arg(maildir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("python3 runs");
+    let server = Smtp { child, port };
+    let start = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < DEADLINE,
+            "aiosmtpd never listened on {port}"
+        );
+        std::thread::yield_now();
+    }
+    Some(server)
+}
+
+/// One webhook request as received: its headers (names lowercased) and body.
+type Received = (Vec<(String, String)>, Vec<u8>);
+
+/// A webhook receiver: answers 204 to each POST and hands over its headers and body.
+fn webhook_receiver() -> (u16, mpsc::Receiver<Received>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            let mut reader = BufReader::new(stream);
+            let mut headers = Vec::new();
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            loop {
+                line.clear();
+                reader.read_line(&mut line).unwrap();
+                let trimmed = line.trim_end();
+                if trimmed.is_empty() {
+                    break;
+                }
+                let (name, value) = trimmed.split_once(':').unwrap();
+                headers.push((name.to_ascii_lowercase(), value.trim().to_owned()));
+            }
+            let length: usize = headers
+                .iter()
+                .find(|(n, _)| n == "content-length")
+                .map_or(0, |(_, v)| v.parse().unwrap());
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            let mut stream = reader.into_inner();
+            stream
+                .write_all(b"HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n")
+                .unwrap();
+            if tx.send((headers, body)).is_err() {
+                return;
+            }
+        }
+    });
+    (port, rx)
+}
+
+fn hmac_sha256_hex(key: &str, message: &[u8]) -> String {
+    // The receiver's own check, written out from the definition (RFC 2104): the test must not reuse the signer
+    // it checks. Keys of 64 bytes or less are zero-padded; the contact secret is 64.
+    use sha2::Digest;
+    let mut k = [0u8; 64];
+    k[..key.len()].copy_from_slice(key.as_bytes());
+    let pad = |byte: u8| k.iter().map(|b| b ^ byte).collect::<Vec<u8>>();
+    let inner = sha2::Sha256::new()
+        .chain_update(pad(0x36))
+        .chain_update(message)
+        .finalize();
+    let outer = sha2::Sha256::new()
+        .chain_update(pad(0x5c))
+        .chain_update(inner)
+        .finalize();
+    outer.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Polls `probe` until it answers `Some`, failing after the deadline with `what`.
+fn wait_for<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(found) = probe() {
+            return found;
+        }
+        assert!(
+            start.elapsed() < DEADLINE,
+            "{what}: not within the deadline"
+        );
+        std::thread::yield_now();
+    }
+}
+
+/// The one-time password `kuzet init` or a user creation printed, changed to `new` (and MFA enrolled when the
+/// role needs it): a working session.
+fn onboard(server: &Server, user: &str, one_time: &str, new: &str) -> (String, String) {
+    let login = |password: &str, code: Option<String>| {
+        let mut body = json!({"user": user, "password": password});
+        if let Some(code) = code {
+            body["code"] = json!(code);
+        }
+        api(server, "POST", "/api/v1/auth/login", None, Some(body))
+    };
+    let (status, body, headers) = login(one_time, None);
+    assert_eq!(status, 200, "{body}");
+    let session = session_of(&headers, &body);
+    let (status, body, _) = api(
+        server,
+        "POST",
+        "/api/v1/auth/password",
+        Some(&session),
+        Some(json!({"current": one_time, "new": new})),
+    );
+    assert_eq!(status, 204, "{body}");
+    let (status, me, _) = api(server, "GET", "/api/v1/auth/me", Some(&session), None);
+    assert_eq!(status, 200, "{me}");
+    if me["onboarding"] == "enrol_mfa" {
+        let (status, enrol, _) = api(
+            server,
+            "POST",
+            "/api/v1/auth/mfa/enrol",
+            Some(&session),
+            None,
+        );
+        assert_eq!(status, 200, "{enrol}");
+        let code =
+            kuzet_db::totp_code(enrol["secret"].as_str().unwrap(), jiff::Timestamp::now()).unwrap();
+        let (status, body, _) = api(
+            server,
+            "POST",
+            "/api/v1/auth/mfa/confirm",
+            Some(&session),
+            Some(json!({"code": code})),
+        );
+        assert_eq!(status, 204, "{body}");
+    }
+    session
+}
+
+#[test]
+fn guessing_becomes_a_confirmed_incident_and_the_owner_is_told_by_e_mail() {
+    let mail = tempfile::tempdir().unwrap();
+    let maildir = mail.path().join("maildir");
+    let Some(smtp) = smtp(&maildir) else { return };
+    let (hook_port, hooks) = webhook_receiver();
+    let site = Site::new(
+        &format!(
+            r#"
+[notify]
+smtp_url = "smtp://127.0.0.1:{}"
+interval = "100ms"
+from = "Kuzet ISOC <isoc@kuzet.test>"
+
+[[tenants]]
+id = "akimat"
+name = "Akimat of Astana"
+[[tenants.sources]]
+id = "akimat-linux"
+format = "syslog"
+peers = ["127.0.0.1/32"]
+"#,
+            smtp.port
+        ),
+        "",
+    );
+    let one_time = site
+        .init_output
+        .lines()
+        .find_map(|l| l.split("one-time password ").nth(1))
+        .expect("init prints a one-time password")
+        .trim()
+        .to_owned();
+    let server = site.start();
+    let admin = onboard(&server, "admin", &one_time, "tulip-steppe-river-2026");
+    let contacts = "/api/v1/tenants/akimat/contacts";
+    let (status, owner, _) = api(
+        &server,
+        "POST",
+        contacts,
+        Some(&admin),
+        Some(
+            json!({"role": "owner", "name": "Akim", "channel": "email", "address": "akim@akimat.kz", "language": "kk"}),
+        ),
+    );
+    assert_eq!(status, 201, "{owner}");
+    let (status, hook, _) = api(
+        &server,
+        "POST",
+        contacts,
+        Some(&admin),
+        Some(
+            json!({"role": "security", "name": "SOC", "channel": "webhook",
+                    "address": format!("http://127.0.0.1:{hook_port}/kuzet"), "language": "ru"}),
+        ),
+    );
+    assert_eq!(status, 201, "{hook}");
+    let secret = hook["secret"].as_str().unwrap().to_owned();
+    let (status, made, _) = api(
+        &server,
+        "POST",
+        "/api/v1/users",
+        Some(&admin),
+        Some(json!({"id": "aigerim", "roles": ["analyst"], "tenants": ["akimat"]})),
+    );
+    assert_eq!(status, 201, "{made}");
+    let analyst = onboard(
+        &server,
+        "aigerim",
+        made["one_time_password"].as_str().unwrap(),
+        "steppe-orbit-lake-2026",
+    );
+
+    // Password guessing over syslog: the built-in correlation raises its alert.
+    let mut stream = TcpStream::connect(server.addresses.tcp.unwrap()).unwrap();
+    for i in 0..12 {
+        writeln!(
+            stream,
+            "<38>Dec  6 14:00:{i:02} web1 sshd[99]: Failed password for root from 203.0.113.7 port 40{i:02} ssh2"
+        )
+        .unwrap();
+    }
+    stream.flush().unwrap();
+    let alert = wait_for("a password-guessing alert", || {
+        let (_, alerts, _) = api(
+            &server,
+            "GET",
+            "/api/v1/tenants/akimat/alerts",
+            Some(&analyst),
+            None,
+        );
+        alerts
+            .as_array()?
+            .iter()
+            .find(|a| {
+                a["rule"]["kind"] == "correlation" && a["rule"]["title"] == "SSH password guessing"
+            })
+            .cloned()
+    });
+
+    // The analyst opens an incident on it and confirms it.
+    let (status, opened, _) = api(
+        &server,
+        "POST",
+        "/api/v1/tenants/akimat/incidents",
+        Some(&analyst),
+        Some(json!({
+            "title": format!("{} (alert {})", alert["rule"]["title"].as_str().unwrap(), alert["id"].as_str().unwrap()),
+            "category": "intrusion-attempts.password-guessing",
+            "facts": {"functional_impact": "low", "information_impact": "none", "recoverability": "regular",
+                      "scope": "one_facility", "facility_class": 2, "stage": "ongoing"},
+        })),
+    );
+    assert_eq!(status, 201, "{opened}");
+    let incident = opened["id"].as_str().unwrap().to_owned();
+    let (status, confirmed, _) = api(
+        &server,
+        "POST",
+        &format!("/api/v1/tenants/akimat/incidents/{incident}/transitions"),
+        Some(&analyst),
+        Some(json!({"to": "confirmed"})),
+    );
+    assert_eq!(status, 200, "{confirmed}");
+    assert!(
+        confirmed["tasks"].as_array().unwrap().len() >= 11,
+        "{confirmed}"
+    );
+    let clock = |kind: &str| -> Value {
+        let (_, view, _) = api(
+            &server,
+            "GET",
+            &format!("/api/v1/tenants/akimat/incidents/{incident}"),
+            Some(&analyst),
+            None,
+        );
+        view["obligations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["kind"] == kind)
+            .unwrap()
+            .clone()
+    };
+
+    // The owner's e-mail reaches the SMTP server, in Kazakh, naming the incident.
+    let message = wait_for("the owner's e-mail in the SMTP server's maildir", || {
+        let entry = std::fs::read_dir(maildir.join("new")).ok()?.next()?.ok()?;
+        Some(std::fs::read_to_string(entry.path()).unwrap())
+    });
+    assert!(message.contains("To: akim@akimat.kz"), "{message}");
+    assert!(message.contains("isoc@kuzet.test"), "{message}");
+    assert!(
+        message.contains("Content-Transfer-Encoding: base64"),
+        "{message}"
+    );
+    let (_, encoded) = message.split_once("\n\n").unwrap();
+    let text = {
+        use base64::Engine as _;
+        let joined: String = encoded.split_whitespace().collect();
+        String::from_utf8(
+            base64::engine::general_purpose::STANDARD
+                .decode(joined)
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    assert!(text.contains(&format!("Инцидент: {incident}")), "{text}");
+    assert!(text.contains("Ұйым: Akimat of Astana"), "{text}");
+
+    // The security officer's webhook arrives signed; the receiver's own check passes.
+    let (headers, body) = hooks.recv_timeout(DEADLINE).expect("a webhook delivery");
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| panic!("no {name} header: {headers:?}"))
+    };
+    let timestamp = header("kuzet-timestamp");
+    let mut signed = format!("{timestamp}.").into_bytes();
+    signed.extend_from_slice(&body);
+    assert_eq!(
+        header("kuzet-signature"),
+        format!("v1={}", hmac_sha256_hex(&secret, &signed))
+    );
+    let document: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        (document["v"].clone(), document["incident"].as_str()),
+        (json!(1), Some(incident.as_str()))
+    );
+    assert!(
+        document["subject"]
+            .as_str()
+            .unwrap()
+            .contains("Подтверждён"),
+        "{document}"
+    );
+
+    // The owner's delivery fulfilled the owner clock with the server's receipt; NCCIS is due 15 minutes after
+    // confirmation, pending: the exchange fulfils it.
+    let owner_clock = wait_for("the owner clock done", || {
+        let c = clock("owner_notification");
+        (c["clock"]["state"] == "done").then_some(c)
+    });
+    assert!(
+        owner_clock["fulfilled"]["by"]
+            .as_str()
+            .unwrap()
+            .contains("akim@akimat.kz accepted: 250"),
+        "{owner_clock}"
+    );
+    let nccis = clock("nccis_report");
+    let confirmed_at: jiff::Timestamp = nccis["fact"].as_str().unwrap().parse().unwrap();
+    let due: jiff::Timestamp = nccis["due"].as_str().unwrap().parse().unwrap();
+    assert_eq!(
+        due.duration_since(confirmed_at),
+        jiff::SignedDuration::from_mins(15)
+    );
+    assert!(nccis["fulfilled"].is_null(), "{nccis}");
+    let (_, sent, _) = api(
+        &server,
+        "GET",
+        "/api/v1/tenants/akimat/notifications",
+        Some(&analyst),
+        None,
+    );
+    let states: Vec<&str> = sent
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["delivered", "delivered"], "{sent}");
+
+    server.stop();
+    let audit = site.kuzet(&["audit", "--json"]);
+    let deliveries = String::from_utf8_lossy(&audit.stdout)
+        .lines()
+        .filter(|l| l.contains("notification.deliver") && l.contains("success"))
+        .count();
+    assert_eq!(deliveries, 2, "{}", String::from_utf8_lossy(&audit.stdout));
+    drop(smtp);
+}
