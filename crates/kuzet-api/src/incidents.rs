@@ -207,6 +207,9 @@ pub(crate) struct IncidentView {
     transitions: Vec<TransitionView>,
     obligations: Vec<ObligationView>,
     tasks: Vec<TaskView>,
+    /// The alerts escalated into it, oldest first.
+    #[schemars(with = "Vec<String>")]
+    alerts: Vec<ObjectId>,
 }
 
 #[derive(serde::Serialize, schemars::JsonSchema)]
@@ -412,6 +415,7 @@ fn incident_view(record: &IncidentRecord, now: Timestamp) -> IncidentView {
                 }),
             })
             .collect(),
+        alerts: record.alerts.clone(),
     }
 }
 
@@ -491,6 +495,33 @@ pub(crate) struct Create {
     detected: Option<Timestamp>,
     #[serde(default)]
     personal_data: bool,
+    /// Alerts of the tenant to escalate into it (at most 100); it was detected when the first of them was.
+    #[serde(default)]
+    alerts: Vec<String>,
+}
+
+/// At most this many alerts are escalated by one request.
+const MAX_ALERTS: usize = 100;
+
+/// Alert ids of a request: well-formed, distinct and at most [`MAX_ALERTS`].
+fn alert_ids(ids: &[String]) -> Result<Vec<ObjectId>, ApiError> {
+    let unprocessable = |m: String| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", m);
+    if ids.len() > MAX_ALERTS {
+        return Err(unprocessable(format!(
+            "alerts: {} given; at most {MAX_ALERTS} at once",
+            ids.len()
+        )));
+    }
+    let mut out: Vec<ObjectId> = Vec::with_capacity(ids.len());
+    for id in ids {
+        let parsed = ObjectId::new(id.as_str())
+            .map_err(|e| unprocessable(format!("alerts: `{id}`: {e}")))?;
+        if out.contains(&parsed) {
+            return Err(unprocessable(format!("alerts: `{id}` is given twice")));
+        }
+        out.push(parsed);
+    }
+    Ok(out)
 }
 
 /// The facility class and critical flag the rubric scores: from the records of the facilities named when the
@@ -627,9 +658,10 @@ pub(crate) async fn create(
     if request.personal_data {
         incident.mark_personal_data(detected);
     }
+    let alerts = alert_ids(&request.alerts)?;
     let id = state
         .db()
-        .create_incident(a.scope()?, &incident, now)
+        .create_incident_from_alerts(a.scope()?, &incident, &alerts, now)
         .await?;
     Ok(noted(
         (
@@ -643,9 +675,21 @@ pub(crate) async fn create(
         AuditNote {
             object: Some(format!("incident:{id}")),
             detail: Some(format!(
-                "level {} ({}){affected}",
+                "level {} ({}){affected}{}",
                 assessment.level.value(),
-                assessment.explanation
+                assessment.explanation,
+                if alerts.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "; from alerts {}",
+                        alerts
+                            .iter()
+                            .map(ObjectId::as_str)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                }
             )),
             ..AuditNote::default()
         },
@@ -1451,6 +1495,52 @@ pub(crate) async fn remove_exception(
         StatusCode::NO_CONTENT,
         AuditNote {
             object: Some(format!("rule-exception:{id}")),
+            ..AuditNote::default()
+        },
+    ))
+}
+
+#[derive(Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AddAlerts {
+    /// Alerts of the tenant to escalate into the incident (at most 100, none already in an incident).
+    alerts: Vec<String>,
+}
+
+/// Escalates more alerts into an incident (merging what detection raised separately): all or none.
+pub(crate) async fn add_alerts(
+    State(state): State<ApiState>,
+    Extension(a): Extension<Authed>,
+    Path((t, incident)): Path<(String, String)>,
+    json: Result<Json<AddAlerts>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let request = body(json)?;
+    let alerts = alert_ids(&request.alerts)?;
+    if alerts.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            "alerts: give at least one",
+        ));
+    }
+    let id = ObjectId::new(incident.as_str())
+        .map_err(|e| ApiError::not_found(format!("incident: {e}")))?;
+    state
+        .db()
+        .add_incident_alerts(a.scope()?, &tenant(&t)?, &id, &alerts, state.now())
+        .await?;
+    Ok(noted(
+        StatusCode::NO_CONTENT,
+        AuditNote {
+            object: Some(format!("incident:{id}")),
+            detail: Some(format!(
+                "alerts {} escalated into it",
+                alerts
+                    .iter()
+                    .map(ObjectId::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
             ..AuditNote::default()
         },
     ))

@@ -174,6 +174,7 @@ table! {
     POST "/api/v1/tenants/{tenant}/incidents/{incident}/transitions" "incident.transition" p(IncidentsManage) => incidents::transition, body incidents::Move, reply incidents::Moved;
     POST "/api/v1/tenants/{tenant}/incidents/{incident}/level" "incident.level.override" p(IncidentsManage) => incidents::override_level, body incidents::LevelOverride, reply incidents::LevelOverridden;
     POST "/api/v1/tenants/{tenant}/incidents/{incident}/personal-data" "incident.personal_data.mark" p(IncidentsManage) => incidents::mark_personal_data, body incidents::PersonalData, reply incidents::PersonalDataMarked;
+    POST "/api/v1/tenants/{tenant}/incidents/{incident}/alerts" "incident.alerts.add" p(IncidentsManage) => incidents::add_alerts, body incidents::AddAlerts;
     POST "/api/v1/tenants/{tenant}/incidents/{incident}/tasks/{task}/done" "incident.task.done" p(IncidentsManage) => incidents::complete_task;
     GET "/api/v1/tenants/{tenant}/obligations" "obligation.list" p(IncidentsRead) => incidents::obligations, reply Vec<incidents::ObligationView>;
     GET "/api/v1/tenants/{tenant}/alerts" "alert.list" p(IncidentsRead) => incidents::alerts, reply Vec<incidents::AlertView>;
@@ -219,6 +220,7 @@ pub(crate) const NO_BODY: &[&str] = &[
     "source.certificate.add",
     "source.identity.revoke",
     "incident.task.done",
+    "incident.alerts.add",
     "obligation.fulfil",
     "incident.evidence.attach",
     "rule.exception.delete",

@@ -102,6 +102,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0009_notifications.sql"),
         postgres: include_str!("../migrations/postgres/0009_notifications.sql"),
     },
+    Migration {
+        version: 10,
+        name: "incident alerts",
+        sqlite: include_str!("../migrations/sqlite/0010_incident_alerts.sql"),
+        postgres: include_str!("../migrations/postgres/0010_incident_alerts.sql"),
+    },
 ];
 
 /// The relational store. Cheap to clone.

@@ -76,6 +76,8 @@ pub struct IncidentRecord {
     pub created_by: UserId,
     pub obligations: Vec<ObligationRecord>,
     pub tasks: Vec<TaskRecord>,
+    /// The alerts escalated into it, oldest first.
+    pub alerts: Vec<ObjectId>,
 }
 
 fn corrupt(what: &'static str) -> impl Fn(String) -> DbError {
@@ -124,19 +126,21 @@ type TaskRow = (
     Option<String>,
 );
 
-/// The rows of the transitions, obligations and tasks of several incidents, each with its incident's id.
+/// The rows of the transitions, obligations, tasks and alerts of several incidents, each with its incident's id.
 type PartRows = (
     Vec<(String, TransitionRow)>,
     Vec<(String, ObligationRow)>,
     Vec<(String, TaskRow)>,
+    Vec<(String, String)>,
 );
 
-/// The rows of one incident's transitions, obligations and tasks.
+/// The rows of one incident's transitions, obligations, tasks and alerts.
 #[derive(Default)]
 struct Parts {
     transitions: Vec<TransitionRow>,
     obligations: Vec<ObligationRow>,
     tasks: Vec<TaskRow>,
+    alerts: Vec<String>,
 }
 
 /// One incident from its row and its parts' rows.
@@ -162,6 +166,7 @@ fn assemble(row: IncidentRow, parts: Parts) -> Result<IncidentRecord, DbError> {
         transitions,
         obligations,
         tasks,
+        alerts,
     } = parts;
     let model = |e: kuzet_model::ModelError| e.to_string();
     let cases = |e: kuzet_cases::CasesError| e.to_string();
@@ -256,10 +261,48 @@ fn assemble(row: IncidentRow, parts: Parts) -> Result<IncidentRecord, DbError> {
                 })
             })
             .collect::<Result<_, DbError>>()?,
+        alerts: alerts
+            .into_iter()
+            .map(|a| ObjectId::new(a).map_err(model).map_err(corrupt("alert id")))
+            .collect::<Result<_, DbError>>()?,
         id: incident_id,
         incident,
         created_by: user(created_by)?,
     })
+}
+
+/// Escalates one alert of `tenant` into incident `id` inside the transaction `tx`: an alert of another tenant is
+/// "not found", one already in an incident a conflict naming it. A macro: the transaction's type is each backend's.
+macro_rules! escalate {
+    ($tx:ident, $tenant:expr, $id:expr, $alert:expr, $by:expr, $now:expr) => {{
+        let (tenant, id, alert): (&TenantId, &ObjectId, &ObjectId) = ($tenant, $id, $alert);
+        let current: Option<(Option<String>,)> =
+            sqlx::query_as("SELECT incident_id FROM alerts WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant.as_str())
+                .bind(alert.as_str())
+                .fetch_optional(&mut *$tx)
+                .await
+                .map_err(DbError::query("alert"))?;
+        match current {
+            None => return Err(DbError::NotFound(format!("alert `{alert}`"))),
+            Some((Some(other),)) => {
+                return Err(DbError::Conflict(format!(
+                    "alert `{alert}` is in incident `{other}`"
+                )));
+            }
+            Some((None,)) => {}
+        }
+        sqlx::query("UPDATE alerts SET incident_id = $1, status = 'escalated', status_by = $2, status_ms = $3, status_reason = $4 WHERE tenant_id = $5 AND id = $6 AND incident_id IS NULL")
+            .bind(id.as_str())
+            .bind($by.as_str())
+            .bind($now.as_millisecond())
+            .bind(format!("escalated into incident {id}"))
+            .bind(tenant.as_str())
+            .bind(alert.as_str())
+            .execute(&mut *$tx)
+            .await
+            .map_err(DbError::query("alert"))?;
+    }};
 }
 
 impl Db {
@@ -270,10 +313,32 @@ impl Db {
         incident: &Incident,
         now: Timestamp,
     ) -> Result<ObjectId, DbError> {
+        self.create_incident_from_alerts(scope, incident, &[], now)
+            .await
+    }
+
+    /// Opens an incident (for [`Permission::IncidentsManage`]) in status `detected` from alerts of its tenant:
+    /// each is escalated into it (status `escalated`, naming the incident), in one transaction — all or none. An
+    /// alert already in another incident is a conflict naming it. With alerts, the incident was detected when the
+    /// first of them was (never later than `incident.detected`).
+    pub async fn create_incident_from_alerts(
+        &self,
+        scope: &Scope,
+        incident: &Incident,
+        alerts: &[ObjectId],
+        now: Timestamp,
+    ) -> Result<ObjectId, DbError> {
         require(scope, Permission::IncidentsManage, &incident.tenant)?;
         let id = ObjectId::from_random(random::<16>()?);
-        let i = incident;
-        on_pool!(self, pool => sqlx::query(sqlx::AssertSqlSafe(format!("INSERT INTO incidents ({INCIDENT_COLUMNS}, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)")))
+        let mut i = incident.clone();
+        if !alerts.is_empty() {
+            let first = self.earliest_alert(&i.tenant, alerts).await?;
+            i.detected = i.detected.min(first);
+        }
+        let i = &i;
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await.map_err(DbError::query("incident"))?;
+            sqlx::query(sqlx::AssertSqlSafe(format!("INSERT INTO incidents ({INCIDENT_COLUMNS}, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)")))
             .bind(id.as_str()).bind(i.tenant.as_str()).bind(&i.title).bind(i.category.as_str())
             .bind(i64::from(i.level.assessed.value()))
             .bind(i.level.overridden.as_ref().map(|(l, ..)| i64::from(l.value())))
@@ -285,9 +350,55 @@ impl Db {
             .bind(i.level.assessment.as_ref().map(|(v, _)| i64::from(*v)))
             .bind(i.level.assessment.as_ref().map(|(_, e)| e.clone()))
             .bind(now.as_millisecond())
-            .execute(pool).await.map(|r| r.rows_affected())
-            .map_err(|_| DbError::NotFound(format!("tenant `{}`", i.tenant)))?);
+            .execute(&mut *tx).await
+            .map_err(|_| DbError::NotFound(format!("tenant `{}`", i.tenant)))?;
+            for alert in alerts {
+                escalate!(tx, &i.tenant, &id, alert, scope.user(), now);
+            }
+            tx.commit().await.map_err(DbError::query("incident"))?;
+        });
         Ok(id)
+    }
+
+    /// Escalates more alerts of the tenant into an existing incident (for [`Permission::IncidentsManage`]): all
+    /// or none, each at most into one incident.
+    pub async fn add_incident_alerts(
+        &self,
+        scope: &Scope,
+        tenant: &TenantId,
+        id: &ObjectId,
+        alerts: &[ObjectId],
+        now: Timestamp,
+    ) -> Result<(), DbError> {
+        require(scope, Permission::IncidentsManage, tenant)?;
+        self.load_incident(tenant, id.as_str())
+            .await?
+            .ok_or_else(|| DbError::NotFound(format!("incident `{id}`")))?;
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await.map_err(DbError::query("incident alerts"))?;
+            for alert in alerts {
+                escalate!(tx, tenant, id, alert, scope.user(), now);
+            }
+            tx.commit().await.map_err(DbError::query("incident alerts"))?;
+        });
+        Ok(())
+    }
+
+    /// When the first of `alerts` (of `tenant`) was first seen; an alert not of the tenant is "not found".
+    async fn earliest_alert(
+        &self,
+        tenant: &TenantId,
+        alerts: &[ObjectId],
+    ) -> Result<Timestamp, DbError> {
+        let mut first = i64::MAX;
+        for alert in alerts {
+            let row: Option<(i64,)> = on_pool!(self, pool => sqlx::query_as("SELECT first_ms FROM alerts WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant.as_str()).bind(alert.as_str())
+                .fetch_optional(pool).await.map_err(DbError::query("alert"))?);
+            let (at,) = row.ok_or_else(|| DbError::NotFound(format!("alert `{alert}`")))?;
+            first = first.min(at);
+        }
+        Ok(ts(first))
     }
 
     /// A page of a tenant's incidents, newest first (for [`Permission::IncidentsRead`]): at most `limit` after
@@ -341,8 +452,8 @@ impl Db {
     }
 
     /// The incidents of `tenant` (or the one `only`) detected within `from_ms..to_ms`, newest first, after the
-    /// cursor `after` and at most `limit`, with their transitions, obligations and tasks: four queries however
-    /// many incidents there are.
+    /// cursor `after` and at most `limit`, with their transitions, obligations, tasks and alerts: five queries
+    /// however many incidents there are.
     async fn load_incidents(
         &self,
         tenant: &TenantId,
@@ -370,7 +481,7 @@ impl Db {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
-        let (transitions, obligations, tasks): PartRows = on_pool!(self, pool => (
+        let (transitions, obligations, tasks, alerts): PartRows = on_pool!(self, pool => (
             sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT t.incident_id, t.from_status, t.to_status, t.at_ms, t.actor, t.reason FROM incident_transitions t WHERE t.incident_id IN ({SELECTED}) ORDER BY t.incident_id, t.seq")))
                 .bind(tenant.as_str()).bind(only).bind(from_ms).bind(to_ms).bind(after_ms).bind(after_id).bind(limit)
                 .fetch_all(pool).await.map_err(DbError::query("incident transitions"))?
@@ -383,6 +494,9 @@ impl Db {
                 .bind(tenant.as_str()).bind(only).bind(from_ms).bind(to_ms).bind(after_ms).bind(after_id).bind(limit)
                 .fetch_all(pool).await.map_err(DbError::query("plan tasks"))?
                 .into_iter().map(|(i, a, b, c, d, e, f, g, h, j)| (i, (a, b, c, d, e, f, g, h, j))).collect(),
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT a.incident_id, a.id FROM alerts a WHERE a.incident_id IN ({SELECTED}) ORDER BY a.incident_id, a.first_ms, a.id")))
+                .bind(tenant.as_str()).bind(only).bind(from_ms).bind(to_ms).bind(after_ms).bind(after_id).bind(limit)
+                .fetch_all(pool).await.map_err(DbError::query("incident alerts"))?,
         ));
         let mut by_incident: std::collections::HashMap<String, Parts> =
             std::collections::HashMap::new();
@@ -394,6 +508,9 @@ impl Db {
         }
         for (id, t) in tasks {
             by_incident.entry(id).or_default().tasks.push(t);
+        }
+        for (id, a) in alerts {
+            by_incident.entry(id).or_default().alerts.push(a);
         }
         rows.into_iter()
             .map(|row| {

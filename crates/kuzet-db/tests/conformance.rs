@@ -109,7 +109,7 @@ async fn onboard(db: &Db, user: &str, one_time: &str, now: Timestamp) -> (String
 async fn suite(db: Db) {
     let backend = db.backend();
     let now = at("2026-12-04T06:00:00Z");
-    assert_eq!(db.schema_version().await.unwrap(), 9, "{backend:?}");
+    assert_eq!(db.schema_version().await.unwrap(), 10, "{backend:?}");
 
     // The configuration file's directory lands in the database and comes back whole.
     db.system_apply_directory(&directory("10.1.0.0/24"), now)
@@ -1498,6 +1498,56 @@ async fn alerts(
         .await
         .unwrap();
     assert_eq!(fp.iter().map(|a| a.id.clone()).collect::<Vec<_>>(), [third]);
+
+    // Alerts escalated into an incident: detected when the first was, each in at most one incident, all or none.
+    let incident = Incident::new(
+        t("akimat"),
+        "log clearing on dc1".into(),
+        Category::ProtectionBypass,
+        kuzet_model::Criticality::new(2).unwrap(),
+        late,
+    );
+    let made = db
+        .create_incident_from_alerts(manage, &incident, std::slice::from_ref(&first), late)
+        .await
+        .unwrap();
+    let again = db
+        .create_incident_from_alerts(manage, &incident, &[fourth.clone(), first.clone()], late)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&again, DbError::Conflict(m) if m.contains(first.as_str()) && m.contains(made.as_str())),
+        "{again}"
+    );
+    let untouched = db.alert(read, &t("akimat"), &fourth).await.unwrap();
+    assert_eq!(untouched.status, AlertStatus::New, "all or none");
+    assert!(matches!(
+        db.add_incident_alerts(
+            manage,
+            &t("akimat"),
+            &made,
+            &[fourth.clone(), bank.clone()],
+            late
+        )
+        .await
+        .unwrap_err(),
+        DbError::NotFound(_)
+    ));
+    db.add_incident_alerts(
+        manage,
+        &t("akimat"),
+        &made,
+        std::slice::from_ref(&fourth),
+        late,
+    )
+    .await
+    .unwrap();
+    let record = db.incident(read, &t("akimat"), &made).await.unwrap();
+    assert_eq!(record.incident.detected, now, "the first alert's first hit");
+    assert_eq!(record.alerts, [first.clone(), fourth.clone()]);
+    let escalated = db.alert(read, &t("akimat"), &first).await.unwrap();
+    assert_eq!(escalated.status, AlertStatus::Escalated);
+    assert!(escalated.status_reason.unwrap().contains(made.as_str()));
 }
 
 /// Per-tenant rule settings and exceptions: set, replaced, listed per tenant, removed; bad input refused.
@@ -1661,7 +1711,7 @@ async fn conformance_sqlite() {
     let db = Db::connect(&url, RoleCatalog::default(), policy())
         .await
         .unwrap();
-    assert_eq!(db.schema_version().await.unwrap(), 9);
+    assert_eq!(db.schema_version().await.unwrap(), 10);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1698,7 +1748,7 @@ async fn conformance_postgres() {
     let again = Db::connect(&url, RoleCatalog::default(), policy())
         .await
         .unwrap();
-    assert_eq!(again.schema_version().await.unwrap(), 9);
+    assert_eq!(again.schema_version().await.unwrap(), 10);
     drop(db);
     drop(again);
     sqlx::query(sqlx::AssertSqlSafe(format!(

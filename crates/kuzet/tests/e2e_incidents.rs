@@ -1,9 +1,9 @@
 //! An incident end to end through the real binary: sshd password guessing arrives by syslog and raises the
-//! built-in correlation's alert; an analyst opens an incident on it and confirms it; the response plan's tasks
-//! appear; the tenant's owner is told by e-mail — seen by a real SMTP server (aiosmtpd) on loopback — and its
-//! security officer by a signed webhook, whose signature the receiver checks; the owner's delivery fulfils the
-//! owner-notification clock while the NCCIS clock stays due 15 minutes after confirmation; every delivery is in
-//! the audit trail.
+//! built-in correlation's alert; an analyst escalates the alert into an incident and confirms it; the response
+//! plan's tasks appear; the tenant's owner is told by e-mail — seen by a real SMTP server (aiosmtpd) on loopback —
+//! and its security officer by a signed webhook, whose signature the receiver checks; the owner's delivery
+//! fulfils the owner-notification clock while the NCCIS clock stays due 15 minutes after confirmation; every
+//! delivery is in the audit trail.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -306,7 +306,8 @@ peers = ["127.0.0.1/32"]
         "/api/v1/tenants/akimat/incidents",
         Some(&analyst),
         Some(json!({
-            "title": format!("{} (alert {})", alert["rule"]["title"].as_str().unwrap(), alert["id"].as_str().unwrap()),
+            "title": alert["rule"]["title"],
+            "alerts": [alert["id"]],
             "category": "intrusion-attempts.password-guessing",
             "facts": {"functional_impact": "low", "information_impact": "none", "recoverability": "regular",
                       "scope": "one_facility", "facility_class": 2, "stage": "ongoing"},
@@ -314,6 +315,17 @@ peers = ["127.0.0.1/32"]
     );
     assert_eq!(status, 201, "{opened}");
     let incident = opened["id"].as_str().unwrap().to_owned();
+    let (_, escalated, _) = api(
+        &server,
+        "GET",
+        &format!(
+            "/api/v1/tenants/akimat/alerts/{}",
+            alert["id"].as_str().unwrap()
+        ),
+        Some(&analyst),
+        None,
+    );
+    assert_eq!(escalated["status"], "escalated", "{escalated}");
     let (status, confirmed, _) = api(
         &server,
         "POST",
@@ -325,6 +337,11 @@ peers = ["127.0.0.1/32"]
     assert!(
         confirmed["tasks"].as_array().unwrap().len() >= 11,
         "{confirmed}"
+    );
+    assert_eq!(confirmed["alerts"], json!([alert["id"]]), "{confirmed}");
+    assert_eq!(
+        confirmed["detected"], alert["first"],
+        "detected when the alert first fired"
     );
     let clock = |kind: &str| -> Value {
         let (_, view, _) = api(

@@ -61,6 +61,7 @@ fn case(
                       "scope": "one_facility", "facility_class": 2, "stage": "ongoing"},
         })),
         "incident.transition" => Some(json!({"to": "contained"})),
+        "incident.alerts.add" => Some(json!({"alerts": ["00000000000000000000000000000000"]})),
         "incident.level.override" => Some(json!({"level": 3, "reason": "matrix"})),
         "incident.personal_data.mark" => Some(json!({})),
         "obligation.fulfil" => Some(json!({"by": "matrix"})),
