@@ -1545,3 +1545,112 @@ pub(crate) async fn add_alerts(
         },
     ))
 }
+
+#[derive(Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AddEntry {
+    /// `comment`, `event` (something that happened, at `at`), `cause` or `lessons`.
+    kind: String,
+    /// 1 to 4000 characters.
+    text: String,
+    /// For an `event`: when it happened (default now).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    at: Option<Timestamp>,
+}
+
+/// An entry written on an incident.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub(crate) struct EntryView {
+    seq: u32,
+    kind: &'static str,
+    #[schemars(with = "String")]
+    at: Timestamp,
+    text: String,
+    author: String,
+    #[schemars(with = "String")]
+    created: Timestamp,
+}
+
+/// Writes a comment, a timeline event, the cause or the lessons learned on an incident (append-only).
+pub(crate) async fn add_entry(
+    State(state): State<ApiState>,
+    Extension(a): Extension<Authed>,
+    Path((t, incident)): Path<(String, String)>,
+    json: Result<Json<AddEntry>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let request = body(json)?;
+    let kind = kuzet_db::EntryKind::parse(&request.kind)?;
+    let id = ObjectId::new(incident.as_str())
+        .map_err(|e| ApiError::not_found(format!("incident: {e}")))?;
+    let entry = state
+        .db()
+        .add_incident_entry(
+            a.scope()?,
+            &tenant(&t)?,
+            &id,
+            &kuzet_db::NewEntry {
+                kind,
+                at: request.at,
+                text: request.text,
+            },
+            state.now(),
+        )
+        .await?;
+    Ok(noted(
+        (
+            StatusCode::CREATED,
+            Json(EntryView {
+                seq: entry.seq,
+                kind: entry.kind.as_str(),
+                at: entry.at,
+                text: entry.text,
+                author: entry.author.to_string(),
+                created: entry.created,
+            }),
+        ),
+        AuditNote {
+            object: Some(format!("incident:{id}")),
+            detail: Some(format!("{} {}", kind.as_str(), entry.seq)),
+            ..AuditNote::default()
+        },
+    ))
+}
+
+/// One line of an incident's timeline.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub(crate) struct TimelineView {
+    #[schemars(with = "String")]
+    at: Timestamp,
+    /// `detected`, `alert`, `status`, `evidence`, `task`, `notification`, `obligation`, `comment`, `event`,
+    /// `cause` or `lessons`.
+    kind: &'static str,
+    text: String,
+    by: Option<String>,
+}
+
+/// An incident's timeline, oldest first: what the system recorded and what people wrote, merged in time.
+pub(crate) async fn timeline(
+    State(state): State<ApiState>,
+    Extension(a): Extension<Authed>,
+    Path((t, incident)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let id = ObjectId::new(incident.as_str())
+        .map_err(|e| ApiError::not_found(format!("incident: {e}")))?;
+    let items = state
+        .db()
+        .incident_timeline(a.scope()?, &tenant(&t)?, &id)
+        .await?;
+    Ok(Json(
+        items
+            .into_iter()
+            .map(|i| TimelineView {
+                at: i.at,
+                kind: i.kind,
+                text: i.text,
+                by: i.by,
+            })
+            .collect::<Vec<_>>(),
+    )
+    .into_response())
+}

@@ -108,6 +108,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0010_incident_alerts.sql"),
         postgres: include_str!("../migrations/postgres/0010_incident_alerts.sql"),
     },
+    Migration {
+        version: 11,
+        name: "incident entries",
+        sqlite: include_str!("../migrations/sqlite/0011_incident_entries.sql"),
+        postgres: include_str!("../migrations/postgres/0011_incident_entries.sql"),
+    },
 ];
 
 /// The relational store. Cheap to clone.

@@ -439,7 +439,7 @@ impl Db {
             .ok_or_else(|| DbError::NotFound(format!("incident `{id}`")))
     }
 
-    async fn load_incident(
+    pub(crate) async fn load_incident(
         &self,
         tenant: &TenantId,
         id: &str,

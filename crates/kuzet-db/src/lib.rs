@@ -22,6 +22,7 @@ mod notifications;
 mod rule_files;
 mod rule_settings;
 mod secrets;
+mod timeline;
 mod users;
 
 pub use alerts::{ALERT_EVENTS_KEPT, AlertRecord, AlertStatus, NewAlert};
@@ -37,6 +38,7 @@ pub use notifications::{
 pub use rule_files::{ImportOutcome, RuleFile};
 pub use rule_settings::{NewRuleException, RuleException, RuleSetting};
 pub use secrets::{AuthPolicy, PasswordPolicy, sha256_hex, totp_code};
+pub use timeline::{EntryKind, EntryRecord, MAX_ENTRY_CHARS, NewEntry, TimelineItem};
 pub use users::{
     ApiTokenRecord, LoginOutcome, MfaEnrolment, NewApiToken, NewGrant, NewUser, Session, UserRecord,
 };

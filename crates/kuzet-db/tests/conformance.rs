@@ -109,7 +109,7 @@ async fn onboard(db: &Db, user: &str, one_time: &str, now: Timestamp) -> (String
 async fn suite(db: Db) {
     let backend = db.backend();
     let now = at("2026-12-04T06:00:00Z");
-    assert_eq!(db.schema_version().await.unwrap(), 10, "{backend:?}");
+    assert_eq!(db.schema_version().await.unwrap(), 11, "{backend:?}");
 
     // The configuration file's directory lands in the database and comes back whole.
     db.system_apply_directory(&directory("10.1.0.0/24"), now)
@@ -1348,6 +1348,111 @@ async fn notifications(db: &Db, admin: &Principal, analyst: &Principal, now: Tim
     let delivered = listed.iter().find(|n| n.id == to_owner.id).unwrap();
     assert_eq!(delivered.receipt.as_deref(), Some("250 2.0.0 Ok: queued"));
 
+    // People write on the incident; its timeline merges that with what the system recorded, in time.
+    use kuzet_db::EntryKind;
+    let akimat = t("akimat");
+    let earlier = now - SignedDuration::from_hours(2);
+    let first_login = db
+        .add_incident_entry(
+            &incidents,
+            &akimat,
+            &id,
+            &kuzet_db::NewEntry {
+                kind: EntryKind::Event,
+                at: Some(earlier),
+                text: "first login of the attacker".into(),
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!((first_login.seq, first_login.at), (0, earlier));
+    db.add_incident_entry(
+        &incidents,
+        &akimat,
+        &id,
+        &kuzet_db::NewEntry {
+            kind: EntryKind::Cause,
+            at: None,
+            text: "a weak root password on web1".into(),
+        },
+        now,
+    )
+    .await
+    .unwrap();
+    for (kind, at, text, expected) in [
+        (EntryKind::Comment, None, "  ", "give 1 to 4000"),
+        (
+            EntryKind::Cause,
+            Some(now),
+            "x",
+            "only an `event` takes a time",
+        ),
+        (
+            EntryKind::Event,
+            Some(now + SignedDuration::from_hours(1)),
+            "x",
+            "not after now",
+        ),
+    ] {
+        let e = db
+            .add_incident_entry(
+                &incidents,
+                &akimat,
+                &id,
+                &kuzet_db::NewEntry {
+                    kind,
+                    at,
+                    text: text.into(),
+                },
+                now,
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&e, DbError::Invalid { .. }) && e.to_string().contains(expected),
+            "{e}"
+        );
+    }
+    let entries = db
+        .incident_entries(
+            &analyst.scope(Permission::IncidentsRead, now).unwrap(),
+            &akimat,
+            &id,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        entries.iter().map(|e| e.kind).collect::<Vec<_>>(),
+        [EntryKind::Event, EntryKind::Cause]
+    );
+    let timeline = db
+        .incident_timeline(
+            &analyst.scope(Permission::IncidentsRead, now).unwrap(),
+            &akimat,
+            &id,
+        )
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = timeline.iter().map(|i| i.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            "event",
+            "detected",
+            "status",
+            "cause",
+            "notification",
+            "obligation"
+        ],
+        "{timeline:#?}"
+    );
+    assert!(timeline.windows(2).all(|w| w[0].at <= w[1].at));
+    assert!(
+        timeline[4].text.contains("250 2.0.0 Ok: queued"),
+        "{timeline:#?}"
+    );
+
     // A removed contact is told nothing more; what it was sent stays.
     db.remove_contact(&manage, &t("akimat"), &security.id, now)
         .await
@@ -1711,7 +1816,7 @@ async fn conformance_sqlite() {
     let db = Db::connect(&url, RoleCatalog::default(), policy())
         .await
         .unwrap();
-    assert_eq!(db.schema_version().await.unwrap(), 10);
+    assert_eq!(db.schema_version().await.unwrap(), 11);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1748,7 +1853,7 @@ async fn conformance_postgres() {
     let again = Db::connect(&url, RoleCatalog::default(), policy())
         .await
         .unwrap();
-    assert_eq!(again.schema_version().await.unwrap(), 10);
+    assert_eq!(again.schema_version().await.unwrap(), 11);
     drop(db);
     drop(again);
     sqlx::query(sqlx::AssertSqlSafe(format!(

@@ -450,6 +450,41 @@ peers = ["127.0.0.1/32"]
         .collect();
     assert_eq!(states, ["delivered", "delivered"], "{sent}");
 
+    // The cause is written; the timeline tells the whole story in order.
+    let (status, cause, _) = api(
+        &server,
+        "POST",
+        &format!("/api/v1/tenants/akimat/incidents/{incident}/entries"),
+        Some(&analyst),
+        Some(json!({"kind": "cause", "text": "root may log in over SSH with a password on web1"})),
+    );
+    assert_eq!(status, 201, "{cause}");
+    let (status, timeline, _) = api(
+        &server,
+        "GET",
+        &format!("/api/v1/tenants/akimat/incidents/{incident}/timeline"),
+        Some(&analyst),
+        None,
+    );
+    assert_eq!(status, 200, "{timeline}");
+    let kinds: Vec<&str> = timeline
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["kind"].as_str().unwrap())
+        .collect();
+    for kind in [
+        "detected",
+        "alert",
+        "status",
+        "notification",
+        "obligation",
+        "cause",
+    ] {
+        assert!(kinds.contains(&kind), "{kind} missing: {timeline}");
+    }
+    assert_eq!(kinds.last(), Some(&"cause"), "{timeline}");
+
     server.stop();
     let audit = site.kuzet(&["audit", "--json"]);
     let deliveries = String::from_utf8_lossy(&audit.stdout)

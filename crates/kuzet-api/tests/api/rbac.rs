@@ -61,6 +61,7 @@ fn case(
                       "scope": "one_facility", "facility_class": 2, "stage": "ongoing"},
         })),
         "incident.transition" => Some(json!({"to": "contained"})),
+        "incident.entry.add" => Some(json!({"kind": "comment", "text": "matrix"})),
         "incident.alerts.add" => Some(json!({"alerts": ["00000000000000000000000000000000"]})),
         "incident.level.override" => Some(json!({"level": 3, "reason": "matrix"})),
         "incident.personal_data.mark" => Some(json!({})),
@@ -118,6 +119,7 @@ fn case(
         | "report.journal"
         | "source.identity.revoke"
         | "contact.list"
+        | "incident.timeline"
         | "contact.remove"
         | "notification.list" => None,
         other => panic!(
