@@ -27,14 +27,6 @@ const MAX_TITLE_CHARS: usize = 300;
 /// taken, as the server's now.
 const CLOCK_SKEW: SignedDuration = SignedDuration::from_mins(5);
 
-/// How long before its due instant a clock shows as due soon.
-fn warning(kind: &str) -> SignedDuration {
-    match kind {
-        "nccis_report" | "owner_notification" => SignedDuration::from_mins(5),
-        _ => SignedDuration::from_hours(4),
-    }
-}
-
 /// A regulatory clock as it stands now.
 #[derive(serde::Serialize, schemars::JsonSchema)]
 #[serde(tag = "state", rename_all = "snake_case")]
@@ -102,7 +94,7 @@ fn obligation_view(o: &kuzet_db::ObligationRecord, now: Timestamp) -> Obligation
             o.due,
             o.fulfilled.as_ref().map(|(at, _)| *at),
             now,
-            warning(&o.kind),
+            kuzet_cases::warning_window(&o.kind),
         )
         .into(),
     }

@@ -208,6 +208,57 @@ fn date(year: i16, month: i8, day: i8) -> Result<Date, CasesError> {
     Date::new(year, month, day).map_err(|e| CasesError::Obligation("date", e.to_string()))
 }
 
+/// How long before its due instant a clock of `kind` (an [`Obligation::kind`]) shows as due soon and warns: 5
+/// minutes for the minutes-long clocks (owner, NCCIS), 4 hours for the others.
+pub fn warning_window(kind: &str) -> SignedDuration {
+    match kind {
+        "nccis_report" | "owner_notification" => SignedDuration::from_mins(5),
+        _ => SignedDuration::from_hours(4),
+    }
+}
+
+/// What an open clock calls for: a warning inside its [`warning_window`], an alert once past due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Alarm {
+    DueSoon,
+    Overdue,
+}
+
+impl Alarm {
+    pub fn name(self) -> &'static str {
+        match self {
+            Alarm::DueSoon => "due_soon",
+            Alarm::Overdue => "overdue",
+        }
+    }
+
+    /// The alert level (Sigma's words) of this alarm on a clock of `kind`: the minutes-long clocks whose miss is
+    /// reported upward (owner, NCCIS, personal-data authority) rank higher.
+    pub fn level(self, kind: &str) -> &'static str {
+        let urgent = matches!(
+            kind,
+            "nccis_report" | "owner_notification" | "personal_data_notice"
+        );
+        match (self, urgent) {
+            (Alarm::Overdue, true) => "critical",
+            (Alarm::Overdue, false) | (Alarm::DueSoon, true) => "high",
+            (Alarm::DueSoon, false) => "medium",
+        }
+    }
+}
+
+/// The alarm a clock of `kind` due at `due` raises at `now` when not fulfilled.
+pub fn alarm(kind: &str, due: Timestamp, now: Timestamp) -> Option<Alarm> {
+    let remaining = due.duration_since(now);
+    if remaining <= SignedDuration::ZERO {
+        Some(Alarm::Overdue)
+    } else if remaining <= warning_window(kind) {
+        Some(Alarm::DueSoon)
+    } else {
+        None
+    }
+}
+
 /// Where a clock stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClockState {
@@ -244,5 +295,28 @@ pub fn clock_state(
         ClockState::DueSoon { remaining }
     } else {
         ClockState::Pending { remaining }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alarms_warn_inside_the_window_and_alert_from_the_due_instant() {
+        let due: Timestamp = "2026-12-04T06:15:00Z".parse().unwrap();
+        let before = |mins| due - SignedDuration::from_mins(mins);
+        assert_eq!(alarm("nccis_report", due, before(6)), None);
+        assert_eq!(alarm("nccis_report", due, before(5)), Some(Alarm::DueSoon));
+        assert_eq!(alarm("nccis_report", due, due), Some(Alarm::Overdue));
+        assert_eq!(
+            alarm("quarterly_report", due, before(6)),
+            Some(Alarm::DueSoon)
+        );
+        assert_eq!(alarm("quarterly_report", due, before(241)), None);
+        assert_eq!(Alarm::Overdue.level("nccis_report"), "critical");
+        assert_eq!(Alarm::DueSoon.level("owner_notification"), "high");
+        assert_eq!(Alarm::Overdue.level("quarterly_report"), "high");
+        assert_eq!(Alarm::DueSoon.level("quarterly_report"), "medium");
     }
 }

@@ -18,7 +18,7 @@ mod report;
 mod rubric;
 
 pub use calendar::{BusinessCalendar, CalendarYear, DayKind};
-pub use clocks::{ClockState, Obligation, Quarter, clock_state, due};
+pub use clocks::{Alarm, ClockState, Obligation, Quarter, alarm, clock_state, due, warning_window};
 pub use error::CasesError;
 pub use incident::{Category, Incident, LevelDecision, Status, Transition};
 pub use kuzet_model::Criticality;

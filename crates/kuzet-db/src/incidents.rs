@@ -2,7 +2,7 @@
 //! (regulatory clocks) they create and the tasks of their response plans. Every call takes a scope; an incident of
 //! another tenant is "not found".
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use kuzet_cases::{
     BusinessCalendar, Category, Incident, LevelDecision, Obligation, ResponsePlan, Status, Title,
     Transition,
@@ -796,38 +796,125 @@ impl Db {
     ) -> Result<Vec<ObligationRecord>, DbError> {
         // Without a cursor, every obligation comes after it.
         let (after_ms, after_id) = after.unwrap_or((i64::MIN, ""));
-        type Row = (
-            String,
-            Option<String>,
-            String,
-            i64,
-            i64,
-            Option<i64>,
-            Option<String>,
-        );
-        let rows: Vec<Row> = on_pool!(self, pool => sqlx::query_as("SELECT id, incident_id, kind, fact_ms, due_ms, fulfilled_ms, fulfilled_by FROM obligations WHERE tenant_id = $1 AND (due_ms > $2 OR (due_ms = $2 AND id > $3)) ORDER BY due_ms, id LIMIT $4")
+        let rows: Vec<ObligationFullRow> = on_pool!(self, pool => sqlx::query_as("SELECT id, incident_id, kind, fact_ms, due_ms, fulfilled_ms, fulfilled_by FROM obligations WHERE tenant_id = $1 AND (due_ms > $2 OR (due_ms = $2 AND id > $3)) ORDER BY due_ms, id LIMIT $4")
             .bind(tenant.as_str()).bind(after_ms).bind(after_id).bind(limit).fetch_all(pool).await.map_err(DbError::query("obligations"))?);
-        let model = |e: kuzet_model::ModelError| e.to_string();
+        rows.into_iter().map(obligation_record).collect()
+    }
+
+    /// Every obligation not yet fulfilled that falls due by `until`, soonest first, with its tenant. For the
+    /// process itself (the clock watch that warns before and alerts after a due instant).
+    pub async fn system_open_obligations(
+        &self,
+        until: Timestamp,
+    ) -> Result<Vec<(TenantId, ObligationRecord)>, DbError> {
+        let rows: Vec<TenantObligationRow> = on_pool!(self, pool => sqlx::query_as("SELECT tenant_id, id, incident_id, kind, fact_ms, due_ms, fulfilled_ms, fulfilled_by FROM obligations WHERE fulfilled_ms IS NULL AND due_ms <= $1 ORDER BY due_ms, id")
+            .bind(until.as_millisecond()).fetch_all(pool).await.map_err(DbError::query("obligations"))?);
         rows.into_iter()
-            .map(|(id, incident, kind, fact, due, fulfilled, by)| {
-                Ok(ObligationRecord {
-                    id: ObjectId::new(id)
-                        .map_err(model)
-                        .map_err(corrupt("obligation id"))?,
-                    incident: incident
-                        .map(ObjectId::new)
-                        .transpose()
-                        .map_err(model)
-                        .map_err(corrupt("incident id"))?,
-                    kind,
-                    fact: ts(fact),
-                    due: ts(due),
-                    fulfilled: fulfilled.map(|f| (ts(f), by.unwrap_or_default())),
-                })
+            .map(|(tenant, id, incident, kind, fact, due, fulfilled, by)| {
+                Ok((
+                    TenantId::new(tenant)
+                        .map_err(|e| e.to_string())
+                        .map_err(corrupt("tenant id"))?,
+                    obligation_record((id, incident, kind, fact, due, fulfilled, by))?,
+                ))
             })
             .collect()
     }
+}
 
+impl Db {
+    /// The clock watch's look at `now`: every obligation not fulfilled that is inside its warning window or past
+    /// due raises an alert of its tenant (kind `clock`), once per obligation and alarm — an alert already raised,
+    /// before a restart too, is not raised again. For the process itself. Returns the alerts raised.
+    pub async fn system_raise_clock_alerts(
+        &self,
+        now: Timestamp,
+    ) -> Result<Vec<crate::NewAlert>, DbError> {
+        // The longest warning window: clocks due later than this cannot alarm yet.
+        let ahead = SignedDuration::from_hours(4);
+        let mut raised = Vec::new();
+        for (tenant, o) in self.system_open_obligations(now + ahead).await? {
+            let Some(alarm) = kuzet_cases::alarm(&o.kind, o.due, now) else {
+                continue;
+            };
+            let key = format!("{}:{}", o.id, alarm.name());
+            let seen: Option<(String,)> = on_pool!(self, pool => sqlx::query_as("SELECT id FROM alerts WHERE tenant_id = $1 AND dedup_key = $2")
+                .bind(tenant.as_str()).bind(&key).fetch_optional(pool).await.map_err(DbError::query("alerts"))?);
+            if seen.is_some() {
+                continue;
+            }
+            let alert = crate::NewAlert {
+                tenant,
+                rule_id: format!("kuzet-clock-{}-{}", o.kind, alarm.name()),
+                rule_title: match alarm {
+                    kuzet_cases::Alarm::DueSoon => format!("Regulatory clock due soon: {}", o.kind),
+                    kuzet_cases::Alarm::Overdue => format!("Regulatory clock overdue: {}", o.kind),
+                },
+                level: alarm.level(&o.kind).into(),
+                kind: "clock".into(),
+                dedup_key: key,
+                at: now,
+                events: Vec::new(),
+                detail: serde_json::json!({
+                    "obligation": o.id.as_str(),
+                    "incident": o.incident.as_ref().map(|i| i.as_str()),
+                    "obligation_kind": o.kind,
+                    "due": o.due.to_string(),
+                    "state": alarm.name(),
+                }),
+            };
+            self.system_record_alert(&alert, now, SignedDuration::ZERO)
+                .await?;
+            raised.push(alert);
+        }
+        Ok(raised)
+    }
+}
+
+/// An obligation's columns with its tenant first.
+type TenantObligationRow = (
+    String,
+    String,
+    Option<String>,
+    String,
+    i64,
+    i64,
+    Option<i64>,
+    Option<String>,
+);
+
+/// An obligation's columns: id, incident, kind, fact, due, fulfilled, by.
+type ObligationFullRow = (
+    String,
+    Option<String>,
+    String,
+    i64,
+    i64,
+    Option<i64>,
+    Option<String>,
+);
+
+fn obligation_record(
+    (id, incident, kind, fact, due, fulfilled, by): ObligationFullRow,
+) -> Result<ObligationRecord, DbError> {
+    let model = |e: kuzet_model::ModelError| e.to_string();
+    Ok(ObligationRecord {
+        id: ObjectId::new(id)
+            .map_err(model)
+            .map_err(corrupt("obligation id"))?,
+        incident: incident
+            .map(ObjectId::new)
+            .transpose()
+            .map_err(model)
+            .map_err(corrupt("incident id"))?,
+        kind,
+        fact: ts(fact),
+        due: ts(due),
+        fulfilled: fulfilled.map(|f| (ts(f), by.unwrap_or_default())),
+    })
+}
+
+impl Db {
     /// The rows of a tenant's incident report (for [`Permission::ReportsRead`]): the incidents detected in the
     /// report's period (a quarter in Kazakhstan time, or a journal's range), oldest first, with the plan measures
     /// done, titled in `lang`. Also the tenant's name.

@@ -1348,6 +1348,50 @@ async fn notifications(db: &Db, admin: &Principal, analyst: &Principal, now: Tim
     let delivered = listed.iter().find(|n| n.id == to_owner.id).unwrap();
     assert_eq!(delivered.receipt.as_deref(), Some("250 2.0.0 Ok: queued"));
 
+    // The clock watch: the NCCIS clock (due +15 min) warns from +10 and alerts once past due, each once, restarts
+    // included; the owner's clock was fulfilled by the delivery above and stays quiet.
+    let at = |mins| now + SignedDuration::from_mins(mins);
+    // Other incidents of the suite have clocks too: only this incident's alarms are compared.
+    let raised = |list: Vec<kuzet_db::NewAlert>| -> Vec<(String, String)> {
+        list.into_iter()
+            .filter(|a| a.detail["incident"] == id.as_str())
+            .map(|a| (a.rule_title, a.level))
+            .collect()
+    };
+    let look = |mins| db.system_raise_clock_alerts(at(mins));
+    assert!(raised(look(9).await.unwrap()).is_empty());
+    assert_eq!(
+        raised(look(11).await.unwrap()),
+        [(
+            "Regulatory clock due soon: nccis_report".to_owned(),
+            "high".to_owned()
+        )]
+    );
+    assert!(raised(look(12).await.unwrap()).is_empty(), "once");
+    assert_eq!(
+        raised(look(15).await.unwrap()),
+        [(
+            "Regulatory clock overdue: nccis_report".to_owned(),
+            "critical".to_owned()
+        )]
+    );
+    assert!(raised(look(40).await.unwrap()).is_empty());
+    let (clock_alerts, _) = db
+        .alerts_page(
+            &analyst.scope(Permission::IncidentsRead, now).unwrap(),
+            &t("akimat"),
+            None,
+            None,
+            100,
+        )
+        .await
+        .unwrap();
+    let clock_alerts: Vec<_> = clock_alerts
+        .iter()
+        .filter(|a| a.kind == "clock" && a.detail["incident"] == id.as_str())
+        .collect();
+    assert_eq!(clock_alerts.len(), 2, "{clock_alerts:#?}");
+
     // People write on the incident; its timeline merges that with what the system recorded, in time.
     use kuzet_db::EntryKind;
     let akimat = t("akimat");

@@ -4,6 +4,7 @@
 mod bench;
 mod bench_search;
 mod cli_files;
+mod clocks;
 mod config;
 mod demo;
 mod detection;

@@ -412,6 +412,7 @@ pub fn run_with(config: Config, on_ready: impl FnOnce(Ready) + Send + 'static) -
             jiff::SignedDuration::try_from(config.time.max_skew.std())?,
             jiff::SignedDuration::try_from(config.detection.dedup_window.std())?,
         ));
+        tokio::spawn(crate::clocks::run(db.clone(), shutdown.clone()));
         tokio::spawn(crate::notify::run(
             db.clone(),
             crate::notify::Notifier::new(&config.notify)?,
