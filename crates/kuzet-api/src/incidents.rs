@@ -1646,3 +1646,121 @@ pub(crate) async fn timeline(
     )
     .into_response())
 }
+
+/// A measure of the monthly metrics, in seconds.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub(crate) struct StatView {
+    counted: u32,
+    median_seconds: Option<i64>,
+    mean_seconds: Option<i64>,
+}
+
+/// A group of the monthly metrics: its incidents and the four measures.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub(crate) struct MetricsGroupView {
+    /// `all`, `level:<0–5>` or `category:<name>`.
+    group: String,
+    incidents: u32,
+    detect: StatView,
+    acknowledge: StatView,
+    contain: StatView,
+    close: StatView,
+}
+
+impl MetricsGroupView {
+    fn new(group: String, which: &kuzet_cases::MetricsGroup) -> Self {
+        let stat = |i: usize| StatView {
+            counted: which.stats[i].count,
+            median_seconds: which.stats[i].median.map(|d| d.as_secs()),
+            mean_seconds: which.stats[i].mean.map(|d| d.as_secs()),
+        };
+        Self {
+            group,
+            incidents: which.incidents,
+            detect: stat(0),
+            acknowledge: stat(1),
+            contain: stat(2),
+            close: stat(3),
+        }
+    }
+}
+
+/// Monthly incident metrics (time to detect, acknowledge, contain, close) of a tenant: `month` (`YYYY-MM`,
+/// Kazakhstan time; default the previous month), `lang`, `format` (`html`, `csv` or `json`).
+pub(crate) async fn metrics_report(
+    State(state): State<ApiState>,
+    Extension(a): Extension<Authed>,
+    Path(t): Path<String>,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let now = state.now();
+    let (year, month) = match query.get("month") {
+        Some(m) => m
+            .split_once('-')
+            .and_then(|(y, m)| Some((y.parse::<i16>().ok()?, m.parse::<i8>().ok()?)))
+            .filter(|(_, m)| (1..=12).contains(m))
+            .ok_or_else(|| ApiError::bad_request(format!("month `{m}`: YYYY-MM")))?,
+        None => {
+            let local = kuzet_model::time::kz_local(now).date();
+            let first = local.first_of_month();
+            let previous = first
+                .yesterday()
+                .map_err(|e| ApiError::internal("month", e))?;
+            (previous.year(), previous.month())
+        }
+    };
+    let mut rest = query.clone();
+    let format = rest.remove("format").unwrap_or_else(|| "html".into());
+    let json = format == "json";
+    if !json {
+        rest.insert("format".into(), format.clone());
+    }
+    let (lang, lang_code, _) = report_language_and_format(&rest)?;
+    let tenant_id = tenant(&t)?;
+    let (name, rows) = state
+        .db()
+        .incident_metrics(a.scope()?, &tenant_id, (year, month))
+        .await?;
+    let report =
+        kuzet_cases::MetricsReport::build(tenant_id.to_string(), name, (year, month), now, &rows);
+    let response = if json {
+        let mut groups = vec![MetricsGroupView::new("all".into(), &report.total)];
+        for (level, g) in &report.by_level {
+            groups.push(MetricsGroupView::new(format!("level:{}", level.value()), g));
+        }
+        for (category, g) in &report.by_category {
+            groups.push(MetricsGroupView::new(
+                format!("category:{}", category.as_str()),
+                g,
+            ));
+        }
+        Json(serde_json::json!({
+            "tenant": report.tenant, "month": format!("{year}-{month:02}"), "generated": now.to_string(),
+            "groups": groups,
+        }))
+        .into_response()
+    } else if format == "csv" {
+        (
+            [(axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+            report.to_csv(lang),
+        )
+            .into_response()
+    } else {
+        (
+            [(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            report.to_html(lang),
+        )
+            .into_response()
+    };
+    Ok(noted(
+        response,
+        AuditNote {
+            object: Some(format!("report:metrics:{year}-{month:02}")),
+            detail: Some(format!(
+                "{} incident(s), {format}, {lang_code}",
+                report.total.incidents
+            )),
+            ..AuditNote::default()
+        },
+    ))
+}

@@ -188,6 +188,7 @@ table! {
     DELETE "/api/v1/tenants/{tenant}/rule-exceptions/{exception}" "rule.exception.delete" p(RulesManage) => incidents::remove_exception;
     GET "/api/v1/tenants/{tenant}/reports/quarterly" "report.quarterly" p(ReportsRead) => incidents::quarterly_report;
     GET "/api/v1/tenants/{tenant}/reports/journal" "report.journal" p(ReportsRead) => incidents::journal;
+    GET "/api/v1/tenants/{tenant}/reports/metrics" "report.metrics" p(ReportsRead) => incidents::metrics_report;
     POST "/api/v1/tenants/{tenant}/obligations/{obligation}/fulfil" "obligation.fulfil" p(IncidentsManage) => incidents::fulfil, body incidents::Fulfil;
     GET "/api/v1/tenants/{tenant}/incidents/{incident}/evidence" "incident.evidence.view" p(IncidentsRead) => incidents::evidence, reply incidents::EvidenceView;
     POST "/api/v1/tenants/{tenant}/incidents/{incident}/evidence" "incident.evidence.attach" p(IncidentsManage) => incidents::attach_evidence, body incidents::Attach;
@@ -247,6 +248,10 @@ pub(crate) const MEDIA: &[(&str, &[&str])] = &[
     ),
     ("report.quarterly", &["text/html", "text/csv"]),
     ("report.journal", &["text/html", "text/csv"]),
+    (
+        "report.metrics",
+        &["text/html", "text/csv", "application/json"],
+    ),
 ];
 
 /// The API router: every route of the table behind the guard, and only those.

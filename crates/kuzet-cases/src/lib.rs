@@ -12,6 +12,7 @@ mod calendar;
 mod clocks;
 mod error;
 mod incident;
+mod metrics;
 mod notice;
 mod plans;
 mod report;
@@ -22,6 +23,7 @@ pub use clocks::{Alarm, ClockState, Obligation, Quarter, alarm, clock_state, due
 pub use error::CasesError;
 pub use incident::{Category, Incident, LevelDecision, Status, Transition};
 pub use kuzet_model::Criticality;
+pub use metrics::{Group as MetricsGroup, MEASURES, MetricsReport, MetricsRow, month_range};
 pub use notice::{Notice, NoticeFacts, NoticeKind, render_notice};
 pub use plans::{DEFAULT_PLAN, MANDATORY_MEASURES, PlanTask, ResponsePlan, TaskKind, Title};
 pub use report::{IncidentReport, Lang, ReportKind, ReportRow};

@@ -89,15 +89,15 @@ const JOURNAL_TITLE: Words = (
     "Журнал учёта инцидентов информационной безопасности и чрезвычайных ситуаций",
     "Ақпараттық қауіпсіздік инциденттері мен төтенше жағдайларды тіркеу журналы",
 );
-const ORGANIZATION: Words = ("Organization", "Организация", "Ұйым");
-const PERIOD: Words = ("Period", "Период", "Кезең");
-const GENERATED: Words = ("Generated", "Сформирован", "Жасалды");
-const TOTAL: Words = (
+pub(crate) const ORGANIZATION: Words = ("Organization", "Организация", "Ұйым");
+pub(crate) const PERIOD: Words = ("Period", "Период", "Кезең");
+pub(crate) const GENERATED: Words = ("Generated", "Сформирован", "Жасалды");
+pub(crate) const TOTAL: Words = (
     "Incidents in the period",
     "Инцидентов за период",
     "Кезеңдегі инциденттер",
 );
-const NONE: Words = (
+pub(crate) const NONE: Words = (
     "No incidents in this period.",
     "Инцидентов за период не было.",
     "Кезеңде инциденттер болған жоқ.",
@@ -190,7 +190,7 @@ pub(crate) fn local(t: Timestamp) -> String {
 
 /// A spreadsheet runs a cell that begins with `=`, `+`, `-`, `@` (or a tab or carriage return before one) as a
 /// formula: such a cell gets a leading apostrophe, which spreadsheets show as text and do not run (CSV injection).
-fn neutralize_formula(cell: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn neutralize_formula(cell: &str) -> std::borrow::Cow<'_, str> {
     match cell.as_bytes().first() {
         Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => format!("'{cell}").into(),
         _ => cell.into(),

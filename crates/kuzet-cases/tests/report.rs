@@ -178,3 +178,47 @@ fn confirmed_incident_notice_in_three_languages() {
         );
     }
 }
+
+#[test]
+fn monthly_metrics_in_three_languages() {
+    let at = |s: &str| -> jiff::Timestamp { s.parse().unwrap() };
+    let rows = [
+        kuzet_cases::MetricsRow {
+            category: Category::PasswordAttack,
+            level: Criticality::new(2).unwrap(),
+            detected: at("2026-11-10T06:00:00Z"),
+            began: Some(at("2026-11-10T05:12:00Z")),
+            transitions: vec![
+                (Status::Confirmed, at("2026-11-10T06:09:00Z")),
+                (Status::Contained, at("2026-11-10T07:30:00Z")),
+                (Status::Eradicated, at("2026-11-10T09:00:00Z")),
+                (Status::Recovered, at("2026-11-10T11:00:00Z")),
+                (Status::Closed, at("2026-11-12T06:00:00Z")),
+            ],
+        },
+        kuzet_cases::MetricsRow {
+            category: Category::Malware,
+            level: Criticality::new(3).unwrap(),
+            detected: at("2026-11-20T10:00:00Z"),
+            began: None,
+            transitions: vec![(Status::Confirmed, at("2026-11-20T10:04:00Z"))],
+        },
+    ];
+    for lang in [Lang::Kk, Lang::Ru, Lang::En] {
+        let report = kuzet_cases::MetricsReport::build(
+            "akimat".into(),
+            "Akimat of Astana".into(),
+            (2026, 11),
+            at("2026-12-01T04:00:00Z"),
+            &rows,
+        );
+        check(
+            &format!("metrics.{}.csv", lang.code()),
+            &report.to_csv(lang),
+        );
+        check(
+            &format!("metrics.{}.html", lang.code()),
+            &report.to_html(lang),
+        );
+    }
+}

@@ -454,7 +454,7 @@ impl Db {
     /// The incidents of `tenant` (or the one `only`) detected within `from_ms..to_ms`, newest first, after the
     /// cursor `after` and at most `limit`, with their transitions, obligations, tasks and alerts: five queries
     /// however many incidents there are.
-    async fn load_incidents(
+    pub(crate) async fn load_incidents(
         &self,
         tenant: &TenantId,
         only: Option<&str>,

@@ -313,6 +313,44 @@ impl Db {
     }
 }
 
+impl Db {
+    /// The rows of a tenant's monthly metrics (for [`Permission::ReportsRead`]): the incidents detected in
+    /// `year`-`month` (Kazakhstan time) with their status changes and the earliest `event` written on each (when
+    /// the attack began, as established); and the tenant's name. Five queries for the whole month.
+    pub async fn incident_metrics(
+        &self,
+        scope: &Scope,
+        tenant: &TenantId,
+        (year, month): (i16, i8),
+    ) -> Result<(String, Vec<kuzet_cases::MetricsRow>), DbError> {
+        require(scope, Permission::ReportsRead, tenant)?;
+        let (from, to) = kuzet_cases::month_range(year, month)
+            .map_err(|e| DbError::invalid(format!("month {year}-{month:02}"), e.to_string()))?;
+        let name = self.tenant_unscoped(tenant).await?.tenant.name;
+        let (from, to) = (from.as_millisecond(), to.as_millisecond());
+        let records = self.load_incidents(tenant, None, (from, to)).await?;
+        let began: Vec<(String, i64)> = on_pool!(self, pool => sqlx::query_as("SELECT e.incident_id, MIN(e.at_ms) FROM incident_entries e JOIN incidents i ON i.id = e.incident_id WHERE i.tenant_id = $1 AND i.detected_ms >= $2 AND i.detected_ms < $3 AND e.kind = 'event' GROUP BY e.incident_id")
+            .bind(tenant.as_str()).bind(from).bind(to).fetch_all(pool).await.map_err(DbError::query("incident entries"))?);
+        let began: std::collections::HashMap<String, i64> = began.into_iter().collect();
+        let rows = records
+            .into_iter()
+            .map(|r| kuzet_cases::MetricsRow {
+                category: r.incident.category,
+                level: r.incident.level.level(),
+                detected: r.incident.detected,
+                began: began.get(r.id.as_str()).copied().map(ts),
+                transitions: r
+                    .incident
+                    .transitions
+                    .iter()
+                    .map(|t| (t.to, t.at))
+                    .collect(),
+            })
+            .collect();
+        Ok((name, rows))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1497,6 +1497,23 @@ async fn notifications(db: &Db, admin: &Principal, analyst: &Principal, now: Tim
         "{timeline:#?}"
     );
 
+    // The month's metrics know when the attack began (the earliest event written) and the decision.
+    let local = kuzet_model::time::kz_local(now);
+    let (_, rows) = db
+        .incident_metrics(
+            &analyst.scope(Permission::ReportsRead, now).unwrap(),
+            &akimat,
+            (local.year(), local.month()),
+        )
+        .await
+        .unwrap();
+    assert!(
+        rows.iter().any(|r| r.began == Some(earlier)
+            && r.detected == now
+            && r.transitions.first().map(|t| t.0) == Some(Status::Confirmed)),
+        "{rows:#?}"
+    );
+
     // A removed contact is told nothing more; what it was sent stays.
     db.remove_contact(&manage, &t("akimat"), &security.id, now)
         .await

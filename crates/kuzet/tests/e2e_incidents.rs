@@ -485,6 +485,26 @@ peers = ["127.0.0.1/32"]
     }
     assert_eq!(kinds.last(), Some(&"cause"), "{timeline}");
 
+    // The month's metrics count it: acknowledged (confirmed) once, nothing contained or closed yet.
+    let local = kuzet_model::time::kz_local(jiff::Timestamp::now());
+    let month = format!("{}-{:02}", local.year(), local.month());
+    let (status, metrics, _) = api(
+        &server,
+        "GET",
+        &format!("/api/v1/tenants/akimat/reports/metrics?month={month}&format=json"),
+        Some(&analyst),
+        None,
+    );
+    assert_eq!(status, 200, "{metrics}");
+    let all = &metrics["groups"][0];
+    assert_eq!(
+        (all["group"].as_str(), all["incidents"].as_u64()),
+        (Some("all"), Some(1)),
+        "{metrics}"
+    );
+    assert_eq!(all["acknowledge"]["counted"], 1, "{metrics}");
+    assert_eq!(all["close"]["counted"], 0, "{metrics}");
+
     server.stop();
     let audit = site.kuzet(&["audit", "--json"]);
     let deliveries = String::from_utf8_lossy(&audit.stdout)

@@ -117,6 +117,7 @@ fn case(
         | "rule.exception.delete"
         | "report.quarterly"
         | "report.journal"
+        | "report.metrics"
         | "source.identity.revoke"
         | "contact.list"
         | "incident.timeline"
