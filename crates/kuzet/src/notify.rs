@@ -149,12 +149,55 @@ pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
+/// What the outbox holds, as the last pass saw it: for `/health`.
+#[derive(Clone, Default)]
+pub struct NotifyStatus(Arc<std::sync::Mutex<kuzet_db::Backlog>>);
+
+/// A notification waiting longer than this makes health warn.
+const LATE: jiff::SignedDuration = jiff::SignedDuration::from_mins(5);
+
+impl NotifyStatus {
+    fn set(&self, backlog: kuzet_db::Backlog) {
+        // A poisoned lock only means a panic elsewhere mid-update: the value is still a whole Backlog.
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = backlog;
+    }
+
+    /// The backlog as JSON, and a warning when notices fail or wait longer than five minutes.
+    pub fn get(&self, now: Timestamp) -> (serde_json::Value, Option<String>) {
+        let b = *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let late = b.oldest.is_some_and(|o| now.duration_since(o) > LATE);
+        let warning = (b.failing > 0 || late).then(|| {
+            format!(
+                "{} notification(s) undelivered, {} failing, the oldest from {}: see GET /api/v1/tenants/{{t}}/notifications; they are retried",
+                b.undelivered,
+                b.failing,
+                b.oldest.map(|o| o.to_string()).unwrap_or_default()
+            )
+        });
+        (
+            serde_json::json!({
+                "undelivered": b.undelivered,
+                "failing": b.failing,
+                "oldest": b.oldest.map(|o| o.to_string()),
+            }),
+            warning,
+        )
+    }
+}
+
 /// Delivers what is due until `shutdown`, a pass every `interval`.
 pub async fn run(
     db: Db,
     notifier: Notifier,
     audit: Arc<dyn AuditSink>,
     interval: Duration,
+    status: NotifyStatus,
     shutdown: CancellationToken,
 ) {
     let mut tick = tokio::time::interval(interval);
@@ -171,6 +214,7 @@ pub async fn run(
             Ok(backlog) => {
                 metrics::gauge!("kuzet_notifications_undelivered").set(backlog.undelivered as f64);
                 metrics::gauge!("kuzet_notifications_failing").set(backlog.failing as f64);
+                status.set(backlog);
             }
             Err(error) => tracing::warn!(%error, "notification backlog unknown"),
         }

@@ -203,6 +203,7 @@ struct Telemetry {
     detection: Option<crate::detection::DetectionStatus>,
     index: Option<crate::indexing::IndexStatus>,
     disk: crate::disk::DiskGuard,
+    notifications: crate::notify::NotifyStatus,
 }
 
 async fn metrics_handler(State(t): State<Telemetry>) -> impl IntoResponse {
@@ -218,6 +219,8 @@ async fn health_handler(State(t): State<Telemetry>) -> impl IntoResponse {
     let failure = t.store.failure().or_else(|| t.disk.refusing());
     let mut warnings: Vec<String> = t.warnings.to_vec();
     warnings.extend(t.disk.warning());
+    let (notifications, late) = t.notifications.get(jiff::Timestamp::now());
+    warnings.extend(late);
     let sources: Vec<_> = t
         .health
         .snapshot()
@@ -272,6 +275,7 @@ async fn health_handler(State(t): State<Telemetry>) -> impl IntoResponse {
             crate::detection::DetectionStatus::get,
         ),
         "index": index,
+        "notifications": notifications,
     }));
     (status, body)
 }
@@ -403,6 +407,7 @@ pub fn run_with(config: Config, on_ready: impl FnOnce(Ready) + Send + 'static) -
             detection: detection.as_ref().map(crate::detection::Detection::status),
             index: indexing.as_ref().map(crate::indexing::Indexing::status),
             disk: disk.clone(),
+            notifications: crate::notify::NotifyStatus::default(),
         };
         tokio::spawn(crate::detection::watch_sources(
             db.clone(),
@@ -421,6 +426,7 @@ pub fn run_with(config: Config, on_ready: impl FnOnce(Ready) + Send + 'static) -
                 kuzet_ingest::IdGenerator::new()?,
             )),
             config.notify.interval.std(),
+            telemetry.notifications.clone(),
             shutdown.clone(),
         ));
         let api = api_state(

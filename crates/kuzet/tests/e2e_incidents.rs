@@ -257,6 +257,18 @@ peers = ["127.0.0.1/32"]
     );
     assert_eq!(status, 201, "{hook}");
     let secret = hook["secret"].as_str().unwrap().to_owned();
+    // A second security contact whose webhook nobody answers: its notice fails, waits, and health says so.
+    let (status, dead, _) = api(
+        &server,
+        "POST",
+        contacts,
+        Some(&admin),
+        Some(
+            json!({"role": "security", "name": "old SOC", "channel": "webhook",
+                    "address": format!("http://127.0.0.1:{}/gone", free_port()), "language": "en"}),
+        ),
+    );
+    assert_eq!(status, 201, "{dead}");
     let (status, made, _) = api(
         &server,
         "POST",
@@ -435,20 +447,51 @@ peers = ["127.0.0.1/32"]
         jiff::SignedDuration::from_mins(15)
     );
     assert!(nccis["fulfilled"].is_null(), "{nccis}");
-    let (_, sent, _) = api(
-        &server,
-        "GET",
-        "/api/v1/tenants/akimat/notifications",
-        Some(&analyst),
-        None,
-    );
-    let states: Vec<&str> = sent
+    let states = |sent: &Value| -> Vec<String> {
+        let mut s: Vec<String> = sent
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["state"].as_str().unwrap().to_owned())
+            .collect();
+        s.sort();
+        s
+    };
+    let sent = wait_for("the dead webhook's notice retrying", || {
+        let (_, sent, _) = api(
+            &server,
+            "GET",
+            "/api/v1/tenants/akimat/notifications",
+            Some(&analyst),
+            None,
+        );
+        (states(&sent) == ["delivered", "delivered", "retrying"]).then_some(sent)
+    });
+    let failed = sent
         .as_array()
         .unwrap()
         .iter()
-        .map(|n| n["state"].as_str().unwrap())
-        .collect();
-    assert_eq!(states, ["delivered", "delivered"], "{sent}");
+        .find(|n| n["state"] == "retrying")
+        .unwrap();
+    assert!(
+        failed["last_error"].as_str().unwrap().contains("/gone"),
+        "{failed}"
+    );
+    assert!(failed["next_attempt"].is_string(), "{failed}");
+    let health = wait_for("health warning of the failing notice", || {
+        let (body, _) = curl(&["-s", &format!("http://{}/health", server.http())]);
+        let health: Value = serde_json::from_str(&body).ok()?;
+        (health["notifications"]["failing"] == 1).then_some(health)
+    });
+    assert_eq!(health["status"], "warning", "{health}");
+    assert!(
+        health["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w.as_str().unwrap().contains("1 failing")),
+        "{health}"
+    );
 
     // The cause is written; the timeline tells the whole story in order.
     let (status, cause, _) = api(
