@@ -1764,3 +1764,59 @@ pub(crate) async fn metrics_report(
         },
     ))
 }
+
+#[derive(Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Split {
+    /// Alerts of the incident to move into the new one (at least one, at most 100).
+    alerts: Vec<String>,
+    /// The new incident's title.
+    title: String,
+}
+
+/// The incident split off.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub(crate) struct SplitOff {
+    #[schemars(with = "String")]
+    id: ObjectId,
+}
+
+/// Splits alerts off an incident into a new one: what detection raised together turned out to be two incidents.
+pub(crate) async fn split(
+    State(state): State<ApiState>,
+    Extension(a): Extension<Authed>,
+    Path((t, incident)): Path<(String, String)>,
+    json: Result<Json<Split>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let request = body(json)?;
+    let unprocessable = |m: String| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", m);
+    let title = request.title.trim().to_owned();
+    if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS {
+        return Err(unprocessable(format!(
+            "title: {} characters; give 1 to {MAX_TITLE_CHARS}",
+            title.chars().count()
+        )));
+    }
+    let alerts = alert_ids(&request.alerts)?;
+    let id = ObjectId::new(incident.as_str())
+        .map_err(|e| ApiError::not_found(format!("incident: {e}")))?;
+    let new = state
+        .db()
+        .split_incident(a.scope()?, &tenant(&t)?, &id, &alerts, &title, state.now())
+        .await?;
+    Ok(noted(
+        (StatusCode::CREATED, Json(SplitOff { id: new.clone() })),
+        AuditNote {
+            object: Some(format!("incident:{id}")),
+            detail: Some(format!(
+                "split into incident {new}: alerts {}",
+                alerts
+                    .iter()
+                    .map(ObjectId::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+            ..AuditNote::default()
+        },
+    ))
+}

@@ -107,6 +107,11 @@ const SELECTED: &str = "SELECT id FROM incidents WHERE tenant_id = $1 AND ($2 = 
      AND detected_ms >= $3 AND detected_ms < $4 AND (detected_ms < $5 OR (detected_ms = $5 AND id > $6)) \
      ORDER BY detected_ms DESC, id LIMIT $7";
 
+/// A comment Kuzet writes on an incident's timeline ($1 incident, $2 time, $3 text, $4 actor), numbered after the
+/// entries already there.
+const INSERT_NOTE: &str = "INSERT INTO incident_entries (incident_id, seq, kind, at_ms, text, author, created_ms) \
+     VALUES ($1, (SELECT COUNT(*) FROM incident_entries WHERE incident_id = $1), 'comment', $2, $3, $4, $2)";
+
 /// An incident's obligation, as every path that starts clocks stores it.
 const INSERT_OBLIGATION: &str = "INSERT INTO obligations (id, tenant_id, incident_id, kind, fact_ms, due_ms, created_ms) \
      VALUES ($1, $2, $3, $4, $5, $6, $7)";
@@ -328,6 +333,53 @@ impl Db {
         alerts: &[ObjectId],
         now: Timestamp,
     ) -> Result<ObjectId, DbError> {
+        self.open_incident(scope, incident, alerts, None, now).await
+    }
+
+    /// Splits alerts of an incident of `tenant` off into a new incident titled `title` (for
+    /// [`Permission::IncidentsManage`]): what detection raised together turned out to be two incidents. The new
+    /// one takes the old one's category, level decision, facilities and personal-data finding, is detected when
+    /// the first moved alert was, and starts at `detected`; each incident's timeline says where the alerts went.
+    /// All or none; every alert must be in the old incident.
+    pub async fn split_incident(
+        &self,
+        scope: &Scope,
+        tenant: &TenantId,
+        id: &ObjectId,
+        alerts: &[ObjectId],
+        title: &str,
+        now: Timestamp,
+    ) -> Result<ObjectId, DbError> {
+        require(scope, Permission::IncidentsManage, tenant)?;
+        if alerts.is_empty() {
+            return Err(DbError::invalid("split", "name at least one alert to move"));
+        }
+        let old = self
+            .load_incident(tenant, id.as_str())
+            .await?
+            .ok_or_else(|| DbError::NotFound(format!("incident `{id}`")))?
+            .incident;
+        let mut new = Incident::new(
+            tenant.clone(),
+            title.to_owned(),
+            old.category,
+            old.level.assessed,
+            now,
+        );
+        new.level = old.level.clone();
+        new.facilities = old.facilities.clone();
+        new.personal_data = old.personal_data;
+        self.open_incident(scope, &new, alerts, Some(id), now).await
+    }
+
+    async fn open_incident(
+        &self,
+        scope: &Scope,
+        incident: &Incident,
+        alerts: &[ObjectId],
+        moved_from: Option<&ObjectId>,
+        now: Timestamp,
+    ) -> Result<ObjectId, DbError> {
         require(scope, Permission::IncidentsManage, &incident.tenant)?;
         let id = ObjectId::from_random(random::<16>()?);
         let mut i = incident.clone();
@@ -336,8 +388,23 @@ impl Db {
             i.detected = i.detected.min(first);
         }
         let i = &i;
+        let listed = alerts
+            .iter()
+            .map(ObjectId::as_str)
+            .collect::<Vec<_>>()
+            .join(", ");
         on_pool!(self, pool => {
             let mut tx = pool.begin().await.map_err(DbError::query("incident"))?;
+            if let Some(old) = moved_from {
+                for alert in alerts {
+                    let moved = sqlx::query("UPDATE alerts SET incident_id = NULL WHERE tenant_id = $1 AND id = $2 AND incident_id = $3")
+                        .bind(i.tenant.as_str()).bind(alert.as_str()).bind(old.as_str())
+                        .execute(&mut *tx).await.map_err(DbError::query("alert"))?.rows_affected();
+                    if moved != 1 {
+                        return Err(DbError::invalid(format!("alert `{alert}`"), format!("not in incident `{old}`")));
+                    }
+                }
+            }
             sqlx::query(sqlx::AssertSqlSafe(format!("INSERT INTO incidents ({INCIDENT_COLUMNS}, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)")))
             .bind(id.as_str()).bind(i.tenant.as_str()).bind(&i.title).bind(i.category.as_str())
             .bind(i64::from(i.level.assessed.value()))
@@ -354,6 +421,16 @@ impl Db {
             .map_err(|_| DbError::NotFound(format!("tenant `{}`", i.tenant)))?;
             for alert in alerts {
                 escalate!(tx, &i.tenant, &id, alert, scope.user(), now);
+            }
+            if let Some(old) = moved_from {
+                for (on, text) in [
+                    (old, format!("split: alerts {listed} moved to incident {id}")),
+                    (&id, format!("split from incident {old}: alerts {listed}")),
+                ] {
+                    sqlx::query(INSERT_NOTE)
+                        .bind(on.as_str()).bind(now.as_millisecond()).bind(&text).bind(scope.user().as_str())
+                        .execute(&mut *tx).await.map_err(DbError::query("incident entry"))?;
+                }
             }
             tx.commit().await.map_err(DbError::query("incident"))?;
         });

@@ -1714,6 +1714,49 @@ async fn alerts(
     let escalated = db.alert(read, &t("akimat"), &first).await.unwrap();
     assert_eq!(escalated.status, AlertStatus::Escalated);
     assert!(escalated.status_reason.unwrap().contains(made.as_str()));
+
+    // One alert turns out to be another incident: split off, all or none, each timeline saying where it went.
+    assert!(matches!(
+        db.split_incident(
+            manage,
+            &t("akimat"),
+            &made,
+            &[fourth.clone(), other.clone()],
+            "a second intrusion",
+            late
+        )
+        .await
+        .unwrap_err(),
+        DbError::Invalid { .. }
+    ));
+    let split = db
+        .split_incident(
+            manage,
+            &t("akimat"),
+            &made,
+            std::slice::from_ref(&fourth),
+            "a second intrusion",
+            late,
+        )
+        .await
+        .unwrap();
+    let old = db.incident(read, &t("akimat"), &made).await.unwrap();
+    let new = db.incident(read, &t("akimat"), &split).await.unwrap();
+    assert_eq!(old.alerts, std::slice::from_ref(&first));
+    assert_eq!(new.alerts, std::slice::from_ref(&fourth));
+    assert_eq!(new.incident.title, "a second intrusion");
+    assert_eq!(new.incident.category, Category::ProtectionBypass);
+    assert_eq!(new.incident.detected, late, "its alert's first hit");
+    let said = db
+        .incident_entries(read, &t("akimat"), &made)
+        .await
+        .unwrap();
+    assert!(said[0].text.contains(split.as_str()), "{said:?}");
+    let said = db
+        .incident_entries(read, &t("akimat"), &split)
+        .await
+        .unwrap();
+    assert!(said[0].text.contains(made.as_str()), "{said:?}");
 }
 
 /// Per-tenant rule settings and exceptions: set, replaced, listed per tenant, removed; bad input refused.

@@ -61,6 +61,9 @@ fn case(
                       "scope": "one_facility", "facility_class": 2, "stage": "ongoing"},
         })),
         "incident.transition" => Some(json!({"to": "contained"})),
+        "incident.split" => {
+            Some(json!({"alerts": ["00000000000000000000000000000000"], "title": "matrix"}))
+        }
         "incident.entry.add" => Some(json!({"kind": "comment", "text": "matrix"})),
         "incident.alerts.add" => Some(json!({"alerts": ["00000000000000000000000000000000"]})),
         "incident.level.override" => Some(json!({"level": 3, "reason": "matrix"})),
