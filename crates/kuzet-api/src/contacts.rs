@@ -29,7 +29,8 @@ pub(crate) struct ContactView {
     id: ObjectId,
     #[schemars(with = "String")]
     tenant: TenantId,
-    /// `owner` (told at once of a confirmed incident, R15) or `security`.
+    /// `owner` (told at once of a confirmed incident, R15), `security` or `personal_data` (responsible for the
+    /// processing of personal data, named in breach notices, R22).
     role: &'static str,
     name: String,
     /// `email` or `webhook`.
@@ -74,7 +75,7 @@ pub(crate) async fn contacts(
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateContact {
-    /// `owner` or `security`.
+    /// `owner`, `security` or `personal_data`.
     role: String,
     name: String,
     /// `email` or `webhook`.

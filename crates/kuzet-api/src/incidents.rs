@@ -1820,3 +1820,77 @@ pub(crate) async fn split(
         },
     ))
 }
+
+#[derive(Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct BreachNoticeBody {
+    /// The affected persons' identifiers (or their description), one a line.
+    affected: String,
+    /// `kk`, `ru` (default) or `en`.
+    #[serde(default)]
+    lang: Option<String>,
+}
+
+/// The personal-data breach notice to the authorized body (R22), as plain text to send: the incident's facts,
+/// the persons responsible for processing (the tenant's `personal_data` contacts), the affected persons, the
+/// measures taken and the cause. Its hash is written on the incident's timeline; the obligation is fulfilled
+/// once it is sent.
+pub(crate) async fn breach_notice(
+    State(state): State<ApiState>,
+    Extension(a): Extension<Authed>,
+    Path((t, incident)): Path<(String, String)>,
+    json: Result<Json<BreachNoticeBody>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let request = body(json)?;
+    let code = request.lang.unwrap_or_else(|| "ru".into());
+    let lang = kuzet_cases::Lang::parse(&code).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            format!("lang `{code}`: kk, ru or en"),
+        )
+    })?;
+    let id = ObjectId::new(incident.as_str())
+        .map_err(|e| ApiError::not_found(format!("incident: {e}")))?;
+    let tenant_id = tenant(&t)?;
+    let facts = state
+        .db()
+        .breach_notice_facts(a.scope()?, &tenant_id, &id, &request.affected, lang)
+        .await?;
+    let notice = kuzet_cases::render_breach_notice(&facts, lang);
+    let document = format!("Subject: {}\n\n{}", notice.subject, notice.body);
+    let hash = kuzet_db::sha256_hex(&document);
+    state
+        .db()
+        .add_incident_entry(
+            a.scope()?,
+            &tenant_id,
+            &id,
+            &kuzet_db::NewEntry {
+                kind: kuzet_db::EntryKind::Comment,
+                at: None,
+                text: format!(
+                    "personal-data breach notice prepared ({code}, sha256 {hash}); send it to the authority and \
+                     fulfil the personal_data_notice obligation"
+                ),
+            },
+            state.now(),
+        )
+        .await?;
+    Ok(noted(
+        (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; charset=utf-8",
+            )],
+            document,
+        ),
+        AuditNote {
+            object: Some(format!("incident:{id}")),
+            detail: Some(format!(
+                "personal-data breach notice, {code}, sha256 {hash}"
+            )),
+            ..AuditNote::default()
+        },
+    ))
+}

@@ -176,6 +176,7 @@ table! {
     POST "/api/v1/tenants/{tenant}/incidents/{incident}/personal-data" "incident.personal_data.mark" p(IncidentsManage) => incidents::mark_personal_data, body incidents::PersonalData, reply incidents::PersonalDataMarked;
     POST "/api/v1/tenants/{tenant}/incidents/{incident}/entries" "incident.entry.add" p(IncidentsManage) => incidents::add_entry, body incidents::AddEntry, reply incidents::EntryView;
     GET "/api/v1/tenants/{tenant}/incidents/{incident}/timeline" "incident.timeline" p(IncidentsRead) => incidents::timeline, reply Vec<incidents::TimelineView>;
+    POST "/api/v1/tenants/{tenant}/incidents/{incident}/personal-data-notice" "incident.personal_data.notice" p(IncidentsManage) => incidents::breach_notice, body incidents::BreachNoticeBody;
     POST "/api/v1/tenants/{tenant}/incidents/{incident}/split" "incident.split" p(IncidentsManage) => incidents::split, body incidents::Split, reply incidents::SplitOff;
     POST "/api/v1/tenants/{tenant}/incidents/{incident}/alerts" "incident.alerts.add" p(IncidentsManage) => incidents::add_alerts, body incidents::AddAlerts;
     POST "/api/v1/tenants/{tenant}/incidents/{incident}/tasks/{task}/done" "incident.task.done" p(IncidentsManage) => incidents::complete_task;
@@ -253,6 +254,7 @@ pub(crate) const MEDIA: &[(&str, &[&str])] = &[
         "report.metrics",
         &["text/html", "text/csv", "application/json"],
     ),
+    ("incident.personal_data.notice", &["text/plain"]),
 ];
 
 /// The API router: every route of the table behind the guard, and only those.

@@ -24,7 +24,9 @@ pub use error::CasesError;
 pub use incident::{Category, Incident, LevelDecision, Status, Transition};
 pub use kuzet_model::Criticality;
 pub use metrics::{Group as MetricsGroup, MEASURES, MetricsReport, MetricsRow, month_range};
-pub use notice::{Notice, NoticeFacts, NoticeKind, render_notice};
+pub use notice::{
+    BreachFacts, Notice, NoticeFacts, NoticeKind, render_breach_notice, render_notice,
+};
 pub use plans::{DEFAULT_PLAN, MANDATORY_MEASURES, PlanTask, ResponsePlan, TaskKind, Title};
 pub use report::{IncidentReport, Lang, ReportKind, ReportRow};
 pub use rubric::{Assessment, DEFAULT_RUBRIC, Facts, Rubric};

@@ -155,6 +155,124 @@ fn confirmed(f: &NoticeFacts, lang: Lang) -> Notice {
     Notice { subject, body }
 }
 
+/// The facts of a personal-data breach notice to the authorized body (R22: within one business day of
+/// detection, with the contact of the person responsible for processing, the measures taken and the affected
+/// persons' identifiers).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BreachFacts {
+    pub organization: String,
+    pub incident: String,
+    pub title: String,
+    pub category: Category,
+    pub detected: Timestamp,
+    /// When the personal-data breach was found.
+    pub found: Timestamp,
+    /// The persons responsible for processing: (name, e-mail or address).
+    pub responsible: Vec<(String, String)>,
+    /// The affected persons' identifiers (or their description), as the operator gives them.
+    pub affected: String,
+    /// The measures taken, in the notice's language.
+    pub measures: Vec<String>,
+    /// The cause established, if one is.
+    pub cause: Option<String>,
+}
+
+const BREACH_SUBJECT: Words = (
+    "Notice of a personal data breach",
+    "Уведомление о нарушении безопасности персональных данных",
+    "Дербес деректер қауіпсіздігінің бұзылуы туралы хабарлама",
+);
+const BREACH_OPENING: Words = (
+    "The organization below notifies the authorized body for personal data protection of a breach of the security \
+     of personal data.",
+    "Нижеуказанная организация уведомляет уполномоченный орган в сфере защиты персональных данных о нарушении \
+     безопасности персональных данных.",
+    "Төменде көрсетілген ұйым дербес деректерді қорғау саласындағы уәкілетті органға дербес деректер \
+     қауіпсіздігінің бұзылғаны туралы хабарлайды.",
+);
+const FOUND: Words = (
+    "Personal data breach found",
+    "Нарушение персональных данных выявлено",
+    "Дербес деректердің бұзылуы анықталды",
+);
+const RESPONSIBLE: Words = (
+    "Person responsible for organizing the processing of personal data",
+    "Лицо, ответственное за организацию обработки персональных данных",
+    "Дербес деректерді өңдеуді ұйымдастыруға жауапты тұлға",
+);
+const NOBODY: Words = (
+    "not registered (add a contact of role personal_data)",
+    "не указано (добавьте контакт с ролью personal_data)",
+    "көрсетілмеген (personal_data рөлі бар байланысты қосыңыз)",
+);
+const AFFECTED: Words = (
+    "Affected persons (identifiers)",
+    "Затронутые субъекты (идентификаторы)",
+    "Зардап шеккен субъектілер (сәйкестендіргіштер)",
+);
+const MEASURES: Words = ("Measures taken", "Принятые меры", "Қабылданған шаралар");
+const NO_MEASURES: Words = ("none recorded yet", "пока не отмечены", "әлі белгіленбеген");
+const CAUSE: Words = ("Cause", "Причина", "Себебі");
+const NOT_ESTABLISHED: Words = (
+    "not established yet",
+    "пока не установлена",
+    "әлі анықталмаған",
+);
+
+/// The personal-data breach notice in `lang`, plain text.
+pub fn render_breach_notice(f: &BreachFacts, lang: Lang) -> Notice {
+    let one_line = |t: &str| -> String {
+        t.chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect()
+    };
+    let subject = format!(
+        "{}: {} — {}",
+        pick(lang, BREACH_SUBJECT),
+        f.organization,
+        f.incident
+    );
+    let mut lines = vec![
+        pick(lang, BREACH_OPENING).to_owned(),
+        String::new(),
+        format!("{}: {}", pick(lang, ORGANIZATION), f.organization),
+        format!("{}: {}", pick(lang, INCIDENT), f.incident),
+        format!("{}: {}", pick(lang, DESCRIPTION), one_line(&f.title)),
+        format!("{}: {}", pick(lang, CATEGORY), category(lang, f.category)),
+        format!("{}: {}", pick(lang, DETECTED), local(f.detected)),
+        format!("{}: {}", pick(lang, FOUND), local(f.found)),
+        format!("{}:", pick(lang, RESPONSIBLE)),
+    ];
+    if f.responsible.is_empty() {
+        lines.push(format!("  {}", pick(lang, NOBODY)));
+    }
+    for (name, address) in &f.responsible {
+        lines.push(format!("  {}, {}", one_line(name), one_line(address)));
+    }
+    lines.push(format!("{}:", pick(lang, AFFECTED)));
+    for line in f.affected.lines() {
+        lines.push(format!("  {}", one_line(line)));
+    }
+    lines.push(format!("{}:", pick(lang, MEASURES)));
+    if f.measures.is_empty() {
+        lines.push(format!("  {}", pick(lang, NO_MEASURES)));
+    }
+    for m in &f.measures {
+        lines.push(format!("  - {}", one_line(m)));
+    }
+    lines.push(format!(
+        "{}: {}",
+        pick(lang, CAUSE),
+        f.cause
+            .as_deref()
+            .map_or_else(|| pick(lang, NOT_ESTABLISHED).to_owned(), one_line)
+    ));
+    lines.push(pick(lang, TIME_NOTE).to_owned());
+    let mut body = lines.join("\n");
+    body.push('\n');
+    Notice { subject, body }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -222,3 +222,28 @@ fn monthly_metrics_in_three_languages() {
         );
     }
 }
+
+#[test]
+fn personal_data_breach_notice_in_three_languages() {
+    let facts = kuzet_cases::BreachFacts {
+        organization: "Akimat of Astana".into(),
+        incident: "4f2c0000000000000000000000000002".into(),
+        title: "Leak of applicants' data".into(),
+        category: Category::DataLeak,
+        detected: "2026-12-04T06:00:00Z".parse().unwrap(),
+        found: "2026-12-04T07:30:00Z".parse().unwrap(),
+        responsible: vec![("Dana Seitkali".into(), "dpo@akimat.kz".into())],
+        affected:
+            "IIN 900101300123\nIIN 850505400456\n(about 1,200 applicants of the e-Akimat portal)"
+                .into(),
+        measures: vec!["Access to the applicants' database closed".into()],
+        cause: None,
+    };
+    for lang in [Lang::Kk, Lang::Ru, Lang::En] {
+        let notice = kuzet_cases::render_breach_notice(&facts, lang);
+        check(
+            &format!("notice.breach.{}.txt", lang.code()),
+            &format!("Subject: {}\n\n{}", notice.subject, notice.body),
+        );
+    }
+}

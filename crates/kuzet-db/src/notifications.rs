@@ -23,15 +23,23 @@ pub enum ContactRole {
     Owner,
     /// The organization's information security officer: told alongside the owner.
     Security,
+    /// The person responsible for organizing the processing of personal data: told alongside, and named in the
+    /// personal-data breach notice to the authority (R22).
+    PersonalData,
 }
 
 impl ContactRole {
-    pub const ALL: &'static [ContactRole] = &[ContactRole::Owner, ContactRole::Security];
+    pub const ALL: &'static [ContactRole] = &[
+        ContactRole::Owner,
+        ContactRole::Security,
+        ContactRole::PersonalData,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             ContactRole::Owner => "owner",
             ContactRole::Security => "security",
+            ContactRole::PersonalData => "personal_data",
         }
     }
 
@@ -41,7 +49,10 @@ impl ContactRole {
             .copied()
             .find(|r| r.as_str() == name)
             .ok_or_else(|| {
-                DbError::invalid(format!("contact role `{name}`"), "one of owner, security")
+                DbError::invalid(
+                    format!("contact role `{name}`"),
+                    "one of owner, security, personal_data",
+                )
             })
     }
 }

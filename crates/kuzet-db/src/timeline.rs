@@ -314,6 +314,69 @@ impl Db {
 }
 
 impl Db {
+    /// The facts of the personal-data breach notice of an incident of `tenant` (for
+    /// [`Permission::IncidentsManage`]; R22): the incident must have a personal-data finding; the responsible
+    /// persons are the tenant's `personal_data` contacts, the measures its plan tasks done (in `lang`), the cause
+    /// the latest one written; `affected` (the persons' identifiers) is the operator's, 1 to 20,000 characters.
+    pub async fn breach_notice_facts(
+        &self,
+        scope: &Scope,
+        tenant: &TenantId,
+        id: &ObjectId,
+        affected: &str,
+        lang: kuzet_cases::Lang,
+    ) -> Result<kuzet_cases::BreachFacts, DbError> {
+        require(scope, Permission::IncidentsManage, tenant)?;
+        let chars = affected.trim().chars().count();
+        if chars == 0 || chars > 20_000 {
+            return Err(DbError::invalid(
+                "notice `affected`",
+                format!("{chars} characters; give the affected persons' identifiers in 1 to 20000"),
+            ));
+        }
+        let record = self
+            .load_incident(tenant, id.as_str())
+            .await?
+            .ok_or_else(|| DbError::NotFound(format!("incident `{id}`")))?;
+        let i = &record.incident;
+        let Some(found) = i.personal_data else {
+            return Err(DbError::invalid(
+                format!("incident `{id}`"),
+                "no personal-data breach is marked on it (POST …/personal-data first)",
+            ));
+        };
+        let organization = self.tenant_unscoped(tenant).await?.tenant.name;
+        let responsible: Vec<(String, String)> = on_pool!(self, pool => sqlx::query_as("SELECT name, address FROM contacts WHERE tenant_id = $1 AND role = 'personal_data' AND removed_ms IS NULL ORDER BY id")
+            .bind(tenant.as_str()).fetch_all(pool).await.map_err(DbError::query("contacts"))?);
+        let cause = self
+            .load_entries(id)
+            .await?
+            .into_iter()
+            .rfind(|e| e.kind == EntryKind::Cause)
+            .map(|e| e.text);
+        Ok(kuzet_cases::BreachFacts {
+            organization,
+            incident: id.to_string(),
+            title: i.title.clone(),
+            category: i.category,
+            detected: i.detected,
+            found,
+            responsible,
+            affected: affected.trim().to_owned(),
+            measures: record
+                .tasks
+                .iter()
+                .filter(|t| t.done.is_some())
+                .map(|t| match lang {
+                    kuzet_cases::Lang::En => t.title.en.clone(),
+                    kuzet_cases::Lang::Ru => t.title.ru.clone(),
+                    kuzet_cases::Lang::Kk => t.title.kk.clone(),
+                })
+                .collect(),
+            cause,
+        })
+    }
+
     /// The rows of a tenant's monthly metrics (for [`Permission::ReportsRead`]): the incidents detected in
     /// `year`-`month` (Kazakhstan time) with their status changes and the earliest `event` written on each (when
     /// the attack began, as established); and the tenant's name. Five queries for the whole month.

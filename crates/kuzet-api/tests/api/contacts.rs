@@ -17,7 +17,7 @@ async fn contacts_are_told_of_a_confirmation_and_the_owners_delivery_fulfils_the
     for (body, expected) in [
         (
             json!({"role": "boss", "name": "A", "channel": "email", "address": "a@b.kz", "language": "kk"}),
-            "one of owner, security",
+            "one of owner, security, personal_data",
         ),
         (
             json!({"role": "owner", "name": "A", "channel": "sms", "address": "a@b.kz", "language": "kk"}),
@@ -186,4 +186,102 @@ async fn contacts_are_told_of_a_confirmation_and_the_owners_delivery_fulfils_the
     assert_eq!(removed.status, 204, "{}", removed.text);
     let listed = h.call(Method::GET, &contacts, &analyst, None).await;
     assert_eq!(listed.json.as_array().unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_personal_data_breach_notice_names_the_responsible_the_affected_and_the_measures() {
+    let h = Harness::new().await;
+    let admin = h.session("admin").await;
+    let analyst = h.session("aigerim").await;
+    let made = h
+        .call(
+            Method::POST,
+            &format!("/api/v1/tenants/{OWN}/contacts"),
+            &admin,
+            Some(
+                json!({"role": "personal_data", "name": "Dana Seitkali", "channel": "email",
+                        "address": "dpo@akimat.kz", "language": "ru"}),
+            ),
+        )
+        .await;
+    assert_eq!(made.status, 201, "{}", made.text);
+    let facts = json!({"functional_impact": "medium", "information_impact": "personal", "recoverability": "regular",
+                       "scope": "one_facility", "facility_class": 2, "stage": "succeeded"});
+    let open = |personal_data: bool| {
+        let facts = facts.clone();
+        let h = &h;
+        let analyst = &analyst;
+        async move {
+            let opened = h
+                .call(
+                    Method::POST,
+                    &format!("/api/v1/tenants/{OWN}/incidents"),
+                    analyst,
+                    Some(json!({"title": "applicants' data leaked", "category": "information-content-security.leak",
+                                "facts": facts, "personal_data": personal_data})),
+                )
+                .await;
+            assert_eq!(opened.status, 201, "{}", opened.text);
+            opened.json["id"].as_str().unwrap().to_owned()
+        }
+    };
+    let without = open(false).await;
+    let refused = h
+        .call(
+            Method::POST,
+            &format!("/api/v1/tenants/{OWN}/incidents/{without}/personal-data-notice"),
+            &analyst,
+            Some(json!({"affected": "IIN 900101300123"})),
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.text);
+    assert!(
+        refused.message().contains("no personal-data breach"),
+        "{}",
+        refused.text
+    );
+
+    let id = open(true).await;
+    let path = format!("/api/v1/tenants/{OWN}/incidents/{id}");
+    let cause = h
+        .call(
+            Method::POST,
+            &format!("{path}/entries"),
+            &analyst,
+            Some(json!({"kind": "cause", "text": "an open storage bucket"})),
+        )
+        .await;
+    assert_eq!(cause.status, 201, "{}", cause.text);
+    let notice = h
+        .call(
+            Method::POST,
+            &format!("{path}/personal-data-notice"),
+            &analyst,
+            Some(json!({"affected": "IIN 900101300123\nIIN 850505400456", "lang": "ru"})),
+        )
+        .await;
+    assert_eq!(notice.status, 200, "{}", notice.text);
+    for expected in [
+        "Уведомление о нарушении безопасности персональных данных",
+        "Dana Seitkali, dpo@akimat.kz",
+        "  IIN 850505400456",
+        "Причина: an open storage bucket",
+        &id,
+    ] {
+        assert!(
+            notice.text.contains(expected),
+            "{expected}: {}",
+            notice.text
+        );
+    }
+    let timeline = h
+        .call(Method::GET, &format!("{path}/timeline"), &analyst, None)
+        .await;
+    assert!(
+        timeline
+            .text
+            .contains("personal-data breach notice prepared (ru, sha256"),
+        "{}",
+        timeline.text
+    );
 }

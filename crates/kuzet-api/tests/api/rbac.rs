@@ -61,6 +61,9 @@ fn case(
                       "scope": "one_facility", "facility_class": 2, "stage": "ongoing"},
         })),
         "incident.transition" => Some(json!({"to": "contained"})),
+        "incident.personal_data.notice" => {
+            Some(json!({"affected": "IIN 900101300123", "lang": "kk"}))
+        }
         "incident.split" => {
             Some(json!({"alerts": ["00000000000000000000000000000000"], "title": "matrix"}))
         }
