@@ -111,8 +111,8 @@ fn document(event: &mut Event, root: &Json, ctx: &Ctx<'_>) -> bool {
         event.fields.remove(&name);
     }
     let has_time = timestamp(event, doc, ctx);
-    if doc.get("winlog").is_some_and(Json::is_object) {
-        winlogbeat(event);
+    if let Some(winlog) = doc.get("winlog").and_then(Json::as_object) {
+        winlogbeat(event, winlog);
     } else if doc.contains_key("event_type")
         && (doc.contains_key("src_ip")
             || doc.contains_key("dest_ip")
@@ -266,7 +266,11 @@ fn nxlog_windows(event: &mut Event, doc: &Map<String, Json>) {
     f.insert_default("agent.type", "nxlog");
 }
 
-fn winlogbeat(event: &mut Event) {
+/// Winlogbeat ships the record's fields under `winlog.*` and leaves the ECS mapping to an Elasticsearch ingest
+/// pipeline, so its documents arrive without `source.ip`, `user.name` and the rest. They get the same mapping as
+/// an EVTX record: the record form is rendered from `winlog` and mapped on the side, and every ECS field it yields
+/// that the document does not already carry is added (what the shipper or its processors set stays).
+fn winlogbeat(event: &mut Event, winlog: &Map<String, Json>) {
     if !event.fields.contains(fields::EVENT_CODE)
         && let Some(code) = event.fields.get(fields::WINLOG_EVENT_ID)
     {
@@ -275,6 +279,38 @@ fn winlogbeat(event: &mut Event) {
             other => other.to_string(),
         };
         event.fields.insert(fields::EVENT_CODE, code);
+    }
+    let get = |key: &str| winlog.get(key).cloned().unwrap_or(Json::Null);
+    let nested = |outer: &str, inner: &str| {
+        winlog
+            .get(outer)
+            .and_then(|o| o.get(inner))
+            .cloned()
+            .unwrap_or(Json::Null)
+    };
+    let record = serde_json::json!({
+        "Event": {
+            "System": {
+                "Provider": {"#attributes": {"Name": get("provider_name"), "Guid": get("provider_guid")}},
+                "EventID": get("event_id"),
+                "Version": get("version"),
+                "EventRecordID": get("record_id"),
+                "Execution": {"#attributes": {"ProcessID": nested("process", "pid")}},
+                "Channel": get("channel"),
+                "Computer": get("computer_name"),
+                "Security": {"#attributes": {"UserID": nested("user", "identifier")}},
+            },
+            "EventData": winlog.get("event_data").cloned().unwrap_or_else(|| Json::Object(Map::new())),
+        }
+    });
+    // The record form is rendered only to reuse one mapping; it is never stored.
+    let mut side = event.clone();
+    side.fields = Default::default();
+    crate::evtx::parse_record(&mut side, record.to_string().as_bytes());
+    for (name, value) in side.fields.iter() {
+        if !name.starts_with("winlog.") {
+            event.fields.insert_default(name, value.clone());
+        }
     }
 }
 

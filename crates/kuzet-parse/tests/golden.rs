@@ -99,3 +99,25 @@ fn golden_cases_match_their_expected_documents() {
         failures.join("\n")
     );
 }
+
+/// Winlogbeat documents get the EVTX record's ECS mapping, and what the shipper set itself stays.
+#[test]
+fn winlogbeat_gets_the_record_mapping_without_overriding_the_shipper() {
+    let doc = r#"{"@timestamp":"2026-11-22T02:59:57.000Z","source":{"ip":"10.0.0.1"},"winlog":{"channel":"Security","event_id":4624,"provider_name":"Microsoft-Windows-Security-Auditing","computer_name":"DC01.corp.kz","event_data":{"TargetUserName":"aigerim","TargetDomainName":"CORP","IpAddress":"198.51.100.77","LogonType":"10"}}}"#;
+    let event = parse(
+        &raw(FormatHint::Json, doc.as_bytes().to_vec()),
+        &ParseOptions::default(),
+    );
+    let text = |name: &str| event.fields.get(name).map(|v| v.to_string());
+    assert_eq!(
+        text("source.ip").as_deref(),
+        Some("10.0.0.1"),
+        "the shipper's value stays"
+    );
+    assert_eq!(text("user.name").as_deref(), Some("aigerim"));
+    assert_eq!(text("event.action").as_deref(), Some("logged-in"));
+    assert_eq!(
+        text("winlog.event_data.IpAddress").as_deref(),
+        Some("198.51.100.77")
+    );
+}
