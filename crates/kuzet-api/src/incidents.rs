@@ -928,12 +928,43 @@ fn report_language_and_format(
         .get("format")
         .map_or("html", String::as_str)
         .to_owned();
-    if !matches!(format.as_str(), "html" | "csv") {
+    if !matches!(format.as_str(), "html" | "csv" | "xml" | "json") {
         return Err(ApiError::bad_request(format!(
-            "format `{format}`: html or csv"
+            "format `{format}`: html, csv, xml or json"
         )));
     }
     Ok((lang, lang_code, format))
+}
+
+/// A report as JSON: the same fields as its XML form, codes beside labels in `lang`.
+fn report_json(report: &kuzet_cases::IncidentReport, lang: kuzet_cases::Lang) -> serde_json::Value {
+    let kind = match report.kind {
+        kuzet_cases::ReportKind::Quarterly(q) => {
+            serde_json::json!({"quarterly": {"year": q.year, "quarter": q.number}})
+        }
+        kuzet_cases::ReportKind::Journal { from, to } => {
+            serde_json::json!({"journal": {"from": from.to_string(), "to": to.to_string()}})
+        }
+    };
+    serde_json::json!({
+        "v": 1,
+        "kind": kind,
+        "lang": lang.code(),
+        "organization": {"id": report.tenant, "name": report.tenant_name},
+        "generated": report.generated.to_string(),
+        "incidents": report.rows.iter().map(|r| serde_json::json!({
+            "id": r.incident,
+            "title": r.title,
+            "category": r.category.as_str(),
+            "kz_cert_category": r.category.kz_cert(),
+            "level": r.level.value(),
+            "status": r.status.as_str(),
+            "detected": r.detected.to_string(),
+            "confirmed": r.confirmed.map(|c| c.to_string()),
+            "personal_data": r.personal_data,
+            "measures": r.measures,
+        })).collect::<Vec<_>>(),
+    })
 }
 
 /// Renders and answers a report, with its audit note.
@@ -957,10 +988,11 @@ async fn answer_report(
         generated: state.now(),
         rows,
     };
-    let (content_type, body) = if format == "csv" {
-        ("text/csv; charset=utf-8", report.to_csv(lang))
-    } else {
-        ("text/html; charset=utf-8", report.to_html(lang))
+    let (content_type, body) = match format.as_str() {
+        "csv" => ("text/csv; charset=utf-8", report.to_csv(lang)),
+        "xml" => ("application/xml; charset=utf-8", report.to_xml(lang)),
+        "json" => ("application/json", report_json(&report, lang).to_string()),
+        _ => ("text/html; charset=utf-8", report.to_html(lang)),
     };
     Ok(noted(
         ([(axum::http::header::CONTENT_TYPE, content_type)], body),

@@ -248,8 +248,24 @@ pub(crate) const MEDIA: &[(&str, &[&str])] = &[
         "events.search_export",
         &["application/x-ndjson", "text/csv"],
     ),
-    ("report.quarterly", &["text/html", "text/csv"]),
-    ("report.journal", &["text/html", "text/csv"]),
+    (
+        "report.quarterly",
+        &[
+            "text/html",
+            "text/csv",
+            "application/xml",
+            "application/json",
+        ],
+    ),
+    (
+        "report.journal",
+        &[
+            "text/html",
+            "text/csv",
+            "application/xml",
+            "application/json",
+        ],
+    ),
     (
         "report.metrics",
         &["text/html", "text/csv", "application/json"],

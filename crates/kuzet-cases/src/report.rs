@@ -226,6 +226,74 @@ impl IncidentReport {
         }
     }
 
+    /// The period as instants: a quarter's first instant and the next quarter's, or the journal's range.
+    fn bounds(&self) -> (Option<Timestamp>, Option<Timestamp>) {
+        match self.kind {
+            ReportKind::Quarterly(q) => (q.start().ok(), q.next().start().ok()),
+            ReportKind::Journal { from, to } => (Some(from), Some(to)),
+        }
+    }
+
+    /// XML (`urn:kuzet:report:1`, `docs/formats/incident-data.md`): codes for machines beside labels in `lang`
+    /// for people; times in UTC (RFC 3339). Everything given is escaped.
+    pub fn to_xml(&self, lang: Lang) -> String {
+        let esc = |s: &str| {
+            s.chars()
+                .filter(|c| !c.is_control() || matches!(c, '\n' | '\t'))
+                .collect::<String>()
+                .replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;")
+                .replace('"', "&quot;")
+                .replace('\'', "&apos;")
+        };
+        let kind = match self.kind {
+            ReportKind::Quarterly(_) => "quarterly",
+            ReportKind::Journal { .. } => "journal",
+        };
+        let (from, to) = self.bounds();
+        let instant = |t: Option<Timestamp>| t.map(|t| t.to_string()).unwrap_or_default();
+        let mut out = format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<incident-report xmlns=\"urn:kuzet:report:1\" kind=\"{kind}\" lang=\"{}\">\n  <title>{}</title>\n  <organization id=\"{}\">{}</organization>\n  <period from=\"{}\" to=\"{}\">{}</period>\n  <generated>{}</generated>\n  <incidents count=\"{}\">\n",
+            lang.code(),
+            esc(pick(lang, self.title())),
+            esc(&self.tenant),
+            esc(&self.tenant_name),
+            instant(from),
+            instant(to),
+            esc(&self.period(lang)),
+            self.generated,
+            self.rows.len(),
+        );
+        for r in &self.rows {
+            out.push_str(&format!(
+                "    <incident id=\"{}\">\n      <title>{}</title>\n      <category code=\"{}\">{}</category>\n      <level value=\"{}\">{}</level>\n      <status code=\"{}\">{}</status>\n      <detected>{}</detected>\n",
+                esc(&r.incident),
+                esc(&r.title),
+                r.category.as_str(),
+                esc(category(lang, r.category)),
+                r.level.value(),
+                esc(&level(lang, r.level)),
+                r.status.as_str(),
+                esc(status(lang, r.status)),
+                r.detected,
+            ));
+            if let Some(c) = r.confirmed {
+                out.push_str(&format!("      <confirmed>{c}</confirmed>\n"));
+            }
+            out.push_str(&format!(
+                "      <personal-data>{}</personal-data>\n      <measures>\n",
+                r.personal_data
+            ));
+            for m in &r.measures {
+                out.push_str(&format!("        <measure>{}</measure>\n", esc(m)));
+            }
+            out.push_str("      </measures>\n    </incident>\n");
+        }
+        out.push_str("  </incidents>\n</incident-report>\n");
+        out
+    }
+
     /// RFC 4180 CSV with a header row; every field quoted.
     pub fn to_csv(&self, lang: Lang) -> String {
         let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));

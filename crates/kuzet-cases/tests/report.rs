@@ -85,6 +85,10 @@ fn quarterly_report_in_three_languages() {
             &format!("quarterly.{}.html", lang.code()),
             &report.to_html(lang),
         );
+        check(
+            &format!("quarterly.{}.xml", lang.code()),
+            &report.to_xml(lang),
+        );
     }
 }
 

@@ -283,6 +283,39 @@ async fn open_confirm_work_and_watch_the_clocks() {
         "{}",
         csv.text
     );
+    // The same report for machines: XML with codes beside the labels, and JSON.
+    let xml = h
+        .call(
+            Method::GET,
+            &format!("{report}&lang=ru&format=xml"),
+            &owner,
+            None,
+        )
+        .await;
+    assert_eq!(xml.status, 200, "{}", xml.text);
+    assert!(
+        xml.text.contains(
+            "<incident-report xmlns=\"urn:kuzet:report:1\" kind=\"quarterly\" lang=\"ru\">"
+        ) && xml.text.contains("<status code=\"closed\">закрыт</status>"),
+        "{}",
+        xml.text
+    );
+    let as_json = h
+        .call(Method::GET, &format!("{report}&format=json"), &owner, None)
+        .await;
+    assert_eq!(as_json.status, 200, "{}", as_json.text);
+    assert_eq!(
+        as_json.json["kind"]["quarterly"]["quarter"], 4,
+        "{}",
+        as_json.text
+    );
+    let first = &as_json.json["incidents"][0];
+    assert_eq!(
+        first["category"], "intrusion.unauthorized-access",
+        "{}",
+        as_json.text
+    );
+    assert_eq!(first["status"], "closed", "{}", as_json.text);
     let journal = h
         .call(
             Method::GET,
