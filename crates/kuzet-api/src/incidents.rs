@@ -419,6 +419,14 @@ fn incident_id(text: String) -> Result<ObjectId, ApiError> {
     ObjectId::new(text).map_err(|e| ApiError::not_found(format!("incident: {e}")))
 }
 
+/// Ids as an audit detail lists them.
+fn listed(ids: &[ObjectId]) -> String {
+    ids.iter()
+        .map(ObjectId::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// A page of incidents, newest first (see [`Page`]).
 pub(crate) async fn list(
     State(state): State<ApiState>,
@@ -673,14 +681,7 @@ pub(crate) async fn create(
                 if alerts.is_empty() {
                     String::new()
                 } else {
-                    format!(
-                        "; from alerts {}",
-                        alerts
-                            .iter()
-                            .map(ObjectId::as_str)
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )
+                    format!("; from alerts {}", listed(&alerts))
                 }
             )),
             ..AuditNote::default()
@@ -1547,8 +1548,7 @@ pub(crate) async fn add_alerts(
             "alerts: give at least one",
         ));
     }
-    let id = ObjectId::new(incident.as_str())
-        .map_err(|e| ApiError::not_found(format!("incident: {e}")))?;
+    let id = incident_id(incident)?;
     state
         .db()
         .add_incident_alerts(a.scope()?, &tenant(&t)?, &id, &alerts, state.now())
@@ -1557,14 +1557,7 @@ pub(crate) async fn add_alerts(
         StatusCode::NO_CONTENT,
         AuditNote {
             object: Some(format!("incident:{id}")),
-            detail: Some(format!(
-                "alerts {} escalated into it",
-                alerts
-                    .iter()
-                    .map(ObjectId::as_str)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )),
+            detail: Some(format!("alerts {} escalated into it", listed(&alerts))),
             ..AuditNote::default()
         },
     ))
@@ -1605,8 +1598,7 @@ pub(crate) async fn add_entry(
 ) -> Result<Response, ApiError> {
     let request = body(json)?;
     let kind = kuzet_db::EntryKind::parse(&request.kind)?;
-    let id = ObjectId::new(incident.as_str())
-        .map_err(|e| ApiError::not_found(format!("incident: {e}")))?;
+    let id = incident_id(incident)?;
     let entry = state
         .db()
         .add_incident_entry(
@@ -1659,8 +1651,7 @@ pub(crate) async fn timeline(
     Extension(a): Extension<Authed>,
     Path((t, incident)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let id = ObjectId::new(incident.as_str())
-        .map_err(|e| ApiError::not_found(format!("incident: {e}")))?;
+    let id = incident_id(incident)?;
     let items = state
         .db()
         .incident_timeline(a.scope()?, &tenant(&t)?, &id)
@@ -1830,8 +1821,7 @@ pub(crate) async fn split(
         )));
     }
     let alerts = alert_ids(&request.alerts)?;
-    let id = ObjectId::new(incident.as_str())
-        .map_err(|e| ApiError::not_found(format!("incident: {e}")))?;
+    let id = incident_id(incident)?;
     let new = state
         .db()
         .split_incident(a.scope()?, &tenant(&t)?, &id, &alerts, &title, state.now())
@@ -1842,11 +1832,7 @@ pub(crate) async fn split(
             object: Some(format!("incident:{id}")),
             detail: Some(format!(
                 "split into incident {new}: alerts {}",
-                alerts
-                    .iter()
-                    .map(ObjectId::as_str)
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                listed(&alerts)
             )),
             ..AuditNote::default()
         },
@@ -1882,8 +1868,7 @@ pub(crate) async fn breach_notice(
             format!("lang `{code}`: kk, ru or en"),
         )
     })?;
-    let id = ObjectId::new(incident.as_str())
-        .map_err(|e| ApiError::not_found(format!("incident: {e}")))?;
+    let id = incident_id(incident)?;
     let tenant_id = tenant(&t)?;
     let facts = state
         .db()

@@ -16,7 +16,8 @@ use jiff::{SignedDuration, Timestamp};
 use kuzet_model::Criticality;
 
 use crate::report::{
-    GENERATED, ORGANIZATION, PERIOD, Words, category, level, local, neutralize_formula, pick,
+    GENERATED, ORGANIZATION, PERIOD, Words, category, escape_html, level, local,
+    neutralize_formula, pick,
 };
 use crate::{CasesError, Category, Lang, Status};
 
@@ -233,13 +234,7 @@ impl MetricsReport {
 
     /// A printable HTML page.
     pub fn to_html(&self, lang: Lang) -> String {
-        let esc = |s: &str| {
-            s.replace('&', "&amp;")
-                .replace('<', "&lt;")
-                .replace('>', "&gt;")
-                .replace('"', "&quot;")
-                .replace('\'', "&#39;")
-        };
+        let esc = escape_html;
         let title = pick(lang, TITLE);
         let mut out = format!(
             "<!doctype html>\n<html lang=\"{}\">\n<head><meta charset=\"utf-8\"><title>{}</title>\n\

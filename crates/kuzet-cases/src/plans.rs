@@ -23,6 +23,17 @@ pub struct Title {
     pub kk: String,
 }
 
+impl Title {
+    /// The title in `lang`.
+    pub fn pick(&self, lang: crate::Lang) -> &str {
+        match lang {
+            crate::Lang::En => &self.en,
+            crate::Lang::Ru => &self.ru,
+            crate::Lang::Kk => &self.kk,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TaskTemplate {

@@ -183,6 +183,15 @@ fn quarter_label(lang: Lang, q: Quarter) -> String {
     }
 }
 
+/// Text made safe inside HTML or XML elements and attributes.
+pub(crate) fn escape_html(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
 /// Kazakhstan local time, to the minute.
 pub(crate) fn local(t: Timestamp) -> String {
     crate::clocks::kz_local_text(t)
@@ -237,15 +246,13 @@ impl IncidentReport {
     /// XML (`urn:kuzet:report:1`, `docs/formats/incident-data.md`): codes for machines beside labels in `lang`
     /// for people; times in UTC (RFC 3339). Everything given is escaped.
     pub fn to_xml(&self, lang: Lang) -> String {
+        // XML 1.0 allows no control characters but tab and line feed.
         let esc = |s: &str| {
-            s.chars()
-                .filter(|c| !c.is_control() || matches!(c, '\n' | '\t'))
-                .collect::<String>()
-                .replace('&', "&amp;")
-                .replace('<', "&lt;")
-                .replace('>', "&gt;")
-                .replace('"', "&quot;")
-                .replace('\'', "&apos;")
+            escape_html(
+                &s.chars()
+                    .filter(|c| !c.is_control() || matches!(c, '\n' | '\t'))
+                    .collect::<String>(),
+            )
         };
         let kind = match self.kind {
             ReportKind::Quarterly(_) => "quarterly",
@@ -314,13 +321,7 @@ impl IncidentReport {
 
     /// A printable HTML page, everything escaped, no scripts, no outside resources.
     pub fn to_html(&self, lang: Lang) -> String {
-        let esc = |s: &str| {
-            s.replace('&', "&amp;")
-                .replace('<', "&lt;")
-                .replace('>', "&gt;")
-                .replace('"', "&quot;")
-                .replace('\'', "&#39;")
-        };
+        let esc = escape_html;
         let mut out = format!(
             "<!doctype html>\n<html lang=\"{}\">\n<head><meta charset=\"utf-8\"><title>{}</title>\n\
              <style>body{{font-family:sans-serif}}table{{border-collapse:collapse}}td,th{{border:1px solid #888;padding:4px;vertical-align:top}}</style>\n\

@@ -1035,11 +1035,7 @@ impl Db {
                     .tasks
                     .iter()
                     .filter(|t| t.done.is_some())
-                    .map(|t| match lang {
-                        kuzet_cases::Lang::En => t.title.en.clone(),
-                        kuzet_cases::Lang::Ru => t.title.ru.clone(),
-                        kuzet_cases::Lang::Kk => t.title.kk.clone(),
-                    })
+                    .map(|t| t.title.pick(lang).to_owned())
                     .collect(),
             });
         }
