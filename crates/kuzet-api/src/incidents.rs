@@ -1911,3 +1911,99 @@ pub(crate) async fn breach_notice(
         },
     ))
 }
+
+#[derive(Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ImportRuleFile {
+    /// Where the file belongs, a relative path (e.g. `windows/builtin/security/win_log_cleared.yml`).
+    name: String,
+    /// The Sigma YAML, whole (at most 1 MiB).
+    text: String,
+}
+
+/// What an import did: a new file, a new version of a changed one, or nothing for an unchanged one.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub(crate) struct RuleFileImported {
+    name: String,
+    /// `new`, `changed` or `unchanged`.
+    outcome: &'static str,
+    /// The version now latest.
+    version: Option<i64>,
+}
+
+/// Imports one Sigma rule file (as `kuzet rules import` does, but audited as the person who did it). Detection
+/// runs its latest version within ten seconds; rules that cannot compile are reported by id in `/health`.
+pub(crate) async fn import_rule_file(
+    State(state): State<ApiState>,
+    Extension(a): Extension<Authed>,
+    json: Result<Json<ImportRuleFile>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let request = body(json)?;
+    let outcome = state
+        .db()
+        .import_rule_file(a.scope()?, &request.name, &request.text, state.now())
+        .await?;
+    let (name, version) = match outcome {
+        kuzet_db::ImportOutcome::New => ("new", Some(1)),
+        kuzet_db::ImportOutcome::Changed { version } => ("changed", Some(version)),
+        kuzet_db::ImportOutcome::Unchanged => ("unchanged", None),
+    };
+    let status = if name == "unchanged" {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok(noted(
+        (
+            status,
+            Json(RuleFileImported {
+                name: request.name.clone(),
+                outcome: name,
+                version,
+            }),
+        ),
+        AuditNote {
+            object: Some(format!("rule-file:{}", request.name)),
+            detail: Some(format!(
+                "{name}{} (sha256 {})",
+                version
+                    .map(|v| format!(", version {v}"))
+                    .unwrap_or_default(),
+                kuzet_db::sha256_hex(&request.text)
+            )),
+            ..AuditNote::default()
+        },
+    ))
+}
+
+/// An imported rule file at its latest version (without its text).
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub(crate) struct RuleFileView {
+    name: String,
+    version: i64,
+    sha256: String,
+    imported_by: String,
+    #[schemars(with = "String")]
+    imported: Timestamp,
+}
+
+/// The imported rule files, each at its latest version, by name.
+pub(crate) async fn rule_files(
+    State(state): State<ApiState>,
+    Extension(a): Extension<Authed>,
+) -> Result<Response, ApiError> {
+    let files = state.db().rule_files(a.scope()?).await?;
+    Ok(Json(
+        files
+            .into_iter()
+            .map(|f| RuleFileView {
+                name: f.name,
+                version: f.version,
+                sha256: f.sha256,
+                imported_by: f.imported_by,
+                imported: f.imported,
+            })
+            .collect::<Vec<_>>(),
+    )
+    .into_response())
+}

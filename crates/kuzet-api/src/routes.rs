@@ -195,6 +195,9 @@ table! {
     GET "/api/v1/tenants/{tenant}/incidents/{incident}/evidence" "incident.evidence.view" p(IncidentsRead) => incidents::evidence, reply incidents::EvidenceView;
     POST "/api/v1/tenants/{tenant}/incidents/{incident}/evidence" "incident.evidence.attach" p(IncidentsManage) => incidents::attach_evidence, body incidents::Attach;
 
+    GET "/api/v1/rules/files" "rule.file.list" p(RulesManage) => incidents::rule_files, reply Vec<incidents::RuleFileView>;
+    POST "/api/v1/rules/files" "rule.file.import" p(RulesManage) => incidents::import_rule_file, body incidents::ImportRuleFile, reply incidents::RuleFileImported;
+
     GET "/api/v1/users" "user.list" p(UsersManage) => admin::users, reply Vec<admin::UserView>;
     POST "/api/v1/users" "user.create" p(UsersManage) => admin::create_user, body admin::CreateUser, reply admin::Credentials;
     PUT "/api/v1/users/{user}/access" "user.access.change" p(UsersManage) => admin::set_user_access, body admin::SetAccess;

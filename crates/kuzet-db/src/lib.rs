@@ -35,7 +35,7 @@ pub use notifications::{
     Backlog, CLAIM_LEASE, Channel, ContactRecord, ContactRole, Delivery, NewContact,
     NotificationRecord, retry_delay,
 };
-pub use rule_files::{ImportOutcome, RuleFile};
+pub use rule_files::{ImportOutcome, MAX_RULE_FILE_BYTES, RuleFile};
 pub use rule_settings::{NewRuleException, RuleException, RuleSetting};
 pub use secrets::{AuthPolicy, PasswordPolicy, sha256_hex, totp_code};
 pub use timeline::{EntryKind, EntryRecord, MAX_ENTRY_CHARS, NewEntry, TimelineItem};

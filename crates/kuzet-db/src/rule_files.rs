@@ -4,7 +4,10 @@
 
 use jiff::Timestamp;
 
+use kuzet_model::access::{Permission, Scope};
+
 use crate::backend::{on_pool, ts};
+use crate::directory::require_permission;
 use crate::{Db, DbError};
 
 /// One imported file, at one version.
@@ -41,7 +44,51 @@ fn rule_file((name, version, sha256, text, imported_by, imported): RuleFileRow) 
     }
 }
 
+/// Longest rule file accepted through the API, in bytes.
+pub const MAX_RULE_FILE_BYTES: usize = 1 << 20;
+
 impl Db {
+    /// Imports one rule file for a person (for [`Permission::RulesManage`]): as
+    /// [`Db::system_import_rule_file`], recorded as imported by the scope's user. The name is a relative path of
+    /// 1–300 characters without `..`; the text at most [`MAX_RULE_FILE_BYTES`].
+    pub async fn import_rule_file(
+        &self,
+        scope: &Scope,
+        name: &str,
+        text: &str,
+        now: Timestamp,
+    ) -> Result<ImportOutcome, DbError> {
+        require_permission(scope, Permission::RulesManage)?;
+        let bad_name = name.is_empty()
+            || name.chars().count() > 300
+            || name.starts_with('/')
+            || name.split('/').any(|part| part == ".." || part.is_empty())
+            || name.chars().any(char::is_control);
+        if bad_name {
+            return Err(DbError::invalid(
+                format!(
+                    "rule file name `{}`",
+                    name.chars().take(80).collect::<String>()
+                ),
+                "a relative path of 1 to 300 characters, without `..` or empty parts",
+            ));
+        }
+        if text.len() > MAX_RULE_FILE_BYTES || text.trim().is_empty() {
+            return Err(DbError::invalid(
+                format!("rule file `{name}`"),
+                format!("{} bytes; give 1 to {MAX_RULE_FILE_BYTES}", text.len()),
+            ));
+        }
+        self.system_import_rule_file(name, text, scope.user().as_str(), now)
+            .await
+    }
+
+    /// The latest version of every imported file (for [`Permission::RulesManage`]).
+    pub async fn rule_files(&self, scope: &Scope) -> Result<Vec<RuleFile>, DbError> {
+        require_permission(scope, Permission::RulesManage)?;
+        self.system_rule_files().await
+    }
+
     /// Stores `text` as the latest version of the file `name` unless that version has the same text.
     pub async fn system_import_rule_file(
         &self,

@@ -10,3 +10,4 @@ mod incidents;
 mod isolation;
 mod pages;
 mod rbac;
+mod rules;

@@ -61,6 +61,9 @@ fn case(
                       "scope": "one_facility", "facility_class": 2, "stage": "ongoing"},
         })),
         "incident.transition" => Some(json!({"to": "contained"})),
+        "rule.file.import" => {
+            Some(json!({"name": format!("matrix/{role}-{n}.yml"), "text": "title: matrix\n"}))
+        }
         "incident.personal_data.notice" => {
             Some(json!({"affected": "IIN 900101300123", "lang": "kk"}))
         }
@@ -126,6 +129,7 @@ fn case(
         | "report.metrics"
         | "source.identity.revoke"
         | "contact.list"
+        | "rule.file.list"
         | "incident.timeline"
         | "contact.remove"
         | "notification.list" => None,

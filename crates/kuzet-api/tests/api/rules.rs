@@ -1,0 +1,94 @@
+//! Sigma rule files imported through the API: versioned like `kuzet rules import`, named by who imported them,
+//! and refused by name when the path or the text is not acceptable.
+
+use axum::http::Method;
+use serde_json::json;
+
+use crate::harness::Harness;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rule_files_are_imported_as_versions_by_a_person() {
+    let h = Harness::new().await;
+    let admin = h.session("admin").await;
+    let analyst = h.session("aigerim").await;
+    let import = |text: &str| json!({"name": "windows/kz/log_cleared.yml", "text": text});
+    let first = h
+        .call(
+            Method::POST,
+            "/api/v1/rules/files",
+            &admin,
+            Some(import("title: a\n")),
+        )
+        .await;
+    assert_eq!(first.status, 201, "{}", first.text);
+    assert_eq!(
+        (
+            first.json["outcome"].as_str(),
+            first.json["version"].as_i64()
+        ),
+        (Some("new"), Some(1))
+    );
+    let same = h
+        .call(
+            Method::POST,
+            "/api/v1/rules/files",
+            &admin,
+            Some(import("title: a\n")),
+        )
+        .await;
+    assert_eq!(
+        (same.status.as_u16(), same.json["outcome"].as_str()),
+        (200, Some("unchanged")),
+        "{}",
+        same.text
+    );
+    let changed = h
+        .call(
+            Method::POST,
+            "/api/v1/rules/files",
+            &admin,
+            Some(import("title: b\n")),
+        )
+        .await;
+    assert_eq!(
+        (changed.status.as_u16(), changed.json["version"].as_i64()),
+        (201, Some(2)),
+        "{}",
+        changed.text
+    );
+    let list = h
+        .call(Method::GET, "/api/v1/rules/files", &admin, None)
+        .await;
+    assert_eq!(list.json[0]["version"], 2, "{}", list.text);
+    assert_eq!(list.json[0]["imported_by"], "admin", "{}", list.text);
+    for (name, text, expected) in [
+        ("../etc/passwd", "title: x\n", "without `..`"),
+        ("/abs.yml", "title: x\n", "a relative path"),
+        ("ok.yml", "  ", "give 1 to"),
+    ] {
+        let refused = h
+            .call(
+                Method::POST,
+                "/api/v1/rules/files",
+                &admin,
+                Some(json!({"name": name, "text": text})),
+            )
+            .await;
+        assert_eq!(refused.status, 422, "{}", refused.text);
+        assert!(
+            refused.message().contains(expected),
+            "{name}: {}",
+            refused.text
+        );
+    }
+    // Analysts work alerts; importing rules is the administrator's.
+    let denied = h
+        .call(
+            Method::POST,
+            "/api/v1/rules/files",
+            &analyst,
+            Some(import("title: c\n")),
+        )
+        .await;
+    assert_eq!(denied.status, 403, "{}", denied.text);
+}
