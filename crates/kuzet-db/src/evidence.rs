@@ -40,7 +40,11 @@ const INSERT_CUSTODY: &str = "INSERT INTO custody_entries (incident_id, seq, at_
 
 impl Db {
     /// Whether incident `id` belongs to `tenant`: otherwise "not found".
-    async fn incident_in(&self, tenant: &TenantId, id: &ObjectId) -> Result<(), DbError> {
+    pub(crate) async fn incident_in(
+        &self,
+        tenant: &TenantId,
+        id: &ObjectId,
+    ) -> Result<(), DbError> {
         let found: Option<(String,)> = on_pool!(self, pool => sqlx::query_as("SELECT id FROM incidents WHERE id = $1 AND tenant_id = $2")
             .bind(id.as_str()).bind(tenant.as_str()).fetch_optional(pool).await.map_err(DbError::query("incident"))?);
         found

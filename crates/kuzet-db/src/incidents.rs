@@ -448,9 +448,7 @@ impl Db {
         now: Timestamp,
     ) -> Result<(), DbError> {
         require(scope, Permission::IncidentsManage, tenant)?;
-        self.load_incident(tenant, id.as_str())
-            .await?
-            .ok_or_else(|| DbError::NotFound(format!("incident `{id}`")))?;
+        self.incident_in(tenant, id).await?;
         on_pool!(self, pool => {
             let mut tx = pool.begin().await.map_err(DbError::query("incident alerts"))?;
             for alert in alerts {

@@ -141,9 +141,7 @@ impl Db {
             }
             (_, None) => now,
         };
-        self.load_incident(tenant, id.as_str())
-            .await?
-            .ok_or_else(|| DbError::NotFound(format!("incident `{id}`")))?;
+        self.incident_in(tenant, id).await?;
         let object = format!("incident `{id}`");
         let seq = on_pool!(self, pool => {
             let mut tx = pool.begin().await.map_err(DbError::query("incident entry"))?;
@@ -175,9 +173,7 @@ impl Db {
         id: &ObjectId,
     ) -> Result<Vec<EntryRecord>, DbError> {
         require(scope, Permission::IncidentsRead, tenant)?;
-        self.load_incident(tenant, id.as_str())
-            .await?
-            .ok_or_else(|| DbError::NotFound(format!("incident `{id}`")))?;
+        self.incident_in(tenant, id).await?;
         self.load_entries(id).await
     }
 
