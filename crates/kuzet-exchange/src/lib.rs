@@ -1,0 +1,23 @@
+//! The NCCIS exchange (`docs/formats/nccis-exchange.md`): what an ISOC and the National Information Security
+//! Coordination Center tell each other, and how it travels.
+//!
+//! - [`message`]: the versioned envelope (an id that is the idempotency key, sender, recipient, tenant and
+//!   facility references, creation time, a payload) and its kinds;
+//! - [`schema`]: the JSON Schema every message is checked against, sent and received;
+//! - [`jws`]: detached JWS signatures (Ed25519 or ECDSA P-256 now; [`jws::MessageSigner`] is the seam for other
+//!   signers) made with a certificate's key and verified with a registered certificate;
+//! - [`pki`]: a small CA for tests and small deployments, certificate fingerprints and key checks;
+//! - [`transport`]: the mutual-TLS configurations of both ends and the ISOC's client that posts a signed message
+//!   and verifies the hub's signed receipt.
+
+pub mod error;
+pub mod jws;
+pub mod message;
+pub mod pki;
+pub mod schema;
+pub mod transport;
+
+pub use error::ExchangeError;
+pub use jws::{CertificateKey, MessageSigner, Signed};
+pub use message::{Envelope, Kind, MessageId, PROTOCOL_VERSION, ReceiptStatus};
+pub use pki::{Certificate, fingerprint};
