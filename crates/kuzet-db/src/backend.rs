@@ -114,6 +114,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0011_incident_entries.sql"),
         postgres: include_str!("../migrations/postgres/0011_incident_entries.sql"),
     },
+    Migration {
+        version: 12,
+        name: "exchange",
+        sqlite: include_str!("../migrations/sqlite/0012_exchange.sql"),
+        postgres: include_str!("../migrations/postgres/0012_exchange.sql"),
+    },
 ];
 
 /// The relational store. Cheap to clone.

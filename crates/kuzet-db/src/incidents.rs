@@ -12,6 +12,7 @@ use kuzet_model::{Criticality, FacilityId, ObjectId, TenantId, UserId};
 
 use crate::backend::{on_pool, ts};
 use crate::directory::require;
+use crate::exchange::{INSERT_MESSAGE, incident_message};
 use crate::notifications::{CURRENT_CONTACTS, INSERT_NOTIFICATION, Outgoing, outbox_rows};
 use crate::secrets::random;
 use crate::{Db, DbError};
@@ -631,14 +632,34 @@ impl Db {
         };
         let stored = self.obligation_records(Some(id), &obligations, rules, now)?;
         // The first confirmation tells the tenant's contacts (R15): written with the transition, delivered after.
+        // NCCIS hears of every step of a confirmed incident (R16): the message is written with the step too.
+        let facts = match incident.confirmed() {
+            Some(_) => Some(self.notice_facts(id, &incident).await?),
+            None => None,
+        };
         let owner_obligation = stored.iter().find(|o| o.kind == "owner_notification");
-        let outgoing = match owner_obligation {
-            Some(o) => Some(Outgoing {
+        let outgoing = match (owner_obligation, &facts) {
+            (Some(o), Some(facts)) => Some(Outgoing {
                 kind: kuzet_cases::NoticeKind::IncidentConfirmed,
                 incident: id,
                 owner_obligation: Some(&o.id),
-                facts: self.notice_facts(id, &incident).await?,
+                facts: facts.clone(),
             }),
+            _ => None,
+        };
+        let nccis_obligation = stored
+            .iter()
+            .find(|o| o.kind == "nccis_report")
+            .map(|o| &o.id);
+        let message = match &facts {
+            Some(facts) => incident_message(
+                facts,
+                &incident.facilities,
+                was_confirmed,
+                nccis_obligation,
+                now,
+                reason.as_deref(),
+            )?,
             None => None,
         };
         on_pool!(self, pool => {
@@ -677,6 +698,13 @@ impl Db {
                         .bind(now.as_millisecond())
                         .execute(&mut *tx).await.map_err(DbError::query("notification"))?;
                 }
+            }
+            if let Some(m) = &message {
+                sqlx::query(INSERT_MESSAGE)
+                    .bind(m.id.as_str()).bind(tenant.as_str()).bind(m.kind).bind(m.incident.as_str())
+                    .bind(m.obligation.as_ref().map(ObjectId::as_str)).bind(&m.facilities).bind(&m.payload)
+                    .bind(now.as_millisecond())
+                    .execute(&mut *tx).await.map_err(DbError::query("exchange message"))?;
             }
             tx.commit().await.map_err(DbError::query("incident"))?;
         });

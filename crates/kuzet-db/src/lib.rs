@@ -17,8 +17,11 @@ mod backend;
 mod directory;
 mod error;
 mod evidence;
+mod exchange;
+mod hub;
 mod incidents;
 mod notifications;
+mod outbox;
 mod rule_files;
 mod rule_settings;
 mod secrets;
@@ -30,11 +33,13 @@ pub use backend::{Backend, Db, redact};
 pub use directory::{NewSource, SourceToken, TenantRecord};
 pub use error::DbError;
 pub use evidence::{CustodyRecord, EvidenceItem};
+pub use exchange::ExchangeRecord;
+pub use hub::{HubIsoc, HubMessage, HubStored};
 pub use incidents::{IncidentRecord, IncidentRules, IncidentStep, ObligationRecord, TaskRecord};
 pub use notifications::{
-    Backlog, CLAIM_LEASE, Channel, ContactRecord, ContactRole, Delivery, NewContact,
-    NotificationRecord, retry_delay,
+    Channel, ContactRecord, ContactRole, Delivery, NewContact, NotificationRecord,
 };
+pub use outbox::{Backlog, CLAIM_LEASE, retry_delay};
 pub use rule_files::{ImportOutcome, MAX_RULE_FILE_BYTES, RuleFile};
 pub use rule_settings::{NewRuleException, RuleException, RuleSetting};
 pub use secrets::{AuthPolicy, PasswordPolicy, sha256_hex, totp_code};

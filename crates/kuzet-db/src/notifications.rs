@@ -5,7 +5,7 @@
 //! keeps it — with the receipt — for good. A delivered notification to an owner fulfils the incident's
 //! owner-notification obligation (R15).
 
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use kuzet_cases::Lang;
 use kuzet_model::access::{Permission, Scope};
 use kuzet_model::{ObjectId, TenantId, UserId};
@@ -13,6 +13,7 @@ use kuzet_model::{ObjectId, TenantId, UserId};
 use crate::backend::{on_pool, ts};
 use crate::directory::require;
 use crate::incidents::PageRequest;
+use crate::outbox::{Backlog, Outbox, cut};
 use crate::secrets::random;
 use crate::{Db, DbError};
 
@@ -145,28 +146,14 @@ pub struct Delivery {
     pub secret: Option<String>,
 }
 
-/// How many undelivered notifications wait, and how many of them have failed at least once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Backlog {
-    pub undelivered: u64,
-    pub failing: u64,
-    /// The oldest undelivered notification's creation.
-    pub oldest: Option<Timestamp>,
-}
-
-/// How long a claimed notification is reserved for the claiming process before another may try it.
-pub const CLAIM_LEASE: SignedDuration = SignedDuration::from_mins(2);
-
-/// The wait before the next attempt after `attempts` failed ones: 30 s, doubling, at most an hour.
-pub fn retry_delay(attempts: u32) -> SignedDuration {
-    let doublings = attempts.saturating_sub(1).min(7);
-    SignedDuration::from_secs(30 * (1i64 << doublings)).min(SignedDuration::from_hours(1))
-}
+const NOTIFICATIONS: Outbox = Outbox {
+    table: "notifications",
+    error_column: "answer",
+    what: "notification",
+};
 
 const MAX_NAME: usize = 200;
 const MAX_ADDRESS: usize = 2000;
-/// Receipts and errors are kept to this many characters.
-const MAX_REPORT: usize = 1000;
 
 fn check_contact(c: &NewContact) -> Result<(), DbError> {
     let name = c.name.trim();
@@ -219,10 +206,6 @@ fn check_contact(c: &NewContact) -> Result<(), DbError> {
         }
     }
     Ok(())
-}
-
-fn cut(text: &str) -> String {
-    text.chars().take(MAX_REPORT).collect()
 }
 
 type ContactRow = (
@@ -500,24 +483,16 @@ impl Db {
         now: Timestamp,
         limit: u32,
     ) -> Result<Vec<Delivery>, DbError> {
-        let rows: Vec<NotificationRow> = on_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {NOTIFICATION_COLUMNS} FROM notifications WHERE delivered_ms IS NULL AND next_attempt_ms <= $1 ORDER BY next_attempt_ms, id LIMIT $2")))
-            .bind(now.as_millisecond()).bind(i64::from(limit))
-            .fetch_all(pool).await.map_err(DbError::query("notifications"))?);
-        let lease = (now + CLAIM_LEASE).as_millisecond();
+        let (ids, lease) = NOTIFICATIONS.claim(self, now, limit).await?;
         let mut claimed = Vec::new();
-        for row in rows {
-            let (id, next) = (row.0.clone(), row.13);
-            let got = on_pool!(self, pool => sqlx::query("UPDATE notifications SET next_attempt_ms = $1 WHERE id = $2 AND next_attempt_ms = $3 AND delivered_ms IS NULL")
-                .bind(lease).bind(&id).bind(next)
-                .execute(pool).await.map(|r| r.rows_affected()).map_err(DbError::query("notification"))?);
-            if got != 1 {
-                continue;
-            }
-            let contact = row.5.clone();
+        for id in ids {
+            let row: Option<NotificationRow> = on_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {NOTIFICATION_COLUMNS} FROM notifications WHERE id = $1")))
+                .bind(&id).fetch_optional(pool).await.map_err(DbError::query("notification"))?);
+            let Some(row) = row else { continue };
             let secret: Option<(Option<String>,)> = on_pool!(self, pool => sqlx::query_as("SELECT secret FROM contacts WHERE id = $1")
-                .bind(&contact).fetch_optional(pool).await.map_err(DbError::query("contact"))?);
+                .bind(&row.5).fetch_optional(pool).await.map_err(DbError::query("contact"))?);
             let mut notification = notification(row)?;
-            notification.next_attempt = ts(lease);
+            notification.next_attempt = lease;
             claimed.push(Delivery {
                 notification,
                 secret: secret.and_then(|(s,)| s),
@@ -570,44 +545,18 @@ impl Db {
         at: Timestamp,
         error: &str,
     ) -> Result<Timestamp, DbError> {
-        let row: Option<(i64,)> = on_pool!(self, pool => sqlx::query_as("SELECT attempts FROM notifications WHERE id = $1 AND delivered_ms IS NULL")
-            .bind(id.as_str()).fetch_optional(pool).await.map_err(DbError::query("notification"))?);
-        let Some((attempts,)) = row else {
-            return Err(DbError::NotFound(format!(
-                "undelivered notification `{id}`"
-            )));
-        };
-        let attempts = u32::try_from(attempts.saturating_add(1)).unwrap_or(u32::MAX);
-        let next = at + retry_delay(attempts);
-        on_pool!(self, pool => sqlx::query("UPDATE notifications SET attempts = $1, answer = $2, next_attempt_ms = $3 WHERE id = $4 AND delivered_ms IS NULL")
-            .bind(i64::from(attempts)).bind(cut(error)).bind(next.as_millisecond()).bind(id.as_str())
-            .execute(pool).await.map(|r| r.rows_affected()).map_err(DbError::query("notification"))?);
-        Ok(next)
+        NOTIFICATIONS.failed(self, id.as_str(), at, error).await
     }
 
     /// What waits in the outbox. For the process itself (health and metrics).
     pub async fn system_notification_backlog(&self) -> Result<Backlog, DbError> {
-        let (undelivered, failing, oldest): (i64, i64, Option<i64>) = on_pool!(self, pool => sqlx::query_as("SELECT COUNT(*), COALESCE(SUM(CASE WHEN attempts > 0 THEN 1 ELSE 0 END), 0), MIN(created_ms) FROM notifications WHERE delivered_ms IS NULL")
-            .fetch_one(pool).await.map_err(DbError::query("notifications"))?);
-        Ok(Backlog {
-            undelivered: u64::try_from(undelivered).unwrap_or(0),
-            failing: u64::try_from(failing).unwrap_or(0),
-            oldest: oldest.map(ts),
-        })
+        NOTIFICATIONS.backlog(self).await
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn retries_back_off_to_an_hour() {
-        let secs: Vec<i64> = (1..=10).map(|n| retry_delay(n).as_secs()).collect();
-        assert_eq!(secs, [30, 60, 120, 240, 480, 960, 1920, 3600, 3600, 3600]);
-        assert_eq!(retry_delay(0).as_secs(), 30);
-        assert_eq!(retry_delay(u32::MAX).as_secs(), 3600);
-    }
 
     #[test]
     fn contacts_are_checked_with_named_reasons() {

@@ -109,7 +109,7 @@ async fn onboard(db: &Db, user: &str, one_time: &str, now: Timestamp) -> (String
 async fn suite(db: Db) {
     let backend = db.backend();
     let now = at("2026-12-04T06:00:00Z");
-    assert_eq!(db.schema_version().await.unwrap(), 11, "{backend:?}");
+    assert_eq!(db.schema_version().await.unwrap(), 12, "{backend:?}");
 
     // The configuration file's directory lands in the database and comes back whole.
     db.system_apply_directory(&directory("10.1.0.0/24"), now)
@@ -847,6 +847,8 @@ async fn suite(db: Db) {
     .await;
     rule_files(&db, later).await;
     notifications(&db, &admin, &analyst, later).await;
+    exchange(&db, &analyst, later).await;
+    hub(&db, later).await;
     let event = kuzet_model::EventId::from_parts(1_800_000_000_000, 7);
     db.attach_evidence(
         &manage,
@@ -1920,7 +1922,7 @@ async fn conformance_sqlite() {
     let db = Db::connect(&url, RoleCatalog::default(), policy())
         .await
         .unwrap();
-    assert_eq!(db.schema_version().await.unwrap(), 11);
+    assert_eq!(db.schema_version().await.unwrap(), 12);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1957,7 +1959,7 @@ async fn conformance_postgres() {
     let again = Db::connect(&url, RoleCatalog::default(), policy())
         .await
         .unwrap();
-    assert_eq!(again.schema_version().await.unwrap(), 11);
+    assert_eq!(again.schema_version().await.unwrap(), 12);
     drop(db);
     drop(again);
     sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -1966,4 +1968,268 @@ async fn conformance_postgres() {
     .execute(&mut admin)
     .await
     .unwrap();
+}
+
+/// The NCCIS outbox: each step of a confirmed incident writes one message with the step; a message's bytes are
+/// frozen once; the hub's receipt fulfils the NCCIS obligation of the initial message.
+async fn exchange(db: &Db, analyst: &Principal, now: Timestamp) {
+    let incidents = analyst.scope(Permission::IncidentsManage, now).unwrap();
+    let rules = IncidentRules::embedded().unwrap();
+    let mut incident = Incident::new(
+        t("akimat"),
+        "ransomware on the portal".into(),
+        Category::Malware,
+        kuzet_model::Criticality::new(3).unwrap(),
+        now,
+    );
+    incident.facilities = vec![FacilityId::new("akimat-portal").unwrap()];
+    let id = db
+        .create_incident(&incidents, &incident, now)
+        .await
+        .unwrap();
+    let step = |to, at: Timestamp, reason: Option<&str>| {
+        let (incidents, id, rules) = (incidents.clone(), id.clone(), &rules);
+        let reason = reason.map(str::to_owned);
+        async move {
+            db.transition_incident(
+                &incidents,
+                &t("akimat"),
+                &id,
+                kuzet_db::IncidentStep { to, reason },
+                at,
+                rules,
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let read = analyst.scope(Permission::NotificationsRead, now).unwrap();
+    let of_incident = || async {
+        let (page, _) = db
+            .exchange_page(&read, &t("akimat"), None, 100)
+            .await
+            .unwrap();
+        let mut mine: Vec<_> = page
+            .into_iter()
+            .filter(|m| m.incident.as_ref() == Some(&id))
+            .collect();
+        mine.reverse();
+        mine
+    };
+    assert!(
+        of_incident().await.is_empty(),
+        "nothing before confirmation"
+    );
+    let created = step(Status::Confirmed, now, None).await;
+    let nccis = created
+        .iter()
+        .find(|o| o.kind == "nccis_report")
+        .unwrap()
+        .id
+        .clone();
+    let messages = of_incident().await;
+    assert_eq!(messages.len(), 1);
+    let initial = &messages[0];
+    assert_eq!(
+        (
+            initial.kind.as_str(),
+            initial.obligation.as_ref(),
+            initial.facilities.as_slice()
+        ),
+        (
+            "incident.initial",
+            Some(&nccis),
+            &[FacilityId::new("akimat-portal").unwrap()][..]
+        )
+    );
+    let payload: serde_json::Value = serde_json::from_str(&initial.payload).unwrap();
+    assert_eq!(payload["level"], 3);
+    assert_eq!(payload["status"], "confirmed");
+    assert_eq!(payload["category"], "malicious-code");
+    assert_eq!(payload["incident"], id.as_str());
+    assert_eq!(payload["confirmed"], now.to_string());
+
+    // Claimed under a lease; frozen once (a second freeze returns the first bytes); a failure waits for its retry.
+    let claimed: Vec<_> = db.system_claim_exchange(now, 100).await.unwrap();
+    assert!(claimed.iter().any(|m| m.id == initial.id));
+    assert!(
+        db.system_claim_exchange(now, 100).await.unwrap().is_empty(),
+        "leased"
+    );
+    let frozen = db
+        .system_freeze_exchange(&initial.id, "{\"a\":1}", "h..s")
+        .await
+        .unwrap();
+    assert_eq!(frozen, ("{\"a\":1}".to_owned(), "h..s".to_owned()));
+    let again = db
+        .system_freeze_exchange(&initial.id, "{\"b\":2}", "x..y")
+        .await
+        .unwrap();
+    assert_eq!(again, frozen, "frozen once");
+    let retry = db
+        .system_exchange_failed(&initial.id, now, "connection refused")
+        .await
+        .unwrap();
+    assert_eq!(retry, now + kuzet_db::retry_delay(1));
+    let backlog = db.system_exchange_backlog().await.unwrap();
+    assert!(
+        backlog.undelivered >= 1 && backlog.failing >= 1,
+        "{backlog:?}"
+    );
+    let fulfilled = db
+        .system_exchange_delivered(&initial.id, retry, "{\"receipt\":1}", "r..s", "accepted")
+        .await
+        .unwrap();
+    assert_eq!(fulfilled.as_ref(), Some(&nccis));
+    assert!(matches!(
+        db.system_exchange_delivered(&initial.id, retry, "{}", "r..s", "again")
+            .await
+            .unwrap_err(),
+        DbError::NotFound(_)
+    ));
+    let record = db
+        .incident(
+            &analyst.scope(Permission::IncidentsRead, now).unwrap(),
+            &t("akimat"),
+            &id,
+        )
+        .await
+        .unwrap();
+    let (at, by) = record
+        .obligations
+        .iter()
+        .find(|o| o.id == nccis)
+        .unwrap()
+        .fulfilled
+        .clone()
+        .unwrap();
+    assert_eq!(at, retry);
+    assert!(
+        by.contains("NCCIS receipt accepted") && by.contains(initial.id.as_str()),
+        "{by}"
+    );
+    let delivered = &of_incident().await[0];
+    assert_eq!(
+        delivered.receipt,
+        Some(("{\"receipt\":1}".to_owned(), "r..s".to_owned()))
+    );
+    assert_eq!(
+        (delivered.attempts, delivered.last_error.as_deref()),
+        (2, None)
+    );
+
+    // Later steps are updates, the last a closure, each with its reason.
+    let later = |mins| now + SignedDuration::from_mins(mins);
+    step(Status::Contained, later(5), Some("portal isolated")).await;
+    step(Status::Eradicated, later(10), None).await;
+    step(Status::Recovered, later(20), None).await;
+    step(Status::Closed, later(30), None).await;
+    let kinds: Vec<(String, String)> = of_incident()
+        .await
+        .iter()
+        .map(|m| {
+            let p: serde_json::Value = serde_json::from_str(&m.payload).unwrap();
+            (m.kind.clone(), p["status"].as_str().unwrap().to_owned())
+        })
+        .collect();
+    let expected = [
+        ("incident.initial", "confirmed"),
+        ("incident.update", "contained"),
+        ("incident.update", "eradicated"),
+        ("incident.update", "recovered"),
+        ("incident.closure", "closed"),
+    ];
+    assert_eq!(kinds, expected.map(|(k, s)| (k.to_owned(), s.to_owned())));
+    let contained: serde_json::Value =
+        serde_json::from_str(&of_incident().await[1].payload).unwrap();
+    assert_eq!(contained["reason"], "portal isolated");
+    assert!(
+        of_incident().await[1..]
+            .iter()
+            .all(|m| m.obligation.is_none())
+    );
+
+    // Another tenant's reader sees none of them.
+    assert!(matches!(
+        db.exchange_page(&read, &t("other-tenant"), None, 10)
+            .await
+            .unwrap_err(),
+        DbError::NotFound(_)
+    ));
+}
+
+/// The hub: ISOCs by certificate, messages once per (ISOC, id), a repeat a duplicate, other bytes a conflict.
+async fn hub(db: &Db, now: Timestamp) {
+    use kuzet_db::{HubMessage, HubStored};
+    let isoc = db
+        .system_hub_register("isoc-alatau", "Alatau ISOC", "ab12", "PEM", now)
+        .await
+        .unwrap();
+    assert_eq!(isoc.revoked, None);
+    assert!(matches!(
+        db.system_hub_register("isoc-other", "Other", "ab12", "PEM", now)
+            .await
+            .unwrap_err(),
+        DbError::Conflict(_)
+    ));
+    assert!(matches!(
+        db.system_hub_register("Bad Id", "x", "cd34", "PEM", now)
+            .await
+            .unwrap_err(),
+        DbError::Invalid { .. }
+    ));
+    assert_eq!(
+        db.system_hub_isoc_by_fingerprint("ab12").await.unwrap(),
+        Some(isoc.clone())
+    );
+    let message = HubMessage {
+        isoc: "isoc-alatau".into(),
+        id: "0123456789abcdef0123456789abcdef".into(),
+        kind: "incident.initial".into(),
+        tenant: Some("akimat".into()),
+        level: Some(3),
+        digest: "sha256:00".into(),
+        body: "{}".into(),
+        jws: "h..s".into(),
+        received: now,
+    };
+    assert_eq!(
+        db.system_hub_store(&message).await.unwrap(),
+        HubStored::Accepted
+    );
+    let later = HubMessage {
+        received: now + SignedDuration::from_mins(1),
+        ..message.clone()
+    };
+    assert_eq!(
+        db.system_hub_store(&later).await.unwrap(),
+        HubStored::Duplicate(now)
+    );
+    let other = HubMessage {
+        digest: "sha256:11".into(),
+        ..later.clone()
+    };
+    assert_eq!(
+        db.system_hub_store(&other).await.unwrap(),
+        HubStored::Conflict
+    );
+    assert_eq!(
+        db.system_hub_messages(None, 10).await.unwrap(),
+        vec![message.clone()]
+    );
+    let next = db
+        .system_hub_messages(Some((message.received, &message.isoc, &message.id)), 10)
+        .await
+        .unwrap();
+    assert!(next.is_empty());
+    db.system_hub_revoke("isoc-alatau", now).await.unwrap();
+    assert_eq!(
+        db.system_hub_isoc_by_fingerprint("ab12").await.unwrap(),
+        None
+    );
+    assert!(matches!(
+        db.system_hub_revoke("isoc-alatau", now).await.unwrap_err(),
+        DbError::NotFound(_)
+    ));
+    assert_eq!(db.system_hub_isocs().await.unwrap().len(), 1);
 }

@@ -237,7 +237,7 @@ pub(crate) mod tests {
                 "incident": "0123456789abcdef0123456789abcdef",
                 "organization": "KazTransit",
                 "title": "Brute force against the SCADA gateway",
-                "category": "unauthorized_access",
+                "category": "intrusion.unauthorized-access",
                 "level": 3,
                 "status": "confirmed",
                 "detected": "2026-12-07T02:50:00Z",

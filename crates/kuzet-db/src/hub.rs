@@ -1,0 +1,201 @@
+//! The NCCIS hub's records (`kuzet serve --role nccis`): the ISOCs it knows, each by the fingerprint of its
+//! client certificate, and every message received from them, kept once per (ISOC, message id) with its bytes and
+//! signature exactly as received (`docs/formats/nccis-exchange.md`).
+
+use jiff::Timestamp;
+
+use crate::backend::{on_pool, ts};
+use crate::{Db, DbError};
+
+/// An ISOC registered at the hub.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HubIsoc {
+    /// Its party id: what its messages name as `sender`.
+    pub id: String,
+    pub name: String,
+    /// The SHA-256 fingerprint of its client certificate (hex), which also verifies its signatures.
+    pub fingerprint: String,
+    /// The certificate, PEM.
+    pub certificate: String,
+    pub registered: Timestamp,
+    pub revoked: Option<Timestamp>,
+}
+
+/// A message as the hub received it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HubMessage {
+    pub isoc: String,
+    pub id: String,
+    pub kind: String,
+    pub tenant: Option<String>,
+    /// The incident level a message about an incident states.
+    pub level: Option<u8>,
+    /// `sha256:` and the hex digest of `body`.
+    pub digest: String,
+    pub body: String,
+    pub jws: String,
+    pub received: Timestamp,
+}
+
+/// What storing a received message did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HubStored {
+    /// Stored now.
+    Accepted,
+    /// The same bytes under the same id were stored before, at this instant: nothing stored twice.
+    Duplicate(Timestamp),
+    /// The id was used before for other bytes: refused.
+    Conflict,
+}
+
+fn check_party(id: &str) -> Result<(), DbError> {
+    let ok = !id.is_empty()
+        && id.len() <= 63
+        && id.as_bytes()[0].is_ascii_alphanumeric()
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(DbError::invalid(
+            format!("ISOC id `{id}`"),
+            "1–63 characters of a-z, 0-9, - and _, starting with a letter or digit",
+        ))
+    }
+}
+
+type IsocRow = (String, String, String, String, i64, Option<i64>);
+const ISOC_COLUMNS: &str = "id, name, fingerprint, certificate, registered_ms, revoked_ms";
+
+fn isoc((id, name, fingerprint, certificate, registered, revoked): IsocRow) -> HubIsoc {
+    HubIsoc {
+        id,
+        name,
+        fingerprint,
+        certificate,
+        registered: ts(registered),
+        revoked: revoked.map(ts),
+    }
+}
+
+type MessageRow = (
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<i64>,
+    String,
+    String,
+    String,
+    i64,
+);
+const MESSAGE_COLUMNS: &str = "isoc_id, id, kind, tenant, level, digest, body, jws, received_ms";
+
+fn message((isoc, id, kind, tenant, level, digest, body, jws, received): MessageRow) -> HubMessage {
+    HubMessage {
+        isoc,
+        id,
+        kind,
+        tenant,
+        level: level.and_then(|l| u8::try_from(l).ok()),
+        digest,
+        body,
+        jws,
+        received: ts(received),
+    }
+}
+
+impl Db {
+    /// Registers an ISOC by its client certificate (`kuzet hub register`). An id or a certificate registered
+    /// already is a conflict: a replaced certificate is a new registration after revoking the old one.
+    pub async fn system_hub_register(
+        &self,
+        id: &str,
+        name: &str,
+        fingerprint: &str,
+        certificate: &str,
+        now: Timestamp,
+    ) -> Result<HubIsoc, DbError> {
+        check_party(id)?;
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+            return Err(DbError::invalid(
+                "ISOC `name`",
+                "1–200 characters, no control characters",
+            ));
+        }
+        on_pool!(self, pool => sqlx::query("INSERT INTO hub_isocs (id, name, fingerprint, certificate, registered_ms) VALUES ($1, $2, $3, $4, $5)")
+            .bind(id).bind(name).bind(fingerprint).bind(certificate).bind(now.as_millisecond())
+            .execute(pool).await.map(|_| ())
+            .map_err(DbError::insert("ISOC", format!("ISOC `{id}` or certificate {fingerprint}")))?);
+        Ok(HubIsoc {
+            id: id.to_owned(),
+            name: name.to_owned(),
+            fingerprint: fingerprint.to_owned(),
+            certificate: certificate.to_owned(),
+            registered: now,
+            revoked: None,
+        })
+    }
+
+    /// Revokes ISOC `id`'s registration: its certificate is refused from then on. Its messages stay.
+    pub async fn system_hub_revoke(&self, id: &str, now: Timestamp) -> Result<(), DbError> {
+        let changed = on_pool!(self, pool => sqlx::query("UPDATE hub_isocs SET revoked_ms = $1 WHERE id = $2 AND revoked_ms IS NULL")
+            .bind(now.as_millisecond()).bind(id)
+            .execute(pool).await.map_err(DbError::query("ISOC"))?.rows_affected());
+        if changed == 0 {
+            return Err(DbError::NotFound(format!("registered ISOC `{id}`")));
+        }
+        Ok(())
+    }
+
+    /// Every ISOC registered, by id.
+    pub async fn system_hub_isocs(&self) -> Result<Vec<HubIsoc>, DbError> {
+        let rows: Vec<IsocRow> = on_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {ISOC_COLUMNS} FROM hub_isocs ORDER BY id")))
+            .fetch_all(pool).await.map_err(DbError::query("ISOCs"))?);
+        Ok(rows.into_iter().map(isoc).collect())
+    }
+
+    /// The ISOC whose client certificate has `fingerprint`, unless revoked.
+    pub async fn system_hub_isoc_by_fingerprint(
+        &self,
+        fingerprint: &str,
+    ) -> Result<Option<HubIsoc>, DbError> {
+        let row: Option<IsocRow> = on_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {ISOC_COLUMNS} FROM hub_isocs WHERE fingerprint = $1 AND revoked_ms IS NULL")))
+            .bind(fingerprint).fetch_optional(pool).await.map_err(DbError::query("ISOC"))?);
+        Ok(row.map(isoc))
+    }
+
+    /// Stores a received message once per (ISOC, id).
+    pub async fn system_hub_store(&self, m: &HubMessage) -> Result<HubStored, DbError> {
+        let inserted = on_pool!(self, pool => sqlx::query("INSERT INTO hub_messages (isoc_id, id, kind, tenant, level, digest, body, jws, received_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (isoc_id, id) DO NOTHING")
+            .bind(&m.isoc).bind(&m.id).bind(&m.kind).bind(&m.tenant).bind(m.level.map(i64::from))
+            .bind(&m.digest).bind(&m.body).bind(&m.jws).bind(m.received.as_millisecond())
+            .execute(pool).await.map_err(DbError::query("received message"))?.rows_affected());
+        if inserted == 1 {
+            return Ok(HubStored::Accepted);
+        }
+        let (digest, received): (String, i64) = on_pool!(self, pool => sqlx::query_as("SELECT digest, received_ms FROM hub_messages WHERE isoc_id = $1 AND id = $2")
+            .bind(&m.isoc).bind(&m.id).fetch_one(pool).await.map_err(DbError::query("received message"))?);
+        Ok(if digest == m.digest {
+            HubStored::Duplicate(ts(received))
+        } else {
+            HubStored::Conflict
+        })
+    }
+
+    /// Received messages, oldest first, after the (received, ISOC, id) of `after`; at most `limit`.
+    pub async fn system_hub_messages(
+        &self,
+        after: Option<(Timestamp, &str, &str)>,
+        limit: u32,
+    ) -> Result<Vec<HubMessage>, DbError> {
+        let (at, isoc_id, id) =
+            after.map_or((i64::MIN, "", ""), |(t, i, m)| (t.as_millisecond(), i, m));
+        let rows: Vec<MessageRow> = on_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {MESSAGE_COLUMNS} FROM hub_messages WHERE received_ms > $1 OR (received_ms = $1 AND (isoc_id > $2 OR (isoc_id = $2 AND id > $3))) ORDER BY received_ms, isoc_id, id LIMIT $4")))
+            .bind(at).bind(isoc_id).bind(id).bind(i64::from(limit))
+            .fetch_all(pool).await.map_err(DbError::query("received messages"))?);
+        Ok(rows.into_iter().map(message).collect())
+    }
+}
