@@ -1,5 +1,6 @@
-//! A tenant's contacts (who is told of its incidents, by e-mail or signed webhook, in which language) and the
-//! notifications sent to them, with each delivery's receipt or last error.
+//! A tenant's contacts (who is told of its incidents, by e-mail or signed webhook, in which language), the
+//! notifications sent to them, and the messages sent about it to NCCIS — each with its delivery's receipt or
+//! last error.
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
@@ -8,7 +9,9 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use jiff::Timestamp;
 use kuzet_cases::Lang;
-use kuzet_db::{Channel, ContactRecord, ContactRole, NewContact, NotificationRecord};
+use kuzet_db::{
+    Channel, ContactRecord, ContactRole, ExchangeRecord, NewContact, NotificationRecord,
+};
 use kuzet_model::{ObjectId, TenantId, UserId};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -200,11 +203,7 @@ pub(crate) struct NotificationView {
 
 impl From<&NotificationRecord> for NotificationView {
     fn from(n: &NotificationRecord) -> Self {
-        let state = match (n.delivered, n.attempts) {
-            (Some(_), _) => "delivered",
-            (None, 0) => "pending",
-            (None, _) => "retrying",
-        };
+        let state = delivery_state(n.delivered, n.attempts);
         Self {
             id: n.id.clone(),
             kind: n.kind.clone(),
@@ -240,4 +239,89 @@ pub(crate) async fn notifications(
         .notifications_page(a.scope()?, &tenant_param(&tenant)?, page.after, page.limit)
         .await?;
     Ok(page.answer(list.iter().map(NotificationView::from).collect(), next))
+}
+
+/// Where a delivery stands: `pending` (not yet tried), `retrying` (failed, tried again at its next attempt) or
+/// `delivered`.
+fn delivery_state(delivered: Option<Timestamp>, attempts: u32) -> &'static str {
+    match (delivered, attempts) {
+        (Some(_), _) => "delivered",
+        (None, 0) => "pending",
+        (None, _) => "retrying",
+    }
+}
+
+/// A message of the NCCIS outbox (`docs/formats/nccis-exchange.md`).
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct ExchangeView {
+    /// The message id: the hub keeps one message per id.
+    #[schemars(with = "String")]
+    id: ObjectId,
+    /// `incident.initial`, `incident.update`, `incident.closure`.
+    kind: String,
+    #[schemars(with = "Option<String>")]
+    incident: Option<ObjectId>,
+    /// The obligation the hub's receipt fulfils (the NCCIS report, R16).
+    #[schemars(with = "Option<String>")]
+    obligation: Option<ObjectId>,
+    facilities: Vec<String>,
+    /// What the message says.
+    payload: serde_json::Value,
+    #[schemars(with = "String")]
+    created: Timestamp,
+    attempts: u32,
+    /// `pending`, `retrying` or `delivered`.
+    state: &'static str,
+    #[schemars(with = "Option<String>")]
+    next_attempt: Option<Timestamp>,
+    #[schemars(with = "Option<String>")]
+    delivered: Option<Timestamp>,
+    /// The hub's signed receipt: the receipt message and its detached JWS, as received.
+    receipt: Option<ReceiptView>,
+    last_error: Option<String>,
+}
+
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct ReceiptView {
+    message: serde_json::Value,
+    jws: String,
+}
+
+impl From<&ExchangeRecord> for ExchangeView {
+    fn from(m: &ExchangeRecord) -> Self {
+        let json = |text: &str| serde_json::from_str(text).unwrap_or(serde_json::Value::Null);
+        Self {
+            id: m.id.clone(),
+            kind: m.kind.clone(),
+            incident: m.incident.clone(),
+            obligation: m.obligation.clone(),
+            facilities: m.facilities.iter().map(ToString::to_string).collect(),
+            payload: json(&m.payload),
+            created: m.created,
+            attempts: m.attempts,
+            state: delivery_state(m.delivered, m.attempts),
+            next_attempt: m.delivered.is_none().then_some(m.next_attempt),
+            delivered: m.delivered,
+            receipt: m.receipt.as_ref().map(|(body, jws)| ReceiptView {
+                message: json(body),
+                jws: jws.clone(),
+            }),
+            last_error: m.last_error.clone(),
+        }
+    }
+}
+
+/// A page of the messages sent to NCCIS about a tenant, newest first.
+pub(crate) async fn exchange(
+    State(state): State<ApiState>,
+    Extension(a): Extension<Authed>,
+    Path(tenant): Path<String>,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let page = crate::incidents::Page::from_query(&query)?;
+    let (list, next) = state
+        .db()
+        .exchange_page(a.scope()?, &tenant_param(&tenant)?, page.after, page.limit)
+        .await?;
+    Ok(page.answer(list.iter().map(ExchangeView::from).collect(), next))
 }

@@ -86,6 +86,7 @@ const PAGED: &[&str] = &[
     "user.list",
     "grant.list",
     "notification.list",
+    "exchange.list",
 ];
 
 fn operation(spec: &RouteSpec, shapes: Shapes, generator: &mut schemars::SchemaGenerator) -> Value {

@@ -157,6 +157,7 @@ table! {
     POST "/api/v1/tenants/{tenant}/contacts" "contact.create" p(TenantsManage) => contacts::create_contact, body contacts::CreateContact, reply contacts::ContactCreated;
     DELETE "/api/v1/tenants/{tenant}/contacts/{contact}" "contact.remove" p(TenantsManage) => contacts::remove_contact;
     GET "/api/v1/tenants/{tenant}/notifications" "notification.list" p(NotificationsRead) => contacts::notifications, reply Vec<contacts::NotificationView>;
+    GET "/api/v1/tenants/{tenant}/exchange" "exchange.list" p(NotificationsRead) => contacts::exchange, reply Vec<contacts::ExchangeView>;
     GET "/api/v1/tenants/{tenant}/sources" "source.list" p(SourcesRead) => admin::sources, reply Vec<admin::SourceView>;
     POST "/api/v1/tenants/{tenant}/sources" "source.create" p(SourcesManage) => admin::create_source, body admin::CreateSource, reply admin::SourceCreated;
     POST "/api/v1/tenants/{tenant}/sources/{source}/tokens" "source.token.create" p(SourcesManage) => admin::create_source_token, reply admin::SourceToken;

@@ -286,14 +286,17 @@ impl Db {
         })
     }
 
-    /// Records a failed attempt to send message `id`; returns when the next is due. For the process itself.
+    /// Records a failed attempt to send message `id` at `at`; the next waits `retry_base`, doubling with each
+    /// failure up to an hour. Returns when it is due. For the process itself.
     pub async fn system_exchange_failed(
         &self,
         id: &ObjectId,
-        at: Timestamp,
+        (at, retry_base): (Timestamp, jiff::SignedDuration),
         error: &str,
     ) -> Result<Timestamp, DbError> {
-        EXCHANGE.failed(self, id.as_str(), at, error).await
+        EXCHANGE
+            .failed(self, id.as_str(), (at, retry_base), error)
+            .await
     }
 
     /// What waits to be sent to NCCIS. For the process itself (health and metrics).

@@ -39,7 +39,7 @@ pub use incidents::{IncidentRecord, IncidentRules, IncidentStep, ObligationRecor
 pub use notifications::{
     Channel, ContactRecord, ContactRole, Delivery, NewContact, NotificationRecord,
 };
-pub use outbox::{Backlog, CLAIM_LEASE, retry_delay};
+pub use outbox::{Backlog, CLAIM_LEASE, RETRY_BASE, retry_delay, retry_delay_from};
 pub use rule_files::{ImportOutcome, MAX_RULE_FILE_BYTES, RuleFile};
 pub use rule_settings::{NewRuleException, RuleException, RuleSetting};
 pub use secrets::{AuthPolicy, PasswordPolicy, sha256_hex, totp_code};

@@ -545,7 +545,9 @@ impl Db {
         at: Timestamp,
         error: &str,
     ) -> Result<Timestamp, DbError> {
-        NOTIFICATIONS.failed(self, id.as_str(), at, error).await
+        NOTIFICATIONS
+            .failed(self, id.as_str(), (at, crate::outbox::RETRY_BASE), error)
+            .await
     }
 
     /// What waits in the outbox. For the process itself (health and metrics).

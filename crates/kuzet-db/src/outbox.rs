@@ -17,10 +17,20 @@ pub(crate) fn cut(text: &str) -> String {
     text.chars().take(MAX_REPORT).collect()
 }
 
+/// The first wait after a failed attempt, unless configured otherwise.
+pub const RETRY_BASE: SignedDuration = SignedDuration::from_secs(30);
+
 /// The wait before the next attempt after `attempts` failed ones: 30 s, doubling, at most an hour.
 pub fn retry_delay(attempts: u32) -> SignedDuration {
-    let doublings = attempts.saturating_sub(1).min(7);
-    SignedDuration::from_secs(30 * (1i64 << doublings)).min(SignedDuration::from_hours(1))
+    retry_delay_from(RETRY_BASE, attempts)
+}
+
+/// The wait before the next attempt after `attempts` failed ones: `base`, doubling, at most an hour.
+pub fn retry_delay_from(base: SignedDuration, attempts: u32) -> SignedDuration {
+    let doublings = attempts.saturating_sub(1).min(20);
+    base.checked_mul(1i32 << doublings)
+        .unwrap_or(SignedDuration::MAX)
+        .min(SignedDuration::from_hours(1))
 }
 
 /// How many undelivered messages wait, and how many of them have failed at least once.
@@ -68,12 +78,13 @@ impl Outbox {
         Ok((claimed, ts(lease)))
     }
 
-    /// Records a failed attempt on row `id` at `at`; the next is due after [`retry_delay`]. Returns when.
+    /// Records a failed attempt on row `id` at `at`; the next is due after [`retry_delay_from`] `base`. Returns
+    /// when.
     pub(crate) async fn failed(
         self,
         db: &Db,
         id: &str,
-        at: Timestamp,
+        (at, base): (Timestamp, SignedDuration),
         error: &str,
     ) -> Result<Timestamp, DbError> {
         let Outbox {
@@ -87,7 +98,7 @@ impl Outbox {
             return Err(DbError::NotFound(format!("undelivered {what} `{id}`")));
         };
         let attempts = u32::try_from(attempts.saturating_add(1)).unwrap_or(u32::MAX);
-        let next = at + retry_delay(attempts);
+        let next = at + retry_delay_from(base, attempts);
         on_pool!(db, pool => sqlx::query(sqlx::AssertSqlSafe(format!("UPDATE {table} SET attempts = $1, {error_column} = $2, next_attempt_ms = $3 WHERE id = $4 AND delivered_ms IS NULL")))
             .bind(i64::from(attempts)).bind(cut(error)).bind(next.as_millisecond()).bind(id)
             .execute(pool).await.map(|r| r.rows_affected()).map_err(DbError::query(what))?);
@@ -117,5 +128,9 @@ mod tests {
         assert_eq!(secs, [30, 60, 120, 240, 480, 960, 1920, 3600, 3600, 3600]);
         assert_eq!(retry_delay(0).as_secs(), 30);
         assert_eq!(retry_delay(u32::MAX).as_secs(), 3600);
+        let quick: Vec<i64> = (1..=4)
+            .map(|n| retry_delay_from(SignedDuration::from_millis(200), n).as_millis() as i64)
+            .collect();
+        assert_eq!(quick, [200, 400, 800, 1600]);
     }
 }

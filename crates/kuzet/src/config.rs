@@ -29,6 +29,8 @@ pub struct Config {
     pub time: TimeSection,
     pub incidents: IncidentsSection,
     pub notify: NotifySection,
+    pub exchange: ExchangeSection,
+    pub hub: HubSection,
     pub detection: DetectionSection,
     pub search: SearchSection,
     pub store: StoreSection,
@@ -120,6 +122,42 @@ pub struct NotifySection {
     pub from: String,
     /// How long one delivery may take.
     pub timeout: Duration,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExchangeSection {
+    /// The hub's base URL (`https://nccis.example.kz:8443`); "" keeps messages in the outbox.
+    pub hub_url: String,
+    /// This ISOC's party id, as registered at the hub.
+    pub party: String,
+    /// The hub's party id.
+    pub hub_party: String,
+    /// The CA that issued the hub's server certificate.
+    pub ca: String,
+    /// This ISOC's client certificate and key (PEM, PKCS#8); the key also signs messages.
+    pub certificate: String,
+    pub key: String,
+    /// The certificate the hub signs receipts with.
+    pub hub_certificate: String,
+    pub interval: Duration,
+    /// The first wait after a failed delivery; each failure doubles it, up to an hour.
+    pub retry_base: Duration,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HubSection {
+    /// Where the hub listens for ISOCs (mutual TLS), with `serve --role nccis`.
+    pub listen: String,
+    /// The hub's party id.
+    pub party: String,
+    /// The hub's server certificate and key (PEM, PKCS#8); the key also signs receipts.
+    pub certificate: String,
+    pub key: String,
+    /// The CA whose client certificates may connect (each must also be registered: `kuzet hub register`).
+    pub client_ca: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -9,14 +9,17 @@ mod config;
 mod demo;
 mod detection;
 mod disk;
+mod exchange;
 mod expiry;
 mod generate;
 mod health;
+mod hub;
 mod hunt;
 mod identity;
 mod indexing;
 mod keys;
 mod notify;
+mod pki;
 mod rehydrate;
 mod response;
 mod search_cli;
@@ -54,6 +57,19 @@ enum Command {
         /// Demo mode: a local data directory, demo tenants and sources, and a generator of realistic traffic.
         #[arg(long)]
         demo: bool,
+        /// `isoc` (the default) or `nccis`: also the NCCIS hub, listening for ISOCs at `[hub] listen`.
+        #[arg(long, default_value = "isoc")]
+        role: String,
+    },
+    /// Certificates for the NCCIS exchange and TLS listeners: a small CA, server and client certificates.
+    Pki {
+        #[command(subcommand)]
+        command: pki::PkiCommand,
+    },
+    /// The NCCIS hub's registry of ISOCs and the messages they sent.
+    Hub {
+        #[command(subcommand)]
+        command: hub::HubCommand,
     },
     /// Creates the data directory, the Ed25519 key that signs archive checkpoints, the database, and the first
     /// administrator (its one-time password is printed once).
@@ -316,8 +332,13 @@ fn run() -> Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match &cli.command {
-        Command::Serve { demo: true } => demo::run(cli.data_dir.clone()),
-        Command::Serve { demo: false } => serve::run(load_config(&cli)?),
+        Command::Serve { demo: true, .. } => demo::run(cli.data_dir.clone()),
+        Command::Serve { demo: false, role } => {
+            let role = serve::Role::parse(role)?;
+            serve::run_as(load_config(&cli)?, role)
+        }
+        Command::Pki { command } => pki::run(command),
+        Command::Hub { command } => hub::cli(&load_config(&cli)?, command),
         Command::Init => {
             let config = load_config(&cli)?;
             keys::init(&config)?;

@@ -149,35 +149,51 @@ pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
-/// What the outbox holds, as the last pass saw it: for `/health`.
-#[derive(Clone, Default)]
-pub struct NotifyStatus(Arc<std::sync::Mutex<kuzet_db::Backlog>>);
+/// What an outbox holds, as the last pass saw it: for `/health`. One for notifications, one for NCCIS messages.
+#[derive(Clone)]
+pub struct BacklogStatus {
+    backlog: Arc<std::sync::Mutex<kuzet_db::Backlog>>,
+    /// What waits, in the warning ("notification(s)").
+    what: &'static str,
+    /// Where an operator looks.
+    see: &'static str,
+}
 
-/// A notification waiting longer than this makes health warn.
+/// A message waiting longer than this makes health warn.
 const LATE: jiff::SignedDuration = jiff::SignedDuration::from_mins(5);
 
-impl NotifyStatus {
-    fn set(&self, backlog: kuzet_db::Backlog) {
+impl BacklogStatus {
+    pub fn new(what: &'static str, see: &'static str) -> Self {
+        Self {
+            backlog: Arc::default(),
+            what,
+            see,
+        }
+    }
+
+    pub fn set(&self, backlog: kuzet_db::Backlog) {
         // A poisoned lock only means a panic elsewhere mid-update: the value is still a whole Backlog.
         *self
-            .0
+            .backlog
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = backlog;
     }
 
-    /// The backlog as JSON, and a warning when notices fail or wait longer than five minutes.
+    /// The backlog as JSON, and a warning when messages fail or wait longer than five minutes.
     pub fn get(&self, now: Timestamp) -> (serde_json::Value, Option<String>) {
         let b = *self
-            .0
+            .backlog
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let late = b.oldest.is_some_and(|o| now.duration_since(o) > LATE);
         let warning = (b.failing > 0 || late).then(|| {
             format!(
-                "{} notification(s) undelivered, {} failing, the oldest from {}: see GET /api/v1/tenants/{{t}}/notifications; they are retried",
+                "{} {} undelivered, {} failing, the oldest from {}: see {}; they are retried",
                 b.undelivered,
+                self.what,
                 b.failing,
-                b.oldest.map(|o| o.to_string()).unwrap_or_default()
+                b.oldest.map(|o| o.to_string()).unwrap_or_default(),
+                self.see,
             )
         });
         (
@@ -197,7 +213,7 @@ pub async fn run(
     notifier: Notifier,
     audit: Arc<dyn AuditSink>,
     interval: Duration,
-    status: NotifyStatus,
+    status: BacklogStatus,
     shutdown: CancellationToken,
 ) {
     let mut tick = tokio::time::interval(interval);

@@ -203,7 +203,8 @@ struct Telemetry {
     detection: Option<crate::detection::DetectionStatus>,
     index: Option<crate::indexing::IndexStatus>,
     disk: crate::disk::DiskGuard,
-    notifications: crate::notify::NotifyStatus,
+    notifications: crate::notify::BacklogStatus,
+    exchange: crate::notify::BacklogStatus,
 }
 
 async fn metrics_handler(State(t): State<Telemetry>) -> impl IntoResponse {
@@ -220,6 +221,8 @@ async fn health_handler(State(t): State<Telemetry>) -> impl IntoResponse {
     let mut warnings: Vec<String> = t.warnings.to_vec();
     warnings.extend(t.disk.warning());
     let (notifications, late) = t.notifications.get(jiff::Timestamp::now());
+    warnings.extend(late);
+    let (exchange, late) = t.exchange.get(jiff::Timestamp::now());
     warnings.extend(late);
     let sources: Vec<_> = t
         .health
@@ -276,6 +279,7 @@ async fn health_handler(State(t): State<Telemetry>) -> impl IntoResponse {
         ),
         "index": index,
         "notifications": notifications,
+        "exchange": exchange,
     }));
     (status, body)
 }
@@ -301,14 +305,39 @@ pub struct Ready {
     pub store_stats: Arc<dyn Fn() -> kuzet_store::StoreStats + Send + Sync>,
 }
 
-/// Runs until SIGINT or SIGTERM.
-pub fn run(config: Config) -> Result<()> {
-    run_with(config, |_| {})
+/// What a server is: an ISOC, or also the NCCIS hub.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Isoc,
+    Nccis,
+}
+
+impl Role {
+    pub fn parse(name: &str) -> Result<Self> {
+        match name {
+            "isoc" => Ok(Role::Isoc),
+            "nccis" => Ok(Role::Nccis),
+            other => Err(anyhow!("--role `{other}`: expected isoc or nccis")),
+        }
+    }
+}
+
+/// Runs as `role` until SIGINT or SIGTERM.
+pub fn run_as(config: Config, role: Role) -> Result<()> {
+    run_role(config, role, |_| {})
 }
 
 /// Runs until SIGINT or SIGTERM; `on_ready` is called once every listener is bound (the demo starts its traffic
 /// generator there).
 pub fn run_with(config: Config, on_ready: impl FnOnce(Ready) + Send + 'static) -> Result<()> {
+    run_role(config, Role::Isoc, on_ready)
+}
+
+fn run_role(
+    config: Config,
+    role: Role,
+    on_ready: impl FnOnce(Ready) + Send + 'static,
+) -> Result<()> {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let prometheus = metrics_exporter_prometheus::PrometheusBuilder::new()
         .install_recorder()
@@ -407,7 +436,14 @@ pub fn run_with(config: Config, on_ready: impl FnOnce(Ready) + Send + 'static) -
             detection: detection.as_ref().map(crate::detection::Detection::status),
             index: indexing.as_ref().map(crate::indexing::Indexing::status),
             disk: disk.clone(),
-            notifications: crate::notify::NotifyStatus::default(),
+            notifications: crate::notify::BacklogStatus::new(
+                "notification(s)",
+                "GET /api/v1/tenants/{t}/notifications",
+            ),
+            exchange: crate::notify::BacklogStatus::new(
+                "NCCIS message(s)",
+                "GET /api/v1/tenants/{t}/exchange and [exchange] in the configuration",
+            ),
         };
         tokio::spawn(crate::detection::watch_sources(
             db.clone(),
@@ -429,6 +465,34 @@ pub fn run_with(config: Config, on_ready: impl FnOnce(Ready) + Send + 'static) -
             telemetry.notifications.clone(),
             shutdown.clone(),
         ));
+        tokio::spawn(crate::exchange::run(
+            db.clone(),
+            crate::exchange::Sender::new(&config.exchange)?,
+            Arc::new(kuzet_api::WalAudit::new(
+                store.wal(),
+                kuzet_ingest::IdGenerator::new()?,
+            )),
+            config.exchange.interval.std(),
+            telemetry.exchange.clone(),
+            shutdown.clone(),
+        ));
+        let hub = match role {
+            Role::Isoc => None,
+            Role::Nccis => {
+                let listener =
+                    crate::hub::HubListener::bind(&config.hub, shutdown.clone()).await?;
+                let address = listener.local_addr();
+                let served = tokio::spawn({
+                    let (section, db, shutdown) = (config.hub.clone(), db.clone(), shutdown.clone());
+                    let audit = Arc::new(kuzet_api::WalAudit::new(
+                        store.wal(),
+                        kuzet_ingest::IdGenerator::new()?,
+                    ));
+                    async move { crate::hub::serve(listener, &section, db, audit, shutdown).await }
+                });
+                Some((address, served))
+            }
+        };
         let api = api_state(
             &config,
             db,
@@ -449,7 +513,7 @@ pub fn run_with(config: Config, on_ready: impl FnOnce(Ready) + Send + 'static) -
             .with_state(telemetry)
             .merge(kuzet_api::router(api));
         tokio::spawn(signal_task(shutdown.clone())?);
-        announce(&addresses)?;
+        announce(&addresses, hub.as_ref().map(|(address, _)| *address))?;
         ready.store(true, Ordering::Release);
         on_ready(Ready {
             addresses,
@@ -457,6 +521,9 @@ pub fn run_with(config: Config, on_ready: impl FnOnce(Ready) + Send + 'static) -
             store_stats,
         });
         listeners.serve(routes, shutdown.clone()).await?;
+        if let Some((_, served)) = hub {
+            served.await.context("hub listener")??;
+        }
         anyhow::Ok(())
     });
     // No expiry after this: its audit records go through the store.
@@ -555,11 +622,11 @@ async fn periodic_obligations(db: kuzet_db::Db, rules: kuzet_db::IncidentRules) 
 }
 
 /// Prints one machine-readable line once every listener is bound: tests and scripts wait for it.
-fn announce(addresses: &BoundAddresses) -> Result<()> {
+fn announce(addresses: &BoundAddresses, hub: Option<std::net::SocketAddr>) -> Result<()> {
     let show =
         |a: Option<std::net::SocketAddr>| a.map(|a| a.to_string()).unwrap_or_else(|| "off".into());
     let mut stdout = std::io::stdout().lock();
-    writeln!(
+    write!(
         stdout,
         "kuzet ready: http={} syslog_udp={} syslog_tcp={} syslog_tls={}",
         show(addresses.http),
@@ -567,6 +634,10 @@ fn announce(addresses: &BoundAddresses) -> Result<()> {
         show(addresses.syslog_tcp),
         show(addresses.syslog_tls)
     )?;
+    if let Some(hub) = hub {
+        write!(stdout, " hub={hub}")?;
+    }
+    writeln!(stdout)?;
     stdout.flush()?;
     Ok(())
 }

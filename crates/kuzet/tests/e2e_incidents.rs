@@ -138,67 +138,6 @@ fn hmac_sha256_hex(key: &str, message: &[u8]) -> String {
     outer.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Polls `probe` until it answers `Some`, failing after the deadline with `what`.
-fn wait_for<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
-    let start = Instant::now();
-    loop {
-        if let Some(found) = probe() {
-            return found;
-        }
-        assert!(
-            start.elapsed() < DEADLINE,
-            "{what}: not within the deadline"
-        );
-        std::thread::yield_now();
-    }
-}
-
-/// The one-time password `kuzet init` or a user creation printed, changed to `new` (and MFA enrolled when the
-/// role needs it): a working session.
-fn onboard(server: &Server, user: &str, one_time: &str, new: &str) -> (String, String) {
-    let login = |password: &str, code: Option<String>| {
-        let mut body = json!({"user": user, "password": password});
-        if let Some(code) = code {
-            body["code"] = json!(code);
-        }
-        api(server, "POST", "/api/v1/auth/login", None, Some(body))
-    };
-    let (status, body, headers) = login(one_time, None);
-    assert_eq!(status, 200, "{body}");
-    let session = session_of(&headers, &body);
-    let (status, body, _) = api(
-        server,
-        "POST",
-        "/api/v1/auth/password",
-        Some(&session),
-        Some(json!({"current": one_time, "new": new})),
-    );
-    assert_eq!(status, 204, "{body}");
-    let (status, me, _) = api(server, "GET", "/api/v1/auth/me", Some(&session), None);
-    assert_eq!(status, 200, "{me}");
-    if me["onboarding"] == "enrol_mfa" {
-        let (status, enrol, _) = api(
-            server,
-            "POST",
-            "/api/v1/auth/mfa/enrol",
-            Some(&session),
-            None,
-        );
-        assert_eq!(status, 200, "{enrol}");
-        let code =
-            kuzet_db::totp_code(enrol["secret"].as_str().unwrap(), jiff::Timestamp::now()).unwrap();
-        let (status, body, _) = api(
-            server,
-            "POST",
-            "/api/v1/auth/mfa/confirm",
-            Some(&session),
-            Some(json!({"code": code})),
-        );
-        assert_eq!(status, 204, "{body}");
-    }
-    session
-}
-
 #[test]
 fn guessing_becomes_a_confirmed_incident_and_the_owner_is_told_by_e_mail() {
     let mail = tempfile::tempdir().unwrap();

@@ -131,6 +131,36 @@ async fn contacts_are_told_of_a_confirmation_and_the_owners_delivery_fulfils_the
     assert!(to_hook["obligation"].is_null());
     assert!(to_hook["body"].as_str().unwrap().contains(&incident));
 
+    // NCCIS is told too: one initial message, pending, whose receipt will fulfil the NCCIS clock.
+    let nccis_clock = confirmed.json["obligations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["kind"] == "nccis_report")
+        .unwrap()["id"]
+        .clone();
+    let exchange = format!("/api/v1/tenants/{OWN}/exchange");
+    let messages = h.call(Method::GET, &exchange, &owner_user, None).await;
+    assert_eq!(messages.status, 200, "{}", messages.text);
+    let initial = messages
+        .json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["incident"] == incident.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (
+            initial["kind"].as_str(),
+            initial["state"].as_str(),
+            &initial["obligation"]
+        ),
+        (Some("incident.initial"), Some("pending"), &nccis_clock)
+    );
+    assert_eq!(initial["payload"]["status"], "confirmed");
+    assert!(initial["receipt"].is_null());
+
     // The process delivers (here: the database call it makes); the owner's clock is done, by that delivery.
     let id = kuzet_model::ObjectId::new(to_owner["id"].as_str().unwrap()).unwrap();
     h.db.system_notification_delivered(&id, h.now(), "250 2.0.0 Ok: queued as 1A2B")

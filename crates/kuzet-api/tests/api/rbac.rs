@@ -132,7 +132,8 @@ fn case(
         | "rule.file.list"
         | "incident.timeline"
         | "contact.remove"
-        | "notification.list" => None,
+        | "notification.list"
+        | "exchange.list" => None,
         other => panic!(
             "route `{other}` ({} {}) has no case in the RBAC matrix: add one",
             spec.method, spec.path

@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use serde_json::json;
+
 pub const KUZET: &str = env!("CARGO_BIN_EXE_kuzet");
 
 /// How long any wait on an observable condition may take before the test fails (generous: CI is a shared 2-core
@@ -29,6 +31,8 @@ pub fn sha256_hex(text: &str) -> String {
 }
 
 pub struct Addresses {
+    /// The NCCIS hub's listener, with `serve --role nccis`.
+    pub hub: Option<SocketAddr>,
     pub http: Option<SocketAddr>,
     pub udp: Option<SocketAddr>,
     pub tcp: Option<SocketAddr>,
@@ -96,10 +100,16 @@ impl Site {
     }
 
     pub fn start(&self) -> Server {
+        self.start_with(&[])
+    }
+
+    /// `kuzet serve` with more arguments (e.g. `--role nccis`).
+    pub fn start_with(&self, args: &[&str]) -> Server {
         let mut child = Command::new(KUZET)
             .arg("--config")
             .arg(&self.config)
             .arg("serve")
+            .args(args)
             .env("KUZET_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -128,6 +138,7 @@ impl Site {
         Server {
             child,
             addresses: Addresses {
+                hub: field("hub"),
                 http: field("http"),
                 udp: field("syslog_udp"),
                 tcp: field("syslog_tcp"),
@@ -310,4 +321,65 @@ pub fn session_of(headers: &str, body: &serde_json::Value) -> (String, String) {
         .expect("a session cookie");
     let secret = cookie.split(';').next().unwrap().to_owned();
     (secret, body["csrf_token"].as_str().unwrap().to_owned())
+}
+
+/// Polls `probe` until it answers `Some`, failing after the deadline with `what`.
+pub fn wait_for<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(found) = probe() {
+            return found;
+        }
+        assert!(
+            start.elapsed() < DEADLINE,
+            "{what}: not within the deadline"
+        );
+        std::thread::yield_now();
+    }
+}
+
+/// The one-time password `kuzet init` or a user creation printed, changed to `new` (and MFA enrolled when the
+/// role needs it): a working session.
+pub fn onboard(server: &Server, user: &str, one_time: &str, new: &str) -> (String, String) {
+    let login = |password: &str, code: Option<String>| {
+        let mut body = json!({"user": user, "password": password});
+        if let Some(code) = code {
+            body["code"] = json!(code);
+        }
+        api(server, "POST", "/api/v1/auth/login", None, Some(body))
+    };
+    let (status, body, headers) = login(one_time, None);
+    assert_eq!(status, 200, "{body}");
+    let session = session_of(&headers, &body);
+    let (status, body, _) = api(
+        server,
+        "POST",
+        "/api/v1/auth/password",
+        Some(&session),
+        Some(json!({"current": one_time, "new": new})),
+    );
+    assert_eq!(status, 204, "{body}");
+    let (status, me, _) = api(server, "GET", "/api/v1/auth/me", Some(&session), None);
+    assert_eq!(status, 200, "{me}");
+    if me["onboarding"] == "enrol_mfa" {
+        let (status, enrol, _) = api(
+            server,
+            "POST",
+            "/api/v1/auth/mfa/enrol",
+            Some(&session),
+            None,
+        );
+        assert_eq!(status, 200, "{enrol}");
+        let code =
+            kuzet_db::totp_code(enrol["secret"].as_str().unwrap(), jiff::Timestamp::now()).unwrap();
+        let (status, body, _) = api(
+            server,
+            "POST",
+            "/api/v1/auth/mfa/confirm",
+            Some(&session),
+            Some(json!({"code": code})),
+        );
+        assert_eq!(status, 204, "{body}");
+    }
+    session
 }

@@ -1,0 +1,211 @@
+//! The ISOC's side of the NCCIS exchange (`docs/formats/nccis-exchange.md`): every `exchange.interval` the
+//! process claims the outbox's due messages (`kuzet-db`), builds and signs each once — its bytes and signature
+//! frozen in the database before the first attempt, so that every retry, from this process or after a restart,
+//! sends exactly the same message — posts it to the hub over mutual TLS and keeps the hub's checked, signed
+//! receipt, which fulfils the NCCIS obligation of an initial incident message. Each attempt is sealed in the
+//! audit trail as `exchange.deliver`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use jiff::Timestamp;
+use kuzet_api::AuditSink;
+use kuzet_db::{Db, ExchangeRecord};
+use kuzet_exchange::jws::{self, Signed};
+use kuzet_exchange::transport::{HubClient, client_config};
+use kuzet_exchange::{Certificate, CertificateKey, Envelope, Kind, MessageId, PROTOCOL_VERSION};
+use kuzet_model::audit::{Actor, AuditRecord, Outcome};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{self, ExchangeSection};
+use crate::notify::BacklogStatus;
+
+/// How many messages one pass claims.
+const BATCH: u32 = 50;
+
+/// Sends this ISOC's messages to its hub.
+pub struct Sender {
+    client: HubClient,
+    signer: CertificateKey,
+    party: String,
+    hub_party: String,
+    /// The first wait after a failed attempt (doubling up to an hour).
+    retry_base: jiff::SignedDuration,
+}
+
+fn required(name: &str, value: &str) -> Result<std::path::PathBuf> {
+    config::optional_path(value)
+        .with_context(|| format!("[exchange] {name}: needed when hub_url is set"))
+}
+
+impl Sender {
+    /// The sender the configuration describes, or `None` when no hub is configured.
+    pub fn new(section: &ExchangeSection) -> Result<Option<Self>> {
+        if section.hub_url.trim().is_empty() {
+            return Ok(None);
+        }
+        let url = section.hub_url.trim();
+        if !url.starts_with("https://") {
+            bail!("[exchange] hub_url `{url}`: must be an https:// URL (mutual TLS)");
+        }
+        for (name, id) in [("party", &section.party), ("hub_party", &section.hub_party)] {
+            kuzet_model::TenantId::new(id.as_str())
+                .with_context(|| format!("[exchange] {name} `{id}`: not a party id"))?;
+        }
+        let (ca, certificate, key, hub) = (
+            required("ca", &section.ca)?,
+            required("certificate", &section.certificate)?,
+            required("key", &section.key)?,
+            required("hub_certificate", &section.hub_certificate)?,
+        );
+        let tls = client_config(&ca, &certificate, &key)?;
+        let signer = CertificateKey::from_files(&certificate, &key)?;
+        let hub = Certificate::from_pem_file(&hub)?;
+        let client = HubClient::new(url, tls, hub, section.timeout.std())?;
+        Ok(Some(Self {
+            client,
+            signer,
+            party: section.party.clone(),
+            hub_party: section.hub_party.clone(),
+            retry_base: jiff::SignedDuration::try_from(section.retry_base.std())
+                .context("[exchange] retry_base")?,
+        }))
+    }
+
+    /// The message a row of the outbox becomes.
+    fn envelope(&self, m: &ExchangeRecord) -> Result<Envelope> {
+        Ok(Envelope {
+            version: PROTOCOL_VERSION,
+            id: MessageId::new(m.id.as_str())?,
+            kind: Kind::parse(&m.kind)?,
+            sender: self.party.clone(),
+            recipient: self.hub_party.clone(),
+            tenant: Some(m.tenant.to_string()),
+            facilities: m.facilities.iter().map(ToString::to_string).collect(),
+            created: m.created,
+            in_reply_to: None,
+            payload: serde_json::from_str(&m.payload)
+                .with_context(|| format!("payload of message `{}`", m.id))?,
+        })
+    }
+
+    /// Sends one message (its frozen bytes, freezing them first if this is the first attempt); returns the
+    /// receipt's summary and the obligation it fulfilled.
+    async fn send(&self, db: &Db, m: &ExchangeRecord) -> Result<String> {
+        let (body, jws) = match &m.frozen {
+            Some(frozen) => frozen.clone(),
+            None => {
+                let signed = jws::sign(&self.envelope(m)?, &self.signer)?;
+                let body = String::from_utf8(signed.body).context("message bytes")?;
+                db.system_freeze_exchange(&m.id, &body, &signed.jws).await?
+            }
+        };
+        let message = Envelope::from_bytes(body.as_bytes())?;
+        let signed = Signed {
+            body: body.into_bytes(),
+            jws,
+        };
+        let received = self.client.deliver(&message, &signed).await?;
+        let status = serde_json::to_value(received.receipt.status)?;
+        let summary = format!(
+            "{} ({}, received {}, {})",
+            received.envelope.id,
+            status.as_str().unwrap_or_default(),
+            received.receipt.received,
+            received.receipt.digest
+        );
+        let receipt_body =
+            String::from_utf8(received.signed.body.clone()).context("receipt bytes")?;
+        let fulfilled = db
+            .system_exchange_delivered(
+                &m.id,
+                Timestamp::now(),
+                &receipt_body,
+                &received.signed.jws,
+                &summary,
+            )
+            .await?;
+        Ok(match fulfilled {
+            Some(o) => format!("receipt {summary}; fulfilled obligation {o}"),
+            None => format!("receipt {summary}"),
+        })
+    }
+}
+
+/// Sends what is due until `shutdown`, a pass every `interval`; without a sender only watches the backlog.
+pub async fn run(
+    db: Db,
+    sender: Option<Sender>,
+    audit: Arc<dyn AuditSink>,
+    interval: Duration,
+    status: BacklogStatus,
+    shutdown: CancellationToken,
+) {
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        if let Some(sender) = &sender
+            && let Err(error) = pass(&db, sender, audit.as_ref()).await
+        {
+            tracing::error!(%error, "NCCIS delivery pass failed; retried next pass");
+        }
+        match db.system_exchange_backlog().await {
+            Ok(backlog) => {
+                metrics::gauge!("kuzet_exchange_undelivered").set(backlog.undelivered as f64);
+                metrics::gauge!("kuzet_exchange_failing").set(backlog.failing as f64);
+                status.set(backlog);
+            }
+            Err(error) => tracing::warn!(%error, "NCCIS backlog unknown"),
+        }
+    }
+}
+
+/// One pass: claims what is due now and tries each once.
+async fn pass(db: &Db, sender: &Sender, audit: &dyn AuditSink) -> Result<()> {
+    for m in db.system_claim_exchange(Timestamp::now(), BATCH).await? {
+        let (outcome, detail) = match sender.send(db, &m).await {
+            Ok(summary) => {
+                metrics::counter!("kuzet_exchange_total", "outcome" => "delivered").increment(1);
+                (
+                    Outcome::Success,
+                    format!("{} to {}: {summary}", m.kind, sender.client.url()),
+                )
+            }
+            Err(error) => {
+                metrics::counter!("kuzet_exchange_total", "outcome" => "failed").increment(1);
+                let error = format!("{error:#}");
+                let next = db
+                    .system_exchange_failed(&m.id, (Timestamp::now(), sender.retry_base), &error)
+                    .await?;
+                tracing::warn!(message = %m.id, %error, %next, "NCCIS message not delivered; retried later");
+                (
+                    Outcome::Failure,
+                    format!("{}: {error}; next attempt {next}", m.kind),
+                )
+            }
+        };
+        let record = AuditRecord::new(
+            Timestamp::now(),
+            Actor {
+                user: None,
+                via: "exchange".into(),
+                address: None,
+            },
+            "exchange.deliver",
+            outcome,
+        )
+        .tenant(Some(m.tenant.clone()))
+        .object(format!("message:{}", m.id))
+        .detail(detail)
+        .bounded();
+        if let Err(error) = audit.append(record).await {
+            tracing::error!(%error, message = %m.id, "the audit record of an NCCIS delivery could not be sealed");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,538 @@
+//! The NCCIS hub (`kuzet serve --role nccis`, `docs/formats/nccis-exchange.md`): a mutual-TLS listener for ISOCs,
+//! each known by the fingerprint of its client certificate (`kuzet hub register`). A message is verified against
+//! that ISOC's registered certificate and the schema, stored once per (ISOC, id) with its bytes and signature as
+//! received, and answered with a receipt signed with the hub's key. Every refusal is sealed in the audit trail as
+//! `exchange.refuse` with its reason; every message taken as `exchange.receive`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::connect_info::Connected;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::serve::{IncomingStream, Listener};
+use jiff::Timestamp;
+use kuzet_api::AuditSink;
+use kuzet_db::{Db, HubMessage, HubStored};
+use kuzet_exchange::jws::HEADER;
+use kuzet_exchange::message::{MAX_MESSAGE_BYTES, digest};
+use kuzet_exchange::transport::{MESSAGES_PATH, make_receipt, open_incoming, server_config};
+use kuzet_exchange::{Certificate, CertificateKey, ExchangeError, MessageId, ReceiptStatus};
+use kuzet_model::audit::{Actor, AuditRecord, Outcome};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::server::TlsStream;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{self, Config, HubSection};
+
+/// How long a TLS handshake may take.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Handshakes finished and not yet served, at most.
+const PENDING: usize = 64;
+
+/// Who is on the other end of a hub connection: the address and the client certificate's fingerprint.
+#[derive(Debug, Clone)]
+pub struct HubPeer {
+    pub address: SocketAddr,
+    pub fingerprint: Option<String>,
+}
+
+/// The hub's listener: TCP accepted at once, each TLS handshake in its own task (a slow client holds up nobody),
+/// finished connections handed to the HTTP server with their peer.
+pub struct HubListener {
+    ready: mpsc::Receiver<(TlsStream<TcpStream>, HubPeer)>,
+    local: SocketAddr,
+}
+
+impl HubListener {
+    pub async fn bind(section: &HubSection, shutdown: CancellationToken) -> Result<Self> {
+        let address = config::listen_address("hub.listen", &section.listen)?
+            .context("[hub] listen: needed with --role nccis")?;
+        let path = |name: &str, value: &str| {
+            config::optional_path(value)
+                .with_context(|| format!("[hub] {name}: needed with --role nccis"))
+        };
+        let tls = server_config(
+            &path("certificate", &section.certificate)?,
+            &path("key", &section.key)?,
+            &path("client_ca", &section.client_ca)?,
+        )?;
+        let acceptor = TlsAcceptor::from(Arc::new(tls));
+        let tcp = TcpListener::bind(address)
+            .await
+            .with_context(|| format!("[hub] listen {address}: cannot bind"))?;
+        let local = tcp.local_addr()?;
+        let (send, ready) = mpsc::channel(PENDING);
+        tokio::spawn(async move {
+            loop {
+                let (stream, address) = tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    accepted = tcp.accept() => match accepted {
+                        Ok(accepted) => accepted,
+                        Err(error) => {
+                            tracing::warn!(listener = "hub", %error, "accept failed");
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            continue;
+                        }
+                    },
+                };
+                let (acceptor, send) = (acceptor.clone(), send.clone());
+                tokio::spawn(async move {
+                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                        Ok(Ok(tls)) => {
+                            let fingerprint = tls
+                                .get_ref()
+                                .1
+                                .peer_certificates()
+                                .and_then(|c| c.first())
+                                .map(|c| kuzet_exchange::fingerprint(c));
+                            let _ = send
+                                .send((
+                                    tls,
+                                    HubPeer {
+                                        address,
+                                        fingerprint,
+                                    },
+                                ))
+                                .await;
+                        }
+                        Ok(Err(error)) => {
+                            tracing::info!(%address, %error, "hub: TLS handshake refused");
+                        }
+                        Err(_) => tracing::info!(%address, "hub: TLS handshake timed out"),
+                    }
+                });
+            }
+        });
+        Ok(Self { ready, local })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+}
+
+impl Listener for HubListener {
+    type Io = TlsStream<TcpStream>;
+    type Addr = HubPeer;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        match self.ready.recv().await {
+            Some(ready) => ready,
+            // The acceptor stopped (shutdown): nothing more comes; the server's graceful shutdown ends the serve.
+            None => std::future::pending().await,
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        Ok(HubPeer {
+            address: self.local,
+            fingerprint: None,
+        })
+    }
+}
+
+impl Connected<IncomingStream<'_, HubListener>> for HubPeer {
+    fn connect_info(stream: IncomingStream<'_, HubListener>) -> Self {
+        stream.remote_addr().clone()
+    }
+}
+
+#[derive(Clone)]
+struct Hub {
+    db: Db,
+    party: String,
+    signer: Arc<CertificateKey>,
+    audit: Arc<dyn AuditSink>,
+}
+
+/// Serves the hub on `listener` until `shutdown`.
+pub async fn serve(
+    listener: HubListener,
+    section: &HubSection,
+    db: Db,
+    audit: Arc<dyn AuditSink>,
+    shutdown: CancellationToken,
+) -> Result<()> {
+    kuzet_model::TenantId::new(section.party.as_str())
+        .with_context(|| format!("[hub] party `{}`: not a party id", section.party))?;
+    let signer = CertificateKey::from_files(
+        &config::optional_path(&section.certificate).context("[hub] certificate")?,
+        &config::optional_path(&section.key).context("[hub] key")?,
+    )?;
+    let hub = Hub {
+        db,
+        party: section.party.clone(),
+        signer: Arc::new(signer),
+        audit,
+    };
+    let app = Router::new()
+        .route(MESSAGES_PATH, post(receive))
+        .layer(DefaultBodyLimit::max(MAX_MESSAGE_BYTES))
+        .with_state(hub);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<HubPeer>(),
+    )
+    .with_graceful_shutdown(async move { shutdown.cancelled().await })
+    .await
+    .context("hub listener")
+}
+
+fn refuse(status: StatusCode, code: &str, message: &str) -> Response {
+    (
+        status,
+        axum::Json(serde_json::json!({"error": {"code": code, "message": message}})),
+    )
+        .into_response()
+}
+
+async fn receive(
+    State(hub): State<Hub>,
+    ConnectInfo(peer): ConnectInfo<HubPeer>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let now = Timestamp::now();
+    let (response, record) = match accept(&hub, &peer, &headers, &body, now).await {
+        Ok((receipt, isoc, detail)) => {
+            let mut response = (StatusCode::OK, receipt.body).into_response();
+            let headers = response.headers_mut();
+            headers.insert(
+                "content-type",
+                axum::http::HeaderValue::from_static("application/json"),
+            );
+            if let Ok(value) = axum::http::HeaderValue::from_str(&receipt.jws) {
+                headers.insert(HEADER, value);
+            }
+            (
+                response,
+                record(
+                    &peer,
+                    Some(isoc),
+                    "exchange.receive",
+                    Outcome::Success,
+                    detail,
+                    now,
+                ),
+            )
+        }
+        Err((status, code, message, isoc)) => (
+            refuse(status, code, &message),
+            record(
+                &peer,
+                isoc,
+                "exchange.refuse",
+                Outcome::Refused,
+                format!("{code}: {message}"),
+                now,
+            ),
+        ),
+    };
+    if let Err(error) = hub.audit.append(record).await {
+        tracing::error!(%error, "the audit record of a hub message could not be sealed");
+        return refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the hub cannot audit now; send again",
+        );
+    }
+    response
+}
+
+fn record(
+    peer: &HubPeer,
+    isoc: Option<String>,
+    action: &str,
+    outcome: Outcome,
+    detail: String,
+    now: Timestamp,
+) -> AuditRecord {
+    AuditRecord::new(
+        now,
+        Actor {
+            user: None,
+            via: "hub".into(),
+            address: Some(peer.address.ip().to_string()),
+        },
+        action,
+        outcome,
+    )
+    .object(match isoc {
+        Some(isoc) => format!("isoc:{isoc}"),
+        None => format!(
+            "certificate:{}",
+            peer.fingerprint.as_deref().unwrap_or("none")
+        ),
+    })
+    .detail(detail)
+    .bounded()
+}
+
+type Refusal = (StatusCode, &'static str, String, Option<String>);
+
+/// Checks, stores and answers one message; the receipt, the ISOC, and what to audit.
+async fn accept(
+    hub: &Hub,
+    peer: &HubPeer,
+    headers: &HeaderMap,
+    body: &[u8],
+    now: Timestamp,
+) -> Result<(kuzet_exchange::Signed, String, String), Refusal> {
+    let unavailable = |e: &dyn std::fmt::Display, isoc: &str| {
+        tracing::error!(error = %e, "hub: cannot store or answer a message");
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            format!("the hub cannot take the message now: {e}"),
+            Some(isoc.to_owned()),
+        )
+    };
+    let fingerprint = peer.fingerprint.as_deref().unwrap_or_default();
+    let isoc = match hub.db.system_hub_isoc_by_fingerprint(fingerprint).await {
+        Ok(Some(isoc)) => isoc,
+        Ok(None) => {
+            return Err((
+                StatusCode::FORBIDDEN,
+                "unknown_isoc",
+                format!(
+                    "client certificate {fingerprint} is not registered at this hub (or was revoked)"
+                ),
+                None,
+            ));
+        }
+        Err(e) => return Err(unavailable(&e, "?")),
+    };
+    let id = isoc.id.clone();
+    let refused = |status, code, e: ExchangeError| (status, code, e.to_string(), Some(id.clone()));
+    let jws = headers
+        .get(HEADER)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| {
+            (
+                StatusCode::UNAUTHORIZED,
+                "signature",
+                format!("no `{HEADER}` header: messages are signed"),
+                Some(id.clone()),
+            )
+        })?;
+    let registered = Certificate::from_pem(
+        &isoc.certificate,
+        &format!("registered certificate of `{id}`"),
+    )
+    .map_err(|e| unavailable(&e, &id))?;
+    let message = open_incoming(body, jws, &registered, &id, &hub.party).map_err(|e| match e {
+        ExchangeError::Signature { .. } => refused(StatusCode::UNAUTHORIZED, "signature", e),
+        other => refused(StatusCode::BAD_REQUEST, "invalid", other),
+    })?;
+    let digest = digest(body);
+    let stored = hub
+        .db
+        .system_hub_store(&HubMessage {
+            isoc: id.clone(),
+            id: message.id.to_string(),
+            kind: message.kind.as_str().to_owned(),
+            tenant: message.tenant.clone(),
+            level: message
+                .payload
+                .get("level")
+                .and_then(serde_json::Value::as_u64)
+                .and_then(|l| u8::try_from(l).ok()),
+            digest: digest.clone(),
+            // `open_incoming` read the body as JSON: it is UTF-8.
+            body: String::from_utf8_lossy(body).into_owned(),
+            jws: jws.to_owned(),
+            received: now,
+        })
+        .await
+        .map_err(|e| unavailable(&e, &id))?;
+    let (status, received) = match stored {
+        HubStored::Accepted => (ReceiptStatus::Accepted, now),
+        HubStored::Duplicate(at) => (ReceiptStatus::Duplicate, at),
+        HubStored::Conflict => {
+            return Err((
+                StatusCode::CONFLICT,
+                "conflict",
+                format!(
+                    "message `{}` was received before with other bytes: a message id is used once",
+                    message.id
+                ),
+                Some(id),
+            ));
+        }
+    };
+    let receipt_id = random_id().map_err(|e| unavailable(&e, &id))?;
+    let receipt = make_receipt(
+        receipt_id,
+        &hub.party,
+        hub.signer.as_ref(),
+        &message,
+        &kuzet_exchange::message::Receipt::of(body, status, received),
+        now,
+    )
+    .map_err(|e| unavailable(&e, &id))?;
+    let detail = format!(
+        "{} `{}` of tenant `{}` from `{id}`: {}",
+        message.kind.as_str(),
+        message.id,
+        message.tenant.as_deref().unwrap_or("-"),
+        if status == ReceiptStatus::Accepted {
+            "accepted"
+        } else {
+            "duplicate, stored before"
+        },
+    );
+    Ok((receipt, id, detail))
+}
+
+fn random_id() -> Result<MessageId> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("randomness: {e}"))?;
+    Ok(MessageId::from_random(bytes))
+}
+
+/// `kuzet hub …`: the hub's registry of ISOCs and what they sent, on the command line.
+#[derive(Debug, clap::Subcommand)]
+pub enum HubCommand {
+    /// Registers an ISOC by its client certificate (PEM): connections showing it are that ISOC, and its
+    /// messages must verify with it.
+    Register {
+        /// The ISOC's party id (what its messages name as sender).
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        certificate: std::path::PathBuf,
+    },
+    /// Revokes an ISOC's registration: its certificate is refused from now on.
+    Revoke {
+        #[arg(long)]
+        id: String,
+    },
+    /// Lists the registered ISOCs.
+    Isocs,
+    /// Lists the messages received, oldest first.
+    Messages {
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        /// One JSON object per line (the message's bytes as received under `message`).
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn cli(config: &Config, command: &HubCommand) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let db = runtime.block_on(crate::identity::open_db(config))?;
+    match command {
+        HubCommand::Register {
+            id,
+            name,
+            certificate,
+        } => {
+            let cert = Certificate::from_pem_file(certificate)?;
+            if cert.not_after < Timestamp::now() {
+                bail!(
+                    "certificate {}: expired at {}",
+                    certificate.display(),
+                    cert.not_after
+                );
+            }
+            if cert.key_algorithm.is_none() {
+                bail!(
+                    "certificate {}: its key is neither Ed25519 nor ECDSA P-256, so it cannot sign messages",
+                    certificate.display()
+                );
+            }
+            // Locked first: a registration that could not be sealed in the audit trail is not made.
+            let (_lock, store) = crate::serve::open_store_locked(config)?;
+            let isoc = runtime.block_on(db.system_hub_register(
+                id,
+                name,
+                &cert.fingerprint,
+                &cert.to_pem(),
+                Timestamp::now(),
+            ))?;
+            seal(
+                store,
+                crate::identity::cli_record(
+                    "hub.register",
+                    format!("isoc:{}", isoc.id),
+                    format!("certificate {} ({})", isoc.fingerprint, cert.subject),
+                ),
+            )?;
+            println!(
+                "registered ISOC `{}` ({}) by certificate {}",
+                isoc.id, isoc.name, isoc.fingerprint
+            );
+        }
+        HubCommand::Revoke { id } => {
+            let (_lock, store) = crate::serve::open_store_locked(config)?;
+            runtime.block_on(db.system_hub_revoke(id, Timestamp::now()))?;
+            seal(
+                store,
+                crate::identity::cli_record("hub.revoke", format!("isoc:{id}"), String::new()),
+            )?;
+            println!("revoked ISOC `{id}`");
+        }
+        HubCommand::Isocs => {
+            for isoc in runtime.block_on(db.system_hub_isocs())? {
+                let revoked = isoc
+                    .revoked
+                    .map(|r| format!(" revoked {r}"))
+                    .unwrap_or_default();
+                println!(
+                    "{}\t{}\t{}\t{}{revoked}",
+                    isoc.id, isoc.fingerprint, isoc.registered, isoc.name
+                );
+            }
+        }
+        HubCommand::Messages { limit, json } => {
+            for m in runtime.block_on(db.system_hub_messages(None, *limit))? {
+                if *json {
+                    let message: serde_json::Value =
+                        serde_json::from_str(&m.body).unwrap_or(serde_json::Value::Null);
+                    println!(
+                        "{}",
+                        serde_json::json!({
+                            "isoc": m.isoc, "id": m.id, "kind": m.kind, "tenant": m.tenant, "level": m.level,
+                            "digest": m.digest, "received": m.received.to_string(), "jws": m.jws, "message": message,
+                        })
+                    );
+                } else {
+                    println!(
+                        "{}\t{}\t{}\t{}\t{}\t{}",
+                        m.received,
+                        m.isoc,
+                        m.id,
+                        m.kind,
+                        m.tenant.unwrap_or_default(),
+                        m.level.map(|l| l.to_string()).unwrap_or_default()
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Seals one audit record of a command-line change and closes the store.
+fn seal(store: kuzet_store::Store, record: AuditRecord) -> Result<()> {
+    let audit = kuzet_api::WalAudit::new(store.wal(), kuzet_ingest::IdGenerator::new()?);
+    store
+        .wal()
+        .append_blocking(vec![audit.raw_event(&record)])?;
+    store.shutdown()?;
+    Ok(())
+}
