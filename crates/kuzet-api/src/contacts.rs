@@ -283,7 +283,11 @@ pub(crate) struct ExchangeView {
 
 #[derive(Serialize, JsonSchema)]
 pub(crate) struct ReceiptView {
+    /// The receipt's bytes exactly as received: what `jws` signs.
+    body: String,
+    /// The same, read.
     message: serde_json::Value,
+    /// Its detached JWS, by the hub's key.
     jws: String,
 }
 
@@ -303,6 +307,7 @@ impl From<&ExchangeRecord> for ExchangeView {
             next_attempt: m.delivered.is_none().then_some(m.next_attempt),
             delivered: m.delivered,
             receipt: m.receipt.as_ref().map(|(body, jws)| ReceiptView {
+                body: body.clone(),
                 message: json(body),
                 jws: jws.clone(),
             }),

@@ -2067,7 +2067,11 @@ async fn exchange(db: &Db, analyst: &Principal, now: Timestamp) {
         .unwrap();
     assert_eq!(again, frozen, "frozen once");
     let retry = db
-        .system_exchange_failed(&initial.id, (now, kuzet_db::RETRY_BASE), "connection refused")
+        .system_exchange_failed(
+            &initial.id,
+            (now, kuzet_db::RETRY_BASE),
+            "connection refused",
+        )
         .await
         .unwrap();
     assert_eq!(retry, now + kuzet_db::retry_delay(1));

@@ -117,15 +117,7 @@ impl Certificate {
 
     /// The certificate as PEM.
     pub fn to_pem(&self) -> String {
-        use base64::Engine as _;
-        let b64 = base64::engine::general_purpose::STANDARD.encode(&self.der);
-        let mut pem = String::from("-----BEGIN CERTIFICATE-----\n");
-        for line in b64.as_bytes().chunks(64) {
-            pem.push_str(&String::from_utf8_lossy(line));
-            pem.push('\n');
-        }
-        pem.push_str("-----END CERTIFICATE-----\n");
-        pem
+        pem("CERTIFICATE", &self.der)
     }
 }
 
@@ -164,7 +156,7 @@ pub fn new_ca(name: &str, algorithm: KeyAlgorithm, days: u32) -> Result<Issued, 
         .map_err(|e| ExchangeError::pki(&what, e))?;
     Ok(Issued {
         certificate_pem: certificate.pem(),
-        key_pem: key.serialize_pem(),
+        key_pem: key_pem(&key, algorithm, &what)?,
     })
 }
 
@@ -210,8 +202,38 @@ pub fn issue(
         .map_err(|e| ExchangeError::pki(&what, e))?;
     Ok(Issued {
         certificate_pem: certificate.pem(),
-        key_pem: key.serialize_pem(),
+        key_pem: key_pem(&key, algorithm, &what)?,
     })
+}
+
+/// The key as PKCS#8 PEM that every tool reads: an Ed25519 key in the version 1 form (RFC 5208), because the
+/// version 2 form (with the public key) that the generator makes is refused by OpenSSL 3.0 — and so by curl,
+/// rsyslog and nginx built on it.
+fn key_pem(key: &KeyPair, algorithm: KeyAlgorithm, what: &str) -> Result<String, ExchangeError> {
+    match algorithm {
+        KeyAlgorithm::EcdsaP256 => Ok(key.serialize_pem()),
+        KeyAlgorithm::Ed25519 => {
+            let pair = aws_lc_rs::signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(
+                key.serialized_der(),
+            )
+            .map_err(|e| ExchangeError::pki(what, e))?;
+            let v1 = pair.to_pkcs8v1().map_err(|e| ExchangeError::pki(what, e))?;
+            Ok(pem("PRIVATE KEY", v1.as_ref()))
+        }
+    }
+}
+
+/// A PEM block of `der`.
+pub(crate) fn pem(label: &str, der: &[u8]) -> String {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut text = format!("-----BEGIN {label}-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        text.push_str(&String::from_utf8_lossy(line));
+        text.push('\n');
+    }
+    text.push_str(&format!("-----END {label}-----\n"));
+    text
 }
 
 fn dn(name: &str) -> DistinguishedName {
@@ -258,6 +280,17 @@ mod tests {
             let s = Certificate::from_pem(&server.certificate_pem, "server").unwrap();
             assert_ne!(s.fingerprint, c.fingerprint);
             assert!(s.not_after > jiff::Timestamp::now());
+            // Keys are PKCS#8 that OpenSSL 3.0 reads: Ed25519 in the version 1 form (version field 0).
+            if algorithm == KeyAlgorithm::Ed25519 {
+                use rustls_pki_types::pem::PemObject;
+                let der =
+                    rustls_pki_types::PrivatePkcs8KeyDer::from_pem_slice(client.key_pem.as_bytes())
+                        .unwrap();
+                assert_eq!(
+                    &der.secret_pkcs8_der()[..5],
+                    &[0x30, 0x2e, 0x02, 0x01, 0x00]
+                );
+            }
         }
     }
 

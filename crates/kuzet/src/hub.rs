@@ -507,7 +507,7 @@ pub fn cli(config: &Config, command: &HubCommand) -> Result<()> {
                         "{}",
                         serde_json::json!({
                             "isoc": m.isoc, "id": m.id, "kind": m.kind, "tenant": m.tenant, "level": m.level,
-                            "digest": m.digest, "received": m.received.to_string(), "jws": m.jws, "message": message,
+                            "digest": m.digest, "received": m.received.to_string(), "jws": m.jws, "body": m.body, "message": message,
                         })
                     );
                 } else {

@@ -1,0 +1,420 @@
+//! The NCCIS exchange between two real processes on loopback: an ISOC and a hub (`serve --role nccis`), with
+//! mutual-TLS certificates from `kuzet pki`. An incident confirmed at the ISOC is at the hub, its signature
+//! verified — here also by openssl, independently of Kuzet's code — and the hub's receipt fulfils the NCCIS
+//! clock. The hub stopped meanwhile and the ISOC restarted while a message waits: the outbox retries, nothing is
+//! lost, nothing is stored twice. A replayed message gets a duplicate receipt and a tampered one or one from an
+//! unregistered certificate is refused, each refusal in the hub's audit trail.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::Command;
+
+use common::*;
+use serde_json::{Value, json};
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn kuzet(args: &[&str]) -> String {
+    let output = Command::new(KUZET).args(args).output().unwrap();
+    assert!(
+        output.status.success(),
+        "kuzet {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+fn ok(output: std::process::Output, what: &str) -> String {
+    assert!(
+        output.status.success(),
+        "{what}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// The messages the hub holds, oldest first.
+fn hub_messages(hub: &Site) -> Vec<Value> {
+    ok(
+        hub.kuzet(&["hub", "messages", "--json"]),
+        "kuzet hub messages",
+    )
+    .lines()
+    .map(|l| serde_json::from_str(l).unwrap())
+    .collect()
+}
+
+/// Verifies a detached JWS (EdDSA) over `body` with the public key of `certificate`, using openssl only.
+fn openssl_verifies(dir: &Path, certificate: &Path, jws: &str, body: &[u8]) -> bool {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let (header, signature) = jws.split_once("..").unwrap();
+    let header_json: Value = serde_json::from_slice(&b64.decode(header).unwrap()).unwrap();
+    assert_eq!(header_json["alg"], "EdDSA");
+    std::fs::write(dir.join("input"), format!("{header}.{}", b64.encode(body))).unwrap();
+    std::fs::write(dir.join("sig"), b64.decode(signature).unwrap()).unwrap();
+    let public = Command::new("openssl")
+        .args(["x509", "-noout", "-pubkey", "-in"])
+        .arg(certificate)
+        .output()
+        .unwrap();
+    std::fs::write(dir.join("pub.pem"), &public.stdout).unwrap();
+    Command::new("openssl")
+        .args(["pkeyutl", "-verify", "-pubin", "-rawin", "-inkey"])
+        .arg(dir.join("pub.pem"))
+        .arg("-in")
+        .arg(dir.join("input"))
+        .arg("-sigfile")
+        .arg(dir.join("sig"))
+        .output()
+        .unwrap()
+        .status
+        .success()
+}
+
+/// POSTs a message to the hub with curl and a client certificate (or none): (status, body, headers).
+fn post(
+    pki: &Path,
+    port: u16,
+    client: Option<&str>,
+    jws: &str,
+    body: &Path,
+) -> (u16, String, String) {
+    let url = format!("https://127.0.0.1:{port}/nccis/v1/messages");
+    let mut args: Vec<String> = vec![
+        "-i".into(),
+        "--cacert".into(),
+        pki.join("ca.pem").display().to_string(),
+    ];
+    if let Some(client) = client {
+        args.extend([
+            "--cert".into(),
+            pki.join(format!("{client}.pem")).display().to_string(),
+            "--key".into(),
+            pki.join(format!("{client}-key.pem")).display().to_string(),
+        ]);
+    }
+    args.extend([
+        "-H".into(),
+        "content-type: application/json".into(),
+        "-H".into(),
+        format!("kuzet-jws: {jws}"),
+        "--data-binary".into(),
+        format!("@{}", body.display()),
+        url,
+    ]);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (text, status) = curl(&refs);
+    let (headers, body) = text.split_once("\r\n\r\n").unwrap_or((text.as_str(), ""));
+    (status, body.to_owned(), headers.to_lowercase())
+}
+
+#[test]
+fn a_confirmed_incident_reaches_the_hub_signed_once_through_outages_and_restarts() {
+    let work = tempfile::tempdir().unwrap();
+    let pki = work.path().join("pki");
+    let dir = pki.to_str().unwrap();
+    kuzet(&["pki", "ca", "--dir", dir, "--name", "Test NCCIS CA"]);
+    kuzet(&[
+        "pki",
+        "issue",
+        "--dir",
+        dir,
+        "--name",
+        "hub",
+        "--server",
+        "127.0.0.1",
+    ]);
+    kuzet(&["pki", "issue", "--dir", dir, "--name", "isoc-alatau"]);
+    kuzet(&["pki", "issue", "--dir", dir, "--name", "intruder"]);
+    let shown = kuzet(&["pki", "show", pki.join("isoc-alatau.pem").to_str().unwrap()]);
+    assert!(shown.contains("subject:     isoc-alatau"), "{shown}");
+    assert!(shown.contains("key:         ed25519"), "{shown}");
+    let path = |name: &str| pki.join(name).display().to_string();
+
+    // The hub, with the ISOC registered by its certificate.
+    let port = free_port();
+    let hub_site = Site::new(
+        &format!(
+            "[hub]\nlisten = \"127.0.0.1:{port}\"\ncertificate = {:?}\nkey = {:?}\nclient_ca = {:?}\n",
+            path("hub.pem"),
+            path("hub-key.pem"),
+            path("ca.pem")
+        ),
+        "",
+    );
+    let registered = ok(
+        hub_site.kuzet(&[
+            "hub",
+            "register",
+            "--id",
+            "isoc-alatau",
+            "--name",
+            "Alatau ISOC",
+            "--certificate",
+            &path("isoc-alatau.pem"),
+        ]),
+        "kuzet hub register",
+    );
+    assert!(
+        registered.contains("registered ISOC `isoc-alatau`"),
+        "{registered}"
+    );
+    let hub = hub_site.start_with(&["--role", "nccis"]);
+    assert_eq!(hub.addresses.hub.map(|a| a.port()), Some(port));
+
+    // The ISOC, reporting to it.
+    let isoc_site = Site::new(
+        &format!(
+            r#"
+[exchange]
+hub_url = "https://127.0.0.1:{port}"
+party = "isoc-alatau"
+ca = {:?}
+certificate = {:?}
+key = {:?}
+hub_certificate = {:?}
+interval = "100ms"
+retry_base = "200ms"
+
+[[tenants]]
+id = "akimat"
+name = "Akimat of Astana"
+"#,
+            path("ca.pem"),
+            path("isoc-alatau.pem"),
+            path("isoc-alatau-key.pem"),
+            path("hub.pem")
+        ),
+        "",
+    );
+    let one_time = isoc_site
+        .init_output
+        .lines()
+        .find_map(|l| l.split("one-time password ").nth(1))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let isoc = isoc_site.start();
+    let admin = onboard(&isoc, "admin", &one_time, "tulip-steppe-river-2026");
+    let (status, made, _) = api(
+        &isoc,
+        "POST",
+        "/api/v1/users",
+        Some(&admin),
+        Some(json!({"id": "aigerim", "roles": ["analyst"], "tenants": ["akimat"]})),
+    );
+    assert_eq!(status, 201, "{made}");
+    let analyst = onboard(
+        &isoc,
+        "aigerim",
+        made["one_time_password"].as_str().unwrap(),
+        "steppe-orbit-lake-2026",
+    );
+    let (status, opened, _) = api(
+        &isoc,
+        "POST",
+        "/api/v1/tenants/akimat/incidents",
+        Some(&analyst),
+        Some(json!({
+            "title": "Ransomware on the portal",
+            "category": "malicious-code",
+            "facts": {"functional_impact": "high", "information_impact": "none", "recoverability": "supplemented",
+                      "scope": "one_facility", "facility_class": 2, "stage": "ongoing"},
+        })),
+    );
+    assert_eq!(status, 201, "{opened}");
+    let incident = opened["id"].as_str().unwrap().to_owned();
+    let transition = |server: &Server, to: &str| {
+        let (status, body, _) = api(
+            server,
+            "POST",
+            &format!("/api/v1/tenants/akimat/incidents/{incident}/transitions"),
+            Some(&analyst),
+            Some(json!({"to": to})),
+        );
+        assert_eq!(status, 200, "{body}");
+    };
+    transition(&isoc, "confirmed");
+
+    // At the hub, signed by the ISOC's key; the receipt back fulfils the NCCIS clock at the ISOC.
+    let nccis = wait_for("the NCCIS clock fulfilled by the hub's receipt", || {
+        let (_, view, _) = api(
+            &isoc,
+            "GET",
+            &format!("/api/v1/tenants/akimat/incidents/{incident}"),
+            Some(&analyst),
+            None,
+        );
+        let clock = view["obligations"]
+            .as_array()?
+            .iter()
+            .find(|o| o["kind"] == "nccis_report")?
+            .clone();
+        (clock["clock"]["state"] == "done").then_some(clock)
+    });
+    let by = nccis["fulfilled"]["by"].as_str().unwrap();
+    assert!(
+        by.contains("NCCIS receipt") && by.contains("accepted"),
+        "{by}"
+    );
+    let received = hub_messages(&hub_site);
+    assert_eq!(received.len(), 1, "{received:?}");
+    let first = &received[0];
+    assert_eq!(
+        (
+            first["isoc"].as_str(),
+            first["kind"].as_str(),
+            first["tenant"].as_str()
+        ),
+        (
+            Some("isoc-alatau"),
+            Some("incident.initial"),
+            Some("akimat")
+        )
+    );
+    assert_eq!(first["message"]["payload"]["incident"], incident.as_str());
+    assert_eq!(first["message"]["payload"]["status"], "confirmed");
+    assert_eq!(first["message"]["sender"], "isoc-alatau");
+    let body = first["body"].as_str().unwrap().as_bytes().to_vec();
+    let jws = first["jws"].as_str().unwrap().to_owned();
+    assert!(
+        openssl_verifies(work.path(), &pki.join("isoc-alatau.pem"), &jws, &body),
+        "openssl verifies the ISOC's signature as the hub stored it"
+    );
+    let mut changed = body.clone();
+    changed[10] ^= 1;
+    assert!(
+        !openssl_verifies(work.path(), &pki.join("isoc-alatau.pem"), &jws, &changed),
+        "and refuses it over a changed byte"
+    );
+    let (_, sent, _) = api(
+        &isoc,
+        "GET",
+        "/api/v1/tenants/akimat/exchange",
+        Some(&analyst),
+        None,
+    );
+    let sent = sent.as_array().unwrap();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0]["state"], "delivered");
+    let receipt = &sent[0]["receipt"];
+    assert_eq!(receipt["message"]["in_reply_to"], first["id"]);
+    assert_eq!(receipt["message"]["payload"]["status"], "accepted");
+    assert!(
+        openssl_verifies(
+            work.path(),
+            &pki.join("hub.pem"),
+            receipt["jws"].as_str().unwrap(),
+            receipt["body"].as_str().unwrap().as_bytes()
+        ),
+        "openssl verifies the hub's signature on the receipt the ISOC kept"
+    );
+
+    // Replays and forgeries, straight at the hub with curl: a replay gets a duplicate receipt and stores
+    // nothing; a changed byte, or a certificate the hub does not know, is refused; no certificate, no TLS.
+    let body_file = work.path().join("body.json");
+    std::fs::write(&body_file, &body).unwrap();
+    let (status, answer, headers) = post(&pki, port, Some("isoc-alatau"), &jws, &body_file);
+    assert_eq!(status, 200, "{answer}");
+    let answer: Value = serde_json::from_str(&answer).unwrap();
+    assert_eq!(answer["payload"]["status"], "duplicate");
+    assert!(headers.contains("kuzet-jws: "), "{headers}");
+    let tampered = String::from_utf8(body.clone())
+        .unwrap()
+        .replace("Ransomware", "Ransomwar3");
+    std::fs::write(&body_file, tampered).unwrap();
+    let (status, answer, _) = post(&pki, port, Some("isoc-alatau"), &jws, &body_file);
+    assert_eq!(status, 401, "{answer}");
+    assert!(answer.contains("does not verify"), "{answer}");
+    std::fs::write(&body_file, &body).unwrap();
+    let (status, answer, _) = post(&pki, port, Some("intruder"), &jws, &body_file);
+    assert_eq!(status, 403, "{answer}");
+    assert!(answer.contains("not registered"), "{answer}");
+    let (status, _, _) = post(&pki, port, None, &jws, &body_file);
+    assert_eq!(status, 0, "no client certificate: the TLS handshake fails");
+    assert_eq!(hub_messages(&hub_site).len(), 1, "nothing stored twice");
+
+    // The hub goes down; the incident moves on; the ISOC fails, retries, and is itself restarted meanwhile.
+    hub.stop();
+    transition(&isoc, "contained");
+    isoc.wait_metric("kuzet_exchange_total{outcome=\"failed\"}", 1.0);
+    isoc.stop();
+    let isoc = isoc_site.start();
+    let (_, health, _) = api(&isoc, "GET", "/health", None, None);
+    assert_eq!(health["exchange"]["undelivered"], 1, "{health}");
+    isoc.wait_metric("kuzet_exchange_total{outcome=\"failed\"}", 1.0);
+    let hub = hub_site.start_with(&["--role", "nccis"]);
+    let received = wait_for("the update at the hub after its restart", || {
+        let received = hub_messages(&hub_site);
+        (received.len() >= 2).then_some(received)
+    });
+    isoc.wait_metric("kuzet_exchange_total{outcome=\"delivered\"}", 1.0);
+    let kinds: Vec<(&str, &str)> = received
+        .iter()
+        .map(|m| {
+            (
+                m["kind"].as_str().unwrap(),
+                m["message"]["payload"]["status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("incident.initial", "confirmed"),
+            ("incident.update", "contained")
+        ]
+    );
+    let (_, sent, _) = api(
+        &isoc,
+        "GET",
+        "/api/v1/tenants/akimat/exchange",
+        Some(&analyst),
+        None,
+    );
+    let states: Vec<&str> = sent
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["delivered", "delivered"]);
+    let update = &sent.as_array().unwrap()[0];
+    assert!(update["attempts"].as_u64().unwrap() >= 2, "{update}");
+    hub.stop();
+    isoc.stop();
+
+    // Both sides' audit trails: the ISOC's deliveries, failed and done; the hub's receipts and refusals.
+    let isoc_audit = ok(
+        isoc_site.kuzet(&["audit", "--action", "exchange.", "--json"]),
+        "isoc audit",
+    );
+    assert!(
+        isoc_audit.contains("\"failure\"") && isoc_audit.contains("\"success\""),
+        "{isoc_audit}"
+    );
+    let hub_audit = ok(
+        hub_site.kuzet(&["audit", "--action", "exchange.", "--json"]),
+        "hub audit",
+    );
+    for expected in [
+        "exchange.receive",
+        "duplicate",
+        "exchange.refuse",
+        "signature",
+        "unknown_isoc",
+    ] {
+        assert!(hub_audit.contains(expected), "{expected} in {hub_audit}");
+    }
+}
