@@ -1,13 +1,15 @@
 //! Incident logic that must replay deterministically: the incident workflow (statuses, transitions and the
 //! obligations they create), the criticality rubric (levels 0–5, explained), response plans as data (the eleven
 //! mandatory measures of R12), the Kazakhstan business calendar (as data, one file a year) and the regulatory
-//! clocks — when each obligation falls due, and whether it is pending, due soon, overdue or done.
+//! clocks — when each obligation falls due, and whether it is pending, due soon, overdue or done — and which part
+//! of an NCCIS advisory concerns a tenant's assets.
 //!
 //! Pure: no I/O, no clock, no environment. The calendar arrives as text, time as a parameter. Computed in
 //! Kazakhstan local time (UTC+5 since 1 March 2024), returned as UTC instants. Must depend on kuzet-model only.
 //! Incidents are persisted by `kuzet-db` and worked through `kuzet-api`; the notices and reports rendered here are
 //! delivered and served by them.
 
+mod advisory;
 mod calendar;
 mod clocks;
 mod error;
@@ -18,6 +20,10 @@ mod plans;
 mod report;
 mod rubric;
 
+pub use advisory::{
+    Advisory, Affected, Asset, Concerning, Range, compare_versions, concerning, product_key,
+    render_advisory_notice,
+};
 pub use calendar::{BusinessCalendar, CalendarYear, DayKind};
 pub use clocks::{Alarm, ClockState, Obligation, Quarter, alarm, clock_state, due, warning_window};
 pub use error::CasesError;

@@ -120,6 +120,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0012_exchange.sql"),
         postgres: include_str!("../migrations/postgres/0012_exchange.sql"),
     },
+    Migration {
+        version: 13,
+        name: "advisories",
+        sqlite: include_str!("../migrations/sqlite/0013_advisories.sql"),
+        postgres: include_str!("../migrations/postgres/0013_advisories.sql"),
+    },
 ];
 
 /// The relational store. Cheap to clone.

@@ -12,6 +12,7 @@
 //! Depends on kuzet-model only among Kuzet crates; knows nothing of HTTP, the archive or the parser. Time is
 //! always a parameter.
 
+mod advisories;
 mod alerts;
 mod backend;
 mod directory;
@@ -19,6 +20,7 @@ mod error;
 mod evidence;
 mod exchange;
 mod hub;
+mod hub_outbox;
 mod incidents;
 mod notifications;
 mod outbox;
@@ -28,6 +30,7 @@ mod secrets;
 mod timeline;
 mod users;
 
+pub use advisories::{AssetRecord, NewAsset, Received, TenantAdvisory};
 pub use alerts::{ALERT_EVENTS_KEPT, AlertRecord, AlertStatus, NewAlert};
 pub use backend::{Backend, Db, redact};
 pub use directory::{NewSource, SourceToken, TenantRecord};
@@ -35,6 +38,7 @@ pub use error::DbError;
 pub use evidence::{CustodyRecord, EvidenceItem};
 pub use exchange::ExchangeRecord;
 pub use hub::{HubIsoc, HubMessage, HubStored};
+pub use hub_outbox::HubOutgoing;
 pub use incidents::{IncidentRecord, IncidentRules, IncidentStep, ObligationRecord, TaskRecord};
 pub use notifications::{
     Channel, ContactRecord, ContactRole, Delivery, NewContact, NotificationRecord,

@@ -109,7 +109,7 @@ async fn onboard(db: &Db, user: &str, one_time: &str, now: Timestamp) -> (String
 async fn suite(db: Db) {
     let backend = db.backend();
     let now = at("2026-12-04T06:00:00Z");
-    assert_eq!(db.schema_version().await.unwrap(), 12, "{backend:?}");
+    assert_eq!(db.schema_version().await.unwrap(), 13, "{backend:?}");
 
     // The configuration file's directory lands in the database and comes back whole.
     db.system_apply_directory(&directory("10.1.0.0/24"), now)
@@ -849,6 +849,7 @@ async fn suite(db: Db) {
     notifications(&db, &admin, &analyst, later).await;
     exchange(&db, &analyst, later).await;
     hub(&db, later).await;
+    advisories(&db, &admin, &analyst, later).await;
     let event = kuzet_model::EventId::from_parts(1_800_000_000_000, 7);
     db.attach_evidence(
         &manage,
@@ -1922,7 +1923,7 @@ async fn conformance_sqlite() {
     let db = Db::connect(&url, RoleCatalog::default(), policy())
         .await
         .unwrap();
-    assert_eq!(db.schema_version().await.unwrap(), 12);
+    assert_eq!(db.schema_version().await.unwrap(), 13);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1959,7 +1960,7 @@ async fn conformance_postgres() {
     let again = Db::connect(&url, RoleCatalog::default(), policy())
         .await
         .unwrap();
-    assert_eq!(again.schema_version().await.unwrap(), 12);
+    assert_eq!(again.schema_version().await.unwrap(), 13);
     drop(db);
     drop(again);
     sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -2236,4 +2237,231 @@ async fn hub(db: &Db, now: Timestamp) {
         DbError::NotFound(_)
     ));
     assert_eq!(db.system_hub_isocs().await.unwrap().len(), 1);
+}
+
+/// Assets and advisories: an advisory from the hub is taken once and reaches only the tenants whose assets it
+/// matches, each with its part and a notice to its contacts; the hub's outbox numbers messages per ISOC, freezes
+/// them once and records acknowledgements.
+async fn advisories(db: &Db, admin: &Principal, analyst: &Principal, now: Timestamp) {
+    use kuzet_db::{NewAsset, Received};
+    let manage = admin.scope(Permission::AssetsManage, now).unwrap();
+    let portal = db
+        .create_asset(
+            &manage,
+            &NewAsset {
+                tenant: t("akimat"),
+                facility: Some(FacilityId::new("akimat-portal").unwrap()),
+                name: "citizen portal".into(),
+                product: Some("cpe:2.3:a:bitrix:site_manager:22.5.1".into()),
+                version: None,
+                addresses: vec!["10.0.0.5/32".parse().unwrap()],
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    let bank_db = db
+        .create_asset(
+            &manage,
+            &NewAsset {
+                tenant: t("bank"),
+                facility: None,
+                name: "core database".into(),
+                product: Some("cpe:2.3:a:postgresql:postgresql".into()),
+                version: Some("15.4".into()),
+                addresses: vec![],
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    for (bad, reason) in [
+        (
+            NewAsset {
+                tenant: t("akimat"),
+                facility: None,
+                name: "x".into(),
+                product: None,
+                version: None,
+                addresses: vec![],
+            },
+            "needs a product or addresses",
+        ),
+        (
+            NewAsset {
+                tenant: t("akimat"),
+                facility: None,
+                name: "x".into(),
+                product: Some("bitrix 22".into()),
+                version: None,
+                addresses: vec![],
+            },
+            "a CPE 2.3 name",
+        ),
+    ] {
+        let error = db
+            .create_asset(&manage, &bad, now)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains(reason), "{error}");
+    }
+    let read = analyst.scope(Permission::TenantsRead, now).unwrap();
+    assert_eq!(
+        db.assets(&read, &t("akimat")).await.unwrap(),
+        vec![portal.clone()]
+    );
+    assert!(
+        matches!(
+            db.assets(&read, &t("bank")).await.unwrap_err(),
+            DbError::NotFound(_)
+        ),
+        "another tenant"
+    );
+
+    let advisory: kuzet_cases::Advisory = serde_json::from_value(serde_json::json!({
+        "type": "vulnerability", "title": "RCE in the portal CMS", "severity": "critical", "description": "…",
+        "affected": [
+            {"product": "cpe:2.3:a:bitrix:site_manager", "versions": "<23.100.0"},
+            {"product": "pkg:npm/lodash", "versions": "<4.17.21"}
+        ],
+        "remedies": ["update"]
+    }))
+    .unwrap();
+    let id = "00112233445566778899aabbccddeeff";
+    let received = db
+        .system_receive((id, 1, "advisory"), ("{}", "h..s"), Some(&advisory), now)
+        .await
+        .unwrap();
+    let Received::New(made) = received else {
+        panic!("{received:?}")
+    };
+    assert_eq!(made.len(), 1, "only akimat runs the product: {made:?}");
+    assert_eq!(made[0].0, t("akimat"));
+    assert_eq!(
+        db.system_receive((id, 1, "advisory"), ("{}", "h..s"), Some(&advisory), now)
+            .await
+            .unwrap(),
+        Received::Again
+    );
+    assert_eq!(db.system_inbox_cursor().await.unwrap(), 1);
+    let advisories = analyst.scope(Permission::AdvisoriesRead, now).unwrap();
+    let got = db
+        .tenant_advisories(&advisories, &t("akimat"), 10)
+        .await
+        .unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(
+        (
+            got[0].title.as_str(),
+            got[0].severity.as_str(),
+            got[0].message.as_str()
+        ),
+        ("RCE in the portal CMS", "critical", id)
+    );
+    assert_eq!(got[0].assets, vec![portal.id.clone()]);
+    assert!(
+        !got[0].part.contains("lodash"),
+        "only akimat's part: {}",
+        got[0].part
+    );
+    let sent = analyst.scope(Permission::NotificationsRead, now).unwrap();
+    let (notes, _) = db
+        .notifications_page(&sent, &t("akimat"), None, 100)
+        .await
+        .unwrap();
+    let told: Vec<_> = notes.iter().filter(|n| n.kind == "advisory").collect();
+    assert!(!told.is_empty(), "akimat's contacts are told");
+    assert!(
+        told.iter()
+            .all(|n| n.incident.is_none() && n.obligation.is_none())
+    );
+    db.remove_asset(&manage, &t("bank"), &bank_db.id, now)
+        .await
+        .unwrap();
+    assert!(matches!(
+        db.remove_asset(&manage, &t("bank"), &bank_db.id, now)
+            .await
+            .unwrap_err(),
+        DbError::NotFound(_)
+    ));
+
+    // The hub's side: an officer issues to every registered ISOC; numbers per ISOC; frozen once; acknowledged.
+    let users = admin.scope(Permission::UsersManage, now).unwrap();
+    let one_time = db
+        .create_user(
+            &users,
+            &NewUser {
+                id: u("officer"),
+                display_name: "NCCIS officer".into(),
+                roles: vec!["nccis-officer".into()],
+                tenants: vec![],
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    let (password, totp) = onboard(db, "officer", &one_time, now).await;
+    // The next time step: the enrolment used this one's code, and a code is taken once.
+    let next = now + SignedDuration::from_secs(30);
+    let code = totp_code(&totp.expect("issuing advisories needs MFA"), next).unwrap();
+    let (_, officer) = login(db, "officer", &password, Some(&code), next).await;
+    let issue = officer.scope(Permission::AdvisoriesIssue, now).unwrap();
+    assert!(
+        admin.scope(Permission::AdvisoriesIssue, now).is_err(),
+        "an ISOC admin does not issue advisories"
+    );
+    db.system_hub_register("isoc-b", "B", "fp-b", "PEM", now)
+        .await
+        .unwrap();
+    db.system_hub_register("isoc-c", "C", "fp-c", "PEM", now)
+        .await
+        .unwrap();
+    let payload = serde_json::to_string(&advisory).unwrap();
+    let first = db
+        .hub_issue(&issue, "advisory", &payload, &[], now)
+        .await
+        .unwrap();
+    assert_eq!(
+        first.iter().map(|(i, _)| i.as_str()).collect::<Vec<_>>(),
+        ["isoc-b", "isoc-c"],
+        "isoc-alatau was revoked"
+    );
+    let second = db
+        .hub_issue(&issue, "advisory", &payload, &["isoc-c".into()], now)
+        .await
+        .unwrap();
+    assert_eq!(second.len(), 1);
+    assert!(matches!(
+        db.hub_issue(&issue, "advisory", &payload, &["nobody".into()], now)
+            .await
+            .unwrap_err(),
+        DbError::NotFound(_)
+    ));
+    let to_c = db.system_hub_outbox("isoc-c", 0, 10).await.unwrap();
+    assert_eq!(to_c.iter().map(|m| m.seq).collect::<Vec<_>>(), [1, 2]);
+    assert_eq!(to_c[1].id, second[0].1);
+    let frozen = db
+        .system_hub_freeze("isoc-c", 1, "{\"a\":1}", "h..s")
+        .await
+        .unwrap();
+    assert_eq!(
+        db.system_hub_freeze("isoc-c", 1, "{}", "x..y")
+            .await
+            .unwrap(),
+        frozen,
+        "frozen once"
+    );
+    assert_eq!(db.system_hub_fetched("isoc-c", 1, now).await.unwrap(), 1);
+    assert_eq!(
+        db.system_hub_fetched("isoc-c", 1, now).await.unwrap(),
+        0,
+        "acknowledged once"
+    );
+    let after = db.system_hub_outbox("isoc-c", 1, 10).await.unwrap();
+    assert_eq!(after.len(), 1);
+    assert_eq!(
+        db.system_hub_outbox("isoc-c", 0, 10).await.unwrap()[0].fetched,
+        Some(now)
+    );
 }

@@ -61,6 +61,8 @@ permissions! {
     IncidentsManage = "incidents.manage", Tenant, "Triage alerts, work incidents.";
     ReportsRead = "reports.read", Tenant, "See reports.";
     AdvisoriesRead = "advisories.read", Tenant, "See the advisories that concern a tenant.";
+    AssetsManage = "assets.manage", Tenant, "Keep a tenant's asset inventory (products, versions, addresses), which advisories are matched against.";
+    AdvisoriesIssue = "advisories.issue", Global, "NCCIS hub: issue threat and vulnerability advisories to ISOCs (R18).";
     NotificationsRead = "notifications.read", Tenant, "See the notifications sent to a tenant.";
     RulesManage = "rules.manage", Global, "Import, enable and disable detection rules.";
     ConfigRead = "config.read", Global, "Read the ISOC's settings.";
@@ -138,6 +140,7 @@ fn changes_configuration(permissions: &BTreeSet<Permission>) -> bool {
                 | Permission::ConfigManage
                 | Permission::RetentionManage
                 | Permission::ServiceOperate
+                | Permission::AdvisoriesIssue
         )
     })
 }
@@ -154,6 +157,7 @@ pub const TENANT_OWNER: &str = "tenant-owner";
 pub const NCCIS_AUDITOR: &str = "nccis-auditor";
 pub const AUDITOR: &str = "auditor";
 pub const SYSTEM_ADMIN: &str = "system-admin";
+pub const NCCIS_OFFICER: &str = "nccis-officer";
 
 impl Default for RoleCatalog {
     fn default() -> Self {
@@ -174,6 +178,7 @@ impl Default for RoleCatalog {
                     ConfigRead,
                     ConfigManage,
                     RetentionManage,
+                    AssetsManage,
                     TokensOwn,
                 ],
             ),
@@ -202,6 +207,7 @@ impl Default for RoleCatalog {
                     ReportsRead,
                     AdvisoriesRead,
                     NotificationsRead,
+                    AssetsManage,
                     TokensOwn,
                 ],
             ),
@@ -212,6 +218,12 @@ impl Default for RoleCatalog {
             ),
             Role::new(AUDITOR, TenantReach::All, &[AuditRead, TokensOwn]),
             Role::new(SYSTEM_ADMIN, TenantReach::All, &[ServiceOperate, TokensOwn]),
+            // At the NCCIS hub: issues advisories to the ISOCs; sees no tenant of its own.
+            Role::new(
+                NCCIS_OFFICER,
+                TenantReach::All,
+                &[AdvisoriesIssue, TokensOwn],
+            ),
         ];
         Self {
             roles: roles.into_iter().map(|r| (r.name.clone(), r)).collect(),

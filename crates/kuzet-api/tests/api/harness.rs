@@ -14,8 +14,8 @@ use kuzet_api::{ApiState, Clock, SESSION_COOKIE, WalAudit};
 use kuzet_db::{AuthPolicy, Db, LoginOutcome, NewGrant, NewUser, totp_code};
 use kuzet_ingest::IdGenerator;
 use kuzet_model::access::{
-    ANALYST, AUDITOR, Credential, ISOC_ADMIN, NCCIS_AUDITOR, Onboarding, Permission, RoleCatalog,
-    SYSTEM_ADMIN, TENANT_OWNER,
+    ANALYST, AUDITOR, Credential, ISOC_ADMIN, NCCIS_AUDITOR, NCCIS_OFFICER, Onboarding, Permission,
+    RoleCatalog, SYSTEM_ADMIN, TENANT_OWNER,
 };
 use kuzet_model::{
     Directory, EventId, FormatHint, RawEvent, Source, SourceId, SourceIdentity, Tenant, TenantId,
@@ -37,6 +37,7 @@ pub const USERS: &[(&str, &str)] = &[
     ("nccis", NCCIS_AUDITOR),
     ("auditor", AUDITOR),
     ("ops", SYSTEM_ADMIN),
+    ("officer", NCCIS_OFFICER),
 ];
 
 #[derive(Debug, Clone)]
