@@ -11,6 +11,7 @@
 //! proofs) and kuzet-ingest (event ids); must not know the console's templates or the binary's configuration.
 
 mod admin;
+mod advisories;
 mod audit;
 mod auth;
 mod contacts;

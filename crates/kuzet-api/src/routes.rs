@@ -15,7 +15,7 @@ use kuzet_model::access::{AccessDenied, Credential, Permission, PermissionKind, 
 use kuzet_model::audit::{Actor, AuditRecord, Outcome};
 
 use crate::state::{ApiState, SESSION_COOKIE};
-use crate::{ApiError, admin, auth, contacts, content, incidents, search};
+use crate::{ApiError, admin, advisories, auth, contacts, content, incidents, search};
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,6 +158,11 @@ table! {
     DELETE "/api/v1/tenants/{tenant}/contacts/{contact}" "contact.remove" p(TenantsManage) => contacts::remove_contact;
     GET "/api/v1/tenants/{tenant}/notifications" "notification.list" p(NotificationsRead) => contacts::notifications, reply Vec<contacts::NotificationView>;
     GET "/api/v1/tenants/{tenant}/exchange" "exchange.list" p(NotificationsRead) => contacts::exchange, reply Vec<contacts::ExchangeView>;
+    GET "/api/v1/tenants/{tenant}/assets" "asset.list" p(TenantsRead) => advisories::assets, reply Vec<advisories::AssetView>;
+    POST "/api/v1/tenants/{tenant}/assets" "asset.create" p(AssetsManage) => advisories::create_asset, body advisories::CreateAsset, reply advisories::AssetView;
+    DELETE "/api/v1/tenants/{tenant}/assets/{asset}" "asset.remove" p(AssetsManage) => advisories::remove_asset;
+    GET "/api/v1/tenants/{tenant}/advisories" "advisory.list" p(AdvisoriesRead) => advisories::advisories, reply Vec<advisories::AdvisoryView>;
+    POST "/api/v1/hub/advisories" "advisory.issue" p(AdvisoriesIssue) => advisories::issue, body advisories::IssueAdvisory, reply advisories::Issued;
     GET "/api/v1/tenants/{tenant}/sources" "source.list" p(SourcesRead) => admin::sources, reply Vec<admin::SourceView>;
     POST "/api/v1/tenants/{tenant}/sources" "source.create" p(SourcesManage) => admin::create_source, body admin::CreateSource, reply admin::SourceCreated;
     POST "/api/v1/tenants/{tenant}/sources/{source}/tokens" "source.token.create" p(SourcesManage) => admin::create_source_token, reply admin::SourceToken;
@@ -240,6 +245,7 @@ pub(crate) const NO_BODY: &[&str] = &[
     "token.revoke",
     "grant.revoke",
     "contact.remove",
+    "asset.remove",
     // Refused for everyone (sealed data leaves only by lawful expiry): it never answers a success.
     "events.purge",
 ];

@@ -142,6 +142,8 @@ pub fn check_receipt(
 #[derive(Clone)]
 pub struct HubClient {
     http: reqwest::Client,
+    /// The hub's base URL, without a trailing slash.
+    base: String,
     url: String,
     hub: Arc<Certificate>,
 }
@@ -164,15 +166,50 @@ impl HubClient {
                 url: url.to_owned(),
                 reason: e.to_string(),
             })?;
+        let base = url.trim_end_matches('/').to_owned();
         Ok(Self {
             http,
-            url: format!("{}{MESSAGES_PATH}", url.trim_end_matches('/')),
+            url: format!("{base}{MESSAGES_PATH}"),
+            base,
             hub: Arc::new(hub),
         })
     }
 
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// Fetches the hub's messages to this ISOC numbered above `after` (acknowledging those up to it). Each is
+    /// still to be checked with [`open_from_hub`].
+    pub async fn fetch(&self, after: i64) -> Result<Vec<Fetched>, ExchangeError> {
+        let url = format!("{}{INBOX_PATH}?after={after}", self.base);
+        let fail = |reason: String| ExchangeError::Delivery {
+            url: url.clone(),
+            reason,
+        };
+        let response = self
+            .http
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| fail(error_chain(&e)))?;
+        let status = response.status();
+        let body = response.bytes().await.map_err(|e| fail(error_chain(&e)))?;
+        if !status.is_success() {
+            let text = String::from_utf8_lossy(&body);
+            return Err(fail(format!(
+                "HTTP {status}: {}",
+                text.chars().take(500).collect::<String>()
+            )));
+        }
+        let inbox: Inbox =
+            serde_json::from_slice(&body).map_err(|e| fail(format!("not an inbox answer: {e}")))?;
+        Ok(inbox.messages)
+    }
+
+    /// The certificate the hub signs with.
+    pub fn hub_certificate(&self) -> &Certificate {
+        &self.hub
     }
 
     /// Posts one signed message and returns the hub's checked receipt.
@@ -231,6 +268,49 @@ fn error_chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+/// The path an ISOC fetches the hub's messages to it from: `GET /nccis/v1/inbox?after=N` answers the messages
+/// numbered above `N` (at most 100) and acknowledges everything up to `N`.
+pub const INBOX_PATH: &str = "/nccis/v1/inbox";
+
+/// The hub's answer to a fetch.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Inbox {
+    pub messages: Vec<Fetched>,
+}
+
+/// One message the hub sent an ISOC: its number in that ISOC's sequence, its exact bytes (a JSON text) and
+/// detached JWS.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Fetched {
+    pub seq: i64,
+    pub body: String,
+    pub jws: String,
+}
+
+/// The ISOC's side of one fetched message: signed by `hub` (the configured certificate), from `hub_party` to
+/// `isoc`. Returns the message.
+pub fn open_from_hub(
+    fetched: &Fetched,
+    hub: &Certificate,
+    hub_party: &str,
+    isoc: &str,
+) -> Result<Envelope, ExchangeError> {
+    let what = format!("message {} from the hub", fetched.seq);
+    jws::verify(fetched.body.as_bytes(), &fetched.jws, hub)
+        .map_err(|e| ExchangeError::signature(what.clone(), e))?;
+    let envelope = Envelope::from_bytes(fetched.body.as_bytes())?;
+    if envelope.sender != hub_party || envelope.recipient != isoc {
+        return Err(ExchangeError::invalid(
+            what,
+            format!(
+                "from `{}` to `{}`, expected from `{hub_party}` to `{isoc}`",
+                envelope.sender, envelope.recipient
+            ),
+        ));
+    }
+    Ok(envelope)
 }
 
 /// The hub's side of one message: `body` and `jws` as received from the ISOC `isoc`, whose registered
@@ -341,6 +421,43 @@ mod tests {
         let error = check_receipt(receipt, isoc.certificate(), &message, &signed.body).unwrap_err();
         assert!(
             error.to_string().starts_with("signature of receipt"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_fetched_message_opens_only_from_the_hub_to_this_isoc() {
+        let (hub, other) = (key("hub"), key("other"));
+        let mut advisory = crate::message::tests::incident_message();
+        advisory.kind = crate::Kind::Advisory;
+        advisory.sender = "nccis".into();
+        advisory.recipient = "isoc-alatau".into();
+        advisory.tenant = None;
+        advisory.facilities = Vec::new();
+        advisory.payload = serde_json::json!({"type": "threat", "title": "t", "severity": "high", "description": "d"});
+        let signed = jws::sign(&advisory, &hub).unwrap();
+        let fetched = Fetched {
+            seq: 1,
+            body: String::from_utf8(signed.body).unwrap(),
+            jws: signed.jws,
+        };
+        assert_eq!(
+            open_from_hub(&fetched, hub.certificate(), "nccis", "isoc-alatau").unwrap(),
+            advisory
+        );
+        let error = open_from_hub(&fetched, hub.certificate(), "nccis", "isoc-other").unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("expected from `nccis` to `isoc-other`"),
+            "{error}"
+        );
+        let error =
+            open_from_hub(&fetched, other.certificate(), "nccis", "isoc-alatau").unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("signature of message 1 from the hub"),
             "{error}"
         );
     }

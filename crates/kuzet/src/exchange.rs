@@ -3,7 +3,8 @@
 //! frozen in the database before the first attempt, so that every retry, from this process or after a restart,
 //! sends exactly the same message — posts it to the hub over mutual TLS and keeps the hub's checked, signed
 //! receipt, which fulfils the NCCIS obligation of an initial incident message. Each attempt is sealed in the
-//! audit trail as `exchange.deliver`.
+//! audit trail as `exchange.deliver`. The same pass fetches what the hub has for this ISOC (advisories), each
+//! verified and taken once, sealed as `exchange.receive`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,9 +12,9 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use jiff::Timestamp;
 use kuzet_api::AuditSink;
-use kuzet_db::{Db, ExchangeRecord};
+use kuzet_db::{Db, ExchangeRecord, Received};
 use kuzet_exchange::jws::{self, Signed};
-use kuzet_exchange::transport::{HubClient, client_config};
+use kuzet_exchange::transport::{HubClient, client_config, open_from_hub};
 use kuzet_exchange::{Certificate, CertificateKey, Envelope, Kind, MessageId, PROTOCOL_VERSION};
 use kuzet_model::audit::{Actor, AuditRecord, Outcome};
 use tokio_util::sync::CancellationToken;
@@ -32,6 +33,8 @@ pub struct Sender {
     hub_party: String,
     /// The first wait after a failed attempt (doubling up to an hour).
     retry_base: jiff::SignedDuration,
+    /// The last fetch failure sealed in the audit trail: a failure that repeats every pass is sealed once.
+    last_fetch_failure: tokio::sync::Mutex<String>,
 }
 
 fn required(name: &str, value: &str) -> Result<std::path::PathBuf> {
@@ -70,7 +73,39 @@ impl Sender {
             hub_party: section.hub_party.clone(),
             retry_base: jiff::SignedDuration::try_from(section.retry_base.std())
                 .context("[exchange] retry_base")?,
+            last_fetch_failure: tokio::sync::Mutex::default(),
         }))
+    }
+
+    /// Logs and seals a fetch failure in the audit trail unless it is the one reported last (a hub that is down
+    /// would otherwise fill both every pass); `""` clears it.
+    async fn fetch_failed(&self, error: &str, audit: &dyn AuditSink) {
+        let mut last = self.last_fetch_failure.lock().await;
+        if *last == error {
+            return;
+        }
+        error.clone_into(&mut last);
+        if error.is_empty() {
+            return;
+        }
+        tracing::warn!(%error, "NCCIS fetch failed; retried each pass, reported again when the reason changes");
+        let record = AuditRecord::new(
+            Timestamp::now(),
+            Actor {
+                user: None,
+                via: "exchange".into(),
+                address: None,
+            },
+            "exchange.receive",
+            Outcome::Failure,
+        )
+        .detail(format!(
+            "fetching from the hub: {error}; fetched again each pass"
+        ))
+        .bounded();
+        if let Err(error) = audit.append(record).await {
+            tracing::error!(%error, "the audit record of a failed NCCIS fetch could not be sealed");
+        }
     }
 
     /// The message a row of the outbox becomes.
@@ -149,10 +184,15 @@ pub async fn run(
             _ = shutdown.cancelled() => return,
             _ = tick.tick() => {}
         }
-        if let Some(sender) = &sender
-            && let Err(error) = pass(&db, sender, audit.as_ref()).await
-        {
-            tracing::error!(%error, "NCCIS delivery pass failed; retried next pass");
+        if let Some(sender) = &sender {
+            if let Err(error) = pass(&db, sender, audit.as_ref()).await {
+                tracing::error!(%error, "NCCIS delivery pass failed; retried next pass");
+            }
+            if let Err(error) = fetch(&db, sender, audit.as_ref()).await {
+                sender
+                    .fetch_failed(&format!("{error:#}"), audit.as_ref())
+                    .await;
+            }
         }
         match db.system_exchange_backlog().await {
             Ok(backlog) => {
@@ -163,6 +203,76 @@ pub async fn run(
             Err(error) => tracing::warn!(%error, "NCCIS backlog unknown"),
         }
     }
+}
+
+/// Fetches what the hub has for this ISOC and takes each message once, in order: an advisory reaches the tenants
+/// whose assets it matches (`kuzet-db`). A message that does not verify stops the fetch — nothing after it is
+/// taken first — and is fetched again next pass.
+async fn fetch(db: &Db, sender: &Sender, audit: &dyn AuditSink) -> Result<()> {
+    let after = db.system_inbox_cursor().await?;
+    for fetched in sender.client.fetch(after).await? {
+        let message = open_from_hub(
+            &fetched,
+            sender.client.hub_certificate(),
+            &sender.hub_party,
+            &sender.party,
+        )?;
+        let advisory: Option<kuzet_cases::Advisory> = match message.kind {
+            Kind::Advisory => Some(
+                serde_json::from_value(message.payload.clone())
+                    .with_context(|| format!("advisory `{}`", message.id))?,
+            ),
+            _ => None,
+        };
+        let received = db
+            .system_receive(
+                (message.id.as_str(), fetched.seq, message.kind.as_str()),
+                (&fetched.body, &fetched.jws),
+                advisory.as_ref(),
+                Timestamp::now(),
+            )
+            .await?;
+        let detail = match (&received, &advisory) {
+            (Received::Again, _) => format!(
+                "{} `{}`: received before",
+                message.kind.as_str(),
+                message.id
+            ),
+            (Received::New(tenants), Some(a)) => format!(
+                "advisory `{}` ({}, {}): {}",
+                message.id,
+                a.severity,
+                a.title.chars().take(200).collect::<String>(),
+                if tenants.is_empty() {
+                    "concerns no tenant".to_owned()
+                } else {
+                    let names: Vec<&str> = tenants.iter().map(|(t, _)| t.as_str()).collect();
+                    format!("forwarded to {}", names.join(", "))
+                }
+            ),
+            (Received::New(_), None) => format!("{} `{}`: kept", message.kind.as_str(), message.id),
+        };
+        metrics::counter!("kuzet_exchange_received_total", "kind" => message.kind.as_str())
+            .increment(1);
+        let record = AuditRecord::new(
+            Timestamp::now(),
+            Actor {
+                user: None,
+                via: "exchange".into(),
+                address: None,
+            },
+            "exchange.receive",
+            Outcome::Success,
+        )
+        .object(format!("message:{}", message.id))
+        .detail(detail)
+        .bounded();
+        if let Err(error) = audit.append(record).await {
+            tracing::error!(%error, message = %message.id, "the audit record of an NCCIS message could not be sealed");
+        }
+    }
+    sender.fetch_failed("", audit).await;
+    Ok(())
 }
 
 /// One pass: claims what is due now and tries each once.

@@ -1,8 +1,10 @@
 //! The NCCIS hub (`kuzet serve --role nccis`, `docs/formats/nccis-exchange.md`): a mutual-TLS listener for ISOCs,
 //! each known by the fingerprint of its client certificate (`kuzet hub register`). A message is verified against
 //! that ISOC's registered certificate and the schema, stored once per (ISOC, id) with its bytes and signature as
-//! received, and answered with a receipt signed with the hub's key. Every refusal is sealed in the audit trail as
-//! `exchange.refuse` with its reason; every message taken as `exchange.receive`.
+//! received, and answered with a receipt signed with the hub's key. ISOCs fetch what the hub has for them
+//! (advisories) from `/nccis/v1/inbox`, which acknowledges what they fetched before. Every refusal is sealed in the
+//! audit trail as `exchange.refuse` with its reason; every message taken as `exchange.receive`, every
+//! acknowledgement as `exchange.fetched`.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -22,8 +24,12 @@ use kuzet_api::AuditSink;
 use kuzet_db::{Db, HubMessage, HubStored};
 use kuzet_exchange::jws::HEADER;
 use kuzet_exchange::message::{MAX_MESSAGE_BYTES, digest};
-use kuzet_exchange::transport::{MESSAGES_PATH, make_receipt, open_incoming, server_config};
-use kuzet_exchange::{Certificate, CertificateKey, ExchangeError, MessageId, ReceiptStatus};
+use kuzet_exchange::transport::{
+    Fetched, INBOX_PATH, Inbox, MESSAGES_PATH, make_receipt, open_incoming, server_config,
+};
+use kuzet_exchange::{
+    Certificate, CertificateKey, Envelope, ExchangeError, MessageId, ReceiptStatus,
+};
 use kuzet_model::audit::{Actor, AuditRecord, Outcome};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -176,6 +182,7 @@ pub async fn serve(
     };
     let app = Router::new()
         .route(MESSAGES_PATH, post(receive))
+        .route(INBOX_PATH, axum::routing::get(inbox))
         .layer(DefaultBodyLimit::max(MAX_MESSAGE_BYTES))
         .with_state(hub);
     axum::serve(
@@ -279,6 +286,153 @@ fn record(
 
 type Refusal = (StatusCode, &'static str, String, Option<String>);
 
+/// A refusal because the hub cannot do its part now (the database, randomness): 503, to be tried again.
+fn unavailable(e: &dyn std::fmt::Display, isoc: &str) -> Refusal {
+    tracing::error!(error = %e, "hub: cannot store or answer a message");
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        "unavailable",
+        format!("the hub cannot take the message now: {e}"),
+        Some(isoc.to_owned()),
+    )
+}
+
+/// The registered ISOC whose client certificate the connection showed.
+async fn isoc_of(hub: &Hub, peer: &HubPeer) -> Result<kuzet_db::HubIsoc, Refusal> {
+    let fingerprint = peer.fingerprint.as_deref().unwrap_or_default();
+    match hub.db.system_hub_isoc_by_fingerprint(fingerprint).await {
+        Ok(Some(isoc)) => Ok(isoc),
+        Ok(None) => Err((
+            StatusCode::FORBIDDEN,
+            "unknown_isoc",
+            format!(
+                "client certificate {fingerprint} is not registered at this hub (or was revoked)"
+            ),
+            None,
+        )),
+        Err(e) => Err(unavailable(&e, "?")),
+    }
+}
+
+/// How many messages one fetch answers at most.
+const FETCH_LIMIT: u32 = 100;
+
+/// `GET /nccis/v1/inbox?after=N`: acknowledges the ISOC's messages up to `N` and answers those after it, each
+/// signed once, at its first fetch.
+async fn inbox(
+    State(hub): State<Hub>,
+    ConnectInfo(peer): ConnectInfo<HubPeer>,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let now = Timestamp::now();
+    match fetch(&hub, &peer, &query, now).await {
+        Ok((inbox, Some(record))) => {
+            if let Err(error) = hub.audit.append(record).await {
+                tracing::error!(%error, "the audit record of an acknowledgement could not be sealed");
+                return refuse(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the hub cannot audit now; fetch again",
+                );
+            }
+            axum::Json(inbox).into_response()
+        }
+        Ok((inbox, None)) => axum::Json(inbox).into_response(),
+        Err((status, code, message, isoc)) => {
+            let record = record(
+                &peer,
+                isoc,
+                "exchange.refuse",
+                Outcome::Refused,
+                format!("{code}: {message}"),
+                now,
+            );
+            if let Err(error) = hub.audit.append(record).await {
+                tracing::error!(%error, "the audit record of a refused fetch could not be sealed");
+            }
+            refuse(status, code, &message)
+        }
+    }
+}
+
+async fn fetch(
+    hub: &Hub,
+    peer: &HubPeer,
+    query: &std::collections::HashMap<String, String>,
+    now: Timestamp,
+) -> Result<(Inbox, Option<AuditRecord>), Refusal> {
+    let isoc = isoc_of(hub, peer).await?;
+    let id = isoc.id.as_str();
+    let after = match query.get("after") {
+        None => 0,
+        Some(text) => text
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 0)
+            .ok_or_else(|| {
+                (
+                    StatusCode::BAD_REQUEST,
+                    "invalid",
+                    format!("after `{text}`: not a message number"),
+                    Some(id.to_owned()),
+                )
+            })?,
+    };
+    let acknowledged = hub
+        .db
+        .system_hub_fetched(id, after, now)
+        .await
+        .map_err(|e| unavailable(&e, id))?;
+    let mut messages = Vec::new();
+    for m in hub
+        .db
+        .system_hub_outbox(id, after, FETCH_LIMIT)
+        .await
+        .map_err(|e| unavailable(&e, id))?
+    {
+        let (body, jws) = match m.frozen {
+            Some(frozen) => frozen,
+            None => {
+                let envelope = Envelope {
+                    version: kuzet_exchange::PROTOCOL_VERSION,
+                    id: MessageId::new(m.id.as_str()).map_err(|e| unavailable(&e, id))?,
+                    kind: kuzet_exchange::Kind::parse(&m.kind).map_err(|e| unavailable(&e, id))?,
+                    sender: hub.party.clone(),
+                    recipient: id.to_owned(),
+                    tenant: None,
+                    facilities: Vec::new(),
+                    created: m.created,
+                    in_reply_to: None,
+                    payload: serde_json::from_str(&m.payload).map_err(|e| unavailable(&e, id))?,
+                };
+                let signed = kuzet_exchange::jws::sign(&envelope, hub.signer.as_ref())
+                    .map_err(|e| unavailable(&e, id))?;
+                let body = String::from_utf8(signed.body).map_err(|e| unavailable(&e, id))?;
+                hub.db
+                    .system_hub_freeze(id, m.seq, &body, &signed.jws)
+                    .await
+                    .map_err(|e| unavailable(&e, id))?
+            }
+        };
+        messages.push(Fetched {
+            seq: m.seq,
+            body,
+            jws,
+        });
+    }
+    let record = (acknowledged > 0).then(|| {
+        record(
+            peer,
+            Some(id.to_owned()),
+            "exchange.fetched",
+            Outcome::Success,
+            format!("{acknowledged} message(s) up to {after} acknowledged by `{id}`"),
+            now,
+        )
+    });
+    Ok((Inbox { messages }, record))
+}
+
 /// Checks, stores and answers one message; the receipt, the ISOC, and what to audit.
 async fn accept(
     hub: &Hub,
@@ -287,30 +441,7 @@ async fn accept(
     body: &[u8],
     now: Timestamp,
 ) -> Result<(kuzet_exchange::Signed, String, String), Refusal> {
-    let unavailable = |e: &dyn std::fmt::Display, isoc: &str| {
-        tracing::error!(error = %e, "hub: cannot store or answer a message");
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            format!("the hub cannot take the message now: {e}"),
-            Some(isoc.to_owned()),
-        )
-    };
-    let fingerprint = peer.fingerprint.as_deref().unwrap_or_default();
-    let isoc = match hub.db.system_hub_isoc_by_fingerprint(fingerprint).await {
-        Ok(Some(isoc)) => isoc,
-        Ok(None) => {
-            return Err((
-                StatusCode::FORBIDDEN,
-                "unknown_isoc",
-                format!(
-                    "client certificate {fingerprint} is not registered at this hub (or was revoked)"
-                ),
-                None,
-            ));
-        }
-        Err(e) => return Err(unavailable(&e, "?")),
-    };
+    let isoc = isoc_of(hub, peer).await?;
     let id = isoc.id.clone();
     let refused = |status, code, e: ExchangeError| (status, code, e.to_string(), Some(id.clone()));
     let jws = headers

@@ -3,7 +3,8 @@
 //! verified — here also by openssl, independently of Kuzet's code — and the hub's receipt fulfils the NCCIS
 //! clock. The hub stopped meanwhile and the ISOC restarted while a message waits: the outbox retries, nothing is
 //! lost, nothing is stored twice. A replayed message gets a duplicate receipt and a tampered one or one from an
-//! unregistered certificate is refused, each refusal in the hub's audit trail.
+//! unregistered certificate is refused, each refusal in the hub's audit trail. An advisory an NCCIS officer issues
+//! at the hub reaches, at the ISOC, only the tenant whose assets it names, with only its part.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -190,6 +191,10 @@ retry_base = "200ms"
 [[tenants]]
 id = "akimat"
 name = "Akimat of Astana"
+
+[[tenants]]
+id = "bank"
+name = "Bank of the Steppe"
 "#,
             path("ca.pem"),
             path("isoc-alatau.pem"),
@@ -212,7 +217,7 @@ name = "Akimat of Astana"
         "POST",
         "/api/v1/users",
         Some(&admin),
-        Some(json!({"id": "aigerim", "roles": ["analyst"], "tenants": ["akimat"]})),
+        Some(json!({"id": "aigerim", "roles": ["analyst"], "tenants": ["akimat", "bank"]})),
     );
     assert_eq!(status, 201, "{made}");
     let analyst = onboard(
@@ -392,6 +397,157 @@ name = "Akimat of Astana"
     assert_eq!(states, ["delivered", "delivered"]);
     let update = &sent.as_array().unwrap()[0];
     assert!(update["attempts"].as_u64().unwrap() >= 2, "{update}");
+
+    // An advisory from the hub reaches only the tenant whose assets match, with only its part.
+    for (tenant, asset) in [
+        (
+            "akimat",
+            json!({"name": "citizen portal", "product": "cpe:2.3:a:bitrix:site_manager:22.5.1",
+                          "addresses": ["10.0.0.5"]}),
+        ),
+        (
+            "bank",
+            json!({"name": "core database", "product": "cpe:2.3:a:postgresql:postgresql", "version": "15.4"}),
+        ),
+    ] {
+        let (status, made, _) = api(
+            &isoc,
+            "POST",
+            &format!("/api/v1/tenants/{tenant}/assets"),
+            Some(&admin),
+            Some(asset),
+        );
+        assert_eq!(status, 201, "{made}");
+    }
+    let (status, contact, _) = api(
+        &isoc,
+        "POST",
+        "/api/v1/tenants/akimat/contacts",
+        Some(&admin),
+        Some(
+            json!({"role": "security", "name": "SOC", "channel": "email", "address": "soc@akimat.kz", "language": "ru"}),
+        ),
+    );
+    assert_eq!(status, 201, "{contact}");
+    let hub_one_time = hub_site
+        .init_output
+        .lines()
+        .find_map(|l| l.split("one-time password ").nth(1))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let hub_admin = onboard(&hub, "admin", &hub_one_time, "tulip-steppe-river-2026");
+    let (status, made, _) = api(
+        &hub,
+        "POST",
+        "/api/v1/users",
+        Some(&hub_admin),
+        Some(json!({"id": "dana", "roles": ["nccis-officer"]})),
+    );
+    assert_eq!(status, 201, "{made}");
+    let officer = onboard(
+        &hub,
+        "dana",
+        made["one_time_password"].as_str().unwrap(),
+        "orbit-steppe-lake-2026",
+    );
+    let advisory = json!({
+        "type": "vulnerability", "title": "Remote code execution in the portal CMS", "severity": "critical",
+        "description": "A crafted request runs code as the web server.", "cve": ["CVE-2026-12345"],
+        "affected": [
+            {"product": "cpe:2.3:a:bitrix:site_manager", "versions": ">=20.0, <23.100.0"},
+            {"product": "pkg:npm/lodash", "versions": "<4.17.21"}
+        ],
+        "addresses": ["198.51.100.0/24"],
+        "remedies": ["Update to 23.100.0"]
+    });
+    let (status, refused, _) = api(
+        &hub,
+        "POST",
+        "/api/v1/hub/advisories",
+        Some(&officer),
+        Some(
+            json!({"advisory": {"type": "rumour", "title": "x", "severity": "low", "description": "x"}}),
+        ),
+    );
+    assert_eq!(status, 422, "schema-checked before it is issued: {refused}");
+    let (status, issued, _) = api(
+        &hub,
+        "POST",
+        "/api/v1/hub/advisories",
+        Some(&officer),
+        Some(json!({"advisory": advisory})),
+    );
+    assert_eq!(status, 201, "{issued}");
+    assert_eq!(issued["issued"][0]["isoc"], "isoc-alatau");
+    let got = wait_for("the advisory at the tenant it concerns", || {
+        let (_, list, _) = api(
+            &isoc,
+            "GET",
+            "/api/v1/tenants/akimat/advisories",
+            Some(&analyst),
+            None,
+        );
+        list.as_array().filter(|l| !l.is_empty()).cloned()
+    });
+    assert_eq!(got.len(), 1);
+    let part = &got[0]["part"];
+    assert_eq!(part["title"], "Remote code execution in the portal CMS");
+    assert_eq!(
+        part["affected"].as_array().unwrap().len(),
+        1,
+        "only its product: {part}"
+    );
+    assert_eq!(
+        part["affected"][0]["product"],
+        "cpe:2.3:a:bitrix:site_manager"
+    );
+    assert!(
+        part.get("addresses").is_none(),
+        "nor another tenant's ranges: {part}"
+    );
+    assert_eq!(got[0]["message"], issued["issued"][0]["message"]);
+    let (_, bank, _) = api(
+        &isoc,
+        "GET",
+        "/api/v1/tenants/bank/advisories",
+        Some(&analyst),
+        None,
+    );
+    assert_eq!(bank, json!([]), "the bank runs nothing it names");
+    let (_, notes, _) = api(
+        &isoc,
+        "GET",
+        "/api/v1/tenants/akimat/notifications",
+        Some(&analyst),
+        None,
+    );
+    let note = notes
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["kind"] == "advisory")
+        .expect("the tenant's contact is told");
+    assert!(
+        note["subject"].as_str().unwrap().contains("НКЦИБ"),
+        "{note}"
+    );
+    let (_, notes, _) = api(
+        &isoc,
+        "GET",
+        "/api/v1/tenants/bank/notifications",
+        Some(&analyst),
+        None,
+    );
+    assert!(
+        notes
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| n["kind"] != "advisory"),
+        "{notes}"
+    );
+
     hub.stop();
     isoc.stop();
 
@@ -404,16 +560,15 @@ name = "Akimat of Astana"
         isoc_audit.contains("\"failure\"") && isoc_audit.contains("\"success\""),
         "{isoc_audit}"
     );
-    let hub_audit = ok(
-        hub_site.kuzet(&["audit", "--action", "exchange.", "--json"]),
-        "hub audit",
-    );
+    assert!(isoc_audit.contains("forwarded to akimat"), "{isoc_audit}");
+    let hub_audit = ok(hub_site.kuzet(&["audit", "--json"]), "hub audit");
     for expected in [
         "exchange.receive",
         "duplicate",
         "exchange.refuse",
         "signature",
         "unknown_isoc",
+        "advisory.issue",
     ] {
         assert!(hub_audit.contains(expected), "{expected} in {hub_audit}");
     }

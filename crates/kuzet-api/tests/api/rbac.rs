@@ -33,6 +33,7 @@ fn case(
         .replace("{rule}", "6aec9408-ae00-42e5-9c78-2fa7ddc99da9")
         .replace("{exception}", "00000000000000000000000000000000")
         .replace("{contact}", "00000000000000000000000000000000")
+        .replace("{asset}", "00000000000000000000000000000000")
         .replace("{task}", "0")
         .replace("{kind}", "tls_common_name")
         .replace("{value}", "nobody-has-this");
@@ -50,6 +51,12 @@ fn case(
         }
         "source.create" => Some(json!({"id": format!("s-{role}-{n}"), "name": "matrix"})),
         "source.certificate.add" => Some(json!({"common_name": format!("cn-{role}-{n}-{tenant}")})),
+        "asset.create" => Some(json!({
+            "name": format!("asset-{role}-{n}"), "product": "cpe:2.3:a:bitrix:site_manager:22.5.1",
+        })),
+        "advisory.issue" => Some(json!({
+            "advisory": {"type": "threat", "title": "matrix", "severity": "low", "description": "matrix"},
+        })),
         "contact.create" => Some(json!({
             "role": "owner", "name": "matrix", "channel": "email",
             "address": format!("{role}-{n}@{tenant}.kz"), "language": "kk",
@@ -133,7 +140,10 @@ fn case(
         | "incident.timeline"
         | "contact.remove"
         | "notification.list"
-        | "exchange.list" => None,
+        | "exchange.list"
+        | "asset.list"
+        | "asset.remove"
+        | "advisory.list" => None,
         other => panic!(
             "route `{other}` ({} {}) has no case in the RBAC matrix: add one",
             spec.method, spec.path

@@ -1,0 +1,288 @@
+//! A tenant's assets and the NCCIS advisories that concerned them (R18); at the hub, officers issue advisories
+//! to the ISOCs (`docs/formats/nccis-exchange.md`).
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use ipnet::IpNet;
+use jiff::Timestamp;
+use kuzet_db::{AssetRecord, NewAsset, TenantAdvisory};
+use kuzet_model::{FacilityId, ObjectId, TenantId, UserId};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::ApiError;
+use crate::auth::{body, noted};
+use crate::routes::{AuditNote, Authed};
+use crate::state::ApiState;
+
+fn tenant_param(tenant: &str) -> Result<TenantId, ApiError> {
+    TenantId::new(tenant).map_err(|e| ApiError::not_found(format!("tenant: {e}")))
+}
+
+fn invalid(message: String) -> ApiError {
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message)
+}
+
+/// An asset of a tenant's inventory.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct AssetView {
+    #[schemars(with = "String")]
+    id: ObjectId,
+    #[schemars(with = "Option<String>")]
+    facility: Option<FacilityId>,
+    name: String,
+    /// A CPE 2.3 name or a purl.
+    product: Option<String>,
+    version: Option<String>,
+    #[schemars(with = "Vec<String>")]
+    addresses: Vec<IpNet>,
+    #[schemars(with = "String")]
+    created: Timestamp,
+    #[schemars(with = "String")]
+    created_by: UserId,
+}
+
+impl From<&AssetRecord> for AssetView {
+    fn from(a: &AssetRecord) -> Self {
+        Self {
+            id: a.id.clone(),
+            facility: a.facility.clone(),
+            name: a.name.clone(),
+            product: a.product.clone(),
+            version: a.version.clone(),
+            addresses: a.addresses.clone(),
+            created: a.created,
+            created_by: a.created_by.clone(),
+        }
+    }
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CreateAsset {
+    name: String,
+    /// The facility it belongs to, if any.
+    #[serde(default)]
+    facility: Option<String>,
+    /// A CPE 2.3 name (`cpe:2.3:a:vendor:product[:version…]`) or a purl (`pkg:type/namespace/name[@version]`).
+    #[serde(default)]
+    product: Option<String>,
+    /// The version, when the product name does not carry it.
+    #[serde(default)]
+    version: Option<String>,
+    /// Addresses or CIDR ranges it answers on.
+    #[serde(default)]
+    addresses: Vec<String>,
+}
+
+pub(crate) async fn assets(
+    State(state): State<ApiState>,
+    Extension(a): Extension<Authed>,
+    Path(tenant): Path<String>,
+) -> Result<Response, ApiError> {
+    let list = state
+        .db()
+        .assets(a.scope()?, &tenant_param(&tenant)?)
+        .await?;
+    Ok(Json(list.iter().map(AssetView::from).collect::<Vec<_>>()).into_response())
+}
+
+pub(crate) async fn create_asset(
+    State(state): State<ApiState>,
+    Extension(a): Extension<Authed>,
+    Path(tenant): Path<String>,
+    json: Result<Json<CreateAsset>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let request = body(json)?;
+    let facility = request
+        .facility
+        .map(|f| FacilityId::new(f).map_err(|e| invalid(format!("asset `facility`: {e}"))))
+        .transpose()?;
+    let addresses = request
+        .addresses
+        .iter()
+        .map(|text| {
+            text.parse::<IpNet>()
+                .or_else(|_| text.parse::<std::net::IpAddr>().map(IpNet::from))
+                .map_err(|_| {
+                    invalid(format!(
+                        "asset address `{text}`: not an address or CIDR range"
+                    ))
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let asset = NewAsset {
+        tenant: tenant_param(&tenant)?,
+        facility,
+        name: request.name,
+        product: request.product.filter(|p| !p.trim().is_empty()),
+        version: request.version.filter(|v| !v.trim().is_empty()),
+        addresses,
+    };
+    let made = state
+        .db()
+        .create_asset(a.scope()?, &asset, state.now())
+        .await?;
+    let note = AuditNote {
+        object: Some(format!("asset:{}", made.id)),
+        detail: Some(format!(
+            "{} {}",
+            made.name,
+            made.product.as_deref().unwrap_or("(no product)")
+        )),
+        ..AuditNote::default()
+    };
+    Ok(noted(
+        (StatusCode::CREATED, Json(AssetView::from(&made))),
+        note,
+    ))
+}
+
+pub(crate) async fn remove_asset(
+    State(state): State<ApiState>,
+    Extension(a): Extension<Authed>,
+    Path((tenant, asset)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let asset = ObjectId::new(asset).map_err(|e| ApiError::not_found(format!("asset: {e}")))?;
+    state
+        .db()
+        .remove_asset(a.scope()?, &tenant_param(&tenant)?, &asset, state.now())
+        .await?;
+    Ok(noted(
+        StatusCode::NO_CONTENT,
+        AuditNote {
+            object: Some(format!("asset:{asset}")),
+            detail: Some("removed".into()),
+            ..AuditNote::default()
+        },
+    ))
+}
+
+/// The part of an NCCIS advisory that concerned a tenant.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct AdvisoryView {
+    #[schemars(with = "String")]
+    id: ObjectId,
+    /// The hub's message it came in.
+    message: String,
+    title: String,
+    severity: String,
+    /// The advisory with only the products and address ranges that match this tenant's assets.
+    part: serde_json::Value,
+    /// The assets it matched.
+    #[schemars(with = "Vec<String>")]
+    assets: Vec<ObjectId>,
+    /// Assets matched on the product whose version is unknown: check them.
+    #[schemars(with = "Vec<String>")]
+    version_unknown: Vec<ObjectId>,
+    #[schemars(with = "String")]
+    received: Timestamp,
+}
+
+impl From<&TenantAdvisory> for AdvisoryView {
+    fn from(a: &TenantAdvisory) -> Self {
+        Self {
+            id: a.id.clone(),
+            message: a.message.clone(),
+            title: a.title.clone(),
+            severity: a.severity.clone(),
+            part: serde_json::from_str(&a.part).unwrap_or(serde_json::Value::Null),
+            assets: a.assets.clone(),
+            version_unknown: a.version_unknown.clone(),
+            received: a.received,
+        }
+    }
+}
+
+/// The newest advisories that concerned a tenant (at most `?limit=`, default 100).
+pub(crate) async fn advisories(
+    State(state): State<ApiState>,
+    Extension(a): Extension<Authed>,
+    Path(tenant): Path<String>,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let page = crate::incidents::Page::from_query(&query)?;
+    let list = state
+        .db()
+        .tenant_advisories(a.scope()?, &tenant_param(&tenant)?, page.limit)
+        .await?;
+    Ok(Json(list.iter().map(AdvisoryView::from).collect::<Vec<_>>()).into_response())
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct IssueAdvisory {
+    /// The advisory: `type` (threat, vulnerability), `title`, `severity` (low … critical), `description`, and
+    /// optionally `cve`, `affected` (products with version ranges), `addresses`, `remedies`, `references`.
+    advisory: serde_json::Value,
+    /// The ISOCs to send it to; none: every registered ISOC.
+    #[serde(default)]
+    isocs: Vec<String>,
+}
+
+/// The messages an advisory was issued as, one per ISOC.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct Issued {
+    issued: Vec<IssuedTo>,
+}
+
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct IssuedTo {
+    isoc: String,
+    message: String,
+}
+
+/// Issues an advisory to ISOCs (at the NCCIS hub): checked against the exchange schema, then one message per ISOC,
+/// fetched by each over its mutual-TLS connection.
+pub(crate) async fn issue(
+    State(state): State<ApiState>,
+    Extension(a): Extension<Authed>,
+    json: Result<Json<IssueAdvisory>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let request = body(json)?;
+    let probe = serde_json::json!({
+        "version": kuzet_exchange::PROTOCOL_VERSION, "id": "0".repeat(32), "kind": "advisory",
+        "sender": "nccis", "recipient": "isoc", "created": state.now().to_string(),
+        "payload": request.advisory,
+    });
+    kuzet_exchange::schema::check(&probe, "advisory").map_err(|e| invalid(e.to_string()))?;
+    let parsed: kuzet_cases::Advisory = serde_json::from_value(request.advisory.clone())
+        .map_err(|e| invalid(format!("advisory: {e}")))?;
+    // Every range and address must read now: an ISOC would otherwise refuse the advisory for all its tenants.
+    kuzet_cases::concerning(&parsed, &[]).map_err(|e| invalid(e.to_string()))?;
+    let payload = serde_json::to_string(&parsed).map_err(|e| invalid(format!("advisory: {e}")))?;
+    let issued = state
+        .db()
+        .hub_issue(
+            a.scope()?,
+            "advisory",
+            &payload,
+            &request.isocs,
+            state.now(),
+        )
+        .await?;
+    let note = AuditNote {
+        object: Some("advisory".into()),
+        detail: Some(format!(
+            "{} ({}) to {}",
+            parsed.title.chars().take(200).collect::<String>(),
+            parsed.severity,
+            issued
+                .iter()
+                .map(|(i, _)| i.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+        ..AuditNote::default()
+    };
+    let view = Issued {
+        issued: issued
+            .into_iter()
+            .map(|(isoc, message)| IssuedTo { isoc, message })
+            .collect(),
+    };
+    Ok(noted((StatusCode::CREATED, Json(view)), note))
+}
