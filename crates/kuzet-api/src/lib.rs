@@ -17,6 +17,7 @@ mod auth;
 mod contacts;
 mod content;
 mod error;
+mod hub;
 mod incidents;
 mod openapi;
 mod routes;

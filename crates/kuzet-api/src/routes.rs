@@ -15,7 +15,7 @@ use kuzet_model::access::{AccessDenied, Credential, Permission, PermissionKind, 
 use kuzet_model::audit::{Actor, AuditRecord, Outcome};
 
 use crate::state::{ApiState, SESSION_COOKIE};
-use crate::{ApiError, admin, advisories, auth, contacts, content, incidents, search};
+use crate::{ApiError, admin, advisories, auth, contacts, content, hub, incidents, search};
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -163,6 +163,7 @@ table! {
     DELETE "/api/v1/tenants/{tenant}/assets/{asset}" "asset.remove" p(AssetsManage) => advisories::remove_asset;
     GET "/api/v1/tenants/{tenant}/advisories" "advisory.list" p(AdvisoriesRead) => advisories::advisories, reply Vec<advisories::AdvisoryView>;
     POST "/api/v1/hub/advisories" "advisory.issue" p(AdvisoriesIssue) => advisories::issue, body advisories::IssueAdvisory, reply advisories::Issued;
+    GET "/api/v1/hub/incidents" "hub.incidents" p(HubRead) => hub::incidents, reply hub::NationalView;
     GET "/api/v1/tenants/{tenant}/sources" "source.list" p(SourcesRead) => admin::sources, reply Vec<admin::SourceView>;
     POST "/api/v1/tenants/{tenant}/sources" "source.create" p(SourcesManage) => admin::create_source, body admin::CreateSource, reply admin::SourceCreated;
     POST "/api/v1/tenants/{tenant}/sources/{source}/tokens" "source.token.create" p(SourcesManage) => admin::create_source_token, reply admin::SourceToken;

@@ -4,7 +4,10 @@
 
 use jiff::Timestamp;
 
+use kuzet_model::access::{Permission, Scope};
+
 use crate::backend::{on_pool, ts};
+use crate::directory::require_permission;
 use crate::{Db, DbError};
 
 /// An ISOC registered at the hub.
@@ -183,6 +186,15 @@ impl Db {
         } else {
             HubStored::Conflict
         })
+    }
+
+    /// Every incident message received, oldest first (for [`Permission::HubRead`]): what the national view is
+    /// built from.
+    pub async fn hub_incident_messages(&self, scope: &Scope) -> Result<Vec<HubMessage>, DbError> {
+        require_permission(scope, Permission::HubRead)?;
+        let rows: Vec<MessageRow> = on_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {MESSAGE_COLUMNS} FROM hub_messages WHERE kind LIKE 'incident.%' ORDER BY received_ms, isoc_id, id")))
+            .fetch_all(pool).await.map_err(DbError::query("received messages"))?);
+        Ok(rows.into_iter().map(message).collect())
     }
 
     /// Received messages, oldest first, after the (received, ISOC, id) of `after`; at most `limit`.

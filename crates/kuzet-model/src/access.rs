@@ -63,6 +63,7 @@ permissions! {
     AdvisoriesRead = "advisories.read", Tenant, "See the advisories that concern a tenant.";
     AssetsManage = "assets.manage", Tenant, "Keep a tenant's asset inventory (products, versions, addresses), which advisories are matched against.";
     AdvisoriesIssue = "advisories.issue", Global, "NCCIS hub: issue threat and vulnerability advisories to ISOCs (R18).";
+    HubRead = "hub.read", Global, "NCCIS hub: see what the ISOCs reported (the national view).";
     NotificationsRead = "notifications.read", Tenant, "See the notifications sent to a tenant.";
     RulesManage = "rules.manage", Global, "Import, enable and disable detection rules.";
     ConfigRead = "config.read", Global, "Read the ISOC's settings.";
@@ -222,7 +223,7 @@ impl Default for RoleCatalog {
             Role::new(
                 NCCIS_OFFICER,
                 TenantReach::All,
-                &[AdvisoriesIssue, TokensOwn],
+                &[HubRead, AdvisoriesIssue, TokensOwn],
             ),
         ];
         Self {

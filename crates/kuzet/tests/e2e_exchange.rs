@@ -356,8 +356,11 @@ name = "Bank of the Steppe"
     isoc.wait_metric("kuzet_exchange_total{outcome=\"failed\"}", 1.0);
     isoc.stop();
     let isoc = isoc_site.start();
-    let (_, health, _) = api(&isoc, "GET", "/health", None, None);
-    assert_eq!(health["exchange"]["undelivered"], 1, "{health}");
+    // The restarted ISOC still holds the update, undelivered, and says so.
+    wait_for("health to count the waiting message", || {
+        let (_, health, _) = api(&isoc, "GET", "/health", None, None);
+        (health["exchange"]["undelivered"] == 1).then_some(())
+    });
     isoc.wait_metric("kuzet_exchange_total{outcome=\"failed\"}", 1.0);
     let hub = hub_site.start_with(&["--role", "nccis"]);
     let received = wait_for("the update at the hub after its restart", || {
@@ -546,6 +549,30 @@ name = "Bank of the Steppe"
             .iter()
             .all(|n| n["kind"] != "advisory"),
         "{notes}"
+    );
+
+    // The national view: the incident at its latest step, reported in time, counted by level, ISOC and status.
+    let (status, national, _) = api(&hub, "GET", "/api/v1/hub/incidents", Some(&officer), None);
+    assert_eq!(status, 200, "{national}");
+    let reported = national["incidents"].as_array().unwrap();
+    assert_eq!(reported.len(), 1, "{national}");
+    assert_eq!(
+        (
+            reported[0]["incident"].as_str(),
+            reported[0]["status"].as_str(),
+            reported[0]["messages"].as_u64()
+        ),
+        (Some(incident.as_str()), Some("contained"), Some(2))
+    );
+    assert_eq!(reported[0]["late"], false);
+    assert_eq!(national["by_isoc"], json!({"isoc-alatau": 1}));
+    assert_eq!(national["by_status"], json!({"contained": 1}));
+    let level = reported[0]["level"].as_u64().unwrap().to_string();
+    assert_eq!(national["by_level"][&level], 1);
+    let (status, _, _) = api(&hub, "GET", "/api/v1/hub/incidents", Some(&hub_admin), None);
+    assert_eq!(
+        status, 403,
+        "the hub's administrator does not read the national view"
     );
 
     hub.stop();

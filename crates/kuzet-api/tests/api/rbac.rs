@@ -143,7 +143,8 @@ fn case(
         | "exchange.list"
         | "asset.list"
         | "asset.remove"
-        | "advisory.list" => None,
+        | "advisory.list"
+        | "hub.incidents" => None,
         other => panic!(
             "route `{other}` ({} {}) has no case in the RBAC matrix: add one",
             spec.method, spec.path
