@@ -1,5 +1,5 @@
-//! A tenant's assets and the NCCIS advisories that concerned them (R18); at the hub, officers issue advisories
-//! to the ISOCs (`docs/formats/nccis-exchange.md`).
+//! A tenant's assets and the NCCIS advisories that concerned them (R18), and the quarterly report it sends NCCIS
+//! (R20); at the hub, officers issue advisories to the ISOCs (`docs/formats/nccis-exchange.md`).
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
@@ -285,4 +285,56 @@ pub(crate) async fn issue(
             .collect(),
     };
     Ok(noted((StatusCode::CREATED, Json(view)), note))
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SubmitQuarterly {
+    year: i16,
+    /// 1–4.
+    quarter: i8,
+}
+
+/// The quarterly report as sent: the outbox message, and the obligation its receipt fulfils.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct Submitted {
+    #[schemars(with = "String")]
+    message: ObjectId,
+    #[schemars(with = "Option<String>")]
+    obligation: Option<ObjectId>,
+}
+
+/// Sends NCCIS a tenant's quarterly report of incidents and measures (R20) through the exchange outbox; its
+/// progress shows under `…/exchange`.
+pub(crate) async fn submit_quarterly(
+    State(state): State<ApiState>,
+    Extension(a): Extension<Authed>,
+    Path(tenant): Path<String>,
+    json: Result<Json<SubmitQuarterly>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let request = body(json)?;
+    let quarter = kuzet_cases::Quarter::new(request.year, request.quarter)
+        .map_err(|e| invalid(e.to_string()))?;
+    let (message, obligation) = state
+        .db()
+        .submit_quarterly_report(a.scope()?, &tenant_param(&tenant)?, quarter, state.now())
+        .await?;
+    let note = AuditNote {
+        object: Some(format!("message:{message}")),
+        detail: Some(format!(
+            "quarterly report {}-Q{} to NCCIS",
+            quarter.year, quarter.number
+        )),
+        ..AuditNote::default()
+    };
+    Ok(noted(
+        (
+            StatusCode::ACCEPTED,
+            Json(Submitted {
+                message,
+                obligation,
+            }),
+        ),
+        note,
+    ))
 }

@@ -196,6 +196,7 @@ table! {
     POST "/api/v1/tenants/{tenant}/rules/{rule}/exceptions" "rule.exception.create" p(RulesManage) => incidents::add_exception, body incidents::ExceptionBody, reply incidents::ExceptionView;
     DELETE "/api/v1/tenants/{tenant}/rule-exceptions/{exception}" "rule.exception.delete" p(RulesManage) => incidents::remove_exception;
     GET "/api/v1/tenants/{tenant}/reports/quarterly" "report.quarterly" p(ReportsRead) => incidents::quarterly_report;
+    POST "/api/v1/tenants/{tenant}/reports/quarterly/submit" "report.quarterly.submit" p(IncidentsManage) => advisories::submit_quarterly, body advisories::SubmitQuarterly, reply advisories::Submitted;
     GET "/api/v1/tenants/{tenant}/reports/journal" "report.journal" p(ReportsRead) => incidents::journal;
     GET "/api/v1/tenants/{tenant}/reports/metrics" "report.metrics" p(ReportsRead) => incidents::metrics_report;
     POST "/api/v1/tenants/{tenant}/obligations/{obligation}/fulfil" "obligation.fulfil" p(IncidentsManage) => incidents::fulfil, body incidents::Fulfil;

@@ -186,6 +186,67 @@ pub(crate) fn incident_message(
 }
 
 impl Db {
+    /// Sends NCCIS the quarterly report of `tenant` for `quarter` (R20; for [`Permission::IncidentsManage`]): the
+    /// quarter's incidents with the measures done (in Russian), as a `report.quarterly` message of the outbox
+    /// whose receipt fulfils the quarter's report obligation when the tenant owes one. A corrected report is sent
+    /// again as a new message. Returns the message and the obligation it will fulfil.
+    pub async fn submit_quarterly_report(
+        &self,
+        scope: &Scope,
+        tenant: &TenantId,
+        quarter: kuzet_cases::Quarter,
+        now: Timestamp,
+    ) -> Result<(ObjectId, Option<ObjectId>), DbError> {
+        require(scope, Permission::IncidentsManage, tenant)?;
+        let start = quarter
+            .start()
+            .map_err(|e| DbError::invalid("quarter", e.to_string()))?;
+        let (_, rows) = self
+            .report_rows(
+                tenant,
+                kuzet_cases::ReportKind::Quarterly(quarter),
+                kuzet_cases::Lang::Ru,
+            )
+            .await?;
+        let incidents: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|r| {
+                let mut row = serde_json::json!({
+                    "incident": r.incident,
+                    "title": r.title,
+                    "category": r.category.as_str(),
+                    "level": r.level.value(),
+                    "status": r.status.as_str(),
+                    "detected": r.detected.to_string(),
+                    "personal_data": r.personal_data,
+                    "measures": r.measures,
+                });
+                if let Some(confirmed) = r.confirmed {
+                    row["confirmed"] = serde_json::Value::String(confirmed.to_string());
+                }
+                row
+            })
+            .collect();
+        let payload = serde_json::json!({
+            "year": quarter.year,
+            "quarter": quarter.number,
+            "incidents": incidents,
+        })
+        .to_string();
+        let id = ObjectId::from_random(random()?);
+        let obligation: Option<(String,)> = on_pool!(self, pool => sqlx::query_as("SELECT id FROM obligations WHERE tenant_id = $1 AND incident_id IS NULL AND kind = 'quarterly_report' AND fact_ms = $2")
+            .bind(tenant.as_str()).bind(start.as_millisecond())
+            .fetch_optional(pool).await.map_err(DbError::query("obligation"))?);
+        let obligation = obligation
+            .map(|(o,)| object_id("obligation id", o))
+            .transpose()?;
+        on_pool!(self, pool => sqlx::query("INSERT INTO exchange_outbox (id, tenant_id, kind, incident_id, obligation_id, facilities, payload, created_ms, attempts, next_attempt_ms) VALUES ($1, $2, 'report.quarterly', NULL, $3, '[]', $4, $5, 0, $5)")
+            .bind(id.as_str()).bind(tenant.as_str()).bind(obligation.as_ref().map(ObjectId::as_str))
+            .bind(&payload).bind(now.as_millisecond())
+            .execute(pool).await.map(|_| ()).map_err(DbError::query("exchange message"))?);
+        Ok((id, obligation))
+    }
+
     /// A page of a tenant's messages to NCCIS, newest first (for [`Permission::NotificationsRead`]).
     pub async fn exchange_page(
         &self,

@@ -1029,6 +1029,17 @@ impl Db {
         lang: kuzet_cases::Lang,
     ) -> Result<(String, Vec<kuzet_cases::ReportRow>), DbError> {
         require(scope, Permission::ReportsRead, tenant)?;
+        self.report_rows(tenant, kind, lang).await
+    }
+
+    /// The rows of a report of `tenant` over `kind`'s period, measures in `lang`: the tenant's name and the
+    /// incidents detected in it, oldest first. The caller has checked access.
+    pub(crate) async fn report_rows(
+        &self,
+        tenant: &TenantId,
+        kind: kuzet_cases::ReportKind,
+        lang: kuzet_cases::Lang,
+    ) -> Result<(String, Vec<kuzet_cases::ReportRow>), DbError> {
         let cases = |e: kuzet_cases::CasesError| DbError::invalid("report period", e.to_string());
         let (start, end) = match kind {
             kuzet_cases::ReportKind::Quarterly(quarter) => (

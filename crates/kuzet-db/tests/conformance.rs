@@ -2154,6 +2154,55 @@ async fn exchange(db: &Db, analyst: &Principal, now: Timestamp) {
             .all(|m| m.obligation.is_none())
     );
 
+    // The quarterly report goes the same way: the quarter's incidents with their measures.
+    let quarter = kuzet_cases::Quarter::of(now);
+    let (report, obligation) = db
+        .submit_quarterly_report(&incidents, &t("akimat"), quarter, later(40))
+        .await
+        .unwrap();
+    let obligation =
+        obligation.expect("the suite made akimat's report obligation for this quarter");
+    let (page, _) = db
+        .exchange_page(&read, &t("akimat"), None, 100)
+        .await
+        .unwrap();
+    let sent = page.iter().find(|m| m.id == report).unwrap();
+    assert_eq!(
+        (sent.kind.as_str(), sent.incident.as_ref()),
+        ("report.quarterly", None)
+    );
+    let payload: serde_json::Value = serde_json::from_str(&sent.payload).unwrap();
+    assert_eq!(
+        (payload["year"].as_i64(), payload["quarter"].as_i64()),
+        (
+            Some(i64::from(quarter.year)),
+            Some(i64::from(quarter.number))
+        )
+    );
+    let row = payload["incidents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["incident"] == id.as_str())
+        .unwrap();
+    assert_eq!(row["status"], "closed");
+    assert!(row["measures"].is_array());
+    let fulfilled = db
+        .system_exchange_delivered(&report, later(41), "{}", "r..s", "accepted")
+        .await
+        .unwrap();
+    assert_eq!(
+        fulfilled,
+        Some(obligation),
+        "the receipt fulfils the quarterly report's clock"
+    );
+    assert!(matches!(
+        db.submit_quarterly_report(&read, &t("akimat"), quarter, now)
+            .await
+            .unwrap_err(),
+        DbError::Denied(_)
+    ));
+
     // Another tenant's reader sees none of them.
     assert!(matches!(
         db.exchange_page(&read, &t("other-tenant"), None, 10)

@@ -575,6 +575,29 @@ name = "Bank of the Steppe"
         "the hub's administrator does not read the national view"
     );
 
+    // The quarterly report (R20) travels the same way: the quarter's incidents with their measures.
+    let quarter = kuzet_cases::Quarter::of(jiff::Timestamp::now());
+    let (status, submitted, _) = api(
+        &isoc,
+        "POST",
+        "/api/v1/tenants/akimat/reports/quarterly/submit",
+        Some(&analyst),
+        Some(json!({"year": quarter.year, "quarter": quarter.number})),
+    );
+    assert_eq!(status, 202, "{submitted}");
+    let report = wait_for("the quarterly report at the hub", || {
+        hub_messages(&hub_site)
+            .into_iter()
+            .find(|m| m["kind"] == "report.quarterly")
+    });
+    assert_eq!(report["message"]["id"], submitted["message"]);
+    let rows = report["message"]["payload"]["incidents"]
+        .as_array()
+        .unwrap();
+    assert_eq!(rows.len(), 1, "{report}");
+    assert_eq!(rows[0]["incident"], incident.as_str());
+    assert!(rows[0]["measures"].is_array(), "{report}");
+
     hub.stop();
     isoc.stop();
 

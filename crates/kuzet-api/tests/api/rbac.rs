@@ -51,6 +51,7 @@ fn case(
         }
         "source.create" => Some(json!({"id": format!("s-{role}-{n}"), "name": "matrix"})),
         "source.certificate.add" => Some(json!({"common_name": format!("cn-{role}-{n}-{tenant}")})),
+        "report.quarterly.submit" => Some(json!({"year": 2026, "quarter": 4})),
         "asset.create" => Some(json!({
             "name": format!("asset-{role}-{n}"), "product": "cpe:2.3:a:bitrix:site_manager:22.5.1",
         })),
