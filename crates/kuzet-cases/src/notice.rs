@@ -13,17 +13,23 @@ use crate::{Category, Lang, Status};
 pub enum NoticeKind {
     /// An incident of the tenant was confirmed (R15: tell the owner at once).
     IncidentConfirmed,
+    /// At the NCCIS hub: an ISOC reported an incident of level 3, 4 or 5, which NCCIS passes to the national
+    /// security bodies (R11).
+    Escalation,
 }
 
 impl NoticeKind {
     pub fn as_str(self) -> &'static str {
         match self {
             NoticeKind::IncidentConfirmed => "incident.confirmed",
+            NoticeKind::Escalation => "incident.escalated",
         }
     }
 
     pub fn parse(name: &str) -> Option<Self> {
-        (name == "incident.confirmed").then_some(NoticeKind::IncidentConfirmed)
+        [NoticeKind::IncidentConfirmed, NoticeKind::Escalation]
+            .into_iter()
+            .find(|k| k.as_str() == name)
     }
 }
 
@@ -101,14 +107,43 @@ const CLOSING: Words = (
      бойынша АҚЖО-ға хабарласыңыз.",
 );
 
+const ESCALATION_SUBJECT: Words = (
+    "Incident of a high criticality level reported to NCCIS",
+    "В НКЦИБ поступил инцидент высокого уровня критичности",
+    "АҚҮҰО-ға сындылық деңгейі жоғары инцидент түсті",
+);
+const ESCALATION_OPENING: Words = (
+    "An ISOC has reported an information security incident of criticality level 3 or higher. NCCIS passes such \
+     incidents to the national security bodies.",
+    "ОЦИБ сообщил об инциденте информационной безопасности уровня критичности 3 или выше. Такие инциденты НКЦИБ \
+     передаёт в органы национальной безопасности.",
+    "АҚЖО сындылық деңгейі 3 немесе одан жоғары ақпараттық қауіпсіздік инциденті туралы хабарлады. Мұндай \
+     инциденттерді АҚҮҰО ұлттық қауіпсіздік органдарына береді.",
+);
+const ESCALATION_CLOSING: Words = (
+    "The full report is at the NCCIS hub (national view).",
+    "Полные сведения — на платформе НКЦИБ (национальная сводка).",
+    "Толық мәліметтер — АҚҮҰО платформасында (ұлттық жиынтық).",
+);
+
 /// The notice of `kind` about an incident, in `lang`.
 pub fn render_notice(kind: NoticeKind, facts: &NoticeFacts, lang: Lang) -> Notice {
     match kind {
-        NoticeKind::IncidentConfirmed => confirmed(facts, lang),
+        NoticeKind::IncidentConfirmed => incident_notice(facts, lang, (SUBJECT, OPENING, CLOSING)),
+        NoticeKind::Escalation => incident_notice(
+            facts,
+            lang,
+            (ESCALATION_SUBJECT, ESCALATION_OPENING, ESCALATION_CLOSING),
+        ),
     }
 }
 
-fn confirmed(f: &NoticeFacts, lang: Lang) -> Notice {
+/// A notice stating an incident's facts between an opening and a closing.
+fn incident_notice(
+    f: &NoticeFacts,
+    lang: Lang,
+    (subject_words, opening, closing): (Words, Words, Words),
+) -> Notice {
     // Titles are typed by people: one line in the subject, whatever they hold.
     let title: String = f
         .title
@@ -118,7 +153,7 @@ fn confirmed(f: &NoticeFacts, lang: Lang) -> Notice {
     let subject = format!(
         "[{}] {}: {} — {}",
         f.level.value(),
-        pick(lang, SUBJECT),
+        pick(lang, subject_words),
         f.organization,
         title
     );
@@ -128,7 +163,7 @@ fn confirmed(f: &NoticeFacts, lang: Lang) -> Notice {
         f.facilities.join(", ")
     };
     let mut lines = vec![
-        pick(lang, OPENING).to_owned(),
+        pick(lang, opening).to_owned(),
         String::new(),
         format!("{}: {}", pick(lang, ORGANIZATION), f.organization),
         format!("{}: {}", pick(lang, INCIDENT), f.incident),
@@ -149,7 +184,7 @@ fn confirmed(f: &NoticeFacts, lang: Lang) -> Notice {
     ));
     lines.push(pick(lang, TIME_NOTE).to_owned());
     lines.push(String::new());
-    lines.push(pick(lang, CLOSING).to_owned());
+    lines.push(pick(lang, closing).to_owned());
     let mut body = lines.join("\n");
     body.push('\n');
     Notice { subject, body }

@@ -126,6 +126,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0013_advisories.sql"),
         postgres: include_str!("../migrations/postgres/0013_advisories.sql"),
     },
+    Migration {
+        version: 14,
+        name: "escalations",
+        sqlite: include_str!("../migrations/sqlite/0014_escalations.sql"),
+        postgres: include_str!("../migrations/postgres/0014_escalations.sql"),
+    },
 ];
 
 /// The relational store. Cheap to clone.

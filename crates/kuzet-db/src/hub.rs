@@ -8,6 +8,7 @@ use kuzet_model::access::{Permission, Scope};
 
 use crate::backend::{on_pool, ts};
 use crate::directory::require_permission;
+use crate::secrets::random;
 use crate::{Db, DbError};
 
 /// An ISOC registered at the hub.
@@ -38,6 +39,133 @@ pub struct HubMessage {
     pub body: String,
     pub jws: String,
     pub received: Timestamp,
+}
+
+/// The escalation notices a received incident message calls for (R11).
+#[derive(Debug, Clone)]
+pub struct Escalate<'a> {
+    /// The ISOC's incident id.
+    pub incident: &'a str,
+    pub level: u8,
+    pub notices: &'a [EscalationNotice],
+}
+
+/// One escalation notice to one address, in its language.
+#[derive(Debug, Clone)]
+pub struct EscalationNotice {
+    pub address: String,
+    pub language: kuzet_cases::Lang,
+    pub notice: kuzet_cases::Notice,
+}
+
+/// An escalation notice of the hub's outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EscalationRecord {
+    pub id: String,
+    pub isoc: String,
+    pub incident: String,
+    pub level: u8,
+    pub address: String,
+    pub subject: String,
+    pub body: String,
+    pub attempts: u32,
+    pub delivered: Option<Timestamp>,
+    /// The mail server's receipt once delivered, else the last error.
+    pub answer: Option<String>,
+}
+
+const ESCALATIONS: crate::outbox::Outbox = crate::outbox::Outbox {
+    table: "hub_escalations",
+    error_column: "answer",
+    what: "escalation",
+};
+
+type EscalationRow = (
+    String,
+    String,
+    String,
+    i64,
+    String,
+    String,
+    String,
+    i64,
+    Option<i64>,
+    Option<String>,
+);
+const ESCALATION_COLUMNS: &str =
+    "id, isoc_id, incident, level, address, subject, body, attempts, delivered_ms, answer";
+
+fn escalation(
+    (id, isoc, incident, level, address, subject, body, attempts, delivered, answer): EscalationRow,
+) -> EscalationRecord {
+    EscalationRecord {
+        id,
+        isoc,
+        incident,
+        level: u8::try_from(level).unwrap_or(u8::MAX),
+        address,
+        subject,
+        body,
+        attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+        delivered: delivered.map(ts),
+        answer,
+    }
+}
+
+impl Db {
+    /// Claims up to `limit` escalation notices due at `now` for this process to send. For the hub process.
+    pub async fn system_claim_escalations(
+        &self,
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<EscalationRecord>, DbError> {
+        let (ids, _) = ESCALATIONS.claim(self, now, limit).await?;
+        let mut claimed = Vec::new();
+        for id in ids {
+            let row: Option<EscalationRow> = on_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {ESCALATION_COLUMNS} FROM hub_escalations WHERE id = $1")))
+                .bind(&id).fetch_optional(pool).await.map_err(DbError::query("escalation"))?);
+            claimed.extend(row.map(escalation));
+        }
+        Ok(claimed)
+    }
+
+    /// Records that the mail server accepted escalation notice `id`. For the hub process.
+    pub async fn system_escalation_delivered(
+        &self,
+        id: &str,
+        at: Timestamp,
+        receipt: &str,
+    ) -> Result<(), DbError> {
+        let changed = on_pool!(self, pool => sqlx::query("UPDATE hub_escalations SET delivered_ms = $1, answer = $2, attempts = attempts + 1 WHERE id = $3 AND delivered_ms IS NULL")
+            .bind(at.as_millisecond()).bind(crate::outbox::cut(receipt)).bind(id)
+            .execute(pool).await.map_err(DbError::query("escalation"))?.rows_affected());
+        if changed == 0 {
+            return Err(DbError::NotFound(format!("undelivered escalation `{id}`")));
+        }
+        Ok(())
+    }
+
+    /// Records a failed attempt; returns when the next is due. For the hub process.
+    pub async fn system_escalation_failed(
+        &self,
+        id: &str,
+        at: Timestamp,
+        error: &str,
+    ) -> Result<Timestamp, DbError> {
+        ESCALATIONS
+            .failed(self, id, (at, crate::outbox::RETRY_BASE), error)
+            .await
+    }
+
+    /// Every escalation notice, newest first, at most `limit`. For the hub process (`kuzet hub escalations`).
+    pub async fn system_hub_escalations(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<EscalationRecord>, DbError> {
+        let rows: Vec<EscalationRow> = on_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {ESCALATION_COLUMNS} FROM hub_escalations ORDER BY created_ms DESC, id LIMIT $1")))
+            .bind(i64::from(limit)).fetch_all(pool).await.map_err(DbError::query("escalations"))?);
+        Ok(rows.into_iter().map(escalation).collect())
+    }
 }
 
 /// What storing a received message did.
@@ -170,12 +298,31 @@ impl Db {
         Ok(row.map(isoc))
     }
 
-    /// Stores a received message once per (ISOC, id).
-    pub async fn system_hub_store(&self, m: &HubMessage) -> Result<HubStored, DbError> {
-        let inserted = on_pool!(self, pool => sqlx::query("INSERT INTO hub_messages (isoc_id, id, kind, tenant, level, digest, body, jws, received_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (isoc_id, id) DO NOTHING")
-            .bind(&m.isoc).bind(&m.id).bind(&m.kind).bind(&m.tenant).bind(m.level.map(i64::from))
-            .bind(&m.digest).bind(&m.body).bind(&m.jws).bind(m.received.as_millisecond())
-            .execute(pool).await.map_err(DbError::query("received message"))?.rows_affected());
+    /// Stores a received message once per (ISOC, id), and with it — in the same transaction — the escalation
+    /// notices it calls for (once per incident and address: a later step of an escalated incident adds none).
+    pub async fn system_hub_store(
+        &self,
+        m: &HubMessage,
+        escalate: Option<&Escalate<'_>>,
+    ) -> Result<HubStored, DbError> {
+        let inserted = on_pool!(self, pool => {
+            let mut tx = pool.begin().await.map_err(DbError::query("received message"))?;
+            let inserted = sqlx::query("INSERT INTO hub_messages (isoc_id, id, kind, tenant, level, digest, body, jws, received_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (isoc_id, id) DO NOTHING")
+                .bind(&m.isoc).bind(&m.id).bind(&m.kind).bind(&m.tenant).bind(m.level.map(i64::from))
+                .bind(&m.digest).bind(&m.body).bind(&m.jws).bind(m.received.as_millisecond())
+                .execute(&mut *tx).await.map_err(DbError::query("received message"))?.rows_affected();
+            if inserted == 1 && let Some(e) = escalate {
+                for notice in e.notices {
+                    sqlx::query("INSERT INTO hub_escalations (id, isoc_id, incident, message_id, level, address, language, subject, body, created_ms, attempts, next_attempt_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $10) ON CONFLICT (isoc_id, incident, address) DO NOTHING")
+                        .bind(hex::encode(random::<16>()?)).bind(&m.isoc).bind(e.incident).bind(&m.id)
+                        .bind(i64::from(e.level)).bind(&notice.address).bind(notice.language.code())
+                        .bind(&notice.notice.subject).bind(&notice.notice.body).bind(m.received.as_millisecond())
+                        .execute(&mut *tx).await.map_err(DbError::query("escalation"))?;
+                }
+            }
+            tx.commit().await.map_err(DbError::query("received message"))?;
+            inserted
+        });
         if inserted == 1 {
             return Ok(HubStored::Accepted);
         }

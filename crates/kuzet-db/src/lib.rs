@@ -37,7 +37,7 @@ pub use directory::{NewSource, SourceToken, TenantRecord};
 pub use error::DbError;
 pub use evidence::{CustodyRecord, EvidenceItem};
 pub use exchange::ExchangeRecord;
-pub use hub::{HubIsoc, HubMessage, HubStored};
+pub use hub::{Escalate, EscalationNotice, EscalationRecord, HubIsoc, HubMessage, HubStored};
 pub use hub_outbox::HubOutgoing;
 pub use incidents::{IncidentRecord, IncidentRules, IncidentStep, ObligationRecord, TaskRecord};
 pub use notifications::{

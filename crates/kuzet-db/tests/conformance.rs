@@ -109,7 +109,7 @@ async fn onboard(db: &Db, user: &str, one_time: &str, now: Timestamp) -> (String
 async fn suite(db: Db) {
     let backend = db.backend();
     let now = at("2026-12-04T06:00:00Z");
-    assert_eq!(db.schema_version().await.unwrap(), 13, "{backend:?}");
+    assert_eq!(db.schema_version().await.unwrap(), 14, "{backend:?}");
 
     // The configuration file's directory lands in the database and comes back whole.
     db.system_apply_directory(&directory("10.1.0.0/24"), now)
@@ -1923,7 +1923,7 @@ async fn conformance_sqlite() {
     let db = Db::connect(&url, RoleCatalog::default(), policy())
         .await
         .unwrap();
-    assert_eq!(db.schema_version().await.unwrap(), 13);
+    assert_eq!(db.schema_version().await.unwrap(), 14);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1960,7 +1960,7 @@ async fn conformance_postgres() {
     let again = Db::connect(&url, RoleCatalog::default(), policy())
         .await
         .unwrap();
-    assert_eq!(again.schema_version().await.unwrap(), 13);
+    assert_eq!(again.schema_version().await.unwrap(), 14);
     drop(db);
     drop(again);
     sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -2248,7 +2248,7 @@ async fn hub(db: &Db, now: Timestamp) {
         received: now,
     };
     assert_eq!(
-        db.system_hub_store(&message).await.unwrap(),
+        db.system_hub_store(&message, None).await.unwrap(),
         HubStored::Accepted
     );
     let later = HubMessage {
@@ -2256,7 +2256,7 @@ async fn hub(db: &Db, now: Timestamp) {
         ..message.clone()
     };
     assert_eq!(
-        db.system_hub_store(&later).await.unwrap(),
+        db.system_hub_store(&later, None).await.unwrap(),
         HubStored::Duplicate(now)
     );
     let other = HubMessage {
@@ -2264,7 +2264,7 @@ async fn hub(db: &Db, now: Timestamp) {
         ..later.clone()
     };
     assert_eq!(
-        db.system_hub_store(&other).await.unwrap(),
+        db.system_hub_store(&other, None).await.unwrap(),
         HubStored::Conflict
     );
     assert_eq!(
@@ -2276,6 +2276,54 @@ async fn hub(db: &Db, now: Timestamp) {
         .await
         .unwrap();
     assert!(next.is_empty());
+    // A level-3 incident is escalated once per incident and address, whatever follows.
+    let notices = [kuzet_db::EscalationNotice {
+        address: "duty@knb.kz".into(),
+        language: kuzet_cases::Lang::Ru,
+        notice: kuzet_cases::Notice {
+            subject: "[3] инцидент".into(),
+            body: "…".into(),
+        },
+    }];
+    let escalate = kuzet_db::Escalate {
+        incident: "inc-1",
+        level: 3,
+        notices: &notices,
+    };
+    for (n, id) in ["1", "2"].iter().enumerate() {
+        let step = HubMessage {
+            id: format!("{id:0>32}"),
+            digest: format!("sha256:{n}"),
+            ..message.clone()
+        };
+        assert_eq!(
+            db.system_hub_store(&step, Some(&escalate)).await.unwrap(),
+            HubStored::Accepted
+        );
+    }
+    let claimed = db.system_claim_escalations(now, 10).await.unwrap();
+    assert_eq!(
+        claimed.len(),
+        1,
+        "once per incident and address: {claimed:?}"
+    );
+    assert_eq!(
+        (claimed[0].address.as_str(), claimed[0].level),
+        ("duty@knb.kz", 3)
+    );
+    let next = db
+        .system_escalation_failed(&claimed[0].id, now, "451 try later")
+        .await
+        .unwrap();
+    assert_eq!(next, now + kuzet_db::retry_delay(1));
+    db.system_escalation_delivered(&claimed[0].id, next, "250 ok")
+        .await
+        .unwrap();
+    let all = db.system_hub_escalations(10).await.unwrap();
+    assert_eq!(
+        (all[0].delivered, all[0].answer.as_deref(), all[0].attempts),
+        (Some(next), Some("250 ok"), 2)
+    );
     db.system_hub_revoke("isoc-alatau", now).await.unwrap();
     assert_eq!(
         db.system_hub_isoc_by_fingerprint("ab12").await.unwrap(),

@@ -158,6 +158,29 @@ pub struct HubSection {
     pub key: String,
     /// The CA whose client certificates may connect (each must also be registered: `kuzet hub register`).
     pub client_ca: String,
+    /// Who is told by e-mail of every reported incident of level 3 or more (R11: the national security bodies).
+    pub escalate: Vec<EscalateConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EscalateConfig {
+    /// An e-mail address.
+    pub address: String,
+    /// `kk`, `ru` or `en`.
+    #[serde(default = "default_escalation_language")]
+    pub language: String,
+    /// The lowest level escalated to this address (3 unless set; 3–5).
+    #[serde(default = "default_escalation_level")]
+    pub min_level: u8,
+}
+
+fn default_escalation_language() -> String {
+    "ru".into()
+}
+
+fn default_escalation_level() -> u8 {
+    3
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -21,7 +21,8 @@ use axum::routing::post;
 use axum::serve::{IncomingStream, Listener};
 use jiff::Timestamp;
 use kuzet_api::AuditSink;
-use kuzet_db::{Db, HubMessage, HubStored};
+use kuzet_cases::{Category, Lang, NoticeFacts, NoticeKind, Status, render_notice};
+use kuzet_db::{Db, Escalate, EscalationNotice, HubMessage, HubStored};
 use kuzet_exchange::jws::HEADER;
 use kuzet_exchange::message::{MAX_MESSAGE_BYTES, digest};
 use kuzet_exchange::transport::{
@@ -158,6 +159,153 @@ struct Hub {
     party: String,
     signer: Arc<CertificateKey>,
     audit: Arc<dyn AuditSink>,
+    /// Who is told of incidents of high levels: (address, language, lowest level).
+    escalate: Arc<Vec<(String, Lang, u8)>>,
+}
+
+/// The escalation targets of the configuration, checked.
+pub fn escalation_targets(section: &HubSection) -> Result<Vec<(String, Lang, u8)>> {
+    section
+        .escalate
+        .iter()
+        .map(|e| {
+            let language = Lang::parse(&e.language).with_context(|| {
+                format!(
+                    "[hub] escalate `{}`: language `{}` is not kk, ru or en",
+                    e.address, e.language
+                )
+            })?;
+            if e.min_level > 5 || !e.address.contains('@') {
+                bail!(
+                    "[hub] escalate `{}`: an e-mail address and a min_level of 0 to 5",
+                    e.address
+                );
+            }
+            Ok((e.address.clone(), language, e.min_level))
+        })
+        .collect()
+}
+
+/// The escalation notices a received incident message calls for (R11): the ISOC's incident id, its level and
+/// one notice per address whose lowest level it reaches. `None` for other messages and lower levels.
+fn escalation(hub: &Hub, isoc: &str, m: &Envelope) -> Option<(String, u8, Vec<EscalationNotice>)> {
+    if !m.kind.as_str().starts_with("incident.") {
+        return None;
+    }
+    let p = &m.payload;
+    let level = u8::try_from(p.get("level")?.as_u64()?).ok()?;
+    let targets: Vec<&(String, Lang, u8)> = hub
+        .escalate
+        .iter()
+        .filter(|(_, _, min)| level >= *min)
+        .collect();
+    if targets.is_empty() {
+        return None;
+    }
+    let text = |k: &str| p.get(k).and_then(serde_json::Value::as_str);
+    let time = |k: &str| text(k).and_then(|t| t.parse::<Timestamp>().ok());
+    let facts = NoticeFacts {
+        organization: format!("{} (ISOC {isoc})", text("organization")?),
+        incident: text("incident")?.to_owned(),
+        title: text("title")?.to_owned(),
+        category: Category::parse(text("category")?).ok()?,
+        level: kuzet_model::Criticality::new(level).ok()?,
+        status: Status::parse(text("status")?).ok()?,
+        detected: time("detected")?,
+        confirmed: time("confirmed"),
+        facilities: p
+            .get("facility_names")?
+            .as_array()?
+            .iter()
+            .filter_map(|f| f.as_str().map(str::to_owned))
+            .collect(),
+        personal_data: p.get("personal_data")?.as_bool()?,
+    };
+    let notices = targets
+        .into_iter()
+        .map(|(address, language, _)| EscalationNotice {
+            address: address.clone(),
+            language: *language,
+            notice: render_notice(NoticeKind::Escalation, &facts, *language),
+        })
+        .collect();
+    Some((facts.incident, level, notices))
+}
+
+/// Delivers the escalation notices by e-mail until `shutdown`, a pass every `interval`; each attempt is sealed
+/// as `hub.escalate`.
+pub async fn escalate(
+    db: Db,
+    notifier: crate::notify::Notifier,
+    audit: Arc<dyn AuditSink>,
+    interval: Duration,
+    shutdown: CancellationToken,
+) {
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let claimed = match db.system_claim_escalations(Timestamp::now(), 50).await {
+            Ok(claimed) => claimed,
+            Err(error) => {
+                tracing::error!(%error, "escalations could not be claimed; retried next pass");
+                continue;
+            }
+        };
+        for e in claimed {
+            let sent = notifier
+                .send_email(&e.address, &e.subject, &e.body, &e.id)
+                .await;
+            let now = Timestamp::now();
+            let (outcome, detail) = match sent {
+                Ok(receipt) => match db.system_escalation_delivered(&e.id, now, &receipt).await {
+                    Ok(()) => (
+                        Outcome::Success,
+                        format!(
+                            "level {} incident `{}` of `{}` to {}: {receipt}",
+                            e.level, e.incident, e.isoc, e.address
+                        ),
+                    ),
+                    Err(error) => (
+                        Outcome::Failure,
+                        format!("delivered to {} but not recorded: {error}", e.address),
+                    ),
+                },
+                Err(error) => {
+                    let error = format!("{error:#}");
+                    let next = db.system_escalation_failed(&e.id, now, &error).await;
+                    tracing::warn!(escalation = %e.id, %error, "escalation not delivered; retried later");
+                    (
+                        Outcome::Failure,
+                        format!(
+                            "to {}: {error}; next attempt {}",
+                            e.address,
+                            next.map(|n| n.to_string()).unwrap_or_default()
+                        ),
+                    )
+                }
+            };
+            let record = AuditRecord::new(
+                now,
+                Actor {
+                    user: None,
+                    via: "hub".into(),
+                    address: None,
+                },
+                "hub.escalate",
+                outcome,
+            )
+            .object(format!("isoc:{}", e.isoc))
+            .detail(detail)
+            .bounded();
+            if let Err(error) = audit.append(record).await {
+                tracing::error!(%error, "the audit record of an escalation could not be sealed");
+            }
+        }
+    }
 }
 
 /// Serves the hub on `listener` until `shutdown`.
@@ -179,6 +327,7 @@ pub async fn serve(
         party: section.party.clone(),
         signer: Arc::new(signer),
         audit,
+        escalate: Arc::new(escalation_targets(section)?),
     };
     let app = Router::new()
         .route(MESSAGES_PATH, post(receive))
@@ -465,24 +614,35 @@ async fn accept(
         other => refused(StatusCode::BAD_REQUEST, "invalid", other),
     })?;
     let digest = digest(body);
+    let escalation = escalation(hub, &id, &message);
+    let escalate = escalation
+        .as_ref()
+        .map(|(incident, level, notices)| Escalate {
+            incident,
+            level: *level,
+            notices,
+        });
     let stored = hub
         .db
-        .system_hub_store(&HubMessage {
-            isoc: id.clone(),
-            id: message.id.to_string(),
-            kind: message.kind.as_str().to_owned(),
-            tenant: message.tenant.clone(),
-            level: message
-                .payload
-                .get("level")
-                .and_then(serde_json::Value::as_u64)
-                .and_then(|l| u8::try_from(l).ok()),
-            digest: digest.clone(),
-            // `open_incoming` read the body as JSON: it is UTF-8.
-            body: String::from_utf8_lossy(body).into_owned(),
-            jws: jws.to_owned(),
-            received: now,
-        })
+        .system_hub_store(
+            &HubMessage {
+                isoc: id.clone(),
+                id: message.id.to_string(),
+                kind: message.kind.as_str().to_owned(),
+                tenant: message.tenant.clone(),
+                level: message
+                    .payload
+                    .get("level")
+                    .and_then(serde_json::Value::as_u64)
+                    .and_then(|l| u8::try_from(l).ok()),
+                digest: digest.clone(),
+                // `open_incoming` read the body as JSON: it is UTF-8.
+                body: String::from_utf8_lossy(body).into_owned(),
+                jws: jws.to_owned(),
+                received: now,
+            },
+            escalate.as_ref(),
+        )
         .await
         .map_err(|e| unavailable(&e, &id))?;
     let (status, received) = match stored {
@@ -551,6 +711,11 @@ pub enum HubCommand {
     },
     /// Lists the registered ISOCs.
     Isocs,
+    /// Lists the escalation notices (R11: incidents of levels 3–5 to the national security bodies), newest first.
+    Escalations {
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
     /// Lists the messages received, oldest first.
     Messages {
         #[arg(long, default_value_t = 100)]
@@ -626,6 +791,22 @@ pub fn cli(config: &Config, command: &HubCommand) -> Result<()> {
                 println!(
                     "{}\t{}\t{}\t{}{revoked}",
                     isoc.id, isoc.fingerprint, isoc.registered, isoc.name
+                );
+            }
+        }
+        HubCommand::Escalations { limit } => {
+            for e in runtime.block_on(db.system_hub_escalations(*limit))? {
+                let state = match e.delivered {
+                    Some(at) => format!("delivered {at}"),
+                    None => format!("pending after {} attempt(s)", e.attempts),
+                };
+                println!(
+                    "{}\t{}\tlevel {}\t{}\t{state}\t{}",
+                    e.isoc,
+                    e.incident,
+                    e.level,
+                    e.address,
+                    e.answer.unwrap_or_default()
                 );
             }
         }

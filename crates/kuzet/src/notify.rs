@@ -70,22 +70,33 @@ impl Notifier {
 
     async fn email(&self, delivery: &Delivery) -> Result<String> {
         let n = &delivery.notification;
+        self.send_email(&n.address, &n.subject, &n.body, n.id.as_str())
+            .await
+    }
+
+    /// Sends one plain-text e-mail through the configured SMTP server; `Ok` carries the server's receipt.
+    pub async fn send_email(
+        &self,
+        address: &str,
+        subject: &str,
+        body: &str,
+        id: &str,
+    ) -> Result<String> {
         let Some(smtp) = &self.smtp else {
             bail!(
                 "no SMTP server is configured ([notify] smtp_url): the e-mail waits in the outbox"
             );
         };
-        let to = n
-            .address
+        let to = address
             .parse::<Mailbox>()
-            .with_context(|| format!("recipient `{}`", n.address))?;
+            .with_context(|| format!("recipient `{address}`"))?;
         let message = lettre::Message::builder()
             .from(self.from.clone())
             .to(to)
-            .subject(n.subject.as_str())
-            .message_id(Some(format!("<{}@kuzet>", n.id)))
+            .subject(subject)
+            .message_id(Some(format!("<{id}@kuzet>")))
             .header(ContentType::TEXT_PLAIN)
-            .body(n.body.clone())
+            .body(body.to_owned())
             .context("e-mail message")?;
         let response = smtp.send(message).await.context("smtp")?;
         let words: Vec<&str> = response.message().collect();

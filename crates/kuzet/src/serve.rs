@@ -490,6 +490,16 @@ fn run_role(
                     ));
                     async move { crate::hub::serve(listener, &section, db, audit, shutdown).await }
                 });
+                tokio::spawn(crate::hub::escalate(
+                    db.clone(),
+                    crate::notify::Notifier::new(&config.notify)?,
+                    Arc::new(kuzet_api::WalAudit::new(
+                        store.wal(),
+                        kuzet_ingest::IdGenerator::new()?,
+                    )),
+                    config.notify.interval.std(),
+                    shutdown.clone(),
+                ));
                 Some((address, served))
             }
         };

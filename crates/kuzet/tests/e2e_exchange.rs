@@ -10,20 +10,11 @@
 
 mod common;
 
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::Command;
 
 use common::*;
 use serde_json::{Value, json};
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn kuzet(args: &[&str]) -> String {
     let output = Command::new(KUZET).args(args).output().unwrap();
@@ -143,14 +134,20 @@ fn a_confirmed_incident_reaches_the_hub_signed_once_through_outages_and_restarts
     assert!(shown.contains("key:         ed25519"), "{shown}");
     let path = |name: &str| pki.join(name).display().to_string();
 
-    // The hub, with the ISOC registered by its certificate.
+    // The hub, with the ISOC registered by its certificate, and a national-security duty address told of every
+    // incident of level 3 or more through a real SMTP server.
+    let maildir = work.path().join("maildir");
+    let Some(smtp) = smtp(&maildir) else { return };
     let port = free_port();
     let hub_site = Site::new(
         &format!(
-            "[hub]\nlisten = \"127.0.0.1:{port}\"\ncertificate = {:?}\nkey = {:?}\nclient_ca = {:?}\n",
+            "[hub]\nlisten = \"127.0.0.1:{port}\"\ncertificate = {:?}\nkey = {:?}\nclient_ca = {:?}\n\
+             escalate = [{{ address = \"duty@knb.test\", language = \"ru\" }}]\n\n\
+             [notify]\nsmtp_url = \"smtp://127.0.0.1:{}\"\ninterval = \"100ms\"\n",
             path("hub.pem"),
             path("hub-key.pem"),
-            path("ca.pem")
+            path("ca.pem"),
+            smtp.port
         ),
         "",
     );
@@ -250,6 +247,14 @@ name = "Bank of the Steppe"
         );
         assert_eq!(status, 200, "{body}");
     };
+    let (status, overridden, _) = api(
+        &isoc,
+        "POST",
+        &format!("/api/v1/tenants/akimat/incidents/{incident}/level"),
+        Some(&analyst),
+        Some(json!({"level": 3, "reason": "the portal serves the whole city"})),
+    );
+    assert_eq!(status, 200, "{overridden}");
     transition(&isoc, "confirmed");
 
     // At the hub, signed by the ISOC's key; the receipt back fulfils the NCCIS clock at the ISOC.
@@ -325,6 +330,13 @@ name = "Bank of the Steppe"
         ),
         "openssl verifies the hub's signature on the receipt the ISOC kept"
     );
+
+    // Level 3: the hub tells the national-security duty address, in Russian, once.
+    let mail = wait_for("the escalation e-mail at the hub's SMTP server", || {
+        let entry = std::fs::read_dir(maildir.join("new")).ok()?.next()?.ok()?;
+        Some(std::fs::read_to_string(entry.path()).unwrap())
+    });
+    assert!(mail.contains("To: duty@knb.test"), "{mail}");
 
     // Replays and forgeries, straight at the hub with curl: a replay gets a duplicate receipt and stores
     // nothing; a changed byte, or a certificate the hub does not know, is refused; no certificate, no TLS.
@@ -598,6 +610,19 @@ name = "Bank of the Steppe"
     assert_eq!(rows[0]["incident"], incident.as_str());
     assert!(rows[0]["measures"].is_array(), "{report}");
 
+    assert_eq!(
+        std::fs::read_dir(maildir.join("new")).unwrap().count(),
+        1,
+        "the update of the same incident is not escalated again"
+    );
+    let escalations = ok(
+        hub_site.kuzet(&["hub", "escalations"]),
+        "kuzet hub escalations",
+    );
+    assert!(
+        escalations.contains("duty@knb.test") && escalations.contains("delivered"),
+        "{escalations}"
+    );
     hub.stop();
     isoc.stop();
 
@@ -619,6 +644,7 @@ name = "Bank of the Steppe"
         "signature",
         "unknown_isoc",
         "advisory.issue",
+        "hub.escalate",
     ] {
         assert!(hub_audit.contains(expected), "{expected} in {hub_audit}");
     }

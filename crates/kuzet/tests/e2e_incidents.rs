@@ -11,71 +11,10 @@ mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
-use std::time::Instant;
 
 use common::*;
 use serde_json::{Value, json};
-
-/// A real SMTP server: aiosmtpd writing each message it accepts into a Maildir.
-struct Smtp {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Smtp {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Starts aiosmtpd into `maildir`, or `None` (said loudly; a failure under CI) when it is not installed.
-fn smtp(maildir: &Path) -> Option<Smtp> {
-    let installed = Command::new("python3")
-        .args(["-c", "import aiosmtpd"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !installed {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "aiosmtpd is missing: scripts/test installs it (pip install aiosmtpd)"
-        );
-        eprintln!(
-            "SKIPPED: aiosmtpd is not installed (pip install aiosmtpd); scripts/test installs it"
-        );
-        return None;
-    }
-    let port = free_port();
-    let child = Command::new("python3")
-        .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
-        .args(["-c", "aiosmtpd.handlers.Mailbox"])
-        .arg(maildir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("python3 runs");
-    let server = Smtp { child, port };
-    let start = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            start.elapsed() < DEADLINE,
-            "aiosmtpd never listened on {port}"
-        );
-        std::thread::yield_now();
-    }
-    Some(server)
-}
 
 /// One webhook request as received: its headers (names lowercased) and body.
 type Received = (Vec<(String, String)>, Vec<u8>);

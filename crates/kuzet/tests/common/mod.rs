@@ -4,6 +4,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -382,4 +383,62 @@ pub fn onboard(server: &Server, user: &str, one_time: &str, new: &str) -> (Strin
         assert_eq!(status, 204, "{body}");
     }
     session
+}
+
+/// A real SMTP server: aiosmtpd writing each message it accepts into a Maildir.
+pub struct Smtp {
+    pub child: Child,
+    pub port: u16,
+}
+
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts aiosmtpd into `maildir`, or `None` (said loudly; a failure under CI) when it is not installed.
+pub fn smtp(maildir: &Path) -> Option<Smtp> {
+    let installed = Command::new("python3")
+        .args(["-c", "import aiosmtpd"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !installed {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "aiosmtpd is missing: scripts/test installs it (pip install aiosmtpd)"
+        );
+        eprintln!(
+            "SKIPPED: aiosmtpd is not installed (pip install aiosmtpd); scripts/test installs it"
+        );
+        return None;
+    }
+    let port = free_port();
+    let child = Command::new("python3")
+        .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
+        .args(["-c", "aiosmtpd.handlers.Mailbox"])
+        .arg(maildir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("python3 runs");
+    let server = Smtp { child, port };
+    let start = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < DEADLINE,
+            "aiosmtpd never listened on {port}"
+        );
+        std::thread::yield_now();
+    }
+    Some(server)
 }
