@@ -16,7 +16,7 @@ use kuzet_db::{Db, ExchangeRecord, Received};
 use kuzet_exchange::jws::{self, Signed};
 use kuzet_exchange::transport::{HubClient, client_config, open_from_hub};
 use kuzet_exchange::{Certificate, CertificateKey, Envelope, Kind, MessageId, PROTOCOL_VERSION};
-use kuzet_model::audit::{Actor, AuditRecord, Outcome};
+use kuzet_model::audit::Outcome;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{self, ExchangeSection};
@@ -89,13 +89,9 @@ impl Sender {
             return;
         }
         tracing::warn!(%error, "NCCIS fetch failed; retried each pass, reported again when the reason changes");
-        let record = AuditRecord::new(
+        let record = crate::identity::process_record(
             Timestamp::now(),
-            Actor {
-                user: None,
-                via: "exchange".into(),
-                address: None,
-            },
+            "exchange",
             "exchange.receive",
             Outcome::Failure,
         )
@@ -254,13 +250,9 @@ async fn fetch(db: &Db, sender: &Sender, audit: &dyn AuditSink) -> Result<()> {
         };
         metrics::counter!("kuzet_exchange_received_total", "kind" => message.kind.as_str())
             .increment(1);
-        let record = AuditRecord::new(
+        let record = crate::identity::process_record(
             Timestamp::now(),
-            Actor {
-                user: None,
-                via: "exchange".into(),
-                address: None,
-            },
+            "exchange",
             "exchange.receive",
             Outcome::Success,
         )
@@ -299,13 +291,9 @@ async fn pass(db: &Db, sender: &Sender, audit: &dyn AuditSink) -> Result<()> {
                 )
             }
         };
-        let record = AuditRecord::new(
+        let record = crate::identity::process_record(
             Timestamp::now(),
-            Actor {
-                user: None,
-                via: "exchange".into(),
-                address: None,
-            },
+            "exchange",
             "exchange.deliver",
             outcome,
         )

@@ -288,19 +288,10 @@ pub async fn escalate(
                     )
                 }
             };
-            let record = AuditRecord::new(
-                now,
-                Actor {
-                    user: None,
-                    via: "hub".into(),
-                    address: None,
-                },
-                "hub.escalate",
-                outcome,
-            )
-            .object(format!("isoc:{}", e.isoc))
-            .detail(detail)
-            .bounded();
+            let record = crate::identity::process_record(now, "hub", "hub.escalate", outcome)
+                .object(format!("isoc:{}", e.isoc))
+                .detail(detail)
+                .bounded();
             if let Err(error) = audit.append(record).await {
                 tracing::error!(%error, "the audit record of an escalation could not be sealed");
             }

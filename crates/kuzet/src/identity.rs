@@ -48,19 +48,25 @@ pub fn load_directory(config: &Config) -> Result<Directory> {
 
 /// An audit record of something done on the command line (by whoever holds the data directory).
 pub fn cli_record(action: &str, object: String, detail: String) -> AuditRecord {
+    process_record(Timestamp::now(), "cli", action, Outcome::Success)
+        .object(object)
+        .detail(detail)
+        .bounded()
+}
+
+/// An audit record of something the process did at `at` on its own, through `via` (the task: `cli`, `notify`,
+/// `exchange`, `hub`): no user, no address.
+pub fn process_record(at: Timestamp, via: &str, action: &str, outcome: Outcome) -> AuditRecord {
     AuditRecord::new(
-        Timestamp::now(),
+        at,
         Actor {
             user: None,
-            via: "cli".into(),
+            via: via.into(),
             address: None,
         },
         action,
-        Outcome::Success,
+        outcome,
     )
-    .object(object)
-    .detail(detail)
-    .bounded()
 }
 
 /// `kuzet init`, database part: migrations, the configuration's tenants, and the first `isoc-admin` with a

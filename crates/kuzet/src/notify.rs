@@ -11,7 +11,7 @@ use hmac::{KeyInit, Mac};
 use jiff::Timestamp;
 use kuzet_api::AuditSink;
 use kuzet_db::{Channel, Db, Delivery};
-use kuzet_model::audit::{Actor, AuditRecord, Outcome};
+use kuzet_model::audit::Outcome;
 use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
@@ -285,20 +285,12 @@ pub async fn pass(db: &Db, notifier: &Notifier, audit: &dyn AuditSink) -> Result
                 )
             }
         };
-        let record = AuditRecord::new(
-            now,
-            Actor {
-                user: None,
-                via: "notify".into(),
-                address: None,
-            },
-            "notification.deliver",
-            record_outcome,
-        )
-        .tenant(Some(n.tenant.clone()))
-        .object(format!("notification:{}", n.id))
-        .detail(detail)
-        .bounded();
+        let record =
+            crate::identity::process_record(now, "notify", "notification.deliver", record_outcome)
+                .tenant(Some(n.tenant.clone()))
+                .object(format!("notification:{}", n.id))
+                .detail(detail)
+                .bounded();
         if let Err(error) = audit.append(record).await {
             tracing::error!(%error, notification = %n.id, "the audit record of a notification delivery could not be sealed");
         }

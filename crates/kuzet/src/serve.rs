@@ -457,10 +457,7 @@ fn run_role(
         tokio::spawn(crate::notify::run(
             db.clone(),
             crate::notify::Notifier::new(&config.notify)?,
-            Arc::new(kuzet_api::WalAudit::new(
-                store.wal(),
-                kuzet_ingest::IdGenerator::new()?,
-            )),
+            audit_sink(&store)?,
             config.notify.interval.std(),
             telemetry.notifications.clone(),
             shutdown.clone(),
@@ -468,10 +465,7 @@ fn run_role(
         tokio::spawn(crate::exchange::run(
             db.clone(),
             crate::exchange::Sender::new(&config.exchange)?,
-            Arc::new(kuzet_api::WalAudit::new(
-                store.wal(),
-                kuzet_ingest::IdGenerator::new()?,
-            )),
+            audit_sink(&store)?,
             config.exchange.interval.std(),
             telemetry.exchange.clone(),
             shutdown.clone(),
@@ -484,19 +478,13 @@ fn run_role(
                 let address = listener.local_addr();
                 let served = tokio::spawn({
                     let (section, db, shutdown) = (config.hub.clone(), db.clone(), shutdown.clone());
-                    let audit = Arc::new(kuzet_api::WalAudit::new(
-                        store.wal(),
-                        kuzet_ingest::IdGenerator::new()?,
-                    ));
+                    let audit = audit_sink(&store)?;
                     async move { crate::hub::serve(listener, &section, db, audit, shutdown).await }
                 });
                 tokio::spawn(crate::hub::escalate(
                     db.clone(),
                     crate::notify::Notifier::new(&config.notify)?,
-                    Arc::new(kuzet_api::WalAudit::new(
-                        store.wal(),
-                        kuzet_ingest::IdGenerator::new()?,
-                    )),
+                    audit_sink(&store)?,
                     config.notify.interval.std(),
                     shutdown.clone(),
                 ));
@@ -564,10 +552,7 @@ fn api_state(
     store_stats: Arc<dyn Fn() -> kuzet_store::StoreStats + Send + Sync>,
     rules: kuzet_db::IncidentRules,
 ) -> Result<kuzet_api::ApiState> {
-    let audit = Arc::new(kuzet_api::WalAudit::new(
-        store.wal(),
-        kuzet_ingest::IdGenerator::new()?,
-    ));
+    let audit = audit_sink(store)?;
     let clock: kuzet_api::Clock = Arc::new(jiff::Timestamp::now);
     tokio::spawn(periodic_obligations(db.clone(), rules.clone()));
     let state = kuzet_api::ApiState::new(
@@ -692,6 +677,14 @@ pub fn lock_data_dir(config: &Config) -> Result<std::fs::File> {
         )
     })?;
     Ok(file)
+}
+
+/// A sink that seals audit records through the store's write-ahead log, for a task of the server.
+fn audit_sink(store: &Store) -> Result<Arc<dyn kuzet_api::AuditSink>> {
+    Ok(Arc::new(kuzet_api::WalAudit::new(
+        store.wal(),
+        kuzet_ingest::IdGenerator::new()?,
+    )))
 }
 
 #[cfg(test)]
