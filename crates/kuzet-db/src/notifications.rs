@@ -5,7 +5,7 @@
 //! keeps it — with the receipt — for good. A delivered notification to an owner fulfils the incident's
 //! owner-notification obligation (R15).
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use kuzet_cases::Lang;
 use kuzet_model::access::{Permission, Scope};
 use kuzet_model::{ObjectId, TenantId, UserId};
@@ -144,6 +144,13 @@ pub struct NotificationRecord {
 pub struct Delivery {
     pub notification: NotificationRecord,
     pub secret: Option<String>,
+}
+
+/// A change of a tenant's contacts.
+enum ContactEdit<'a> {
+    /// A new contact, with its webhook secret.
+    Add(&'a ContactRecord, Option<&'a str>),
+    Remove(&'a ObjectId),
 }
 
 const NOTIFICATIONS: Outbox = Outbox {
@@ -396,27 +403,21 @@ impl Db {
             Channel::Email => None,
         };
         let name = c.name.trim().to_owned();
-        on_pool!(self, pool => sqlx::query("INSERT INTO contacts (id, tenant_id, role, name, channel, address, secret, language, created_ms, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
-            .bind(id.as_str()).bind(c.tenant.as_str()).bind(c.role.as_str()).bind(&name)
-            .bind(c.channel.as_str()).bind(&c.address).bind(&secret).bind(c.language.code())
-            .bind(now.as_millisecond()).bind(scope.user().as_str())
-            .execute(pool).await.map(|r| r.rows_affected())
-            .map_err(DbError::insert("contact", format!("contact `{id}`")))?);
-        Ok((
-            ContactRecord {
-                id,
-                tenant: c.tenant.clone(),
-                role: c.role,
-                name,
-                channel: c.channel,
-                address: c.address.clone(),
-                language: c.language,
-                created: now,
-                created_by: scope.user().clone(),
-                removed: None,
-            },
-            secret,
-        ))
+        let made = ContactRecord {
+            id: id.clone(),
+            tenant: c.tenant.clone(),
+            role: c.role,
+            name: name.clone(),
+            channel: c.channel,
+            address: c.address.clone(),
+            language: c.language,
+            created: now,
+            created_by: scope.user().clone(),
+            removed: None,
+        };
+        self.change_contacts(&c.tenant, ContactEdit::Add(&made, secret.as_deref()), now)
+            .await?;
+        Ok((made, secret))
     }
 
     /// A tenant's current contacts by id (for [`Permission::TenantsRead`]).
@@ -442,12 +443,61 @@ impl Db {
         now: Timestamp,
     ) -> Result<(), DbError> {
         require(scope, Permission::TenantsManage, tenant)?;
-        let changed = on_pool!(self, pool => sqlx::query("UPDATE contacts SET removed_ms = $1 WHERE id = $2 AND tenant_id = $3 AND removed_ms IS NULL")
-            .bind(now.as_millisecond()).bind(id.as_str()).bind(tenant.as_str())
-            .execute(pool).await.map(|r| r.rows_affected()).map_err(DbError::query("contact"))?);
-        if changed == 0 {
-            return Err(DbError::NotFound(format!("contact `{id}`")));
-        }
+        self.change_contacts(tenant, ContactEdit::Remove(id), now)
+            .await
+    }
+
+    /// Changes a tenant's contacts and, in the same transaction, reports the change to NCCIS (R14: within 48
+    /// hours): a `contact_change` obligation due in 48 hours and a `contacts.change` message with the contacts as
+    /// they now are, whose receipt fulfils it.
+    async fn change_contacts(
+        &self,
+        tenant: &TenantId,
+        edit: ContactEdit<'_>,
+        now: Timestamp,
+    ) -> Result<(), DbError> {
+        let obligation = ObjectId::from_random(random::<16>()?);
+        let message = ObjectId::from_random(random::<16>()?);
+        let due = now + SignedDuration::from_hours(48);
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await.map_err(DbError::query("contact"))?;
+            match edit {
+                ContactEdit::Add(c, secret) => {
+                    sqlx::query("INSERT INTO contacts (id, tenant_id, role, name, channel, address, secret, language, created_ms, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+                        .bind(c.id.as_str()).bind(c.tenant.as_str()).bind(c.role.as_str()).bind(&c.name)
+                        .bind(c.channel.as_str()).bind(&c.address).bind(secret).bind(c.language.code())
+                        .bind(now.as_millisecond()).bind(c.created_by.as_str())
+                        .execute(&mut *tx).await
+                        .map_err(DbError::insert("contact", format!("contact `{}`", c.id)))?;
+                }
+                ContactEdit::Remove(id) => {
+                    let changed = sqlx::query("UPDATE contacts SET removed_ms = $1 WHERE id = $2 AND tenant_id = $3 AND removed_ms IS NULL")
+                        .bind(now.as_millisecond()).bind(id.as_str()).bind(tenant.as_str())
+                        .execute(&mut *tx).await.map_err(DbError::query("contact"))?.rows_affected();
+                    if changed == 0 {
+                        return Err(DbError::NotFound(format!("contact `{id}`")));
+                    }
+                }
+            }
+            let current: Vec<(String, String, String, String, String)> = sqlx::query_as("SELECT role, name, channel, address, language FROM contacts WHERE tenant_id = $1 AND removed_ms IS NULL ORDER BY id")
+                .bind(tenant.as_str()).fetch_all(&mut *tx).await.map_err(DbError::query("contacts"))?;
+            let contacts: Vec<serde_json::Value> = current
+                .iter()
+                .map(|(role, name, channel, address, language)| serde_json::json!({
+                    "role": role, "name": name, "channel": channel, "address": address, "language": language,
+                }))
+                .collect();
+            let payload = serde_json::json!({"contacts": contacts}).to_string();
+            // Two changes in the same millisecond owe one report: the second finds the obligation made.
+            let made = sqlx::query("INSERT INTO obligations (id, tenant_id, incident_id, kind, fact_ms, due_ms, created_ms) VALUES ($1, $2, NULL, 'contact_change', $3, $4, $3) ON CONFLICT (tenant_id, kind, fact_ms) WHERE incident_id IS NULL DO NOTHING")
+                .bind(obligation.as_str()).bind(tenant.as_str()).bind(now.as_millisecond()).bind(due.as_millisecond())
+                .execute(&mut *tx).await.map_err(DbError::query("obligation"))?.rows_affected();
+            sqlx::query("INSERT INTO exchange_outbox (id, tenant_id, kind, incident_id, obligation_id, facilities, payload, created_ms, attempts, next_attempt_ms) VALUES ($1, $2, 'contacts.change', NULL, $3, '[]', $4, $5, 0, $5)")
+                .bind(message.as_str()).bind(tenant.as_str()).bind((made == 1).then_some(obligation.as_str()))
+                .bind(&payload).bind(now.as_millisecond())
+                .execute(&mut *tx).await.map_err(DbError::query("exchange message"))?;
+            tx.commit().await.map_err(DbError::query("contact"))?;
+        });
         Ok(())
     }
 

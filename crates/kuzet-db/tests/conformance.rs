@@ -1202,6 +1202,49 @@ async fn notifications(db: &Db, admin: &Principal, analyst: &Principal, now: Tim
     let mut both = vec![owner.clone(), security.clone()];
     both.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
     assert_eq!(db.contacts(&read, &t("akimat")).await.unwrap(), both);
+    // Each change of contacts is reported to NCCIS (R14: within 48 hours), with the contacts as they now are.
+    let sent = analyst.scope(Permission::NotificationsRead, now).unwrap();
+    let (messages, _) = db
+        .exchange_page(&sent, &t("akimat"), None, 100)
+        .await
+        .unwrap();
+    let changes: Vec<_> = messages
+        .iter()
+        .filter(|m| m.kind == "contacts.change")
+        .collect();
+    assert_eq!(changes.len(), 2, "{messages:?}");
+    let mut sizes: Vec<usize> = changes
+        .iter()
+        .map(|m| {
+            let p: serde_json::Value = serde_json::from_str(&m.payload).unwrap();
+            p["contacts"].as_array().unwrap().len()
+        })
+        .collect();
+    sizes.sort_unstable();
+    assert_eq!(
+        sizes,
+        [1, 2],
+        "each message holds the contacts after its change"
+    );
+    let clocks = analyst.scope(Permission::IncidentsRead, now).unwrap();
+    let (owed, _) = db
+        .obligations_page(&clocks, &t("akimat"), None, 100)
+        .await
+        .unwrap();
+    let change = owed
+        .iter()
+        .find(|o| o.kind == "contact_change")
+        .expect("a contact-change clock");
+    assert_eq!(change.due, now + SignedDuration::from_hours(48));
+    let carrying: Vec<_> = changes
+        .iter()
+        .filter_map(|m| m.obligation.as_ref())
+        .collect();
+    assert_eq!(
+        carrying,
+        [&change.id],
+        "two changes in one instant owe one report, carried by the first"
+    );
 
     // Confirming an incident writes one notification per contact, in its language, with the transition.
     let incidents = analyst.scope(Permission::IncidentsManage, now).unwrap();

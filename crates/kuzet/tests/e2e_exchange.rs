@@ -444,6 +444,30 @@ name = "Bank of the Steppe"
         ),
     );
     assert_eq!(status, 201, "{contact}");
+    // A change of contacts is reported too (R14), its receipt closing the 48-hour clock.
+    let change = wait_for("the contacts change at the hub", || {
+        hub_messages(&hub_site)
+            .into_iter()
+            .find(|m| m["kind"] == "contacts.change")
+    });
+    assert_eq!(
+        change["message"]["payload"]["contacts"][0]["address"],
+        "soc@akimat.kz"
+    );
+    wait_for("the contact-change clock done by the receipt", || {
+        let (_, clocks, _) = api(
+            &isoc,
+            "GET",
+            "/api/v1/tenants/akimat/obligations",
+            Some(&analyst),
+            None,
+        );
+        clocks
+            .as_array()?
+            .iter()
+            .find(|o| o["kind"] == "contact_change" && o["clock"]["state"] == "done")
+            .cloned()
+    });
     let hub_one_time = hub_site
         .init_output
         .lines()
