@@ -598,13 +598,19 @@ impl TenantLog {
             None => None,
         };
         let new_log = !checkpoints_path.exists();
-        let checkpoints = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&checkpoints_path)
-            .map_err(StoreError::io(&checkpoints_path))?;
+        let open = || {
+            OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&checkpoints_path)
+        };
+        let checkpoints = if new_log {
+            crate::durable::open_created(open)
+        } else {
+            open()
+        }
+        .map_err(StoreError::io(&checkpoints_path))?;
         if new_log {
-            crate::durable::created(&checkpoints);
             // Its name must survive a power cut before any checkpoint in it counts.
             sync_dir(&dir)?;
         }
@@ -802,12 +808,10 @@ impl TenantLog {
             prev_chain: self.prev_chain,
         };
         let header_bytes = header.encode();
-        let mut file = OpenOptions::new()
-            .create_new(true)
-            .append(true)
-            .open(&path)
-            .map_err(StoreError::io(&path))?;
-        crate::durable::created(&file);
+        let mut file = crate::durable::open_created(|| {
+            OpenOptions::new().create_new(true).append(true).open(&path)
+        })
+        .map_err(StoreError::io(&path))?;
         file.write_all(&header_bytes)
             .and_then(|()| crate::durable::sync_file(&file))
             .map_err(StoreError::io(&path))?;

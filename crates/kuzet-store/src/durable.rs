@@ -13,10 +13,14 @@ use crate::StoreError;
 
 static RECORDING: AtomicBool = AtomicBool::new(false);
 
-/// Notes a file just created (for the recorder: its inode is a new file, whatever file had that number before).
-pub(crate) fn created(file: &File) {
+/// Opens a file that `open` creates, noting it for the recorder: its inode is a new file, whatever file had that
+/// number before. The recorder's journal is held across the creation, so that a crash image built by another
+/// thread at that moment never takes the new file for the deleted one whose inode it reuses.
+pub(crate) fn open_created(open: impl FnOnce() -> std::io::Result<File>) -> std::io::Result<File> {
     if RECORDING.load(Ordering::Acquire) {
-        crash::file_created(file);
+        crash::create(open)
+    } else {
+        open()
     }
 }
 
@@ -142,12 +146,15 @@ pub mod crash {
         }
     }
 
-    pub(super) fn file_created(file: &std::fs::File) {
+    pub(super) fn create(
+        open: impl FnOnce() -> std::io::Result<std::fs::File>,
+    ) -> std::io::Result<std::fs::File> {
         let mut j = journal();
-        let Some(j) = j.as_mut() else { return };
-        if let Ok(meta) = file.metadata() {
+        let file = open()?;
+        if let (Some(j), Ok(meta)) = (j.as_mut(), file.metadata()) {
             j.new_file(meta.ino());
         }
+        Ok(file)
     }
 
     /// Before each recorded sync: take the image when its turn has come.

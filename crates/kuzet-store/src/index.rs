@@ -320,16 +320,21 @@ impl IndexWriter {
             }
             None => (0, None),
         };
-        let mut file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .read(true)
-            .write(true)
-            .open(&path)
-            .map_err(StoreError::io(&path))?;
-        if keep == 0 {
-            crate::durable::created(&file);
+        let open = || {
+            OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .read(true)
+                .write(true)
+                .open(&path)
+        };
+        // Rebuilt from nothing: for the recorder, a new file.
+        let mut file = if keep == 0 {
+            crate::durable::open_created(open)
+        } else {
+            open()
         }
+        .map_err(StoreError::io(&path))?;
         file.set_len(HEADER_LEN + keep * ENTRY_LEN as u64)
             .map_err(StoreError::io(&path))?;
         file.seek(SeekFrom::Start(0))

@@ -431,13 +431,14 @@ pub fn expire(
         let line = tombstone.to_line();
         if log.is_none() {
             let existed = path.exists();
-            let file = OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&path)
-                .map_err(StoreError::io(&path))?;
+            let open = || OpenOptions::new().create(true).append(true).open(&path);
+            let file = if existed {
+                open()
+            } else {
+                crate::durable::open_created(open)
+            }
+            .map_err(StoreError::io(&path))?;
             if !existed {
-                crate::durable::created(&file);
                 crate::durable::sync_dir(&dir)?;
             }
             log = Some(file);

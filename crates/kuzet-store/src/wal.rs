@@ -266,9 +266,8 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), StoreErr
     let mut tmp_name = path.file_name().unwrap_or_default().to_owned();
     tmp_name.push(".tmp");
     let tmp = dir.join(tmp_name);
-    File::create(&tmp)
+    crate::durable::open_created(|| File::create(&tmp))
         .and_then(|mut f| {
-            crate::durable::created(&f);
             f.write_all(bytes)
                 .and_then(|()| crate::durable::sync_file(&f))
         })
@@ -398,12 +397,10 @@ const GROUP_BYTES: usize = 8 << 20;
 impl WalWriter {
     fn open_file(&mut self) -> Result<(), StoreError> {
         let path = self.dir.join(wal_file_name(self.next_seq));
-        let mut file = OpenOptions::new()
-            .create_new(true)
-            .write(true)
-            .open(&path)
-            .map_err(StoreError::io(&path))?;
-        crate::durable::created(&file);
+        let mut file = crate::durable::open_created(|| {
+            OpenOptions::new().create_new(true).write(true).open(&path)
+        })
+        .map_err(StoreError::io(&path))?;
         file.write_all(&file_header())
             .and_then(|()| crate::durable::sync_file(&file))
             .map_err(StoreError::io(&path))?;
