@@ -138,3 +138,114 @@ pub(crate) async fn incidents(
     view.incidents = incidents;
     Ok(Json(view).into_response())
 }
+
+/// An ISOC registered at the hub.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct IsocView {
+    /// Its party id: what its messages name as sender.
+    id: String,
+    name: String,
+    /// The SHA-256 fingerprint of its client certificate, which also verifies its signatures.
+    fingerprint: String,
+    #[schemars(with = "String")]
+    registered: Timestamp,
+    #[schemars(with = "Option<String>")]
+    revoked: Option<Timestamp>,
+}
+
+impl From<&kuzet_db::HubIsoc> for IsocView {
+    fn from(i: &kuzet_db::HubIsoc) -> Self {
+        Self {
+            id: i.id.clone(),
+            name: i.name.clone(),
+            fingerprint: i.fingerprint.clone(),
+            registered: i.registered,
+            revoked: i.revoked,
+        }
+    }
+}
+
+#[derive(serde::Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RegisterIsoc {
+    /// Its party id (`[a-z0-9][a-z0-9_-]{0,62}`).
+    id: String,
+    name: String,
+    /// Its client certificate, PEM (Ed25519 or ECDSA P-256 key).
+    certificate: String,
+}
+
+/// The ISOCs registered at this hub, by id.
+pub(crate) async fn isocs(
+    State(state): State<ApiState>,
+    Extension(a): Extension<Authed>,
+) -> Result<Response, ApiError> {
+    let list = state.db().hub_isocs(a.scope()?).await?;
+    Ok(Json(list.iter().map(IsocView::from).collect::<Vec<_>>()).into_response())
+}
+
+/// Registers an ISOC by its client certificate while the hub runs: its next connection is recognized.
+pub(crate) async fn register(
+    State(state): State<ApiState>,
+    Extension(a): Extension<Authed>,
+    json: Result<Json<RegisterIsoc>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    let request = crate::auth::body(json)?;
+    let invalid =
+        |m: String| ApiError::new(axum::http::StatusCode::UNPROCESSABLE_ENTITY, "invalid", m);
+    let certificate = kuzet_exchange::Certificate::from_pem(&request.certificate, "`certificate`")
+        .map_err(|e| invalid(e.to_string()))?;
+    if certificate.key_algorithm.is_none() {
+        return Err(invalid(
+            "`certificate`: its key is neither Ed25519 nor ECDSA P-256, so it cannot sign messages"
+                .into(),
+        ));
+    }
+    if certificate.not_after < state.now() {
+        return Err(invalid(format!(
+            "`certificate`: expired at {}",
+            certificate.not_after
+        )));
+    }
+    let isoc = state
+        .db()
+        .hub_register(
+            a.scope()?,
+            (&request.id, &request.name),
+            (&certificate.fingerprint, &certificate.to_pem()),
+            state.now(),
+        )
+        .await?;
+    let note = crate::routes::AuditNote {
+        object: Some(format!("isoc:{}", isoc.id)),
+        detail: Some(format!(
+            "certificate {} ({})",
+            isoc.fingerprint, certificate.subject
+        )),
+        ..crate::routes::AuditNote::default()
+    };
+    Ok(crate::auth::noted(
+        (axum::http::StatusCode::CREATED, Json(IsocView::from(&isoc))),
+        note,
+    ))
+}
+
+/// Revokes an ISOC's registration: its certificate is refused from now on; its messages stay.
+pub(crate) async fn revoke(
+    State(state): State<ApiState>,
+    Extension(a): Extension<Authed>,
+    axum::extract::Path(isoc): axum::extract::Path<String>,
+) -> Result<Response, ApiError> {
+    state
+        .db()
+        .hub_revoke(a.scope()?, &isoc, state.now())
+        .await?;
+    Ok(crate::auth::noted(
+        axum::http::StatusCode::NO_CONTENT,
+        crate::routes::AuditNote {
+            object: Some(format!("isoc:{isoc}")),
+            detail: Some("revoked".into()),
+            ..crate::routes::AuditNote::default()
+        },
+    ))
+}

@@ -164,6 +164,9 @@ table! {
     GET "/api/v1/tenants/{tenant}/advisories" "advisory.list" p(AdvisoriesRead) => advisories::advisories, reply Vec<advisories::AdvisoryView>;
     POST "/api/v1/hub/advisories" "advisory.issue" p(AdvisoriesIssue) => advisories::issue, body advisories::IssueAdvisory, reply advisories::Issued;
     GET "/api/v1/hub/incidents" "hub.incidents" p(HubRead) => hub::incidents, reply hub::NationalView;
+    GET "/api/v1/hub/isocs" "hub.isoc.list" p(HubManage) => hub::isocs, reply Vec<hub::IsocView>;
+    POST "/api/v1/hub/isocs" "hub.isoc.register" p(HubManage) => hub::register, body hub::RegisterIsoc, reply hub::IsocView;
+    DELETE "/api/v1/hub/isocs/{isoc}" "hub.isoc.revoke" p(HubManage) => hub::revoke;
     GET "/api/v1/tenants/{tenant}/sources" "source.list" p(SourcesRead) => admin::sources, reply Vec<admin::SourceView>;
     POST "/api/v1/tenants/{tenant}/sources" "source.create" p(SourcesManage) => admin::create_source, body admin::CreateSource, reply admin::SourceCreated;
     POST "/api/v1/tenants/{tenant}/sources/{source}/tokens" "source.token.create" p(SourcesManage) => admin::create_source_token, reply admin::SourceToken;
@@ -248,6 +251,7 @@ pub(crate) const NO_BODY: &[&str] = &[
     "grant.revoke",
     "contact.remove",
     "asset.remove",
+    "hub.isoc.revoke",
     // Refused for everyone (sealed data leaves only by lawful expiry): it never answers a success.
     "events.purge",
 ];

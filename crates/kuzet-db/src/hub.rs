@@ -238,6 +238,32 @@ fn message((isoc, id, kind, tenant, level, digest, body, jws, received): Message
 }
 
 impl Db {
+    /// Registers an ISOC by its client certificate (for [`Permission::HubManage`]): see
+    /// [`Db::system_hub_register`].
+    pub async fn hub_register(
+        &self,
+        scope: &Scope,
+        isoc: (&str, &str),
+        certificate: (&str, &str),
+        now: Timestamp,
+    ) -> Result<HubIsoc, DbError> {
+        require_permission(scope, Permission::HubManage)?;
+        self.system_hub_register(isoc.0, isoc.1, certificate.0, certificate.1, now)
+            .await
+    }
+
+    /// Revokes an ISOC's registration (for [`Permission::HubManage`]).
+    pub async fn hub_revoke(&self, scope: &Scope, id: &str, now: Timestamp) -> Result<(), DbError> {
+        require_permission(scope, Permission::HubManage)?;
+        self.system_hub_revoke(id, now).await
+    }
+
+    /// The registered ISOCs (for [`Permission::HubManage`]).
+    pub async fn hub_isocs(&self, scope: &Scope) -> Result<Vec<HubIsoc>, DbError> {
+        require_permission(scope, Permission::HubManage)?;
+        self.system_hub_isocs().await
+    }
+
     /// Registers an ISOC by its client certificate (`kuzet hub register`). An id or a certificate registered
     /// already is a conflict: a replaced certificate is a new registration after revoking the old one.
     pub async fn system_hub_register(

@@ -64,6 +64,7 @@ permissions! {
     AssetsManage = "assets.manage", Tenant, "Keep a tenant's asset inventory (products, versions, addresses), which advisories are matched against.";
     AdvisoriesIssue = "advisories.issue", Global, "NCCIS hub: issue threat and vulnerability advisories to ISOCs (R18).";
     HubRead = "hub.read", Global, "NCCIS hub: see what the ISOCs reported (the national view).";
+    HubManage = "hub.manage", Global, "NCCIS hub: register ISOCs by certificate and revoke them.";
     NotificationsRead = "notifications.read", Tenant, "See the notifications sent to a tenant.";
     RulesManage = "rules.manage", Global, "Import, enable and disable detection rules.";
     ConfigRead = "config.read", Global, "Read the ISOC's settings.";
@@ -142,6 +143,7 @@ fn changes_configuration(permissions: &BTreeSet<Permission>) -> bool {
                 | Permission::RetentionManage
                 | Permission::ServiceOperate
                 | Permission::AdvisoriesIssue
+                | Permission::HubManage
         )
     })
 }
@@ -180,6 +182,7 @@ impl Default for RoleCatalog {
                     ConfigManage,
                     RetentionManage,
                     AssetsManage,
+                    HubManage,
                     TokensOwn,
                 ],
             ),

@@ -611,6 +611,36 @@ name = "Bank of the Steppe"
         "the hub's administrator does not read the national view"
     );
 
+    // The hub's administrator registers an ISOC while the hub runs, and revokes it: the intruder's certificate,
+    // refused as unknown before, is now recognized (its message still fails: signed for another sender), then
+    // refused again.
+    let (status, registered, _) = api(
+        &hub,
+        "POST",
+        "/api/v1/hub/isocs",
+        Some(&hub_admin),
+        Some(json!({"id": "isoc-new", "name": "New ISOC",
+                    "certificate": std::fs::read_to_string(pki.join("intruder.pem")).unwrap()})),
+    );
+    assert_eq!(status, 201, "{registered}");
+    let (status, answer, _) = post(&pki, port, Some("intruder"), &jws, &body_file);
+    assert_eq!(
+        status, 401,
+        "recognized, but the signature is not its own: {answer}"
+    );
+    let (status, _, _) = api(
+        &hub,
+        "DELETE",
+        "/api/v1/hub/isocs/isoc-new",
+        Some(&hub_admin),
+        None,
+    );
+    assert_eq!(status, 204);
+    let (status, answer, _) = post(&pki, port, Some("intruder"), &jws, &body_file);
+    assert_eq!(status, 403, "revoked: {answer}");
+    let (_, isocs, _) = api(&hub, "GET", "/api/v1/hub/isocs", Some(&hub_admin), None);
+    assert_eq!(isocs.as_array().unwrap().len(), 2, "{isocs}");
+
     // The quarterly report (R20) travels the same way: the quarter's incidents with their measures.
     let quarter = kuzet_cases::Quarter::of(jiff::Timestamp::now());
     let (status, submitted, _) = api(

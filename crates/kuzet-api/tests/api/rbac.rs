@@ -34,6 +34,7 @@ fn case(
         .replace("{exception}", "00000000000000000000000000000000")
         .replace("{contact}", "00000000000000000000000000000000")
         .replace("{asset}", "00000000000000000000000000000000")
+        .replace("{isoc}", "isoc-nobody")
         .replace("{task}", "0")
         .replace("{kind}", "tls_common_name")
         .replace("{value}", "nobody-has-this");
@@ -52,6 +53,9 @@ fn case(
         "source.create" => Some(json!({"id": format!("s-{role}-{n}"), "name": "matrix"})),
         "source.certificate.add" => Some(json!({"common_name": format!("cn-{role}-{n}-{tenant}")})),
         "report.quarterly.submit" => Some(json!({"year": 2026, "quarter": 4})),
+        "hub.isoc.register" => Some(
+            json!({"id": format!("isoc-{role}-{n}"), "name": "matrix", "certificate": "not a pem"}),
+        ),
         "asset.create" => Some(json!({
             "name": format!("asset-{role}-{n}"), "product": "cpe:2.3:a:bitrix:site_manager:22.5.1",
         })),
@@ -145,7 +149,9 @@ fn case(
         | "asset.list"
         | "asset.remove"
         | "advisory.list"
-        | "hub.incidents" => None,
+        | "hub.incidents"
+        | "hub.isoc.list"
+        | "hub.isoc.revoke" => None,
         other => panic!(
             "route `{other}` ({} {}) has no case in the RBAC matrix: add one",
             spec.method, spec.path
