@@ -44,6 +44,9 @@ use crate::config::{self, Config, HubSection};
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Handshakes finished and not yet served, at most.
 const PENDING: usize = 64;
+/// TLS handshakes under way at once, at most: a flood of connections that never finish theirs is dropped at the
+/// door instead of holding a task and a socket each for the handshake timeout.
+const HANDSHAKES: usize = 256;
 
 /// Who is on the other end of a hub connection: the address and the client certificate's fingerprint.
 #[derive(Debug, Clone)]
@@ -78,6 +81,7 @@ impl HubListener {
             .with_context(|| format!("[hub] listen {address}: cannot bind"))?;
         let local = tcp.local_addr()?;
         let (send, ready) = mpsc::channel(PENDING);
+        let handshakes = Arc::new(tokio::sync::Semaphore::new(HANDSHAKES));
         tokio::spawn(async move {
             loop {
                 let (stream, address) = tokio::select! {
@@ -91,8 +95,14 @@ impl HubListener {
                         }
                     },
                 };
+                let Ok(permit) = Arc::clone(&handshakes).try_acquire_owned() else {
+                    metrics::counter!("kuzet_hub_connections_refused_total", "reason" => "handshakes").increment(1);
+                    tracing::debug!(%address, "hub: too many TLS handshakes under way; connection dropped");
+                    continue;
+                };
                 let (acceptor, send) = (acceptor.clone(), send.clone());
                 tokio::spawn(async move {
+                    let _permit = permit;
                     match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
                         Ok(Ok(tls)) => {
                             let fingerprint = tls
