@@ -258,7 +258,7 @@ pub(crate) async fn issue(
         .db()
         .hub_issue(
             a.scope()?,
-            "advisory",
+            ("advisory", None),
             &payload,
             &request.isocs,
             state.now(),

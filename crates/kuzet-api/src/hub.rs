@@ -249,3 +249,83 @@ pub(crate) async fn revoke(
         },
     ))
 }
+
+#[derive(serde::Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RequestAccess {
+    /// The ISOC that serves the tenant.
+    isoc: String,
+    /// The tenant, as that ISOC names it.
+    tenant: String,
+    #[schemars(with = "String")]
+    from: Timestamp,
+    #[schemars(with = "String")]
+    to: Timestamp,
+    reason: String,
+    /// What NCCIS means to look for, in the query language, if it says.
+    #[serde(default)]
+    query: Option<String>,
+}
+
+/// Asks an ISOC for read access to one tenant's logs for a period (R19); the ISOC's administrator answers with a
+/// grant or a refusal, which comes back as an `access.grant` message.
+pub(crate) async fn request_access(
+    State(state): State<ApiState>,
+    Extension(a): Extension<Authed>,
+    json: Result<Json<RequestAccess>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    let request = crate::auth::body(json)?;
+    let invalid =
+        |m: String| ApiError::new(axum::http::StatusCode::UNPROCESSABLE_ENTITY, "invalid", m);
+    if request.to <= request.from {
+        return Err(invalid("`to` must come after `from`".into()));
+    }
+    let mut payload = serde_json::json!({
+        "reason": request.reason, "from": request.from.to_string(), "to": request.to.to_string(),
+    });
+    if let Some(query) = &request.query {
+        payload["query"] = serde_json::Value::String(query.clone());
+    }
+    let probe = serde_json::json!({
+        "version": kuzet_exchange::PROTOCOL_VERSION, "id": "0".repeat(32), "kind": "access.request",
+        "sender": "nccis", "recipient": request.isoc, "tenant": request.tenant,
+        "created": state.now().to_string(), "payload": payload,
+    });
+    kuzet_exchange::schema::check(&probe, "access request").map_err(|e| invalid(e.to_string()))?;
+    let issued = state
+        .db()
+        .hub_issue(
+            a.scope()?,
+            ("access.request", Some(&request.tenant)),
+            &payload.to_string(),
+            std::slice::from_ref(&request.isoc),
+            state.now(),
+        )
+        .await?;
+    let message = issued
+        .into_iter()
+        .next()
+        .map(|(_, m)| m)
+        .unwrap_or_default();
+    let note = crate::routes::AuditNote {
+        object: Some(format!("isoc:{}", request.isoc)),
+        detail: Some(format!(
+            "read access to `{}` from {} to {}: {}",
+            request.tenant, request.from, request.to, request.reason
+        )),
+        ..crate::routes::AuditNote::default()
+    };
+    Ok(crate::auth::noted(
+        (
+            axum::http::StatusCode::CREATED,
+            Json(AccessRequested { message }),
+        ),
+        note,
+    ))
+}
+
+/// The request as sent: the message the ISOC fetches.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct AccessRequested {
+    message: String,
+}

@@ -10,6 +10,7 @@
 //! Only this crate knows HTTP DTOs. Depends on kuzet-model, kuzet-db, kuzet-store (reading sealed events and
 //! proofs) and kuzet-ingest (event ids); must not know the console's templates or the binary's configuration.
 
+mod access;
 mod admin;
 mod advisories;
 mod audit;

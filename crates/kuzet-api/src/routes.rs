@@ -15,7 +15,7 @@ use kuzet_model::access::{AccessDenied, Credential, Permission, PermissionKind, 
 use kuzet_model::audit::{Actor, AuditRecord, Outcome};
 
 use crate::state::{ApiState, SESSION_COOKIE};
-use crate::{ApiError, admin, advisories, auth, contacts, content, hub, incidents, search};
+use crate::{ApiError, access, admin, advisories, auth, contacts, content, hub, incidents, search};
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -167,6 +167,9 @@ table! {
     GET "/api/v1/hub/isocs" "hub.isoc.list" p(HubManage) => hub::isocs, reply Vec<hub::IsocView>;
     POST "/api/v1/hub/isocs" "hub.isoc.register" p(HubManage) => hub::register, body hub::RegisterIsoc, reply hub::IsocView;
     DELETE "/api/v1/hub/isocs/{isoc}" "hub.isoc.revoke" p(HubManage) => hub::revoke;
+    POST "/api/v1/hub/access-requests" "hub.access.request" p(AccessRequest) => hub::request_access, body hub::RequestAccess, reply hub::AccessRequested;
+    GET "/api/v1/access-requests" "access_request.list" p(GrantsManage) => access::list, reply Vec<access::AccessRequestView>;
+    POST "/api/v1/access-requests/{request}/decision" "access_request.decide" p(GrantsManage) => access::decide, body access::Decide, reply access::Decided;
     GET "/api/v1/tenants/{tenant}/sources" "source.list" p(SourcesRead) => admin::sources, reply Vec<admin::SourceView>;
     POST "/api/v1/tenants/{tenant}/sources" "source.create" p(SourcesManage) => admin::create_source, body admin::CreateSource, reply admin::SourceCreated;
     POST "/api/v1/tenants/{tenant}/sources/{source}/tokens" "source.token.create" p(SourcesManage) => admin::create_source_token, reply admin::SourceToken;

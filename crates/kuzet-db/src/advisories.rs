@@ -184,6 +184,151 @@ fn tenant_advisory(
     })
 }
 
+/// What a message from the hub asks of this ISOC, read by the caller.
+#[derive(Debug, Clone)]
+pub enum Incoming<'a> {
+    /// An advisory: matched against the tenants' assets.
+    Advisory(&'a Advisory),
+    /// NCCIS asks for read access to a tenant's logs (R19): kept for an administrator's decision.
+    AccessRequest(AccessAsk),
+    /// Anything else: kept.
+    Other,
+}
+
+/// NCCIS's request for read access to a tenant's logs, as received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessAsk {
+    /// The tenant, as the hub named it (it may not exist here).
+    pub tenant: String,
+    pub starts: Timestamp,
+    pub ends: Timestamp,
+    pub reason: String,
+    pub query: Option<String>,
+}
+
+/// A request for access as kept, with its decision once made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessRequestRecord {
+    /// The hub's message id.
+    pub id: String,
+    pub ask: AccessAsk,
+    pub received: Timestamp,
+    /// When, by whom, granted or not, the grant made, and what was said.
+    pub decision: Option<AccessDecision>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessDecision {
+    pub at: Timestamp,
+    pub by: String,
+    pub granted: bool,
+    pub grant: Option<String>,
+    pub answer: Option<String>,
+}
+
+type AccessRow = (
+    String,
+    String,
+    i64,
+    i64,
+    String,
+    Option<String>,
+    i64,
+    Option<i64>,
+    Option<String>,
+    Option<bool>,
+    Option<String>,
+    Option<String>,
+);
+
+fn access_request(
+    (id, tenant, starts, ends, reason, query, received, decided, by, granted, grant, answer): AccessRow,
+) -> AccessRequestRecord {
+    AccessRequestRecord {
+        id,
+        ask: AccessAsk {
+            tenant,
+            starts: ts(starts),
+            ends: ts(ends),
+            reason,
+            query,
+        },
+        received: ts(received),
+        decision: decided.map(|at| AccessDecision {
+            at: ts(at),
+            by: by.unwrap_or_default(),
+            granted: granted.unwrap_or(false),
+            grant,
+            answer,
+        }),
+    }
+}
+
+impl Db {
+    /// NCCIS's requests for access, newest first (for [`Permission::GrantsManage`]).
+    pub async fn access_requests(
+        &self,
+        scope: &Scope,
+    ) -> Result<Vec<AccessRequestRecord>, DbError> {
+        crate::directory::require_permission(scope, Permission::GrantsManage)?;
+        let rows: Vec<AccessRow> = on_pool!(self, pool => sqlx::query_as("SELECT id, tenant_id, starts_ms, ends_ms, reason, query, received_ms, decided_ms, decided_by, granted, grant_id, answer FROM access_requests ORDER BY received_ms DESC, id LIMIT 500")
+            .fetch_all(pool).await.map_err(DbError::query("access requests"))?);
+        Ok(rows.into_iter().map(access_request).collect())
+    }
+
+    /// Records the administrator's decision on request `id` (for [`Permission::GrantsManage`]) — the grant made
+    /// for it, or none — and, in the same transaction, the `access.grant` message that tells NCCIS. Returns the
+    /// message id.
+    pub async fn decide_access_request(
+        &self,
+        scope: &Scope,
+        id: &str,
+        grant: Option<&ObjectId>,
+        answer: Option<&str>,
+        now: Timestamp,
+    ) -> Result<ObjectId, DbError> {
+        crate::directory::require_permission(scope, Permission::GrantsManage)?;
+        let row: Option<AccessRow> = on_pool!(self, pool => sqlx::query_as("SELECT id, tenant_id, starts_ms, ends_ms, reason, query, received_ms, decided_ms, decided_by, granted, grant_id, answer FROM access_requests WHERE id = $1")
+            .bind(id).fetch_optional(pool).await.map_err(DbError::query("access request"))?);
+        let request = row
+            .map(access_request)
+            .ok_or_else(|| DbError::NotFound(format!("access request `{id}`")))?;
+        if request.decision.is_some() {
+            return Err(DbError::Conflict(format!(
+                "decision on access request `{id}`"
+            )));
+        }
+        let tenant = TenantId::new(request.ask.tenant.as_str())
+            .map_err(|e| DbError::invalid(format!("access request `{id}`"), e.to_string()))?;
+        let mut payload = serde_json::json!({
+            "reason": answer.unwrap_or(&request.ask.reason),
+            "from": request.ask.starts.to_string(),
+            "to": request.ask.ends.to_string(),
+            "request": id,
+            "granted": grant.is_some(),
+        });
+        if let Some(g) = grant {
+            payload["grant"] = serde_json::Value::String(g.to_string());
+        }
+        let message = ObjectId::from_random(random::<16>()?);
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await.map_err(DbError::query("access request"))?;
+            let decided = sqlx::query("UPDATE access_requests SET decided_ms = $1, decided_by = $2, granted = $3, grant_id = $4, answer = $5 WHERE id = $6 AND decided_ms IS NULL")
+                .bind(now.as_millisecond()).bind(scope.user().as_str()).bind(grant.is_some())
+                .bind(grant.map(ObjectId::as_str)).bind(answer).bind(id)
+                .execute(&mut *tx).await.map_err(DbError::query("access request"))?.rows_affected();
+            if decided != 1 {
+                return Err(DbError::Conflict(format!("decision on access request `{id}`")));
+            }
+            sqlx::query("INSERT INTO exchange_outbox (id, tenant_id, kind, incident_id, obligation_id, facilities, payload, created_ms, attempts, next_attempt_ms) VALUES ($1, $2, 'access.grant', NULL, NULL, '[]', $3, $4, 0, $4)")
+                .bind(message.as_str()).bind(tenant.as_str()).bind(payload.to_string()).bind(now.as_millisecond())
+                .execute(&mut *tx).await.map_err(DbError::query("exchange message"))?;
+            tx.commit().await.map_err(DbError::query("access request"))?;
+        });
+        Ok(message)
+    }
+}
+
 /// What receiving one message from the hub did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Received {
@@ -301,9 +446,13 @@ impl Db {
         &self,
         message: (&str, i64, &str),
         signed: (&str, &str),
-        advisory: Option<&Advisory>,
+        what: &Incoming<'_>,
         now: Timestamp,
     ) -> Result<Received, DbError> {
+        let advisory = match what {
+            Incoming::Advisory(a) => Some(*a),
+            _ => None,
+        };
         let (id, seq, kind) = message;
         let (body, jws) = signed;
         // Every tenant's current assets, read before the transaction (matching is pure).
@@ -351,6 +500,12 @@ impl Db {
                 .execute(&mut *tx).await.map_err(DbError::query("inbox"))?.rows_affected();
             if inserted == 0 {
                 return Ok(Received::Again);
+            }
+            if let Incoming::AccessRequest(r) = what {
+                sqlx::query("INSERT INTO access_requests (id, tenant_id, starts_ms, ends_ms, reason, query, received_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                    .bind(id).bind(&r.tenant).bind(r.starts.as_millisecond()).bind(r.ends.as_millisecond())
+                    .bind(&r.reason).bind(&r.query).bind(now.as_millisecond())
+                    .execute(&mut *tx).await.map_err(DbError::query("access request"))?;
             }
             let mut made = Vec::new();
             for (tenant, organization, part) in &parts {

@@ -132,6 +132,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0014_escalations.sql"),
         postgres: include_str!("../migrations/postgres/0014_escalations.sql"),
     },
+    Migration {
+        version: 15,
+        name: "access requests",
+        sqlite: include_str!("../migrations/sqlite/0015_access_requests.sql"),
+        postgres: include_str!("../migrations/postgres/0015_access_requests.sql"),
+    },
 ];
 
 /// The relational store. Cheap to clone.

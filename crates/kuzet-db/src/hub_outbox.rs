@@ -19,6 +19,8 @@ pub struct HubOutgoing {
     /// The message id.
     pub id: String,
     pub kind: String,
+    /// The tenant (of the ISOC) it is about, if any.
+    pub tenant: Option<String>,
     /// The payload, JSON.
     pub payload: String,
     pub created: Timestamp,
@@ -33,20 +35,24 @@ type Row = (
     i64,
     String,
     String,
+    Option<String>,
     String,
     i64,
     Option<String>,
     Option<String>,
     Option<i64>,
 );
-const COLUMNS: &str = "isoc_id, seq, id, kind, payload, created_ms, body, jws, fetched_ms";
+const COLUMNS: &str = "isoc_id, seq, id, kind, tenant, payload, created_ms, body, jws, fetched_ms";
 
-fn outgoing((isoc, seq, id, kind, payload, created, body, jws, fetched): Row) -> HubOutgoing {
+fn outgoing(
+    (isoc, seq, id, kind, tenant, payload, created, body, jws, fetched): Row,
+) -> HubOutgoing {
     HubOutgoing {
         isoc,
         seq,
         id,
         kind,
+        tenant,
         payload,
         created: ts(created),
         frozen: body.zip(jws),
@@ -55,17 +61,25 @@ fn outgoing((isoc, seq, id, kind, payload, created, body, jws, fetched): Row) ->
 }
 
 impl Db {
-    /// Issues one message of `kind` with `payload` (JSON, checked by the caller) to each ISOC named, or to every
-    /// registered one when none is (for [`Permission::AdvisoriesIssue`]). Returns (ISOC, message id) pairs.
+    /// Issues one message of `kind` with `payload` (JSON, checked by the caller), about `tenant` if it names one,
+    /// to each ISOC named, or to every registered one when none is (for [`Permission::AdvisoriesIssue`], or
+    /// [`Permission::AccessRequest`] for `access.request`). Returns (ISOC, message id) pairs.
     pub async fn hub_issue(
         &self,
         scope: &Scope,
-        kind: &str,
+        (kind, tenant): (&str, Option<&str>),
         payload: &str,
         isocs: &[String],
         now: Timestamp,
     ) -> Result<Vec<(String, String)>, DbError> {
-        require_permission(scope, Permission::AdvisoriesIssue)?;
+        require_permission(
+            scope,
+            if kind == "access.request" {
+                Permission::AccessRequest
+            } else {
+                Permission::AdvisoriesIssue
+            },
+        )?;
         let registered: Vec<String> = self
             .system_hub_isocs()
             .await?
@@ -96,8 +110,8 @@ impl Db {
                 let (seq,): (i64,) = sqlx::query_as("UPDATE hub_isocs SET outbox_next = outbox_next + 1 WHERE id = $1 RETURNING outbox_next")
                     .bind(isoc).fetch_one(&mut *tx).await.map_err(DbError::query("hub outbox"))?;
                 let id = hex::encode(random::<16>()?);
-                sqlx::query("INSERT INTO hub_outbox (isoc_id, seq, id, kind, payload, created_ms, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-                    .bind(isoc).bind(seq).bind(&id).bind(kind).bind(payload)
+                sqlx::query("INSERT INTO hub_outbox (isoc_id, seq, id, kind, tenant, payload, created_ms, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+                    .bind(isoc).bind(seq).bind(&id).bind(kind).bind(tenant).bind(payload)
                     .bind(now.as_millisecond()).bind(scope.user().as_str())
                     .execute(&mut *tx).await.map_err(DbError::query("hub outbox"))?;
                 issued.push((isoc.clone(), id));

@@ -30,7 +30,10 @@ mod secrets;
 mod timeline;
 mod users;
 
-pub use advisories::{AssetRecord, NewAsset, Received, TenantAdvisory};
+pub use advisories::{
+    AccessAsk, AccessDecision, AccessRequestRecord, AssetRecord, Incoming, NewAsset, Received,
+    TenantAdvisory,
+};
 pub use alerts::{ALERT_EVENTS_KEPT, AlertRecord, AlertStatus, NewAlert};
 pub use backend::{Backend, Db, redact};
 pub use directory::{NewSource, SourceToken, TenantRecord};

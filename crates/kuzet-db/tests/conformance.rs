@@ -109,7 +109,7 @@ async fn onboard(db: &Db, user: &str, one_time: &str, now: Timestamp) -> (String
 async fn suite(db: Db) {
     let backend = db.backend();
     let now = at("2026-12-04T06:00:00Z");
-    assert_eq!(db.schema_version().await.unwrap(), 14, "{backend:?}");
+    assert_eq!(db.schema_version().await.unwrap(), 15, "{backend:?}");
 
     // The configuration file's directory lands in the database and comes back whole.
     db.system_apply_directory(&directory("10.1.0.0/24"), now)
@@ -1966,7 +1966,7 @@ async fn conformance_sqlite() {
     let db = Db::connect(&url, RoleCatalog::default(), policy())
         .await
         .unwrap();
-    assert_eq!(db.schema_version().await.unwrap(), 14);
+    assert_eq!(db.schema_version().await.unwrap(), 15);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -2003,7 +2003,7 @@ async fn conformance_postgres() {
     let again = Db::connect(&url, RoleCatalog::default(), policy())
         .await
         .unwrap();
-    assert_eq!(again.schema_version().await.unwrap(), 14);
+    assert_eq!(again.schema_version().await.unwrap(), 15);
     drop(db);
     drop(again);
     sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -2470,7 +2470,12 @@ async fn advisories(db: &Db, admin: &Principal, analyst: &Principal, now: Timest
     .unwrap();
     let id = "00112233445566778899aabbccddeeff";
     let received = db
-        .system_receive((id, 1, "advisory"), ("{}", "h..s"), Some(&advisory), now)
+        .system_receive(
+            (id, 1, "advisory"),
+            ("{}", "h..s"),
+            &kuzet_db::Incoming::Advisory(&advisory),
+            now,
+        )
         .await
         .unwrap();
     let Received::New(made) = received else {
@@ -2479,9 +2484,14 @@ async fn advisories(db: &Db, admin: &Principal, analyst: &Principal, now: Timest
     assert_eq!(made.len(), 1, "only akimat runs the product: {made:?}");
     assert_eq!(made[0].0, t("akimat"));
     assert_eq!(
-        db.system_receive((id, 1, "advisory"), ("{}", "h..s"), Some(&advisory), now)
-            .await
-            .unwrap(),
+        db.system_receive(
+            (id, 1, "advisory"),
+            ("{}", "h..s"),
+            &kuzet_db::Incoming::Advisory(&advisory),
+            now
+        )
+        .await
+        .unwrap(),
         Received::Again
     );
     assert_eq!(db.system_inbox_cursor().await.unwrap(), 1);
@@ -2526,6 +2536,86 @@ async fn advisories(db: &Db, admin: &Principal, analyst: &Principal, now: Timest
         DbError::NotFound(_)
     ));
 
+    // NCCIS asks for read access to akimat's logs (R19): kept; an administrator grants it to an NCCIS auditor,
+    // and the answer goes back to the hub.
+    let ask = kuzet_db::AccessAsk {
+        tenant: "akimat".into(),
+        starts: now,
+        ends: now + SignedDuration::from_hours(24),
+        reason: "incident 42 at the national level".into(),
+        query: Some("source.ip:203.0.113.7".into()),
+    };
+    let request = "ffeeddccbbaa99887766554433221100";
+    db.system_receive(
+        (request, 2, "access.request"),
+        ("{}", "h..s"),
+        &kuzet_db::Incoming::AccessRequest(ask.clone()),
+        now,
+    )
+    .await
+    .unwrap();
+    let grants = admin.scope(Permission::GrantsManage, now).unwrap();
+    let pending = db.access_requests(&grants).await.unwrap();
+    assert_eq!(
+        (
+            pending[0].id.as_str(),
+            &pending[0].ask,
+            pending[0].decision.as_ref()
+        ),
+        (request, &ask, None)
+    );
+    assert!(matches!(
+        db.access_requests(&analyst.scope(Permission::TenantsRead, now).unwrap())
+            .await
+            .unwrap_err(),
+        DbError::Denied(_)
+    ));
+    let grant = db
+        .create_grant(
+            &grants,
+            &kuzet_db::NewGrant {
+                user: u("nccis"),
+                tenant: t("akimat"),
+                starts: ask.starts,
+                ends: ask.ends,
+                reason: ask.reason.clone(),
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    let answer = db
+        .decide_access_request(&grants, request, Some(&grant.id), None, now)
+        .await
+        .unwrap();
+    assert!(matches!(
+        db.decide_access_request(&grants, request, None, Some("again"), now)
+            .await
+            .unwrap_err(),
+        DbError::Conflict(_)
+    ));
+    let decided = db.access_requests(&grants).await.unwrap();
+    let decision = decided[0].decision.as_ref().unwrap();
+    assert_eq!(
+        (decision.granted, decision.grant.as_deref()),
+        (true, Some(grant.id.as_str()))
+    );
+    let sent = analyst.scope(Permission::NotificationsRead, now).unwrap();
+    let (messages, _) = db
+        .exchange_page(&sent, &t("akimat"), None, 100)
+        .await
+        .unwrap();
+    let told = messages.iter().find(|m| m.id == answer).unwrap();
+    let payload: serde_json::Value = serde_json::from_str(&told.payload).unwrap();
+    assert_eq!(
+        (
+            told.kind.as_str(),
+            payload["granted"].as_bool(),
+            payload["request"].as_str()
+        ),
+        ("access.grant", Some(true), Some(request))
+    );
+
     // The hub's side: an officer issues to every registered ISOC; numbers per ISOC; frozen once; acknowledged.
     let users = admin.scope(Permission::UsersManage, now).unwrap();
     let one_time = db
@@ -2559,7 +2649,7 @@ async fn advisories(db: &Db, admin: &Principal, analyst: &Principal, now: Timest
         .unwrap();
     let payload = serde_json::to_string(&advisory).unwrap();
     let first = db
-        .hub_issue(&issue, "advisory", &payload, &[], now)
+        .hub_issue(&issue, ("advisory", None), &payload, &[], now)
         .await
         .unwrap();
     assert_eq!(
@@ -2568,14 +2658,26 @@ async fn advisories(db: &Db, admin: &Principal, analyst: &Principal, now: Timest
         "isoc-alatau was revoked"
     );
     let second = db
-        .hub_issue(&issue, "advisory", &payload, &["isoc-c".into()], now)
+        .hub_issue(
+            &issue,
+            ("advisory", None),
+            &payload,
+            &["isoc-c".into()],
+            now,
+        )
         .await
         .unwrap();
     assert_eq!(second.len(), 1);
     assert!(matches!(
-        db.hub_issue(&issue, "advisory", &payload, &["nobody".into()], now)
-            .await
-            .unwrap_err(),
+        db.hub_issue(
+            &issue,
+            ("advisory", None),
+            &payload,
+            &["nobody".into()],
+            now
+        )
+        .await
+        .unwrap_err(),
         DbError::NotFound(_)
     ));
     let to_c = db.system_hub_outbox("isoc-c", 0, 10).await.unwrap();

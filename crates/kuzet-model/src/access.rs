@@ -65,6 +65,7 @@ permissions! {
     AdvisoriesIssue = "advisories.issue", Global, "NCCIS hub: issue threat and vulnerability advisories to ISOCs (R18).";
     HubRead = "hub.read", Global, "NCCIS hub: see what the ISOCs reported (the national view).";
     HubManage = "hub.manage", Global, "NCCIS hub: register ISOCs by certificate and revoke them.";
+    AccessRequest = "access.request", Global, "NCCIS hub: ask an ISOC for read access to a tenant's logs (R19).";
     NotificationsRead = "notifications.read", Tenant, "See the notifications sent to a tenant.";
     RulesManage = "rules.manage", Global, "Import, enable and disable detection rules.";
     ConfigRead = "config.read", Global, "Read the ISOC's settings.";
@@ -144,6 +145,7 @@ fn changes_configuration(permissions: &BTreeSet<Permission>) -> bool {
                 | Permission::ServiceOperate
                 | Permission::AdvisoriesIssue
                 | Permission::HubManage
+                | Permission::AccessRequest
         )
     })
 }
@@ -226,7 +228,7 @@ impl Default for RoleCatalog {
             Role::new(
                 NCCIS_OFFICER,
                 TenantReach::All,
-                &[HubRead, AdvisoriesIssue, TokensOwn],
+                &[HubRead, AdvisoriesIssue, AccessRequest, TokensOwn],
             ),
         ];
         Self {

@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use jiff::Timestamp;
 use kuzet_api::AuditSink;
-use kuzet_db::{Db, ExchangeRecord, Received};
+use kuzet_db::{AccessAsk, Db, ExchangeRecord, Incoming, Received};
 use kuzet_exchange::jws::{self, Signed};
 use kuzet_exchange::transport::{HubClient, client_config, open_from_hub};
 use kuzet_exchange::{Certificate, CertificateKey, Envelope, Kind, MessageId, PROTOCOL_VERSION};
@@ -220,11 +220,16 @@ async fn fetch(db: &Db, sender: &Sender, audit: &dyn AuditSink) -> Result<()> {
             ),
             _ => None,
         };
+        let what = match (&advisory, message.kind) {
+            (Some(a), _) => Incoming::Advisory(a),
+            (None, Kind::AccessRequest) => Incoming::AccessRequest(access_ask(&message)?),
+            (None, _) => Incoming::Other,
+        };
         let received = db
             .system_receive(
                 (message.id.as_str(), fetched.seq, message.kind.as_str()),
                 (&fetched.body, &fetched.jws),
-                advisory.as_ref(),
+                &what,
                 Timestamp::now(),
             )
             .await?;
@@ -265,6 +270,28 @@ async fn fetch(db: &Db, sender: &Sender, audit: &dyn AuditSink) -> Result<()> {
     }
     sender.fetch_failed("", audit).await;
     Ok(())
+}
+
+/// NCCIS's request for read access (R19) an `access.request` message carries.
+fn access_ask(message: &Envelope) -> Result<AccessAsk> {
+    let p = &message.payload;
+    let what = || format!("access request `{}`", message.id);
+    let text = |k: &str| p.get(k).and_then(serde_json::Value::as_str);
+    let time = |k: &str| -> Result<Timestamp> {
+        text(k)
+            .and_then(|t| t.parse().ok())
+            .with_context(|| format!("{}: `{k}` is not a time", what()))
+    };
+    Ok(AccessAsk {
+        tenant: message
+            .tenant
+            .clone()
+            .with_context(|| format!("{}: names no tenant", what()))?,
+        starts: time("from")?,
+        ends: time("to")?,
+        reason: text("reason").unwrap_or_default().to_owned(),
+        query: text("query").map(str::to_owned),
+    })
 }
 
 /// One pass: claims what is due now and tries each once.

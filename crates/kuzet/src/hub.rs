@@ -549,7 +549,7 @@ async fn fetch(
                     kind: kuzet_exchange::Kind::parse(&m.kind).map_err(|e| unavailable(&e, id))?,
                     sender: hub.party.clone(),
                     recipient: id.to_owned(),
-                    tenant: None,
+                    tenant: m.tenant.clone(),
                     facilities: Vec::new(),
                     created: m.created,
                     in_reply_to: None,

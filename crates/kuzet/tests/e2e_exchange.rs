@@ -641,6 +641,62 @@ name = "Bank of the Steppe"
     let (_, isocs, _) = api(&hub, "GET", "/api/v1/hub/isocs", Some(&hub_admin), None);
     assert_eq!(isocs.as_array().unwrap().len(), 2, "{isocs}");
 
+    // NCCIS asks for read access to the tenant's logs (R19); the ISOC's administrator grants it to an NCCIS
+    // auditor for the period asked, and the answer reaches the hub.
+    let from = jiff::Timestamp::now();
+    let (status, asked, _) = api(
+        &hub,
+        "POST",
+        "/api/v1/hub/access-requests",
+        Some(&officer),
+        Some(
+            json!({"isoc": "isoc-alatau", "tenant": "akimat", "from": from.to_string(),
+                    "to": (from + jiff::SignedDuration::from_hours(24)).to_string(),
+                    "reason": "the ransomware campaign of December"}),
+        ),
+    );
+    assert_eq!(status, 201, "{asked}");
+    let request = wait_for("the access request at the ISOC", || {
+        let (_, list, _) = api(&isoc, "GET", "/api/v1/access-requests", Some(&admin), None);
+        list.as_array()?.first().cloned()
+    });
+    assert_eq!(
+        (
+            request["id"].clone(),
+            request["tenant"].as_str(),
+            request["state"].as_str()
+        ),
+        (asked["message"].clone(), Some("akimat"), Some("pending"))
+    );
+    let (status, made, _) = api(
+        &isoc,
+        "POST",
+        "/api/v1/users",
+        Some(&admin),
+        Some(json!({"id": "nccis-1", "roles": ["nccis-auditor"]})),
+    );
+    assert_eq!(status, 201, "{made}");
+    let (status, decided, _) = api(
+        &isoc,
+        "POST",
+        &format!(
+            "/api/v1/access-requests/{}/decision",
+            request["id"].as_str().unwrap()
+        ),
+        Some(&admin),
+        Some(json!({"grant": true, "user": "nccis-1"})),
+    );
+    assert_eq!(status, 200, "{decided}");
+    assert!(decided["grant"].is_string(), "{decided}");
+    let answer = wait_for("the grant at the hub", || {
+        hub_messages(&hub_site)
+            .into_iter()
+            .find(|m| m["kind"] == "access.grant")
+    });
+    assert_eq!(answer["message"]["payload"]["granted"], true);
+    assert_eq!(answer["message"]["payload"]["request"], request["id"]);
+    assert_eq!(answer["message"]["payload"]["grant"], decided["grant"]);
+
     // The quarterly report (R20) travels the same way: the quarter's incidents with their measures.
     let quarter = kuzet_cases::Quarter::of(jiff::Timestamp::now());
     let (status, submitted, _) = api(

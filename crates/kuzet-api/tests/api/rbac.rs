@@ -35,6 +35,7 @@ fn case(
         .replace("{contact}", "00000000000000000000000000000000")
         .replace("{asset}", "00000000000000000000000000000000")
         .replace("{isoc}", "isoc-nobody")
+        .replace("{request}", "00000000000000000000000000000000")
         .replace("{task}", "0")
         .replace("{kind}", "tls_common_name")
         .replace("{value}", "nobody-has-this");
@@ -53,6 +54,10 @@ fn case(
         "source.create" => Some(json!({"id": format!("s-{role}-{n}"), "name": "matrix"})),
         "source.certificate.add" => Some(json!({"common_name": format!("cn-{role}-{n}-{tenant}")})),
         "report.quarterly.submit" => Some(json!({"year": 2026, "quarter": 4})),
+        "hub.access.request" => Some(json!({
+            "isoc": "isoc-nobody", "tenant": tenant, "from": h.now().to_string(), "to": expires, "reason": "matrix",
+        })),
+        "access_request.decide" => Some(json!({"grant": false, "answer": "matrix"})),
         "hub.isoc.register" => Some(
             json!({"id": format!("isoc-{role}-{n}"), "name": "matrix", "certificate": "not a pem"}),
         ),
@@ -151,7 +156,8 @@ fn case(
         | "advisory.list"
         | "hub.incidents"
         | "hub.isoc.list"
-        | "hub.isoc.revoke" => None,
+        | "hub.isoc.revoke"
+        | "access_request.list" => None,
         other => panic!(
             "route `{other}` ({} {}) has no case in the RBAC matrix: add one",
             spec.method, spec.path
