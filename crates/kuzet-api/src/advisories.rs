@@ -338,3 +338,31 @@ pub(crate) async fn submit_quarterly(
         note,
     ))
 }
+
+/// Confirms a tenant's contacts to NCCIS (R21: each quarter, by the 10th of its first month) through the
+/// exchange outbox; its receipt fulfils the quarter's confirmation obligation.
+pub(crate) async fn confirm_contacts(
+    State(state): State<ApiState>,
+    Extension(a): Extension<Authed>,
+    Path(tenant): Path<String>,
+) -> Result<Response, ApiError> {
+    let (message, obligation) = state
+        .db()
+        .confirm_contacts(a.scope()?, &tenant_param(&tenant)?, state.now())
+        .await?;
+    let note = AuditNote {
+        object: Some(format!("message:{message}")),
+        detail: Some("contacts confirmed to NCCIS".into()),
+        ..AuditNote::default()
+    };
+    Ok(noted(
+        (
+            StatusCode::ACCEPTED,
+            Json(Submitted {
+                message,
+                obligation,
+            }),
+        ),
+        note,
+    ))
+}

@@ -156,6 +156,7 @@ table! {
     GET "/api/v1/tenants/{tenant}/contacts" "contact.list" p(TenantsRead) => contacts::contacts, reply Vec<contacts::ContactView>;
     POST "/api/v1/tenants/{tenant}/contacts" "contact.create" p(TenantsManage) => contacts::create_contact, body contacts::CreateContact, reply contacts::ContactCreated;
     DELETE "/api/v1/tenants/{tenant}/contacts/{contact}" "contact.remove" p(TenantsManage) => contacts::remove_contact;
+    POST "/api/v1/tenants/{tenant}/contacts/confirm" "contact.confirm" p(TenantsManage) => advisories::confirm_contacts, reply advisories::Submitted;
     GET "/api/v1/tenants/{tenant}/notifications" "notification.list" p(NotificationsRead) => contacts::notifications, reply Vec<contacts::NotificationView>;
     GET "/api/v1/tenants/{tenant}/exchange" "exchange.list" p(NotificationsRead) => contacts::exchange, reply Vec<contacts::ExchangeView>;
     GET "/api/v1/tenants/{tenant}/assets" "asset.list" p(TenantsRead) => advisories::assets, reply Vec<advisories::AssetView>;

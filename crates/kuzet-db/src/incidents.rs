@@ -851,22 +851,32 @@ impl Db {
         rules: &IncidentRules,
     ) -> Result<u64, DbError> {
         let current = kuzet_cases::Quarter::of(now);
-        let quarter = current.previous();
-        let obligation = Obligation::QuarterlyReport { quarter };
-        let [record] = &self.obligation_records(None, &[obligation], rules, now)?[..] else {
-            return Ok(0);
-        };
-        // Only tenants served during that quarter owe its report: onboarded before it ended.
+        // The last quarter's incident report (R20) and this quarter's confirmation of contacts (R21).
+        let periodic = [
+            Obligation::QuarterlyReport {
+                quarter: current.previous(),
+            },
+            Obligation::QuarterlyContactConfirmation { quarter: current },
+        ];
+        let records = self.obligation_records(None, &periodic, rules, now)?;
+        // Only tenants served during the last quarter owe either: onboarded before this one began.
         let ended = current
             .start()
             .map_err(|e| DbError::invalid("quarter", e.to_string()))?;
         let served: Vec<(String,)> = on_pool!(self, pool => sqlx::query_as("SELECT id FROM tenants WHERE created_ms < $1 ORDER BY id")
             .bind(ended.as_millisecond()).fetch_all(pool).await.map_err(DbError::query("tenants"))?);
         let mut created = 0;
-        for (tenant,) in served {
+        // Plain pairs, not a lazy iterator of closures: this future is held across awaits in a spawned task.
+        let mut owed: Vec<(&str, &ObligationRecord)> = Vec::new();
+        for (t,) in &served {
+            for r in &records {
+                owed.push((t.as_str(), r));
+            }
+        }
+        for (tenant, record) in owed {
             let id = ObjectId::from_random(random::<16>()?);
             created += on_pool!(self, pool => sqlx::query("INSERT INTO obligations (id, tenant_id, incident_id, kind, fact_ms, due_ms, created_ms) VALUES ($1, $2, NULL, $3, $4, $5, $6) ON CONFLICT (tenant_id, kind, fact_ms) WHERE incident_id IS NULL DO NOTHING")
-                .bind(id.as_str()).bind(&tenant).bind(&record.kind)
+                .bind(id.as_str()).bind(tenant).bind(&record.kind)
                 .bind(record.fact.as_millisecond()).bind(record.due.as_millisecond()).bind(now.as_millisecond())
                 .execute(pool).await.map(|r| r.rows_affected()).map_err(DbError::query("obligation"))?);
         }

@@ -146,6 +146,23 @@ pub struct Delivery {
     pub secret: Option<String>,
 }
 
+/// A current contact as NCCIS is told of it: role, name, channel, address, language.
+type ContactLine = (String, String, String, String, String);
+const CONTACT_LINES: &str = "SELECT role, name, channel, address, language FROM contacts WHERE tenant_id = $1 AND removed_ms IS NULL ORDER BY id";
+
+/// The payload of a `contacts.change` or `contacts.confirmation` message.
+fn contacts_payload(lines: &[ContactLine]) -> String {
+    let contacts: Vec<serde_json::Value> = lines
+        .iter()
+        .map(|(role, name, channel, address, language)| {
+            serde_json::json!({
+                "role": role, "name": name, "channel": channel, "address": address, "language": language,
+            })
+        })
+        .collect();
+    serde_json::json!({ "contacts": contacts }).to_string()
+}
+
 /// A change of a tenant's contacts.
 enum ContactEdit<'a> {
     /// A new contact, with its webhook secret.
@@ -447,6 +464,42 @@ impl Db {
             .await
     }
 
+    /// Confirms a tenant's contacts to NCCIS (R21: each quarter, by the 10th of its first month; for
+    /// [`Permission::TenantsManage`]): a `contacts.confirmation` message with the contacts as they are, whose
+    /// receipt fulfils this quarter's confirmation obligation when the tenant owes one. Returns the message and
+    /// that obligation.
+    pub async fn confirm_contacts(
+        &self,
+        scope: &Scope,
+        tenant: &TenantId,
+        now: Timestamp,
+    ) -> Result<(ObjectId, Option<ObjectId>), DbError> {
+        require(scope, Permission::TenantsManage, tenant)?;
+        self.tenant_unscoped(tenant).await?;
+        let start = kuzet_cases::Quarter::of(now)
+            .start()
+            .map_err(|e| DbError::invalid("quarter", e.to_string()))?;
+        let message = ObjectId::from_random(random::<16>()?);
+        let obligation = on_pool!(self, pool => {
+            let mut tx = pool.begin().await.map_err(DbError::query("contacts"))?;
+            let current: Vec<ContactLine> = sqlx::query_as(CONTACT_LINES)
+                .bind(tenant.as_str()).fetch_all(&mut *tx).await.map_err(DbError::query("contacts"))?;
+            let owed: Option<(String,)> = sqlx::query_as("SELECT id FROM obligations WHERE tenant_id = $1 AND incident_id IS NULL AND kind = 'quarterly_contact_confirmation' AND fact_ms = $2")
+                .bind(tenant.as_str()).bind(start.as_millisecond())
+                .fetch_optional(&mut *tx).await.map_err(DbError::query("obligation"))?;
+            sqlx::query("INSERT INTO exchange_outbox (id, tenant_id, kind, incident_id, obligation_id, facilities, payload, created_ms, attempts, next_attempt_ms) VALUES ($1, $2, 'contacts.confirmation', NULL, $3, '[]', $4, $5, 0, $5)")
+                .bind(message.as_str()).bind(tenant.as_str()).bind(owed.as_ref().map(|(o,)| o.as_str()))
+                .bind(contacts_payload(&current)).bind(now.as_millisecond())
+                .execute(&mut *tx).await.map_err(DbError::query("exchange message"))?;
+            tx.commit().await.map_err(DbError::query("contacts"))?;
+            owed
+        });
+        let obligation = obligation
+            .map(|(o,)| object_id("obligation id", o))
+            .transpose()?;
+        Ok((message, obligation))
+    }
+
     /// Changes a tenant's contacts and, in the same transaction, reports the change to NCCIS (R14: within 48
     /// hours): a `contact_change` obligation due in 48 hours and a `contacts.change` message with the contacts as
     /// they now are, whose receipt fulfils it.
@@ -479,15 +532,9 @@ impl Db {
                     }
                 }
             }
-            let current: Vec<(String, String, String, String, String)> = sqlx::query_as("SELECT role, name, channel, address, language FROM contacts WHERE tenant_id = $1 AND removed_ms IS NULL ORDER BY id")
+            let current: Vec<ContactLine> = sqlx::query_as(CONTACT_LINES)
                 .bind(tenant.as_str()).fetch_all(&mut *tx).await.map_err(DbError::query("contacts"))?;
-            let contacts: Vec<serde_json::Value> = current
-                .iter()
-                .map(|(role, name, channel, address, language)| serde_json::json!({
-                    "role": role, "name": name, "channel": channel, "address": address, "language": language,
-                }))
-                .collect();
-            let payload = serde_json::json!({"contacts": contacts}).to_string();
+            let payload = contacts_payload(&current);
             // Two changes in the same millisecond owe one report: the second finds the obligation made.
             let made = sqlx::query("INSERT INTO obligations (id, tenant_id, incident_id, kind, fact_ms, due_ms, created_ms) VALUES ($1, $2, NULL, 'contact_change', $3, $4, $3) ON CONFLICT (tenant_id, kind, fact_ms) WHERE incident_id IS NULL DO NOTHING")
                 .bind(obligation.as_str()).bind(tenant.as_str()).bind(now.as_millisecond()).bind(due.as_millisecond())

@@ -747,7 +747,8 @@ async fn suite(db: Db) {
         db.system_ensure_periodic_obligations(january, &rules)
             .await
             .unwrap(),
-        tenants
+        2 * tenants,
+        "the fourth quarter's report and the first quarter's confirmation of contacts"
     );
     assert_eq!(
         db.system_ensure_periodic_obligations(january, &rules)
@@ -770,8 +771,26 @@ async fn suite(db: Db) {
     assert!(quarterly.incident.is_none());
     assert_eq!(
         all.len(),
-        4,
-        "three of the incident and the quarterly report"
+        5,
+        "three of the incident, the quarterly report and the confirmation of contacts"
+    );
+    let confirmation = all
+        .iter()
+        .find(|o| o.kind == "quarterly_contact_confirmation")
+        .unwrap();
+    assert!(confirmation.due > january, "due by 10 January");
+    let (_, owed) = db
+        .confirm_contacts(
+            &admin.scope(Permission::TenantsManage, later).unwrap(),
+            &t("akimat"),
+            january,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        owed.as_ref(),
+        Some(&confirmation.id),
+        "its receipt will fulfil the confirmation"
     );
     let (soonest, cursor) = db
         .obligations_page(&read, &t("akimat"), None, 3)

@@ -468,6 +468,21 @@ name = "Bank of the Steppe"
             .find(|o| o["kind"] == "contact_change" && o["clock"]["state"] == "done")
             .cloned()
     });
+    // The quarterly confirmation of contacts (R21) goes the same way.
+    let (status, confirmed, _) = api(
+        &isoc,
+        "POST",
+        "/api/v1/tenants/akimat/contacts/confirm",
+        Some(&admin),
+        None,
+    );
+    assert_eq!(status, 202, "{confirmed}");
+    let confirmation = wait_for("the confirmation of contacts at the hub", || {
+        hub_messages(&hub_site)
+            .into_iter()
+            .find(|m| m["kind"] == "contacts.confirmation")
+    });
+    assert_eq!(confirmation["message"]["id"], confirmed["message"]);
     let hub_one_time = hub_site
         .init_output
         .lines()
