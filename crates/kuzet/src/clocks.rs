@@ -12,15 +12,33 @@ use tokio_util::sync::CancellationToken;
 /// How often the clocks are looked at.
 pub const CHECK: Duration = Duration::from_secs(30);
 
+/// The passes of a background task: the first at once, then one every `interval` (a late pass delays the next
+/// rather than bunching them), until `shutdown`.
+pub struct Passes {
+    tick: tokio::time::Interval,
+    shutdown: CancellationToken,
+}
+
+impl Passes {
+    pub fn new(interval: Duration, shutdown: CancellationToken) -> Self {
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        Self { tick, shutdown }
+    }
+
+    /// Waits for the next pass; `false` once the task is to stop.
+    pub async fn next(&mut self) -> bool {
+        tokio::select! {
+            _ = self.shutdown.cancelled() => false,
+            _ = self.tick.tick() => true,
+        }
+    }
+}
+
 /// Watches the clocks until `shutdown`.
 pub async fn run(db: Db, shutdown: CancellationToken) {
-    let mut tick = tokio::time::interval(CHECK);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = tick.tick() => {}
-        }
+    let mut passes = Passes::new(CHECK, shutdown);
+    while passes.next().await {
         match db.system_raise_clock_alerts(Timestamp::now()).await {
             Ok(raised) => {
                 for alert in raised {

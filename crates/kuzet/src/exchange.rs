@@ -173,13 +173,8 @@ pub async fn run(
     status: BacklogStatus,
     shutdown: CancellationToken,
 ) {
-    let mut tick = tokio::time::interval(interval);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = tick.tick() => {}
-        }
+    let mut passes = crate::clocks::Passes::new(interval, shutdown);
+    while passes.next().await {
         if let Some(sender) = &sender {
             if let Err(error) = pass(&db, sender, audit.as_ref()).await {
                 tracing::error!(%error, "NCCIS delivery pass failed; retried next pass");

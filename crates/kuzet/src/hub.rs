@@ -251,13 +251,8 @@ pub async fn escalate(
     interval: Duration,
     shutdown: CancellationToken,
 ) {
-    let mut tick = tokio::time::interval(interval);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = tick.tick() => {}
-        }
+    let mut passes = crate::clocks::Passes::new(interval, shutdown);
+    while passes.next().await {
         let claimed = match db.system_claim_escalations(Timestamp::now(), 50).await {
             Ok(claimed) => claimed,
             Err(error) => {
