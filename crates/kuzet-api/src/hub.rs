@@ -329,3 +329,56 @@ pub(crate) async fn request_access(
 pub(crate) struct AccessRequested {
     message: String,
 }
+
+/// A message as the hub received it.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct ReceivedView {
+    isoc: String,
+    id: String,
+    kind: String,
+    tenant: Option<String>,
+    level: Option<u8>,
+    /// `sha256:` of the bytes received.
+    digest: String,
+    #[schemars(with = "String")]
+    received: Timestamp,
+    /// The message, read.
+    message: serde_json::Value,
+    /// Its detached JWS, as received: with `digest`, what proves who sent what.
+    jws: String,
+}
+
+/// The newest messages received from the ISOCs (`?kind=` one kind, `?limit=` at most that many, default 100).
+pub(crate) async fn messages(
+    State(state): State<ApiState>,
+    Extension(a): Extension<Authed>,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let page = crate::incidents::Page::from_query_with(&query, &["kind"])?;
+    let kind = query
+        .get("kind")
+        .map(String::as_str)
+        .filter(|k| !k.is_empty());
+    if let Some(kind) = kind {
+        kuzet_exchange::Kind::parse(kind).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    }
+    let list = state
+        .db()
+        .hub_recent_messages(a.scope()?, kind, page.limit)
+        .await?;
+    let views: Vec<ReceivedView> = list
+        .into_iter()
+        .map(|m| ReceivedView {
+            message: serde_json::from_str(&m.body).unwrap_or(serde_json::Value::Null),
+            isoc: m.isoc,
+            id: m.id,
+            kind: m.kind,
+            tenant: m.tenant,
+            level: m.level,
+            digest: m.digest,
+            received: m.received,
+            jws: m.jws,
+        })
+        .collect();
+    Ok(Json(views).into_response())
+}

@@ -130,7 +130,7 @@ impl<'q> Page<'q> {
     }
 
     /// Like [`Page::from_query`], also allowing the list's own filters `extra`.
-    fn from_query_with(
+    pub(crate) fn from_query_with(
         query: &'q HashMap<String, String>,
         extra: &[&str],
     ) -> Result<Self, ApiError> {

@@ -60,6 +60,14 @@ fn parameters(path: &str, action: &str) -> Vec<Value> {
         .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
         .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
         .collect();
+    if action == "hub.messages" {
+        all.push(json!({"name": "kind", "in": "query", "required": false,
+                        "description": "only messages of this kind (e.g. `incident.update`)",
+                        "schema": {"type": "string"}}));
+        all.push(json!({"name": "limit", "in": "query", "required": false,
+                        "description": "at most this many, newest first (default 100)",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 500}}));
+    }
     if action == "alert.list" {
         all.push(json!({"name": "status", "in": "query", "required": false,
                         "description": "only alerts in this triage state",

@@ -165,6 +165,7 @@ table! {
     GET "/api/v1/tenants/{tenant}/advisories" "advisory.list" p(AdvisoriesRead) => advisories::advisories, reply Vec<advisories::AdvisoryView>;
     POST "/api/v1/hub/advisories" "advisory.issue" p(AdvisoriesIssue) => advisories::issue, body advisories::IssueAdvisory, reply advisories::Issued;
     GET "/api/v1/hub/incidents" "hub.incidents" p(HubRead) => hub::incidents, reply hub::NationalView;
+    GET "/api/v1/hub/messages" "hub.messages" p(HubRead) => hub::messages, reply Vec<hub::ReceivedView>;
     GET "/api/v1/hub/isocs" "hub.isoc.list" p(HubManage) => hub::isocs, reply Vec<hub::IsocView>;
     POST "/api/v1/hub/isocs" "hub.isoc.register" p(HubManage) => hub::register, body hub::RegisterIsoc, reply hub::IsocView;
     DELETE "/api/v1/hub/isocs/{isoc}" "hub.isoc.revoke" p(HubManage) => hub::revoke;

@@ -370,6 +370,20 @@ impl Db {
         Ok(rows.into_iter().map(message).collect())
     }
 
+    /// The newest received messages, of one kind if given, at most `limit` (for [`Permission::HubRead`]).
+    pub async fn hub_recent_messages(
+        &self,
+        scope: &Scope,
+        kind: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<HubMessage>, DbError> {
+        require_permission(scope, Permission::HubRead)?;
+        let rows: Vec<MessageRow> = on_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {MESSAGE_COLUMNS} FROM hub_messages WHERE ($1 = '' OR kind = $1) ORDER BY received_ms DESC, isoc_id, id LIMIT $2")))
+            .bind(kind.unwrap_or_default()).bind(i64::from(limit.max(1)))
+            .fetch_all(pool).await.map_err(DbError::query("received messages"))?);
+        Ok(rows.into_iter().map(message).collect())
+    }
+
     /// Received messages, oldest first, after the (received, ISOC, id) of `after`; at most `limit`.
     pub async fn system_hub_messages(
         &self,

@@ -620,6 +620,24 @@ name = "Bank of the Steppe"
     assert_eq!(national["by_status"], json!({"contained": 1}));
     let level = reported[0]["level"].as_u64().unwrap().to_string();
     assert_eq!(national["by_level"][&level], 1);
+    let (status, updates, _) = api(
+        &hub,
+        "GET",
+        "/api/v1/hub/messages?kind=incident.update",
+        Some(&officer),
+        None,
+    );
+    assert_eq!(status, 200, "{updates}");
+    assert_eq!(updates.as_array().unwrap().len(), 1, "{updates}");
+    assert_eq!(updates[0]["message"]["payload"]["status"], "contained");
+    let (status, _, _) = api(
+        &hub,
+        "GET",
+        "/api/v1/hub/messages?kind=rumour",
+        Some(&officer),
+        None,
+    );
+    assert_eq!(status, 400, "an unknown kind is named, not an empty list");
     let (status, _, _) = api(&hub, "GET", "/api/v1/hub/incidents", Some(&hub_admin), None);
     assert_eq!(
         status, 403,
