@@ -13,6 +13,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::ApiError;
+use crate::advisories::invalid;
 use crate::auth::{body, noted};
 use crate::routes::{AuditNote, Authed};
 use crate::state::ApiState;
@@ -98,14 +99,7 @@ pub(crate) async fn decide(
 ) -> Result<Response, ApiError> {
     let request = body(json)?;
     let scope = a.scope()?;
-    let invalid = |m: String| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", m);
-    let asked = state
-        .db()
-        .access_requests(scope)
-        .await?
-        .into_iter()
-        .find(|r| r.id == id)
-        .ok_or_else(|| ApiError::not_found(format!("access request `{id}`")))?;
+    let asked = state.db().access_request(scope, &id).await?;
     let grant = if request.grant {
         let user = request
             .user

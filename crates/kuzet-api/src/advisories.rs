@@ -9,20 +9,18 @@ use axum::{Extension, Json};
 use ipnet::IpNet;
 use jiff::Timestamp;
 use kuzet_db::{AssetRecord, NewAsset, TenantAdvisory};
-use kuzet_model::{FacilityId, ObjectId, TenantId, UserId};
+use kuzet_model::{FacilityId, ObjectId, UserId};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::ApiError;
 use crate::auth::{body, noted};
+use crate::contacts::tenant_param;
 use crate::routes::{AuditNote, Authed};
 use crate::state::ApiState;
 
-fn tenant_param(tenant: &str) -> Result<TenantId, ApiError> {
-    TenantId::new(tenant).map_err(|e| ApiError::not_found(format!("tenant: {e}")))
-}
-
-fn invalid(message: String) -> ApiError {
+/// A body that reads but says something Kuzet refuses: 422, naming it.
+pub(crate) fn invalid(message: String) -> ApiError {
     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message)
 }
 
@@ -304,6 +302,26 @@ pub(crate) struct Submitted {
     obligation: Option<ObjectId>,
 }
 
+/// The answer to something queued for NCCIS: 202 with the message and the obligation its receipt fulfils,
+/// audited with `detail`.
+fn submitted(message: ObjectId, obligation: Option<ObjectId>, detail: String) -> Response {
+    let note = AuditNote {
+        object: Some(format!("message:{message}")),
+        detail: Some(detail),
+        ..AuditNote::default()
+    };
+    noted(
+        (
+            StatusCode::ACCEPTED,
+            Json(Submitted {
+                message,
+                obligation,
+            }),
+        ),
+        note,
+    )
+}
+
 /// Sends NCCIS a tenant's quarterly report of incidents and measures (R20) through the exchange outbox; its
 /// progress shows under `…/exchange`.
 pub(crate) async fn submit_quarterly(
@@ -319,23 +337,13 @@ pub(crate) async fn submit_quarterly(
         .db()
         .submit_quarterly_report(a.scope()?, &tenant_param(&tenant)?, quarter, state.now())
         .await?;
-    let note = AuditNote {
-        object: Some(format!("message:{message}")),
-        detail: Some(format!(
+    Ok(submitted(
+        message,
+        obligation,
+        format!(
             "quarterly report {}-Q{} to NCCIS",
             quarter.year, quarter.number
-        )),
-        ..AuditNote::default()
-    };
-    Ok(noted(
-        (
-            StatusCode::ACCEPTED,
-            Json(Submitted {
-                message,
-                obligation,
-            }),
         ),
-        note,
     ))
 }
 
@@ -350,19 +358,9 @@ pub(crate) async fn confirm_contacts(
         .db()
         .confirm_contacts(a.scope()?, &tenant_param(&tenant)?, state.now())
         .await?;
-    let note = AuditNote {
-        object: Some(format!("message:{message}")),
-        detail: Some("contacts confirmed to NCCIS".into()),
-        ..AuditNote::default()
-    };
-    Ok(noted(
-        (
-            StatusCode::ACCEPTED,
-            Json(Submitted {
-                message,
-                obligation,
-            }),
-        ),
-        note,
+    Ok(submitted(
+        message,
+        obligation,
+        "contacts confirmed to NCCIS".into(),
     ))
 }

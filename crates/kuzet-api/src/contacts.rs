@@ -21,7 +21,7 @@ use crate::auth::{body, noted};
 use crate::routes::{AuditNote, Authed};
 use crate::state::ApiState;
 
-fn tenant_param(tenant: &str) -> Result<TenantId, ApiError> {
+pub(crate) fn tenant_param(tenant: &str) -> Result<TenantId, ApiError> {
     TenantId::new(tenant).map_err(|e| ApiError::not_found(format!("tenant: {e}")))
 }
 

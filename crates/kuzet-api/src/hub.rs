@@ -12,6 +12,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::ApiError;
+use crate::advisories::invalid;
 use crate::routes::Authed;
 use crate::state::ApiState;
 
@@ -191,8 +192,6 @@ pub(crate) async fn register(
     json: Result<Json<RegisterIsoc>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
     let request = crate::auth::body(json)?;
-    let invalid =
-        |m: String| ApiError::new(axum::http::StatusCode::UNPROCESSABLE_ENTITY, "invalid", m);
     let certificate = kuzet_exchange::Certificate::from_pem(&request.certificate, "`certificate`")
         .map_err(|e| invalid(e.to_string()))?;
     if certificate.key_algorithm.is_none() {
@@ -275,8 +274,6 @@ pub(crate) async fn request_access(
     json: Result<Json<RequestAccess>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
     let request = crate::auth::body(json)?;
-    let invalid =
-        |m: String| ApiError::new(axum::http::StatusCode::UNPROCESSABLE_ENTITY, "invalid", m);
     if request.to <= request.from {
         return Err(invalid("`to` must come after `from`".into()));
     }

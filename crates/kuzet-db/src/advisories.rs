@@ -241,6 +241,8 @@ type AccessRow = (
     Option<String>,
 );
 
+const ACCESS_COLUMNS: &str = "id, tenant_id, starts_ms, ends_ms, reason, query, received_ms, decided_ms, decided_by, granted, grant_id, answer";
+
 fn access_request(
     (id, tenant, starts, ends, reason, query, received, decided, by, granted, grant, answer): AccessRow,
 ) -> AccessRequestRecord {
@@ -271,9 +273,22 @@ impl Db {
         scope: &Scope,
     ) -> Result<Vec<AccessRequestRecord>, DbError> {
         crate::directory::require_permission(scope, Permission::GrantsManage)?;
-        let rows: Vec<AccessRow> = on_pool!(self, pool => sqlx::query_as("SELECT id, tenant_id, starts_ms, ends_ms, reason, query, received_ms, decided_ms, decided_by, granted, grant_id, answer FROM access_requests ORDER BY received_ms DESC, id LIMIT 500")
+        let rows: Vec<AccessRow> = on_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {ACCESS_COLUMNS} FROM access_requests ORDER BY received_ms DESC, id LIMIT 500")))
             .fetch_all(pool).await.map_err(DbError::query("access requests"))?);
         Ok(rows.into_iter().map(access_request).collect())
+    }
+
+    /// One request for access, by the hub's message id (for [`Permission::GrantsManage`]).
+    pub async fn access_request(
+        &self,
+        scope: &Scope,
+        id: &str,
+    ) -> Result<AccessRequestRecord, DbError> {
+        crate::directory::require_permission(scope, Permission::GrantsManage)?;
+        let row: Option<AccessRow> = on_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {ACCESS_COLUMNS} FROM access_requests WHERE id = $1")))
+            .bind(id).fetch_optional(pool).await.map_err(DbError::query("access request"))?);
+        row.map(access_request)
+            .ok_or_else(|| DbError::NotFound(format!("access request `{id}`")))
     }
 
     /// Records the administrator's decision on request `id` (for [`Permission::GrantsManage`]) — the grant made
@@ -287,12 +302,7 @@ impl Db {
         answer: Option<&str>,
         now: Timestamp,
     ) -> Result<ObjectId, DbError> {
-        crate::directory::require_permission(scope, Permission::GrantsManage)?;
-        let row: Option<AccessRow> = on_pool!(self, pool => sqlx::query_as("SELECT id, tenant_id, starts_ms, ends_ms, reason, query, received_ms, decided_ms, decided_by, granted, grant_id, answer FROM access_requests WHERE id = $1")
-            .bind(id).fetch_optional(pool).await.map_err(DbError::query("access request"))?);
-        let request = row
-            .map(access_request)
-            .ok_or_else(|| DbError::NotFound(format!("access request `{id}`")))?;
+        let request = self.access_request(scope, id).await?;
         if request.decision.is_some() {
             return Err(DbError::Conflict(format!(
                 "decision on access request `{id}`"
@@ -339,6 +349,48 @@ pub enum Received {
 }
 
 impl Db {
+    /// The part of `advisory` (message `id`) that concerns each tenant it concerns, with the tenant's name: every
+    /// tenant's current assets read once, matched without I/O (`kuzet_cases::concerning`).
+    async fn advisory_parts(
+        &self,
+        id: &str,
+        advisory: &Advisory,
+    ) -> Result<Vec<(TenantId, String, Concerning)>, DbError> {
+        let rows: Vec<AssetRow> = on_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {ASSET_COLUMNS} FROM assets WHERE removed_ms IS NULL ORDER BY tenant_id, id")))
+            .fetch_all(pool).await.map_err(DbError::query("assets"))?);
+        let mut by_tenant: std::collections::BTreeMap<TenantId, Vec<kuzet_cases::Asset>> =
+            std::collections::BTreeMap::new();
+        for row in rows {
+            let a = asset(row)?;
+            by_tenant
+                .entry(a.tenant.clone())
+                .or_default()
+                .push(kuzet_cases::Asset {
+                    id: a.id.to_string(),
+                    product: a.product,
+                    version: a.version,
+                    addresses: a.addresses,
+                });
+        }
+        let mut parts = Vec::new();
+        for record in self.all_tenants().await? {
+            let tenant = record.tenant;
+            if tenant.id.is_reserved() {
+                continue;
+            }
+            let assets = by_tenant
+                .get(&tenant.id)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            let found = kuzet_cases::concerning(advisory, assets)
+                .map_err(|e| DbError::invalid(format!("advisory `{id}`"), e.to_string()))?;
+            if let Some(part) = found {
+                parts.push((tenant.id, tenant.name, part));
+            }
+        }
+        Ok(parts)
+    }
+
     /// Adds an asset to a tenant's inventory (for [`Permission::AssetsManage`]).
     pub async fn create_asset(
         &self,
@@ -455,44 +507,10 @@ impl Db {
         };
         let (id, seq, kind) = message;
         let (body, jws) = signed;
-        // Every tenant's current assets, read before the transaction (matching is pure).
-        let rows: Vec<AssetRow> = on_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {ASSET_COLUMNS} FROM assets WHERE removed_ms IS NULL ORDER BY tenant_id, id")))
-            .fetch_all(pool).await.map_err(DbError::query("assets"))?);
-        let mut by_tenant: std::collections::BTreeMap<TenantId, Vec<kuzet_cases::Asset>> =
-            std::collections::BTreeMap::new();
-        for row in rows {
-            let a = asset(row)?;
-            by_tenant
-                .entry(a.tenant.clone())
-                .or_default()
-                .push(kuzet_cases::Asset {
-                    id: a.id.to_string(),
-                    product: a.product,
-                    version: a.version,
-                    addresses: a.addresses,
-                });
-        }
-        let tenants: Vec<(String, String)> = on_pool!(self, pool => sqlx::query_as("SELECT id, name FROM tenants ORDER BY id")
-            .fetch_all(pool).await.map_err(DbError::query("tenants"))?);
-        let mut parts: Vec<(TenantId, String, Concerning)> = Vec::new();
-        if let Some(advisory) = advisory {
-            for (tenant, name) in tenants {
-                let tenant =
-                    TenantId::new(tenant).map_err(|e| corrupt("tenant id")(e.to_string()))?;
-                if tenant.is_reserved() {
-                    continue;
-                }
-                let assets = by_tenant
-                    .get(&tenant)
-                    .map(Vec::as_slice)
-                    .unwrap_or_default();
-                let found = kuzet_cases::concerning(advisory, assets)
-                    .map_err(|e| DbError::invalid(format!("advisory `{id}`"), e.to_string()))?;
-                if let Some(part) = found {
-                    parts.push((tenant, name, part));
-                }
-            }
-        }
+        let parts = match advisory {
+            Some(advisory) => self.advisory_parts(id, advisory).await?,
+            None => Vec::new(),
+        };
         on_pool!(self, pool => {
             let mut tx = pool.begin().await.map_err(DbError::query("inbox"))?;
             let inserted = sqlx::query("INSERT INTO exchange_inbox (id, seq, kind, body, jws, received_ms) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING")
