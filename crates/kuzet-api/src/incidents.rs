@@ -79,7 +79,7 @@ pub(crate) struct ObligationView {
     clock: ClockView,
 }
 
-fn obligation_view(o: &kuzet_db::ObligationRecord, now: Timestamp) -> ObligationView {
+pub(crate) fn obligation_view(o: &kuzet_db::ObligationRecord, now: Timestamp) -> ObligationView {
     ObligationView {
         id: o.id.clone(),
         incident: o.incident.clone(),

@@ -21,6 +21,7 @@ mod error;
 mod hub;
 mod incidents;
 mod openapi;
+mod overview;
 mod routes;
 pub mod search;
 mod state;

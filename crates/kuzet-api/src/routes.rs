@@ -15,7 +15,9 @@ use kuzet_model::access::{AccessDenied, Credential, Permission, PermissionKind, 
 use kuzet_model::audit::{Actor, AuditRecord, Outcome};
 
 use crate::state::{ApiState, SESSION_COOKIE};
-use crate::{ApiError, access, admin, advisories, auth, contacts, content, hub, incidents, search};
+use crate::{
+    ApiError, access, admin, advisories, auth, contacts, content, hub, incidents, overview, search,
+};
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,6 +143,7 @@ table! {
     POST "/api/v1/auth/login" "auth.login" Public => auth::login, body auth::Login, reply auth::PrincipalView;
     GET "/api/v1/openapi.json" "api.describe" Public => content::openapi;
     GET "/api/v1/auth/me" "auth.me" Authenticated => auth::me, reply auth::PrincipalView;
+    GET "/api/v1/overview" "overview.view" Authenticated => overview::overview, reply overview::Overview;
     POST "/api/v1/auth/password" "auth.password.change" Account => auth::change_password, body auth::PasswordChange;
     POST "/api/v1/auth/mfa/enrol" "auth.mfa.enrol" Account => auth::mfa_enrol, body Option<auth::MfaReenrol>, reply auth::MfaEnrolment;
     POST "/api/v1/auth/mfa/confirm" "auth.mfa.confirm" Account => auth::mfa_confirm, body auth::MfaConfirm;

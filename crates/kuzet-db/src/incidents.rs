@@ -997,7 +997,7 @@ type TenantObligationRow = (
 );
 
 /// An obligation's columns: id, incident, kind, fact, due, fulfilled, by.
-type ObligationFullRow = (
+pub(crate) type ObligationFullRow = (
     String,
     Option<String>,
     String,
@@ -1007,7 +1007,7 @@ type ObligationFullRow = (
     Option<String>,
 );
 
-fn obligation_record(
+pub(crate) fn obligation_record(
     (id, incident, kind, fact, due, fulfilled, by): ObligationFullRow,
 ) -> Result<ObligationRecord, DbError> {
     let model = |e: kuzet_model::ModelError| e.to_string();

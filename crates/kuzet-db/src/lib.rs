@@ -24,6 +24,7 @@ mod hub_outbox;
 mod incidents;
 mod notifications;
 mod outbox;
+mod overview;
 mod rule_files;
 mod rule_settings;
 mod secrets;
@@ -47,6 +48,7 @@ pub use notifications::{
     Channel, ContactRecord, ContactRole, Delivery, NewContact, NotificationRecord,
 };
 pub use outbox::{Backlog, CLAIM_LEASE, RETRY_BASE, retry_delay, retry_delay_from};
+pub use overview::TenantOverview;
 pub use rule_files::{ImportOutcome, MAX_RULE_FILE_BYTES, RuleFile};
 pub use rule_settings::{NewRuleException, RuleException, RuleSetting};
 pub use secrets::{AuthPolicy, PasswordPolicy, sha256_hex, totp_code};

@@ -1822,6 +1822,54 @@ async fn alerts(
         .await
         .unwrap();
     assert!(said[0].text.contains(made.as_str()), "{said:?}");
+    overview(db, read).await;
+}
+
+/// The overview's counts agree with the lists they summarize.
+async fn overview(db: &Db, read: &kuzet_model::access::Scope) {
+    use kuzet_db::AlertStatus;
+    let tenant = t("akimat");
+    let seen = db.tenant_overview(read, &tenant, 2).await.unwrap();
+    let (new, _) = db
+        .alerts_page(read, &tenant, Some(AlertStatus::New), None, 500)
+        .await
+        .unwrap();
+    let mut by_level = std::collections::BTreeMap::<String, u64>::new();
+    for alert in &new {
+        *by_level.entry(alert.level.clone()).or_default() += 1;
+    }
+    assert_eq!(seen.alerts_new, by_level.into_iter().collect::<Vec<_>>());
+    let (acknowledged, _) = db
+        .alerts_page(read, &tenant, Some(AlertStatus::Acknowledged), None, 500)
+        .await
+        .unwrap();
+    assert_eq!(seen.alerts_acknowledged, acknowledged.len() as u64);
+    let (incidents, _) = db.incidents_page(read, &tenant, None, 500).await.unwrap();
+    let open = incidents
+        .iter()
+        .filter(|i| !matches!(i.incident.status, Status::Closed | Status::FalsePositive))
+        .count() as u64;
+    assert!(open > 0, "the suite left open incidents");
+    assert_eq!(
+        seen.incidents_open.iter().map(|(_, n)| n).sum::<u64>(),
+        open
+    );
+    let (obligations, _) = db.obligations_page(read, &tenant, None, 500).await.unwrap();
+    let pending: Vec<_> = obligations
+        .iter()
+        .filter(|o| o.fulfilled.is_none())
+        .collect();
+    assert_eq!(seen.pending_total, pending.len() as u64);
+    assert_eq!(seen.pending.len(), pending.len().min(2));
+    assert!(
+        seen.pending.windows(2).all(|w| w[0].due <= w[1].due),
+        "soonest first"
+    );
+    let other = db.tenant_overview(read, &t("bank"), 2).await;
+    assert!(
+        matches!(other, Err(kuzet_db::DbError::NotFound(_))),
+        "{other:?}"
+    );
 }
 
 /// Per-tenant rule settings and exceptions: set, replaced, listed per tenant, removed; bad input refused.

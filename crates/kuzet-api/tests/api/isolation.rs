@@ -423,3 +423,42 @@ async fn search_finds_only_the_callers_tenants_and_names_query_errors() {
         answer.text
     );
 }
+
+/// The overview summarizes only the tenants a person may read incidents of; the service's counters, which span
+/// every tenant, only for the ISOC's own administrators and operators.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_overview_counts_only_what_the_caller_may_read() {
+    let h = Harness::new().await;
+    let tenants = |answer: &crate::harness::Answer| -> Vec<String> {
+        answer.json["tenants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["tenant"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    for user in ["aigerim", "owner"] {
+        let session = h.session(user).await;
+        let answer = h
+            .call(Method::GET, "/api/v1/overview", &session, None)
+            .await;
+        assert_eq!(answer.status, 200, "{}", answer.text);
+        assert_eq!(tenants(&answer), [OWN], "{user}: {}", answer.text);
+        assert!(
+            answer.json.get("service").is_none(),
+            "{user}: {}",
+            answer.text
+        );
+        assert!(!answer.text.contains(OTHER), "{user}: {}", answer.text);
+    }
+    // The administrator reads no tenant content, but sees the service's counters.
+    let admin = h.session("admin").await;
+    let answer = h.call(Method::GET, "/api/v1/overview", &admin, None).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert!(tenants(&answer).is_empty(), "{}", answer.text);
+    assert!(answer.json["now"].is_string(), "{}", answer.text);
+    let anonymous = h
+        .call(Method::GET, "/api/v1/overview", &Auth::None, None)
+        .await;
+    assert_eq!(anonymous.status, 401);
+}
