@@ -33,6 +33,7 @@ pub struct Config {
     pub hub: HubSection,
     pub detection: DetectionSection,
     pub search: SearchSection,
+    pub console: ConsoleSection,
     pub store: StoreSection,
     pub database: DatabaseSection,
     pub auth: AuthSection,
@@ -40,6 +41,16 @@ pub struct Config {
     pub roles: Vec<RoleConfig>,
     #[serde(default)]
     pub tenants: Vec<TenantConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleSection {
+    /// Serve the web console at `/console/` on the HTTP listener.
+    pub enabled: bool,
+    /// The demo runs (`serve --demo`): every page says so. Not read from the file.
+    #[serde(skip)]
+    pub demo: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -41,6 +41,10 @@ syslog_udp = "127.0.0.1:5514"
 syslog_tcp = "127.0.0.1:5514"
 http = "127.0.0.1:9200"
 
+[auth]
+# The demo's console is reached over plain HTTP on loopback.
+secure_cookies = false
+
 [[tenants]]
 id = "akimat-demo"
 name = "Akimat (DEMO)"
@@ -89,7 +93,9 @@ token_sha256 = ["{energo}"]
         akimat = token_hash(DEMO_TOKEN_AKIMAT),
         energo = token_hash(DEMO_TOKEN_ENERGO),
     );
-    Config::from_toml(&text).context("demo configuration")
+    let mut config = Config::from_toml(&text).context("demo configuration")?;
+    config.console.demo = true;
+    Ok(config)
 }
 
 pub fn run(data_dir: Option<PathBuf>) -> Result<()> {

@@ -504,12 +504,31 @@ fn run_role(
             Some(indexing) => api.with_index(indexing.searcher()),
             None => api,
         };
+        let api = kuzet_api::router(api);
         let routes = Router::new()
             .route("/metrics", get(metrics_handler))
             .route("/health", get(health_handler))
             .route("/ready", get(ready_handler))
-            .with_state(telemetry)
-            .merge(kuzet_api::router(api));
+            .with_state(telemetry);
+        // The console calls the API in-process, as each person's browser would, and is served beside it.
+        let routes = if config.console.enabled {
+            let options = kuzet_console::ConsoleOptions {
+                demo: config.console.demo,
+                secure_cookies: config.auth.secure_cookies,
+                // The browser's address, for the API's login throttle and audit records.
+                forward: Some(Arc::new(|from: &axum::http::Extensions| {
+                    let mut to = axum::http::Extensions::new();
+                    if let Some(peer) = from.get::<axum::extract::ConnectInfo<kuzet_ingest::HttpPeer>>() {
+                        to.insert(*peer);
+                    }
+                    to
+                })),
+            };
+            routes.merge(kuzet_console::router(api.clone(), options))
+        } else {
+            routes
+        };
+        let routes = routes.merge(api);
         tokio::spawn(signal_task(shutdown.clone())?);
         announce(&addresses, hub.as_ref().map(|(address, _)| *address))?;
         ready.store(true, Ordering::Release);

@@ -1,0 +1,217 @@
+// The console in a real browser: playwright-core driving Debian's chromium, headless, on loopback only.
+// Started by crates/kuzet/tests/e2e_console.rs with the server's address and the people it made; exits non-zero,
+// naming the step, on the first thing that is not as an analyst, an owner or an administrator would expect.
+import { chromium } from "playwright-core";
+import { createHmac } from "node:crypto";
+import { connect } from "node:net";
+import { mkdirSync } from "node:fs";
+
+const env = (name) => {
+  const value = process.env[name];
+  if (!value) throw new Error(`environment variable ${name} is not set`);
+  return value;
+};
+const BASE = env("KUZET_URL");
+const SYSLOG_TCP = env("KUZET_SYSLOG_TCP");
+const SHOTS = env("KUZET_SCREENSHOTS");
+const ADMIN = { user: env("KUZET_ADMIN_USER"), password: env("KUZET_ADMIN_ONE_TIME") };
+const NEW_ADMIN_PASSWORD = "orbit-tulip-steppe-2026";
+const ANALYST = { user: env("KUZET_ANALYST_USER"), password: env("KUZET_ANALYST_PASSWORD") };
+const OWNER = { user: env("KUZET_OWNER_USER"), password: env("KUZET_OWNER_PASSWORD") };
+const WAIT = 60_000; // every wait ends as soon as its condition holds; this is only the failure deadline
+mkdirSync(SHOTS, { recursive: true });
+
+let step = "start";
+const check = (condition, what) => {
+  if (!condition) throw new Error(`${step}: ${what}`);
+};
+
+// RFC 6238 as an authenticator app computes it: SHA-1, 6 digits, 30-second steps.
+function base32(text) {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const c of text.replace(/=+$/, "")) bits += alphabet.indexOf(c).toString(2).padStart(5, "0");
+  const bytes = [];
+  for (let i = 0; i + 8 <= bits.length; i += 8) bytes.push(parseInt(bits.slice(i, i + 8), 2));
+  return Buffer.from(bytes);
+}
+function totp(secret, timeStep) {
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(timeStep));
+  const h = createHmac("sha1", base32(secret)).update(counter).digest();
+  const o = h[h.length - 1] & 15;
+  return String((h.readUInt32BE(o) & 0x7fffffff) % 1_000_000).padStart(6, "0");
+}
+const nowStep = () => Math.floor(Date.now() / 30_000);
+
+// Russian plural forms (CLDR): one, few, many.
+function ruForm(n) {
+  const m10 = n % 10, m100 = n % 100;
+  if (m10 === 1 && m100 !== 11) return "one";
+  if (m10 >= 2 && m10 <= 4 && (m100 < 12 || m100 > 14)) return "few";
+  return "many";
+}
+
+function burst() {
+  // Password guessing from one address, over syslog TCP as rsyslog would forward it.
+  return new Promise((resolve, reject) => {
+    const [host, port] = SYSLOG_TCP.split(":");
+    const socket = connect(Number(port), host, () => {
+      let lines = "";
+      for (let i = 0; i < 12; i++) {
+        const s = String(i).padStart(2, "0");
+        lines += `<38>Dec  7 09:00:${s} web1 sshd[99]: Failed password for root from 203.0.113.7 port 40${s} ssh2\n`;
+      }
+      socket.end(lines, resolve);
+    });
+    socket.on("error", reject);
+  });
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.KUZET_CHROMIUM || "/usr/bin/chromium",
+  headless: true,
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"],
+});
+const foreign = [];
+const pages = [];
+async function newPage(lang = "en-US") {
+  const context = await browser.newContext({ locale: lang, viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(WAIT);
+  pages.push(page);
+  page.on("request", (r) => { if (!r.url().startsWith(BASE)) foreign.push(r.url()); });
+  page.on("pageerror", (e) => { throw new Error(`${step}: script error on the page: ${e.message}`); });
+  return page;
+}
+async function login(page, who, code) {
+  await page.goto(`${BASE}/console/`);
+  check(page.url().endsWith("/console/login"), `not sent to the login page: ${page.url()}`);
+  await page.fill("input[name=user]", who.user);
+  await page.fill("input[name=password]", who.password);
+  if (code) await page.fill("input[name=code]", code);
+  await page.click("button[type=submit]");
+}
+
+try {
+  // 1. An administrator's first login: the one-time password, their own password, the second factor enrolled.
+  step = "administrator onboarding";
+  const admin = await newPage();
+  await login(admin, ADMIN);
+  await admin.waitForURL(/\/console\/account\/password$/);
+  await admin.fill("input[name=current]", ADMIN.password);
+  await admin.fill("input[name=new]", NEW_ADMIN_PASSWORD);
+  await admin.fill("input[name=repeat]", NEW_ADMIN_PASSWORD);
+  await admin.click("button[type=submit]");
+  await admin.waitForURL(/\/console\/account\/mfa$/);
+  await admin.click("button[value=begin]");
+  const secret = (await admin.textContent("#mfa-secret")).trim();
+  check(/^[A-Z2-7]{16,}$/.test(secret), `no enrolment key shown: ${secret}`);
+  const enrolledAt = nowStep();
+  await admin.fill("input[name=code]", totp(secret, enrolledAt));
+  await admin.click("button[value=confirm]");
+  await admin.waitForURL(/\/console\/$/);
+  check((await admin.textContent("h1")).includes("Overview"), "the overview is not shown after enrolment");
+
+  // 2. Logging in again takes password and code: a code is good once, so the next one comes with the next step.
+  step = "login with the second factor";
+  await admin.click("form[action='/console/logout'] button");
+  await admin.waitForURL(/\/console\/login$/);
+  await login(admin, { user: ADMIN.user, password: NEW_ADMIN_PASSWORD });
+  await admin.waitForSelector("text=Enter the six-digit code");
+  await admin.waitForFunction((s) => Math.floor(Date.now() / 30_000) > s, enrolledAt, { timeout: 35_000 });
+  await admin.fill("input[name=password]", NEW_ADMIN_PASSWORD);
+  await admin.fill("input[name=code]", totp(secret, nowStep()));
+  await admin.click("button[type=submit]");
+  await admin.waitForURL(/\/console\/$/);
+  const accepted = Number(await admin.textContent("#events-accepted"));
+  await admin.screenshot({ path: `${SHOTS}/overview-administrator.png`, fullPage: true });
+
+  // 3. An analyst watches the overview while a burst of password guessing arrives: both pages update live.
+  step = "live overview";
+  const analyst = await newPage();
+  await login(analyst, ANALYST);
+  await analyst.waitForURL(/\/console\/$/);
+  const card = "section[data-tenant=akimat]";
+  await analyst.waitForSelector(card);
+  check((await analyst.$$("section.tenant")).length === 1, "the analyst sees another organization");
+  const waiting = async () => (await analyst.textContent(`${card} .alerts-waiting`)).trim();
+  check((await waiting()).startsWith("0 "), `alerts before the burst: ${await waiting()}`);
+  await burst();
+  await analyst.waitForFunction((sel) => !document.querySelector(sel).textContent.trim().startsWith("0 "),
+    `${card} .alerts-waiting`);
+  await admin.waitForFunction((n) => Number(document.querySelector("#events-accepted").textContent) >= n + 12,
+    accepted);
+  await analyst.screenshot({ path: `${SHOTS}/overview-analyst.png`, fullPage: true });
+
+  // 4. Triage: the password-guessing alert promoted into an incident, confirmed, a plan task completed.
+  step = "triage into an incident";
+  await analyst.click(`${card} .alerts-waiting`);
+  await analyst.waitForURL(/\/console\/alerts\?tenant=akimat/);
+  const row = analyst.locator("tr", { hasText: "SSH password guessing" }).first();
+  await row.locator("input[name=alert]").check();
+  await analyst.selectOption("select[name=action]", "promote");
+  await analyst.fill("input[name=title]", "Password guessing on web1");
+  await analyst.selectOption("select[name=category]", "intrusion-attempts.password-guessing");
+  await analyst.screenshot({ path: `${SHOTS}/alerts.png`, fullPage: true });
+  await analyst.click("fieldset.bulk button[type=submit]");
+  await analyst.waitForURL(/\/console\/tenants\/akimat\/incidents\/[0-9a-f]+$/);
+  const incidentUrl = analyst.url();
+  check((await analyst.textContent("h1")).includes("Password guessing on web1"), "the incident's title");
+  check((await analyst.textContent("#incident-status")).includes("detected"), "a new incident is detected");
+  await analyst.click("button[value=confirmed]");
+  await analyst.waitForFunction(() => document.querySelector("#incident-status").textContent.includes("confirmed"));
+  check(await analyst.isVisible("tr.clock time.countdown"), "no running clock after confirmation");
+  const open = await analyst.$$("ol.tasks li.open");
+  check(open.length >= 11, `the plan has ${open.length} open tasks, the law's measures are eleven`);
+  await analyst.click("ol.tasks li.open button[name=task] >> nth=0");
+  await analyst.waitForFunction(() => document.querySelectorAll("ol.tasks li.done").length === 1);
+  await analyst.screenshot({ path: `${SHOTS}/incident.png`, fullPage: true });
+
+  // 5. The same page in Russian and Kazakh: labels translated, plurals in each language's form.
+  step = "languages";
+  const openNow = (await analyst.$$("ol.tasks li.open")).length;
+  await analyst.click("form.langs button[value=ru]");
+  await analyst.waitForSelector("nav >> text=Инциденты");
+  const ruTasks = (await analyst.textContent("#tasks-h small")).trim();
+  const ruWord = { one: "задача открыта", few: "задачи открыты", many: "задач открыто" }[ruForm(openNow)];
+  check(ruTasks === `${openNow} ${ruWord}`, `Russian plural: "${ruTasks}" for ${openNow}`);
+  check((await analyst.textContent("#incident-status")).includes("подтверждён"), "Russian status");
+  await analyst.screenshot({ path: `${SHOTS}/incident-ru.png`, fullPage: true });
+  await analyst.click("form.langs button[value=kk]");
+  await analyst.waitForSelector("nav >> text=Инциденттер");
+  check((await analyst.textContent("#tasks-h small")).trim() === `${openNow} тапсырма ашық`, "Kazakh count");
+  await analyst.goto(`${BASE}/console/`);
+  await analyst.waitForSelector(`${card} .alerts-waiting`);
+  check((await analyst.textContent("h1")).includes("Шолу"), "the language is remembered across pages");
+  await analyst.screenshot({ path: `${SHOTS}/overview-kk.png`, fullPage: true });
+
+  // 6. An owner of another organization reaches none of this one's pages.
+  step = "tenant isolation";
+  const owner = await newPage("ru-RU");
+  await login(owner, OWNER);
+  await owner.waitForURL(/\/console\/$/);
+  check((await owner.textContent("h1")).includes("Обзор"), "the owner's browser language is Russian");
+  check(await owner.isVisible("section[data-tenant=bank]"), "the owner sees their organization");
+  check(!(await owner.isVisible("section[data-tenant=akimat]")), "the owner sees another organization");
+  for (const path of [new URL(incidentUrl).pathname, "/console/alerts?tenant=akimat", "/console/incidents?tenant=akimat"]) {
+    const answer = await owner.goto(`${BASE}${path}`);
+    check(answer.status() === 404, `${path} answered ${answer.status()}, not 404`);
+    check(!(await owner.content()).includes("Password guessing on web1"), `${path} shows the incident`);
+  }
+  await owner.screenshot({ path: `${SHOTS}/not-found-owner.png`, fullPage: true });
+
+  step = "origins";
+  check(foreign.length === 0, `requests to other origins: ${foreign.join(", ")}`);
+  console.log(`console browser test passed; screenshots in ${SHOTS}`);
+} catch (error) {
+  console.error(`console browser test failed at "${step}": ${error.message}`);
+  for (const [i, page] of pages.entries()) {
+    console.error(`page ${i}: ${page.url()}`);
+    await page.screenshot({ path: `${SHOTS}/failed-${i}.png`, fullPage: true }).catch(() => {});
+  }
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}

@@ -1,0 +1,58 @@
+// Kuzet console: countdown clocks, the overview's live stream, the alert queue's bulk form. No framework.
+"use strict";
+
+// The server's clock, not the browser's, decides what is overdue: the page says when the server rendered it.
+let skew = 0;
+function syncClock(root) {
+  const marked = root.querySelector("[data-now]");
+  if (marked) skew = Date.parse(marked.dataset.now) - Date.now();
+}
+
+function two(n) { return String(n).padStart(2, "0"); }
+
+function tick() {
+  const now = Date.now() + skew;
+  for (const el of document.querySelectorAll("time.countdown")) {
+    const left = Math.round((Date.parse(el.getAttribute("datetime")) - now) / 1000);
+    const abs = Math.abs(left);
+    const text = (abs >= 86400 ? Math.floor(abs / 86400) + "d " : "") +
+      two(Math.floor(abs % 86400 / 3600)) + ":" + two(Math.floor(abs % 3600 / 60)) + ":" + two(abs % 60);
+    el.textContent = left < 0 ? "−" + text + " " + (el.dataset.overdue || "") : text;
+    el.classList.toggle("overdue", left < 0);
+  }
+}
+
+function live() {
+  const box = document.getElementById("overview");
+  if (!box || !box.dataset.live || !window.EventSource) return;
+  const source = new EventSource(box.dataset.live);
+  source.addEventListener("overview", (e) => {
+    box.innerHTML = e.data; // rendered and escaped by the server's templates
+    syncClock(box);
+    tick();
+    box.dataset.updated = String(Date.now());
+  });
+  source.addEventListener("signed-out", () => { source.close(); window.location.assign("/console/login"); });
+}
+
+function bulk() {
+  for (const all of document.querySelectorAll("input.check-all")) {
+    all.addEventListener("change", () => {
+      for (const box of all.closest("form").querySelectorAll("input[name=alert]")) box.checked = all.checked;
+    });
+  }
+  for (const action of document.querySelectorAll("select.bulk-action")) {
+    const promote = action.closest("fieldset").querySelector(".promote");
+    const show = () => { promote.hidden = action.value !== "promote"; };
+    action.addEventListener("change", show);
+    show();
+  }
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  syncClock(document);
+  tick();
+  setInterval(tick, 1000);
+  live();
+  bulk();
+});

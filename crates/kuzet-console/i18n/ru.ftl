@@ -1,0 +1,163 @@
+# Консоль Kuzet — русский.
+demo-banner = Демонстрация: организации, люди и трафик здесь вымышлены.
+skip-to-content = К содержимому
+nav-label = Разделы
+nav-overview = Обзор
+nav-alerts = Оповещения
+nav-incidents = Инциденты
+nav-account = Учётная запись
+logout = Выйти
+error-title = Невозможно
+error-back = Вернуться к обзору
+error-no-page = Такой страницы нет.
+login-title = Вход
+login-user = Пользователь
+login-password = Пароль
+login-code-hint = Пароль верен. Введите шестизначный код из приложения-аутентификатора.
+login-code = Одноразовый код
+login-code-optional = Одноразовый код (если подключён)
+login-submit = Войти
+login-wrong = Неверный пользователь, пароль или код.
+login-wait = Слишком много неудачных попыток: подождите немного и попробуйте снова.
+login-disabled = Учётная запись отключена.
+password-title = Смена пароля
+password-forced = Прежде чем продолжить, задайте собственный пароль.
+password-current = Текущий пароль
+password-new = Новый пароль
+password-repeat = Новый пароль ещё раз
+password-submit = Сменить пароль
+password-mismatch = Новые пароли не совпадают.
+mfa-title = Второй фактор
+mfa-enter-secret = Введите этот ключ в приложение-аутентификатор, затем наберите показанный им код.
+mfa-confirm = Подключить
+mfa-why = Ваша роль требует одноразового кода при каждом входе. Начните, чтобы получить ключ для приложения.
+mfa-begin = Начать
+overview-title = Обзор
+service-title = Сервис
+service-rate = Событий в секунду
+service-accepted = Принято событий
+service-sealed = Запечатано событий
+service-queue = Ждут запечатывания
+service-backup-errors = Ошибки резервного копирования
+overview-no-tenants = Инциденты каких-либо организаций вам не доступны.
+alerts-waiting = { $count ->
+    [one] { $count } оповещение ждёт разбора
+    [few] { $count } оповещения ждут разбора
+   *[many] { $count } оповещений ждут разбора
+}
+alerts-acknowledged = { $count ->
+    [one] { $count } принято в работу
+    [few] { $count } приняты в работу
+   *[many] { $count } принято в работу
+}
+incidents-open = { $count ->
+    [one] { $count } открытый инцидент
+    [few] { $count } открытых инцидента
+   *[many] { $count } открытых инцидентов
+}
+level = Уровень
+clocks-running = { $count ->
+    [one] { $count } регламентный срок идёт
+    [few] { $count } регламентных срока идут
+   *[many] { $count } регламентных сроков идут
+}
+clock-obligation = Обязанность
+clock-due = Срок
+clock-left = Осталось
+clock-overdue = просрочено
+clock-done = выполнено
+clock-pending = идёт
+clock-due-soon = скоро срок
+tenants-not-shown = { $count ->
+    [one] ещё { $count } организация не показана
+    [few] ещё { $count } организации не показаны
+   *[many] ещё { $count } организаций не показаны
+}
+alerts-title = Очередь оповещений
+tenant = Организация
+status = Статус
+alert-status-all = все
+filter = Показать
+alerts-done = Изменено оповещений: { $count }
+alerts-none = Оповещений нет.
+select-all = Выбрать все
+alert-rule = Правило
+alert-level = Важность
+alert-hits = Срабатывания
+alert-first = Первое
+alert-last = Последнее
+alerts-bulk = С выбранными оповещениями
+action = Действие
+alert-do-acknowledge = Принять в работу
+alert-do-false-positive = Ложное срабатывание
+alert-do-promote = Открыть инцидент
+reason = Причина
+incident-title = Название
+incident-category = Категория
+fact-functional-impact = Влияние на функции
+fact-information-impact = Влияние на информацию
+fact-recoverability = Восстановимость
+fact-scope = Масштаб
+fact-facility-class = Класс объекта
+incident-facilities = Затронутые объекты
+facility-class = класс
+facility-critical = критически важный объект
+fact-stage = Стадия
+apply = Применить
+next-page = Следующая страница
+incidents-title = Инциденты
+incidents-none = Инцидентов нет.
+incident-detected = Обнаружен
+incident-tasks = План
+tasks-open = { $count ->
+    [one] { $count } задача открыта
+    [few] { $count } задачи открыты
+   *[many] { $count } задач открыто
+}
+level-assessed = по оценке
+incident-alerts = Оповещения
+incident-clocks = Регламентные сроки
+incident-no-clocks = Сроки ещё не идут: они начинаются с подтверждения.
+incident-plan = План реагирования
+incident-no-plan = План создаётся при подтверждении.
+task-done = Выполнено
+incident-timeline = Хронология
+severity-critical = критическая
+severity-high = высокая
+severity-medium = средняя
+severity-low = низкая
+severity-informational = информационная
+alert-status-new = новое
+alert-status-acknowledged = в работе
+alert-status-false-positive = ложное
+alert-status-escalated = передано в инцидент
+obligation-owner-notification = Уведомить собственника
+obligation-nccis-report = Сообщить в НКЦИБ
+obligation-personal-data-notice = Уведомить уполномоченный орган по персональным данным
+obligation-contact-change = Сообщить НКЦИБ об изменении контактов
+obligation-quarterly-report = Квартальный отчёт об инцидентах
+obligation-quarterly-contact-confirmation = Подтвердить контакты за квартал
+obligation-response-process-review = Пересмотреть процесс реагирования
+category-intrusion-attempts-password-guessing = Подбор или кража паролей
+category-intrusion-unauthorized-access = Несанкционированный доступ
+category-malicious-code = Вредоносное ПО
+category-availability-dos = DoS/DDoS-атака
+category-information-gathering-scanning = Сканирование
+category-intrusion-protection-bypass = Взлом средств защиты
+category-information-content-security-leak = Утечка информации
+category-abusive-content-spam = Спам
+category-fraud = Мошенничество
+category-other = Прочее
+incident-status-detected = обнаружен
+incident-status-confirmed = подтверждён
+incident-status-false-positive = ложный
+incident-status-contained = локализован
+incident-status-eradicated = устранён
+incident-status-recovered = восстановлен
+incident-status-closed = закрыт
+incident-move-confirmed = Подтвердить
+incident-move-false-positive = Ложный
+incident-move-contained = Локализован
+incident-move-eradicated = Устранён
+incident-move-recovered = Восстановлен
+incident-move-closed = Закрыть
