@@ -57,10 +57,15 @@ function burst() {
   return new Promise((resolve, reject) => {
     const [host, port] = SYSLOG_TCP.split(":");
     const socket = connect(Number(port), host, () => {
+      // RFC 3164 stamps in Kazakhstan time (UTC+5), a minute ago: what a server there would write now.
+      const months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+      const local = new Date(Date.now() + 5 * 3600_000 - 60_000);
+      const stamp = `${months[local.getUTCMonth()]} ${String(local.getUTCDate()).padStart(2, " ")} ` +
+        `${String(local.getUTCHours()).padStart(2, "0")}:${String(local.getUTCMinutes()).padStart(2, "0")}`;
       let lines = "";
       for (let i = 0; i < 12; i++) {
         const s = String(i).padStart(2, "0");
-        lines += `<38>Dec  7 09:00:${s} web1 sshd[99]: Failed password for root from 203.0.113.7 port 40${s} ssh2\n`;
+        lines += `<38>${stamp}:${s} web1 sshd[99]: Failed password for root from 203.0.113.7 port 40${s} ssh2\n`;
       }
       socket.end(lines, resolve);
     });
@@ -169,7 +174,35 @@ try {
   await analyst.waitForFunction(() => document.querySelectorAll("ol.tasks li.done").length === 1);
   await analyst.screenshot({ path: `${SHOTS}/incident.png`, fullPage: true });
 
-  // 5. The same page in Russian and Kazakh: labels translated, plurals in each language's form.
+  // 5. Search: the guessing found by address, the histogram and sidebar drawn, an event opened with its proof.
+  step = "search";
+  const searchUrl = `${BASE}/console/search?q=${encodeURIComponent("source.ip:203.0.113.7")}&range=24h`;
+  const deadline = Date.now() + WAIT;
+  for (;;) {
+    await analyst.goto(searchUrl);
+    const total = await analyst.textContent("#search-total").catch(() => "");
+    if (total.trim().startsWith("12 events")) break;
+    check(Date.now() < deadline, `the burst is not found: "${total}"`);
+  }
+  const heights = await analyst.$$eval(".histogram svg rect", (bars) => bars.map((b) => Number(b.getAttribute("height"))));
+  check(heights.length > 1 && heights.some((h) => h > 0), `no histogram: ${heights}`);
+  check(await analyst.isVisible("aside.fields >> text=source.ip"), "no source.ip in the field sidebar");
+  await analyst.screenshot({ path: `${SHOTS}/search.png`, fullPage: true });
+  const exported = await analyst.request.get(await analyst.getAttribute("a[href*='format=csv']", "href")
+    .then((h) => new URL(h, BASE).href));
+  check(exported.status() === 200 && (await exported.text()).includes("203.0.113.7"), "the CSV export");
+  await analyst.click("a.event-link >> nth=0");
+  await analyst.waitForURL(/\/console\/events\/[0-9a-f-]+$/);
+  check((await analyst.textContent("#event-original")).includes("Failed password for root"), "the original record");
+  check(await analyst.isVisible("#proof-facts"), "no seal proof");
+  const proof = await analyst.request.get(await analyst.getAttribute("a[href$='/proof']", "href")
+    .then((h) => new URL(h, BASE).href));
+  const proofJson = await proof.json();
+  check(proofJson.checkpoint && proofJson.record_path, "the proof download");
+  await analyst.screenshot({ path: `${SHOTS}/event.png`, fullPage: true });
+  await analyst.goto(incidentUrl);
+
+  // 6. The same page in Russian and Kazakh: labels translated, plurals in each language's form.
   step = "languages";
   const openNow = (await analyst.$$("ol.tasks li.open")).length;
   await analyst.click("form.langs button[value=ru]");
@@ -187,7 +220,7 @@ try {
   check((await analyst.textContent("h1")).includes("Шолу"), "the language is remembered across pages");
   await analyst.screenshot({ path: `${SHOTS}/overview-kk.png`, fullPage: true });
 
-  // 6. An owner of another organization reaches none of this one's pages.
+  // 7. An owner of another organization reaches none of this one's pages.
   step = "tenant isolation";
   const owner = await newPage("ru-RU");
   await login(owner, OWNER);

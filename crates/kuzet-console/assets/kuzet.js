@@ -49,10 +49,37 @@ function bulk() {
   }
 }
 
+// Field completion: the field names starting with the word being typed, offered as the whole query so far.
+function completion() {
+  for (const input of document.querySelectorAll("input.query[data-fields]")) {
+    const list = document.getElementById(input.getAttribute("list"));
+    const fields = input.dataset.fields.split(" ").filter(Boolean);
+    input.addEventListener("input", () => {
+      const text = input.value;
+      const start = Math.max(text.lastIndexOf(" "), text.lastIndexOf("(")) + 1;
+      const word = text.slice(start);
+      list.replaceChildren();
+      if (!word || word.includes(":")) return;
+      for (const field of fields.filter((f) => f.startsWith(word)).slice(0, 20)) {
+        const option = document.createElement("option");
+        option.value = text.slice(0, start) + field + ":";
+        list.append(option);
+      }
+    });
+  }
+  for (const range of document.querySelectorAll("select.range")) {
+    const custom = range.form.querySelector(".custom-range");
+    const show = () => { custom.hidden = range.value !== "custom"; };
+    range.addEventListener("change", show);
+    show();
+  }
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   syncClock(document);
   tick();
   setInterval(tick, 1000);
   live();
   bulk();
+  completion();
 });

@@ -155,3 +155,47 @@ incident-move-contained = Contained
 incident-move-eradicated = Eradicated
 incident-move-recovered = Recovered
 incident-move-closed = Close
+nav-search = Search
+search-title = Search events
+search-query = Query
+search-range = Time
+range-15m = last 15 minutes
+range-1h = last hour
+range-24h = last 24 hours
+range-7d = last 7 days
+range-30d = last 30 days
+range-custom = from … to (Kazakhstan time)
+search-from = From
+search-to = To
+search-submit = Search
+search-help = field:value, "phrases", wildcards*, ranges [1 TO 5], 10.0.0.0/8, AND, OR, NOT, (groups); empty for everything.
+search-bad-time = The time range is not readable: { $what }.
+search-found = { $count ->
+    [one] { $count } event
+   *[other] { $count } events
+}
+search-at-most = (at most)
+search-by-index = from the index
+search-by-scan = archive scanned
+search-histogram = Events over time
+search-interval = One bar: { $seconds } s
+search-fields = Fields
+search-sample = { $count ->
+    [one] from { $count } event
+   *[other] from { $count } events
+}
+search-nothing = No events match.
+event-time = Time
+event-message = Message
+event-title = Event
+event-ingested = Received
+event-source = Source
+event-original = Original record
+event-fields = Fields
+event-proof = Seal proof
+event-proof-hint = The event's place in the sealed archive: its record in a block, the block in the organization's log, and the signed checkpoint that covers it. Anyone can check it offline.
+proof-segment = Segment
+proof-block = Block
+proof-record = Record
+proof-tree-size = Checkpoint covers blocks
+proof-download = Download the proof (JSON)

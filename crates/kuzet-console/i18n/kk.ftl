@@ -155,3 +155,47 @@ incident-move-contained = Оқшауланды
 incident-move-eradicated = Жойылды
 incident-move-recovered = Қалпына келтірілді
 incident-move-closed = Жабу
+nav-search = Іздеу
+search-title = Оқиғаларды іздеу
+search-query = Сұрау
+search-range = Уақыт
+range-15m = соңғы 15 минут
+range-1h = соңғы сағат
+range-24h = соңғы 24 сағат
+range-7d = соңғы 7 күн
+range-30d = соңғы 30 күн
+range-custom = бастап … дейін (Қазақстан уақыты)
+search-from = Бастап
+search-to = Дейін
+search-submit = Іздеу
+search-help = өріс:мән, "тіркестер", үлгілер*, ауқымдар [1 TO 5], 10.0.0.0/8, AND, OR, NOT, (топтар); бос болса — бәрі.
+search-bad-time = Уақыт аралығын оқу мүмкін емес: { $what }.
+search-found = { $count ->
+    [one] { $count } оқиға
+   *[other] { $count } оқиға
+}
+search-at-most = (ең көбі)
+search-by-index = индекс бойынша
+search-by-scan = мұрағат қаралды
+search-histogram = Уақыт бойынша оқиғалар
+search-interval = Бір баған: { $seconds } с
+search-fields = Өрістер
+search-sample = { $count ->
+    [one] { $count } оқиға бойынша
+   *[other] { $count } оқиға бойынша
+}
+search-nothing = Сәйкес оқиғалар жоқ.
+event-time = Уақыты
+event-message = Хабар
+event-title = Оқиға
+event-ingested = Алынды
+event-source = Көзі
+event-original = Бастапқы жазба
+event-fields = Өрістер
+event-proof = Мөрлеу дәлелі
+event-proof-hint = Оқиғаның мөрленген мұрағаттағы орны: блоктағы жазба, ұйым журналындағы блок және оны қамтитын қол қойылған бақылау нүктесі. Желісіз тексеріледі.
+proof-segment = Сегмент
+proof-block = Блок
+proof-record = Жазба
+proof-tree-size = Бақылау нүктесі қамтитын блоктар
+proof-download = Дәлелді жүктеу (JSON)

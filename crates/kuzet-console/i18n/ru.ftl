@@ -161,3 +161,48 @@ incident-move-contained = Локализован
 incident-move-eradicated = Устранён
 incident-move-recovered = Восстановлен
 incident-move-closed = Закрыть
+nav-search = Поиск
+search-title = Поиск событий
+search-query = Запрос
+search-range = Время
+range-15m = последние 15 минут
+range-1h = последний час
+range-24h = последние 24 часа
+range-7d = последние 7 дней
+range-30d = последние 30 дней
+range-custom = с … по (время Казахстана)
+search-from = С
+search-to = По
+search-submit = Найти
+search-help = поле:значение, "фразы", шаблоны*, диапазоны [1 TO 5], 10.0.0.0/8, AND, OR, NOT, (группы); пусто — всё.
+search-bad-time = Не удаётся прочитать интервал времени: { $what }.
+search-found = { $count ->
+    [one] { $count } событие
+    [few] { $count } события
+   *[many] { $count } событий
+}
+search-at-most = (не более)
+search-by-index = по индексу
+search-by-scan = просмотр архива
+search-histogram = События во времени
+search-interval = Один столбец: { $seconds } с
+search-fields = Поля
+search-sample = { $count ->
+    [one] по { $count } событию
+   *[many] по { $count } событиям
+}
+search-nothing = Подходящих событий нет.
+event-time = Время
+event-message = Сообщение
+event-title = Событие
+event-ingested = Получено
+event-source = Источник
+event-original = Исходная запись
+event-fields = Поля
+event-proof = Доказательство запечатывания
+event-proof-hint = Место события в запечатанном архиве: запись в блоке, блок в журнале организации и подписанная контрольная точка. Проверяется независимо и без сети.
+proof-segment = Сегмент
+proof-block = Блок
+proof-record = Запись
+proof-tree-size = Контрольная точка охватывает блоков
+proof-download = Скачать доказательство (JSON)

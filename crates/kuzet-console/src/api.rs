@@ -30,6 +30,15 @@ impl Failure {
         }
     }
 
+    /// Input the console itself found wrong, before asking the API.
+    pub fn invalid(message: String) -> Self {
+        Self {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: "invalid".into(),
+            message,
+        }
+    }
+
     pub fn unauthenticated(&self) -> bool {
         self.status == StatusCode::UNAUTHORIZED
     }

@@ -161,6 +161,13 @@ impl Tr<'_> {
             .to_string()
     }
 
+    /// An instant in Kazakhstan time, to the second.
+    pub fn time_seconds(&self, at: &Timestamp) -> String {
+        kuzet_model::time::kz_local(*at)
+            .strftime("%Y-%m-%d %H:%M:%S")
+            .to_string()
+    }
+
     /// An instant as the machine-readable attribute a countdown script reads.
     pub fn iso(&self, at: &Timestamp) -> String {
         at.to_string()
@@ -245,6 +252,7 @@ mod tests {
                 &["new", "acknowledged", "false_positive", "escalated"],
             ),
             ("clock", &["pending", "due_soon", "overdue", "done"]),
+            ("range", &crate::search::RANGES),
             (
                 "obligation",
                 &[

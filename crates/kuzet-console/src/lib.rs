@@ -14,6 +14,7 @@ mod api;
 mod assets;
 mod i18n;
 mod pages;
+mod search;
 mod views;
 
 use std::sync::Arc;
@@ -78,6 +79,10 @@ pub fn router(api: Router, options: ConsoleOptions) -> Router {
             get(pages::alerts).post(pages::alerts_act),
         )
         .route("/console/incidents", get(pages::incidents))
+        .route("/console/search", get(search::search))
+        .route("/console/search/export", get(search::export))
+        .route("/console/events/{event}", get(search::event))
+        .route("/console/events/{event}/proof", get(search::proof))
         .route(
             "/console/tenants/{tenant}/incidents/{incident}",
             get(pages::incident).post(pages::incident_act),

@@ -30,7 +30,7 @@ const ALERTS_PER_PAGE: u32 = 100;
 /// What every page knows of its request: the language, the session cookie, and the request's extensions (the
 /// peer address the API throttles and audits by).
 pub(crate) struct Ctx {
-    lang: Lang,
+    pub lang: Lang,
     session: Option<String>,
     extensions: Extensions,
 }
@@ -102,11 +102,11 @@ fn langs(current: Lang) -> Vec<(&'static str, &'static str, bool)> {
 }
 
 /// A signed-in page's request: the person (from the API), their API view with the CSRF token, the header.
-struct Signed<'a> {
-    tr: Tr<'a>,
-    api: Api,
-    me: Me,
-    chrome: Chrome,
+pub(crate) struct Signed<'a> {
+    pub tr: Tr<'a>,
+    pub api: Api,
+    pub me: Me,
+    pub chrome: Chrome,
 }
 
 /// Why a page is not shown: sent to log in, to finish onboarding, or an error page.
@@ -127,7 +127,7 @@ impl IntoResponse for Stop {
 pub(crate) type PageResult = Result<Response, Stop>;
 
 /// The person behind the request, or the way to the login page (or to the onboarding step the API still asks).
-async fn signed<'a>(
+pub(crate) async fn signed<'a>(
     console: &'a Console,
     ctx: &Ctx,
     active: &'static str,
@@ -173,7 +173,7 @@ async fn signed<'a>(
     })
 }
 
-fn render(template: &impl Template, status: StatusCode) -> Response {
+pub(crate) fn render(template: &impl Template, status: StatusCode) -> Response {
     match template.render() {
         Ok(html) => (status, Html(html)).into_response(),
         Err(error) => {
@@ -211,7 +211,7 @@ fn failure_page(console: &Console, lang: Lang, failure: &Failure) -> Response {
     )
 }
 
-fn fail(console: &Console, lang: Lang, failure: Failure) -> Stop {
+pub(crate) fn fail(console: &Console, lang: Lang, failure: Failure) -> Stop {
     if failure.unauthenticated() {
         return Stop(Redirect::to("/console/login").into_response());
     }
@@ -262,7 +262,7 @@ fn form_api(console: &Console, ctx: &Ctx, form: &Form) -> Api {
 }
 
 /// A path segment for an API URL: tenant and object ids are slugs and hex, anything else is refused by the API.
-fn seg(text: &str) -> String {
+pub(crate) fn seg(text: &str) -> String {
     form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 

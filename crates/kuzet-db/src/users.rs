@@ -215,6 +215,23 @@ impl Db {
         Ok(Some(password))
     }
 
+    /// Creates a user with a one-time password unless one of that name exists, and returns the password (to be
+    /// shown once); `None` when the user exists. For `serve --demo`, which makes its demo people at its first run.
+    pub async fn system_demo_user(
+        &self,
+        user: &NewUser,
+        now: Timestamp,
+    ) -> Result<Option<String>, DbError> {
+        let exists: Option<(String,)> = on_pool!(self, pool => sqlx::query_as("SELECT id FROM users WHERE id = $1")
+            .bind(user.id.as_str()).fetch_optional(pool).await.map_err(DbError::query("users"))?);
+        if exists.is_some() {
+            return Ok(None);
+        }
+        let password = one_time_password()?;
+        self.insert_user(user, &password, now).await?;
+        Ok(Some(password))
+    }
+
     /// How many users exist (for `kuzet init`, which creates the first).
     pub async fn user_count(&self) -> Result<i64, DbError> {
         Ok(

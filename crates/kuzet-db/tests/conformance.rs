@@ -1161,6 +1161,30 @@ async fn suite(db: Db) {
         }
     }
     assert_eq!(disabled, 1, "exactly one of the two was disabled");
+    demo_user(&db, later).await;
+}
+
+/// A demo person: made once with a one-time password to change at first login, never over an existing user.
+async fn demo_user(db: &Db, now: Timestamp) {
+    let demo = kuzet_db::NewUser {
+        id: u("demo-analyst"),
+        display_name: "Demo analyst".into(),
+        roles: vec![ANALYST.into()],
+        tenants: vec![t("akimat")],
+    };
+    let password = db.system_demo_user(&demo, now).await.unwrap().unwrap();
+    assert!(db.system_demo_user(&demo, now).await.unwrap().is_none());
+    let existing = kuzet_db::NewUser {
+        id: u("admin"),
+        ..demo
+    };
+    assert!(db.system_demo_user(&existing, now).await.unwrap().is_none());
+    let (_, person) = login(db, "demo-analyst", &password, None, now).await;
+    assert_eq!(person.assigned_tenants().len(), 1);
+    assert!(
+        person.scope(Permission::TenantsRead, now).is_err(),
+        "the one-time password must be changed first"
+    );
 }
 
 /// Alerts: hits of one key within the window are one alert that counts them and keeps the first events; a

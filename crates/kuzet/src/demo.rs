@@ -104,6 +104,23 @@ pub fn run(data_dir: Option<PathBuf>) -> Result<()> {
     crate::keys::ensure_key(&config.signing_key, &config.archive_dir())?;
     // The demo's database and its first administrator (the one-time password is printed on the first run only).
     crate::identity::init_database(&config)?;
+    crate::identity::demo_users(
+        &config,
+        &[
+            (
+                "analyst",
+                "Demo analyst",
+                "analyst",
+                &["akimat-demo", "energo-demo"],
+            ),
+            (
+                "akim",
+                "Demo owner of the akimat",
+                "tenant-owner",
+                &["akimat-demo"],
+            ),
+        ],
+    )?;
     eprintln!(
         "DEMO MODE — demo tenants `akimat-demo` and `energo-demo`, generated traffic, a demo sealing key at {}.\n\
          Data: {}. Not for production: run `kuzet config default` for a real configuration.",

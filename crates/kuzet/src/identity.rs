@@ -122,6 +122,50 @@ pub fn init_database(config: &Config) -> Result<()> {
     Ok(())
 }
 
+/// The demo's people, made at its first run with one-time passwords printed once (each sealed as `user.demo`):
+/// the administrator sees no organization's content, so a newcomer needs an analyst to triage and an owner to
+/// see what an organization sees. `(id, display name, role, tenants)`.
+pub fn demo_users(config: &Config, users: &[(&str, &str, &str, &[&str])]) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("async runtime")?;
+    let db = runtime.block_on(open_db(config))?;
+    let (_lock, store) = crate::serve::open_store_locked(config)?;
+    let audit = WalAudit::new(store.wal(), IdGenerator::new()?);
+    let mut made = Vec::new();
+    for (id, name, role, tenants) in users {
+        let user = kuzet_db::NewUser {
+            id: UserId::new(*id)?,
+            display_name: (*name).to_owned(),
+            roles: vec![(*role).to_owned()],
+            tenants: tenants
+                .iter()
+                .map(|t| TenantId::new(*t))
+                .collect::<Result<_, _>>()?,
+        };
+        if let Some(password) = runtime.block_on(db.system_demo_user(&user, Timestamp::now()))? {
+            let record = cli_record(
+                "user.demo",
+                format!("user:{id}"),
+                format!("demo {role} created by `serve --demo`"),
+            );
+            store
+                .wal()
+                .append_blocking(vec![audit.raw_event(&record)])
+                .map_err(anyhow::Error::from)?;
+            made.push(format!(
+                "demo {role}: `{id}` with one-time password {password}"
+            ));
+        }
+    }
+    store.shutdown()?;
+    for line in made {
+        println!("{line}");
+    }
+    Ok(())
+}
+
 /// `kuzet audit`: the sealed audit trail, filtered, as a table or NDJSON.
 pub fn print_audit(config: &Config, filter: &AuditFilter, json: bool) -> Result<()> {
     let records: Vec<SealedAuditRecord> =

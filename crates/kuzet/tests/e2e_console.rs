@@ -149,6 +149,8 @@ name = "Bank"
         ("incident.transition", "aigerim", "success"),
         ("incident.task.done", "aigerim", "success"),
         ("overview.view", "aigerim", "success"),
+        ("events.search", "aigerim", "success"),
+        ("event.view", "aigerim", "success"),
         ("auth.mfa.confirm", "zhanna", "success"),
         // The owner's attempt on another organization's incident.
         ("incident.view", "marat", "refused"),
@@ -176,6 +178,8 @@ name = "Bank"
         "overview-analyst",
         "alerts",
         "incident",
+        "search",
+        "event",
         "incident-ru",
         "overview-kk",
     ] {
