@@ -202,7 +202,25 @@ try {
   await analyst.screenshot({ path: `${SHOTS}/event.png`, fullPage: true });
   await analyst.goto(incidentUrl);
 
-  // 6. The same page in Russian and Kazakh: labels translated, plurals in each language's form.
+  // 6. The organization's page: its clocks and messages to NCCIS, and a report opened.
+  step = "organization";
+  await analyst.goto(`${BASE}/console/tenants`);
+  await analyst.click("#tenants a >> text=Akimat of Astana");
+  await analyst.waitForURL(/\/console\/tenants\/akimat$/);
+  check(await analyst.isVisible("#obligations >> text=Report to NCCIS"), "the NCCIS clock on the organization's page");
+  check(await analyst.isVisible("#sources >> text=akimat-linux"), "the organization's source");
+  const report = await analyst.request.get(`${BASE}/console/tenants/akimat/reports/journal?format=html&lang=en`);
+  check(report.status() === 200 && (await report.text()).includes("Password guessing on web1"), "the journal");
+  await analyst.screenshot({ path: `${SHOTS}/organization.png`, fullPage: true });
+  await admin.goto(`${BASE}/console/users`);
+  check(await admin.isVisible("#users >> text=aigerim"), "the administrator's user list");
+  await admin.goto(`${BASE}/console/rules`);
+  check(await admin.isVisible("#rule-files"), "the rule files");
+  await admin.goto(`${BASE}/console/audit`);
+  check(await admin.isVisible("text=Nothing here is for your role"), "an administrator reads no audit trail");
+  await analyst.goto(incidentUrl);
+
+  // 7. The same page in Russian and Kazakh: labels translated, plurals in each language's form.
   step = "languages";
   const openNow = (await analyst.$$("ol.tasks li.open")).length;
   await analyst.click("form.langs button[value=ru]");
@@ -220,7 +238,7 @@ try {
   check((await analyst.textContent("h1")).includes("Шолу"), "the language is remembered across pages");
   await analyst.screenshot({ path: `${SHOTS}/overview-kk.png`, fullPage: true });
 
-  // 7. An owner of another organization reaches none of this one's pages.
+  // 8. An owner of another organization reaches none of this one's pages.
   step = "tenant isolation";
   const owner = await newPage("ru-RU");
   await login(owner, OWNER);
@@ -228,7 +246,10 @@ try {
   check((await owner.textContent("h1")).includes("Обзор"), "the owner's browser language is Russian");
   check(await owner.isVisible("section[data-tenant=bank]"), "the owner sees their organization");
   check(!(await owner.isVisible("section[data-tenant=akimat]")), "the owner sees another organization");
-  for (const path of [new URL(incidentUrl).pathname, "/console/alerts?tenant=akimat", "/console/incidents?tenant=akimat"]) {
+  await owner.goto(`${BASE}/console/tenants`);
+  check((await owner.$$("#tenants tbody tr")).length === 1, "the owner lists another organization");
+  for (const path of [new URL(incidentUrl).pathname, "/console/alerts?tenant=akimat", "/console/incidents?tenant=akimat",
+                      "/console/tenants/akimat", "/console/tenants/akimat/reports/journal?format=csv"]) {
     const answer = await owner.goto(`${BASE}${path}`);
     check(answer.status() === 404, `${path} answered ${answer.status()}, not 404`);
     check(!(await owner.content()).includes("Password guessing on web1"), `${path} shows the incident`);

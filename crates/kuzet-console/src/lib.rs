@@ -15,6 +15,7 @@ mod assets;
 mod i18n;
 mod pages;
 mod search;
+mod tables;
 mod views;
 
 use std::sync::Arc;
@@ -37,6 +38,8 @@ pub type Forward = Arc<dyn Fn(&Extensions) -> Extensions + Send + Sync>;
 pub struct ConsoleOptions {
     /// The server runs the demo: every page says so.
     pub demo: bool,
+    /// The server is an NCCIS hub (`serve --role nccis`): the national view is in the navigation.
+    pub hub: bool,
     /// Cookies the console sets itself (the language) carry `Secure`, as the API's session cookie does.
     pub secure_cookies: bool,
     /// What of a page request reaches the API with each call; nothing when unset.
@@ -79,6 +82,16 @@ pub fn router(api: Router, options: ConsoleOptions) -> Router {
             get(pages::alerts).post(pages::alerts_act),
         )
         .route("/console/incidents", get(pages::incidents))
+        .route("/console/tenants", get(tables::tenants))
+        .route("/console/tenants/{tenant}", get(tables::tenant))
+        .route(
+            "/console/tenants/{tenant}/reports/{kind}",
+            get(tables::report),
+        )
+        .route("/console/users", get(tables::users))
+        .route("/console/audit", get(tables::audit))
+        .route("/console/rules", get(tables::rules))
+        .route("/console/hub", get(tables::hub))
         .route("/console/search", get(search::search))
         .route("/console/search/export", get(search::export))
         .route("/console/events/{event}", get(search::event))

@@ -89,6 +89,8 @@ pub(crate) struct Chrome {
     pub roles: String,
     pub csrf: String,
     pub demo: bool,
+    /// The server is an NCCIS hub: the national view is in the navigation.
+    pub hub: bool,
     pub active: &'static str,
     pub here: String,
     pub langs: Vec<(&'static str, &'static str, bool)>,
@@ -161,6 +163,7 @@ pub(crate) async fn signed<'a>(
         roles: me.roles.join(", "),
         csrf: csrf.clone(),
         demo: console.options.demo,
+        hub: console.options.hub,
         active,
         here: here.to_owned(),
         langs: langs(ctx.lang),

@@ -514,6 +514,7 @@ fn run_role(
         let routes = if config.console.enabled {
             let options = kuzet_console::ConsoleOptions {
                 demo: config.console.demo,
+                hub: hub.is_some(),
                 secure_cookies: config.auth.secure_cookies,
                 // The browser's address, for the API's login throttle and audit records.
                 forward: Some(Arc::new(|from: &axum::http::Extensions| {

@@ -1,0 +1,703 @@
+//! Pages made of tables of what the API lists: an organization (facilities, sources, contacts, assets, advisories,
+//! messages to NCCIS, clocks, reports), the organizations, users and grants, the audit trail, the rules, and the
+//! NCCIS hub's national view. Each table names the columns it shows from the API's JSON; a section the person's
+//! role may not read is left out, exactly as the API refuses it.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::IntoResponse;
+use serde_json::Value;
+
+use crate::Console;
+use crate::api::{Api, Failure};
+use crate::i18n::Tr;
+use crate::pages::{Chrome, Ctx, PageResult, Stop, fail, render, seg, signed};
+
+/// How a column shows its value.
+#[derive(Clone, Copy)]
+pub(crate) enum Kind {
+    Text,
+    /// An RFC 3339 instant, shown in Kazakhstan time.
+    Time,
+    /// Yes or no.
+    Flag,
+    /// A list, comma-separated; an object, as compact JSON.
+    List,
+    /// A value the API names (a state, a kind): its label under this message prefix.
+    Named(&'static str),
+}
+
+/// One column: the message id of its heading, the value's path in each item (`a.b`), how to show it.
+pub(crate) struct Column(pub &'static str, pub &'static str, pub Kind);
+
+/// A titled table; the first cell of a row may link somewhere.
+pub(crate) struct Table {
+    pub id: &'static str,
+    pub title: String,
+    pub note: Option<String>,
+    pub head: Vec<String>,
+    pub rows: Vec<(Vec<String>, Option<String>)>,
+}
+
+fn at<'v>(item: &'v Value, path: &str) -> &'v Value {
+    path.split('.').fold(item, |v, key| &v[key])
+}
+
+fn show(tr: &Tr<'_>, value: &Value, kind: Kind) -> String {
+    match (kind, value) {
+        (_, Value::Null) => String::new(),
+        (Kind::Time, Value::String(s)) => s
+            .parse::<jiff::Timestamp>()
+            .map(|t| tr.time(&t))
+            .unwrap_or_else(|_| s.clone()),
+        (Kind::Flag, Value::Bool(b)) => tr.t(if *b { "yes" } else { "no" }),
+        (Kind::Named(prefix), Value::String(s)) => tr.kind(prefix, s),
+        (_, Value::String(s)) => s.clone(),
+        (_, Value::Array(items)) => items
+            .iter()
+            .map(|i| match i {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        (_, other) => other.to_string(),
+    }
+}
+
+/// A table of `items` with `columns`; `link` gives the first cell's target.
+pub(crate) fn table(
+    tr: &Tr<'_>,
+    id: &'static str,
+    title: &str,
+    items: &[Value],
+    columns: &[Column],
+    link: impl Fn(&Value) -> Option<String>,
+) -> Table {
+    Table {
+        id,
+        title: tr.t(title),
+        note: None,
+        head: columns.iter().map(|c| tr.t(c.0)).collect(),
+        rows: items
+            .iter()
+            .map(|item| {
+                let cells = columns
+                    .iter()
+                    .map(|c| show(tr, at(item, c.1), c.2))
+                    .collect();
+                (cells, link(item))
+            })
+            .collect(),
+    }
+}
+
+/// `k=v&…`, encoded. (The encoder is not `Send`: it must not live across an await.)
+fn query_string<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> String {
+    let mut out = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        out.append_pair(k, v);
+    }
+    out.finish()
+}
+
+/// A list from the API, or `None` when the person's role may not read it (the section is left out).
+async fn list(
+    console: &Console,
+    ctx: &Ctx,
+    api: &Api,
+    path: &str,
+) -> Result<Option<Vec<Value>>, Stop> {
+    match api.get::<Value>(path).await {
+        Ok(Value::Array(items)) => Ok(Some(items)),
+        Ok(other) => Ok(Some(vec![other])),
+        Err(f) if f.status == StatusCode::FORBIDDEN => Ok(None),
+        Err(f) => Err(fail(console, ctx.lang, f)),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "tables.html")]
+struct TablesPage<'a> {
+    tr: Tr<'a>,
+    c: Chrome,
+    title: String,
+    intro: Option<String>,
+    counts: Vec<(String, Vec<(String, String)>)>,
+    tables: Vec<Table>,
+    links: Vec<(String, Vec<(String, String)>)>,
+}
+
+impl<'a> TablesPage<'a> {
+    fn new(tr: Tr<'a>, c: Chrome, title: String) -> Self {
+        Self {
+            tr,
+            c,
+            title,
+            intro: None,
+            counts: Vec::new(),
+            tables: Vec::new(),
+            links: Vec::new(),
+        }
+    }
+
+    fn done(self) -> PageResult {
+        Ok(render(&self, StatusCode::OK))
+    }
+}
+
+/// Every organization the person reaches.
+pub(crate) async fn tenants(State(console): State<Console>, ctx: Ctx) -> PageResult {
+    let s = signed(&console, &ctx, "tenants", "/console/tenants").await?;
+    let mut page = TablesPage::new(s.tr, s.chrome, s.tr.t("tenants-title"));
+    if let Some(items) = list(&console, &ctx, &s.api, "/api/v1/tenants").await? {
+        page.tables.push(table(
+            &s.tr,
+            "tenants",
+            "tenants-title",
+            &items,
+            &[
+                Column("tenant-name", "name", Kind::Text),
+                Column("tenant-id", "id", Kind::Text),
+                Column("retention-hot", "retention.hot_days", Kind::Text),
+                Column("retention-years", "retention.archive_years", Kind::Text),
+            ],
+            |t| {
+                t["id"]
+                    .as_str()
+                    .map(|id| format!("/console/tenants/{}", seg(id)))
+            },
+        ));
+    }
+    page.done()
+}
+
+/// One organization: its facilities, sources, contacts, assets, advisories, messages to NCCIS, clocks and reports.
+pub(crate) async fn tenant(
+    State(console): State<Console>,
+    ctx: Ctx,
+    Path(t): Path<String>,
+) -> PageResult {
+    let base = format!("/api/v1/tenants/{}", seg(&t));
+    let here = format!("/console/tenants/{}", seg(&t));
+    let s = signed(&console, &ctx, "tenants", &here).await?;
+    let tenant: Value = s
+        .api
+        .get(&base)
+        .await
+        .map_err(|f| fail(&console, ctx.lang, f))?;
+    let name = tenant["name"].as_str().unwrap_or(&t).to_owned();
+    let tr = s.tr;
+    let mut page = TablesPage::new(tr, s.chrome, name);
+    page.intro = Some(tr.with("tenant-intro", "id", &t));
+    let sections: [(&str, &'static str, &str, Vec<Column>); 7] = [
+        (
+            "/facilities",
+            "facilities",
+            "facilities-title",
+            vec![
+                Column("facility-name", "name", Kind::Text),
+                Column("facility-class", "class", Kind::Text),
+                Column("facility-critical", "critical", Kind::Flag),
+            ],
+        ),
+        (
+            "/sources",
+            "sources",
+            "sources-title",
+            vec![
+                Column("source-name", "name", Kind::Text),
+                Column("source-id", "id", Kind::Text),
+                Column("source-format", "format", Kind::Text),
+                Column("source-facility", "facility", Kind::Text),
+                Column("source-interval", "expected_interval_secs", Kind::Text),
+            ],
+        ),
+        (
+            "/contacts",
+            "contacts",
+            "contacts-title",
+            vec![
+                Column("contact-role", "role", Kind::Text),
+                Column("contact-name", "name", Kind::Text),
+                Column("contact-channel", "channel", Kind::Text),
+                Column("contact-address", "address", Kind::Text),
+                Column("contact-language", "language", Kind::Text),
+            ],
+        ),
+        (
+            "/assets",
+            "assets",
+            "assets-title",
+            vec![
+                Column("asset-name", "name", Kind::Text),
+                Column("asset-product", "product", Kind::Text),
+                Column("asset-version", "version", Kind::Text),
+                Column("asset-addresses", "addresses", Kind::List),
+                Column("source-facility", "facility", Kind::Text),
+            ],
+        ),
+        (
+            "/advisories",
+            "advisories",
+            "advisories-title",
+            vec![
+                Column("advisory-received", "received", Kind::Time),
+                Column("advisory-title", "title", Kind::Text),
+                Column("advisory-severity", "severity", Kind::Text),
+                Column("advisory-assets", "assets", Kind::List),
+            ],
+        ),
+        (
+            "/exchange",
+            "exchange",
+            "exchange-title",
+            vec![
+                Column("exchange-created", "created", Kind::Time),
+                Column("exchange-kind", "kind", Kind::Text),
+                Column("exchange-state", "state", Kind::Named("exchange-state")),
+                Column("exchange-attempts", "attempts", Kind::Text),
+                Column("exchange-delivered", "delivered", Kind::Time),
+            ],
+        ),
+        (
+            "/obligations",
+            "obligations",
+            "obligations-title",
+            vec![
+                Column("clock-obligation", "kind", Kind::Named("obligation")),
+                Column("clock-due", "due", Kind::Time),
+                Column("clock-left", "clock.state", Kind::Named("clock")),
+                Column("obligation-fulfilled", "fulfilled.at", Kind::Time),
+            ],
+        ),
+    ];
+    for (path, id, title, columns) in sections {
+        if let Some(items) = list(&console, &ctx, &s.api, &format!("{base}{path}")).await? {
+            let incident_link = |item: &Value| {
+                item["incident"]
+                    .as_str()
+                    .map(|i| format!("/console/tenants/{}/incidents/{}", seg(&t), seg(i)))
+            };
+            page.tables
+                .push(table(&tr, id, title, &items, &columns, incident_link));
+        }
+    }
+    let report = |kind: &str, format: &str| {
+        format!(
+            "/console/tenants/{}/reports/{kind}?format={format}&lang={}",
+            seg(&t),
+            tr.code()
+        )
+    };
+    let formats = |kind: &str, formats: &[&str]| -> Vec<(String, String)> {
+        formats
+            .iter()
+            .map(|f| (f.to_uppercase(), report(kind, f)))
+            .collect()
+    };
+    page.links = vec![
+        (
+            tr.t("report-quarterly"),
+            formats("quarterly", &["html", "csv", "xml", "json"]),
+        ),
+        (
+            tr.t("report-journal"),
+            formats("journal", &["html", "csv", "xml", "json"]),
+        ),
+        (
+            tr.t("report-metrics"),
+            formats("metrics", &["html", "csv", "json"]),
+        ),
+    ];
+    page.done()
+}
+
+/// A report as the API renders it: HTML shown (with the report's own styles, and no script at all), the other
+/// formats downloaded.
+pub(crate) async fn report(
+    State(console): State<Console>,
+    ctx: Ctx,
+    Path((t, kind)): Path<(String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+) -> PageResult {
+    let here = format!("/console/tenants/{}", seg(&t));
+    let s = signed(&console, &ctx, "tenants", &here).await?;
+    if !["quarterly", "journal", "metrics"].contains(&kind.as_str()) {
+        return Err(fail(
+            &console,
+            ctx.lang,
+            Failure::invalid(format!("report `{kind}`: quarterly, journal or metrics")),
+        ));
+    }
+    let path = format!(
+        "/api/v1/tenants/{}/reports/{kind}?{}",
+        seg(&t),
+        query_string(query.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    );
+    let reply = s
+        .api
+        .send(Method::GET, &path, None)
+        .await
+        .map_err(|f| fail(&console, ctx.lang, f))?;
+    let media = reply
+        .headers
+        .get(header::CONTENT_TYPE)
+        .cloned()
+        .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    let html = media.to_str().is_ok_and(|m| m.starts_with("text/html"));
+    let format = query.get("format").map_or("html", String::as_str);
+    let disposition = if html {
+        HeaderValue::from_static("inline")
+    } else {
+        HeaderValue::from_str(&format!("attachment; filename=\"{t}-{kind}.{format}\""))
+            .unwrap_or(HeaderValue::from_static("attachment"))
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, media),
+            (header::CONTENT_DISPOSITION, disposition),
+            // The report's own stylesheet is inline; it runs no script and loads nothing.
+            (
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(
+                    "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
+                ),
+            ),
+        ],
+        reply.body,
+    )
+        .into_response())
+}
+
+/// The ISOC's people and the NCCIS access grants.
+pub(crate) async fn users(State(console): State<Console>, ctx: Ctx) -> PageResult {
+    let s = signed(&console, &ctx, "users", "/console/users").await?;
+    let tr = s.tr;
+    let mut page = TablesPage::new(tr, s.chrome, tr.t("users-title"));
+    if let Some(items) = list(&console, &ctx, &s.api, "/api/v1/users?limit=500").await? {
+        page.tables.push(table(
+            &tr,
+            "users",
+            "users-title",
+            &items,
+            &[
+                Column("user-id", "id", Kind::Text),
+                Column("user-name", "display_name", Kind::Text),
+                Column("user-roles", "roles", Kind::List),
+                Column("user-tenants", "tenants", Kind::List),
+                Column("user-mfa", "mfa_enrolled", Kind::Flag),
+                Column("user-locked", "locked_until", Kind::Time),
+                Column("user-disabled", "disabled", Kind::Flag),
+            ],
+            |_| None,
+        ));
+    }
+    if let Some(items) = list(&console, &ctx, &s.api, "/api/v1/grants?limit=500").await? {
+        page.tables.push(table(
+            &tr,
+            "grants",
+            "grants-title",
+            &items,
+            &[
+                Column("grant-user", "user", Kind::Text),
+                Column("tenant", "tenant", Kind::Text),
+                Column("grant-starts", "starts", Kind::Time),
+                Column("grant-ends", "ends", Kind::Time),
+                Column("grant-revoked", "revoked", Kind::Time),
+                Column("reason", "reason", Kind::Text),
+            ],
+            |_| None,
+        ));
+    }
+    if page.tables.is_empty() {
+        page.intro = Some(tr.t("nothing-for-role"));
+    }
+    page.done()
+}
+
+/// The sealed audit trail, newest first, filtered by user, action or outcome.
+pub(crate) async fn audit(
+    State(console): State<Console>,
+    ctx: Ctx,
+    Query(query): Query<HashMap<String, String>>,
+) -> PageResult {
+    let s = signed(&console, &ctx, "audit", "/console/audit").await?;
+    let tr = s.tr;
+    let filters = ["user", "action", "outcome", "tenant"]
+        .into_iter()
+        .filter_map(|key| {
+            let value = query.get(key).map(|v| v.trim()).filter(|v| !v.is_empty())?;
+            Some((key, value))
+        });
+    let path = format!(
+        "/api/v1/audit?{}",
+        query_string([("limit", "200")].into_iter().chain(filters))
+    );
+    let mut page = TablesPage::new(tr, s.chrome, tr.t("audit-title"));
+    match s.api.get::<Value>(&path).await {
+        Ok(answer) => {
+            let records = answer["records"].as_array().cloned().unwrap_or_default();
+            let mut t = table(
+                &tr,
+                "audit",
+                "audit-title",
+                &records,
+                &[
+                    Column("event-time", "record.at", Kind::Time),
+                    Column("audit-user", "record.actor.user", Kind::Text),
+                    Column("audit-action", "record.action", Kind::Text),
+                    Column("audit-outcome", "record.outcome", Kind::Text),
+                    Column("tenant", "record.tenant", Kind::Text),
+                    Column("audit-object", "record.object", Kind::Text),
+                    Column("audit-detail", "record.detail", Kind::Text),
+                ],
+                |_| None,
+            );
+            t.note = Some(tr.n("audit-matched", answer["matched"].as_u64().unwrap_or(0)));
+            page.tables.push(t);
+        }
+        Err(f) if f.status == StatusCode::FORBIDDEN => page.intro = Some(tr.t("nothing-for-role")),
+        Err(f) if f.status == StatusCode::BAD_REQUEST => page.intro = Some(f.message),
+        Err(f) => return Err(fail(&console, ctx.lang, f)),
+    }
+    page.done()
+}
+
+/// Rule files imported, and each organization's rule switches and exceptions.
+pub(crate) async fn rules(
+    State(console): State<Console>,
+    ctx: Ctx,
+    Query(query): Query<HashMap<String, String>>,
+) -> PageResult {
+    let s = signed(&console, &ctx, "rules", "/console/rules").await?;
+    let tr = s.tr;
+    let mut page = TablesPage::new(tr, s.chrome, tr.t("rules-title"));
+    if let Some(items) = list(&console, &ctx, &s.api, "/api/v1/rules/files").await? {
+        page.tables.push(table(
+            &tr,
+            "rule-files",
+            "rule-files-title",
+            &items,
+            &[
+                Column("rule-file", "name", Kind::Text),
+                Column("rule-version", "version", Kind::Text),
+                Column("rule-imported", "imported", Kind::Time),
+                Column("rule-imported-by", "imported_by", Kind::Text),
+                Column("rule-sha256", "sha256", Kind::Text),
+            ],
+            |_| None,
+        ));
+    }
+    let tenants = list(&console, &ctx, &s.api, "/api/v1/tenants")
+        .await?
+        .unwrap_or_default();
+    let chosen = query.get("tenant").cloned().or_else(|| {
+        tenants
+            .first()
+            .and_then(|t| t["id"].as_str())
+            .map(str::to_owned)
+    });
+    if let Some(tenant) = chosen {
+        let controls = s
+            .api
+            .get::<Value>(&format!("/api/v1/tenants/{}/rules", seg(&tenant)))
+            .await;
+        match controls {
+            Ok(controls) => {
+                let empty = Vec::new();
+                let mut settings = table(
+                    &tr,
+                    "rule-settings",
+                    "rule-settings-title",
+                    controls["settings"].as_array().unwrap_or(&empty),
+                    &[
+                        Column("rule-id", "rule_id", Kind::Text),
+                        Column("rule-enabled", "enabled", Kind::Flag),
+                        Column("reason", "reason", Kind::Text),
+                        Column("rule-updated-by", "updated_by", Kind::Text),
+                        Column("rule-updated", "updated", Kind::Time),
+                    ],
+                    |_| None,
+                );
+                settings.note = Some(tr.with("rule-settings-note", "tenant", &tenant));
+                page.tables.push(settings);
+                page.tables.push(table(
+                    &tr,
+                    "rule-exceptions",
+                    "rule-exceptions-title",
+                    controls["exceptions"].as_array().unwrap_or(&empty),
+                    &[
+                        Column("rule-id", "rule_id", Kind::Text),
+                        Column("rule-field", "field", Kind::Text),
+                        Column("rule-value", "value", Kind::Text),
+                        Column("reason", "reason", Kind::Text),
+                        Column("rule-until", "until", Kind::Time),
+                    ],
+                    |_| None,
+                ));
+            }
+            Err(f) if f.status == StatusCode::FORBIDDEN => {}
+            Err(f) => return Err(fail(&console, ctx.lang, f)),
+        }
+        page.links = vec![(
+            tr.t("tenant"),
+            tenants
+                .iter()
+                .filter_map(|t| {
+                    let id = t["id"].as_str()?;
+                    Some((
+                        t["name"].as_str().unwrap_or(id).to_owned(),
+                        format!("/console/rules?tenant={}", seg(id)),
+                    ))
+                })
+                .collect(),
+        )];
+    }
+    if page.tables.is_empty() {
+        page.intro = Some(tr.t("nothing-for-role"));
+    }
+    page.done()
+}
+
+/// At an NCCIS hub: every reported incident at its latest step with the counts, the ISOCs registered, and the
+/// messages received.
+pub(crate) async fn hub(State(console): State<Console>, ctx: Ctx) -> PageResult {
+    let s = signed(&console, &ctx, "hub", "/console/hub").await?;
+    let tr = s.tr;
+    let mut page = TablesPage::new(tr, s.chrome, tr.t("hub-title"));
+    match s.api.get::<Value>("/api/v1/hub/incidents").await {
+        Ok(view) => {
+            let counts = |key: &str, prefix: &str| -> Vec<(String, String)> {
+                view[key]
+                    .as_object()
+                    .map(|m| {
+                        m.iter()
+                            .map(|(k, v)| (format!("{prefix}{k}"), v.to_string()))
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            };
+            page.counts = vec![
+                (
+                    tr.t("hub-by-level"),
+                    counts("by_level", &format!("{} ", tr.t("level"))),
+                ),
+                (tr.t("hub-by-isoc"), counts("by_isoc", "")),
+                (tr.t("hub-by-status"), counts("by_status", "")),
+                (
+                    tr.t("hub-late"),
+                    vec![(tr.t("hub-late-reports"), view["late"].to_string())],
+                ),
+            ];
+            let empty = Vec::new();
+            page.tables.push(table(
+                &tr,
+                "hub-incidents",
+                "hub-incidents-title",
+                view["incidents"].as_array().unwrap_or(&empty),
+                &[
+                    Column("level", "level", Kind::Text),
+                    Column("incident-title", "title", Kind::Text),
+                    Column("hub-isoc", "isoc", Kind::Text),
+                    Column("tenant", "organization", Kind::Text),
+                    Column("incident-category", "category", Kind::Named("category")),
+                    Column("status", "status", Kind::Named("incident-status")),
+                    Column("hub-confirmed", "confirmed", Kind::Time),
+                    Column("hub-reported", "reported", Kind::Time),
+                    Column("hub-late", "late", Kind::Flag),
+                ],
+                |_| None,
+            ));
+        }
+        Err(f) if f.status == StatusCode::FORBIDDEN => {}
+        Err(f) => return Err(fail(&console, ctx.lang, f)),
+    }
+    if let Some(items) = list(&console, &ctx, &s.api, "/api/v1/hub/isocs").await? {
+        page.tables.push(table(
+            &tr,
+            "hub-isocs",
+            "hub-isocs-title",
+            &items,
+            &[
+                Column("hub-isoc", "id", Kind::Text),
+                Column("tenant-name", "name", Kind::Text),
+                Column("hub-fingerprint", "fingerprint", Kind::Text),
+                Column("hub-registered", "registered", Kind::Time),
+                Column("hub-revoked", "revoked", Kind::Time),
+            ],
+            |_| None,
+        ));
+    }
+    if let Some(items) = list(&console, &ctx, &s.api, "/api/v1/hub/messages?limit=100").await? {
+        page.tables.push(table(
+            &tr,
+            "hub-messages",
+            "hub-messages-title",
+            &items,
+            &[
+                Column("hub-received", "received", Kind::Time),
+                Column("hub-isoc", "isoc", Kind::Text),
+                Column("exchange-kind", "kind", Kind::Text),
+                Column("tenant", "tenant", Kind::Text),
+                Column("level", "level", Kind::Text),
+                Column("hub-digest", "digest", Kind::Text),
+            ],
+            |_| None,
+        ));
+    }
+    if page.tables.is_empty() {
+        page.intro = Some(tr.t("nothing-for-role"));
+    }
+    page.done()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::i18n::{I18n, Lang};
+    use serde_json::json;
+
+    #[test]
+    fn columns_read_paths_and_show_values_in_the_language() {
+        let i18n = I18n::new();
+        let tr = i18n.tr(Lang::Ru);
+        let items = [json!({
+            "id": "a", "retention": {"hot_days": 60}, "critical": true, "tags": ["x", "y"],
+            "at": "2026-12-07T05:30:00Z", "state": "delivered", "missing": null,
+        })];
+        let t = table(
+            &tr,
+            "t",
+            "tenants-title",
+            &items,
+            &[
+                Column("tenant-id", "id", Kind::Text),
+                Column("retention-hot", "retention.hot_days", Kind::Text),
+                Column("facility-critical", "critical", Kind::Flag),
+                Column("asset-addresses", "tags", Kind::List),
+                Column("event-time", "at", Kind::Time),
+                Column("exchange-state", "state", Kind::Named("exchange-state")),
+                Column("tenant-name", "missing", Kind::Text),
+            ],
+            |i| Some(format!("/x/{}", i["id"].as_str().unwrap())),
+        );
+        assert_eq!(
+            t.rows[0].0,
+            [
+                "a",
+                "60",
+                "да",
+                "x, y",
+                "2026-12-07 10:30",
+                "доставлено",
+                ""
+            ]
+        );
+        assert_eq!(t.rows[0].1.as_deref(), Some("/x/a"));
+        assert_eq!(t.head[0], "Идентификатор");
+    }
+}
