@@ -144,8 +144,8 @@ impl<'a> TablesPage<'a> {
         }
     }
 
-    fn done(self) -> PageResult {
-        Ok(render(&self, StatusCode::OK))
+    fn done(self) -> axum::response::Response {
+        render(&self, StatusCode::OK)
     }
 }
 
@@ -172,7 +172,7 @@ pub(crate) async fn tenants(State(console): State<Console>, ctx: Ctx) -> PageRes
             },
         ));
     }
-    page.done()
+    Ok(page.done())
 }
 
 /// One organization: its facilities, sources, contacts, assets, advisories, messages to NCCIS, clocks and reports.
@@ -313,7 +313,7 @@ pub(crate) async fn tenant(
             formats("metrics", &["html", "csv", "json"]),
         ),
     ];
-    page.done()
+    Ok(page.done())
 }
 
 /// A report as the API renders it: HTML shown (with the report's own styles, and no script at all), the other
@@ -416,7 +416,7 @@ pub(crate) async fn users(State(console): State<Console>, ctx: Ctx) -> PageResul
     if page.tables.is_empty() {
         page.intro = Some(tr.t("nothing-for-role"));
     }
-    page.done()
+    Ok(page.done())
 }
 
 /// The sealed audit trail, newest first, filtered by user, action or outcome.
@@ -464,7 +464,7 @@ pub(crate) async fn audit(
         Err(f) if f.status == StatusCode::BAD_REQUEST => page.intro = Some(f.message),
         Err(f) => return Err(fail(&console, ctx.lang, f)),
     }
-    page.done()
+    Ok(page.done())
 }
 
 /// Rule files imported, and each organization's rule switches and exceptions.
@@ -560,7 +560,7 @@ pub(crate) async fn rules(
     if page.tables.is_empty() {
         page.intro = Some(tr.t("nothing-for-role"));
     }
-    page.done()
+    Ok(page.done())
 }
 
 /// At an NCCIS hub: every reported incident at its latest step with the counts, the ISOCs registered, and the
@@ -652,7 +652,7 @@ pub(crate) async fn hub(State(console): State<Console>, ctx: Ctx) -> PageResult 
     if page.tables.is_empty() {
         page.intro = Some(tr.t("nothing-for-role"));
     }
-    page.done()
+    Ok(page.done())
 }
 
 #[cfg(test)]
