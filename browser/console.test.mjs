@@ -200,7 +200,19 @@ try {
   const proofJson = await proof.json();
   check(proofJson.checkpoint && proofJson.record_path, "the proof download");
   await analyst.screenshot({ path: `${SHOTS}/event.png`, fullPage: true });
+  const eventId = analyst.url().split("/").pop();
+
+  // The event kept as evidence of the incident, with its chain of custody; a comment on the timeline.
+  step = "evidence and comments";
   await analyst.goto(incidentUrl);
+  await analyst.fill("#evidence-form input[name=event]", eventId);
+  await analyst.fill("#evidence-form input[name=reason]", "the first guess");
+  await analyst.click("#evidence-form button[type=submit]");
+  await analyst.waitForSelector(`#evidence a[href='/console/events/${eventId}']`);
+  check((await analyst.$$("#custody tbody tr")).length >= 1, "no chain of custody");
+  await analyst.fill("#entry-form textarea[name=text]", "Blocked 203.0.113.7 at the firewall");
+  await analyst.click("#entry-form button[type=submit]");
+  await analyst.waitForSelector("ol.timeline >> text=Blocked 203.0.113.7 at the firewall");
 
   // 6. The organization's page: its clocks and messages to NCCIS, and a report opened.
   step = "organization";

@@ -270,6 +270,22 @@ mod tests {
             ("range", &crate::search::RANGES),
             ("exchange-state", &["pending", "retrying", "delivered"]),
             (
+                "entry",
+                &[
+                    "comment",
+                    "event",
+                    "cause",
+                    "lessons",
+                    "alert",
+                    "detected",
+                    "evidence",
+                    "notification",
+                    "obligation",
+                    "status",
+                    "task",
+                ],
+            ),
+            (
                 "obligation",
                 &[
                     "owner_notification",

@@ -864,6 +864,9 @@ struct IncidentPage<'a> {
     i: Incident,
     timeline: Vec<TimelineEntry>,
     manage: bool,
+    /// The events kept as evidence, their chain of custody, and the messages to NCCIS about this incident.
+    tables: Vec<crate::tables::Table>,
+    entry_kinds: [&'static str; 4],
 }
 
 pub(crate) async fn incident(
@@ -885,6 +888,7 @@ pub(crate) async fn incident(
         .await
         .map_err(|f| fail(&console, ctx.lang, f))?;
     let manage = may_manage_incidents(&s.me);
+    let tables = incident_tables(&console, &ctx, &s, &tenant, &i).await?;
     Ok(render(
         &IncidentPage {
             tr: s.tr,
@@ -892,9 +896,97 @@ pub(crate) async fn incident(
             i,
             timeline,
             manage,
+            tables,
+            entry_kinds: ["comment", "event", "cause", "lessons"],
         },
         StatusCode::OK,
     ))
+}
+
+/// The incident's evidence with its chain of custody, and its messages to NCCIS with their receipts; a table the
+/// role may not read is left out.
+async fn incident_tables(
+    console: &Console,
+    ctx: &Ctx,
+    s: &Signed<'_>,
+    tenant: &str,
+    i: &Incident,
+) -> Result<Vec<crate::tables::Table>, Stop> {
+    use crate::tables::{Column, Kind, table};
+    let tr = &s.tr;
+    let base = format!("/api/v1/tenants/{}/incidents/{}", seg(tenant), seg(&i.id));
+    let mut tables = Vec::new();
+    let allowed = |f: &Failure| f.status == StatusCode::FORBIDDEN;
+    match s
+        .api
+        .get::<serde_json::Value>(&format!("{base}/evidence"))
+        .await
+    {
+        Ok(evidence) => {
+            let empty = Vec::new();
+            tables.push(table(
+                tr,
+                "evidence",
+                "evidence-title",
+                evidence["items"].as_array().unwrap_or(&empty),
+                &[
+                    Column("evidence-event", "event_id", Kind::Text),
+                    Column("evidence-added", "added", Kind::Time),
+                    Column("evidence-by", "added_by", Kind::Text),
+                    Column("reason", "reason", Kind::Text),
+                ],
+                |item| {
+                    item["event_id"]
+                        .as_str()
+                        .map(|e| format!("/console/events/{}", seg(e)))
+                },
+            ));
+            tables.push(table(
+                tr,
+                "custody",
+                "custody-title",
+                evidence["custody"].as_array().unwrap_or(&empty),
+                &[
+                    Column("event-time", "at", Kind::Time),
+                    Column("audit-user", "actor", Kind::Text),
+                    Column("audit-action", "action", Kind::Text),
+                    Column("reason", "reason", Kind::Text),
+                ],
+                |_| None,
+            ));
+        }
+        Err(f) if allowed(&f) => {}
+        Err(f) => return Err(fail(console, ctx.lang, f)),
+    }
+    match s
+        .api
+        .get::<Vec<serde_json::Value>>(&format!("/api/v1/tenants/{}/exchange", seg(tenant)))
+        .await
+    {
+        Ok(messages) => {
+            let ours: Vec<_> = messages
+                .into_iter()
+                .filter(|m| m["incident"].as_str() == Some(i.id.as_str()))
+                .collect();
+            tables.push(table(
+                tr,
+                "incident-exchange",
+                "exchange-title",
+                &ours,
+                &[
+                    Column("exchange-created", "created", Kind::Time),
+                    Column("exchange-kind", "kind", Kind::Text),
+                    Column("exchange-state", "state", Kind::Named("exchange-state")),
+                    Column("exchange-attempts", "attempts", Kind::Text),
+                    Column("exchange-delivered", "delivered", Kind::Time),
+                ],
+                |_| None,
+            ));
+        }
+        Err(f) if allowed(&f) => {}
+        Err(f) => return Err(fail(console, ctx.lang, f)),
+    }
+    Ok(tables)
 }
 
 /// A step of the incident's workflow, or a plan task done.
@@ -915,6 +1007,19 @@ pub(crate) async fn incident_act(
                 step["reason"] = json!(reason);
             }
             api.post(&format!("{base}/transitions"), &step).await
+        }
+        "entry" => {
+            let entry = json!({"kind": form.get("kind"), "text": form.get("text")});
+            api.post(&format!("{base}/entries"), &entry).await
+        }
+        "level" => {
+            let level = form.get("level").parse::<u8>().unwrap_or(u8::MAX);
+            let change = json!({"level": level, "reason": form.get("reason")});
+            api.post(&format!("{base}/level"), &change).await
+        }
+        "evidence" => {
+            let attach = json!({"event": form.get("event").trim(), "reason": form.get("reason")});
+            api.post(&format!("{base}/evidence"), &attach).await
         }
         "task" => {
             let path = format!("{base}/tasks/{}/done", seg(form.get("task")));

@@ -151,6 +151,8 @@ name = "Bank"
         ("overview.view", "aigerim", "success"),
         ("events.search", "aigerim", "success"),
         ("event.view", "aigerim", "success"),
+        ("incident.evidence.attach", "aigerim", "success"),
+        ("incident.entry.add", "aigerim", "success"),
         ("auth.mfa.confirm", "zhanna", "success"),
         // The owner's attempt on another organization's incident.
         ("incident.view", "marat", "refused"),
