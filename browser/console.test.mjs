@@ -148,6 +148,12 @@ try {
     `${card} .alerts-waiting`);
   await admin.waitForFunction((n) => Number(document.querySelector("#events-accepted").textContent) >= n + 12,
     accepted);
+  // The source's health: heard from, its events counted, its clock in step.
+  await analyst.waitForFunction((sel) => {
+    const row = document.querySelector(sel);
+    return row && Number(row.children[2].textContent) >= 12;
+  }, `${card} tr[data-source=akimat-linux]`);
+  check(!(await analyst.isVisible(`${card} tr.bad-row`)), "a source shown silent or drifting");
   await analyst.screenshot({ path: `${SHOTS}/overview-analyst.png`, fullPage: true });
 
   // 4. Triage: the password-guessing alert promoted into an incident, confirmed, a plan task completed.
@@ -155,6 +161,7 @@ try {
   await analyst.click(`${card} .alerts-waiting`);
   await analyst.waitForURL(/\/console\/alerts\?tenant=akimat/);
   const row = analyst.locator("tr", { hasText: "SSH password guessing" }).first();
+  const ruleId = (await row.locator("small").textContent()).split("·")[1].trim();
   await row.locator("input[name=alert]").check();
   await analyst.selectOption("select[name=action]", "promote");
   await analyst.fill("input[name=title]", "Password guessing on web1");
@@ -226,8 +233,25 @@ try {
   await analyst.screenshot({ path: `${SHOTS}/organization.png`, fullPage: true });
   await admin.goto(`${BASE}/console/users`);
   check(await admin.isVisible("#users >> text=aigerim"), "the administrator's user list");
-  await admin.goto(`${BASE}/console/rules`);
+  await admin.fill("#form-user-create input[name=id]", "dana");
+  await admin.selectOption("#form-user-create select[name=role]", "analyst");
+  await admin.fill("#form-user-create input[name=tenants]", "akimat");
+  await admin.click("#form-user-create button[type=submit]");
+  const handed = (await admin.textContent("#shown-one_time_password")).trim();
+  check(handed.length >= 16, `no one-time password shown: "${handed}"`);
+  await admin.goto(`${BASE}/console/users`);
+  check(await admin.isVisible("#users >> text=dana"), "the new user is not listed");
+  await admin.goto(`${BASE}/console/rules?tenant=akimat`);
   check(await admin.isVisible("#rule-files"), "the rule files");
+  await admin.fill("#form-rule-switch input[name=rule]", ruleId);
+  await admin.selectOption("#form-rule-switch select[name=enabled]", "false");
+  await admin.fill("#form-rule-switch input[name=reason]", "tuning after the incident");
+  await admin.click("#form-rule-switch button[type=submit]");
+  await admin.waitForURL(/\/console\/rules\?tenant=akimat$/);
+  // The administrator manages rules but reads no organization's content; the analyst sees the switch.
+  await analyst.goto(`${BASE}/console/rules?tenant=akimat`);
+  const switched = analyst.locator("#rule-settings tr", { hasText: ruleId });
+  check((await switched.textContent()).includes("tuning after the incident"), "the rule switch is not shown");
   await admin.goto(`${BASE}/console/audit`);
   check(await admin.isVisible("text=Nothing here is for your role"), "an administrator reads no audit trail");
   await analyst.goto(incidentUrl);
@@ -258,6 +282,13 @@ try {
   check((await owner.textContent("h1")).includes("Обзор"), "the owner's browser language is Russian");
   check(await owner.isVisible("section[data-tenant=bank]"), "the owner sees their organization");
   check(!(await owner.isVisible("section[data-tenant=akimat]")), "the owner sees another organization");
+  await owner.goto(`${BASE}/console/tenants/bank`);
+  await owner.fill("#form-asset-create input[name=name]", "Internet bank portal");
+  await owner.fill("#form-asset-create input[name=product]", "cpe:2.3:a:bitrix:site_manager");
+  await owner.fill("#form-asset-create input[name=version]", "22.5.1");
+  await owner.click("#form-asset-create button[type=submit]");
+  await owner.waitForSelector("#assets >> text=Internet bank portal");
+  check(!(await owner.isVisible("#sources")), "an owner reads no sources");
   await owner.goto(`${BASE}/console/tenants`);
   check((await owner.$$("#tenants tbody tr")).length === 1, "the owner lists another organization");
   for (const path of [new URL(incidentUrl).pathname, "/console/alerts?tenant=akimat", "/console/incidents?tenant=akimat",

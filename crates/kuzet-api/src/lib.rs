@@ -31,4 +31,4 @@ pub use audit::{AuditSink, SealedAuditRecord, WalAudit, read_audit};
 pub use error::ApiError;
 pub use openapi::document as openapi_document;
 pub use routes::{Access, RouteSpec, router, routes};
-pub use state::{ApiState, Clock, SESSION_COOKIE};
+pub use state::{ApiState, Clock, SESSION_COOKIE, SourceSeen, SourcesSeen};

@@ -22,6 +22,24 @@ pub type DirectoryChanged = Arc<dyn Fn(Directory) + Send + Sync>;
 /// Counters of the service (no tenant content) for `GET /api/v1/system/status`.
 pub type ServiceStatus = Arc<dyn Fn() -> serde_json::Value + Send + Sync>;
 
+/// What the process has seen of one source since it started (kept in memory by the binary): for the overview.
+#[derive(Debug, Clone)]
+pub struct SourceSeen {
+    pub tenant: kuzet_model::TenantId,
+    pub source: kuzet_model::SourceId,
+    pub events: u64,
+    pub last_seen: Option<Timestamp>,
+    /// How far the source's clock is from Kazakhstan's (its `@timestamp` against receipt), smoothed.
+    pub clock_offset_ms: i64,
+}
+
+/// Every source's [`SourceSeen`], and the clock skew beyond which a source is drifting.
+#[derive(Clone)]
+pub struct SourcesSeen {
+    pub read: Arc<dyn Fn() -> Vec<SourceSeen> + Send + Sync>,
+    pub max_skew: jiff::SignedDuration,
+}
+
 /// How many archive lookups run at once.
 const ARCHIVE_READERS: usize = 4;
 
@@ -49,6 +67,8 @@ pub(crate) struct Inner {
     pub login_throttle: Arc<crate::throttle::LoginThrottle>,
     /// The hot search index, when the server keeps one; searches scan the archive without it.
     pub index: Option<kuzet_index::IndexSearcher>,
+    /// Each source's traffic and clock as the process saw it, when it keeps them.
+    pub sources_seen: Option<SourcesSeen>,
 }
 
 impl ApiState {
@@ -77,6 +97,7 @@ impl ApiState {
                 archive_readers: Arc::new(tokio::sync::Semaphore::new(ARCHIVE_READERS)),
                 login_throttle: Arc::default(),
                 index: None,
+                sources_seen: None,
             }),
         }
     }
@@ -93,6 +114,11 @@ impl ApiState {
     /// Searches answer from this index (`kuzet-index`) instead of scanning the archive.
     pub fn with_index(self, index: kuzet_index::IndexSearcher) -> Self {
         self.with(|i| i.index = Some(index))
+    }
+
+    /// The overview shows each source's health from what the process saw.
+    pub fn with_sources_seen(self, seen: SourcesSeen) -> Self {
+        self.with(|i| i.sources_seen = Some(seen))
     }
 
     pub fn with_status(self, status: ServiceStatus) -> Self {

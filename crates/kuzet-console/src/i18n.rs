@@ -240,6 +240,21 @@ mod tests {
                 }
             }
         }
+        // Form titles and field labels are passed by id: the second literal of `.text(`, `.choice(`, … calls.
+        {
+            let text =
+                std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/tables.rs"))
+                    .unwrap();
+            for call in ["FormView::new(", ".text(", ".hinted(", ".choice("] {
+                for (at, _) in text.match_indices(call) {
+                    let literals: Vec<&str> =
+                        text[at..].split('"').skip(1).step_by(2).take(2).collect();
+                    if let Some(label) = literals.get(1) {
+                        used.insert((*label).to_owned());
+                    }
+                }
+            }
+        }
         // Table titles are passed by id: every literal that ends in `-title`.
         let tables =
             std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/tables.rs")).unwrap();
@@ -269,6 +284,10 @@ mod tests {
             ("clock", &["pending", "due_soon", "overdue", "done"]),
             ("range", &crate::search::RANGES),
             ("exchange-state", &["pending", "retrying", "delivered"]),
+            ("shown", &["one_time_password", "secret"]),
+            ("contact-role", &["owner", "security", "personal_data"]),
+            ("contact-channel", &["email", "webhook"]),
+            ("lang", &["kk", "ru", "en"]),
             (
                 "entry",
                 &[

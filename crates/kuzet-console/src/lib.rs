@@ -10,6 +10,7 @@
 //!
 //! Depends on kuzet-model only (Kazakhstan time); knows the API by its documented paths and answers, not its code.
 
+mod actions;
 mod api;
 mod assets;
 mod i18n;
@@ -82,6 +83,7 @@ pub fn router(api: Router, options: ConsoleOptions) -> Router {
             get(pages::alerts).post(pages::alerts_act),
         )
         .route("/console/incidents", get(pages::incidents))
+        .route("/console/act/{action}", post(actions::act))
         .route("/console/tenants", get(tables::tenants))
         .route("/console/tenants/{tenant}", get(tables::tenant))
         .route(

@@ -235,14 +235,14 @@ pub(crate) async fn root() -> Redirect {
 }
 
 /// A form's fields, in order; a field may repeat (checkboxes).
-struct Form(Vec<(String, String)>);
+pub(crate) struct Form(Vec<(String, String)>);
 
 impl Form {
-    fn parse(body: &Bytes) -> Self {
+    pub(crate) fn parse(body: &Bytes) -> Self {
         Form(form_urlencoded::parse(body).into_owned().collect())
     }
 
-    fn get(&self, name: &str) -> &str {
+    pub(crate) fn get(&self, name: &str) -> &str {
         self.0
             .iter()
             .find(|(k, _)| k == name)
@@ -259,7 +259,7 @@ impl Form {
 }
 
 /// The API view for a posted form: the person's session, and the CSRF token the form carried (the API checks it).
-fn form_api(console: &Console, ctx: &Ctx, form: &Form) -> Api {
+pub(crate) fn form_api(console: &Console, ctx: &Ctx, form: &Form) -> Api {
     ctx.api(console)
         .with_csrf(Some(form.get("csrf").to_owned()))
 }

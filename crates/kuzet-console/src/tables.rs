@@ -12,6 +12,7 @@ use axum::response::IntoResponse;
 use serde_json::Value;
 
 use crate::Console;
+use crate::actions::{FormView, Input};
 use crate::api::{Api, Failure};
 use crate::i18n::Tr;
 use crate::pages::{Chrome, Ctx, PageResult, Stop, fail, render, seg, signed};
@@ -129,6 +130,8 @@ struct TablesPage<'a> {
     counts: Vec<(String, Vec<(String, String)>)>,
     tables: Vec<Table>,
     links: Vec<(String, Vec<(String, String)>)>,
+    /// Changes the page offers (the API decides whether the person may make them).
+    forms: Vec<FormView>,
 }
 
 impl<'a> TablesPage<'a> {
@@ -141,6 +144,7 @@ impl<'a> TablesPage<'a> {
             counts: Vec::new(),
             tables: Vec::new(),
             links: Vec::new(),
+            forms: Vec::new(),
         }
     }
 
@@ -299,6 +303,59 @@ pub(crate) async fn tenant(
             .map(|f| (f.to_uppercase(), report(kind, f)))
             .collect()
     };
+    let roles = &s.me.roles;
+    let has = |role: &str| roles.iter().any(|r| r == role);
+    if has("isoc-admin") || has("tenant-owner") {
+        page.forms.push(
+            FormView::new(&tr, "asset-create", "form-asset", &here)
+                .hidden("tenant", &t)
+                .text(&tr, "name", "asset-name", true)
+                .hinted(
+                    &tr,
+                    "product",
+                    "asset-product",
+                    "cpe:2.3:a:vendor:product or pkg:type/name",
+                )
+                .text(&tr, "version", "asset-version", false)
+                .hinted(&tr, "addresses", "asset-addresses", "10.0.0.0/24 10.0.1.5"),
+        );
+    }
+    if has("isoc-admin") {
+        let options = |values: &[&str], prefix: &str| -> Vec<(String, String)> {
+            values
+                .iter()
+                .map(|v| ((*v).to_owned(), tr.kind(prefix, v)))
+                .collect()
+        };
+        page.forms.push(
+            FormView::new(&tr, "contact-create", "form-contact", &here)
+                .hidden("tenant", &t)
+                .choice(
+                    &tr,
+                    "role",
+                    "contact-role",
+                    options(&["owner", "security", "personal_data"], "contact-role"),
+                )
+                .text(&tr, "name", "contact-name", true)
+                .choice(
+                    &tr,
+                    "channel",
+                    "contact-channel",
+                    options(&["email", "webhook"], "contact-channel"),
+                )
+                .text(&tr, "address", "contact-address", true)
+                .choice(
+                    &tr,
+                    "language",
+                    "contact-language",
+                    options(&["kk", "ru", "en"], "lang"),
+                ),
+        );
+        page.forms.push(
+            FormView::new(&tr, "contacts-confirm", "form-contacts-confirm", &here)
+                .hidden("tenant", &t),
+        );
+    }
     page.links = vec![
         (
             tr.t("report-quarterly"),
@@ -412,6 +469,32 @@ pub(crate) async fn users(State(console): State<Console>, ctx: Ctx) -> PageResul
             ],
             |_| None,
         ));
+    }
+    if s.me.roles.iter().any(|r| r == "isoc-admin") {
+        let roles = [
+            "analyst",
+            "tenant-owner",
+            "isoc-admin",
+            "auditor",
+            "system-admin",
+            "nccis-auditor",
+            "nccis-officer",
+        ];
+        page.forms.push(
+            FormView::new(&tr, "user-create", "form-user", "/console/users")
+                .text(&tr, "id", "user-id", true)
+                .text(&tr, "display_name", "user-name", false)
+                .choice(
+                    &tr,
+                    "role",
+                    "user-roles",
+                    roles
+                        .iter()
+                        .map(|r| ((*r).to_owned(), (*r).to_owned()))
+                        .collect(),
+                )
+                .hinted(&tr, "tenants", "user-tenants", "akimat bank"),
+        );
     }
     if page.tables.is_empty() {
         page.intro = Some(tr.t("nothing-for-role"));
@@ -542,6 +625,24 @@ pub(crate) async fn rules(
             }
             Err(f) if f.status == StatusCode::FORBIDDEN => {}
             Err(f) => return Err(fail(&console, ctx.lang, f)),
+        }
+        if s.me.roles.iter().any(|r| r == "isoc-admin") {
+            let back = format!("/console/rules?tenant={}", seg(&tenant));
+            page.forms.push(
+                FormView::new(&tr, "rule-switch", "form-rule-switch", &back)
+                    .hidden("tenant", &tenant)
+                    .text(&tr, "rule", "rule-id", true)
+                    .choice(
+                        &tr,
+                        "enabled",
+                        "rule-enabled",
+                        vec![
+                            ("false".into(), tr.t("rule-off")),
+                            ("true".into(), tr.t("rule-on")),
+                        ],
+                    )
+                    .text(&tr, "reason", "reason", true),
+            );
         }
         page.links = vec![(
             tr.t("tenant"),

@@ -34,6 +34,28 @@ pub(crate) struct TenantCounts {
     pub incidents_open: BTreeMap<String, u64>,
     pub clocks: Vec<Obligation>,
     pub clocks_total: u64,
+    /// Each source's health, when the person may read the organization's sources.
+    #[serde(default)]
+    pub sources: Option<Vec<SourceHealth>>,
+}
+
+/// A source as the overview sees it (R6).
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct SourceHealth {
+    pub source: String,
+    pub name: String,
+    pub events: u64,
+    pub last_seen: Option<Timestamp>,
+    pub clock_offset_ms: i64,
+    pub silent: bool,
+    pub drifting: bool,
+}
+
+impl SourceHealth {
+    /// The clock's offset in seconds, signed, for people.
+    pub fn offset_seconds(&self) -> String {
+        format!("{:+.1}", self.clock_offset_ms as f64 / 1000.0)
+    }
 }
 
 impl TenantCounts {
@@ -70,6 +92,31 @@ pub(crate) struct Service {
     pub wal_queue_depth: u64,
     #[serde(default)]
     pub backup_errors: u64,
+    #[serde(default)]
+    pub disk_free_bytes: u64,
+    #[serde(default)]
+    pub disk_total_bytes: u64,
+    #[serde(default)]
+    pub disk_refusing: bool,
+    #[serde(default)]
+    pub disk_warning: Option<String>,
+}
+
+impl Service {
+    /// Free space on the data disk, in percent.
+    pub fn disk_free_percent(&self) -> String {
+        if self.disk_total_bytes == 0 {
+            return "—".into();
+        }
+        format!(
+            "{:.1} %",
+            self.disk_free_bytes as f64 * 100.0 / self.disk_total_bytes as f64
+        )
+    }
+
+    pub fn disk_free_gib(&self) -> String {
+        format!("{:.1}", self.disk_free_bytes as f64 / f64::from(1u32 << 30))
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

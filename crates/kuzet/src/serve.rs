@@ -498,12 +498,32 @@ fn run_role(
             shared_directory,
             Arc::clone(&store_stats),
             rules,
+            disk.clone(),
         )?
 ;
         let api = match &indexing {
             Some(indexing) => api.with_index(indexing.searcher()),
             None => api,
         };
+        // The overview's source health: what the sealer saw of each source, and the skew that counts as drift.
+        let seen = telemetry.health.clone();
+        let api = api.with_sources_seen(kuzet_api::SourcesSeen {
+            read: Arc::new(move || {
+                seen.snapshot()
+                    .into_iter()
+                    .filter_map(|(source, state)| {
+                        Some(kuzet_api::SourceSeen {
+                            tenant: kuzet_model::TenantId::new(state.tenant.as_str()).ok()?,
+                            source,
+                            events: state.events,
+                            last_seen: state.last_seen,
+                            clock_offset_ms: state.clock.offset_ms(),
+                        })
+                    })
+                    .collect()
+            }),
+            max_skew: jiff::SignedDuration::try_from(config.time.max_skew.std()).unwrap_or(jiff::SignedDuration::MAX),
+        });
         let api = kuzet_api::router(api);
         let routes = Router::new()
             .route("/metrics", get(metrics_handler))
@@ -571,6 +591,7 @@ fn api_state(
     directory: SharedDirectory,
     store_stats: Arc<dyn Fn() -> kuzet_store::StoreStats + Send + Sync>,
     rules: kuzet_db::IncidentRules,
+    disk: crate::disk::DiskGuard,
 ) -> Result<kuzet_api::ApiState> {
     let audit = audit_sink(store)?;
     let clock: kuzet_api::Clock = Arc::new(jiff::Timestamp::now);
@@ -593,6 +614,10 @@ fn api_state(
             "checkpoints": s.checkpoints,
             "backup_errors": s.backup_errors,
             "failed": s.failed,
+            "disk_free_bytes": disk.reading().free,
+            "disk_total_bytes": disk.reading().total,
+            "disk_refusing": disk.refusing().is_some(),
+            "disk_warning": disk.warning(),
         })
     }));
     Ok(if config.auth.secure_cookies {

@@ -153,6 +153,9 @@ name = "Bank"
         ("event.view", "aigerim", "success"),
         ("incident.evidence.attach", "aigerim", "success"),
         ("incident.entry.add", "aigerim", "success"),
+        ("user.create", "zhanna", "success"),
+        ("rule.setting.change", "zhanna", "success"),
+        ("asset.create", "marat", "success"),
         ("auth.mfa.confirm", "zhanna", "success"),
         // The owner's attempt on another organization's incident.
         ("incident.view", "marat", "refused"),
