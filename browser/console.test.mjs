@@ -252,6 +252,18 @@ try {
   await analyst.goto(`${BASE}/console/rules?tenant=akimat`);
   const switched = analyst.locator("#rule-settings tr", { hasText: ruleId });
   check((await switched.textContent()).includes("tuning after the incident"), "the rule switch is not shown");
+  // The risk catalog: an entry added by the administrator, realized by the incident (linked by the analyst).
+  await admin.goto(`${BASE}/console/tenants/akimat`);
+  await admin.fill("#form-risk-create input[name=title]", "Portal accounts taken over");
+  await admin.fill("#form-risk-create input[name=threat]", "password guessing against staff accounts");
+  await admin.selectOption("#form-risk-create select[name=likelihood]", "4");
+  await admin.selectOption("#form-risk-create select[name=impact]", "4");
+  await admin.fill("#form-risk-create input[name=owner]", "IT department");
+  await admin.click("#form-risk-create button[type=submit]");
+  await admin.waitForSelector("#risks >> text=Portal accounts taken over");
+  await analyst.goto(incidentUrl);
+  await analyst.click("#form-risk-link button[type=submit]");
+  await analyst.waitForSelector("#incident-risks >> text=Portal accounts taken over");
   await admin.goto(`${BASE}/console/audit`);
   check(await admin.isVisible("text=Nothing here is for your role"), "an administrator reads no audit trail");
   await analyst.goto(incidentUrl);

@@ -415,7 +415,7 @@ fn tenant(text: &str) -> Result<TenantId, ApiError> {
     TenantId::new(text).map_err(|e| ApiError::not_found(e.to_string()))
 }
 
-fn incident_id(text: String) -> Result<ObjectId, ApiError> {
+pub(crate) fn incident_id(text: String) -> Result<ObjectId, ApiError> {
     ObjectId::new(text).map_err(|e| ApiError::not_found(format!("incident: {e}")))
 }
 

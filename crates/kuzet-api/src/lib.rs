@@ -22,6 +22,7 @@ mod hub;
 mod incidents;
 mod openapi;
 mod overview;
+mod risks;
 mod routes;
 pub mod search;
 mod state;

@@ -100,7 +100,9 @@ pub(crate) async fn overview(
                     Some(
                         listed
                             .iter()
-                            .map(|source| source_health(source, &observed_now, observed.max_skew, now))
+                            .map(|source| {
+                                source_health(source, &observed_now, observed.max_skew, now)
+                            })
                             .collect(),
                     )
                 }

@@ -16,7 +16,8 @@ use kuzet_model::audit::{Actor, AuditRecord, Outcome};
 
 use crate::state::{ApiState, SESSION_COOKIE};
 use crate::{
-    ApiError, access, admin, advisories, auth, contacts, content, hub, incidents, overview, search,
+    ApiError, access, admin, advisories, auth, contacts, content, hub, incidents, overview, risks,
+    search,
 };
 
 /// Who may call a route.
@@ -165,6 +166,9 @@ table! {
     GET "/api/v1/tenants/{tenant}/assets" "asset.list" p(TenantsRead) => advisories::assets, reply Vec<advisories::AssetView>;
     POST "/api/v1/tenants/{tenant}/assets" "asset.create" p(AssetsManage) => advisories::create_asset, body advisories::CreateAsset, reply advisories::AssetView;
     DELETE "/api/v1/tenants/{tenant}/assets/{asset}" "asset.remove" p(AssetsManage) => advisories::remove_asset;
+    GET "/api/v1/tenants/{tenant}/risks" "risk.list" p(TenantsRead) => risks::list, reply Vec<risks::RiskView>;
+    POST "/api/v1/tenants/{tenant}/risks" "risk.create" p(AssetsManage) => risks::create, body risks::CreateRisk, reply risks::RiskView;
+    POST "/api/v1/tenants/{tenant}/incidents/{incident}/risks" "incident.risk.link" p(IncidentsManage) => risks::link, body risks::LinkRisk;
     GET "/api/v1/tenants/{tenant}/advisories" "advisory.list" p(AdvisoriesRead) => advisories::advisories, reply Vec<advisories::AdvisoryView>;
     POST "/api/v1/hub/advisories" "advisory.issue" p(AdvisoriesIssue) => advisories::issue, body advisories::IssueAdvisory, reply advisories::Issued;
     GET "/api/v1/hub/incidents" "hub.incidents" p(HubRead) => hub::incidents, reply hub::NationalView;
@@ -259,6 +263,7 @@ pub(crate) const NO_BODY: &[&str] = &[
     "grant.revoke",
     "contact.remove",
     "asset.remove",
+    "incident.risk.link",
     "hub.isoc.revoke",
     // Refused for everyone (sealed data leaves only by lawful expiry): it never answers a success.
     "events.purge",

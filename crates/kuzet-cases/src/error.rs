@@ -18,4 +18,6 @@ pub enum CasesError {
     },
     #[error("incident: {0}")]
     Incident(String),
+    #[error("risk: {0}")]
+    Risk(String),
 }

@@ -18,6 +18,7 @@ mod metrics;
 mod notice;
 mod plans;
 mod report;
+mod risk;
 mod rubric;
 
 pub use advisory::{
@@ -35,4 +36,5 @@ pub use notice::{
 };
 pub use plans::{DEFAULT_PLAN, MANDATORY_MEASURES, PlanTask, ResponsePlan, TaskKind, Title};
 pub use report::{IncidentReport, Lang, ReportKind, ReportRow};
+pub use risk::{Rating, Treatment, risk_score};
 pub use rubric::{Assessment, DEFAULT_RUBRIC, Facts, Rubric};

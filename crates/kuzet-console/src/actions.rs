@@ -84,6 +84,25 @@ pub(crate) const ACTIONS: &[Action] = &[
         shows: &["secret"],
     },
     Action {
+        id: "risk-create",
+        method: Method::POST,
+        path: |f| tenant_path(f, "/risks"),
+        body: |f| {
+            json!({"title": f.get("title").trim(), "threat": f.get("threat").trim(),
+                   "likelihood": f.get("likelihood").parse::<u8>().unwrap_or(0),
+                   "impact": f.get("impact").parse::<u8>().unwrap_or(0),
+                   "treatment": f.get("treatment"), "plan": f.get("plan").trim(), "owner": f.get("owner").trim()})
+        },
+        shows: &[],
+    },
+    Action {
+        id: "risk-link",
+        method: Method::POST,
+        path: |f| tenant_path(f, &format!("/incidents/{}/risks", seg(f.get("incident")))),
+        body: |f| json!({"risk": f.get("risk")}),
+        shows: &[],
+    },
+    Action {
         id: "contacts-confirm",
         method: Method::POST,
         path: |f| tenant_path(f, "/contacts/confirm"),

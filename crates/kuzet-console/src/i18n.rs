@@ -241,10 +241,9 @@ mod tests {
             }
         }
         // Form titles and field labels are passed by id: the second literal of `.text(`, `.choice(`, … calls.
-        {
+        for file in ["/src/tables.rs", "/src/pages.rs"] {
             let text =
-                std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/tables.rs"))
-                    .unwrap();
+                std::fs::read_to_string(format!("{}{file}", env!("CARGO_MANIFEST_DIR"))).unwrap();
             for call in ["FormView::new(", ".text(", ".hinted(", ".choice("] {
                 for (at, _) in text.match_indices(call) {
                     let literals: Vec<&str> =
@@ -256,8 +255,9 @@ mod tests {
             }
         }
         // Table titles are passed by id: every literal that ends in `-title`.
-        let tables =
-            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/tables.rs")).unwrap();
+        let tables = ["/src/tables.rs", "/src/pages.rs"]
+            .map(|f| std::fs::read_to_string(format!("{}{f}", env!("CARGO_MANIFEST_DIR"))).unwrap())
+            .join("\n");
         for piece in tables.split('"').skip(1).step_by(2) {
             if piece.ends_with("-title") && !piece.contains(' ') {
                 used.insert(piece.to_owned());
@@ -285,6 +285,7 @@ mod tests {
             ("range", &crate::search::RANGES),
             ("exchange-state", &["pending", "retrying", "delivered"]),
             ("shown", &["one_time_password", "secret"]),
+            ("treatment", &["mitigate", "accept", "transfer", "avoid"]),
             ("contact-role", &["owner", "security", "personal_data"]),
             ("contact-channel", &["email", "webhook"]),
             ("lang", &["kk", "ru", "en"]),

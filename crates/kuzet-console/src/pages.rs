@@ -14,6 +14,7 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use crate::Console;
+use crate::actions::Input;
 use crate::api::{Api, Failure, SESSION_COOKIE};
 use crate::i18n::{Lang, Tr};
 use crate::views::{
@@ -867,6 +868,8 @@ struct IncidentPage<'a> {
     /// The events kept as evidence, their chain of custody, and the messages to NCCIS about this incident.
     tables: Vec<crate::tables::Table>,
     entry_kinds: [&'static str; 4],
+    /// Linking the incident to the risk catalog entry it realized.
+    forms: Vec<crate::actions::FormView>,
 }
 
 pub(crate) async fn incident(
@@ -888,7 +891,16 @@ pub(crate) async fn incident(
         .await
         .map_err(|f| fail(&console, ctx.lang, f))?;
     let manage = may_manage_incidents(&s.me);
-    let tables = incident_tables(&console, &ctx, &s, &tenant, &i).await?;
+    let (tables, risks) = incident_tables(&console, &ctx, &s, &tenant, &i).await?;
+    let mut forms = Vec::new();
+    if manage && !risks.is_empty() {
+        forms.push(
+            crate::actions::FormView::new(&s.tr, "risk-link", "form-risk-link", &here)
+                .hidden("tenant", &tenant)
+                .hidden("incident", &i.id)
+                .choice(&s.tr, "risk", "risk-title", risks),
+        );
+    }
     Ok(render(
         &IncidentPage {
             tr: s.tr,
@@ -898,20 +910,22 @@ pub(crate) async fn incident(
             manage,
             tables,
             entry_kinds: ["comment", "event", "cause", "lessons"],
+            forms,
         },
         StatusCode::OK,
     ))
 }
 
-/// The incident's evidence with its chain of custody, and its messages to NCCIS with their receipts; a table the
-/// role may not read is left out.
+/// The incident's evidence with its chain of custody, its messages to NCCIS with their receipts and the risks it
+/// realized; a table the role may not read is left out. Also the organization's risks to choose from, as
+/// `(id, label)`.
 async fn incident_tables(
     console: &Console,
     ctx: &Ctx,
     s: &Signed<'_>,
     tenant: &str,
     i: &Incident,
-) -> Result<Vec<crate::tables::Table>, Stop> {
+) -> Result<(Vec<crate::tables::Table>, Vec<(String, String)>), Stop> {
     use crate::tables::{Column, Kind, table};
     let tr = &s.tr;
     let base = format!("/api/v1/tenants/{}/incidents/{}", seg(tenant), seg(&i.id));
@@ -986,7 +1000,50 @@ async fn incident_tables(
         Err(f) if allowed(&f) => {}
         Err(f) => return Err(fail(console, ctx.lang, f)),
     }
-    Ok(tables)
+    let mut choices = Vec::new();
+    match s
+        .api
+        .get::<Vec<serde_json::Value>>(&format!("/api/v1/tenants/{}/risks", seg(tenant)))
+        .await
+    {
+        Ok(risks) => {
+            let realized: Vec<_> = risks
+                .iter()
+                .filter(|r| {
+                    r["incidents"]
+                        .as_array()
+                        .is_some_and(|l| l.iter().any(|x| x.as_str() == Some(i.id.as_str())))
+                })
+                .cloned()
+                .collect();
+            tables.push(table(
+                tr,
+                "incident-risks",
+                "risks-realized-title",
+                &realized,
+                &[
+                    Column("risk-title", "title", Kind::Text),
+                    Column("risk-score", "score", Kind::Text),
+                    Column("risk-rating", "rating", Kind::Named("severity")),
+                    Column("risk-treatment", "treatment", Kind::Named("treatment")),
+                    Column("risk-owner", "owner", Kind::Text),
+                ],
+                |_| None,
+            ));
+            choices = risks
+                .iter()
+                .filter_map(|r| {
+                    Some((
+                        r["id"].as_str()?.to_owned(),
+                        format!("{} ({})", r["title"].as_str()?, r["score"]),
+                    ))
+                })
+                .collect();
+        }
+        Err(f) if allowed(&f) => {}
+        Err(f) => return Err(fail(console, ctx.lang, f)),
+    }
+    Ok((tables, choices))
 }
 
 /// A step of the incident's workflow, or a plan task done.

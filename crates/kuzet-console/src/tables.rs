@@ -197,7 +197,7 @@ pub(crate) async fn tenant(
     let tr = s.tr;
     let mut page = TablesPage::new(tr, s.chrome, name);
     page.intro = Some(tr.with("tenant-intro", "id", &t));
-    let sections: [(&str, &'static str, &str, Vec<Column>); 7] = [
+    let sections: [(&str, &'static str, &str, Vec<Column>); 8] = [
         (
             "/facilities",
             "facilities",
@@ -253,6 +253,23 @@ pub(crate) async fn tenant(
                 Column("advisory-title", "title", Kind::Text),
                 Column("advisory-severity", "severity", Kind::Text),
                 Column("advisory-assets", "assets", Kind::List),
+            ],
+        ),
+        (
+            "/risks",
+            "risks",
+            "risks-title",
+            vec![
+                Column("risk-title", "title", Kind::Text),
+                Column("risk-threat", "threat", Kind::Text),
+                Column("risk-likelihood", "likelihood", Kind::Text),
+                Column("risk-impact", "impact", Kind::Text),
+                Column("risk-score", "score", Kind::Text),
+                Column("risk-rating", "rating", Kind::Named("severity")),
+                Column("risk-treatment", "treatment", Kind::Named("treatment")),
+                Column("risk-plan", "plan", Kind::Text),
+                Column("risk-owner", "owner", Kind::Text),
+                Column("risk-incidents", "incidents", Kind::List),
             ],
         ),
         (
@@ -318,6 +335,32 @@ pub(crate) async fn tenant(
                 )
                 .text(&tr, "version", "asset-version", false)
                 .hinted(&tr, "addresses", "asset-addresses", "10.0.0.0/24 10.0.1.5"),
+        );
+    }
+    if has("isoc-admin") || has("tenant-owner") {
+        let scale = || {
+            (1..=5)
+                .map(|n| (n.to_string(), n.to_string()))
+                .collect::<Vec<_>>()
+        };
+        page.forms.push(
+            FormView::new(&tr, "risk-create", "form-risk", &here)
+                .hidden("tenant", &t)
+                .text(&tr, "title", "risk-title", true)
+                .text(&tr, "threat", "risk-threat", true)
+                .choice(&tr, "likelihood", "risk-likelihood", scale())
+                .choice(&tr, "impact", "risk-impact", scale())
+                .choice(
+                    &tr,
+                    "treatment",
+                    "risk-treatment",
+                    ["mitigate", "accept", "transfer", "avoid"]
+                        .iter()
+                        .map(|v| ((*v).to_owned(), tr.kind("treatment", v)))
+                        .collect(),
+                )
+                .text(&tr, "plan", "risk-plan", false)
+                .text(&tr, "owner", "risk-owner", true),
         );
     }
     if has("isoc-admin") {

@@ -138,6 +138,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0015_access_requests.sql"),
         postgres: include_str!("../migrations/postgres/0015_access_requests.sql"),
     },
+    Migration {
+        version: 16,
+        name: "risks",
+        sqlite: include_str!("../migrations/sqlite/0016_risks.sql"),
+        postgres: include_str!("../migrations/postgres/0016_risks.sql"),
+    },
 ];
 
 /// The relational store. Cheap to clone.

@@ -25,6 +25,7 @@ mod incidents;
 mod notifications;
 mod outbox;
 mod overview;
+mod risks;
 mod rule_files;
 mod rule_settings;
 mod secrets;
@@ -49,6 +50,7 @@ pub use notifications::{
 };
 pub use outbox::{Backlog, CLAIM_LEASE, RETRY_BASE, retry_delay, retry_delay_from};
 pub use overview::TenantOverview;
+pub use risks::{NewRisk, RiskRecord};
 pub use rule_files::{ImportOutcome, MAX_RULE_FILE_BYTES, RuleFile};
 pub use rule_settings::{NewRuleException, RuleException, RuleSetting};
 pub use secrets::{AuthPolicy, PasswordPolicy, sha256_hex, totp_code};

@@ -109,7 +109,7 @@ async fn onboard(db: &Db, user: &str, one_time: &str, now: Timestamp) -> (String
 async fn suite(db: Db) {
     let backend = db.backend();
     let now = at("2026-12-04T06:00:00Z");
-    assert_eq!(db.schema_version().await.unwrap(), 15, "{backend:?}");
+    assert_eq!(db.schema_version().await.unwrap(), 16, "{backend:?}");
 
     // The configuration file's directory lands in the database and comes back whole.
     db.system_apply_directory(&directory("10.1.0.0/24"), now)
@@ -869,6 +869,7 @@ async fn suite(db: Db) {
     exchange(&db, &analyst, later).await;
     hub(&db, later).await;
     advisories(&db, &admin, &analyst, later).await;
+    risks(&db, &admin, &analyst, &id, later).await;
     let event = kuzet_model::EventId::from_parts(1_800_000_000_000, 7);
     db.attach_evidence(
         &manage,
@@ -1896,6 +1897,103 @@ async fn overview(db: &Db, read: &kuzet_model::access::Scope) {
     );
 }
 
+/// The risk catalog: entries scored and ordered, refused when out of range; a confirmed incident linked once, a
+/// detected one refused; another tenant's catalog not found.
+async fn risks(
+    db: &Db,
+    admin: &Principal,
+    analyst: &Principal,
+    confirmed: &kuzet_model::ObjectId,
+    now: Timestamp,
+) {
+    use kuzet_cases::{Rating, Treatment};
+    use kuzet_db::NewRisk;
+    let manage = admin.scope(Permission::AssetsManage, now).unwrap();
+    let entry = |title: &str, likelihood, impact| NewRisk {
+        tenant: t("akimat"),
+        title: title.into(),
+        threat: "password guessing against the e-services portal".into(),
+        likelihood,
+        impact,
+        treatment: Treatment::Mitigate,
+        plan: "lockout after 5 failures; MFA for staff by Q1".into(),
+        owner: "IT department".into(),
+    };
+    let low = db
+        .create_risk(&manage, &entry("Spam relay", 2, 2), now)
+        .await
+        .unwrap();
+    assert_eq!((low.score, low.rating), (4, Rating::Low));
+    let high = db
+        .create_risk(&manage, &entry("Portal accounts taken over", 4, 4), now)
+        .await
+        .unwrap();
+    assert_eq!((high.score, high.rating), (16, Rating::Critical));
+    let err = db
+        .create_risk(&manage, &entry("Bad", 6, 1), now)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("likelihood 6"), "{err}");
+    let err = db
+        .create_risk(&manage, &entry(" ", 1, 1), now)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("title"), "{err}");
+    // An analyst may not write the catalog.
+    let analyst_manage = analyst.scope(Permission::IncidentsManage, now).unwrap();
+    assert!(
+        db.create_risk(&analyst_manage, &entry("No", 1, 1), now)
+            .await
+            .is_err()
+    );
+
+    db.link_risk(&analyst_manage, &t("akimat"), confirmed, &high.id, now)
+        .await
+        .unwrap();
+    db.link_risk(&analyst_manage, &t("akimat"), confirmed, &high.id, now)
+        .await
+        .unwrap();
+    let read = analyst.scope(Permission::TenantsRead, now).unwrap();
+    let listed = db.risks(&read, &t("akimat")).await.unwrap();
+    let titles: Vec<_> = listed.iter().map(|r| r.title.as_str()).collect();
+    assert_eq!(
+        titles,
+        ["Portal accounts taken over", "Spam relay"],
+        "highest score first"
+    );
+    assert_eq!(listed[0].incidents, std::slice::from_ref(confirmed));
+    assert_eq!(listed[0].treatment, Treatment::Mitigate);
+    let unknown = kuzet_model::ObjectId::new("00000000000000000000000000000000").unwrap();
+    assert!(matches!(
+        db.link_risk(&analyst_manage, &t("akimat"), confirmed, &unknown, now)
+            .await,
+        Err(DbError::NotFound(_))
+    ));
+    let detected = Incident::new(
+        t("akimat"),
+        "not yet confirmed".into(),
+        Category::PasswordAttack,
+        kuzet_model::Criticality::new(1).unwrap(),
+        now,
+    );
+    let fresh = db
+        .create_incident(&analyst_manage, &detected, now)
+        .await
+        .unwrap();
+    let err = db
+        .link_risk(&analyst_manage, &t("akimat"), &fresh, &high.id, now)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("only a confirmed incident"),
+        "{err}"
+    );
+    assert!(matches!(
+        db.risks(&read, &t("bank")).await,
+        Err(DbError::NotFound(_))
+    ));
+}
+
 /// Per-tenant rule settings and exceptions: set, replaced, listed per tenant, removed; bad input refused.
 async fn rule_controls(
     db: &Db,
@@ -2057,7 +2155,7 @@ async fn conformance_sqlite() {
     let db = Db::connect(&url, RoleCatalog::default(), policy())
         .await
         .unwrap();
-    assert_eq!(db.schema_version().await.unwrap(), 15);
+    assert_eq!(db.schema_version().await.unwrap(), 16);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -2094,7 +2192,7 @@ async fn conformance_postgres() {
     let again = Db::connect(&url, RoleCatalog::default(), policy())
         .await
         .unwrap();
-    assert_eq!(again.schema_version().await.unwrap(), 15);
+    assert_eq!(again.schema_version().await.unwrap(), 16);
     drop(db);
     drop(again);
     sqlx::query(sqlx::AssertSqlSafe(format!(

@@ -156,6 +156,8 @@ name = "Bank"
         ("user.create", "zhanna", "success"),
         ("rule.setting.change", "zhanna", "success"),
         ("asset.create", "marat", "success"),
+        ("risk.create", "zhanna", "success"),
+        ("incident.risk.link", "aigerim", "success"),
         ("auth.mfa.confirm", "zhanna", "success"),
         // The owner's attempt on another organization's incident.
         ("incident.view", "marat", "refused"),

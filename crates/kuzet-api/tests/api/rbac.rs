@@ -61,6 +61,11 @@ fn case(
         "hub.isoc.register" => Some(
             json!({"id": format!("isoc-{role}-{n}"), "name": "matrix", "certificate": "not a pem"}),
         ),
+        "risk.create" => Some(json!({
+            "title": format!("risk-{role}-{n}"), "threat": "matrix", "likelihood": 2, "impact": 3,
+            "treatment": "mitigate", "owner": "matrix",
+        })),
+        "incident.risk.link" => Some(json!({"risk": "00000000000000000000000000000000"})),
         "asset.create" => Some(json!({
             "name": format!("asset-{role}-{n}"), "product": "cpe:2.3:a:bitrix:site_manager:22.5.1",
         })),
@@ -160,7 +165,8 @@ fn case(
         | "access_request.list"
         | "contact.confirm"
         | "hub.messages"
-        | "overview.view" => None,
+        | "overview.view"
+        | "risk.list" => None,
         other => panic!(
             "route `{other}` ({} {}) has no case in the RBAC matrix: add one",
             spec.method, spec.path
