@@ -1008,16 +1008,13 @@ async fn answer_report(
     ))
 }
 
-/// The quarterly incident report (R20) of a tenant: `year` and `quarter` (default: the previous quarter), `lang`,
-/// `format`.
-pub(crate) async fn quarterly_report(
-    State(state): State<ApiState>,
-    Extension(a): Extension<Authed>,
-    Path(t): Path<String>,
-    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
-) -> Result<Response, ApiError> {
+/// `year` and `quarter` of a report (default: the quarter before `now`'s).
+fn quarter_param(
+    query: &std::collections::HashMap<String, String>,
+    now: Timestamp,
+) -> Result<kuzet_cases::Quarter, ApiError> {
     let bad = |m: String| ApiError::bad_request(m);
-    let default = kuzet_cases::Quarter::of(state.now()).previous();
+    let default = kuzet_cases::Quarter::of(now).previous();
     let year = match query.get("year") {
         Some(y) => y
             .parse::<i16>()
@@ -1030,7 +1027,89 @@ pub(crate) async fn quarterly_report(
             .map_err(|_| bad(format!("quarter `{q}`: 1 to 4")))?,
         None => default.number,
     };
-    let quarter = kuzet_cases::Quarter::new(year, number).map_err(|e| bad(e.to_string()))?;
+    kuzet_cases::Quarter::new(year, number).map_err(|e| bad(e.to_string()))
+}
+
+/// The consolidated quarterly report (R20): every organization the caller may read reports of, with totals by
+/// level, category and organization; `year`, `quarter`, `lang`, `format` as for one organization's.
+pub(crate) async fn consolidated_report(
+    State(state): State<ApiState>,
+    Extension(a): Extension<Authed>,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let now = state.now();
+    let quarter = quarter_param(&query, now)?;
+    let (lang, lang_code, format) = report_language_and_format(&query)?;
+    let reports = a.scope()?;
+    let list = a
+        .principal
+        .scope(Permission::TenantsRead, now)
+        .map_err(|e| ApiError::forbidden(e.to_string()))?;
+    let mut parts = Vec::new();
+    for record in state.db().tenants(&list).await? {
+        if !reports.permits(&record.tenant.id) {
+            continue;
+        }
+        let kind = kuzet_cases::ReportKind::Quarterly(quarter);
+        let (name, rows) = state
+            .db()
+            .incident_report(reports, &record.tenant.id, kind, lang)
+            .await?;
+        parts.push(kuzet_cases::IncidentReport {
+            kind,
+            tenant: record.tenant.id.to_string(),
+            tenant_name: name,
+            generated: now,
+            rows,
+        });
+    }
+    let report = kuzet_cases::ConsolidatedReport {
+        quarter,
+        generated: now,
+        parts,
+    };
+    let (content_type, body) = match format.as_str() {
+        "csv" => ("text/csv; charset=utf-8", report.to_csv(lang)),
+        "xml" => ("application/xml; charset=utf-8", report.to_xml(lang)),
+        "json" => (
+            "application/json",
+            serde_json::json!({
+                "v": 1,
+                "kind": {"consolidated": {"year": quarter.year, "quarter": quarter.number}},
+                "generated": now.to_string(),
+                "lang": lang.code(),
+                "organizations": report.parts.iter().map(|p| report_json(p, lang)).collect::<Vec<_>>(),
+            })
+            .to_string(),
+        ),
+        _ => ("text/html; charset=utf-8", report.to_html(lang)),
+    };
+    let incidents: usize = report.parts.iter().map(|p| p.rows.len()).sum();
+    Ok(noted(
+        ([(axum::http::header::CONTENT_TYPE, content_type)], body),
+        AuditNote {
+            object: Some(format!(
+                "report:consolidated:{}-Q{}",
+                quarter.year, quarter.number
+            )),
+            detail: Some(format!(
+                "{} organization(s), {incidents} incident(s), {format}, {lang_code}",
+                report.parts.len()
+            )),
+            ..AuditNote::default()
+        },
+    ))
+}
+
+/// The quarterly incident report (R20) of a tenant: `year` and `quarter` (default: the previous quarter), `lang`,
+/// `format`.
+pub(crate) async fn quarterly_report(
+    State(state): State<ApiState>,
+    Extension(a): Extension<Authed>,
+    Path(t): Path<String>,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let quarter = quarter_param(&query, state.now())?;
     let object = format!("report:quarterly:{}-Q{}", quarter.year, quarter.number);
     answer_report(
         &state,

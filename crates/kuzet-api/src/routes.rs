@@ -213,6 +213,7 @@ table! {
     GET "/api/v1/tenants/{tenant}/reports/quarterly" "report.quarterly" p(ReportsRead) => incidents::quarterly_report;
     POST "/api/v1/tenants/{tenant}/reports/quarterly/submit" "report.quarterly.submit" p(IncidentsManage) => advisories::submit_quarterly, body advisories::SubmitQuarterly, reply advisories::Submitted;
     GET "/api/v1/tenants/{tenant}/reports/journal" "report.journal" p(ReportsRead) => incidents::journal;
+    GET "/api/v1/reports/quarterly" "report.consolidated" p(ReportsRead) => incidents::consolidated_report;
     GET "/api/v1/tenants/{tenant}/reports/metrics" "report.metrics" p(ReportsRead) => incidents::metrics_report;
     POST "/api/v1/tenants/{tenant}/obligations/{obligation}/fulfil" "obligation.fulfil" p(IncidentsManage) => incidents::fulfil, body incidents::Fulfil;
     GET "/api/v1/tenants/{tenant}/incidents/{incident}/evidence" "incident.evidence.view" p(IncidentsRead) => incidents::evidence, reply incidents::EvidenceView;
@@ -279,6 +280,15 @@ pub(crate) const MEDIA: &[(&str, &[&str])] = &[
     ),
     (
         "report.quarterly",
+        &[
+            "text/html",
+            "text/csv",
+            "application/xml",
+            "application/json",
+        ],
+    ),
+    (
+        "report.consolidated",
         &[
             "text/html",
             "text/csv",

@@ -35,6 +35,6 @@ pub use notice::{
     BreachFacts, Notice, NoticeFacts, NoticeKind, render_breach_notice, render_notice,
 };
 pub use plans::{DEFAULT_PLAN, MANDATORY_MEASURES, PlanTask, ResponsePlan, TaskKind, Title};
-pub use report::{IncidentReport, Lang, ReportKind, ReportRow};
+pub use report::{ConsolidatedReport, IncidentReport, Lang, ReportKind, ReportRow};
 pub use risk::{Rating, Treatment, risk_score};
 pub use rubric::{Assessment, DEFAULT_RUBRIC, Facts, Rubric};

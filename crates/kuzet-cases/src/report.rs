@@ -246,14 +246,7 @@ impl IncidentReport {
     /// XML (`urn:kuzet:report:1`, `docs/formats/incident-data.md`): codes for machines beside labels in `lang`
     /// for people; times in UTC (RFC 3339). Everything given is escaped.
     pub fn to_xml(&self, lang: Lang) -> String {
-        // XML 1.0 allows no control characters but tab and line feed.
-        let esc = |s: &str| {
-            escape_html(
-                &s.chars()
-                    .filter(|c| !c.is_control() || matches!(c, '\n' | '\t'))
-                    .collect::<String>(),
-            )
-        };
+        let esc = xml_escape;
         let kind = match self.kind {
             ReportKind::Quarterly(_) => "quarterly",
             ReportKind::Journal { .. } => "journal",
@@ -272,31 +265,7 @@ impl IncidentReport {
             self.generated,
             self.rows.len(),
         );
-        for r in &self.rows {
-            out.push_str(&format!(
-                "    <incident id=\"{}\">\n      <title>{}</title>\n      <category code=\"{}\">{}</category>\n      <level value=\"{}\">{}</level>\n      <status code=\"{}\">{}</status>\n      <detected>{}</detected>\n",
-                esc(&r.incident),
-                esc(&r.title),
-                r.category.as_str(),
-                esc(category(lang, r.category)),
-                r.level.value(),
-                esc(&level(lang, r.level)),
-                r.status.as_str(),
-                esc(status(lang, r.status)),
-                r.detected,
-            ));
-            if let Some(c) = r.confirmed {
-                out.push_str(&format!("      <confirmed>{c}</confirmed>\n"));
-            }
-            out.push_str(&format!(
-                "      <personal-data>{}</personal-data>\n      <measures>\n",
-                r.personal_data
-            ));
-            for m in &r.measures {
-                out.push_str(&format!("        <measure>{}</measure>\n", esc(m)));
-            }
-            out.push_str("      </measures>\n    </incident>\n");
-        }
+        out.push_str(&xml_incidents(&self.rows, lang, "    "));
         out.push_str("  </incidents>\n</incident-report>\n");
         out
     }
@@ -357,6 +326,238 @@ impl IncidentReport {
             out.push_str("</table>\n");
         }
         out.push_str("</body>\n</html>\n");
+        out
+    }
+}
+
+/// Text made safe in XML: escaped, and without the control characters XML 1.0 forbids (all but tab and line feed).
+fn xml_escape(s: &str) -> String {
+    escape_html(
+        &s.chars()
+            .filter(|c| !c.is_control() || matches!(c, '\n' | '\t'))
+            .collect::<String>(),
+    )
+}
+
+/// The `<incident>` elements of `rows`, each line indented by `pad`.
+fn xml_incidents(rows: &[ReportRow], lang: Lang, pad: &str) -> String {
+    let esc = xml_escape;
+    let mut out = String::new();
+    for r in rows {
+        out.push_str(&format!(
+            "{pad}<incident id=\"{}\">\n{pad}  <title>{}</title>\n{pad}  <category code=\"{}\">{}</category>\n{pad}  <level value=\"{}\">{}</level>\n{pad}  <status code=\"{}\">{}</status>\n{pad}  <detected>{}</detected>\n",
+            esc(&r.incident),
+            esc(&r.title),
+            r.category.as_str(),
+            esc(category(lang, r.category)),
+            r.level.value(),
+            esc(&level(lang, r.level)),
+            r.status.as_str(),
+            esc(status(lang, r.status)),
+            r.detected,
+        ));
+        if let Some(c) = r.confirmed {
+            out.push_str(&format!("{pad}  <confirmed>{c}</confirmed>\n"));
+        }
+        out.push_str(&format!(
+            "{pad}  <personal-data>{}</personal-data>\n{pad}  <measures>\n",
+            r.personal_data
+        ));
+        for m in &r.measures {
+            out.push_str(&format!("{pad}    <measure>{}</measure>\n", esc(m)));
+        }
+        out.push_str(&format!("{pad}  </measures>\n{pad}</incident>\n"));
+    }
+    out
+}
+
+const CONSOLIDATED_TITLE: Words = (
+    "Consolidated quarterly report on information security incidents",
+    "Сводный квартальный отчёт об инцидентах информационной безопасности",
+    "Ақпараттық қауіпсіздік инциденттері туралы жиынтық тоқсандық есеп",
+);
+const ORGANIZATIONS: Words = ("Organizations", "Организаций", "Ұйымдар");
+const BY_LEVEL: Words = (
+    "By criticality level",
+    "По уровню критичности",
+    "Сындылық деңгейі бойынша",
+);
+const BY_CATEGORY: Words = ("By category", "По категориям", "Санаттар бойынша");
+const BY_ORGANIZATION: Words = ("By organization", "По организациям", "Ұйымдар бойынша");
+
+/// The quarter's incidents of every organization an ISOC serves (R20), with totals by level, category and
+/// organization: the per-tenant quarterly reports side by side.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsolidatedReport {
+    pub quarter: Quarter,
+    pub generated: Timestamp,
+    /// One quarterly report per organization, in the order given.
+    pub parts: Vec<IncidentReport>,
+}
+
+impl ConsolidatedReport {
+    fn rows(&self) -> impl Iterator<Item = (&IncidentReport, &ReportRow)> {
+        self.parts
+            .iter()
+            .flat_map(|p| p.rows.iter().map(move |r| (p, r)))
+    }
+
+    /// (label, count) per level 0–5 that occurred, per category that occurred, per organization.
+    fn totals(&self, lang: Lang) -> [(Words, Vec<(String, usize)>); 3] {
+        let mut levels = [0usize; 6];
+        let mut categories: Vec<(Category, usize)> = Vec::new();
+        for (_, r) in self.rows() {
+            levels[usize::from(r.level.value()).min(5)] += 1;
+            match categories.iter_mut().find(|(c, _)| *c == r.category) {
+                Some((_, n)) => *n += 1,
+                None => categories.push((r.category, 1)),
+            }
+        }
+        categories.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.as_str().cmp(b.0.as_str())));
+        let by_level = (0..6u8)
+            .rev()
+            .filter(|l| levels[usize::from(*l)] > 0)
+            .filter_map(|l| {
+                Criticality::new(l)
+                    .ok()
+                    .map(|c| (level(lang, c), levels[usize::from(l)]))
+            })
+            .collect();
+        let by_category = categories
+            .into_iter()
+            .map(|(c, n)| (category(lang, c).to_owned(), n))
+            .collect();
+        let by_organization = self
+            .parts
+            .iter()
+            .map(|p| (format!("{} ({})", p.tenant_name, p.tenant), p.rows.len()))
+            .collect();
+        [
+            (BY_LEVEL, by_level),
+            (BY_CATEGORY, by_category),
+            (BY_ORGANIZATION, by_organization),
+        ]
+    }
+
+    /// RFC 4180 CSV: the organization's id and name, then the quarterly report's columns; every field quoted.
+    pub fn to_csv(&self, lang: Lang) -> String {
+        let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+        let mut header = vec![
+            quote(&format!("{} (id)", pick(lang, ORGANIZATION))),
+            quote(pick(lang, ORGANIZATION)),
+        ];
+        header.extend(COLUMNS.iter().map(|c| quote(pick(lang, *c))));
+        let mut out = header.join(",");
+        out.push_str("\r\n");
+        for (part, row) in self.rows() {
+            let mut line = vec![
+                quote(&neutralize_formula(&part.tenant)),
+                quote(&neutralize_formula(&part.tenant_name)),
+            ];
+            line.extend(
+                cells(lang, row)
+                    .iter()
+                    .map(|c| quote(&neutralize_formula(c))),
+            );
+            out.push_str(&line.join(","));
+            out.push_str("\r\n");
+        }
+        out
+    }
+
+    /// A printable HTML page: the totals, then each organization's incidents; everything escaped, no scripts.
+    pub fn to_html(&self, lang: Lang) -> String {
+        let esc = escape_html;
+        let total: usize = self.parts.iter().map(|p| p.rows.len()).sum();
+        let mut out = format!(
+            "<!doctype html>\n<html lang=\"{}\">\n<head><meta charset=\"utf-8\"><title>{}</title>\n\
+             <style>body{{font-family:sans-serif}}table{{border-collapse:collapse}}td,th{{border:1px solid #888;padding:4px;vertical-align:top}}</style>\n\
+             </head>\n<body>\n<h1>{}</h1>\n<p>{}: {}<br>{}: {}<br>{}: {}<br>{}: {}</p>\n",
+            lang.code(),
+            esc(pick(lang, CONSOLIDATED_TITLE)),
+            esc(pick(lang, CONSOLIDATED_TITLE)),
+            esc(pick(lang, PERIOD)),
+            esc(&quarter_label(lang, self.quarter)),
+            esc(pick(lang, GENERATED)),
+            esc(&local(self.generated)),
+            esc(pick(lang, ORGANIZATIONS)),
+            self.parts.len(),
+            esc(pick(lang, TOTAL)),
+            total,
+        );
+        for (heading, counts) in self.totals(lang) {
+            if counts.is_empty() {
+                continue;
+            }
+            out.push_str(&format!("<h2>{}</h2>\n<table>\n", esc(pick(lang, heading))));
+            for (label, n) in counts {
+                out.push_str(&format!("<tr><td>{}</td><td>{n}</td></tr>\n", esc(&label)));
+            }
+            out.push_str("</table>\n");
+        }
+        for part in &self.parts {
+            out.push_str(&format!(
+                "<h2>{} ({})</h2>\n",
+                esc(&part.tenant_name),
+                esc(&part.tenant)
+            ));
+            if part.rows.is_empty() {
+                out.push_str(&format!("<p>{}</p>\n", esc(pick(lang, NONE))));
+                continue;
+            }
+            out.push_str("<table>\n<tr>");
+            for c in COLUMNS {
+                out.push_str(&format!("<th>{}</th>", esc(pick(lang, c))));
+            }
+            out.push_str("</tr>\n");
+            for row in &part.rows {
+                out.push_str("<tr>");
+                for cell in cells(lang, row) {
+                    out.push_str(&format!("<td>{}</td>", esc(&cell)));
+                }
+                out.push_str("</tr>\n");
+            }
+            out.push_str("</table>\n");
+        }
+        out.push_str("</body>\n</html>\n");
+        out
+    }
+
+    /// XML (`urn:kuzet:report:1`, `kind="consolidated"`): each organization with its incidents, as in the
+    /// quarterly report.
+    pub fn to_xml(&self, lang: Lang) -> String {
+        let esc = xml_escape;
+        let start = self
+            .quarter
+            .start()
+            .ok()
+            .map(|t| t.to_string())
+            .unwrap_or_default();
+        let end = self
+            .quarter
+            .next()
+            .start()
+            .ok()
+            .map(|t| t.to_string())
+            .unwrap_or_default();
+        let mut out = format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<incident-report xmlns=\"urn:kuzet:report:1\" kind=\"consolidated\" lang=\"{}\">\n  <title>{}</title>\n  <period from=\"{start}\" to=\"{end}\">{}</period>\n  <generated>{}</generated>\n",
+            lang.code(),
+            esc(pick(lang, CONSOLIDATED_TITLE)),
+            esc(&quarter_label(lang, self.quarter)),
+            self.generated,
+        );
+        for part in &self.parts {
+            out.push_str(&format!(
+                "  <organization id=\"{}\" name=\"{}\">\n    <incidents count=\"{}\">\n",
+                esc(&part.tenant),
+                esc(&part.tenant_name),
+                part.rows.len()
+            ));
+            out.push_str(&xml_incidents(&part.rows, lang, "      "));
+            out.push_str("    </incidents>\n  </organization>\n");
+        }
+        out.push_str("</incident-report>\n");
         out
     }
 }

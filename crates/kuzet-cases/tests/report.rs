@@ -93,6 +93,42 @@ fn quarterly_report_in_three_languages() {
 }
 
 #[test]
+fn consolidated_report_in_three_languages() {
+    for lang in [Lang::Kk, Lang::Ru, Lang::En] {
+        let akimat = report(lang);
+        let mut bank = report(lang);
+        bank.tenant = "bank".into();
+        bank.tenant_name = "Bank & Co".into();
+        bank.rows.truncate(1);
+        bank.rows[0].incident = "4f2c0000000000000000000000000003".into();
+        let mut quiet = report(lang);
+        quiet.tenant = "energo".into();
+        quiet.tenant_name = "Energo".into();
+        quiet.rows.clear();
+        let consolidated = kuzet_cases::ConsolidatedReport {
+            quarter: Quarter::new(2026, 4).unwrap(),
+            generated: "2027-01-05T06:00:00Z".parse().unwrap(),
+            parts: vec![akimat, bank, quiet],
+        };
+        for (ext, text) in [
+            ("csv", consolidated.to_csv(lang)),
+            ("html", consolidated.to_html(lang)),
+            ("xml", consolidated.to_xml(lang)),
+        ] {
+            check(&format!("consolidated.{}.{ext}", lang.code()), &text);
+        }
+        let csv = consolidated.to_csv(lang);
+        assert_eq!(
+            csv.lines().count(),
+            1 + 3,
+            "a header and every organization's incidents"
+        );
+        let html = consolidated.to_html(lang);
+        assert!(html.contains("Bank &amp; Co"), "escaped");
+    }
+}
+
+#[test]
 fn incident_journal_in_three_languages() {
     for lang in [Lang::Kk, Lang::Ru, Lang::En] {
         let mut journal = report(lang);

@@ -378,3 +378,4 @@ treatment-mitigate = mitigate
 treatment-accept = accept
 treatment-transfer = transfer
 treatment-avoid = avoid
+report-consolidated = Consolidated quarterly report (every organization)

@@ -378,3 +378,4 @@ treatment-mitigate = азайту
 treatment-accept = қабылдау
 treatment-transfer = беру
 treatment-avoid = болдырмау
+report-consolidated = Жиынтық тоқсандық есеп (барлық ұйымдар)

@@ -386,3 +386,4 @@ treatment-mitigate = снижение
 treatment-accept = принятие
 treatment-transfer = передача
 treatment-avoid = уклонение
+report-consolidated = Сводный квартальный отчёт (все организации)

@@ -90,6 +90,7 @@ pub fn router(api: Router, options: ConsoleOptions) -> Router {
             "/console/tenants/{tenant}/reports/{kind}",
             get(tables::report),
         )
+        .route("/console/reports/consolidated", get(tables::consolidated))
         .route("/console/users", get(tables::users))
         .route("/console/audit", get(tables::audit))
         .route("/console/rules", get(tables::rules))

@@ -176,6 +176,19 @@ pub(crate) async fn tenants(State(console): State<Console>, ctx: Ctx) -> PageRes
             },
         ));
     }
+    let lang = s.tr.code();
+    page.links = vec![(
+        s.tr.t("report-consolidated"),
+        ["html", "csv", "xml", "json"]
+            .iter()
+            .map(|f| {
+                (
+                    f.to_uppercase(),
+                    format!("/console/reports/consolidated?format={f}&lang={lang}"),
+                )
+            })
+            .collect(),
+    )];
     Ok(page.done())
 }
 
@@ -438,11 +451,53 @@ pub(crate) async fn report(
         seg(&t),
         query_string(query.iter().map(|(k, v)| (k.as_str(), v.as_str())))
     );
-    let reply = s
-        .api
-        .send(Method::GET, &path, None)
+    pass_report(
+        &console,
+        &ctx,
+        &s.api,
+        &path,
+        &format!("{t}-{kind}"),
+        &query,
+    )
+    .await
+}
+
+/// The consolidated quarterly report of every organization the person may read reports of.
+pub(crate) async fn consolidated(
+    State(console): State<Console>,
+    ctx: Ctx,
+    Query(query): Query<HashMap<String, String>>,
+) -> PageResult {
+    let s = signed(&console, &ctx, "tenants", "/console/tenants").await?;
+    let path = format!(
+        "/api/v1/reports/quarterly?{}",
+        query_string(query.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    );
+    pass_report(
+        &console,
+        &ctx,
+        &s.api,
+        &path,
+        "consolidated-quarterly",
+        &query,
+    )
+    .await
+}
+
+/// A report as the API renders it: HTML shown (with the report's own styles, and no script at all), the other
+/// formats downloaded as `name.format`.
+async fn pass_report(
+    console: &Console,
+    ctx: &Ctx,
+    api: &Api,
+    path: &str,
+    name: &str,
+    query: &HashMap<String, String>,
+) -> PageResult {
+    let reply = api
+        .send(Method::GET, path, None)
         .await
-        .map_err(|f| fail(&console, ctx.lang, f))?;
+        .map_err(|f| fail(console, ctx.lang, f))?;
     let media = reply
         .headers
         .get(header::CONTENT_TYPE)
@@ -453,7 +508,7 @@ pub(crate) async fn report(
     let disposition = if html {
         HeaderValue::from_static("inline")
     } else {
-        HeaderValue::from_str(&format!("attachment; filename=\"{t}-{kind}.{format}\""))
+        HeaderValue::from_str(&format!("attachment; filename=\"{name}.{format}\""))
             .unwrap_or(HeaderValue::from_static("attachment"))
     };
     Ok((

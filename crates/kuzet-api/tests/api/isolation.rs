@@ -462,3 +462,46 @@ async fn the_overview_counts_only_what_the_caller_may_read() {
         .await;
     assert_eq!(anonymous.status, 401);
 }
+
+/// The consolidated quarterly report holds only the organizations the caller may read reports of.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_consolidated_report_holds_only_the_callers_organizations() {
+    let h = Harness::new().await;
+    for user in ["aigerim", "owner"] {
+        let session = h.session(user).await;
+        let answer = h
+            .call(
+                Method::GET,
+                "/api/v1/reports/quarterly?format=json&lang=ru",
+                &session,
+                None,
+            )
+            .await;
+        assert_eq!(answer.status, 200, "{user}: {}", answer.text);
+        let ids: Vec<&str> = answer.json["organizations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["organization"]["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, [OWN], "{user}: {}", answer.text);
+        let csv = h
+            .call(
+                Method::GET,
+                "/api/v1/reports/quarterly?format=csv",
+                &session,
+                None,
+            )
+            .await;
+        assert!(!csv.text.contains(OTHER), "{user}: {}", csv.text);
+    }
+    let bad = h
+        .call(
+            Method::GET,
+            "/api/v1/reports/quarterly?quarter=5",
+            &h.session("aigerim").await,
+            None,
+        )
+        .await;
+    assert_eq!(bad.status, 400, "{}", bad.text);
+}

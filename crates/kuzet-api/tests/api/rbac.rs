@@ -166,7 +166,8 @@ fn case(
         | "contact.confirm"
         | "hub.messages"
         | "overview.view"
-        | "risk.list" => None,
+        | "risk.list"
+        | "report.consolidated" => None,
         other => panic!(
             "route `{other}` ({} {}) has no case in the RBAC matrix: add one",
             spec.method, spec.path
