@@ -217,6 +217,15 @@ try {
   await analyst.click("#evidence-form button[type=submit]");
   await analyst.waitForSelector(`#evidence a[href='/console/events/${eventId}']`);
   check((await analyst.$$("#custody tbody tr")).length >= 1, "no chain of custody");
+  const log = "Dec  7 10:00:00 web1 sshd[99]: Failed password for root from 203.0.113.7 port 4000 ssh2\n";
+  await analyst.setInputFiles("#file-form input[type=file]",
+    { name: "web1-auth.log", mimeType: "text/plain", buffer: Buffer.from(log) });
+  await analyst.fill("#file-form input[name=reason]", "the server's own log");
+  await analyst.click("#file-form button[type=submit]");
+  await analyst.waitForSelector("#evidence-files >> text=web1-auth.log");
+  const fileHref = await analyst.getAttribute("#evidence-files a", "href");
+  const kept = await analyst.request.get(new URL(fileHref, BASE).href);
+  check(kept.status() === 200 && (await kept.text()) === log, "the kept file is not served back byte for byte");
   await analyst.fill("#entry-form textarea[name=text]", "Blocked 203.0.113.7 at the firewall");
   await analyst.click("#entry-form button[type=submit]");
   await analyst.waitForSelector("ol.timeline >> text=Blocked 203.0.113.7 at the firewall");

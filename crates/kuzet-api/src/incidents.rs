@@ -288,6 +288,8 @@ pub(crate) enum Moved {
 #[derive(serde::Serialize, schemars::JsonSchema)]
 pub(crate) struct EvidenceView {
     items: Vec<EvidenceItemView>,
+    /// Files kept as evidence, each under its SHA-256.
+    files: Vec<crate::files::EvidenceFileView>,
     custody: Vec<CustodyView>,
 }
 
@@ -836,6 +838,7 @@ pub(crate) async fn evidence(
         )
         .await?;
     let (items, custody) = state.db().evidence(scope, &tenant, &id).await?;
+    let files = state.db().evidence_files(scope, &tenant, &id).await?;
     Ok(noted(
         Json(EvidenceView {
             items: items
@@ -846,6 +849,10 @@ pub(crate) async fn evidence(
                     added: i.added,
                     reason: i.reason.clone(),
                 })
+                .collect(),
+            files: files
+                .iter()
+                .map(crate::files::EvidenceFileView::from)
                 .collect(),
             custody: custody
                 .iter()

@@ -18,6 +18,7 @@ mod auth;
 mod contacts;
 mod content;
 mod error;
+mod files;
 mod hub;
 mod incidents;
 mod openapi;

@@ -68,6 +68,12 @@ fn parameters(path: &str, action: &str) -> Vec<Value> {
                         "description": "at most this many, newest first (default 100)",
                         "schema": {"type": "integer", "minimum": 1, "maximum": 500}}));
     }
+    if action == "incident.evidence.file.attach" {
+        all.push(json!({"name": "name", "in": "query", "required": true,
+                        "description": "the file's name", "schema": {"type": "string"}}));
+        all.push(json!({"name": "reason", "in": "query", "required": true,
+                        "description": "why it is kept as evidence", "schema": {"type": "string"}}));
+    }
     if action == "alert.list" {
         all.push(json!({"name": "status", "in": "query", "required": false,
                         "description": "only alerts in this triage state",

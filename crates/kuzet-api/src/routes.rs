@@ -16,8 +16,8 @@ use kuzet_model::audit::{Actor, AuditRecord, Outcome};
 
 use crate::state::{ApiState, SESSION_COOKIE};
 use crate::{
-    ApiError, access, admin, advisories, auth, contacts, content, hub, incidents, overview, risks,
-    search,
+    ApiError, access, admin, advisories, auth, contacts, content, files, hub, incidents, overview,
+    risks, search,
 };
 
 /// Who may call a route.
@@ -218,6 +218,8 @@ table! {
     POST "/api/v1/tenants/{tenant}/obligations/{obligation}/fulfil" "obligation.fulfil" p(IncidentsManage) => incidents::fulfil, body incidents::Fulfil;
     GET "/api/v1/tenants/{tenant}/incidents/{incident}/evidence" "incident.evidence.view" p(IncidentsRead) => incidents::evidence, reply incidents::EvidenceView;
     POST "/api/v1/tenants/{tenant}/incidents/{incident}/evidence" "incident.evidence.attach" p(IncidentsManage) => incidents::attach_evidence, body incidents::Attach;
+    POST "/api/v1/tenants/{tenant}/incidents/{incident}/evidence/files" "incident.evidence.file.attach" p(IncidentsManage) => files::attach, reply files::EvidenceFileView;
+    GET "/api/v1/tenants/{tenant}/incidents/{incident}/evidence/files/{sha256}" "incident.evidence.file.get" p(IncidentsRead) => files::download;
 
     GET "/api/v1/rules/files" "rule.file.list" p(RulesManage) => incidents::rule_files, reply Vec<incidents::RuleFileView>;
     POST "/api/v1/rules/files" "rule.file.import" p(RulesManage) => incidents::import_rule_file, body incidents::ImportRuleFile, reply incidents::RuleFileImported;
@@ -310,6 +312,7 @@ pub(crate) const MEDIA: &[(&str, &[&str])] = &[
         &["text/html", "text/csv", "application/json"],
     ),
     ("incident.personal_data.notice", &["text/plain"]),
+    ("incident.evidence.file.get", &["application/octet-stream"]),
 ];
 
 /// The API router: every route of the table behind the guard, and only those.

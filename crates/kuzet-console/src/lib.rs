@@ -95,6 +95,10 @@ pub fn router(api: Router, options: ConsoleOptions) -> Router {
         .route("/console/audit", get(tables::audit))
         .route("/console/rules", get(tables::rules))
         .route("/console/hub", get(tables::hub))
+        .route(
+            "/console/tenants/{tenant}/incidents/{incident}/files/{sha256}",
+            get(pages::evidence_file),
+        )
         .route("/console/search", get(search::search))
         .route("/console/search/export", get(search::export))
         .route("/console/events/{event}", get(search::event))

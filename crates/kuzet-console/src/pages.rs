@@ -957,6 +957,30 @@ async fn incident_tables(
             ));
             tables.push(table(
                 tr,
+                "evidence-files",
+                "evidence-files-title",
+                evidence["files"].as_array().unwrap_or(&empty),
+                &[
+                    Column("evidence-file", "name", Kind::Text),
+                    Column("evidence-size", "size", Kind::Text),
+                    Column("evidence-sha256", "sha256", Kind::Text),
+                    Column("evidence-added", "added", Kind::Time),
+                    Column("evidence-by", "added_by", Kind::Text),
+                    Column("reason", "reason", Kind::Text),
+                ],
+                |item| {
+                    item["sha256"].as_str().map(|h| {
+                        format!(
+                            "/console/tenants/{}/incidents/{}/files/{}",
+                            seg(tenant),
+                            seg(&i.id),
+                            seg(h)
+                        )
+                    })
+                },
+            ));
+            tables.push(table(
+                tr,
                 "custody",
                 "custody-title",
                 evidence["custody"].as_array().unwrap_or(&empty),
@@ -1044,6 +1068,34 @@ async fn incident_tables(
         Err(f) => return Err(fail(console, ctx.lang, f)),
     }
     Ok((tables, choices))
+}
+
+/// A file kept as evidence, downloaded through the API (which hashes it again and records the access).
+pub(crate) async fn evidence_file(
+    State(console): State<Console>,
+    ctx: Ctx,
+    Path((tenant, id, sha256)): Path<(String, String, String)>,
+) -> PageResult {
+    let here = format!("/console/tenants/{}/incidents/{}", seg(&tenant), seg(&id));
+    let s = signed(&console, &ctx, "incidents", &here).await?;
+    let path = format!(
+        "/api/v1/tenants/{}/incidents/{}/evidence/files/{}",
+        seg(&tenant),
+        seg(&id),
+        seg(&sha256)
+    );
+    let reply = s
+        .api
+        .send(axum::http::Method::GET, &path, None)
+        .await
+        .map_err(|f| fail(&console, ctx.lang, f))?;
+    let mut response = reply.body.into_response();
+    for name in [header::CONTENT_TYPE, header::CONTENT_DISPOSITION] {
+        if let Some(value) = reply.headers.get(&name) {
+            response.headers_mut().insert(name, value.clone());
+        }
+    }
+    Ok(response)
 }
 
 /// A step of the incident's workflow, or a plan task done.

@@ -144,6 +144,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0016_risks.sql"),
         postgres: include_str!("../migrations/postgres/0016_risks.sql"),
     },
+    Migration {
+        version: 17,
+        name: "evidence files",
+        sqlite: include_str!("../migrations/sqlite/0017_evidence_files.sql"),
+        postgres: include_str!("../migrations/postgres/0017_evidence_files.sql"),
+    },
 ];
 
 /// The relational store. Cheap to clone.

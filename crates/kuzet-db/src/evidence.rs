@@ -19,6 +19,19 @@ pub struct EvidenceItem {
     pub reason: String,
 }
 
+/// A file kept as evidence: stored write-once under its SHA-256, which every read is checked against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvidenceFile {
+    /// Lowercase hex.
+    pub sha256: String,
+    /// The name it was uploaded under.
+    pub name: String,
+    pub size: u64,
+    pub added_by: String,
+    pub added: Timestamp,
+    pub reason: String,
+}
+
 /// One entry of the chain of custody.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CustodyRecord {
@@ -86,6 +99,90 @@ impl Db {
             tx.commit().await.map_err(DbError::query("evidence"))?;
         });
         Ok(())
+    }
+
+    /// Records a file kept as evidence of an incident (for [`Permission::IncidentsManage`]), and its collection in
+    /// the chain of custody, in one transaction. The caller has stored the bytes under `file.sha256`. The same file
+    /// twice is a conflict.
+    pub async fn attach_file(
+        &self,
+        scope: &Scope,
+        tenant: &TenantId,
+        id: &ObjectId,
+        file: &EvidenceFile,
+        now: Timestamp,
+    ) -> Result<(), DbError> {
+        require(scope, Permission::IncidentsManage, tenant)?;
+        self.incident_in(tenant, id).await?;
+        let what = format!("evidence file `{}`", file.name);
+        if file.reason.trim().is_empty() {
+            return Err(DbError::invalid(what, "needs a reason"));
+        }
+        if file.name.trim().is_empty()
+            || file.name.chars().count() > 255
+            || file.name.chars().any(char::is_control)
+        {
+            return Err(DbError::invalid(
+                what,
+                "needs a name of 1 to 255 printable characters",
+            ));
+        }
+        if file.sha256.len() != 64
+            || !file
+                .sha256
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        {
+            return Err(DbError::invalid(
+                what,
+                "the digest is not lowercase hex SHA-256",
+            ));
+        }
+        let actor = scope.user().to_string();
+        let size =
+            i64::try_from(file.size).map_err(|_| DbError::invalid(what.clone(), "too large"))?;
+        let object = format!("file {} in incident `{id}`", file.sha256);
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await.map_err(DbError::query("evidence file"))?;
+            let (seq,): (i64,) = sqlx::query_as(NEXT_CUSTODY_SEQ)
+                .bind(id.as_str()).fetch_one(&mut *tx).await.map_err(DbError::query("custody"))?;
+            sqlx::query("INSERT INTO evidence_files (incident_id, sha256, name, size, added_by, added_ms, reason) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                .bind(id.as_str()).bind(&file.sha256).bind(file.name.trim()).bind(size).bind(&actor)
+                .bind(now.as_millisecond()).bind(file.reason.trim())
+                .execute(&mut *tx).await.map_err(DbError::insert("evidence file", object.clone()))?;
+            sqlx::query(INSERT_CUSTODY)
+                .bind(id.as_str()).bind(seq).bind(now.as_millisecond()).bind(&actor).bind("collected")
+                .bind(format!("file {} ({} bytes, sha256 {}): {}", file.name.trim(), file.size, file.sha256, file.reason.trim()))
+                .execute(&mut *tx).await.map_err(DbError::query("custody"))?;
+            tx.commit().await.map_err(DbError::query("evidence file"))?;
+        });
+        Ok(())
+    }
+
+    /// The files kept as evidence of an incident, oldest first (for [`Permission::IncidentsRead`]).
+    pub async fn evidence_files(
+        &self,
+        scope: &Scope,
+        tenant: &TenantId,
+        id: &ObjectId,
+    ) -> Result<Vec<EvidenceFile>, DbError> {
+        require(scope, Permission::IncidentsRead, tenant)?;
+        self.incident_in(tenant, id).await?;
+        let rows: Vec<(String, String, i64, String, i64, String)> = on_pool!(self, pool => sqlx::query_as("SELECT sha256, name, size, added_by, added_ms, reason FROM evidence_files WHERE incident_id = $1 ORDER BY added_ms, sha256")
+            .bind(id.as_str()).fetch_all(pool).await.map_err(DbError::query("evidence files"))?);
+        Ok(rows
+            .into_iter()
+            .map(
+                |(sha256, name, size, added_by, added, reason)| EvidenceFile {
+                    sha256,
+                    name,
+                    size: u64::try_from(size).unwrap_or(0),
+                    added_by,
+                    added: ts(added),
+                    reason,
+                },
+            )
+            .collect())
     }
 
     /// Appends to an incident's chain of custody (an access, an export, a hand-over). For the API with a read

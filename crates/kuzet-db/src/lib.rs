@@ -40,7 +40,7 @@ pub use alerts::{ALERT_EVENTS_KEPT, AlertRecord, AlertStatus, NewAlert};
 pub use backend::{Backend, Db, redact};
 pub use directory::{NewSource, SourceToken, TenantRecord};
 pub use error::DbError;
-pub use evidence::{CustodyRecord, EvidenceItem};
+pub use evidence::{CustodyRecord, EvidenceFile, EvidenceItem};
 pub use exchange::ExchangeRecord;
 pub use hub::{Escalate, EscalationNotice, EscalationRecord, HubIsoc, HubMessage, HubStored};
 pub use hub_outbox::HubOutgoing;

@@ -109,7 +109,7 @@ async fn onboard(db: &Db, user: &str, one_time: &str, now: Timestamp) -> (String
 async fn suite(db: Db) {
     let backend = db.backend();
     let now = at("2026-12-04T06:00:00Z");
-    assert_eq!(db.schema_version().await.unwrap(), 16, "{backend:?}");
+    assert_eq!(db.schema_version().await.unwrap(), 17, "{backend:?}");
 
     // The configuration file's directory lands in the database and comes back whole.
     db.system_apply_directory(&directory("10.1.0.0/24"), now)
@@ -1162,6 +1162,7 @@ async fn suite(db: Db) {
         }
     }
     assert_eq!(disabled, 1, "exactly one of the two was disabled");
+    evidence_files(&db, &analyst, &id, later).await;
     demo_user(&db, later).await;
 }
 
@@ -1897,6 +1898,72 @@ async fn overview(db: &Db, read: &kuzet_model::access::Scope) {
     );
 }
 
+/// Files kept as evidence: recorded with their collection in the chain of custody, listed, refused without a
+/// reason or a proper digest, the same file twice a conflict, another tenant's incident not found.
+async fn evidence_files(
+    db: &Db,
+    analyst: &Principal,
+    incident: &kuzet_model::ObjectId,
+    now: Timestamp,
+) {
+    use kuzet_db::EvidenceFile;
+    let manage = analyst.scope(Permission::IncidentsManage, now).unwrap();
+    let read = analyst.scope(Permission::IncidentsRead, now).unwrap();
+    let file = EvidenceFile {
+        sha256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".into(),
+        name: "memory.dmp".into(),
+        size: 4,
+        added_by: String::new(),
+        added: now,
+        reason: "taken from the web server".into(),
+    };
+    let (_, custody_before) = db.evidence(&read, &t("akimat"), incident).await.unwrap();
+    db.attach_file(&manage, &t("akimat"), incident, &file, now)
+        .await
+        .unwrap();
+    let err = db
+        .attach_file(&manage, &t("akimat"), incident, &file, now)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DbError::Conflict(_)), "{err}");
+    let no_reason = EvidenceFile {
+        reason: " ".into(),
+        sha256: "0".repeat(64),
+        ..file.clone()
+    };
+    assert!(
+        db.attach_file(&manage, &t("akimat"), incident, &no_reason, now)
+            .await
+            .is_err()
+    );
+    let bad_digest = EvidenceFile {
+        sha256: "XYZ".into(),
+        ..file.clone()
+    };
+    assert!(
+        db.attach_file(&manage, &t("akimat"), incident, &bad_digest, now)
+            .await
+            .is_err()
+    );
+    let listed = db
+        .evidence_files(&read, &t("akimat"), incident)
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!((listed[0].name.as_str(), listed[0].size), ("memory.dmp", 4));
+    assert_eq!(listed[0].added_by, "aigerim");
+    let (_, custody) = db.evidence(&read, &t("akimat"), incident).await.unwrap();
+    assert_eq!(custody.len(), custody_before.len() + 1);
+    assert!(
+        custody.last().unwrap().reason.contains(&file.sha256),
+        "{custody:?}"
+    );
+    assert!(matches!(
+        db.evidence_files(&read, &t("bank"), incident).await,
+        Err(DbError::NotFound(_))
+    ));
+}
+
 /// The risk catalog: entries scored and ordered, refused when out of range; a confirmed incident linked once, a
 /// detected one refused; another tenant's catalog not found.
 async fn risks(
@@ -2155,7 +2222,7 @@ async fn conformance_sqlite() {
     let db = Db::connect(&url, RoleCatalog::default(), policy())
         .await
         .unwrap();
-    assert_eq!(db.schema_version().await.unwrap(), 16);
+    assert_eq!(db.schema_version().await.unwrap(), 17);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -2192,7 +2259,7 @@ async fn conformance_postgres() {
     let again = Db::connect(&url, RoleCatalog::default(), policy())
         .await
         .unwrap();
-    assert_eq!(again.schema_version().await.unwrap(), 16);
+    assert_eq!(again.schema_version().await.unwrap(), 17);
     drop(db);
     drop(again);
     sqlx::query(sqlx::AssertSqlSafe(format!(

@@ -153,6 +153,8 @@ name = "Bank"
         ("event.view", "aigerim", "success"),
         ("incident.evidence.attach", "aigerim", "success"),
         ("incident.entry.add", "aigerim", "success"),
+        ("incident.evidence.file.attach", "aigerim", "success"),
+        ("incident.evidence.file.get", "aigerim", "success"),
         ("user.create", "zhanna", "success"),
         ("rule.setting.change", "zhanna", "success"),
         ("asset.create", "marat", "success"),

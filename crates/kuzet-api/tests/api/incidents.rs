@@ -803,3 +803,88 @@ async fn alerts_are_listed_by_status_and_triaged_with_who_and_why() {
         404
     );
 }
+
+/// A file kept as evidence: hashed while stored, listed with its digest, served byte for byte with each download
+/// in the chain of custody — and refused once its bytes on disk no longer match the sealed digest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_kept_as_evidence_are_checked_on_every_read() {
+    use axum::body::Body;
+    use tower::ServiceExt;
+    let h = Harness::new().await;
+    let analyst = h.session("aigerim").await;
+    let incident = h.incidents[OWN].0.clone();
+    let base = format!("/api/v1/tenants/{OWN}/incidents/{incident}/evidence");
+    let bytes: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    let upload = |path: String, body: Vec<u8>| {
+        let mut request = Harness::request(Method::POST, &path, &analyst, None);
+        *request.body_mut() = Body::from(body);
+        h.router.clone().oneshot(request)
+    };
+    let response = upload(
+        format!("{base}/files?name=%D0%B4%D0%B0%D0%BC%D0%BF.bin&reason=memory%20of%20web1"),
+        bytes.clone(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), 201);
+    let made: serde_json::Value = serde_json::from_slice(
+        &axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let digest = made["sha256"].as_str().unwrap().to_owned();
+    let expected: String = {
+        use sha2::Digest;
+        sha2::Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    assert_eq!(digest, expected);
+    assert_eq!(made["size"], 200_000);
+    assert_eq!(made["name"], "дамп.bin");
+    // Without a reason, or for an incident that does not exist here: refused, nothing kept.
+    let refused = upload(format!("{base}/files?name=x"), vec![1])
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+    let elsewhere = format!(
+        "/api/v1/tenants/{OTHER}/incidents/{}/evidence/files?name=x&reason=y",
+        h.incidents[OTHER].0
+    );
+    assert_eq!(upload(elsewhere, vec![1]).await.unwrap().status(), 404);
+
+    let listed = h.call(Method::GET, &base, &analyst, None).await;
+    assert_eq!(listed.status, 200, "{}", listed.text);
+    assert_eq!(listed.json["files"][0]["sha256"], digest.as_str());
+    let download = format!("{base}/files/{digest}");
+    let request = Harness::request(Method::GET, &download, &analyst, None);
+    let response = h.router.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let served = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    assert_eq!(served.as_ref(), bytes.as_slice());
+    let after = h.call(Method::GET, &base, &analyst, None).await;
+    let custody = after.json["custody"].as_array().unwrap();
+    assert!(
+        custody
+            .iter()
+            .any(|c| c["action"] == "collected" && c["reason"].as_str().unwrap().contains(&digest))
+    );
+    assert!(
+        custody
+            .iter()
+            .any(|c| c["reason"].as_str().unwrap().contains("downloaded"))
+    );
+
+    // Someone with the disk changes the file: it is no longer served.
+    let stored = h.dir.path().join("data/evidence").join(OWN).join(&digest);
+    let mut altered = std::fs::read(&stored).unwrap();
+    altered[7] ^= 1;
+    std::fs::write(&stored, altered).unwrap();
+    let refused = h.call(Method::GET, &download, &analyst, None).await;
+    assert_eq!(refused.status, 409, "{}", refused.text);
+    assert_eq!(refused.code(), "evidence_altered");
+}

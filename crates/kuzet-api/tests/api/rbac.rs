@@ -34,6 +34,7 @@ fn case(
         .replace("{exception}", "00000000000000000000000000000000")
         .replace("{contact}", "00000000000000000000000000000000")
         .replace("{asset}", "00000000000000000000000000000000")
+        .replace("{sha256}", &"0".repeat(64))
         .replace("{isoc}", "isoc-nobody")
         .replace("{request}", "00000000000000000000000000000000")
         .replace("{task}", "0")
@@ -167,7 +168,9 @@ fn case(
         | "hub.messages"
         | "overview.view"
         | "risk.list"
-        | "report.consolidated" => None,
+        | "report.consolidated"
+        | "incident.evidence.file.attach"
+        | "incident.evidence.file.get" => None,
         other => panic!(
             "route `{other}` ({} {}) has no case in the RBAC matrix: add one",
             spec.method, spec.path
