@@ -160,7 +160,8 @@ try {
   step = "triage into an incident";
   await analyst.click(`${card} .alerts-waiting`);
   await analyst.waitForURL(/\/console\/alerts\?tenant=akimat/);
-  const row = analyst.locator("tr", { hasText: "SSH password guessing" }).first();
+  check(await analyst.isVisible("#alert-groups >> text=SSH password guessing"), "the alerts grouped by rule");
+  const row = analyst.locator("#triage tr", { hasText: "SSH password guessing" }).first();
   const ruleId = (await row.locator("small").textContent()).split("·")[1].trim();
   await row.locator("input[name=alert]").check();
   await analyst.selectOption("select[name=action]", "promote");

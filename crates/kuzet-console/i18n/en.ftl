@@ -385,3 +385,4 @@ evidence-size = Bytes
 evidence-sha256 = SHA-256
 evidence-upload = Keep the file as evidence
 evidence-upload-failed = The file was not kept
+alerts-by-rule = On this page, by rule

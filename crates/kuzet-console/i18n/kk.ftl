@@ -385,3 +385,4 @@ evidence-size = Байт
 evidence-sha256 = SHA-256
 evidence-upload = Файлды дәлел ретінде сақтау
 evidence-upload-failed = Файл сақталмады
+alerts-by-rule = Осы бетте, ережелер бойынша

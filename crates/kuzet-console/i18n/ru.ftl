@@ -393,3 +393,4 @@ evidence-size = Байт
 evidence-sha256 = SHA-256
 evidence-upload = Сохранить файл как доказательство
 evidence-upload-failed = Файл не сохранён
+alerts-by-rule = На этой странице, по правилам

@@ -632,6 +632,8 @@ struct AlertsPage<'a> {
     manage: bool,
     /// The tenant's facilities an incident may concern; without any, the incident names a facility class.
     facilities: Vec<Facility>,
+    /// The page's alerts grouped by rule: (title, level, alerts, hits), most alerts first.
+    groups: Vec<(String, String, u64, u64)>,
 }
 
 /// Tenants the person may see, and the one a page is about (asked for, or the first).
@@ -701,6 +703,7 @@ pub(crate) async fn alerts(
             next,
         )
     };
+    let groups = group_by_rule(&alerts);
     let manage = may_manage_incidents(&s.me);
     let facilities = if manage && !tenant.is_empty() {
         s.api
@@ -724,9 +727,26 @@ pub(crate) async fn alerts(
             categories: CATEGORIES,
             manage,
             facilities,
+            groups,
         },
         StatusCode::OK,
     ))
+}
+
+/// Alerts grouped by rule: (title, level, alerts, hits), most alerts first, then most hits, then by title.
+fn group_by_rule(alerts: &[Alert]) -> Vec<(String, String, u64, u64)> {
+    let mut groups: Vec<(String, String, u64, u64)> = Vec::new();
+    for a in alerts {
+        match groups.iter_mut().find(|g| g.0 == a.rule.title) {
+            Some(g) => {
+                g.2 += 1;
+                g.3 += a.hits;
+            }
+            None => groups.push((a.rule.title.clone(), a.rule.level.clone(), 1, a.hits)),
+        }
+    }
+    groups.sort_by(|x, y| y.2.cmp(&x.2).then(y.3.cmp(&x.3)).then(x.0.cmp(&y.0)));
+    groups
 }
 
 /// Incident categories as the API names them.
@@ -1147,4 +1167,25 @@ pub(crate) async fn incident_act(
         seg(&id)
     ))
     .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alert(title: &str, hits: u64) -> Alert {
+        serde_json::from_value(serde_json::json!({
+            "id": "a", "rule": {"id": "r", "title": title, "level": "high", "kind": "rule"},
+            "first": "2026-12-07T05:00:00Z", "last": "2026-12-07T05:00:00Z", "hits": hits,
+            "status": "new", "triage": null,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn alerts_group_by_rule_most_first() {
+        let groups = group_by_rule(&[alert("B", 1), alert("A", 5), alert("B", 2), alert("C", 9)]);
+        let got: Vec<_> = groups.iter().map(|g| (g.0.as_str(), g.2, g.3)).collect();
+        assert_eq!(got, [("B", 2, 3), ("C", 1, 9), ("A", 1, 5)]);
+    }
 }

@@ -499,18 +499,28 @@ struct EventPage<'a> {
     tree_size: String,
 }
 
+/// The person's view and the event with its proof, as the API answers them.
+async fn sealed_event<'a>(
+    console: &'a Console,
+    ctx: &Ctx,
+    id: &str,
+) -> Result<(crate::pages::Signed<'a>, EventAnswer), crate::pages::Stop> {
+    let here = format!("/console/events/{}", seg(id));
+    let s = signed(console, ctx, "search", &here).await?;
+    let answer = s
+        .api
+        .get(&format!("/api/v1/events/{}", seg(id)))
+        .await
+        .map_err(|f| fail(console, ctx.lang, f))?;
+    Ok((s, answer))
+}
+
 pub(crate) async fn event(
     State(console): State<Console>,
     ctx: Ctx,
     Path(id): Path<String>,
 ) -> PageResult {
-    let here = format!("/console/events/{}", seg(&id));
-    let s = signed(&console, &ctx, "search", &here).await?;
-    let answer: EventAnswer = s
-        .api
-        .get(&format!("/api/v1/events/{}", seg(&id)))
-        .await
-        .map_err(|f| fail(&console, ctx.lang, f))?;
+    let (s, answer) = sealed_event(&console, &ctx, &id).await?;
     let e = &answer.event;
     let mut fields: Vec<(String, String)> = e
         .fields
@@ -555,13 +565,7 @@ pub(crate) async fn proof(
     ctx: Ctx,
     Path(id): Path<String>,
 ) -> PageResult {
-    let here = format!("/console/events/{}", seg(&id));
-    let s = signed(&console, &ctx, "search", &here).await?;
-    let answer: EventAnswer = s
-        .api
-        .get(&format!("/api/v1/events/{}", seg(&id)))
-        .await
-        .map_err(|f| fail(&console, ctx.lang, f))?;
+    let (_, answer) = sealed_event(&console, &ctx, &id).await?;
     let body = serde_json::to_vec_pretty(&answer.proof).unwrap_or_default();
     let disposition = HeaderValue::from_str(&format!(
         "attachment; filename=\"proof-{}.json\"",
