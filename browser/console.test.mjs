@@ -267,6 +267,18 @@ try {
   await analyst.goto(`${BASE}/console/rules?tenant=akimat`);
   const switched = analyst.locator("#rule-settings tr", { hasText: ruleId });
   check((await switched.textContent()).includes("tuning after the incident"), "the rule switch is not shown");
+  // A rule tried against sample events before anyone imports it.
+  await analyst.click("text=Try a Sigma rule against sample events");
+  await analyst.fill("#rule-test textarea[name=rule]", [
+    "title: Root password guessing", "id: 4c1e0000-0000-4000-8000-000000000001", "level: high",
+    "logsource:", "  product: linux", "  service: auth",
+    "detection:", "  selection:", "    event.outcome: failure", "    user.name: root", "  condition: selection", ""].join("\n"));
+  await analyst.fill("#rule-test textarea[name=events]", [
+    JSON.stringify({ event: { outcome: "failure", dataset: "system.auth" }, user: { name: "root" } }),
+    JSON.stringify({ event: { outcome: "success", dataset: "system.auth" }, user: { name: "root" } })].join("\n"));
+  await analyst.click("#rule-test button[type=submit]");
+  await analyst.waitForSelector("#rule-test-result li.loaded >> text=Root password guessing");
+  check((await analyst.$$("#rule-test-result tr.hit")).length === 1, "the rule must match the failure only");
   // The risk catalog: an entry added by the administrator, realized by the incident (linked by the analyst).
   await admin.goto(`${BASE}/console/tenants/akimat`);
   await admin.fill("#form-risk-create input[name=title]", "Portal accounts taken over");

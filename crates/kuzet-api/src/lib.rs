@@ -25,6 +25,7 @@ mod openapi;
 mod overview;
 mod risks;
 mod routes;
+mod rule_test;
 pub mod search;
 mod state;
 mod throttle;

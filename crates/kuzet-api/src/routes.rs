@@ -17,7 +17,7 @@ use kuzet_model::audit::{Actor, AuditRecord, Outcome};
 use crate::state::{ApiState, SESSION_COOKIE};
 use crate::{
     ApiError, access, admin, advisories, auth, contacts, content, files, hub, incidents, overview,
-    risks, search,
+    risks, rule_test, search,
 };
 
 /// Who may call a route.
@@ -223,6 +223,7 @@ table! {
 
     GET "/api/v1/rules/files" "rule.file.list" p(RulesManage) => incidents::rule_files, reply Vec<incidents::RuleFileView>;
     POST "/api/v1/rules/files" "rule.file.import" p(RulesManage) => incidents::import_rule_file, body incidents::ImportRuleFile, reply incidents::RuleFileImported;
+    POST "/api/v1/rules/test" "rule.test" Authenticated => rule_test::test, body rule_test::RuleTest, reply rule_test::RuleTested;
 
     GET "/api/v1/users" "user.list" p(UsersManage) => admin::users, reply Vec<admin::UserView>;
     POST "/api/v1/users" "user.create" p(UsersManage) => admin::create_user, body admin::CreateUser, reply admin::Credentials;

@@ -94,6 +94,10 @@ pub fn router(api: Router, options: ConsoleOptions) -> Router {
         .route("/console/users", get(tables::users))
         .route("/console/audit", get(tables::audit))
         .route("/console/rules", get(tables::rules))
+        .route(
+            "/console/rules/test",
+            get(tables::rule_test_form).post(tables::rule_test),
+        )
         .route("/console/hub", get(tables::hub))
         .route(
             "/console/tenants/{tenant}/incidents/{incident}/files/{sha256}",

@@ -756,6 +756,10 @@ pub(crate) async fn rules(
                 .collect(),
         )];
     }
+    page.links.push((
+        tr.t("rule-test-title"),
+        vec![(tr.t("rule-test-open"), "/console/rules/test".to_owned())],
+    ));
     if page.tables.is_empty() {
         page.intro = Some(tr.t("nothing-for-role"));
     }
@@ -899,4 +903,141 @@ mod tests {
         assert_eq!(t.rows[0].1.as_deref(), Some("/x/a"));
         assert_eq!(t.head[0], "Идентификатор");
     }
+}
+
+#[derive(Template)]
+#[template(path = "rule_test.html")]
+struct RuleTestPage<'a> {
+    tr: Tr<'a>,
+    c: Chrome,
+    rule: String,
+    events: String,
+    error: Option<String>,
+    tested: bool,
+    rules: Vec<(String, String, String)>,
+    problems: Vec<(Option<String>, String, String)>,
+    /// (number, the event as given, the rules it matched)
+    hits: Vec<(usize, String, String)>,
+    /// (rule, a `match` sample, its index, whether it did what it says)
+    samples: Vec<(String, bool, u64, bool)>,
+}
+
+/// The form to try a rule against sample events.
+pub(crate) async fn rule_test_form(State(console): State<Console>, ctx: Ctx) -> PageResult {
+    let s = signed(&console, &ctx, "rules", "/console/rules/test").await?;
+    Ok(render(
+        &RuleTestPage {
+            tr: s.tr,
+            c: s.chrome,
+            rule: String::new(),
+            events: String::new(),
+            error: None,
+            tested: false,
+            rules: Vec::new(),
+            problems: Vec::new(),
+            hits: Vec::new(),
+            samples: Vec::new(),
+        },
+        StatusCode::OK,
+    ))
+}
+
+/// A rule tried through `POST /api/v1/rules/test`: what loads, what each event matched, the rule's own samples.
+pub(crate) async fn rule_test(
+    State(console): State<Console>,
+    ctx: Ctx,
+    body: bytes::Bytes,
+) -> PageResult {
+    let form = crate::pages::Form::parse(&body);
+    let s = signed(&console, &ctx, "rules", "/console/rules/test").await?;
+    let mut page = RuleTestPage {
+        tr: s.tr,
+        c: s.chrome,
+        rule: form.get("rule").to_owned(),
+        events: form.get("events").to_owned(),
+        error: None,
+        tested: false,
+        rules: Vec::new(),
+        problems: Vec::new(),
+        hits: Vec::new(),
+        samples: Vec::new(),
+    };
+    let mut events = Vec::new();
+    for (n, line) in page
+        .events
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .enumerate()
+    {
+        match serde_json::from_str::<Value>(line) {
+            Ok(doc) => events.push(doc),
+            Err(e) => {
+                page.error = Some(page.tr.with(
+                    "rule-test-bad-event",
+                    "what",
+                    &format!("{}: {e}", n + 1),
+                ));
+                return Ok(render(&page, StatusCode::UNPROCESSABLE_ENTITY));
+            }
+        }
+    }
+    let api = crate::pages::form_api(&console, &ctx, &form);
+    let request = serde_json::json!({"rule": page.rule, "events": events});
+    let answer: Value = api
+        .post("/api/v1/rules/test", &request)
+        .await
+        .and_then(|r| r.json("rule test"))
+        .map_err(|f| fail(&console, ctx.lang, f))?;
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+    let empty = Vec::new();
+    page.tested = true;
+    page.rules = answer["rules"]
+        .as_array()
+        .unwrap_or(&empty)
+        .iter()
+        .map(|r| (text(&r["id"]), text(&r["title"]), text(&r["level"])))
+        .collect();
+    page.problems = answer["problems"]
+        .as_array()
+        .unwrap_or(&empty)
+        .iter()
+        .map(|p| {
+            (
+                p["rule"].as_str().map(str::to_owned),
+                text(&p["kind"]),
+                text(&p["reason"]),
+            )
+        })
+        .collect();
+    page.hits = events
+        .iter()
+        .zip(answer["events"].as_array().unwrap_or(&empty))
+        .enumerate()
+        .map(|(n, (event, matched))| {
+            let ids: Vec<String> = matched
+                .as_array()
+                .unwrap_or(&empty)
+                .iter()
+                .map(text)
+                .collect();
+            (n + 1, event.to_string(), ids.join(", "))
+        })
+        .collect();
+    page.samples = answer["samples"]
+        .as_array()
+        .unwrap_or(&empty)
+        .iter()
+        .map(|o| {
+            let expected = o["expected"].as_bool().unwrap_or(false);
+            let matched = o["matched"].as_bool().unwrap_or(false);
+            (
+                text(&o["rule"]),
+                expected,
+                o["index"].as_u64().unwrap_or(0),
+                expected == matched,
+            )
+        })
+        .collect();
+    Ok(render(&page, StatusCode::OK))
 }

@@ -66,6 +66,7 @@ fn case(
             "title": format!("risk-{role}-{n}"), "threat": "matrix", "likelihood": 2, "impact": 3,
             "treatment": "mitigate", "owner": "matrix",
         })),
+        "rule.test" => Some(json!({"rule": "title: matrix\n", "events": []})),
         "incident.risk.link" => Some(json!({"risk": "00000000000000000000000000000000"})),
         "asset.create" => Some(json!({
             "name": format!("asset-{role}-{n}"), "product": "cpe:2.3:a:bitrix:site_manager:22.5.1",

@@ -92,3 +92,58 @@ async fn rule_files_are_imported_as_versions_by_a_person() {
         .await;
     assert_eq!(denied.status, 403, "{}", denied.text);
 }
+
+/// A rule tried before import: the events it matches, its own samples, and a broken rule's reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rule_is_tested_against_sample_events() {
+    let h = Harness::new().await;
+    let analyst = h.session("aigerim").await;
+    let rule = "title: Root password guessing\nid: 4c1e0000-0000-4000-8000-000000000001\nlevel: high\n\
+                logsource:\n  product: linux\n  service: auth\n\
+                detection:\n  selection:\n    event.action: ssh_login\n    event.outcome: failure\n    user.name: root\n  condition: selection\n";
+    let answer = h
+        .call(
+            Method::POST,
+            "/api/v1/rules/test",
+            &analyst,
+            Some(serde_json::json!({"rule": rule, "events": [
+                {"event": {"action": "ssh_login", "outcome": "failure", "dataset": "system.auth"}, "user": {"name": "root"}},
+                {"event": {"action": "ssh_login", "outcome": "success", "dataset": "system.auth"}, "user": {"name": "root"}},
+            ]})),
+        )
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(answer.json["rules"][0]["title"], "Root password guessing");
+    assert_eq!(answer.json["rules"][0]["level"], "high");
+    assert!(
+        answer.json["problems"].as_array().unwrap().is_empty(),
+        "{}",
+        answer.text
+    );
+    assert_eq!(
+        answer.json["events"][0],
+        serde_json::json!(["4c1e0000-0000-4000-8000-000000000001"]),
+        "{}",
+        answer.text
+    );
+    assert_eq!(
+        answer.json["events"][1],
+        serde_json::json!([]),
+        "a success is no guess"
+    );
+    let broken = h
+        .call(
+            Method::POST,
+            "/api/v1/rules/test",
+            &analyst,
+            Some(serde_json::json!({"rule": "title: [unclosed\n"})),
+        )
+        .await;
+    assert_eq!(broken.status, 200, "{}", broken.text);
+    assert!(broken.json["rules"].as_array().unwrap().is_empty());
+    assert_eq!(
+        broken.json["problems"][0]["kind"], "parse",
+        "{}",
+        broken.text
+    );
+}
