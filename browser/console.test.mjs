@@ -141,6 +141,7 @@ try {
   const card = "section[data-tenant=akimat]";
   await analyst.waitForSelector(card);
   check((await analyst.$$("section.tenant")).length === 1, "the analyst sees another organization");
+  check(/searchable \d+ days · kept \d+ years/.test(await analyst.textContent(`${card} .retention`)), "the retention");
   const waiting = async () => (await analyst.textContent(`${card} .alerts-waiting`)).trim();
   check((await waiting()).startsWith("0 "), `alerts before the burst: ${await waiting()}`);
   await burst();

@@ -41,6 +41,9 @@ pub(crate) struct TenantCounts {
     #[schemars(with = "String")]
     tenant: TenantId,
     name: String,
+    /// Days searchable online (at least 60) and years kept (at least 3).
+    hot_days: u32,
+    archive_years: u32,
     /// Alerts waiting for triage, per rule level (`critical`, `high`, `medium`, `low`, `informational`).
     alerts_new: std::collections::BTreeMap<String, u64>,
     alerts_acknowledged: u64,
@@ -111,6 +114,8 @@ pub(crate) async fn overview(
             tenants.push(TenantCounts {
                 tenant: seen.tenant,
                 name: record.tenant.name.clone(),
+                hot_days: record.retention.hot_days,
+                archive_years: record.retention.archive_years,
                 alerts_new: seen.alerts_new.into_iter().collect(),
                 alerts_acknowledged: seen.alerts_acknowledged,
                 incidents_open: seen.incidents_open.into_iter().collect(),

@@ -398,3 +398,11 @@ rule-test-matched = Matched by
 rule-test-sample-ok = as expected
 rule-test-sample-failed = NOT as expected
 rule-test-bad-event = An event is not JSON: { $what }
+retention-searchable = { $count ->
+    [one] searchable { $count } day
+   *[other] searchable { $count } days
+}
+retention-kept = { $count ->
+    [one] kept { $count } year
+   *[other] kept { $count } years
+}

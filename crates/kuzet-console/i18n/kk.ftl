@@ -398,3 +398,11 @@ rule-test-matched = Іске қосылған ережелер
 rule-test-sample-ok = күтілгендей
 rule-test-sample-failed = күтілгендей ЕМЕС
 rule-test-bad-event = Оқиға JSON емес: { $what }
+retention-searchable = { $count ->
+    [one] іздеу { $count } күн
+   *[other] іздеу { $count } күн
+}
+retention-kept = { $count ->
+    [one] сақталады { $count } жыл
+   *[other] сақталады { $count } жыл
+}

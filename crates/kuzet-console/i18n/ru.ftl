@@ -406,3 +406,13 @@ rule-test-matched = Сработали правила
 rule-test-sample-ok = как ожидалось
 rule-test-sample-failed = НЕ как ожидалось
 rule-test-bad-event = Событие не в формате JSON: { $what }
+retention-searchable = { $count ->
+    [one] поиск за { $count } день
+    [few] поиск за { $count } дня
+   *[many] поиск за { $count } дней
+}
+retention-kept = { $count ->
+    [one] хранится { $count } год
+    [few] хранится { $count } года
+   *[many] хранится { $count } лет
+}

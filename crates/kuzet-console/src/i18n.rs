@@ -371,6 +371,9 @@ mod tests {
         assert_eq!(ru.n("alerts-waiting", 5), "5 оповещений ждут разбора");
         assert_eq!(ru.n("alerts-waiting", 21), "21 оповещение ждёт разбора");
         assert_eq!(ru.n("alerts-waiting", 12), "12 оповещений ждут разбора");
+        assert_eq!(ru.n("retention-kept", 3u64), "хранится 3 года");
+        assert_eq!(ru.n("retention-searchable", 60u64), "поиск за 60 дней");
+        assert_eq!(ru.n("retention-searchable", 61u64), "поиск за 61 день");
         let kk = i18n.tr(Lang::Kk);
         assert_eq!(kk.n("alerts-waiting", 1), "1 ескерту талдауды күтуде");
         assert_eq!(kk.n("alerts-waiting", 5), "5 ескерту талдауды күтуде");

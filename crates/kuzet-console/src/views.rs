@@ -28,6 +28,10 @@ pub(crate) struct Overview {
 pub(crate) struct TenantCounts {
     pub tenant: String,
     pub name: String,
+    #[serde(default)]
+    pub hot_days: u64,
+    #[serde(default)]
+    pub archive_years: u64,
     pub alerts_new: BTreeMap<String, u64>,
     pub alerts_acknowledged: u64,
     /// Criticality level (as a JSON key) → open incidents.
