@@ -167,6 +167,15 @@ impl Db {
         id: &ObjectId,
     ) -> Result<Vec<EvidenceFile>, DbError> {
         require(scope, Permission::IncidentsRead, tenant)?;
+        self.system_evidence_files(tenant, id).await
+    }
+
+    /// The same for the command line (`kuzet evidence export`).
+    pub async fn system_evidence_files(
+        &self,
+        tenant: &TenantId,
+        id: &ObjectId,
+    ) -> Result<Vec<EvidenceFile>, DbError> {
         self.incident_in(tenant, id).await?;
         let rows: Vec<(String, String, i64, String, i64, String)> = on_pool!(self, pool => sqlx::query_as("SELECT sha256, name, size, added_by, added_ms, reason FROM evidence_files WHERE incident_id = $1 ORDER BY added_ms, sha256")
             .bind(id.as_str()).fetch_all(pool).await.map_err(DbError::query("evidence files"))?);

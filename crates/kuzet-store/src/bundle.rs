@@ -16,6 +16,7 @@ pub const BUNDLE_VERSION: u32 = 1;
 const MANIFEST: &str = "manifest.json";
 const SIGNATURE: &str = "manifest.sig";
 const PROOFS: &str = "proofs";
+const FILES: &str = "files";
 /// Signed as `DOMAIN ‖ manifest bytes`, so that a bundle signature is never valid as any other signature.
 const DOMAIN: &[u8] = b"kuzet-evidence-bundle-v1\n";
 
@@ -39,6 +40,26 @@ pub struct BundleItem {
     pub sha256: String,
 }
 
+/// A file kept as evidence, carried in the bundle under its digest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BundleFile {
+    /// The name it was kept under.
+    pub name: String,
+    /// Relative path in the bundle: `files/<sha256>`.
+    pub file: String,
+    /// SHA-256 of the bytes, lowercase hex.
+    pub sha256: String,
+    pub size: u64,
+}
+
+/// A file to put into a bundle: its name, where its bytes are, and the digest they must have.
+#[derive(Debug, Clone)]
+pub struct FileToBundle {
+    pub name: String,
+    pub path: std::path::PathBuf,
+    pub sha256: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BundleManifest {
     pub version: u32,
@@ -50,6 +71,9 @@ pub struct BundleManifest {
     pub created_by: String,
     pub reason: String,
     pub items: Vec<BundleItem>,
+    /// Files kept as evidence (absent in bundles of events only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<BundleFile>,
     pub custody: Vec<CustodyEntry>,
 }
 
@@ -61,6 +85,8 @@ pub struct BundleMeta {
     pub created_by: String,
     pub reason: String,
     pub custody: Vec<CustodyEntry>,
+    /// Files kept as evidence, copied into the bundle (each checked against its digest first).
+    pub files: Vec<FileToBundle>,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
@@ -99,6 +125,30 @@ pub fn write_bundle(
             sha256: hex::encode(Sha256::digest(&bytes)),
         });
     }
+    let mut files = Vec::with_capacity(meta.files.len());
+    if !meta.files.is_empty() {
+        let dir = out.join(FILES);
+        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+    }
+    for f in &meta.files {
+        let bytes = std::fs::read(&f.path).map_err(io(&f.path))?;
+        let digest = hex::encode(Sha256::digest(&bytes));
+        if digest != f.sha256 {
+            return Err(StoreError::Proof(format!(
+                "evidence file `{}`: hashes to {digest}, not its recorded {}: it was changed and is not bundled",
+                f.name, f.sha256
+            )));
+        }
+        let file = format!("{FILES}/{digest}");
+        let path = out.join(&file);
+        std::fs::write(&path, &bytes).map_err(io(&path))?;
+        files.push(BundleFile {
+            name: f.name.clone(),
+            file,
+            sha256: digest,
+            size: bytes.len() as u64,
+        });
+    }
     let manifest = BundleManifest {
         version: BUNDLE_VERSION,
         tenant: tenant.to_string(),
@@ -107,6 +157,7 @@ pub fn write_bundle(
         created_by: meta.created_by,
         reason: meta.reason,
         items,
+        files,
         custody: meta.custody,
     };
     let bytes =
@@ -137,6 +188,8 @@ impl BundleReport {
 const MAX_MANIFEST: u64 = 16 << 20;
 const MAX_SIGNATURE: u64 = 1 << 10;
 const MAX_PROOF: u64 = 1 << 20;
+/// The largest evidence file a bundle may carry (what the API keeps).
+const MAX_FILE: u64 = 256 << 20;
 
 /// Whether `name` is a proof file a bundle may hold: `proofs/` and one plain file name ending in `.json`.
 fn is_proof_name(name: &str) -> bool {
@@ -285,6 +338,41 @@ pub fn verify_bundle(dir: &Path, key: &VerifyingKey) -> Result<BundleReport, Sto
         }
         if let Err(e) = proof.verify(key) {
             report.findings.push(format!("{}: {e}", item.file));
+        }
+    }
+    for f in &manifest.files {
+        listed.insert(f.file.clone());
+        let well_named = f.file.strip_prefix("files/").is_some_and(|h| {
+            h == f.sha256 && h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit())
+        });
+        if !well_named {
+            report.findings.push(format!(
+                "{}: not a file of the bundle (only `{FILES}/<its sha256>` is accepted)",
+                f.file
+            ));
+            continue;
+        }
+        let Some(bytes) = read_own(dir, &f.file, MAX_FILE, &mut report, "listed but missing")?
+        else {
+            continue;
+        };
+        if hex::encode(Sha256::digest(&bytes)) != f.sha256 || bytes.len() as u64 != f.size {
+            report.findings.push(format!(
+                "{} (`{}`): the bytes differ from the manifest: the file was changed",
+                f.file, f.name
+            ));
+        }
+    }
+    let files_dir = dir.join(FILES);
+    if files_dir.is_dir() {
+        for entry in std::fs::read_dir(&files_dir).map_err(io(&files_dir))? {
+            let entry = entry.map_err(io(&files_dir))?;
+            let name = format!("{FILES}/{}", entry.file_name().to_string_lossy());
+            if !listed.contains(&name) {
+                report
+                    .findings
+                    .push(format!("{name}: not listed in the manifest"));
+            }
         }
     }
     let proofs_dir = dir.join(PROOFS);

@@ -29,8 +29,8 @@ mod wal;
 pub use archive::{ArchiveWriter, RecoveryReport};
 pub use backup::{BackupReport, BackupTarget, backup, backup_verify};
 pub use bundle::{
-    BUNDLE_VERSION, BundleItem, BundleManifest, BundleMeta, BundleReport, CustodyEntry,
-    verify_bundle, write_bundle,
+    BUNDLE_VERSION, BundleFile, BundleItem, BundleManifest, BundleMeta, BundleReport, CustodyEntry,
+    FileToBundle, verify_bundle, write_bundle,
 };
 pub use consumer::{Consumer, ConsumerStart, Delivery, SealedBatch};
 #[doc(hidden)]

@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use kuzet_store::{BundleMeta, CustodyEntry, verify_bundle, write_bundle};
+use kuzet_store::{BundleMeta, CustodyEntry, FileToBundle, verify_bundle, write_bundle};
 
 fn meta() -> BundleMeta {
     BundleMeta {
@@ -19,6 +19,7 @@ fn meta() -> BundleMeta {
             action: "collected".into(),
             reason: "attached to the incident".into(),
         }],
+        files: Vec::new(),
     }
 }
 
@@ -222,4 +223,83 @@ fn a_manifest_can_name_only_the_bundles_own_files() {
         "{:?}",
         report.findings
     );
+}
+
+/// Files kept as evidence travel in the bundle under their digest; a changed, added or unlisted one is found, and
+/// a file that no longer matches its recorded digest is not bundled at all.
+#[test]
+fn files_kept_as_evidence_travel_in_the_bundle() {
+    use sha2::Digest;
+    let built = build_archive(|_| {});
+    let ids = &built.ids.iter().find(|(t, _)| t == "alpha").unwrap().1;
+    let work = tempfile::tempdir().unwrap();
+    let kept = work.path().join("kept");
+    let bytes = b"Dec  7 10:00:00 web1 sshd[99]: Failed password for root\n".to_vec();
+    std::fs::write(&kept, &bytes).unwrap();
+    let digest: String = sha2::Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let with_file = |sha256: &str| BundleMeta {
+        files: vec![FileToBundle {
+            name: "web1-auth.log".into(),
+            path: kept.clone(),
+            sha256: sha256.into(),
+        }],
+        ..meta()
+    };
+    let dir = work.path().join("bundle");
+    let manifest = write_bundle(
+        &dir,
+        &built.archive(),
+        &tenant("alpha"),
+        &ids[..1],
+        &signer(),
+        with_file(&digest),
+    )
+    .unwrap();
+    assert_eq!(manifest.files[0].file, format!("files/{digest}"));
+    assert_eq!(manifest.files[0].size, bytes.len() as u64);
+    let key = signer().verifying_key();
+    let report = verify_bundle(&dir, &key).unwrap();
+    assert!(report.is_intact(), "{:?}", report.findings);
+
+    // A byte changed in the bundled file.
+    let inside = dir.join("files").join(&digest);
+    let mut changed = bytes.clone();
+    changed[0] ^= 1;
+    std::fs::write(&inside, &changed).unwrap();
+    let report = verify_bundle(&dir, &key).unwrap();
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|f| f.contains("the file was changed")),
+        "{:?}",
+        report.findings
+    );
+    // A file slipped in.
+    std::fs::write(&inside, &bytes).unwrap();
+    std::fs::write(dir.join("files").join("extra"), b"x").unwrap();
+    let report = verify_bundle(&dir, &key).unwrap();
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|f| f.contains("files/extra: not listed")),
+        "{:?}",
+        report.findings
+    );
+
+    // The kept file changed before the export: refused, naming it.
+    let err = write_bundle(
+        &work.path().join("second"),
+        &built.archive(),
+        &tenant("alpha"),
+        &ids[..1],
+        &signer(),
+        with_file(&"0".repeat(64)),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("web1-auth.log"), "{err}");
 }

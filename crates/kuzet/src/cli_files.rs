@@ -396,6 +396,7 @@ pub fn evidence_export(config: &Config, request: EvidenceRequest<'_>, out: &Path
     let user = std::env::var("USER").unwrap_or_else(|_| "cli".into());
     let actor = format!("{user} (kuzet evidence export)");
     let mut custody = Vec::new();
+    let mut files = Vec::new();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -406,10 +407,19 @@ pub fn evidence_export(config: &Config, request: EvidenceRequest<'_>, out: &Path
         .transpose()
         .context("--incident")?;
     if let Some(incident) = &incident {
-        let (items, entries) = runtime.block_on(async {
+        let (items, entries, kept) = runtime.block_on(async {
             let db = crate::identity::open_db(config).await?;
-            anyhow::Ok(db.system_evidence(&tenant, incident).await?)
+            let (items, entries) = db.system_evidence(&tenant, incident).await?;
+            let kept = db.system_evidence_files(&tenant, incident).await?;
+            anyhow::Ok((items, entries, kept))
         })?;
+        // Files kept as evidence (docs/formats/evidence-files.md) travel with the events.
+        let store = config.data_dir.join("evidence").join(tenant.as_str());
+        files.extend(kept.into_iter().map(|f| kuzet_store::FileToBundle {
+            path: store.join(&f.sha256),
+            name: f.name,
+            sha256: f.sha256,
+        }));
         ids.extend(
             items
                 .iter()
@@ -436,6 +446,7 @@ pub fn evidence_export(config: &Config, request: EvidenceRequest<'_>, out: &Path
         created_by: actor.clone(),
         reason: reason.to_owned(),
         custody,
+        files,
     };
     let manifest =
         kuzet_store::write_bundle(out, &config.archive_dir(), &tenant, &ids, &signer, meta)
@@ -451,10 +462,11 @@ pub fn evidence_export(config: &Config, request: EvidenceRequest<'_>, out: &Path
         })?;
     }
     println!(
-        "evidence bundle {}: {} event(s) of tenant `{tenant}` with their inclusion proofs, signed; verify it with \
-         `kuzet verify-bundle {} --public-key KEY`",
+        "evidence bundle {}: {} event(s) of tenant `{tenant}` with their inclusion proofs and {} file(s), signed; \
+         verify it with `kuzet verify-bundle {} --public-key KEY`",
         out.display(),
         manifest.items.len(),
+        manifest.files.len(),
         out.display()
     );
     Ok(())

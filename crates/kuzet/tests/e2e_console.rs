@@ -182,6 +182,48 @@ name = "Bank"
             })
             .then_some(())
     });
+    // The incident's evidence leaves as a signed bundle — its event's proof and the uploaded file — that verifies
+    // offline with the public key alone.
+    let bundle = site.path("bundle");
+    let bundle_arg = bundle.to_str().unwrap().to_owned();
+    let incident_id = incident["id"].as_str().unwrap().to_owned();
+    let exported = site.kuzet(&[
+        "evidence",
+        "export",
+        "--tenant",
+        "akimat",
+        "--case",
+        "password guessing on web1",
+        "--reason",
+        "hand-over to the investigator",
+        "--incident",
+        &incident_id,
+        "--out",
+        &bundle_arg,
+    ]);
+    assert!(
+        exported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&exported.stderr)
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(bundle.join("manifest.json")).unwrap())
+            .unwrap();
+    assert_eq!(manifest["files"][0]["name"], "web1-auth.log", "{manifest}");
+    assert_eq!(manifest["items"].as_array().unwrap().len(), 1, "{manifest}");
+    let key = site.data_dir().join("archive").join("public.key");
+    let checked = site.kuzet(&[
+        "verify-bundle",
+        &bundle_arg,
+        "--public-key",
+        key.to_str().unwrap(),
+    ]);
+    assert!(
+        checked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&checked.stdout)
+    );
+
     for shot in [
         "overview-administrator",
         "overview-analyst",
