@@ -308,26 +308,32 @@ impl IncidentReport {
             esc(pick(lang, TOTAL)),
             self.rows.len(),
         );
-        if self.rows.is_empty() {
-            out.push_str(&format!("<p>{}</p>\n", esc(pick(lang, NONE))));
-        } else {
-            out.push_str("<table>\n<tr>");
-            for c in COLUMNS {
-                out.push_str(&format!("<th>{}</th>", esc(pick(lang, c))));
-            }
-            out.push_str("</tr>\n");
-            for row in &self.rows {
-                out.push_str("<tr>");
-                for cell in cells(lang, row) {
-                    out.push_str(&format!("<td>{}</td>", esc(&cell)));
-                }
-                out.push_str("</tr>\n");
-            }
-            out.push_str("</table>\n");
-        }
+        out.push_str(&html_rows(lang, &self.rows));
         out.push_str("</body>\n</html>\n");
         out
     }
+}
+
+/// The incidents as an HTML table with the report's columns, or the sentence that there were none.
+fn html_rows(lang: Lang, rows: &[ReportRow]) -> String {
+    let esc = escape_html;
+    if rows.is_empty() {
+        return format!("<p>{}</p>\n", esc(pick(lang, NONE)));
+    }
+    let mut out = String::from("<table>\n<tr>");
+    for c in COLUMNS {
+        out.push_str(&format!("<th>{}</th>", esc(pick(lang, c))));
+    }
+    out.push_str("</tr>\n");
+    for row in rows {
+        out.push_str("<tr>");
+        for cell in cells(lang, row) {
+            out.push_str(&format!("<td>{}</td>", esc(&cell)));
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</table>\n");
+    out
 }
 
 /// Text made safe in XML: escaped, and without the control characters XML 1.0 forbids (all but tab and line feed).
@@ -501,23 +507,7 @@ impl ConsolidatedReport {
                 esc(&part.tenant_name),
                 esc(&part.tenant)
             ));
-            if part.rows.is_empty() {
-                out.push_str(&format!("<p>{}</p>\n", esc(pick(lang, NONE))));
-                continue;
-            }
-            out.push_str("<table>\n<tr>");
-            for c in COLUMNS {
-                out.push_str(&format!("<th>{}</th>", esc(pick(lang, c))));
-            }
-            out.push_str("</tr>\n");
-            for row in &part.rows {
-                out.push_str("<tr>");
-                for cell in cells(lang, row) {
-                    out.push_str(&format!("<td>{}</td>", esc(&cell)));
-                }
-                out.push_str("</tr>\n");
-            }
-            out.push_str("</table>\n");
+            out.push_str(&html_rows(lang, &part.rows));
         }
         out.push_str("</body>\n</html>\n");
         out
