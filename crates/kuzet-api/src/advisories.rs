@@ -88,13 +88,8 @@ pub(crate) async fn assets(
     Ok(Json(list.iter().map(AssetView::from).collect::<Vec<_>>()).into_response())
 }
 
-pub(crate) async fn create_asset(
-    State(state): State<ApiState>,
-    Extension(a): Extension<Authed>,
-    Path(tenant): Path<String>,
-    json: Result<Json<CreateAsset>, JsonRejection>,
-) -> Result<Response, ApiError> {
-    let request = body(json)?;
+/// An asset as the API takes it, checked into what the inventory keeps.
+fn new_asset(tenant: kuzet_model::TenantId, request: CreateAsset) -> Result<NewAsset, ApiError> {
     let facility = request
         .facility
         .map(|f| FacilityId::new(f).map_err(|e| invalid(format!("asset `facility`: {e}"))))
@@ -112,14 +107,92 @@ pub(crate) async fn create_asset(
                 })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let asset = NewAsset {
-        tenant: tenant_param(&tenant)?,
+    Ok(NewAsset {
+        tenant,
         facility,
         name: request.name,
         product: request.product.filter(|p| !p.trim().is_empty()),
         version: request.version.filter(|v| !v.trim().is_empty()),
         addresses,
+    })
+}
+
+/// The most assets one import takes.
+const MAX_IMPORT: usize = 1000;
+
+/// `POST …/assets/import`: an inventory as a JSON array of assets, or as CSV (`Content-Type: text/csv`; columns
+/// `name`, `product`, `version`, `addresses`, `facility`), kept all or none; an error names the asset by its
+/// position, or the CSV line.
+pub(crate) async fn import_assets(
+    State(state): State<ApiState>,
+    Extension(a): Extension<Authed>,
+    Path(tenant): Path<String>,
+    headers: axum::http::HeaderMap,
+    bytes: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let csv = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/csv"));
+    let request: Vec<CreateAsset> = if csv {
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|e| ApiError::bad_request(format!("request body: not UTF-8 text: {e}")))?;
+        kuzet_cases::parse_inventory(text)
+            .map_err(|e| invalid(e.to_string()))?
+            .into_iter()
+            .map(|row| CreateAsset {
+                name: row.name,
+                facility: row.facility,
+                product: row.product,
+                version: row.version,
+                addresses: row.addresses,
+            })
+            .collect()
+    } else {
+        serde_json::from_slice(&bytes)
+            .map_err(|e| ApiError::bad_request(format!("request body: {e}")))?
     };
+    if request.is_empty() || request.len() > MAX_IMPORT {
+        return Err(invalid(format!(
+            "assets: {} given; 1 to {MAX_IMPORT} in one import",
+            request.len()
+        )));
+    }
+    let tenant = tenant_param(&tenant)?;
+    let assets = request
+        .into_iter()
+        .enumerate()
+        .map(|(n, r)| {
+            new_asset(tenant.clone(), r).map_err(|mut e| {
+                e.message = format!("asset {}: {}", n + 1, e.message);
+                e
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let made = state
+        .db()
+        .create_assets(a.scope()?, &assets, state.now())
+        .await?;
+    Ok(noted(
+        (
+            StatusCode::CREATED,
+            Json(made.iter().map(AssetView::from).collect::<Vec<_>>()),
+        ),
+        AuditNote {
+            detail: Some(format!("{} asset(s) imported", made.len())),
+            ..AuditNote::default()
+        },
+    ))
+}
+
+pub(crate) async fn create_asset(
+    State(state): State<ApiState>,
+    Extension(a): Extension<Authed>,
+    Path(tenant): Path<String>,
+    json: Result<Json<CreateAsset>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let request = body(json)?;
+    let asset = new_asset(tenant_param(&tenant)?, request)?;
     let made = state
         .db()
         .create_asset(a.scope()?, &asset, state.now())

@@ -165,6 +165,7 @@ table! {
     GET "/api/v1/tenants/{tenant}/exchange" "exchange.list" p(NotificationsRead) => contacts::exchange, reply Vec<contacts::ExchangeView>;
     GET "/api/v1/tenants/{tenant}/assets" "asset.list" p(TenantsRead) => advisories::assets, reply Vec<advisories::AssetView>;
     POST "/api/v1/tenants/{tenant}/assets" "asset.create" p(AssetsManage) => advisories::create_asset, body advisories::CreateAsset, reply advisories::AssetView;
+    POST "/api/v1/tenants/{tenant}/assets/import" "asset.import" p(AssetsManage) => advisories::import_assets, body Vec<advisories::CreateAsset>, reply Vec<advisories::AssetView>;
     DELETE "/api/v1/tenants/{tenant}/assets/{asset}" "asset.remove" p(AssetsManage) => advisories::remove_asset;
     GET "/api/v1/tenants/{tenant}/risks" "risk.list" p(TenantsRead) => risks::list, reply Vec<risks::RiskView>;
     POST "/api/v1/tenants/{tenant}/risks" "risk.create" p(AssetsManage) => risks::create, body risks::CreateRisk, reply risks::RiskView;

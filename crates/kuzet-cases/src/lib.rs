@@ -14,6 +14,7 @@ mod calendar;
 mod clocks;
 mod error;
 mod incident;
+mod inventory;
 mod metrics;
 mod notice;
 mod plans;
@@ -29,6 +30,7 @@ pub use calendar::{BusinessCalendar, CalendarYear, DayKind};
 pub use clocks::{Alarm, ClockState, Obligation, Quarter, alarm, clock_state, due, warning_window};
 pub use error::CasesError;
 pub use incident::{Category, Incident, LevelDecision, Status, Transition};
+pub use inventory::{InventoryRow, parse_inventory};
 pub use kuzet_model::Criticality;
 pub use metrics::{Group as MetricsGroup, MEASURES, MetricsReport, MetricsRow, month_range};
 pub use notice::{

@@ -398,42 +398,80 @@ impl Db {
         a: &NewAsset,
         now: Timestamp,
     ) -> Result<AssetRecord, DbError> {
-        require(scope, Permission::AssetsManage, &a.tenant)?;
-        check_asset(a)?;
-        self.tenant_unscoped(&a.tenant).await?;
-        if let Some(f) = &a.facility {
-            let known = self
-                .tenant_facilities(Some(&a.tenant))
-                .await?
-                .iter()
-                .any(|x| &x.id == f);
-            if !known {
-                return Err(DbError::NotFound(format!(
-                    "facility `{f}` of tenant `{}`",
-                    a.tenant
-                )));
+        let mut made = self
+            .create_assets(scope, std::slice::from_ref(a), now)
+            .await?;
+        made.pop()
+            .ok_or_else(|| DbError::invalid("asset", "nothing was created"))
+    }
+
+    /// Adds assets to tenants' inventories in one transaction (for [`Permission::AssetsManage`] over each
+    /// tenant): all or none. An error names the asset's position in the list (from 1) when there is more than one.
+    pub async fn create_assets(
+        &self,
+        scope: &Scope,
+        assets: &[NewAsset],
+        now: Timestamp,
+    ) -> Result<Vec<AssetRecord>, DbError> {
+        let at = |n: usize, e: DbError| -> DbError {
+            if assets.len() == 1 {
+                return e;
             }
+            match e {
+                DbError::Invalid { object, reason } => DbError::Invalid {
+                    object: format!("asset {}: {object}", n + 1),
+                    reason,
+                },
+                DbError::NotFound(what) => DbError::NotFound(format!("asset {}: {what}", n + 1)),
+                other => other,
+            }
+        };
+        let mut records = Vec::with_capacity(assets.len());
+        for (n, a) in assets.iter().enumerate() {
+            require(scope, Permission::AssetsManage, &a.tenant).map_err(|e| at(n, e))?;
+            check_asset(a).map_err(|e| at(n, e))?;
+            self.tenant_unscoped(&a.tenant)
+                .await
+                .map_err(|e| at(n, e))?;
+            if let Some(f) = &a.facility {
+                let known = self
+                    .tenant_facilities(Some(&a.tenant))
+                    .await?
+                    .iter()
+                    .any(|x| &x.id == f);
+                if !known {
+                    return Err(at(
+                        n,
+                        DbError::NotFound(format!("facility `{f}` of tenant `{}`", a.tenant)),
+                    ));
+                }
+            }
+            records.push(AssetRecord {
+                id: ObjectId::from_random(random::<16>()?),
+                tenant: a.tenant.clone(),
+                facility: a.facility.clone(),
+                name: a.name.trim().to_owned(),
+                product: a.product.clone(),
+                version: a.version.clone(),
+                addresses: a.addresses.clone(),
+                created: now,
+                created_by: scope.user().clone(),
+            });
         }
-        let id = ObjectId::from_random(random::<16>()?);
-        let addresses = serde_json::to_string(&a.addresses)
-            .map_err(|e| DbError::invalid("asset `addresses`", e.to_string()))?;
-        let name = a.name.trim().to_owned();
-        on_pool!(self, pool => sqlx::query("INSERT INTO assets (id, tenant_id, facility_id, name, product, version, addresses, created_ms, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
-            .bind(id.as_str()).bind(a.tenant.as_str()).bind(a.facility.as_ref().map(FacilityId::as_str))
-            .bind(&name).bind(&a.product).bind(&a.version).bind(&addresses)
-            .bind(now.as_millisecond()).bind(scope.user().as_str())
-            .execute(pool).await.map(|_| ()).map_err(DbError::insert("asset", format!("asset `{id}`")))?);
-        Ok(AssetRecord {
-            id,
-            tenant: a.tenant.clone(),
-            facility: a.facility.clone(),
-            name,
-            product: a.product.clone(),
-            version: a.version.clone(),
-            addresses: a.addresses.clone(),
-            created: now,
-            created_by: scope.user().clone(),
-        })
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await.map_err(DbError::query("assets"))?;
+            for r in &records {
+                let addresses = serde_json::to_string(&r.addresses)
+                    .map_err(|e| DbError::invalid("asset `addresses`", e.to_string()))?;
+                sqlx::query("INSERT INTO assets (id, tenant_id, facility_id, name, product, version, addresses, created_ms, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+                    .bind(r.id.as_str()).bind(r.tenant.as_str()).bind(r.facility.as_ref().map(FacilityId::as_str))
+                    .bind(&r.name).bind(&r.product).bind(&r.version).bind(&addresses)
+                    .bind(now.as_millisecond()).bind(scope.user().as_str())
+                    .execute(&mut *tx).await.map_err(DbError::insert("asset", format!("asset `{}`", r.id)))?;
+            }
+            tx.commit().await.map_err(DbError::query("assets"))?;
+        });
+        Ok(records)
     }
 
     /// A tenant's current assets by id (for [`Permission::TenantsRead`]).

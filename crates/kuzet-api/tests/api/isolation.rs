@@ -505,3 +505,126 @@ async fn the_consolidated_report_holds_only_the_callers_organizations() {
         .await;
     assert_eq!(bad.status, 400, "{}", bad.text);
 }
+
+/// An inventory imported at once: kept all or none, a bad asset named by its position, another tenant's refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inventory_is_imported_all_or_none() {
+    let h = Harness::new().await;
+    let owner = h.session("owner").await;
+    let path = format!("/api/v1/tenants/{OWN}/assets/import");
+    let listed = |answer: &crate::harness::Answer| answer.json.as_array().map_or(0, Vec::len);
+    let before = h
+        .call(
+            Method::GET,
+            &format!("/api/v1/tenants/{OWN}/assets"),
+            &owner,
+            None,
+        )
+        .await;
+    let bad = h
+        .call(
+            Method::POST,
+            &path,
+            &owner,
+            Some(json!([
+                {"name": "portal", "product": "cpe:2.3:a:bitrix:site_manager", "version": "22.5.1"},
+                {"name": "mail", "addresses": ["10.0.0.0/33"]},
+            ])),
+        )
+        .await;
+    assert_eq!(bad.status, 422, "{}", bad.text);
+    assert!(bad.message().starts_with("asset 2:"), "{}", bad.text);
+    let after_bad = h
+        .call(
+            Method::GET,
+            &format!("/api/v1/tenants/{OWN}/assets"),
+            &owner,
+            None,
+        )
+        .await;
+    assert_eq!(
+        listed(&after_bad),
+        listed(&before),
+        "nothing kept of a refused import"
+    );
+    let good = h
+        .call(
+            Method::POST,
+            &path,
+            &owner,
+            Some(json!([
+                {"name": "portal", "product": "cpe:2.3:a:bitrix:site_manager", "version": "22.5.1"},
+                {"name": "mail", "addresses": ["10.0.0.0/24", "10.0.1.5"]},
+            ])),
+        )
+        .await;
+    assert_eq!(good.status, 201, "{}", good.text);
+    assert_eq!(listed(&good), 2);
+    let after = h
+        .call(
+            Method::GET,
+            &format!("/api/v1/tenants/{OWN}/assets"),
+            &owner,
+            None,
+        )
+        .await;
+    assert_eq!(listed(&after), listed(&before) + 2);
+    let elsewhere = h
+        .call(
+            Method::POST,
+            &format!("/api/v1/tenants/{OTHER}/assets/import"),
+            &owner,
+            Some(json!([{"name": "x"}])),
+        )
+        .await;
+    assert_eq!(elsewhere.status, 404, "{}", elsewhere.text);
+}
+
+/// The same inventory as a spreadsheet's CSV; a CSV error names its line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inventory_is_imported_from_csv() {
+    use tower::ServiceExt;
+    let h = Harness::new().await;
+    let owner = h.session("owner").await;
+    let send = |text: &'static str| {
+        let mut request = Harness::request(
+            Method::POST,
+            &format!("/api/v1/tenants/{OWN}/assets/import"),
+            &owner,
+            None,
+        );
+        request.headers_mut().insert(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("text/csv"),
+        );
+        *request.body_mut() = axum::body::Body::from(text);
+        h.router.clone().oneshot(request)
+    };
+    let made = send("name,product,version,addresses\n\"Portal, e-services\",cpe:2.3:a:bitrix:site_manager,22.5.1,10.0.0.0/24;10.0.1.5\n")
+        .await
+        .unwrap();
+    assert_eq!(made.status(), 201);
+    let listed = h
+        .call(
+            Method::GET,
+            &format!("/api/v1/tenants/{OWN}/assets"),
+            &owner,
+            None,
+        )
+        .await;
+    assert!(
+        listed.text.contains("Portal, e-services"),
+        "{}",
+        listed.text
+    );
+    let refused = send("name,owner\nx,y\n").await.unwrap();
+    assert_eq!(refused.status(), 422);
+    let text = axum::body::to_bytes(refused.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&text).contains("line 1"),
+        "{}",
+        String::from_utf8_lossy(&text)
+    );
+}

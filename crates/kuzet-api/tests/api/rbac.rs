@@ -68,6 +68,7 @@ fn case(
         })),
         "rule.test" => Some(json!({"rule": "title: matrix\n", "events": []})),
         "incident.risk.link" => Some(json!({"risk": "00000000000000000000000000000000"})),
+        "asset.import" => Some(json!([{"name": format!("imported-{role}-{n}")}])),
         "asset.create" => Some(json!({
             "name": format!("asset-{role}-{n}"), "product": "cpe:2.3:a:bitrix:site_manager:22.5.1",
         })),
