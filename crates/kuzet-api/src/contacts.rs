@@ -323,10 +323,20 @@ pub(crate) async fn exchange(
     Path(tenant): Path<String>,
     axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let page = crate::incidents::Page::from_query(&query)?;
+    let page = crate::incidents::Page::from_query_with(&query, &["incident"])?;
+    let incident = query
+        .get("incident")
+        .map(|i| crate::incidents::incident_id(i.clone()))
+        .transpose()?;
     let (list, next) = state
         .db()
-        .exchange_page(a.scope()?, &tenant_param(&tenant)?, page.after, page.limit)
+        .exchange_page(
+            a.scope()?,
+            &tenant_param(&tenant)?,
+            incident.as_ref(),
+            page.after,
+            page.limit,
+        )
         .await?;
     Ok(page.answer(list.iter().map(ExchangeView::from).collect(), next))
 }

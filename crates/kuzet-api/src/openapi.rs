@@ -68,6 +68,11 @@ fn parameters(path: &str, action: &str) -> Vec<Value> {
                         "description": "at most this many, newest first (default 100)",
                         "schema": {"type": "integer", "minimum": 1, "maximum": 500}}));
     }
+    if action == "exchange.list" {
+        all.push(json!({"name": "incident", "in": "query", "required": false,
+                        "description": "only the messages about this incident",
+                        "schema": {"type": "string"}}));
+    }
     if action == "incident.evidence.file.attach" {
         all.push(json!({"name": "name", "in": "query", "required": true,
                         "description": "the file's name", "schema": {"type": "string"}}));

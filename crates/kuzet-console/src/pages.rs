@@ -1018,14 +1018,14 @@ async fn incident_tables(
     }
     match s
         .api
-        .get::<Vec<serde_json::Value>>(&format!("/api/v1/tenants/{}/exchange", seg(tenant)))
+        .get::<Vec<serde_json::Value>>(&format!(
+            "/api/v1/tenants/{}/exchange?incident={}&limit=500",
+            seg(tenant),
+            seg(&i.id)
+        ))
         .await
     {
-        Ok(messages) => {
-            let ours: Vec<_> = messages
-                .into_iter()
-                .filter(|m| m["incident"].as_str() == Some(i.id.as_str()))
-                .collect();
+        Ok(ours) => {
             tables.push(table(
                 tr,
                 "incident-exchange",

@@ -252,6 +252,7 @@ impl Db {
         &self,
         scope: &Scope,
         tenant: &TenantId,
+        incident: Option<&ObjectId>,
         cursor: Option<&str>,
         limit: u32,
     ) -> Result<(Vec<ExchangeRecord>, Option<String>), DbError> {
@@ -259,8 +260,8 @@ impl Db {
         self.tenant_unscoped(tenant).await?;
         let request = PageRequest::new(cursor, limit)?;
         let (key, id) = request.after().unwrap_or((i64::MIN, ""));
-        let rows: Vec<Row> = on_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM exchange_outbox WHERE tenant_id = $1 AND (-created_ms > $2 OR (-created_ms = $2 AND id > $3)) ORDER BY created_ms DESC, id LIMIT $4")))
-            .bind(tenant.as_str()).bind(key).bind(id).bind(request.fetch())
+        let rows: Vec<Row> = on_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM exchange_outbox WHERE tenant_id = $1 AND ($5 = '' OR incident_id = $5) AND (-created_ms > $2 OR (-created_ms = $2 AND id > $3)) ORDER BY created_ms DESC, id LIMIT $4")))
+            .bind(tenant.as_str()).bind(key).bind(id).bind(request.fetch()).bind(incident.map_or("", ObjectId::as_str))
             .fetch_all(pool).await.map_err(DbError::query("exchange messages"))?);
         let page = rows
             .into_iter()

@@ -1250,7 +1250,7 @@ async fn notifications(db: &Db, admin: &Principal, analyst: &Principal, now: Tim
     // Each change of contacts is reported to NCCIS (R14: within 48 hours), with the contacts as they now are.
     let sent = analyst.scope(Permission::NotificationsRead, now).unwrap();
     let (messages, _) = db
-        .exchange_page(&sent, &t("akimat"), None, 100)
+        .exchange_page(&sent, &t("akimat"), None, None, 100)
         .await
         .unwrap();
     let changes: Vec<_> = messages
@@ -2306,7 +2306,7 @@ async fn exchange(db: &Db, analyst: &Principal, now: Timestamp) {
     let read = analyst.scope(Permission::NotificationsRead, now).unwrap();
     let of_incident = || async {
         let (page, _) = db
-            .exchange_page(&read, &t("akimat"), None, 100)
+            .exchange_page(&read, &t("akimat"), None, None, 100)
             .await
             .unwrap();
         let mut mine: Vec<_> = page
@@ -2314,6 +2314,13 @@ async fn exchange(db: &Db, analyst: &Principal, now: Timestamp) {
             .filter(|m| m.incident.as_ref() == Some(&id))
             .collect();
         mine.reverse();
+        // The list filtered by incident holds exactly these.
+        let (mut filtered, _) = db
+            .exchange_page(&read, &t("akimat"), Some(&id), None, 100)
+            .await
+            .unwrap();
+        filtered.reverse();
+        assert_eq!(filtered, mine);
         mine
     };
     assert!(
@@ -2462,7 +2469,7 @@ async fn exchange(db: &Db, analyst: &Principal, now: Timestamp) {
     let obligation =
         obligation.expect("the suite made akimat's report obligation for this quarter");
     let (page, _) = db
-        .exchange_page(&read, &t("akimat"), None, 100)
+        .exchange_page(&read, &t("akimat"), None, None, 100)
         .await
         .unwrap();
     let sent = page.iter().find(|m| m.id == report).unwrap();
@@ -2504,7 +2511,7 @@ async fn exchange(db: &Db, analyst: &Principal, now: Timestamp) {
 
     // Another tenant's reader sees none of them.
     assert!(matches!(
-        db.exchange_page(&read, &t("other-tenant"), None, 10)
+        db.exchange_page(&read, &t("other-tenant"), None, None, 10)
             .await
             .unwrap_err(),
         DbError::NotFound(_)
@@ -2858,7 +2865,7 @@ async fn advisories(db: &Db, admin: &Principal, analyst: &Principal, now: Timest
     );
     let sent = analyst.scope(Permission::NotificationsRead, now).unwrap();
     let (messages, _) = db
-        .exchange_page(&sent, &t("akimat"), None, 100)
+        .exchange_page(&sent, &t("akimat"), None, None, 100)
         .await
         .unwrap();
     let told = messages.iter().find(|m| m.id == answer).unwrap();
