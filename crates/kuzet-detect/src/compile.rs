@@ -434,11 +434,7 @@ fn value_matchers(value: &SigmaValue, mods: &Mods) -> Result<Vec<Matcher>, Strin
         // Encoded text is case-sensitive by nature.
         return Ok(encoded
             .into_iter()
-            .map(|needle| Matcher::Text {
-                op,
-                needle,
-                cased: true,
-            })
+            .map(|needle| Matcher::text(op, needle, true))
             .collect());
     }
     let variants = if mods.windash {
@@ -479,7 +475,7 @@ fn text_matcher(parts: &[StringPart], op: TextOp, cased: bool) -> Matcher {
                 needle.push_str(&literal(s));
             }
         }
-        return Matcher::Text { op, needle, cased };
+        return Matcher::text(op, needle, cased);
     }
     let mut glob = Vec::with_capacity(parts.len() + 2);
     if matches!(op, TextOp::Contains | TextOp::Suffix) {

@@ -3,10 +3,11 @@
 //! Per event, three steps, each cheaper than the next one is precise:
 //! 1. **Route**: the pipeline's logsource variants the event belongs to, found by one hash lookup per key field
 //!    (`winlog.channel`, `event.dataset`, …) instead of testing every variant.
-//! 2. **Prefilter**: every literal a rule's match requires (its *needles*), of all rules at once: each field
-//!    rules read has one Aho-Corasick automaton of the needles of the leaves that read it, run once over the
-//!    field's lower-cased text. A rule none of whose needles occur cannot match and is not evaluated. Rules without needles (numbers, regexes, negations alone) are always
-//!    evaluated.
+//! 2. **Prefilter**: every value a rule's match requires (its *needles*), of all rules at once: each field
+//!    rules read has one Aho-Corasick automaton of the text needles of the leaves that read it, run once over the
+//!    field's lower-cased text, and a table of the numbers leaves compare it with for equality (`EventID: 4624`),
+//!    looked up once with the field's number. A rule none of whose needles occur cannot match and is not
+//!    evaluated. Rules without needles (regexes, ranges, negations alone) are always evaluated.
 //! 3. **Evaluate** exactly: the rule's condition tree over its matchers, bound to the event fields of the variant.
 //!
 //! Every event field name the engine reads is interned at build time; per event, one pass over the event's
@@ -23,7 +24,7 @@ use kuzet_model::{Event, Value, fields};
 use rustc_hash::FxHashMap;
 
 use crate::compile::{self, Expr, FieldSel, PredSpec};
-use crate::matcher::{Matcher, each_text, fold, fold_into};
+use crate::matcher::{Matcher, NumOp, any_number, each_text, fold, fold_into};
 use crate::pipeline::{Condition, Pipeline};
 use crate::rules::{ProblemKind, RuleMeta, RuleProblem, RuleSet};
 
@@ -206,14 +207,18 @@ struct View<'e, 's> {
     generation: u32,
     slot_seen: &'s [u32],
     slot_at: &'s [u32],
-    values: &'s [Cow<'e, Value>],
+    values: &'s [(Slot, Cow<'e, Value>)],
 }
 
 impl View<'_, '_> {
     fn get(&self, slot: Slot) -> Option<&Value> {
         let slot = slot as usize;
         (self.slot_seen[slot] == self.generation)
-            .then(|| self.values.get(self.slot_at[slot] as usize).map(|v| &**v))
+            .then(|| {
+                self.values
+                    .get(self.slot_at[slot] as usize)
+                    .map(|(_, v)| &**v)
+            })
             .flatten()
     }
 
@@ -420,18 +425,18 @@ impl Engine {
         } else {
             None
         };
-        // One pass over the event's fields: slots, and the needles found in each.
-        let mut values: Vec<Cow<'_, Value>> = Vec::with_capacity(16);
+        // One pass over the event's fields puts those rules read in their slots.
+        let mut values: Vec<(Slot, Cow<'_, Value>)> = Vec::with_capacity(16);
         for (name, value) in event.fields.iter() {
             if let Some(&slot) = self.names.ids.get(name) {
-                self.fill(scratch, slot, Cow::Borrowed(value), &mut values, prefilter);
+                place(scratch, slot, Cow::Borrowed(value), &mut values);
             }
         }
         for &(slot, name) in &self.names.hot {
             if scratch.slot_seen[slot as usize] != generation
                 && let Some(value) = hot_field(event, name)
             {
-                self.fill(scratch, slot, Cow::Owned(value), &mut values, prefilter);
+                place(scratch, slot, Cow::Owned(value), &mut values);
             }
         }
         let view = View {
@@ -446,6 +451,22 @@ impl Engine {
             &mut scratch.routed,
             generation,
         );
+        // Needles are looked for only in the fields that rules of the routed variants read.
+        if let Some(prefilter) = prefilter {
+            for (slot, value) in &values {
+                if let Some(field) = prefilter.field(*slot)
+                    && field.serves(&scratch.variant_seen, generation)
+                {
+                    field.mark(*slot, value, scratch);
+                }
+            }
+        }
+        let view = View {
+            generation,
+            slot_seen: &scratch.slot_seen,
+            slot_at: &scratch.slot_at,
+            values: &values,
+        };
         let mut lower = Lower {
             generation,
             seen: &mut scratch.lower_seen,
@@ -496,35 +517,19 @@ impl Engine {
         scratch.hits.dedup();
         &scratch.hits
     }
+}
 
-    /// Puts one field of the event in its slot and marks the units whose needles occur in it.
-    fn fill<'e>(
-        &self,
-        scratch: &mut Scratch,
-        slot: Slot,
-        value: Cow<'e, Value>,
-        values: &mut Vec<Cow<'e, Value>>,
-        prefilter: Option<&Prefilter>,
-    ) {
-        let index = slot as usize;
-        let generation = scratch.generation;
-        scratch.slot_seen[index] = generation;
-        scratch.slot_at[index] = u32::try_from(values.len()).unwrap_or(u32::MAX);
-        if let Some(prefilter) = prefilter.filter(|p| p.scans(slot)) {
-            let Scratch {
-                folded,
-                candidate,
-                candidates,
-                ..
-            } = scratch;
-            each_text(&value, &mut |text| {
-                folded.clear();
-                fold_into(text, folded);
-                prefilter.mark(slot, folded, candidate, candidates, generation);
-            });
-        }
-        values.push(value);
-    }
+/// Puts one field of the event in its slot.
+fn place<'e>(
+    scratch: &mut Scratch,
+    slot: Slot,
+    value: Cow<'e, Value>,
+    values: &mut Vec<(Slot, Cow<'e, Value>)>,
+) {
+    let index = slot as usize;
+    scratch.slot_seen[index] = scratch.generation;
+    scratch.slot_at[index] = u32::try_from(values.len()).unwrap_or(u32::MAX);
+    values.push((slot, value));
 }
 
 /// One sample event of a rule and whether the rule did what the sample says.
@@ -705,23 +710,45 @@ fn test_value(
     }
 }
 
-/// A literal a unit needs and the fields it may occur in (those its leaf reads).
-type Needle<'u> = (&'u [Slot], String);
+/// What a needle is: a literal that occurs in the field's lower-cased text, or a number the field equals.
+#[derive(Debug, Clone, PartialEq)]
+enum Key {
+    Text(String),
+    Number(f64),
+}
 
-/// Literals one of which occurs (lower-cased) in its fields whenever the unit matches; `None` when no such set
-/// is known.
+impl Key {
+    /// How selective the needle is, for choosing among a conjunction's: longer literals are rarer; numbers (an
+    /// event id, a logon type) are shared by whole classes of events, so a literal wins over any number.
+    fn weight(&self) -> usize {
+        match self {
+            Key::Text(text) => text.len(),
+            Key::Number(_) => 0,
+        }
+    }
+}
+
+/// A value a unit needs and the fields it may occur in (those its leaf reads).
+type Needle<'u> = (&'u [Slot], Key);
+
+/// Values one of which occurs in its fields whenever the unit matches; `None` when no such set is known.
 fn needles(expr: &Expr<Leaf>) -> Option<Vec<Needle<'_>>> {
     match expr {
         Expr::Leaf(leaf) => {
-            let (anchor, _) = leaf.matcher.anchor()?;
-            Some(vec![(leaf.sel.slots(), fold(anchor, false).into_owned())])
+            let key = match &leaf.matcher {
+                Matcher::Number {
+                    op: NumOp::Eq,
+                    value,
+                } => Key::Number(*value),
+                matcher => Key::Text(fold(matcher.anchor()?.0, false).into_owned()),
+            };
+            Some(vec![(leaf.sel.slots(), key)])
         }
-        // Any child's needles are necessary for the conjunction; the fewest, longest needles filter best.
+        // Any child's needles are necessary for the conjunction; literals rather than numbers, and the fewest, most
+        // selective ones filter best.
         Expr::And(xs) => xs.iter().filter_map(needles).min_by_key(|set| {
-            (
-                set.len(),
-                std::cmp::Reverse(set.iter().map(|(_, n)| n.len()).min().unwrap_or(0)),
-            )
+            let weakest = set.iter().map(|(_, k)| k.weight()).min().unwrap_or(0);
+            (weakest == 0, set.len(), std::cmp::Reverse(weakest))
         }),
         Expr::Or(xs) | Expr::AtLeast(_, xs) => {
             let mut all = Vec::new();
@@ -740,42 +767,154 @@ fn needles(expr: &Expr<Leaf>) -> Option<Vec<Needle<'_>>> {
 struct PatternSet {
     ids: FxHashMap<String, u32>,
     units: Vec<Vec<u32>>,
+    numbers: FxHashMap<u64, Vec<u32>>,
+}
+
+/// Adds `unit` to a needle's list once (a unit adds its needles in a row).
+fn push_once(list: &mut Vec<u32>, unit: u32) {
+    if list.last() != Some(&unit) {
+        list.push(unit);
+    }
+}
+
+/// A number as a table key: equal numbers (`0.0` and `-0.0` too) give equal keys.
+fn number_key(n: f64) -> u64 {
+    (n + 0.0).to_bits()
 }
 
 impl PatternSet {
-    fn add(&mut self, needle: &str, unit: u32) {
-        let next = u32::try_from(self.units.len()).unwrap_or(u32::MAX);
-        let id = *self.ids.entry(needle.to_owned()).or_insert(next);
-        if id == next {
-            self.units.push(Vec::new());
-        }
-        let list = &mut self.units[id as usize];
-        if list.last() != Some(&unit) {
-            list.push(unit);
+    fn add(&mut self, key: &Key, unit: u32) {
+        match key {
+            Key::Number(n) => push_once(self.numbers.entry(number_key(*n)).or_default(), unit),
+            Key::Text(needle) => {
+                let next = u32::try_from(self.units.len()).unwrap_or(u32::MAX);
+                let id = *self.ids.entry(needle.clone()).or_insert(next);
+                if id == next {
+                    self.units.push(Vec::new());
+                }
+                push_once(&mut self.units[id as usize], unit);
+            }
         }
     }
 
-    fn build(self) -> Option<FieldNeedles> {
+    fn build(self, units: &[Unit]) -> Option<FieldNeedles> {
+        let mut variants: Vec<u32> = Vec::new();
+        let mut global = false;
+        for &unit in self
+            .units
+            .iter()
+            .flatten()
+            .chain(self.numbers.values().flatten())
+        {
+            match units[unit as usize].variant {
+                Some(v) => variants.push(v),
+                None => global = true,
+            }
+        }
+        variants.sort_unstable();
+        variants.dedup();
         let mut ordered = vec![String::new(); self.units.len()];
         for (needle, id) in self.ids {
             ordered[id as usize] = needle;
         }
         // Building fails only past the automaton's size limits (billions of states); without a prefilter every
         // routed rule is evaluated, which is slower but still exact.
-        let automaton = AhoCorasick::builder().build(&ordered).ok()?;
+        let automaton = if ordered.is_empty() {
+            None
+        } else {
+            Some(AhoCorasick::builder().build(&ordered).ok()?)
+        };
         Some(FieldNeedles {
             automaton,
             units: self.units,
+            numbers: self.numbers,
+            variants: variants.into(),
+            global,
         })
     }
 }
 
-/// One field's automaton: the needles of the leaves that read the field.
+/// One field's needles: the automaton of the literals and the table of the numbers of the leaves that read it.
 #[derive(Debug)]
 struct FieldNeedles {
-    automaton: AhoCorasick,
-    /// Per pattern, the units that need it.
+    automaton: Option<AhoCorasick>,
+    /// Per pattern of the automaton, the units that need it.
     units: Vec<Vec<u32>>,
+    /// Per number (see [`number_key`]), the units that need it.
+    numbers: FxHashMap<u64, Vec<u32>>,
+    /// The variants of those units, and whether one of them has no logsource.
+    variants: Box<[u32]>,
+    global: bool,
+}
+
+impl FieldNeedles {
+    /// Whether a unit of a variant the event was routed to (or of no logsource) has needles here.
+    fn serves(&self, variant_seen: &[u32], generation: u32) -> bool {
+        self.global
+            || self
+                .variants
+                .iter()
+                .any(|&v| variant_seen[v as usize] == generation)
+    }
+
+    /// Marks the units whose needles occur in the field `slot`'s `value`.
+    fn mark(&self, slot: Slot, value: &Value, scratch: &mut Scratch) {
+        let generation = scratch.generation;
+        let Scratch {
+            folded,
+            candidate,
+            candidates,
+            lower_seen,
+            lower,
+            ..
+        } = scratch;
+        let mut mark = |units: &[u32]| mark(units, candidate, candidates, generation);
+        if !self.numbers.is_empty() {
+            any_number(value, &mut |n| {
+                if let Some(units) = self.numbers.get(&number_key(n)) {
+                    mark(units);
+                }
+                false
+            });
+        }
+        let Some(automaton) = &self.automaton else {
+            return;
+        };
+        match value {
+            // A string is folded once per event: evaluation reads the same lower-cased text.
+            Value::Str(text) => {
+                let index = slot as usize;
+                lower_seen[index] = generation;
+                let folded = &mut lower[index];
+                folded.clear();
+                fold_into(text, folded);
+                self.scan(automaton, folded, &mut mark);
+            }
+            other => each_text(other, &mut |text| {
+                folded.clear();
+                fold_into(text, folded);
+                self.scan(automaton, folded, &mut mark);
+            }),
+        }
+    }
+
+    /// Hands `mark` the units of every literal that occurs in the lower-cased `text`.
+    fn scan(&self, automaton: &AhoCorasick, text: &str, mark: &mut impl FnMut(&[u32])) {
+        for found in automaton.find_overlapping_iter(text) {
+            mark(&self.units[found.pattern().as_usize()]);
+        }
+    }
+}
+
+/// Marks (and lists, once each) `units` as candidates of this event.
+fn mark(units: &[u32], candidate: &mut [u32], candidates: &mut Vec<u32>, generation: u32) {
+    for &unit in units {
+        let seen = &mut candidate[unit as usize];
+        if *seen != generation {
+            *seen = generation;
+            candidates.push(unit);
+        }
+    }
 }
 
 impl Prefilter {
@@ -786,48 +925,30 @@ impl Prefilter {
                 continue;
             };
             let index = u32::try_from(index).unwrap_or(u32::MAX);
-            for (slots, needle) in set {
+            for (slots, key) in set {
                 for &slot in slots {
-                    by_slot.entry(slot).or_default().add(&needle, index);
+                    by_slot.entry(slot).or_default().add(&key, index);
                 }
             }
         }
         let mut fields: Vec<Option<FieldNeedles>> = (0..names.len()).map(|_| None).collect();
         for (slot, set) in by_slot {
-            fields[slot as usize] = Some(set.build()?);
+            fields[slot as usize] = Some(set.build(units)?);
         }
         Some(Self { fields })
     }
 
-    /// Marks (and lists, once each) the units one of whose needles occurs in the lower-cased `text` of `slot`.
-    fn mark(
-        &self,
-        slot: Slot,
-        text: &str,
-        candidate: &mut [u32],
-        candidates: &mut Vec<u32>,
-        generation: u32,
-    ) {
-        let Some(Some(field)) = self.fields.get(slot as usize) else {
-            return;
-        };
-        for found in field.automaton.find_overlapping_iter(text) {
-            for &unit in &field.units[found.pattern().as_usize()] {
-                let seen = &mut candidate[unit as usize];
-                if *seen != generation {
-                    *seen = generation;
-                    candidates.push(unit);
-                }
-            }
-        }
-    }
-
     fn patterns(&self) -> usize {
-        self.fields.iter().flatten().map(|f| f.units.len()).sum()
+        self.fields
+            .iter()
+            .flatten()
+            .map(|f| f.units.len() + f.numbers.len())
+            .sum()
     }
 
-    fn scans(&self, slot: Slot) -> bool {
-        self.fields.get(slot as usize).is_some_and(Option::is_some)
+    /// The needles of `slot`, if any leaf with needles reads it.
+    fn field(&self, slot: Slot) -> Option<&FieldNeedles> {
+        self.fields.get(slot as usize).and_then(Option::as_ref)
     }
 }
 
@@ -911,7 +1032,10 @@ fn holds(route: &Route, view: &View<'_, '_>) -> bool {
             };
             let mut found = false;
             each_text(value, &mut |text| {
-                found = found || values.iter().any(|v| fold(text, false) == v.as_str());
+                if !found {
+                    let text = fold(text, false);
+                    found = values.iter().any(|v| text == v.as_str());
+                }
             });
             found
         }

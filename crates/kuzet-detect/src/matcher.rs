@@ -5,6 +5,7 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 use kuzet_model::Value;
+use memchr::memmem::Finder;
 use regex::Regex;
 
 /// How a literal is compared with a text.
@@ -63,6 +64,8 @@ pub(crate) enum Matcher {
         op: TextOp,
         needle: String,
         cased: bool,
+        /// The needle's searcher, built once (`contains` is the commonest modifier).
+        finder: Box<Finder<'static>>,
     },
     /// Wildcards: matches the whole text.
     Glob {
@@ -94,6 +97,16 @@ pub(crate) enum Matcher {
 }
 
 impl Matcher {
+    pub(crate) fn text(op: TextOp, needle: String, cased: bool) -> Self {
+        let finder = Box::new(Finder::new(needle.as_bytes()).into_owned());
+        Matcher::Text {
+            op,
+            needle,
+            cased,
+            finder,
+        }
+    }
+
     /// The literal every matching text contains (lower case unless cased) and whether it is cased: the engine
     /// finds these for all rules in one Aho-Corasick pass per field and evaluates a matcher only where its anchor
     /// occurs. `None`: the matcher has to be evaluated without that shortcut.
@@ -187,10 +200,17 @@ impl Matcher {
                 });
                 found
             }
-            Matcher::Text { op, needle, cased } => {
-                let cased = *cased;
-                self.any_text_folded(value, lower, cased, |text| op.holds(text, needle))
-            }
+            Matcher::Text {
+                op: TextOp::Contains,
+                cased,
+                finder,
+                ..
+            } => self.any_text_folded(value, lower, *cased, |text| {
+                finder.find(text.as_bytes()).is_some()
+            }),
+            Matcher::Text {
+                op, needle, cased, ..
+            } => self.any_text_folded(value, lower, *cased, |text| op.holds(text, needle)),
             Matcher::Glob { parts, cased } => {
                 self.any_text_folded(value, lower, *cased, |text| glob_matches(parts, text))
             }
@@ -246,7 +266,9 @@ fn is_empty(value: &Value) -> bool {
     }
 }
 
-fn any_number(value: &Value, f: &mut dyn FnMut(f64) -> bool) -> bool {
+/// Whether `f` holds for a number of the value: integers and floats as they are, strings parsed (decimal, or
+/// `0x` hexadecimal), arrays element by element.
+pub(crate) fn any_number(value: &Value, f: &mut dyn FnMut(f64) -> bool) -> bool {
     match value {
         Value::Int(n) => f(*n as f64),
         Value::Float(x) => f(*x),

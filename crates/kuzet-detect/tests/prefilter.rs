@@ -1,5 +1,7 @@
 //! Property: the prefilter never changes a result. Random rules (every text modifier, wildcards, negations,
-//! quantifiers) over random events give the same hits with the prefilter as with every routed rule evaluated.
+//! quantifiers, numbers compared for equality or order) over random events (texts; numbers as integers, floats,
+//! decimal and hexadecimal strings and arrays) give the same hits with the prefilter as with every routed rule
+//! evaluated.
 
 // A test binary: failing loudly on unreadable fixtures is the point.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -36,7 +38,36 @@ fn pattern() -> impl Strategy<Value = String> {
     proptest::string::string_regex("[abAB/ *?-]{1,5}").unwrap()
 }
 
+/// A number field `N` a rule compares with numbers.
+const NUMBER_MODIFIERS: [&str; 4] = ["", "|neq", "|gt", "|lte"];
+
+fn number_selection() -> impl Strategy<Value = String> {
+    (
+        0..NUMBER_MODIFIERS.len(),
+        prop::collection::vec(0u8..20, 1..3),
+    )
+        .prop_map(|(m, values)| {
+            let values: Vec<String> = values.iter().map(u8::to_string).collect();
+            format!("{{ 'N{}': [{}] }}", NUMBER_MODIFIERS[m], values.join(", "))
+        })
+}
+
+fn number_value() -> impl Strategy<Value = serde_json::Value> {
+    use serde_json::json;
+    (0u8..20, 0..5).prop_map(|(n, form)| match form {
+        0 => json!(n),
+        1 => json!(format!("0x{n:x}")),
+        2 => json!(n.to_string()),
+        3 => json!(f64::from(n)),
+        _ => json!([n.to_string(), n.saturating_add(1)]),
+    })
+}
+
 fn selection() -> impl Strategy<Value = String> {
+    prop_oneof![3 => text_selection(), 1 => number_selection()]
+}
+
+fn text_selection() -> impl Strategy<Value = String> {
     (
         0..FIELDS.len(),
         0..MODIFIERS.len(),
@@ -75,15 +106,22 @@ fn rule() -> impl Strategy<Value = String> {
 }
 
 fn event() -> impl Strategy<Value = serde_json::Value> {
-    prop::collection::vec(prop::option::of(text()), FIELDS.len()).prop_map(|values| {
-        let mut map = serde_json::Map::new();
-        for (name, value) in FIELDS.iter().zip(values) {
-            if let Some(value) = value {
-                map.insert((*name).to_owned(), serde_json::Value::String(value));
+    (
+        prop::collection::vec(prop::option::of(text()), FIELDS.len()),
+        prop::option::of(number_value()),
+    )
+        .prop_map(|(values, number)| {
+            let mut map = serde_json::Map::new();
+            for (name, value) in FIELDS.iter().zip(values) {
+                if let Some(value) = value {
+                    map.insert((*name).to_owned(), serde_json::Value::String(value));
+                }
             }
-        }
-        serde_json::Value::Object(map)
-    })
+            if let Some(number) = number {
+                map.insert("N".to_owned(), number);
+            }
+            serde_json::Value::Object(map)
+        })
 }
 
 proptest! {
@@ -140,4 +178,38 @@ fn generated_shapes_hit() {
             )
             .is_empty()
     );
+}
+
+/// A number compared for equality is a needle: found as an integer, a float, a decimal or hexadecimal string or
+/// in an array, and only there.
+#[test]
+fn numbers_are_needles() {
+    let mut set = RuleSet::new();
+    set.add_yaml("r.yml", "title: r\nlogsource: {}\ndetection:\n  sel1: { 'N': [16] }\n  sel2: { 'A|contains': ['ab'] }\n  condition: sel1 and sel2\n");
+    let engine = Engine::build(&set, &Pipeline::builtin());
+    assert_eq!(engine.stats().always, 0, "the rule has needles");
+    let at = "2026-12-06T00:00:00Z".parse().unwrap();
+    let mut scratch = engine.scratch();
+    for (number, hit) in [
+        (serde_json::json!(16), true),
+        (serde_json::json!(16.0), true),
+        (serde_json::json!("0x10"), true),
+        (serde_json::json!(" 16"), true),
+        (serde_json::json!(["1", 16]), true),
+        (serde_json::json!(160), false),
+        (serde_json::json!("116"), false),
+    ] {
+        let event = sample_event(&serde_json::json!({"A": "xaby", "N": number}), at);
+        let expected: &[u32] = if hit { &[0] } else { &[] };
+        assert_eq!(
+            engine.matches(&event, &mut scratch),
+            expected,
+            "N = {number}"
+        );
+        assert_eq!(
+            engine.matches_exhaustive(&event, &mut scratch),
+            expected,
+            "N = {number}"
+        );
+    }
 }
