@@ -797,7 +797,14 @@ impl PatternSet {
         }
     }
 
-    fn build(self, units: &[Unit]) -> Option<FieldNeedles> {
+    /// The field's needles, compiled. Fields that read the same literals (one Sigma field bound to the names of
+    /// several formats) share one automaton through `built`, keyed by the sorted literals: less memory, and
+    /// fewer cache lines for the event's fields to walk.
+    fn build(
+        self,
+        units: &[Unit],
+        built: &mut FxHashMap<Vec<String>, AhoCorasick>,
+    ) -> Option<FieldNeedles> {
         let mut variants: Vec<u32> = Vec::new();
         let mut global = false;
         for &unit in self
@@ -813,20 +820,28 @@ impl PatternSet {
         }
         variants.sort_unstable();
         variants.dedup();
-        let mut ordered = vec![String::new(); self.units.len()];
-        for (needle, id) in self.ids {
-            ordered[id as usize] = needle;
-        }
-        // Building fails only past the automaton's size limits (billions of states); without a prefilter every
-        // routed rule is evaluated, which is slower but still exact.
-        let automaton = if ordered.is_empty() {
+        let mut ordered: Vec<(String, u32)> = self.ids.into_iter().collect();
+        ordered.sort_unstable();
+        let mut by_pattern = self.units;
+        let pattern_units: Vec<Vec<u32>> = ordered
+            .iter()
+            .map(|(_, id)| std::mem::take(&mut by_pattern[*id as usize]))
+            .collect();
+        let needles: Vec<String> = ordered.into_iter().map(|(needle, _)| needle).collect();
+        let automaton = if needles.is_empty() {
             None
+        } else if let Some(shared) = built.get(&needles) {
+            Some(shared.clone())
         } else {
-            Some(AhoCorasick::builder().build(&ordered).ok()?)
+            // Building fails only past the automaton's size limits (billions of states); without a prefilter
+            // every routed rule is evaluated, which is slower but still exact.
+            let automaton = AhoCorasick::builder().build(&needles).ok()?;
+            built.insert(needles, automaton.clone());
+            Some(automaton)
         };
         Some(FieldNeedles {
             automaton,
-            units: self.units,
+            units: pattern_units,
             numbers: self.numbers,
             variants: variants.into(),
             global,
@@ -932,8 +947,9 @@ impl Prefilter {
             }
         }
         let mut fields: Vec<Option<FieldNeedles>> = (0..names.len()).map(|_| None).collect();
+        let mut built = FxHashMap::default();
         for (slot, set) in by_slot {
-            fields[slot as usize] = Some(set.build(units)?);
+            fields[slot as usize] = Some(set.build(units, &mut built)?);
         }
         Some(Self { fields })
     }
