@@ -49,10 +49,12 @@ pub struct Affected {
     pub part: Option<String>,
 }
 
-/// A tenant's asset, as matching needs it.
+/// A tenant's asset, as matching needs it (advisories; events and incidents, see [`crate::link_assets`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Asset {
     pub id: String,
+    /// Its name: for a host, the host name (short or fully qualified).
+    pub name: String,
     /// A CPE 2.3 name or a purl, possibly with the version in it.
     pub product: Option<String>,
     /// The version, when the product name does not carry it.
@@ -424,6 +426,7 @@ mod tests {
     fn asset(id: &str, product: Option<&str>, version: Option<&str>, addresses: &[&str]) -> Asset {
         Asset {
             id: id.into(),
+            name: id.into(),
             product: product.map(str::to_owned),
             version: version.map(str::to_owned),
             addresses: addresses.iter().map(|a| a.parse().unwrap()).collect(),

@@ -10,6 +10,7 @@
 //! delivered and served by them.
 
 mod advisory;
+mod assets;
 mod calendar;
 mod clocks;
 mod error;
@@ -25,6 +26,9 @@ mod rubric;
 pub use advisory::{
     Advisory, Affected, Asset, Concerning, Range, compare_versions, concerning, product_key,
     render_advisory_notice,
+};
+pub use assets::{
+    ADDRESS_FIELDS, AssetLink, HOST_FIELDS, Observed, Seen, link_assets, observed_in, same_host,
 };
 pub use calendar::{BusinessCalendar, CalendarYear, DayKind};
 pub use clocks::{Alarm, ClockState, Obligation, Quarter, alarm, clock_state, due, warning_window};

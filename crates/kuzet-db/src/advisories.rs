@@ -367,6 +367,7 @@ impl Db {
                 .or_default()
                 .push(kuzet_cases::Asset {
                     id: a.id.to_string(),
+                    name: a.name,
                     product: a.product,
                     version: a.version,
                     addresses: a.addresses,
@@ -482,6 +483,14 @@ impl Db {
     ) -> Result<Vec<AssetRecord>, DbError> {
         require(scope, Permission::TenantsRead, tenant)?;
         self.tenant_unscoped(tenant).await?;
+        self.current_assets(tenant).await
+    }
+
+    /// A tenant's current assets by id, for a caller whose permission was checked.
+    pub(crate) async fn current_assets(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<Vec<AssetRecord>, DbError> {
         let rows: Vec<AssetRow> = on_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {ASSET_COLUMNS} FROM assets WHERE tenant_id = $1 AND removed_ms IS NULL ORDER BY id")))
             .bind(tenant.as_str()).fetch_all(pool).await.map_err(DbError::query("assets"))?);
         rows.into_iter().map(asset).collect()

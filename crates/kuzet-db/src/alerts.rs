@@ -299,7 +299,11 @@ impl Db {
         self.load_alert(tenant, id).await
     }
 
-    async fn load_alert(&self, tenant: &TenantId, id: &ObjectId) -> Result<AlertRecord, DbError> {
+    pub(crate) async fn load_alert(
+        &self,
+        tenant: &TenantId,
+        id: &ObjectId,
+    ) -> Result<AlertRecord, DbError> {
         let sql = select_alerts!("WHERE tenant_id = $1 AND id = $2");
         let row: Option<AlertRow> = on_pool!(self, pool => sqlx::query_as(sql)
             .bind(tenant.as_str()).bind(id.as_str())

@@ -14,6 +14,7 @@
 
 mod advisories;
 mod alerts;
+mod asset_links;
 mod backend;
 mod directory;
 mod error;
@@ -37,6 +38,7 @@ pub use advisories::{
     TenantAdvisory,
 };
 pub use alerts::{ALERT_EVENTS_KEPT, AlertRecord, AlertStatus, NewAlert};
+pub use asset_links::{LinkedAsset, alert_observed};
 pub use backend::{Backend, Db, redact};
 pub use directory::{NewSource, SourceToken, TenantRecord};
 pub use error::DbError;

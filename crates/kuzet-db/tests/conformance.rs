@@ -869,6 +869,7 @@ async fn suite(db: Db) {
     exchange(&db, &analyst, later).await;
     hub(&db, later).await;
     advisories(&db, &admin, &analyst, later).await;
+    asset_links(&db, &admin, &analyst, &manage, later).await;
     risks(&db, &admin, &analyst, &id, later).await;
     let event = kuzet_model::EventId::from_parts(1_800_000_000_000, 7);
     db.attach_evidence(
@@ -2645,6 +2646,138 @@ async fn hub(db: &Db, now: Timestamp) {
 /// Assets and advisories: an advisory from the hub is taken once and reaches only the tenants whose assets it
 /// matches, each with its part and a notice to its contacts; the hub's outbox numbers messages per ISOC, freezes
 /// them once and records acknowledgements.
+/// Events and incidents link the assets they name, by host name and address, only in their own tenant.
+async fn asset_links(
+    db: &Db,
+    admin: &Principal,
+    analyst: &Principal,
+    manage: &kuzet_model::access::Scope,
+    now: Timestamp,
+) {
+    use kuzet_cases::Observed;
+    use kuzet_db::{NewAlert, NewAsset};
+    let dc = db
+        .create_asset(
+            &admin.scope(Permission::AssetsManage, now).unwrap(),
+            &NewAsset {
+                tenant: t("akimat"),
+                facility: None,
+                name: "dc7.akimat.local".into(),
+                product: None,
+                version: None,
+                addresses: vec!["10.0.7.0/24".parse().unwrap()],
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    let events = analyst.scope(Permission::EventsRead, now).unwrap();
+    let observed = [
+        Observed::host("winlog.computer_name", "DC7"),
+        Observed::address("source.ip", "10.0.7.9"),
+        Observed::address("destination.ip", "192.0.2.1"),
+    ];
+    let linked = db
+        .event_assets(&events, &t("akimat"), &observed)
+        .await
+        .unwrap();
+    let found: Vec<(&str, &str)> = linked
+        .iter()
+        .map(|l| (l.asset.name.as_str(), l.link.field.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("dc7.akimat.local", "winlog.computer_name"),
+            ("dc7.akimat.local", "source.ip")
+        ]
+    );
+    assert!(
+        db.event_assets(&events, &t("bank"), &observed)
+            .await
+            .is_err(),
+        "another tenant's inventory is out of reach"
+    );
+    assert!(
+        db.event_assets(
+            &analyst.scope(Permission::TenantsRead, now).unwrap(),
+            &t("akimat"),
+            &observed
+        )
+        .await
+        .is_err(),
+        "linking an event's assets is reading events"
+    );
+
+    // An incident links the assets its alerts name: the host, and the addresses a correlation grouped by.
+    let (alert, _) = db
+        .system_record_alert(
+            &NewAlert {
+                tenant: t("akimat"),
+                rule_id: "c-1".into(),
+                rule_title: "password guessing".into(),
+                level: "high".into(),
+                kind: "correlation".into(),
+                dedup_key: "assets".into(),
+                at: now,
+                events: vec![],
+                detail: serde_json::json!({"host": "dc7", "group": {"source.ip": "10.0.7.20", "user.name": "bob"}}),
+            },
+            now,
+            SignedDuration::from_mins(10),
+        )
+        .await
+        .unwrap();
+    let incident = db
+        .create_incident_from_alerts(
+            manage,
+            &Incident::new(
+                t("akimat"),
+                "guessing on dc7".into(),
+                Category::PasswordAttack,
+                kuzet_model::Criticality::new(2).unwrap(),
+                now,
+            ),
+            std::slice::from_ref(&alert),
+            now,
+        )
+        .await
+        .unwrap();
+    let read = analyst.scope(Permission::IncidentsRead, now).unwrap();
+    let linked = db
+        .incident_assets(&read, &t("akimat"), &incident)
+        .await
+        .unwrap();
+    assert_eq!(
+        linked
+            .iter()
+            .map(|l| (
+                l.asset.id.clone(),
+                l.link.field.clone(),
+                l.link.value.clone()
+            ))
+            .collect::<Vec<_>>(),
+        [
+            (
+                dc.id.clone(),
+                format!("alert {alert}: host"),
+                "dc7".to_owned()
+            ),
+            (
+                dc.id.clone(),
+                format!("alert {alert}: source.ip"),
+                "10.0.7.20".to_owned()
+            )
+        ]
+    );
+    assert!(matches!(
+        db.incident_assets(&read, &t("bank"), &incident)
+            .await
+            .unwrap_err(),
+        DbError::NotFound(_) | DbError::Denied(_)
+    ));
+}
+
 async fn advisories(db: &Db, admin: &Principal, analyst: &Principal, now: Timestamp) {
     use kuzet_db::{NewAsset, Received};
     let manage = admin.scope(Permission::AssetsManage, now).unwrap();
