@@ -58,6 +58,45 @@ impl From<&AssetRecord> for AssetView {
     }
 }
 
+/// An asset an event or an incident concerns, and what named it.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct LinkedAssetView {
+    asset: AssetView,
+    /// `host` (a host name matched the asset's name) or `address` (an address in the asset's).
+    seen: &'static str,
+    /// The event field, or `alert <id>: <what>` for what an incident's alert named.
+    field: String,
+    value: String,
+}
+
+impl From<&kuzet_db::LinkedAsset> for LinkedAssetView {
+    fn from(l: &kuzet_db::LinkedAsset) -> Self {
+        Self {
+            asset: AssetView::from(&l.asset),
+            seen: l.link.seen.as_str(),
+            field: l.link.field.clone(),
+            value: l.link.value.clone(),
+        }
+    }
+}
+
+/// The assets an incident's alerts name (host, indicator address, correlation group), matched when asked.
+pub(crate) async fn incident_assets(
+    State(state): State<ApiState>,
+    Extension(a): Extension<Authed>,
+    Path((tenant, incident)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let linked = state
+        .db()
+        .incident_assets(
+            a.scope()?,
+            &tenant_param(&tenant)?,
+            &crate::incidents::incident_id(incident)?,
+        )
+        .await?;
+    Ok(Json(linked.iter().map(LinkedAssetView::from).collect::<Vec<_>>()).into_response())
+}
+
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateAsset {

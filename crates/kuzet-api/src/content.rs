@@ -72,6 +72,8 @@ pub(crate) struct EventView {
     event: kuzet_model::Event,
     #[schemars(with = "Object")]
     proof: kuzet_store::InclusionProof,
+    /// The tenant's assets the event names by host name or address.
+    assets: Vec<crate::advisories::LinkedAssetView>,
 }
 
 /// A page of the audit trail, newest first, and how many records matched the filter.
@@ -135,8 +137,19 @@ pub(crate) async fn event(
         .event(&*state.inner.normalizer)
         .map_err(|e| ApiError::internal("archive", e))?;
     let tenant = event.tenant.clone();
+    let assets = state
+        .db()
+        .event_assets(a.scope()?, &tenant, &kuzet_cases::observed_in(&event))
+        .await?
+        .iter()
+        .map(crate::advisories::LinkedAssetView::from)
+        .collect();
     Ok(noted(
-        Json(EventView { event, proof }),
+        Json(EventView {
+            event,
+            proof,
+            assets,
+        }),
         AuditNote {
             object: Some(format!("event:{id}")),
             tenant: Some(tenant),

@@ -170,6 +170,7 @@ table! {
     GET "/api/v1/tenants/{tenant}/risks" "risk.list" p(TenantsRead) => risks::list, reply Vec<risks::RiskView>;
     POST "/api/v1/tenants/{tenant}/risks" "risk.create" p(AssetsManage) => risks::create, body risks::CreateRisk, reply risks::RiskView;
     POST "/api/v1/tenants/{tenant}/incidents/{incident}/risks" "incident.risk.link" p(IncidentsManage) => risks::link, body risks::LinkRisk;
+    GET "/api/v1/tenants/{tenant}/incidents/{incident}/assets" "incident.assets" p(IncidentsRead) => advisories::incident_assets, reply Vec<advisories::LinkedAssetView>;
     GET "/api/v1/tenants/{tenant}/advisories" "advisory.list" p(AdvisoriesRead) => advisories::advisories, reply Vec<advisories::AdvisoryView>;
     POST "/api/v1/hub/advisories" "advisory.issue" p(AdvisoriesIssue) => advisories::issue, body advisories::IssueAdvisory, reply advisories::Issued;
     GET "/api/v1/hub/incidents" "hub.incidents" p(HubRead) => hub::incidents, reply hub::NationalView;

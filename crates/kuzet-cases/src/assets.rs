@@ -19,6 +19,15 @@ pub enum Seen {
     Address,
 }
 
+impl Seen {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Seen::Host => "host",
+            Seen::Address => "address",
+        }
+    }
+}
+
 /// A value an event or an incident carries, and where it was found.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Observed {
@@ -112,7 +121,8 @@ fn each_str(value: &Value, f: &mut dyn FnMut(&str)) {
     }
 }
 
-/// The assets `observed` names, in the order of `observed` then of `assets`, each (asset, field, value) once. A
+/// The assets `observed` names, in the order of `observed` then of `assets`, each (asset, kind, value) once,
+/// named by the first field that carries the value (`host.name` before `log.syslog.hostname`). A
 /// host name matches an asset's name without regard to case or a trailing dot, and a short name matches the
 /// fully qualified one it begins (`ws-07` and `ws-07.akimat.local`); an address matches an asset that lists it
 /// or a network holding it (IPv4-mapped IPv6 addresses as IPv4). A value that is not an address is no address.
@@ -131,7 +141,10 @@ pub fn link_assets(observed: &[Observed], assets: &[Asset]) -> Vec<AssetLink> {
                 field: seen.field.clone(),
                 value: seen.value.clone(),
             };
-            if !out.contains(&link) {
+            let known = out
+                .iter()
+                .any(|l| l.asset == link.asset && l.seen == link.seen && l.value == link.value);
+            if !known {
                 out.push(link);
             }
         }
@@ -272,12 +285,18 @@ mod tests {
             for (i, link) in links.iter().enumerate() {
                 prop_assert!(assets.iter().any(|a| a.id == link.asset));
                 prop_assert!(observed.iter().any(|o| o.value == link.value && o.field == link.field));
-                prop_assert!(!links[..i].contains(link));
+                prop_assert!(!links[..i].iter().any(|l| l.asset == link.asset && l.value == link.value && l.seen == link.seen));
             }
             let fewer = link_assets(&observed, &assets[..assets.len() / 2]);
             for link in fewer {
                 prop_assert!(links.contains(&link));
             }
+            // The same value in a second field adds nothing.
+            let twice: Vec<Observed> = observed
+                .iter()
+                .flat_map(|o| [o.clone(), Observed { field: format!("{}.again", o.field), ..o.clone() }])
+                .collect();
+            prop_assert_eq!(link_assets(&twice, &assets), links);
         }
     }
 }

@@ -628,3 +628,64 @@ async fn an_inventory_is_imported_from_csv() {
         String::from_utf8_lossy(&text)
     );
 }
+
+/// An event names the inventory's assets by its host name and addresses; an incident those its alerts name —
+/// matched when asked, so an asset added later links them too; another tenant's analyst learns nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_and_incidents_name_their_assets() {
+    let h = Harness::new().await;
+    let owner = h.session("owner").await;
+    let analyst = h.session("aigerim").await;
+    let event = format!("/api/v1/events/{}", h.events[OWN]);
+    let before = h.call(Method::GET, &event, &analyst, None).await;
+    assert_eq!(before.status, 200, "{}", before.text);
+    assert_eq!(before.json["assets"], json!([]));
+    let imported = h
+        .call(
+            Method::POST,
+            &format!("/api/v1/tenants/{OWN}/assets/import"),
+            &owner,
+            Some(json!([
+                {"name": "HOST-akimat.akimat.local", "addresses": ["10.20.0.0/16"]},
+                {"name": "akimat-dc", "addresses": ["10.30.0.1/32"]},
+            ])),
+        )
+        .await;
+    assert_eq!(imported.status, 201, "{}", imported.text);
+    let after = h.call(Method::GET, &event, &analyst, None).await;
+    let linked = after.json["assets"].as_array().unwrap();
+    assert_eq!(linked.len(), 1, "{}", after.text);
+    assert_eq!(linked[0]["asset"]["name"], "HOST-akimat.akimat.local");
+    assert_eq!(linked[0]["seen"], "host");
+    assert_eq!(linked[0]["value"], "host-akimat");
+
+    let (incident, _) = &h.incidents[OWN];
+    let assets = format!("/api/v1/tenants/{OWN}/incidents/{incident}/assets");
+    let none = h.call(Method::GET, &assets, &analyst, None).await;
+    assert_eq!(none.status, 200, "{}", none.text);
+    assert_eq!(none.json, json!([]), "no alert in the incident yet");
+    let added = h
+        .call(
+            Method::POST,
+            &format!("/api/v1/tenants/{OWN}/incidents/{incident}/alerts"),
+            &analyst,
+            Some(json!({"alerts": [h.alerts[OWN]]})),
+        )
+        .await;
+    assert!(added.status.is_success(), "{}", added.text);
+    let some = h.call(Method::GET, &assets, &analyst, None).await;
+    let linked = some.json.as_array().unwrap();
+    assert_eq!(linked.len(), 1, "{}", some.text);
+    assert_eq!(linked[0]["asset"]["name"], "akimat-dc");
+    assert_eq!(linked[0]["field"], format!("alert {}: host", h.alerts[OWN]));
+
+    let banker = h.session("banker").await;
+    assert!(
+        !h.call(Method::GET, &assets, &banker, None)
+            .await
+            .status
+            .is_success(),
+        "another tenant's incident"
+    );
+    assert_eq!(h.call(Method::GET, &event, &banker, None).await.status, 404);
+}

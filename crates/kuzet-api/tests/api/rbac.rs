@@ -170,6 +170,7 @@ fn case(
         | "hub.messages"
         | "overview.view"
         | "risk.list"
+        | "incident.assets"
         | "report.consolidated"
         | "incident.evidence.file.attach"
         | "incident.evidence.file.get" => None,
