@@ -183,6 +183,14 @@ try {
   await analyst.waitForFunction(() => document.querySelectorAll("ol.tasks li.done").length === 1);
   await analyst.screenshot({ path: `${SHOTS}/incident.png`, fullPage: true });
 
+  // The administrator enters the web server in the akimat's inventory: the event and the incident name it.
+  step = "inventory";
+  await admin.goto(`${BASE}/console/tenants/akimat`);
+  await admin.fill("#form-asset-create input[name=name]", "web1.akimat.local");
+  await admin.fill("#form-asset-create input[name=addresses]", "10.1.1.0/24");
+  await admin.click("#form-asset-create button[type=submit]");
+  await admin.waitForSelector("#assets >> text=web1.akimat.local");
+
   // 5. Search: the guessing found by address, the histogram and sidebar drawn, an event opened with its proof.
   step = "search";
   const searchUrl = `${BASE}/console/search?q=${encodeURIComponent("source.ip:203.0.113.7")}&range=24h`;
@@ -204,6 +212,7 @@ try {
   await analyst.waitForURL(/\/console\/events\/[0-9a-f-]+$/);
   check((await analyst.textContent("#event-original")).includes("Failed password for root"), "the original record");
   check(await analyst.isVisible("#proof-facts"), "no seal proof");
+  check(await analyst.isVisible("#event-assets >> text=web1.akimat.local"), "the event names its host's asset");
   const proof = await analyst.request.get(await analyst.getAttribute("a[href$='/proof']", "href")
     .then((h) => new URL(h, BASE).href));
   const proofJson = await proof.json();
@@ -219,6 +228,7 @@ try {
   await analyst.click("#evidence-form button[type=submit]");
   await analyst.waitForSelector(`#evidence a[href='/console/events/${eventId}']`);
   check((await analyst.$$("#custody tbody tr")).length >= 1, "no chain of custody");
+  check(await analyst.isVisible("#incident-assets >> text=web1.akimat.local"), "the incident names its host's asset");
   const log = "Dec  7 10:00:00 web1 sshd[99]: Failed password for root from 203.0.113.7 port 4000 ssh2\n";
   await analyst.setInputFiles("#file-form input[type=file]",
     { name: "web1-auth.log", mimeType: "text/plain", buffer: Buffer.from(log) });

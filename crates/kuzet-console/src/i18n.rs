@@ -286,6 +286,7 @@ mod tests {
             ("exchange-state", &["pending", "retrying", "delivered"]),
             ("shown", &["one_time_password", "secret"]),
             ("treatment", &["mitigate", "accept", "transfer", "avoid"]),
+            ("asset-seen", &["host", "address"]),
             ("contact-role", &["owner", "security", "personal_data"]),
             ("contact-channel", &["email", "webhook"]),
             ("lang", &["kk", "ru", "en"]),

@@ -1044,6 +1044,15 @@ async fn incident_tables(
         Err(f) if allowed(&f) => {}
         Err(f) => return Err(fail(console, ctx.lang, f)),
     }
+    match s
+        .api
+        .get::<Vec<serde_json::Value>>(&format!("{base}/assets"))
+        .await
+    {
+        Ok(assets) => tables.push(assets_table(tr, "incident-assets", tenant, &assets)),
+        Err(f) if allowed(&f) => {}
+        Err(f) => return Err(fail(console, ctx.lang, f)),
+    }
     let mut choices = Vec::new();
     match s
         .api
@@ -1088,6 +1097,31 @@ async fn incident_tables(
         Err(f) => return Err(fail(console, ctx.lang, f)),
     }
     Ok((tables, choices))
+}
+
+/// The assets an event or an incident concerns (the API's linked assets), each linking to its organization's
+/// inventory.
+pub(crate) fn assets_table(
+    tr: &crate::i18n::Tr<'_>,
+    id: &'static str,
+    tenant: &str,
+    linked: &[serde_json::Value],
+) -> crate::tables::Table {
+    use crate::tables::{Column, Kind, table};
+    table(
+        tr,
+        id,
+        "assets-concerned-title",
+        linked,
+        &[
+            Column("asset-name", "asset.name", Kind::Text),
+            Column("asset-addresses", "asset.addresses", Kind::List),
+            Column("asset-seen", "seen", Kind::Named("asset-seen")),
+            Column("asset-field", "field", Kind::Text),
+            Column("asset-value", "value", Kind::Text),
+        ],
+        |_| Some(format!("/console/tenants/{}#assets", seg(tenant))),
+    )
 }
 
 /// A file kept as evidence, downloaded through the API (which hashes it again and records the access).

@@ -477,6 +477,8 @@ pub(crate) async fn export(
 struct EventAnswer {
     event: kuzet_model::Event,
     proof: Value,
+    #[serde(default)]
+    assets: Vec<Value>,
 }
 
 #[derive(Template)]
@@ -497,6 +499,8 @@ struct EventPage<'a> {
     block: String,
     record: String,
     tree_size: String,
+    /// The assets the event names (one table, as on the incident page).
+    tables: Vec<crate::tables::Table>,
 }
 
 /// The person's view and the event with its proof, as the API answers them.
@@ -553,6 +557,12 @@ pub(crate) async fn event(
             block: text(&answer.proof["block_index"]),
             record: text(&answer.proof["record_index"]),
             tree_size: text(&answer.proof["checkpoint"]["tree_size"]),
+            tables: vec![crate::pages::assets_table(
+                &s.tr,
+                "event-assets",
+                e.tenant.as_str(),
+                &answer.assets,
+            )],
             c: s.chrome,
         },
         StatusCode::OK,

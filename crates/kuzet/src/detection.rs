@@ -547,6 +547,9 @@ impl Task {
             at: hit.last,
             events: hit.events.clone(),
             detail: serde_json::json!({
+                // The host of the event that completed the correlation (its group may not name one).
+                "host": host(event),
+                "source": event.source.as_str(),
                 "type": meta.kind,
                 "group": group,
                 "value": hit.value,
