@@ -202,6 +202,9 @@ pub(crate) struct IncidentView {
     /// The alerts escalated into it, oldest first.
     #[schemars(with = "Vec<String>")]
     alerts: Vec<ObjectId>,
+    /// Who works it (absent: nobody yet).
+    #[schemars(with = "Option<String>")]
+    assignee: Option<kuzet_model::UserId>,
 }
 
 #[derive(serde::Serialize, schemars::JsonSchema)]
@@ -410,6 +413,7 @@ fn incident_view(record: &IncidentRecord, now: Timestamp) -> IncidentView {
             })
             .collect(),
         alerts: record.alerts.clone(),
+        assignee: record.assignee.clone(),
     }
 }
 

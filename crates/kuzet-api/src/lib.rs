@@ -21,6 +21,7 @@ mod error;
 mod files;
 mod hub;
 mod incidents;
+mod observables;
 mod openapi;
 mod overview;
 mod risks;

@@ -16,8 +16,8 @@ use kuzet_model::audit::{Actor, AuditRecord, Outcome};
 
 use crate::state::{ApiState, SESSION_COOKIE};
 use crate::{
-    ApiError, access, admin, advisories, auth, contacts, content, files, hub, incidents, overview,
-    risks, rule_test, search,
+    ApiError, access, admin, advisories, auth, contacts, content, files, hub, incidents,
+    observables, overview, risks, rule_test, search,
 };
 
 /// Who may call a route.
@@ -171,6 +171,9 @@ table! {
     POST "/api/v1/tenants/{tenant}/risks" "risk.create" p(AssetsManage) => risks::create, body risks::CreateRisk, reply risks::RiskView;
     POST "/api/v1/tenants/{tenant}/incidents/{incident}/risks" "incident.risk.link" p(IncidentsManage) => risks::link, body risks::LinkRisk;
     GET "/api/v1/tenants/{tenant}/incidents/{incident}/assets" "incident.assets" p(IncidentsRead) => advisories::incident_assets, reply Vec<advisories::LinkedAssetView>;
+    POST "/api/v1/tenants/{tenant}/incidents/{incident}/assignee" "incident.assign" p(IncidentsManage) => observables::assign, body observables::Assign;
+    GET "/api/v1/tenants/{tenant}/incidents/{incident}/observables" "incident.observables" p(IncidentsRead) => observables::list, reply Vec<observables::ObservableView>;
+    POST "/api/v1/tenants/{tenant}/incidents/{incident}/observables" "incident.observable.add" p(IncidentsManage) => observables::add, body observables::AddObservable, reply observables::ObservableView;
     GET "/api/v1/tenants/{tenant}/advisories" "advisory.list" p(AdvisoriesRead) => advisories::advisories, reply Vec<advisories::AdvisoryView>;
     POST "/api/v1/hub/advisories" "advisory.issue" p(AdvisoriesIssue) => advisories::issue, body advisories::IssueAdvisory, reply advisories::Issued;
     GET "/api/v1/hub/incidents" "hub.incidents" p(HubRead) => hub::incidents, reply hub::NationalView;
@@ -270,6 +273,7 @@ pub(crate) const NO_BODY: &[&str] = &[
     "contact.remove",
     "asset.remove",
     "incident.risk.link",
+    "incident.assign",
     "hub.isoc.revoke",
     // Refused for everyone (sealed data leaves only by lawful expiry): it never answers a success.
     "events.purge",

@@ -20,4 +20,10 @@ pub enum CasesError {
     Incident(String),
     #[error("risk: {0}")]
     Risk(String),
+    #[error("observable {kind} `{value}`: {reason}")]
+    Observable {
+        kind: String,
+        value: String,
+        reason: String,
+    },
 }

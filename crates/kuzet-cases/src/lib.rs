@@ -18,6 +18,7 @@ mod incident;
 mod inventory;
 mod metrics;
 mod notice;
+mod observable;
 mod plans;
 mod report;
 mod risk;
@@ -40,6 +41,7 @@ pub use metrics::{Group as MetricsGroup, MEASURES, MetricsReport, MetricsRow, mo
 pub use notice::{
     BreachFacts, Notice, NoticeFacts, NoticeKind, render_breach_notice, render_notice,
 };
+pub use observable::{MAX_OBSERVABLE_CHARS, Observable, ObservableKind};
 pub use plans::{DEFAULT_PLAN, MANDATORY_MEASURES, PlanTask, ResponsePlan, TaskKind, Title};
 pub use report::{ConsolidatedReport, IncidentReport, Lang, ReportKind, ReportRow};
 pub use risk::{Rating, Treatment, risk_score};

@@ -2,7 +2,7 @@
 //! the host names and addresses the event carries or the incident's alerts name ([`kuzet_cases::link_assets`]).
 //! Nothing is stored: an asset added to the inventory later links the events and incidents it concerns.
 
-use kuzet_cases::{AssetLink, Observed, link_assets};
+use kuzet_cases::{AssetLink, ObservableKind, Observed, link_assets};
 use kuzet_model::access::{Permission, Scope};
 use kuzet_model::{ObjectId, TenantId};
 
@@ -62,7 +62,8 @@ impl Db {
         self.link_assets(tenant, observed).await
     }
 
-    /// The assets of `tenant` an incident concerns: those its alerts name (for [`Permission::IncidentsRead`]).
+    /// The assets of `tenant` an incident concerns: those its observables name — recorded by an analyst or named
+    /// by its alerts — by address or host or domain name (for [`Permission::IncidentsRead`]).
     pub async fn incident_assets(
         &self,
         scope: &Scope,
@@ -70,14 +71,25 @@ impl Db {
         incident: &ObjectId,
     ) -> Result<Vec<LinkedAsset>, DbError> {
         require(scope, Permission::IncidentsRead, tenant)?;
-        let record = self
-            .load_incident(tenant, incident.as_str())
+        let observed: Vec<Observed> = self
+            .observables_of(tenant, incident)
             .await?
-            .ok_or_else(|| DbError::NotFound(format!("incident `{incident}`")))?;
-        let mut observed = Vec::new();
-        for alert in &record.alerts {
-            observed.extend(alert_observed(&self.load_alert(tenant, alert).await?));
-        }
+            .into_iter()
+            .filter_map(|o| {
+                let field = match o.alert {
+                    Some(_) => o.note,
+                    None => format!("observable ({})", o.added_by),
+                };
+                let value = o.observable.value;
+                match o.observable.kind {
+                    ObservableKind::Ip => Some(Observed::address(field, value)),
+                    ObservableKind::Host | ObservableKind::Domain => {
+                        Some(Observed::host(field, value))
+                    }
+                    _ => None,
+                }
+            })
+            .collect();
         self.link_assets(tenant, &observed).await
     }
 

@@ -150,6 +150,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0017_evidence_files.sql"),
         postgres: include_str!("../migrations/postgres/0017_evidence_files.sql"),
     },
+    Migration {
+        version: 18,
+        name: "assignee and observables",
+        sqlite: include_str!("../migrations/sqlite/0018_assignee_observables.sql"),
+        postgres: include_str!("../migrations/postgres/0018_assignee_observables.sql"),
+    },
 ];
 
 /// The relational store. Cheap to clone.

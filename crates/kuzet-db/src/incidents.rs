@@ -79,6 +79,8 @@ pub struct IncidentRecord {
     pub tasks: Vec<TaskRecord>,
     /// The alerts escalated into it, oldest first.
     pub alerts: Vec<ObjectId>,
+    /// Who works it (see [`Db::assign_incident`]).
+    pub assignee: Option<UserId>,
 }
 
 fn corrupt(what: &'static str) -> impl Fn(String) -> DbError {
@@ -101,6 +103,7 @@ type IncidentRow = (
     String,
     Option<i64>,
     Option<String>,
+    Option<String>,
 );
 /// The ids of the incidents a page holds: of tenant $1, the one $2 (or all for ''), detected in $3..$4, after the
 /// cursor ($5 detected, $6 id; newest first), at most $7. Each query of a page selects by it.
@@ -110,7 +113,7 @@ const SELECTED: &str = "SELECT id FROM incidents WHERE tenant_id = $1 AND ($2 = 
 
 /// A comment Kuzet writes on an incident's timeline ($1 incident, $2 time, $3 text, $4 actor), numbered after the
 /// entries already there.
-const INSERT_NOTE: &str = "INSERT INTO incident_entries (incident_id, seq, kind, at_ms, text, author, created_ms) \
+pub(crate) const INSERT_NOTE: &str = "INSERT INTO incident_entries (incident_id, seq, kind, at_ms, text, author, created_ms) \
      VALUES ($1, (SELECT COUNT(*) FROM incident_entries WHERE incident_id = $1), 'comment', $2, $3, $4, $2)";
 
 /// An incident's obligation, as every path that starts clocks stores it.
@@ -167,6 +170,7 @@ fn assemble(row: IncidentRow, parts: Parts) -> Result<IncidentRecord, DbError> {
         facilities,
         rubric_version,
         assessment,
+        assignee,
     ) = row;
     let Parts {
         transitions,
@@ -274,6 +278,7 @@ fn assemble(row: IncidentRow, parts: Parts) -> Result<IncidentRecord, DbError> {
         id: incident_id,
         incident,
         created_by: user(created_by)?,
+        assignee: assignee.map(user).transpose()?,
     })
 }
 
@@ -551,7 +556,7 @@ impl Db {
         // `''` selects every incident of the tenant; an id, that one. Without a cursor, everything is after it.
         let only = only.unwrap_or("");
         let (after_ms, after_id) = after.unwrap_or((i64::MAX, ""));
-        let rows: Vec<IncidentRow> = on_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE id IN ({SELECTED}) ORDER BY detected_ms DESC, id")))
+        let rows: Vec<IncidentRow> = on_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {INCIDENT_COLUMNS}, assignee FROM incidents WHERE id IN ({SELECTED}) ORDER BY detected_ms DESC, id")))
             .bind(tenant.as_str()).bind(only).bind(from_ms).bind(to_ms).bind(after_ms).bind(after_id).bind(limit)
             .fetch_all(pool).await.map_err(DbError::query("incidents"))?);
         if rows.is_empty() {

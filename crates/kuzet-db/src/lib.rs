@@ -24,6 +24,7 @@ mod hub;
 mod hub_outbox;
 mod incidents;
 mod notifications;
+mod observables;
 mod outbox;
 mod overview;
 mod risks;
@@ -50,6 +51,7 @@ pub use incidents::{IncidentRecord, IncidentRules, IncidentStep, ObligationRecor
 pub use notifications::{
     Channel, ContactRecord, ContactRole, Delivery, NewContact, NotificationRecord,
 };
+pub use observables::ObservableRecord;
 pub use outbox::{Backlog, CLAIM_LEASE, RETRY_BASE, retry_delay, retry_delay_from};
 pub use overview::TenantOverview;
 pub use risks::{NewRisk, RiskRecord};

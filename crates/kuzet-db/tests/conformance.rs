@@ -109,7 +109,7 @@ async fn onboard(db: &Db, user: &str, one_time: &str, now: Timestamp) -> (String
 async fn suite(db: Db) {
     let backend = db.backend();
     let now = at("2026-12-04T06:00:00Z");
-    assert_eq!(db.schema_version().await.unwrap(), 17, "{backend:?}");
+    assert_eq!(db.schema_version().await.unwrap(), 18, "{backend:?}");
 
     // The configuration file's directory lands in the database and comes back whole.
     db.system_apply_directory(&directory("10.1.0.0/24"), now)
@@ -2223,7 +2223,7 @@ async fn conformance_sqlite() {
     let db = Db::connect(&url, RoleCatalog::default(), policy())
         .await
         .unwrap();
-    assert_eq!(db.schema_version().await.unwrap(), 17);
+    assert_eq!(db.schema_version().await.unwrap(), 18);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -2260,7 +2260,7 @@ async fn conformance_postgres() {
     let again = Db::connect(&url, RoleCatalog::default(), policy())
         .await
         .unwrap();
-    assert_eq!(again.schema_version().await.unwrap(), 17);
+    assert_eq!(again.schema_version().await.unwrap(), 18);
     drop(db);
     drop(again);
     sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -2776,6 +2776,122 @@ async fn asset_links(
             .unwrap_err(),
         DbError::NotFound(_) | DbError::Denied(_)
     ));
+
+    // Recorded observables: checked, written one way, kept once; the incident's assets follow them.
+    use kuzet_cases::{Observable, ObservableKind};
+    let ip = Observable::parse(ObservableKind::Ip, " 10.0.8.1 ").unwrap();
+    let rest = db
+        .create_asset(
+            &admin.scope(Permission::AssetsManage, now).unwrap(),
+            &NewAsset {
+                tenant: t("akimat"),
+                facility: None,
+                name: "proxy".into(),
+                product: None,
+                version: None,
+                addresses: vec!["10.0.8.0/24".parse().unwrap()],
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    let (first, new) = db
+        .add_observable(manage, &t("akimat"), &incident, &ip, "proxy log", now)
+        .await
+        .unwrap();
+    assert!(new && first.observable.value == "10.0.8.1" && first.note == "proxy log");
+    let (again, new) = db
+        .add_observable(manage, &t("akimat"), &incident, &ip, "again", now)
+        .await
+        .unwrap();
+    assert!(!new, "a value recorded twice is one observable");
+    assert_eq!(again, first, "as first recorded");
+    let listed = db
+        .incident_observables(&read, &t("akimat"), &incident)
+        .await
+        .unwrap();
+    assert_eq!(
+        listed
+            .iter()
+            .map(|o| (
+                o.observable.kind.as_str(),
+                o.observable.value.as_str(),
+                o.alert.is_some()
+            ))
+            .collect::<Vec<_>>(),
+        [
+            ("ip", "10.0.8.1", false),
+            ("host", "dc7", true),
+            ("ip", "10.0.7.20", true)
+        ]
+    );
+    assert_eq!(listed[0].note, "proxy log");
+    let linked = db
+        .incident_assets(&read, &t("akimat"), &incident)
+        .await
+        .unwrap();
+    assert_eq!(linked.len(), 3);
+    assert_eq!(linked[0].asset.id, rest.id);
+    assert_eq!(
+        linked[0].link.field,
+        format!("observable ({})", manage.user())
+    );
+    assert!(
+        db.add_observable(
+            &analyst.scope(Permission::IncidentsRead, now).unwrap(),
+            &t("akimat"),
+            &incident,
+            &ip,
+            "",
+            now
+        )
+        .await
+        .is_err(),
+        "recording is managing"
+    );
+
+    // Assignment: to a user who manages the tenant's incidents, with a note on the timeline; to nobody again.
+    let aigerim = UserId::new("aigerim").unwrap();
+    db.assign_incident(manage, &t("akimat"), &incident, Some(&aigerim), now)
+        .await
+        .unwrap();
+    let record = db.incident(&read, &t("akimat"), &incident).await.unwrap();
+    assert_eq!(record.assignee.as_ref(), Some(&aigerim));
+    for (user, reason) in [
+        ("nobody", "no such user"),
+        (
+            "owner",
+            "no role of the user manages incidents of tenant `akimat`",
+        ),
+        ("nccis", "no role of the user manages incidents"),
+    ] {
+        let error = db
+            .assign_incident(
+                manage,
+                &t("akimat"),
+                &incident,
+                Some(&UserId::new(user).unwrap()),
+                now,
+            )
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains(reason), "{user}: {error}");
+    }
+    db.assign_incident(manage, &t("akimat"), &incident, None, now)
+        .await
+        .unwrap();
+    let record = db.incident(&read, &t("akimat"), &incident).await.unwrap();
+    assert_eq!(record.assignee, None);
+    let timeline = db
+        .incident_timeline(&read, &t("akimat"), &incident)
+        .await
+        .unwrap();
+    let notes: Vec<String> = timeline.iter().map(|i| format!("{i:?}")).collect();
+    assert!(
+        notes.iter().any(|n| n.contains("assigned to aigerim")),
+        "{notes:?}"
+    );
 }
 
 async fn advisories(db: &Db, admin: &Principal, analyst: &Principal, now: Timestamp) {

@@ -888,3 +888,126 @@ async fn files_kept_as_evidence_are_checked_on_every_read() {
     assert_eq!(refused.status, 409, "{}", refused.text);
     assert_eq!(refused.code(), "evidence_altered");
 }
+
+/// An incident is given to an analyst who works the tenant's incidents, and its observables are recorded checked,
+/// once, beside what its alerts name; the incident's assets follow them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn incidents_are_assigned_and_their_observables_recorded() {
+    let h = Harness::new().await;
+    let analyst = h.session("aigerim").await;
+    let (incident, _) = &h.incidents[OWN];
+    let base = format!("/api/v1/tenants/{OWN}/incidents/{incident}");
+    let assign = |user: serde_json::Value| json!({ "user": user });
+    let given = h
+        .call(
+            Method::POST,
+            &format!("{base}/assignee"),
+            &analyst,
+            Some(assign(json!("aigerim"))),
+        )
+        .await;
+    assert_eq!(given.status, 204, "{}", given.text);
+    let view = h.call(Method::GET, &base, &analyst, None).await;
+    assert_eq!(view.json["assignee"], "aigerim");
+    let refused = h
+        .call(
+            Method::POST,
+            &format!("{base}/assignee"),
+            &analyst,
+            Some(assign(json!("banker"))),
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.text);
+    assert!(
+        refused
+            .message()
+            .contains("no role of the user manages incidents of tenant `akimat`"),
+        "{}",
+        refused.text
+    );
+
+    let observables = format!("{base}/observables");
+    let add =
+        |kind: &str, value: &str| json!({"kind": kind, "value": value, "note": "from the proxy"});
+    let first = h
+        .call(
+            Method::POST,
+            &observables,
+            &analyst,
+            Some(add("domain", "Evil.Example.KZ.")),
+        )
+        .await;
+    assert_eq!(first.status, 201, "{}", first.text);
+    assert_eq!(first.json["value"], "evil.example.kz");
+    let again = h
+        .call(
+            Method::POST,
+            &observables,
+            &analyst,
+            Some(add("domain", "evil.example.kz")),
+        )
+        .await;
+    assert_eq!(again.status, 200, "the same observable: {}", again.text);
+    let bad = h
+        .call(
+            Method::POST,
+            &observables,
+            &analyst,
+            Some(add("hash", "abc")),
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+    assert!(
+        bad.message().starts_with("observable hash `abc`:"),
+        "{}",
+        bad.text
+    );
+    let unknown = h
+        .call(
+            Method::POST,
+            &observables,
+            &analyst,
+            Some(add("ipv4", "10.0.0.1")),
+        )
+        .await;
+    assert_eq!(unknown.status, 422);
+
+    let listed = h.call(Method::GET, &observables, &analyst, None).await;
+    assert_eq!(listed.status, 200, "{}", listed.text);
+    let items = listed.json.as_array().unwrap();
+    assert_eq!(items.len(), 1, "{}", listed.text);
+    assert_eq!(items[0]["added_by"], "aigerim");
+    assert!(items[0]["alert"].is_null());
+
+    // The alert joins the incident: its host is an observable too.
+    let added = h
+        .call(
+            Method::POST,
+            &format!("{base}/alerts"),
+            &analyst,
+            Some(json!({"alerts": [h.alerts[OWN]]})),
+        )
+        .await;
+    assert_eq!(added.status, 204, "{}", added.text);
+    let listed = h.call(Method::GET, &observables, &analyst, None).await;
+    let items = listed.json.as_array().unwrap();
+    assert_eq!(items.len(), 2, "{}", listed.text);
+    assert_eq!(items[1]["kind"], "host");
+    assert_eq!(items[1]["value"], format!("{OWN}-dc"));
+    assert_eq!(items[1]["alert"], h.alerts[OWN].as_str());
+
+    let banker = h.session("banker").await;
+    let other = h
+        .call(
+            Method::POST,
+            &observables,
+            &banker,
+            Some(add("ip", "10.0.0.1")),
+        )
+        .await;
+    assert!(
+        !other.status.is_success(),
+        "another tenant's analyst: {}",
+        other.text
+    );
+}

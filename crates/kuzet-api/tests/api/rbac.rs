@@ -68,6 +68,8 @@ fn case(
         })),
         "rule.test" => Some(json!({"rule": "title: matrix\n", "events": []})),
         "incident.risk.link" => Some(json!({"risk": "00000000000000000000000000000000"})),
+        "incident.assign" => Some(json!({"user": null})),
+        "incident.observable.add" => Some(json!({"kind": "ip", "value": "203.0.113.9"})),
         "asset.import" => Some(json!([{"name": format!("imported-{role}-{n}")}])),
         "asset.create" => Some(json!({
             "name": format!("asset-{role}-{n}"), "product": "cpe:2.3:a:bitrix:site_manager:22.5.1",
@@ -171,6 +173,7 @@ fn case(
         | "overview.view"
         | "risk.list"
         | "incident.assets"
+        | "incident.observables"
         | "report.consolidated"
         | "incident.evidence.file.attach"
         | "incident.evidence.file.get" => None,
