@@ -229,6 +229,14 @@ try {
   await analyst.waitForSelector(`#evidence a[href='/console/events/${eventId}']`);
   check((await analyst.$$("#custody tbody tr")).length >= 1, "no chain of custody");
   check(await analyst.isVisible("#incident-assets >> text=web1.akimat.local"), "the incident names its host's asset");
+  await analyst.selectOption("#form-observable-add select[name=kind]", "ip");
+  await analyst.fill("#form-observable-add input[name=value]", " 203.0.113.7 ");
+  await analyst.fill("#form-observable-add input[name=note]", "the guessing address");
+  await analyst.click("#form-observable-add button[type=submit]");
+  await analyst.waitForSelector("#observables >> text=the guessing address");
+  await analyst.fill("#form-incident-assign input[name=user]", ANALYST.user);
+  await analyst.click("#form-incident-assign button[type=submit]");
+  await analyst.waitForSelector(`#incident-assignee >> text=${ANALYST.user}`);
   const log = "Dec  7 10:00:00 web1 sshd[99]: Failed password for root from 203.0.113.7 port 4000 ssh2\n";
   await analyst.setInputFiles("#file-form input[type=file]",
     { name: "web1-auth.log", mimeType: "text/plain", buffer: Buffer.from(log) });

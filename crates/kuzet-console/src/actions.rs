@@ -103,6 +103,30 @@ pub(crate) const ACTIONS: &[Action] = &[
         shows: &[],
     },
     Action {
+        id: "incident-assign",
+        method: Method::POST,
+        path: |f| {
+            tenant_path(
+                f,
+                &format!("/incidents/{}/assignee", seg(f.get("incident"))),
+            )
+        },
+        body: |f| json!({"user": optional(f.get("user"))}),
+        shows: &[],
+    },
+    Action {
+        id: "observable-add",
+        method: Method::POST,
+        path: |f| {
+            tenant_path(
+                f,
+                &format!("/incidents/{}/observables", seg(f.get("incident"))),
+            )
+        },
+        body: |f| json!({"kind": f.get("kind"), "value": f.get("value"), "note": f.get("note").trim()}),
+        shows: &[],
+    },
+    Action {
         id: "contacts-confirm",
         method: Method::POST,
         path: |f| tenant_path(f, "/contacts/confirm"),

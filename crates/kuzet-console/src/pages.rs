@@ -877,6 +877,11 @@ pub(crate) async fn incidents(
     ))
 }
 
+/// The kinds of observables the API records, in the order the form offers them.
+pub(crate) const OBSERVABLE_KINDS: [&str; 8] = [
+    "ip", "domain", "url", "hash", "email", "host", "account", "file",
+];
+
 #[derive(Template)]
 #[template(path = "incident.html")]
 struct IncidentPage<'a> {
@@ -913,6 +918,26 @@ pub(crate) async fn incident(
     let manage = may_manage_incidents(&s.me);
     let (tables, risks) = incident_tables(&console, &ctx, &s, &tenant, &i).await?;
     let mut forms = Vec::new();
+    if manage {
+        let kinds = OBSERVABLE_KINDS
+            .iter()
+            .map(|k| ((*k).to_owned(), s.tr.kind("observable-kind", k)))
+            .collect();
+        forms.push(
+            crate::actions::FormView::new(&s.tr, "observable-add", "form-observable", &here)
+                .hidden("tenant", &tenant)
+                .hidden("incident", &i.id)
+                .choice(&s.tr, "kind", "observable-kind", kinds)
+                .text(&s.tr, "value", "observable-value", true)
+                .text(&s.tr, "note", "observable-note", false),
+        );
+        forms.push(
+            crate::actions::FormView::new(&s.tr, "incident-assign", "form-assign", &here)
+                .hidden("tenant", &tenant)
+                .hidden("incident", &i.id)
+                .text(&s.tr, "user", "incident-assignee", false),
+        );
+    }
     if manage && !risks.is_empty() {
         forms.push(
             crate::actions::FormView::new(&s.tr, "risk-link", "form-risk-link", &here)
@@ -1041,6 +1066,28 @@ async fn incident_tables(
                 |_| None,
             ));
         }
+        Err(f) if allowed(&f) => {}
+        Err(f) => return Err(fail(console, ctx.lang, f)),
+    }
+    match s
+        .api
+        .get::<Vec<serde_json::Value>>(&format!("{base}/observables"))
+        .await
+    {
+        Ok(observables) => tables.push(table(
+            tr,
+            "observables",
+            "observables-title",
+            &observables,
+            &[
+                Column("observable-kind", "kind", Kind::Named("observable-kind")),
+                Column("observable-value", "value", Kind::Text),
+                Column("observable-note", "note", Kind::Text),
+                Column("evidence-by", "added_by", Kind::Text),
+                Column("evidence-added", "added", Kind::Time),
+            ],
+            |_| None,
+        )),
         Err(f) if allowed(&f) => {}
         Err(f) => return Err(fail(console, ctx.lang, f)),
     }

@@ -240,6 +240,9 @@ pub(crate) struct Incident {
     pub obligations: Vec<Obligation>,
     pub tasks: Vec<Task>,
     pub alerts: Vec<String>,
+    /// Who works it.
+    #[serde(default)]
+    pub assignee: Option<String>,
 }
 
 impl Incident {
