@@ -123,7 +123,11 @@ impl Observable {
                 if text.len() > 255 {
                     return Err(fail("longer than 255 bytes"));
                 }
-                text.trim_end_matches('.').to_lowercase()
+                let host = text.trim_end_matches('.').to_lowercase();
+                if host.is_empty() {
+                    return Err(fail("no name before the dot"));
+                }
+                host
             }
             ObservableKind::Url => {
                 no_space(text)?;
@@ -247,6 +251,8 @@ mod tests {
         assert!(err(Email, "nobody").contains("no `@`"));
         assert!(err(Url, "evil.example/path").contains("no scheme"));
         assert!(err(Host, "two words").contains("space"));
+        // Found by the fuzz target: a name that is all dots is no name.
+        assert!(err(Host, "..").contains("no name"));
         assert!(err(Account, "  ").contains("empty"));
         assert!(err(File, "a\u{7}b").contains("control"));
         assert!(err(File, &"x".repeat(2049)).contains("2048"));
