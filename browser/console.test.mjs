@@ -331,6 +331,11 @@ try {
   await analyst.waitForSelector(`${card} .alerts-waiting`);
   check((await analyst.textContent("h1")).includes("Шолу"), "the language is remembered across pages");
   await analyst.screenshot({ path: `${SHOTS}/overview-kk.png`, fullPage: true });
+  // The choice is the analyst's, not the browser's: another browser, in English, opens in Kazakh after login.
+  const elsewhere = await newPage("en-US");
+  await login(elsewhere, ANALYST);
+  await elsewhere.waitForURL(/\/console\/$/);
+  check((await elsewhere.textContent("h1")).includes("Шолу"), "the chosen language follows the analyst");
 
   // 8. An owner of another organization reaches none of this one's pages.
   step = "tenant isolation";

@@ -70,6 +70,8 @@ pub(crate) struct PrincipalView {
     onboarding: &'static str,
     /// For a session: send it as `X-CSRF-Token` with every change.
     csrf_token: Option<String>,
+    /// The language the user chose for the console (`kk`, `ru`, `en`), if they chose one.
+    language: Option<String>,
 }
 
 impl From<&Principal> for PrincipalView {
@@ -83,7 +85,16 @@ impl From<&Principal> for PrincipalView {
                 Credential::Session { csrf, .. } => Some(csrf.clone()),
                 Credential::Token { .. } => None,
             },
+            language: None,
         }
+    }
+}
+
+impl PrincipalView {
+    /// The view with the language the user chose, read from the database.
+    async fn with_language(mut self, state: &ApiState) -> Result<Self, ApiError> {
+        self.language = state.db().user_language(&self.user).await?;
+        Ok(self)
     }
 }
 
@@ -180,7 +191,14 @@ pub(crate) async fn login(
                 "{SESSION_COOKIE}={}; HttpOnly{secure}; SameSite=Strict; Path=/; Max-Age={max_age}",
                 session.secret
             );
-            let mut response = Json(PrincipalView::from(&session.principal)).into_response();
+            let view = match PrincipalView::from(&session.principal)
+                .with_language(&state)
+                .await
+            {
+                Ok(view) => view,
+                Err(e) => return e.into_response(),
+            };
+            let mut response = Json(view).into_response();
             if let Ok(value) = HeaderValue::from_str(&cookie) {
                 response.headers_mut().insert(header::SET_COOKIE, value);
             }
@@ -246,8 +264,35 @@ fn too_many_attempts(wait: jiff::SignedDuration) -> Response {
     response
 }
 
-pub(crate) async fn me(Extension(authed): Extension<Authed>) -> Response {
-    Json(PrincipalView::from(&authed.principal)).into_response()
+pub(crate) async fn me(
+    State(state): State<ApiState>,
+    Extension(authed): Extension<Authed>,
+) -> Result<Response, ApiError> {
+    let view = PrincipalView::from(&authed.principal)
+        .with_language(&state)
+        .await?;
+    Ok(Json(view).into_response())
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LanguageChange {
+    /// `kk`, `ru` or `en`; `null` forgets the choice (the browser's language is used).
+    language: Option<String>,
+}
+
+/// Remembers the language the user chose for the console, for every browser they sign in from.
+pub(crate) async fn change_language(
+    State(state): State<ApiState>,
+    Extension(authed): Extension<Authed>,
+    json: Result<Json<LanguageChange>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let request = body(json)?;
+    state
+        .db()
+        .set_language(&authed.principal, request.language.as_deref())
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 #[derive(Deserialize, JsonSchema)]

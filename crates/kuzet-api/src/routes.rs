@@ -146,6 +146,7 @@ table! {
     GET "/api/v1/auth/me" "auth.me" Authenticated => auth::me, reply auth::PrincipalView;
     GET "/api/v1/overview" "overview.view" Authenticated => overview::overview, reply overview::Overview;
     POST "/api/v1/auth/password" "auth.password.change" Account => auth::change_password, body auth::PasswordChange;
+    PUT "/api/v1/auth/language" "auth.language.change" Account => auth::change_language, body auth::LanguageChange;
     POST "/api/v1/auth/mfa/enrol" "auth.mfa.enrol" Account => auth::mfa_enrol, body Option<auth::MfaReenrol>, reply auth::MfaEnrolment;
     POST "/api/v1/auth/mfa/confirm" "auth.mfa.confirm" Account => auth::mfa_confirm, body auth::MfaConfirm;
     POST "/api/v1/auth/logout" "auth.logout" Account => auth::logout;
@@ -254,6 +255,7 @@ table! {
 /// Routes whose success answers no body (204, or 201 when nothing new needs naming).
 pub(crate) const NO_BODY: &[&str] = &[
     "auth.password.change",
+    "auth.language.change",
     "auth.mfa.confirm",
     "auth.logout",
     "tenant.retention.change",

@@ -314,6 +314,14 @@ pub(crate) async fn login(State(console): State<Console>, ctx: Ctx, body: Bytes)
                     .headers_mut()
                     .insert(header::SET_COOKIE, set.clone());
             }
+            // The language the person chose before, in any browser, is this browser's from now on.
+            let chosen = reply
+                .json::<serde_json::Value>("the login")
+                .ok()
+                .and_then(|me| me["language"].as_str().and_then(Lang::parse));
+            if let Some(cookie) = chosen.and_then(|lang| lang_cookie(&console, lang)) {
+                response.headers_mut().append(header::SET_COOKIE, cookie);
+            }
             return response;
         }
         Err(f) => match f.code.as_str() {
@@ -362,8 +370,24 @@ pub(crate) async fn logout(State(console): State<Console>, ctx: Ctx, body: Bytes
     response
 }
 
-/// Switches the language and goes back to the page it was switched on.
-pub(crate) async fn language(State(console): State<Console>, body: Bytes) -> Response {
+/// The cookie that keeps the language in this browser.
+fn lang_cookie(console: &Console, lang: Lang) -> Option<HeaderValue> {
+    let secure = if console.options.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    HeaderValue::from_str(&format!(
+        "{LANG_COOKIE}={}; Path=/; SameSite=Strict; Max-Age=31536000{secure}",
+        lang.code()
+    ))
+    .ok()
+}
+
+/// Switches the language and goes back to the page it was switched on. A signed-in person's choice is also
+/// remembered with their account (`PUT /api/v1/auth/language`), so that it follows them to another browser; the
+/// switch works in this browser even if that fails.
+pub(crate) async fn language(State(console): State<Console>, ctx: Ctx, body: Bytes) -> Response {
     let form = Form::parse(&body);
     let back = form.get("back");
     let back = if back.starts_with("/console/") && !back.contains("//") {
@@ -373,17 +397,21 @@ pub(crate) async fn language(State(console): State<Console>, body: Bytes) -> Res
     };
     let mut response = Redirect::to(&back).into_response();
     if let Some(lang) = Lang::parse(form.get("lang")) {
-        let secure = if console.options.secure_cookies {
-            "; Secure"
-        } else {
-            ""
-        };
-        let value = format!(
-            "{LANG_COOKIE}={}; Path=/; SameSite=Strict; Max-Age=31536000{secure}",
-            lang.code()
-        );
-        if let Ok(value) = HeaderValue::from_str(&value) {
-            response.headers_mut().insert(header::SET_COOKIE, value);
+        if ctx.session.is_some() && !form.get("csrf").is_empty() {
+            let request = json!({"language": lang.code()});
+            if let Err(f) = form_api(&console, &ctx, &form)
+                .send(
+                    axum::http::Method::PUT,
+                    "/api/v1/auth/language",
+                    Some(&request),
+                )
+                .await
+            {
+                tracing::debug!(message = %f.message, "the language choice was not remembered");
+            }
+        }
+        if let Some(cookie) = lang_cookie(&console, lang) {
+            response.headers_mut().insert(header::SET_COOKIE, cookie);
         }
     }
     response

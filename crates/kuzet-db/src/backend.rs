@@ -156,6 +156,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0018_assignee_observables.sql"),
         postgres: include_str!("../migrations/postgres/0018_assignee_observables.sql"),
     },
+    Migration {
+        version: 19,
+        name: "user language",
+        sqlite: include_str!("../migrations/sqlite/0019_user_language.sql"),
+        postgres: include_str!("../migrations/postgres/0019_user_language.sql"),
+    },
 ];
 
 /// The relational store. Cheap to clone.

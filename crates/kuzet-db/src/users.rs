@@ -747,6 +747,34 @@ impl Db {
     }
 
     /// Changes the principal's own password after checking the current one and the policy.
+    /// The language `user` chose for the console (`kk`, `ru`, `en`), if they chose one.
+    pub async fn user_language(&self, user: &UserId) -> Result<Option<String>, DbError> {
+        let row: Option<(Option<String>,)> = on_pool!(self, pool => sqlx::query_as("SELECT language FROM users WHERE id = $1")
+            .bind(user.as_str()).fetch_optional(pool).await.map_err(DbError::query("user language"))?);
+        Ok(row.and_then(|(language,)| language))
+    }
+
+    /// Remembers the language the signed-in user chose for the console; `None` forgets it. Only `kk`, `ru` and
+    /// `en` are languages of the console.
+    pub async fn set_language(
+        &self,
+        principal: &Principal,
+        language: Option<&str>,
+    ) -> Result<(), DbError> {
+        if let Some(code) = language
+            && kuzet_cases::Lang::parse(code).is_none()
+        {
+            return Err(DbError::invalid(
+                format!("language `{code}`"),
+                "expected kk, ru or en",
+            ));
+        }
+        on_pool!(self, pool => sqlx::query("UPDATE users SET language = $1 WHERE id = $2")
+            .bind(language).bind(principal.user().as_str())
+            .execute(pool).await.map(|_| ()).map_err(DbError::query("user language"))?);
+        Ok(())
+    }
+
     pub async fn change_password(
         &self,
         principal: &Principal,

@@ -109,7 +109,7 @@ async fn onboard(db: &Db, user: &str, one_time: &str, now: Timestamp) -> (String
 async fn suite(db: Db) {
     let backend = db.backend();
     let now = at("2026-12-04T06:00:00Z");
-    assert_eq!(db.schema_version().await.unwrap(), 18, "{backend:?}");
+    assert_eq!(db.schema_version().await.unwrap(), 19, "{backend:?}");
 
     // The configuration file's directory lands in the database and comes back whole.
     db.system_apply_directory(&directory("10.1.0.0/24"), now)
@@ -2223,7 +2223,7 @@ async fn conformance_sqlite() {
     let db = Db::connect(&url, RoleCatalog::default(), policy())
         .await
         .unwrap();
-    assert_eq!(db.schema_version().await.unwrap(), 18);
+    assert_eq!(db.schema_version().await.unwrap(), 19);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -2260,7 +2260,7 @@ async fn conformance_postgres() {
     let again = Db::connect(&url, RoleCatalog::default(), policy())
         .await
         .unwrap();
-    assert_eq!(again.schema_version().await.unwrap(), 18);
+    assert_eq!(again.schema_version().await.unwrap(), 19);
     drop(db);
     drop(again);
     sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -2776,6 +2776,20 @@ async fn asset_links(
             .unwrap_err(),
         DbError::NotFound(_) | DbError::Denied(_)
     ));
+
+    // The language a user chose follows them; only the console's three are languages.
+    db.set_language(analyst, Some("ru")).await.unwrap();
+    assert_eq!(
+        db.user_language(analyst.user()).await.unwrap().as_deref(),
+        Some("ru")
+    );
+    let german = db.set_language(analyst, Some("de")).await.unwrap_err();
+    assert!(
+        german.to_string().contains("expected kk, ru or en"),
+        "{german}"
+    );
+    db.set_language(analyst, None).await.unwrap();
+    assert_eq!(db.user_language(analyst.user()).await.unwrap(), None);
 
     // Recorded observables: checked, written one way, kept once; the incident's assets follow them.
     use kuzet_cases::{Observable, ObservableKind};

@@ -549,3 +549,47 @@ async fn credentials_can_neither_replace_their_owner_nor_outlive_a_reset() {
         401
     );
 }
+
+/// The language a user chooses follows them: `me` and the next login answer it; only kk, ru and en are kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_chosen_language_follows_the_user() {
+    let h = Harness::new().await;
+    let session = h.session("aigerim").await;
+    let me = h.call(Method::GET, "/api/v1/auth/me", &session, None).await;
+    assert!(me.json["language"].is_null(), "{}", me.text);
+    let set = h
+        .call(
+            Method::PUT,
+            "/api/v1/auth/language",
+            &session,
+            Some(json!({"language": "ru"})),
+        )
+        .await;
+    assert_eq!(set.status, 204, "{}", set.text);
+    let me = h.call(Method::GET, "/api/v1/auth/me", &session, None).await;
+    assert_eq!(me.json["language"], "ru");
+    let login = h
+        .call(
+            Method::POST,
+            "/api/v1/auth/login",
+            &Auth::None,
+            Some(json!({"user": "aigerim", "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(login.status, 200, "{}", login.text);
+    assert_eq!(login.json["language"], "ru");
+    let bad = h
+        .call(
+            Method::PUT,
+            "/api/v1/auth/language",
+            &session,
+            Some(json!({"language": "de"})),
+        )
+        .await;
+    assert_eq!(bad.status, 422, "{}", bad.text);
+    assert!(
+        bad.message().contains("expected kk, ru or en"),
+        "{}",
+        bad.text
+    );
+}

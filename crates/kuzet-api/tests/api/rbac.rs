@@ -47,6 +47,7 @@ fn case(
             Some(json!({"current": "not-the-password", "new": "another-long-password-1"}))
         }
         "auth.mfa.confirm" => Some(json!({"code": "000000"})),
+        "auth.language.change" => Some(json!({"language": "kk"})),
         "tenant.create" => Some(json!({"id": format!("t-{role}-{n}"), "name": "matrix"})),
         "tenant.retention.change" => Some(json!({"hot_days": 62, "archive_years": 3})),
         "facility.create" => {
