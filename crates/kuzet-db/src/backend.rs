@@ -381,7 +381,7 @@ mod tests {
         for m in MIGRATIONS {
             let n = statements(m.sqlite).count();
             assert_eq!(n, statements(m.postgres).count(), "{}", m.name);
-            assert!(n >= 2, "{}", m.name);
+            assert!(n >= 1, "{}: no statement", m.name);
         }
     }
 }
