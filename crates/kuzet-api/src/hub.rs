@@ -56,6 +56,22 @@ pub(crate) struct NationalView {
     incidents: Vec<HubIncident>,
 }
 
+/// The incidents reported to this hub, as (ISOC, incident id at that ISOC).
+pub(crate) async fn reported_incidents(
+    state: &ApiState,
+    read: &kuzet_model::access::Scope,
+) -> Result<std::collections::BTreeSet<(String, String)>, ApiError> {
+    let messages = state.db().hub_incident_messages(read).await?;
+    Ok(messages
+        .into_iter()
+        .filter_map(|m| {
+            let message = kuzet_exchange::Envelope::from_bytes(m.body.as_bytes()).ok()?;
+            let id = message.payload.get("incident")?.as_str()?.to_owned();
+            Some((m.isoc, id))
+        })
+        .collect())
+}
+
 pub(crate) async fn incidents(
     State(state): State<ApiState>,
     Extension(a): Extension<Authed>,

@@ -17,6 +17,7 @@ mod audit;
 mod auth;
 mod contacts;
 mod content;
+mod crises;
 mod error;
 mod files;
 mod hub;

@@ -16,7 +16,7 @@ use kuzet_model::audit::{Actor, AuditRecord, Outcome};
 
 use crate::state::{ApiState, SESSION_COOKIE};
 use crate::{
-    ApiError, access, admin, advisories, auth, contacts, content, files, hub, incidents,
+    ApiError, access, admin, advisories, auth, contacts, content, crises, files, hub, incidents,
     observables, overview, risks, rule_test, search,
 };
 
@@ -179,6 +179,14 @@ table! {
     POST "/api/v1/hub/advisories" "advisory.issue" p(AdvisoriesIssue) => advisories::issue, body advisories::IssueAdvisory, reply advisories::Issued;
     GET "/api/v1/hub/incidents" "hub.incidents" p(HubRead) => hub::incidents, reply hub::NationalView;
     GET "/api/v1/hub/messages" "hub.messages" p(HubRead) => hub::messages, reply Vec<hub::ReceivedView>;
+    GET "/api/v1/hub/crises" "crisis.list" p(HubRead) => crises::list, reply Vec<crises::CrisisView>;
+    POST "/api/v1/hub/crises" "crisis.open" p(CrisisManage) => crises::open, body crises::OpenCrisis, reply crises::CrisisView;
+    GET "/api/v1/hub/crises/{crisis}" "crisis.view" p(HubRead) => crises::view, reply crises::CrisisView;
+    POST "/api/v1/hub/crises/{crisis}/members" "crisis.member.add" p(CrisisManage) => crises::add_member, body crises::AddMember;
+    POST "/api/v1/hub/crises/{crisis}/tasks" "crisis.task.add" p(CrisisManage) => crises::add_task, body crises::AddTask;
+    POST "/api/v1/hub/crises/{crisis}/tasks/{task}/done" "crisis.task.done" p(CrisisManage) => crises::task_done;
+    POST "/api/v1/hub/crises/{crisis}/entries" "crisis.entry.add" p(CrisisManage) => crises::add_entry, body crises::AddEntry;
+    POST "/api/v1/hub/crises/{crisis}/close" "crisis.close" p(CrisisManage) => crises::close, body crises::CloseCrisis;
     GET "/api/v1/hub/isocs" "hub.isoc.list" p(HubManage) => hub::isocs, reply Vec<hub::IsocView>;
     POST "/api/v1/hub/isocs" "hub.isoc.register" p(HubManage) => hub::register, body hub::RegisterIsoc, reply hub::IsocView;
     DELETE "/api/v1/hub/isocs/{isoc}" "hub.isoc.revoke" p(HubManage) => hub::revoke;
@@ -277,6 +285,11 @@ pub(crate) const NO_BODY: &[&str] = &[
     "incident.risk.link",
     "incident.assign",
     "hub.isoc.revoke",
+    "crisis.member.add",
+    "crisis.task.add",
+    "crisis.task.done",
+    "crisis.entry.add",
+    "crisis.close",
     // Refused for everyone (sealed data leaves only by lawful expiry): it never answers a success.
     "events.purge",
 ];

@@ -29,6 +29,10 @@ fn tenant_path(form: &Form, rest: &str) -> String {
     format!("/api/v1/tenants/{}{rest}", seg(form.get("tenant")))
 }
 
+fn crisis_path(form: &Form, rest: &str) -> String {
+    format!("/api/v1/hub/crises/{}{rest}", seg(form.get("crisis")))
+}
+
 fn words(text: &str) -> Vec<String> {
     text.split([',', ' ', '\n'])
         .map(str::trim)
@@ -124,6 +128,59 @@ pub(crate) const ACTIONS: &[Action] = &[
             )
         },
         body: |f| json!({"kind": f.get("kind"), "value": f.get("value"), "note": f.get("note").trim()}),
+        shows: &[],
+    },
+    Action {
+        id: "crisis-open",
+        method: Method::POST,
+        path: |_| "/api/v1/hub/crises".into(),
+        body: |f| {
+            json!({"title": f.get("title").trim(), "reason": f.get("reason").trim(),
+                   "level": f.get("level").parse::<u8>().unwrap_or(0)})
+        },
+        shows: &[],
+    },
+    Action {
+        id: "crisis-member",
+        method: Method::POST,
+        path: |f| crisis_path(f, "/members"),
+        body: |f| {
+            json!({"name": f.get("name"), "organization": f.get("organization"),
+                   "role": f.get("role"), "contact": f.get("contact")})
+        },
+        shows: &[],
+    },
+    Action {
+        id: "crisis-task",
+        method: Method::POST,
+        path: |f| crisis_path(f, "/tasks"),
+        body: |f| {
+            // Typed in Kazakhstan time; what does not read as a time goes as typed, for the API to name.
+            let due = crate::search::from_kz_local(f.get("due"))
+                .map_or_else(|| f.get("due").to_owned(), |t| t.to_string());
+            json!({"title": f.get("title"), "owner": f.get("owner"), "due": due})
+        },
+        shows: &[],
+    },
+    Action {
+        id: "crisis-task-done",
+        method: Method::POST,
+        path: |f| crisis_path(f, &format!("/tasks/{}/done", seg(f.get("task")))),
+        body: |_| json!({}),
+        shows: &[],
+    },
+    Action {
+        id: "crisis-entry",
+        method: Method::POST,
+        path: |f| crisis_path(f, "/entries"),
+        body: |f| json!({"text": f.get("text")}),
+        shows: &[],
+    },
+    Action {
+        id: "crisis-close",
+        method: Method::POST,
+        path: |f| crisis_path(f, "/close"),
+        body: |f| json!({"summary": f.get("summary")}),
         shows: &[],
     },
     Action {

@@ -287,6 +287,7 @@ mod tests {
             ("shown", &["one_time_password", "secret"]),
             ("treatment", &["mitigate", "accept", "transfer", "avoid"]),
             ("asset-seen", &["host", "address"]),
+            ("crisis-state", &["open", "closed"]),
             ("observable-kind", &crate::pages::OBSERVABLE_KINDS),
             ("contact-role", &["owner", "security", "personal_data"]),
             ("contact-channel", &["email", "webhook"]),

@@ -99,6 +99,7 @@ pub fn router(api: Router, options: ConsoleOptions) -> Router {
             get(tables::rule_test_form).post(tables::rule_test),
         )
         .route("/console/hub", get(tables::hub))
+        .route("/console/hub/crises/{crisis}", get(tables::crisis))
         .route(
             "/console/tenants/{tenant}/incidents/{incident}/files/{sha256}",
             get(pages::evidence_file),

@@ -819,6 +819,40 @@ pub(crate) async fn hub(State(console): State<Console>, ctx: Ctx) -> PageResult 
         Err(f) if f.status == StatusCode::FORBIDDEN => {}
         Err(f) => return Err(fail(&console, ctx.lang, f)),
     }
+    if let Some(items) = list(&console, &ctx, &s.api, "/api/v1/hub/crises").await? {
+        page.tables.push(table(
+            &tr,
+            "crises",
+            "crises-title",
+            &items,
+            &[
+                Column("crisis-title", "title", Kind::Text),
+                Column("level", "level", Kind::Text),
+                Column("crisis-state", "state", Kind::Named("crisis-state")),
+                Column("crisis-opened", "opened", Kind::Time),
+                Column("crisis-opened-by", "opened_by", Kind::Text),
+            ],
+            |item| {
+                item["id"]
+                    .as_str()
+                    .map(|id| format!("/console/hub/crises/{}", seg(id)))
+            },
+        ));
+        page.forms.push(
+            FormView::new(&tr, "crisis-open", "form-crisis-open", "/console/hub")
+                .text(&tr, "title", "crisis-title", true)
+                .text(&tr, "reason", "crisis-reason", true)
+                .choice(
+                    &tr,
+                    "level",
+                    "level",
+                    ["3", "4", "5"]
+                        .iter()
+                        .map(|l| ((*l).to_owned(), (*l).to_owned()))
+                        .collect(),
+                ),
+        );
+    }
     if let Some(items) = list(&console, &ctx, &s.api, "/api/v1/hub/isocs").await? {
         page.tables.push(table(
             &tr,
@@ -854,6 +888,150 @@ pub(crate) async fn hub(State(console): State<Console>, ctx: Ctx) -> PageResult 
     }
     if page.tables.is_empty() {
         page.intro = Some(tr.t("nothing-for-role"));
+    }
+    Ok(page.done())
+}
+
+/// A crisis room at the hub: the crisis, the incidents it is about, its members, tasks and timeline, and the
+/// forms that run it while it is open.
+pub(crate) async fn crisis(
+    State(console): State<Console>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> PageResult {
+    let here = format!("/console/hub/crises/{}", seg(&id));
+    let s = signed(&console, &ctx, "hub", &here).await?;
+    let tr = s.tr;
+    let c: Value = s
+        .api
+        .get(&format!("/api/v1/hub/crises/{}", seg(&id)))
+        .await
+        .map_err(|f| fail(&console, ctx.lang, f))?;
+    let text = |k: &str| c[k].as_str().unwrap_or_default().to_owned();
+    let mut page = TablesPage::new(tr, s.chrome, text("title"));
+    page.intro = Some(text("reason"));
+    let when = |k: &str| show(&tr, &c[k], Kind::Time);
+    page.counts = vec![(
+        tr.t("crisis-facts"),
+        vec![
+            (tr.t("level"), c["level"].to_string()),
+            (
+                tr.t("crisis-state"),
+                tr.kind("crisis-state", &text("state")),
+            ),
+            (
+                tr.t("crisis-opened"),
+                format!("{} · {}", when("opened"), text("opened_by")),
+            ),
+        ],
+    )];
+    if let Some(summary) = c["summary"].as_str() {
+        page.counts.push((
+            tr.t("crisis-summary"),
+            vec![(
+                format!("{} · {}", when("closed"), text("closed_by")),
+                summary.to_owned(),
+            )],
+        ));
+    }
+    let empty = Vec::new();
+    let items = |k: &str| c[k].as_array().unwrap_or(&empty).clone();
+    page.tables.push(table(
+        &tr,
+        "crisis-incidents",
+        "crisis-incidents-title",
+        &items("incidents"),
+        &[
+            Column("hub-isoc", "isoc", Kind::Text),
+            Column("crisis-incident", "incident", Kind::Text),
+        ],
+        |_| None,
+    ));
+    page.tables.push(table(
+        &tr,
+        "crisis-members",
+        "crisis-members-title",
+        &items("members"),
+        &[
+            Column("crisis-member", "name", Kind::Text),
+            Column("crisis-organization", "organization", Kind::Text),
+            Column("crisis-role", "role", Kind::Text),
+            Column("crisis-contact", "contact", Kind::Text),
+        ],
+        |_| None,
+    ));
+    let tasks = items("tasks");
+    page.tables.push(table(
+        &tr,
+        "crisis-tasks",
+        "crisis-tasks-title",
+        &tasks,
+        &[
+            Column("crisis-task", "title", Kind::Text),
+            Column("crisis-owner", "owner", Kind::Text),
+            Column("crisis-due", "due", Kind::Time),
+            Column("crisis-done", "done", Kind::Time),
+            Column("crisis-done-by", "done_by", Kind::Text),
+        ],
+        |_| None,
+    ));
+    page.tables.push(table(
+        &tr,
+        "crisis-timeline",
+        "crisis-timeline-title",
+        &items("entries"),
+        &[
+            Column("event-time", "at", Kind::Time),
+            Column("audit-user", "author", Kind::Text),
+            Column("crisis-entry", "text", Kind::Text),
+        ],
+        |_| None,
+    ));
+    if c["state"] == "open" {
+        let form = |action: &'static str, title: &str| {
+            FormView::new(&tr, action, title, &here).hidden("crisis", &id)
+        };
+        page.forms.push(
+            form("crisis-member", "form-crisis-member")
+                .text(&tr, "name", "crisis-member", true)
+                .text(&tr, "organization", "crisis-organization", true)
+                .text(&tr, "role", "crisis-role", true)
+                .text(&tr, "contact", "crisis-contact", false),
+        );
+        page.forms.push(
+            form("crisis-task", "form-crisis-task")
+                .text(&tr, "title", "crisis-task", true)
+                .text(&tr, "owner", "crisis-owner", true)
+                .hinted(&tr, "due", "crisis-due", "2026-12-31T18:00"),
+        );
+        let open: Vec<(String, String)> = tasks
+            .iter()
+            .filter(|t| t["done"].is_null())
+            .filter_map(|t| Some((t["seq"].to_string(), t["title"].as_str()?.to_owned())))
+            .collect();
+        if !open.is_empty() {
+            page.forms
+                .push(form("crisis-task-done", "form-crisis-task-done").choice(
+                    &tr,
+                    "task",
+                    "crisis-task",
+                    open,
+                ));
+        }
+        page.forms
+            .push(form("crisis-entry", "form-crisis-entry").text(
+                &tr,
+                "text",
+                "crisis-entry",
+                true,
+            ));
+        page.forms
+            .push(form("crisis-close", "form-crisis-close").text(
+                &tr,
+                "summary",
+                "crisis-summary",
+                true,
+            ));
     }
     Ok(page.done())
 }

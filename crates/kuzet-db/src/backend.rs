@@ -162,6 +162,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0019_user_language.sql"),
         postgres: include_str!("../migrations/postgres/0019_user_language.sql"),
     },
+    Migration {
+        version: 20,
+        name: "crises",
+        sqlite: include_str!("../migrations/sqlite/0020_crises.sql"),
+        postgres: include_str!("../migrations/postgres/0020_crises.sql"),
+    },
 ];
 
 /// The relational store. Cheap to clone.

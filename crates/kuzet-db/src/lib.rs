@@ -16,6 +16,7 @@ mod advisories;
 mod alerts;
 mod asset_links;
 mod backend;
+mod crises;
 mod directory;
 mod error;
 mod evidence;
@@ -41,6 +42,7 @@ pub use advisories::{
 pub use alerts::{ALERT_EVENTS_KEPT, AlertRecord, AlertStatus, NewAlert};
 pub use asset_links::{LinkedAsset, alert_observed};
 pub use backend::{Backend, Db, redact};
+pub use crises::{CrisisEntry, CrisisMember, CrisisRecord, CrisisTask, NewCrisis};
 pub use directory::{NewSource, SourceToken, TenantRecord};
 pub use error::DbError;
 pub use evidence::{CustodyRecord, EvidenceFile, EvidenceItem};

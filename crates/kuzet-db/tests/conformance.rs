@@ -109,7 +109,7 @@ async fn onboard(db: &Db, user: &str, one_time: &str, now: Timestamp) -> (String
 async fn suite(db: Db) {
     let backend = db.backend();
     let now = at("2026-12-04T06:00:00Z");
-    assert_eq!(db.schema_version().await.unwrap(), 19, "{backend:?}");
+    assert_eq!(db.schema_version().await.unwrap(), 20, "{backend:?}");
 
     // The configuration file's directory lands in the database and comes back whole.
     db.system_apply_directory(&directory("10.1.0.0/24"), now)
@@ -2223,7 +2223,7 @@ async fn conformance_sqlite() {
     let db = Db::connect(&url, RoleCatalog::default(), policy())
         .await
         .unwrap();
-    assert_eq!(db.schema_version().await.unwrap(), 19);
+    assert_eq!(db.schema_version().await.unwrap(), 20);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -2260,7 +2260,7 @@ async fn conformance_postgres() {
     let again = Db::connect(&url, RoleCatalog::default(), policy())
         .await
         .unwrap();
-    assert_eq!(again.schema_version().await.unwrap(), 19);
+    assert_eq!(again.schema_version().await.unwrap(), 20);
     drop(db);
     drop(again);
     sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -3232,4 +3232,101 @@ async fn advisories(db: &Db, admin: &Principal, analyst: &Principal, now: Timest
         db.system_hub_outbox("isoc-c", 0, 10).await.unwrap()[0].fetched,
         Some(now)
     );
+    crises(db, &officer, admin, now).await;
+}
+
+/// A crisis room at the hub: opened for levels 3–5 only, members, tasks and entries each on its timeline, a task
+/// done once, nothing after closing; an ISOC administrator convenes nothing.
+async fn crises(db: &Db, officer: &Principal, admin: &Principal, now: Timestamp) {
+    use kuzet_db::{CrisisMember, NewCrisis};
+    let manage = officer.scope(Permission::CrisisManage, now).unwrap();
+    let read = officer.scope(Permission::HubRead, now).unwrap();
+    assert!(admin.scope(Permission::CrisisManage, now).is_err());
+    let new = |level: u8| NewCrisis {
+        title: "Energy sector outage".into(),
+        reason: "ransomware at two power distributors".into(),
+        level,
+        incidents: vec![
+            ("isoc-b".into(), "i-1".into()),
+            ("isoc-c".into(), "i-9".into()),
+        ],
+    };
+    let low = db.open_crisis(&manage, &new(2), now).await.unwrap_err();
+    assert!(low.to_string().contains("levels 3 to 5"), "{low}");
+    let id = db.open_crisis(&manage, &new(4), now).await.unwrap();
+    let later = now + SignedDuration::from_mins(5);
+    db.add_crisis_member(
+        &manage,
+        &id,
+        &CrisisMember {
+            name: "A. Seitkali".into(),
+            organization: "KNB".into(),
+            role: "national security liaison".into(),
+            contact: "+7 700 000 00 00".into(),
+        },
+        later,
+    )
+    .await
+    .unwrap();
+    db.add_crisis_task(
+        &manage,
+        &id,
+        "Isolate the distributors' OT networks",
+        "energy ISOC",
+        later + SignedDuration::from_hours(2),
+        later,
+    )
+    .await
+    .unwrap();
+    db.crisis_task_done(&manage, &id, 0, later).await.unwrap();
+    assert!(matches!(
+        db.crisis_task_done(&manage, &id, 0, later)
+            .await
+            .unwrap_err(),
+        DbError::Conflict(_)
+    ));
+    assert!(matches!(
+        db.crisis_task_done(&manage, &id, 7, later)
+            .await
+            .unwrap_err(),
+        DbError::NotFound(_)
+    ));
+    db.add_crisis_entry(&manage, &id, "headquarters met at 14:00", later)
+        .await
+        .unwrap();
+    db.close_crisis(
+        &manage,
+        &id,
+        "supply restored; lessons to the sector",
+        later,
+    )
+    .await
+    .unwrap();
+    let closed = db
+        .add_crisis_entry(&manage, &id, "too late", later)
+        .await
+        .unwrap_err();
+    assert!(matches!(closed, DbError::Conflict(_)), "{closed}");
+    let record = db.crisis(&read, &id).await.unwrap();
+    assert_eq!(record.level, 4);
+    assert_eq!(record.incidents.len(), 2);
+    assert_eq!(record.members[0].organization, "KNB");
+    assert_eq!(
+        record.tasks[0].done.as_ref().map(|(_, by)| by.as_str()),
+        Some("officer")
+    );
+    let timeline: Vec<&str> = record.entries.iter().map(|e| e.text.as_str()).collect();
+    assert_eq!(timeline.len(), 6, "{timeline:?}");
+    assert!(timeline[0].starts_with("opened (level 4)"));
+    assert!(timeline[1].starts_with("member convened: A. Seitkali (KNB"));
+    assert!(timeline[3] == "task done: Isolate the distributors' OT networks");
+    assert_eq!(
+        timeline[5],
+        "closed: supply restored; lessons to the sector"
+    );
+    assert_eq!(
+        record.closed.as_ref().map(|(_, _, s)| s.as_str()),
+        Some("supply restored; lessons to the sector")
+    );
+    assert_eq!(db.crises(&read).await.unwrap(), vec![record]);
 }

@@ -66,6 +66,7 @@ permissions! {
     HubRead = "hub.read", Global, "NCCIS hub: see what the ISOCs reported (the national view).";
     HubManage = "hub.manage", Global, "NCCIS hub: register ISOCs by certificate and revoke them.";
     AccessRequest = "access.request", Global, "NCCIS hub: ask an ISOC for read access to a tenant's logs (R19).";
+    CrisisManage = "crisis.manage", Global, "NCCIS hub: convene the Operational Headquarters for a crisis (R11) and run its room: members, tasks, entries, closing.";
     NotificationsRead = "notifications.read", Tenant, "See the notifications sent to a tenant.";
     RulesManage = "rules.manage", Global, "Import, enable and disable detection rules.";
     ConfigRead = "config.read", Global, "Read the ISOC's settings.";
@@ -146,6 +147,7 @@ fn changes_configuration(permissions: &BTreeSet<Permission>) -> bool {
                 | Permission::AdvisoriesIssue
                 | Permission::HubManage
                 | Permission::AccessRequest
+                | Permission::CrisisManage
         )
     })
 }
@@ -228,7 +230,13 @@ impl Default for RoleCatalog {
             Role::new(
                 NCCIS_OFFICER,
                 TenantReach::All,
-                &[HubRead, AdvisoriesIssue, AccessRequest, TokensOwn],
+                &[
+                    HubRead,
+                    AdvisoriesIssue,
+                    AccessRequest,
+                    CrisisManage,
+                    TokensOwn,
+                ],
             ),
         ];
         Self {

@@ -5,6 +5,7 @@ mod accounts;
 mod audit_trail;
 mod contacts;
 mod contract;
+mod crises;
 mod harness;
 mod incidents;
 mod isolation;

@@ -38,6 +38,7 @@ fn case(
         .replace("{isoc}", "isoc-nobody")
         .replace("{request}", "00000000000000000000000000000000")
         .replace("{task}", "0")
+        .replace("{crisis}", "00000000000000000000000000000000")
         .replace("{kind}", "tls_common_name")
         .replace("{value}", "nobody-has-this");
     let expires = (h.now() + jiff::SignedDuration::from_hours(1)).to_string();
@@ -70,6 +71,15 @@ fn case(
         "rule.test" => Some(json!({"rule": "title: matrix\n", "events": []})),
         "incident.risk.link" => Some(json!({"risk": "00000000000000000000000000000000"})),
         "incident.assign" => Some(json!({"user": null})),
+        "crisis.open" => {
+            Some(json!({"title": format!("crisis-{role}-{n}"), "reason": "matrix", "level": 3}))
+        }
+        "crisis.member.add" => {
+            Some(json!({"name": "matrix", "organization": "matrix", "role": "matrix"}))
+        }
+        "crisis.task.add" => Some(json!({"title": "matrix", "owner": "matrix", "due": expires})),
+        "crisis.entry.add" => Some(json!({"text": "matrix"})),
+        "crisis.close" => Some(json!({"summary": "matrix"})),
         "incident.observable.add" => Some(json!({"kind": "ip", "value": "203.0.113.9"})),
         "asset.import" => Some(json!([{"name": format!("imported-{role}-{n}")}])),
         "asset.create" => Some(json!({
@@ -175,6 +185,9 @@ fn case(
         | "risk.list"
         | "incident.assets"
         | "incident.observables"
+        | "crisis.list"
+        | "crisis.view"
+        | "crisis.task.done"
         | "report.consolidated"
         | "incident.evidence.file.attach"
         | "incident.evidence.file.get" => None,
