@@ -314,6 +314,14 @@ try {
   check(await admin.isVisible("text=Nothing here is for your role"), "an administrator reads no audit trail");
   await analyst.goto(incidentUrl);
 
+  // Beside the rules: the anomalies of users and robots, and the indicators detection matches.
+  step = "anomalies and indicators";
+  await analyst.goto(`${BASE}/console/anomalies?tenant=akimat`);
+  check(await analyst.isVisible("#anomalies"), "the anomalies of the organization");
+  await analyst.goto(`${BASE}/console/indicators`);
+  check((await analyst.textContent("h1")).includes("Indicators"), "the indicators page");
+  await analyst.goto(incidentUrl);
+
   // 7. The same page in Russian and Kazakh: labels translated, plurals in each language's form.
   step = "languages";
   const openNow = (await analyst.$$("ol.tasks li.open")).length;

@@ -1365,18 +1365,32 @@ fn alert_status(text: &str) -> Result<kuzet_db::AlertStatus, ApiError> {
         .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", e.to_string()))
 }
 
-/// A page of a tenant's alerts, newest first, optionally of one `status`.
+/// A page of a tenant's alerts, newest first, optionally of one `status` and of one `kind`.
 pub(crate) async fn alerts(
     State(state): State<ApiState>,
     Extension(a): Extension<Authed>,
     Path(t): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let page = Page::from_query_with(&query, &["status"])?;
-    let status = query.get("status").map(|s| alert_status(s)).transpose()?;
+    let page = Page::from_query_with(&query, &["status", "kind"])?;
+    let kind = match query.get("kind").map(String::as_str) {
+        None => None,
+        Some(
+            k @ ("rule" | "correlation" | "indicator" | "anomaly" | "source_health" | "clock"),
+        ) => Some(k.to_owned()),
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "kind `{other}`: expected rule, correlation, indicator, anomaly, source_health or clock"
+            )));
+        }
+    };
+    let filter = kuzet_db::AlertFilter {
+        status: query.get("status").map(|s| alert_status(s)).transpose()?,
+        kind,
+    };
     let (records, next) = state
         .db()
-        .alerts_page(a.scope()?, &tenant(&t)?, status, page.after, page.limit)
+        .alerts_page(a.scope()?, &tenant(&t)?, &filter, page.after, page.limit)
         .await?;
     Ok(page.answer(records.iter().map(alert_view).collect(), next))
 }

@@ -22,6 +22,7 @@ mod error;
 mod files;
 mod hub;
 mod incidents;
+mod indicators;
 mod observables;
 mod openapi;
 mod overview;

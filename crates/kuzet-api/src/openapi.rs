@@ -79,10 +79,21 @@ fn parameters(path: &str, action: &str) -> Vec<Value> {
         all.push(json!({"name": "reason", "in": "query", "required": true,
                         "description": "why it is kept as evidence", "schema": {"type": "string"}}));
     }
+    if action == "indicator.list" {
+        all.push(json!({"name": "kind", "in": "query", "required": false,
+                        "description": "only indicators of this kind",
+                        "schema": {"type": "string", "enum": ["ip", "domain", "url", "md5", "sha1", "sha256", "email"]}}));
+        all.push(json!({"name": "q", "in": "query", "required": false,
+                        "description": "only indicators whose value or description contains this text",
+                        "schema": {"type": "string"}}));
+    }
     if action == "alert.list" {
         all.push(json!({"name": "status", "in": "query", "required": false,
                         "description": "only alerts in this triage state",
                         "schema": {"type": "string", "enum": ["new", "acknowledged", "false_positive", "escalated"]}}));
+        all.push(json!({"name": "kind", "in": "query", "required": false,
+                        "description": "only alerts of this kind",
+                        "schema": {"type": "string", "enum": ["rule", "correlation", "indicator", "anomaly", "source_health", "clock"]}}));
     }
     if PAGED.contains(&action) {
         all.push(json!({"name": "limit", "in": "query", "required": false,

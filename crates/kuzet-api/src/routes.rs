@@ -17,7 +17,7 @@ use kuzet_model::audit::{Actor, AuditRecord, Outcome};
 use crate::state::{ApiState, SESSION_COOKIE};
 use crate::{
     ApiError, access, admin, advisories, auth, contacts, content, crises, files, hub, incidents,
-    observables, overview, risks, rule_test, search,
+    indicators, observables, overview, risks, rule_test, search,
 };
 
 /// Who may call a route.
@@ -236,6 +236,7 @@ table! {
     GET "/api/v1/tenants/{tenant}/incidents/{incident}/evidence/files/{sha256}" "incident.evidence.file.get" p(IncidentsRead) => files::download;
 
     GET "/api/v1/rules/files" "rule.file.list" p(RulesManage) => incidents::rule_files, reply Vec<incidents::RuleFileView>;
+    GET "/api/v1/indicators" "indicator.list" p(IndicatorsRead) => indicators::list, reply indicators::IndicatorsView;
     POST "/api/v1/rules/files" "rule.file.import" p(RulesManage) => incidents::import_rule_file, body incidents::ImportRuleFile, reply incidents::RuleFileImported;
     POST "/api/v1/rules/test" "rule.test" Authenticated => rule_test::test, body rule_test::RuleTest, reply rule_test::RuleTested;
 

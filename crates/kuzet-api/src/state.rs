@@ -67,6 +67,8 @@ pub(crate) struct Inner {
     pub login_throttle: Arc<crate::throttle::LoginThrottle>,
     /// The hot search index, when the server keeps one; searches scan the archive without it.
     pub index: Option<kuzet_index::IndexSearcher>,
+    /// The indicators detection matches, when detection runs.
+    pub indicators: Option<Arc<kuzet_detect::IndicatorSet>>,
     /// Each source's traffic and clock as the process saw it, when it keeps them.
     pub sources_seen: Option<SourcesSeen>,
 }
@@ -98,6 +100,7 @@ impl ApiState {
                 login_throttle: Arc::default(),
                 index: None,
                 sources_seen: None,
+                indicators: None,
             }),
         }
     }
@@ -117,6 +120,11 @@ impl ApiState {
     }
 
     /// The overview shows each source's health from what the process saw.
+    /// The indicators detection loaded, for `GET /api/v1/indicators`.
+    pub fn with_indicators(self, indicators: Arc<kuzet_detect::IndicatorSet>) -> Self {
+        self.with(|i| i.indicators = Some(indicators))
+    }
+
     pub fn with_sources_seen(self, seen: SourcesSeen) -> Self {
         self.with(|i| i.sources_seen = Some(seen))
     }

@@ -288,6 +288,10 @@ mod tests {
             ("treatment", &["mitigate", "accept", "transfer", "avoid"]),
             ("asset-seen", &["host", "address"]),
             ("crisis-state", &["open", "closed"]),
+            (
+                "anomaly-kind",
+                &["logon_hour", "new_source", "new_process", "volume"],
+            ),
             ("observable-kind", &crate::pages::OBSERVABLE_KINDS),
             ("contact-role", &["owner", "security", "personal_data"]),
             ("contact-channel", &["email", "webhook"]),

@@ -99,6 +99,8 @@ pub fn router(api: Router, options: ConsoleOptions) -> Router {
             get(tables::rule_test_form).post(tables::rule_test),
         )
         .route("/console/hub", get(tables::hub))
+        .route("/console/anomalies", get(tables::anomalies))
+        .route("/console/indicators", get(tables::indicators))
         .route("/console/hub/crises/{crisis}", get(tables::crisis))
         .route(
             "/console/tenants/{tenant}/incidents/{incident}/files/{sha256}",

@@ -665,7 +665,7 @@ struct AlertsPage<'a> {
 }
 
 /// Tenants the person may see, and the one a page is about (asked for, or the first).
-async fn tenant_choice(
+pub(crate) async fn tenant_choice(
     console: &Console,
     lang: Lang,
     api: &Api,

@@ -657,6 +657,13 @@ pub(crate) async fn rules(
     let s = signed(&console, &ctx, "rules", "/console/rules").await?;
     let tr = s.tr;
     let mut page = TablesPage::new(tr, s.chrome, tr.t("rules-title"));
+    page.links.push((
+        tr.t("rules-beside"),
+        vec![
+            (tr.t("indicators-title"), "/console/indicators".to_owned()),
+            (tr.t("anomalies-title"), "/console/anomalies".to_owned()),
+        ],
+    ));
     if let Some(items) = list(&console, &ctx, &s.api, "/api/v1/rules/files").await? {
         page.tables.push(table(
             &tr,
@@ -888,6 +895,182 @@ pub(crate) async fn hub(State(console): State<Console>, ctx: Ctx) -> PageResult 
     }
     if page.tables.is_empty() {
         page.intro = Some(tr.t("nothing-for-role"));
+    }
+    Ok(page.done())
+}
+
+/// The threat-intelligence indicators detection matches: the feeds with their counts, what did not load and why,
+/// and the indicators with their provenance, by kind (`?kind=`) and text (`?q=`).
+pub(crate) async fn indicators(
+    State(console): State<Console>,
+    ctx: Ctx,
+    Query(query): Query<HashMap<String, String>>,
+) -> PageResult {
+    let s = signed(&console, &ctx, "rules", "/console/indicators").await?;
+    let tr = s.tr;
+    let mut page = TablesPage::new(tr, s.chrome, tr.t("indicators-title"));
+    let mut path = "/api/v1/indicators".to_owned();
+    let filter: Vec<(&str, &str)> = ["kind", "q"]
+        .iter()
+        .filter_map(|k| query.get(*k).map(|v| (*k, v.as_str())))
+        .collect();
+    if !filter.is_empty() {
+        path.push('?');
+        path.push_str(&query_string(filter.into_iter()));
+    }
+    let view = match s.api.get::<Value>(&path).await {
+        Ok(view) => view,
+        Err(f) if f.status == StatusCode::FORBIDDEN => {
+            page.intro = Some(tr.t("nothing-for-role"));
+            return Ok(page.done());
+        }
+        Err(f) => return Err(fail(&console, ctx.lang, f)),
+    };
+    if view["loaded"] != true {
+        page.intro = Some(tr.t("indicators-none"));
+        return Ok(page.done());
+    }
+    page.counts = vec![(
+        tr.t("indicators-title"),
+        vec![
+            (tr.t("indicators-total"), view["total"].to_string()),
+            (tr.t("indicators-matched"), view["matched"].to_string()),
+        ],
+    )];
+    page.links.push((
+        tr.t("indicator-kind"),
+        ["ip", "domain", "url", "md5", "sha1", "sha256", "email"]
+            .iter()
+            .map(|k| ((*k).to_owned(), format!("/console/indicators?kind={k}")))
+            .collect(),
+    ));
+    let empty = Vec::new();
+    let feeds: Vec<Value> = view["feeds"]
+        .as_array()
+        .unwrap_or(&empty)
+        .iter()
+        .map(|f| {
+            let mut f = f.clone();
+            let kinds = f["by_kind"]
+                .as_object()
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, v)| format!("{k} {v}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .unwrap_or_default();
+            f["kinds"] = Value::String(kinds);
+            f
+        })
+        .collect();
+    page.tables.push(table(
+        &tr,
+        "indicator-feeds",
+        "indicator-feeds-title",
+        &feeds,
+        &[
+            Column("indicator-feed", "feed", Kind::Text),
+            Column("indicators-total", "indicators", Kind::Text),
+            Column("indicator-kind", "kinds", Kind::Text),
+        ],
+        |_| None,
+    ));
+    page.tables.push(table(
+        &tr,
+        "indicator-problems",
+        "indicator-problems-title",
+        view["problems"].as_array().unwrap_or(&empty),
+        &[
+            Column("indicator-feed", "origin", Kind::Text),
+            Column("indicator-reference", "at", Kind::Text),
+            Column("reason", "reason", Kind::Text),
+        ],
+        |_| None,
+    ));
+    page.tables.push(table(
+        &tr,
+        "indicators",
+        "indicators-listed-title",
+        view["indicators"].as_array().unwrap_or(&empty),
+        &[
+            Column("indicator-kind", "kind", Kind::Text),
+            Column("indicator-value", "value", Kind::Text),
+            Column("indicator-description", "description", Kind::Text),
+            Column("indicator-feed", "feed", Kind::Text),
+            Column("indicator-reference", "reference", Kind::Text),
+            Column("indicator-tags", "tags", Kind::List),
+            Column("indicator-valid-until", "valid_until", Kind::Time),
+        ],
+        |_| None,
+    ));
+    Ok(page.done())
+}
+
+/// Abnormal activity of users and software robots (R9): an organization's anomaly alerts with what was unusual,
+/// the score and its explanation, the facility's class and the response it calls for (register; block; notify).
+pub(crate) async fn anomalies(
+    State(console): State<Console>,
+    ctx: Ctx,
+    Query(query): Query<HashMap<String, String>>,
+) -> PageResult {
+    let s = signed(&console, &ctx, "anomalies", "/console/anomalies").await?;
+    let tr = s.tr;
+    let (tenants, tenant) =
+        crate::pages::tenant_choice(&console, ctx.lang, &s.api, query.get("tenant")).await?;
+    let mut page = TablesPage::new(tr, s.chrome, tr.t("anomalies-title"));
+    page.intro = Some(tr.t("anomalies-intro"));
+    page.links = vec![(
+        tr.t("tenant"),
+        tenants
+            .iter()
+            .map(|t| {
+                (
+                    t.name.clone(),
+                    format!("/console/anomalies?tenant={}", seg(&t.id)),
+                )
+            })
+            .collect(),
+    )];
+    if !tenant.is_empty() {
+        let path = format!(
+            "/api/v1/tenants/{}/alerts?kind=anomaly&limit=500",
+            seg(&tenant)
+        );
+        if let Some(items) = list(&console, &ctx, &s.api, &path).await? {
+            page.tables.push(table(
+                &tr,
+                "anomalies",
+                "anomalies-title",
+                &items,
+                &[
+                    Column("alert-first", "first", Kind::Time),
+                    Column("anomaly-account", "detail.anomaly.account", Kind::Text),
+                    Column("anomaly-robot", "detail.anomaly.robot", Kind::Flag),
+                    Column(
+                        "anomaly-kind",
+                        "detail.anomaly.kind",
+                        Kind::Named("anomaly-kind"),
+                    ),
+                    Column("anomaly-value", "detail.anomaly.value", Kind::Text),
+                    Column("anomaly-score", "detail.anomaly.score", Kind::Text),
+                    Column(
+                        "anomaly-explanation",
+                        "detail.anomaly.explanation",
+                        Kind::Text,
+                    ),
+                    Column("anomaly-class", "detail.facility.class", Kind::Text),
+                    Column("anomaly-response", "detail.response", Kind::List),
+                    Column("status", "status", Kind::Named("alert-status")),
+                ],
+                |_| {
+                    Some(format!(
+                        "/console/alerts?tenant={}&status=all",
+                        seg(&tenant)
+                    ))
+                },
+            ));
+        }
     }
     Ok(page.done())
 }

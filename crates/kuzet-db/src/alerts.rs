@@ -80,6 +80,23 @@ pub struct NewAlert {
     pub detail: serde_json::Value,
 }
 
+/// Which alerts a page lists: of one status, of one kind (`rule`, `correlation`, `indicator`, `anomaly`,
+/// `source_health`, `clock`), or all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AlertFilter {
+    pub status: Option<AlertStatus>,
+    pub kind: Option<String>,
+}
+
+impl AlertFilter {
+    pub fn status(status: AlertStatus) -> Self {
+        Self {
+            status: Some(status),
+            kind: None,
+        }
+    }
+}
+
 /// An alert as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AlertRecord {
@@ -244,40 +261,42 @@ impl Db {
         &self,
         scope: &Scope,
         tenant: &TenantId,
-        status: Option<AlertStatus>,
+        filter: &AlertFilter,
         cursor: Option<&str>,
         limit: u32,
     ) -> Result<(Vec<AlertRecord>, Option<String>), DbError> {
         require(scope, Permission::IncidentsRead, tenant)?;
-        self.system_alerts_page(tenant, status, cursor, limit).await
+        self.system_alerts_page(tenant, filter, cursor, limit).await
     }
 
     /// The same for the command line, which runs as the operator of the machine.
     pub async fn system_alerts_page(
         &self,
         tenant: &TenantId,
-        status: Option<AlertStatus>,
+        filter: &AlertFilter,
         cursor: Option<&str>,
         limit: u32,
     ) -> Result<(Vec<AlertRecord>, Option<String>), DbError> {
         let request = PageRequest::new(cursor, limit)?;
-        let status = status.map(AlertStatus::as_str).unwrap_or("");
+        let status = filter.status.map(AlertStatus::as_str).unwrap_or("");
+        let kind = filter.kind.as_deref().unwrap_or("");
         let rows: Vec<AlertRow> = match request.after() {
             None => {
                 let sql = select_alerts!(
-                    "WHERE tenant_id = $1 AND ($2 = '' OR status = $2) ORDER BY created_ms DESC, id DESC LIMIT $3"
+                    "WHERE tenant_id = $1 AND ($2 = '' OR status = $2) AND ($3 = '' OR kind = $3) \
+                     ORDER BY created_ms DESC, id DESC LIMIT $4"
                 );
                 on_pool!(self, pool => sqlx::query_as(sql)
-                    .bind(tenant.as_str()).bind(status).bind(request.fetch())
+                    .bind(tenant.as_str()).bind(status).bind(kind).bind(request.fetch())
                     .fetch_all(pool).await.map_err(DbError::query("alerts"))?)
             }
             Some((after_ms, after_id)) => {
                 let sql = select_alerts!(
-                    "WHERE tenant_id = $1 AND ($2 = '' OR status = $2) \
-                     AND (created_ms < $3 OR (created_ms = $3 AND id < $4)) ORDER BY created_ms DESC, id DESC LIMIT $5"
+                    "WHERE tenant_id = $1 AND ($2 = '' OR status = $2) AND ($3 = '' OR kind = $3) \
+                     AND (created_ms < $4 OR (created_ms = $4 AND id < $5)) ORDER BY created_ms DESC, id DESC LIMIT $6"
                 );
                 on_pool!(self, pool => sqlx::query_as(sql)
-                    .bind(tenant.as_str()).bind(status).bind(after_ms).bind(after_id).bind(request.fetch())
+                    .bind(tenant.as_str()).bind(status).bind(kind).bind(after_ms).bind(after_id).bind(request.fetch())
                     .fetch_all(pool).await.map_err(DbError::query("alerts"))?)
             }
         };

@@ -238,6 +238,9 @@ impl Db {
                 let name = text_field("name", &m.name, 200)?;
                 let organization = text_field("organization", &m.organization, 300)?;
                 let role = text_field("role", &m.role, 200)?;
+                if m.contact.trim().chars().count() > 300 {
+                    return Err(DbError::invalid("`contact`", "give at most 300 characters"));
+                }
                 format!(
                     "member convened: {name} ({organization}, {role}){}",
                     if m.contact.trim().is_empty() {

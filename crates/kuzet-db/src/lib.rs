@@ -39,7 +39,7 @@ pub use advisories::{
     AccessAsk, AccessDecision, AccessRequestRecord, AssetRecord, Incoming, NewAsset, Received,
     TenantAdvisory,
 };
-pub use alerts::{ALERT_EVENTS_KEPT, AlertRecord, AlertStatus, NewAlert};
+pub use alerts::{ALERT_EVENTS_KEPT, AlertFilter, AlertRecord, AlertStatus, NewAlert};
 pub use asset_links::{LinkedAsset, alert_observed};
 pub use backend::{Backend, Db, redact};
 pub use crises::{CrisisEntry, CrisisMember, CrisisRecord, CrisisTask, NewCrisis};

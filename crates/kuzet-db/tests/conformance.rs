@@ -10,8 +10,8 @@ use std::collections::BTreeSet;
 use jiff::{SignedDuration, Timestamp};
 use kuzet_cases::{Category, Incident, Status};
 use kuzet_db::{
-    AuthPolicy, Db, DbError, IncidentRules, LoginOutcome, NewApiToken, NewGrant, NewSource,
-    NewUser, TenantRecord, totp_code,
+    AlertFilter, AuthPolicy, Db, DbError, IncidentRules, LoginOutcome, NewApiToken, NewGrant,
+    NewSource, NewUser, TenantRecord, totp_code,
 };
 use kuzet_model::access::{
     ANALYST, AUDITOR, Credential, ISOC_ADMIN, NCCIS_AUDITOR, Onboarding, Permission, Principal,
@@ -1472,15 +1472,22 @@ async fn notifications(db: &Db, admin: &Principal, analyst: &Principal, now: Tim
         .alerts_page(
             &analyst.scope(Permission::IncidentsRead, now).unwrap(),
             &t("akimat"),
-            None,
+            &AlertFilter {
+                status: None,
+                kind: Some("clock".into()),
+            },
             None,
             100,
         )
         .await
         .unwrap();
+    assert!(
+        clock_alerts.iter().all(|a| a.kind == "clock"),
+        "the page is of one kind"
+    );
     let clock_alerts: Vec<_> = clock_alerts
         .iter()
-        .filter(|a| a.kind == "clock" && a.detail["incident"] == id.as_str())
+        .filter(|a| a.detail["incident"] == id.as_str())
         .collect();
     assert_eq!(clock_alerts.len(), 2, "{clock_alerts:#?}");
 
@@ -1730,16 +1737,22 @@ async fn alerts(
 
     // Pages, newest first, by status.
     let (all, _) = db
-        .alerts_page(read, &t("akimat"), None, None, 500)
+        .alerts_page(read, &t("akimat"), &AlertFilter::default(), None, 500)
         .await
         .unwrap();
     assert_eq!(all.len(), 4);
     let (page, cursor) = db
-        .alerts_page(read, &t("akimat"), None, None, 3)
+        .alerts_page(read, &t("akimat"), &AlertFilter::default(), None, 3)
         .await
         .unwrap();
     let (rest, end) = db
-        .alerts_page(read, &t("akimat"), None, cursor.as_deref(), 3)
+        .alerts_page(
+            read,
+            &t("akimat"),
+            &AlertFilter::default(),
+            cursor.as_deref(),
+            3,
+        )
         .await
         .unwrap();
     assert!(end.is_none());
@@ -1749,7 +1762,7 @@ async fn alerts(
         .alerts_page(
             read,
             &t("akimat"),
-            Some(AlertStatus::FalsePositive),
+            &AlertFilter::status(AlertStatus::FalsePositive),
             None,
             500,
         )
@@ -1858,7 +1871,13 @@ async fn overview(db: &Db, read: &kuzet_model::access::Scope) {
     let tenant = t("akimat");
     let seen = db.tenant_overview(read, &tenant, 2).await.unwrap();
     let (new, _) = db
-        .alerts_page(read, &tenant, Some(AlertStatus::New), None, 500)
+        .alerts_page(
+            read,
+            &tenant,
+            &AlertFilter::status(AlertStatus::New),
+            None,
+            500,
+        )
         .await
         .unwrap();
     let mut by_level = std::collections::BTreeMap::<String, u64>::new();
@@ -1867,7 +1886,13 @@ async fn overview(db: &Db, read: &kuzet_model::access::Scope) {
     }
     assert_eq!(seen.alerts_new, by_level.into_iter().collect::<Vec<_>>());
     let (acknowledged, _) = db
-        .alerts_page(read, &tenant, Some(AlertStatus::Acknowledged), None, 500)
+        .alerts_page(
+            read,
+            &tenant,
+            &AlertFilter::status(AlertStatus::Acknowledged),
+            None,
+            500,
+        )
         .await
         .unwrap();
     assert_eq!(seen.alerts_acknowledged, acknowledged.len() as u64);

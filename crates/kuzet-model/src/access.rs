@@ -66,6 +66,7 @@ permissions! {
     HubRead = "hub.read", Global, "NCCIS hub: see what the ISOCs reported (the national view).";
     HubManage = "hub.manage", Global, "NCCIS hub: register ISOCs by certificate and revoke them.";
     AccessRequest = "access.request", Global, "NCCIS hub: ask an ISOC for read access to a tenant's logs (R19).";
+    IndicatorsRead = "indicators.read", Global, "See the threat-intelligence indicators detection matches: feeds, values, provenance, what did not load.";
     CrisisManage = "crisis.manage", Global, "NCCIS hub: convene the Operational Headquarters for a crisis (R11) and run its room: members, tasks, entries, closing.";
     NotificationsRead = "notifications.read", Tenant, "See the notifications sent to a tenant.";
     RulesManage = "rules.manage", Global, "Import, enable and disable detection rules.";
@@ -182,6 +183,7 @@ impl Default for RoleCatalog {
                     UsersManage,
                     GrantsManage,
                     RulesManage,
+                    IndicatorsRead,
                     ConfigRead,
                     ConfigManage,
                     RetentionManage,
@@ -203,6 +205,7 @@ impl Default for RoleCatalog {
                     ReportsRead,
                     AdvisoriesRead,
                     NotificationsRead,
+                    IndicatorsRead,
                     TokensOwn,
                 ],
             ),

@@ -8,6 +8,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -60,11 +61,17 @@ struct Counts {
 pub struct Detection {
     thread: std::thread::JoinHandle<()>,
     status: DetectionStatus,
+    indicators: Arc<IndicatorSet>,
 }
 
 impl Detection {
     pub fn status(&self) -> DetectionStatus {
         self.status.clone()
+    }
+
+    /// The indicators the task matches, loaded at start: for the API to show.
+    pub fn indicators(&self) -> Arc<IndicatorSet> {
+        Arc::clone(&self.indicators)
     }
 
     pub fn join(self) {
@@ -102,7 +109,7 @@ pub fn start(
         not_loaded = problems,
         "detection rules loaded (`kuzet rules lint` names the ones not loaded)"
     );
-    let indicators = crate::hunt::load_indicators(&section.indicators)?;
+    let indicators = Arc::new(crate::hunt::load_indicators(&section.indicators)?);
     for problem in indicators.problems() {
         tracing::warn!(%problem, "indicator not loaded");
     }
@@ -139,7 +146,7 @@ pub fn start(
         responder,
         engine,
         correlator,
-        indicators,
+        indicators: Arc::clone(&indicators),
         baselines,
         baseline,
         directory,
@@ -154,7 +161,11 @@ pub fn start(
             task.publish();
             task.run(consumer)
         })?;
-    Ok(Some(Detection { thread, status }))
+    Ok(Some(Detection {
+        thread,
+        status,
+        indicators,
+    }))
 }
 
 /// How often the per-tenant rule settings and exceptions are read again from the database.
@@ -238,7 +249,7 @@ struct Task {
     responder: Option<crate::response::Responder>,
     engine: Engine,
     correlator: Correlator,
-    indicators: IndicatorSet,
+    indicators: Arc<IndicatorSet>,
     baselines: Baselines,
     baseline: PathBuf,
     directory: kuzet_ingest::SharedDirectory,
@@ -731,8 +742,9 @@ pub fn print_alerts(
         .build()?;
     let (alerts, _) = runtime.block_on(async {
         let db = crate::identity::open_db(config).await?;
+        let filter = kuzet_db::AlertFilter { status, kind: None };
         anyhow::Ok(
-            db.system_alerts_page(&tenant, status, None, limit.max(1))
+            db.system_alerts_page(&tenant, &filter, None, limit.max(1))
                 .await?,
         )
     })?;

@@ -505,6 +505,10 @@ fn run_role(
             Some(indexing) => api.with_index(indexing.searcher()),
             None => api,
         };
+        let api = match &detection {
+            Some(detection) => api.with_indicators(detection.indicators()),
+            None => api,
+        };
         // The overview's source health: what the sealer saw of each source, and the skew that counts as drift.
         let seen = telemetry.health.clone();
         let api = api.with_sources_seen(kuzet_api::SourcesSeen {

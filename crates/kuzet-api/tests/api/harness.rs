@@ -139,6 +139,15 @@ fn directory() -> Directory {
     Directory::new(tenants, vec![], sources).unwrap()
 }
 
+/// The indicator feed the fixture's detection would have loaded: two good lines and one it refuses.
+pub const INDICATOR_FEED: &str = "type,value,description\nip,203.0.113.7,password guessing source\ndomain,Evil.Example.KZ.,phishing\nip,not-an-address,broken\n";
+
+fn indicators() -> Arc<kuzet_detect::IndicatorSet> {
+    let mut set = kuzet_detect::IndicatorSet::new();
+    set.add_csv("feeds/kz-cert.csv", INDICATOR_FEED);
+    Arc::new(set)
+}
+
 impl Harness {
     /// The fixture: two tenants with one sealed event each, one onboarded user per role (MFA where the role needs
     /// it), the NCCIS auditor granted `akimat` for a day. Set up through the database, so the audit trail starts
@@ -193,7 +202,8 @@ impl Harness {
             Arc::clone(&clock_fn),
             kuzet_db::IncidentRules::embedded().unwrap(),
             normalize(),
-        );
+        )
+        .with_indicators(indicators());
         let mut harness = Harness {
             dir,
             config,
@@ -468,7 +478,8 @@ impl Harness {
             Arc::clone(&self.clock_fn),
             kuzet_db::IncidentRules::embedded().unwrap(),
             normalize(),
-        );
+        )
+        .with_indicators(indicators());
         self.router = kuzet_api::router(state);
         self.store = Some(store);
     }

@@ -186,6 +186,7 @@ fn case(
         | "incident.assets"
         | "incident.observables"
         | "crisis.list"
+        | "indicator.list"
         | "crisis.view"
         | "crisis.task.done"
         | "report.consolidated"

@@ -147,3 +147,68 @@ async fn a_rule_is_tested_against_sample_events() {
         broken.text
     );
 }
+
+/// The indicators detection matches are listed with their feed, filtered by kind and text; what a feed held that
+/// did not load is named; a tenant owner reads none of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn indicators_are_listed_with_their_feed_and_what_did_not_load() {
+    let h = Harness::new().await;
+    let analyst = h.session("aigerim").await;
+    let all = h
+        .call(Method::GET, "/api/v1/indicators", &analyst, None)
+        .await;
+    assert_eq!(all.status, 200, "{}", all.text);
+    assert_eq!(all.json["loaded"], true);
+    assert_eq!(all.json["total"], 2);
+    assert_eq!(all.json["feeds"][0]["feed"], "feeds/kz-cert.csv");
+    assert_eq!(all.json["feeds"][0]["by_kind"]["ip"], 1);
+    assert_eq!(all.json["problems"].as_array().unwrap().len(), 1);
+    assert_eq!(all.json["problems"][0]["at"], "line 4", "{}", all.text);
+    assert!(
+        all.json["problems"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("`not-an-address`"),
+        "{}",
+        all.text
+    );
+    let domains = h
+        .call(
+            Method::GET,
+            "/api/v1/indicators?kind=domain",
+            &analyst,
+            None,
+        )
+        .await;
+    assert_eq!(domains.json["matched"], 1);
+    assert_eq!(domains.json["indicators"][0]["value"], "evil.example.kz");
+    let text = h
+        .call(Method::GET, "/api/v1/indicators?q=GUESSING", &analyst, None)
+        .await;
+    assert_eq!(text.json["indicators"][0]["value"], "203.0.113.7");
+    let bad = h
+        .call(Method::GET, "/api/v1/indicators?type=ip", &analyst, None)
+        .await;
+    assert_eq!(bad.status, 400, "{}", bad.text);
+    let owner = h.session("owner").await;
+    assert_eq!(
+        h.call(Method::GET, "/api/v1/indicators", &owner, None)
+            .await
+            .status,
+        403
+    );
+
+    // Alerts listed by kind: the fixture's alert is a rule's, none is an anomaly.
+    let kinds = |kind: &str| format!("/api/v1/tenants/akimat/alerts?kind={kind}");
+    let rules = h.call(Method::GET, &kinds("rule"), &analyst, None).await;
+    assert_eq!(rules.json.as_array().unwrap().len(), 1, "{}", rules.text);
+    let anomalies = h.call(Method::GET, &kinds("anomaly"), &analyst, None).await;
+    assert_eq!(
+        anomalies.json.as_array().unwrap().len(),
+        0,
+        "{}",
+        anomalies.text
+    );
+    let unknown = h.call(Method::GET, &kinds("weird"), &analyst, None).await;
+    assert_eq!(unknown.status, 400, "{}", unknown.text);
+}
