@@ -298,6 +298,15 @@ try {
   await analyst.click("#rule-test button[type=submit]");
   await analyst.waitForSelector("#rule-test-result li.loaded >> text=Root password guessing");
   check((await analyst.$$("#rule-test-result tr.hit")).length === 1, "the rule must match the failure only");
+  // Tried, it is imported by the administrator: a new file in the rules' table, detection runs it.
+  await admin.goto(`${BASE}/console/rules`);
+  await admin.fill("#form-rule-import input[name=name]", "linux/auth/root_guessing.yml");
+  await admin.fill("#form-rule-import textarea[name=text]", [
+    "title: Root password guessing", "id: 4c1e0000-0000-4000-8000-000000000001", "level: high",
+    "logsource:", "  product: linux", "  service: auth",
+    "detection:", "  selection:", "    event.outcome: failure", "    user.name: root", "  condition: selection", ""].join("\n"));
+  await admin.click("#form-rule-import button[type=submit]");
+  await admin.waitForSelector("#rule-files >> text=linux/auth/root_guessing.yml");
   // The risk catalog: an entry added by the administrator, realized by the incident (linked by the analyst).
   await admin.goto(`${BASE}/console/tenants/akimat`);
   await admin.fill("#form-risk-create input[name=title]", "Portal accounts taken over");

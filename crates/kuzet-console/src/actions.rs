@@ -184,6 +184,13 @@ pub(crate) const ACTIONS: &[Action] = &[
         shows: &[],
     },
     Action {
+        id: "rule-import",
+        method: Method::POST,
+        path: |_| "/api/v1/rules/files".into(),
+        body: |f| json!({"name": f.get("name").trim(), "text": f.get("text")}),
+        shows: &[],
+    },
+    Action {
         id: "contacts-confirm",
         method: Method::POST,
         path: |f| tenant_path(f, "/contacts/confirm"),
@@ -200,6 +207,10 @@ pub(crate) enum Input {
     },
     Choice(Vec<(String, String)>),
     Hidden(String),
+    /// Several lines (a rule's YAML).
+    Area {
+        required: bool,
+    },
 }
 
 pub(crate) struct Field {
@@ -226,6 +237,15 @@ impl FormView {
             submit: tr.t("apply"),
             back: back.to_owned(),
         }
+    }
+
+    pub fn area(mut self, tr: &Tr<'_>, name: &'static str, label: &str, required: bool) -> Self {
+        self.fields.push(Field {
+            name,
+            label: tr.t(label),
+            input: Input::Area { required },
+        });
+        self
     }
 
     pub fn hidden(mut self, name: &'static str, value: &str) -> Self {

@@ -665,6 +665,17 @@ pub(crate) async fn rules(
         ],
     ));
     if let Some(items) = list(&console, &ctx, &s.api, "/api/v1/rules/files").await? {
+        // Who may list the imported files may import one; the rule test page says first what would load.
+        page.forms.push(
+            FormView::new(&tr, "rule-import", "form-rule-import", "/console/rules")
+                .hinted(
+                    &tr,
+                    "name",
+                    "rule-import-name",
+                    "linux/auth/root_guessing.yml",
+                )
+                .area(&tr, "text", "rule-import-text", true),
+        );
         page.tables.push(table(
             &tr,
             "rule-files",
