@@ -120,12 +120,13 @@ impl Observable {
             ObservableKind::Domain => domain(text).map_err(|r| fail(&r))?,
             ObservableKind::Host => {
                 no_space(text)?;
-                if text.len() > 255 {
-                    return Err(fail("longer than 255 bytes"));
-                }
                 let host = text.trim_end_matches('.').to_lowercase();
                 if host.is_empty() {
                     return Err(fail("no name before the dot"));
+                }
+                // Measured lower-cased: some letters grow when lower-cased (`Ⱦ` is two bytes, `ⱦ` three).
+                if host.len() > 255 {
+                    return Err(fail("longer than 255 bytes"));
                 }
                 host
             }
@@ -169,6 +170,10 @@ impl Observable {
             }
             ObservableKind::Account | ObservableKind::File => text.to_owned(),
         };
+        // Lower-casing can lengthen a text: the bound holds for what is kept.
+        if value.chars().count() > MAX_OBSERVABLE_CHARS {
+            return Err(fail("longer than 2048 characters"));
+        }
         Ok(Observable { kind, value })
     }
 }
@@ -251,8 +256,10 @@ mod tests {
         assert!(err(Email, "nobody").contains("no `@`"));
         assert!(err(Url, "evil.example/path").contains("no scheme"));
         assert!(err(Host, "two words").contains("space"));
-        // Found by the fuzz target: a name that is all dots is no name.
+        // Found by the fuzz target: a name that is all dots is no name; a name measured after lower-casing.
         assert!(err(Host, "..").contains("no name"));
+        let growing = format!("{}\u{23e}", "a".repeat(254));
+        assert!(err(Host, &growing).contains("255 bytes"));
         assert!(err(Account, "  ").contains("empty"));
         assert!(err(File, "a\u{7}b").contains("control"));
         assert!(err(File, &"x".repeat(2049)).contains("2048"));
