@@ -190,6 +190,21 @@ try {
   await admin.fill("#form-asset-create input[name=addresses]", "10.1.1.0/24");
   await admin.click("#form-asset-create button[type=submit]");
   await admin.waitForSelector("#assets >> text=web1.akimat.local");
+  // The administrator also adds a facility and a source, and issues the source's token, shown once.
+  await admin.fill("#form-facility-create input[name=id]", "webfarm");
+  await admin.fill("#form-facility-create input[name=name]", "Web farm");
+  await admin.selectOption("#form-facility-create select[name=class]", "2");
+  await admin.click("#form-facility-create button[type=submit]");
+  await admin.waitForSelector("#facilities >> text=Web farm");
+  await admin.fill("#form-source-create input[name=id]", "akimat-web");
+  await admin.fill("#form-source-create input[name=name]", "Web servers");
+  await admin.fill("#form-source-create input[name=facility]", "webfarm");
+  await admin.click("#form-source-create button[type=submit]");
+  await admin.waitForSelector("#sources >> text=Web servers");
+  await admin.fill("#form-source-token input[name=source]", "akimat-web");
+  await admin.click("#form-source-token button[type=submit]");
+  await admin.waitForSelector("#shown-token");
+  check((await admin.textContent("#shown-token")).trim().length >= 20, "the source token is shown once");
 
   // 5. Search: the guessing found by address, the histogram and sidebar drawn, an event opened with its proof.
   step = "search";

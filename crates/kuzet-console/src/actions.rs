@@ -191,6 +191,57 @@ pub(crate) const ACTIONS: &[Action] = &[
         shows: &[],
     },
     Action {
+        id: "tenant-create",
+        method: Method::POST,
+        path: |_| "/api/v1/tenants".into(),
+        body: |f| json!({"id": f.get("id").trim(), "name": f.get("name").trim()}),
+        shows: &[],
+    },
+    Action {
+        id: "facility-create",
+        method: Method::POST,
+        path: |f| tenant_path(f, "/facilities"),
+        body: |f| {
+            json!({"id": f.get("id").trim(), "name": f.get("name").trim(),
+                   "class": f.get("class").parse::<u8>().unwrap_or(0),
+                   "critical": f.get("critical") == "true"})
+        },
+        shows: &[],
+    },
+    Action {
+        id: "source-create",
+        method: Method::POST,
+        path: |f| tenant_path(f, "/sources"),
+        body: |f| {
+            json!({"id": f.get("id").trim(), "name": f.get("name").trim(),
+                   "facility": optional(f.get("facility")), "format": optional(f.get("format")),
+                   "expected_interval_secs": f.get("interval").trim().parse::<u64>().ok()})
+        },
+        shows: &[],
+    },
+    Action {
+        id: "source-token",
+        method: Method::POST,
+        path: |f| {
+            tenant_path(
+                f,
+                &format!("/sources/{}/tokens", seg(f.get("source").trim())),
+            )
+        },
+        body: |_| json!({}),
+        shows: &["token"],
+    },
+    Action {
+        id: "retention-change",
+        method: Method::PUT,
+        path: |f| tenant_path(f, "/retention"),
+        body: |f| {
+            json!({"hot_days": f.get("hot_days").trim().parse::<u32>().unwrap_or(0),
+                   "archive_years": f.get("archive_years").trim().parse::<u32>().unwrap_or(0)})
+        },
+        shows: &[],
+    },
+    Action {
         id: "contacts-confirm",
         method: Method::POST,
         path: |f| tenant_path(f, "/contacts/confirm"),

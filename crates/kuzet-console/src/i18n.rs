@@ -284,7 +284,7 @@ mod tests {
             ("clock", &["pending", "due_soon", "overdue", "done"]),
             ("range", &crate::search::RANGES),
             ("exchange-state", &["pending", "retrying", "delivered"]),
-            ("shown", &["one_time_password", "secret"]),
+            ("shown", &["one_time_password", "secret", "token"]),
             ("treatment", &["mitigate", "accept", "transfer", "avoid"]),
             ("asset-seen", &["host", "address"]),
             ("crisis-state", &["open", "closed"]),

@@ -176,6 +176,13 @@ pub(crate) async fn tenants(State(console): State<Console>, ctx: Ctx) -> PageRes
             },
         ));
     }
+    if s.me.roles.iter().any(|r| r == "isoc-admin") {
+        page.forms.push(
+            FormView::new(&s.tr, "tenant-create", "form-tenant", "/console/tenants")
+                .hinted(&s.tr, "id", "tenant-id", "akimat-almaty")
+                .text(&s.tr, "name", "tenant-name", true),
+        );
+    }
     let lang = s.tr.code();
     page.links = vec![(
         s.tr.t("report-consolidated"),
@@ -410,6 +417,56 @@ pub(crate) async fn tenant(
         page.forms.push(
             FormView::new(&tr, "contacts-confirm", "form-contacts-confirm", &here)
                 .hidden("tenant", &t),
+        );
+        // The organization's facilities, sources and their tokens, and how long its events are kept.
+        page.forms.push(
+            FormView::new(&tr, "facility-create", "form-facility", &here)
+                .hidden("tenant", &t)
+                .hinted(&tr, "id", "facility-id", "portal")
+                .text(&tr, "name", "facility-name", true)
+                .choice(
+                    &tr,
+                    "class",
+                    "facility-class",
+                    ["1", "2", "3"]
+                        .iter()
+                        .map(|c| ((*c).to_owned(), (*c).to_owned()))
+                        .collect(),
+                )
+                .choice(
+                    &tr,
+                    "critical",
+                    "facility-critical",
+                    vec![
+                        ("false".to_owned(), tr.t("no")),
+                        ("true".to_owned(), tr.t("yes")),
+                    ],
+                ),
+        );
+        page.forms.push(
+            FormView::new(&tr, "source-create", "form-source", &here)
+                .hidden("tenant", &t)
+                .hinted(&tr, "id", "source-id", "portal-syslog")
+                .text(&tr, "name", "source-name", true)
+                .text(&tr, "facility", "source-facility", false)
+                .hinted(
+                    &tr,
+                    "format",
+                    "source-format",
+                    "syslog, json, cef, leef, evtx",
+                )
+                .hinted(&tr, "interval", "source-interval", "300"),
+        );
+        page.forms.push(
+            FormView::new(&tr, "source-token", "form-source-token", &here)
+                .hidden("tenant", &t)
+                .text(&tr, "source", "source-id", true),
+        );
+        page.forms.push(
+            FormView::new(&tr, "retention-change", "form-retention", &here)
+                .hidden("tenant", &t)
+                .hinted(&tr, "hot_days", "retention-hot", "60")
+                .hinted(&tr, "archive_years", "retention-years", "3"),
         );
     }
     page.links = vec![
