@@ -205,6 +205,12 @@ try {
   await admin.click("#form-source-token button[type=submit]");
   await admin.waitForSelector("#shown-token");
   check((await admin.textContent("#shown-token")).trim().length >= 20, "the source token is shown once");
+  await admin.goto(`${BASE}/console/tenants/akimat`);
+  await admin.fill("#form-source-certificate input[name=source]", "akimat-web");
+  await admin.fill("#form-source-certificate input[name=common_name]", "web1.akimat.kz");
+  await admin.click("#form-source-certificate button[type=submit]");
+  await admin.waitForURL(/\/console\/tenants\/akimat$/);
+  check(!(await admin.isVisible(".error")), "the certificate is accepted");
 
   // 5. Search: the guessing found by address, the histogram and sidebar drawn, an event opened with its proof.
   step = "search";

@@ -232,6 +232,31 @@ pub(crate) const ACTIONS: &[Action] = &[
         shows: &["token"],
     },
     Action {
+        id: "source-certificate",
+        method: Method::POST,
+        path: |f| {
+            tenant_path(
+                f,
+                &format!("/sources/{}/certificates", seg(f.get("source").trim())),
+            )
+        },
+        body: |f| {
+            json!({"common_name": optional(f.get("common_name")),
+                   "fingerprint_sha256": optional(f.get("fingerprint_sha256"))})
+        },
+        shows: &[],
+    },
+    Action {
+        id: "isoc-register",
+        method: Method::POST,
+        path: |_| "/api/v1/hub/isocs".into(),
+        body: |f| {
+            json!({"id": f.get("id").trim(), "name": f.get("name").trim(),
+                   "certificate": f.get("certificate")})
+        },
+        shows: &[],
+    },
+    Action {
         id: "retention-change",
         method: Method::PUT,
         path: |f| tenant_path(f, "/retention"),

@@ -463,6 +463,18 @@ pub(crate) async fn tenant(
                 .text(&tr, "source", "source-id", true),
         );
         page.forms.push(
+            FormView::new(&tr, "source-certificate", "form-source-certificate", &here)
+                .hidden("tenant", &t)
+                .text(&tr, "source", "source-id", true)
+                .hinted(
+                    &tr,
+                    "common_name",
+                    "certificate-common-name",
+                    "web1.akimat.kz",
+                )
+                .text(&tr, "fingerprint_sha256", "certificate-fingerprint", false),
+        );
+        page.forms.push(
             FormView::new(&tr, "retention-change", "form-retention", &here)
                 .hidden("tenant", &t)
                 .hinted(&tr, "hot_days", "retention-hot", "60")
@@ -929,6 +941,12 @@ pub(crate) async fn hub(State(console): State<Console>, ctx: Ctx) -> PageResult 
         );
     }
     if let Some(items) = list(&console, &ctx, &s.api, "/api/v1/hub/isocs").await? {
+        page.forms.push(
+            FormView::new(&tr, "isoc-register", "form-isoc-register", "/console/hub")
+                .hinted(&tr, "id", "hub-isoc", "isoc-energy")
+                .text(&tr, "name", "tenant-name", true)
+                .area(&tr, "certificate", "isoc-certificate", true),
+        );
         page.tables.push(table(
             &tr,
             "hub-isocs",
