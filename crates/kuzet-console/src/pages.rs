@@ -1069,40 +1069,32 @@ async fn incident_tables(
         Err(f) if allowed(&f) => {}
         Err(f) => return Err(fail(console, ctx.lang, f)),
     }
-    match s
-        .api
-        .get::<Vec<serde_json::Value>>(&format!(
-            "/api/v1/tenants/{}/exchange?incident={}&limit=500",
-            seg(tenant),
-            seg(&i.id)
-        ))
-        .await
-    {
-        Ok(ours) => {
-            tables.push(table(
-                tr,
-                "incident-exchange",
-                "exchange-title",
-                &ours,
-                &[
-                    Column("exchange-created", "created", Kind::Time),
-                    Column("exchange-kind", "kind", Kind::Text),
-                    Column("exchange-state", "state", Kind::Named("exchange-state")),
-                    Column("exchange-attempts", "attempts", Kind::Text),
-                    Column("exchange-delivered", "delivered", Kind::Time),
-                ],
-                |_| None,
-            ));
-        }
-        Err(f) if allowed(&f) => {}
-        Err(f) => return Err(fail(console, ctx.lang, f)),
+    // Each list the role may not read is left out (`tables::list` answers `None` for it).
+    let api = &s.api;
+    let list = async |path: String| crate::tables::list(console, ctx, api, &path).await;
+    let exchange = format!(
+        "/api/v1/tenants/{}/exchange?incident={}&limit=500",
+        seg(tenant),
+        seg(&i.id)
+    );
+    if let Some(ours) = list(exchange).await? {
+        tables.push(table(
+            tr,
+            "incident-exchange",
+            "exchange-title",
+            &ours,
+            &[
+                Column("exchange-created", "created", Kind::Time),
+                Column("exchange-kind", "kind", Kind::Text),
+                Column("exchange-state", "state", Kind::Named("exchange-state")),
+                Column("exchange-attempts", "attempts", Kind::Text),
+                Column("exchange-delivered", "delivered", Kind::Time),
+            ],
+            |_| None,
+        ));
     }
-    match s
-        .api
-        .get::<Vec<serde_json::Value>>(&format!("{base}/observables"))
-        .await
-    {
-        Ok(observables) => tables.push(table(
+    if let Some(observables) = list(format!("{base}/observables")).await? {
+        tables.push(table(
             tr,
             "observables",
             "observables-title",
@@ -1115,61 +1107,45 @@ async fn incident_tables(
                 Column("evidence-added", "added", Kind::Time),
             ],
             |_| None,
-        )),
-        Err(f) if allowed(&f) => {}
-        Err(f) => return Err(fail(console, ctx.lang, f)),
+        ));
     }
-    match s
-        .api
-        .get::<Vec<serde_json::Value>>(&format!("{base}/assets"))
-        .await
-    {
-        Ok(assets) => tables.push(assets_table(tr, "incident-assets", tenant, &assets)),
-        Err(f) if allowed(&f) => {}
-        Err(f) => return Err(fail(console, ctx.lang, f)),
+    if let Some(assets) = list(format!("{base}/assets")).await? {
+        tables.push(assets_table(tr, "incident-assets", tenant, &assets));
     }
     let mut choices = Vec::new();
-    match s
-        .api
-        .get::<Vec<serde_json::Value>>(&format!("/api/v1/tenants/{}/risks", seg(tenant)))
-        .await
-    {
-        Ok(risks) => {
-            let realized: Vec<_> = risks
-                .iter()
-                .filter(|r| {
-                    r["incidents"]
-                        .as_array()
-                        .is_some_and(|l| l.iter().any(|x| x.as_str() == Some(i.id.as_str())))
-                })
-                .cloned()
-                .collect();
-            tables.push(table(
-                tr,
-                "incident-risks",
-                "risks-realized-title",
-                &realized,
-                &[
-                    Column("risk-title", "title", Kind::Text),
-                    Column("risk-score", "score", Kind::Text),
-                    Column("risk-rating", "rating", Kind::Named("severity")),
-                    Column("risk-treatment", "treatment", Kind::Named("treatment")),
-                    Column("risk-owner", "owner", Kind::Text),
-                ],
-                |_| None,
-            ));
-            choices = risks
-                .iter()
-                .filter_map(|r| {
-                    Some((
-                        r["id"].as_str()?.to_owned(),
-                        format!("{} ({})", r["title"].as_str()?, r["score"]),
-                    ))
-                })
-                .collect();
-        }
-        Err(f) if allowed(&f) => {}
-        Err(f) => return Err(fail(console, ctx.lang, f)),
+    if let Some(risks) = list(format!("/api/v1/tenants/{}/risks", seg(tenant))).await? {
+        let realized: Vec<_> = risks
+            .iter()
+            .filter(|r| {
+                r["incidents"]
+                    .as_array()
+                    .is_some_and(|l| l.iter().any(|x| x.as_str() == Some(i.id.as_str())))
+            })
+            .cloned()
+            .collect();
+        tables.push(table(
+            tr,
+            "incident-risks",
+            "risks-realized-title",
+            &realized,
+            &[
+                Column("risk-title", "title", Kind::Text),
+                Column("risk-score", "score", Kind::Text),
+                Column("risk-rating", "rating", Kind::Named("severity")),
+                Column("risk-treatment", "treatment", Kind::Named("treatment")),
+                Column("risk-owner", "owner", Kind::Text),
+            ],
+            |_| None,
+        ));
+        choices = risks
+            .iter()
+            .filter_map(|r| {
+                Some((
+                    r["id"].as_str()?.to_owned(),
+                    format!("{} ({})", r["title"].as_str()?, r["score"]),
+                ))
+            })
+            .collect();
     }
     Ok((tables, choices))
 }

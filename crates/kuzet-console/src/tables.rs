@@ -106,7 +106,7 @@ fn query_string<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> String {
 }
 
 /// A list from the API, or `None` when the person's role may not read it (the section is left out).
-async fn list(
+pub(crate) async fn list(
     console: &Console,
     ctx: &Ctx,
     api: &Api,
@@ -1203,13 +1203,12 @@ pub(crate) async fn crisis(
             )],
         ));
     }
-    let empty = Vec::new();
-    let items = |k: &str| c[k].as_array().unwrap_or(&empty).clone();
+    let items = |k: &str| c[k].as_array().map_or(&[][..], Vec::as_slice);
     page.tables.push(table(
         &tr,
         "crisis-incidents",
         "crisis-incidents-title",
-        &items("incidents"),
+        items("incidents"),
         &[
             Column("hub-isoc", "isoc", Kind::Text),
             Column("crisis-incident", "incident", Kind::Text),
@@ -1220,7 +1219,7 @@ pub(crate) async fn crisis(
         &tr,
         "crisis-members",
         "crisis-members-title",
-        &items("members"),
+        items("members"),
         &[
             Column("crisis-member", "name", Kind::Text),
             Column("crisis-organization", "organization", Kind::Text),
@@ -1234,7 +1233,7 @@ pub(crate) async fn crisis(
         &tr,
         "crisis-tasks",
         "crisis-tasks-title",
-        &tasks,
+        tasks,
         &[
             Column("crisis-task", "title", Kind::Text),
             Column("crisis-owner", "owner", Kind::Text),
@@ -1248,7 +1247,7 @@ pub(crate) async fn crisis(
         &tr,
         "crisis-timeline",
         "crisis-timeline-title",
-        &items("entries"),
+        items("entries"),
         &[
             Column("event-time", "at", Kind::Time),
             Column("audit-user", "author", Kind::Text),
