@@ -29,7 +29,7 @@ fn id<T>(kind: &str, parsed: Result<T, kuzet_model::ModelError>) -> Result<T, Ap
     parsed.map_err(|e| ApiError::not_found(format!("{kind}: {e}")))
 }
 
-fn tenant_param(tenant: &str) -> Result<TenantId, ApiError> {
+pub(crate) fn tenant_param(tenant: &str) -> Result<TenantId, ApiError> {
     id("tenant", TenantId::new(tenant))
 }
 

@@ -31,6 +31,7 @@ mod routes;
 mod rule_test;
 pub mod search;
 mod state;
+pub mod taxii;
 mod throttle;
 
 pub use audit::{AuditSink, SealedAuditRecord, WalAudit, read_audit};

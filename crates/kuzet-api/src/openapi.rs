@@ -87,6 +87,34 @@ fn parameters(path: &str, action: &str) -> Vec<Value> {
                         "description": "only indicators whose value or description contains this text",
                         "schema": {"type": "string"}}));
     }
+    if action == "intel.export" {
+        all.push(json!({"name": "tlp", "in": "query", "required": false,
+                        "description": "what may be shared at this TLP level or wider (default amber)",
+                        "schema": {"type": "string", "enum": ["clear", "white", "green", "amber", "red"]}}));
+    }
+    if matches!(
+        action,
+        "taxii.objects" | "taxii.object" | "taxii.versions" | "taxii.manifest"
+    ) {
+        for (name, description) in [
+            (
+                "added_after",
+                "only objects added after this time (RFC 3339)",
+            ),
+            ("limit", "at most this many objects (at most 1000)"),
+            ("next", "the next page: the `next` of the previous answer"),
+            ("match[id]", "only these object ids (comma-separated)"),
+            ("match[type]", "only these STIX types (comma-separated)"),
+            (
+                "match[version]",
+                "first, last, all or a version's timestamp",
+            ),
+            ("match[spec_version]", "only these STIX versions"),
+        ] {
+            all.push(json!({"name": name, "in": "query", "required": false,
+                            "description": description, "schema": {"type": "string"}}));
+        }
+    }
     if action == "alert.list" {
         all.push(json!({"name": "status", "in": "query", "required": false,
                         "description": "only alerts in this triage state",

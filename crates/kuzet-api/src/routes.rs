@@ -17,7 +17,7 @@ use kuzet_model::audit::{Actor, AuditRecord, Outcome};
 use crate::state::{ApiState, SESSION_COOKIE};
 use crate::{
     ApiError, access, admin, advisories, auth, contacts, content, crises, files, hub, incidents,
-    indicators, observables, overview, risks, rule_test, search,
+    indicators, observables, overview, risks, rule_test, search, taxii,
 };
 
 /// Who may call a route.
@@ -237,6 +237,15 @@ table! {
 
     GET "/api/v1/rules/files" "rule.file.list" p(RulesManage) => incidents::rule_files, reply Vec<incidents::RuleFileView>;
     GET "/api/v1/indicators" "indicator.list" p(IndicatorsRead) => indicators::list, reply indicators::IndicatorsView;
+    GET "/api/v1/tenants/{tenant}/intel/stix" "intel.export" p(IntelRead) => taxii::export;
+    GET "/taxii2/" "taxii.discovery" p(IntelRead) => taxii::discovery;
+    GET "/taxii2/{tenant}/" "taxii.api_root" p(IntelRead) => taxii::api_root;
+    GET "/taxii2/{tenant}/collections/" "taxii.collections" p(IntelRead) => taxii::collections;
+    GET "/taxii2/{tenant}/collections/{collection}/" "taxii.collection" p(IntelRead) => taxii::one_collection;
+    GET "/taxii2/{tenant}/collections/{collection}/objects/" "taxii.objects" p(IntelRead) => taxii::objects;
+    GET "/taxii2/{tenant}/collections/{collection}/objects/{object}/" "taxii.object" p(IntelRead) => taxii::object;
+    GET "/taxii2/{tenant}/collections/{collection}/objects/{object}/versions/" "taxii.versions" p(IntelRead) => taxii::versions;
+    GET "/taxii2/{tenant}/collections/{collection}/manifest/" "taxii.manifest" p(IntelRead) => taxii::manifest;
     POST "/api/v1/rules/files" "rule.file.import" p(RulesManage) => incidents::import_rule_file, body incidents::ImportRuleFile, reply incidents::RuleFileImported;
     POST "/api/v1/rules/test" "rule.test" Authenticated => rule_test::test, body rule_test::RuleTest, reply rule_test::RuleTested;
 
@@ -295,9 +304,20 @@ pub(crate) const NO_BODY: &[&str] = &[
     "events.purge",
 ];
 
+const TAXII: &str = kuzet_exchange::taxii::MEDIA_TYPE;
+
 /// Routes answering something else than a JSON document of a Kuzet type: the media types they answer.
 pub(crate) const MEDIA: &[(&str, &[&str])] = &[
     ("api.describe", &["application/json"]),
+    ("intel.export", &["application/stix+json;version=2.1"]),
+    ("taxii.discovery", &[TAXII]),
+    ("taxii.api_root", &[TAXII]),
+    ("taxii.collections", &[TAXII]),
+    ("taxii.collection", &[TAXII]),
+    ("taxii.objects", &[TAXII]),
+    ("taxii.object", &[TAXII]),
+    ("taxii.versions", &[TAXII]),
+    ("taxii.manifest", &[TAXII]),
     ("events.export", &["application/x-ndjson"]),
     (
         "events.search_export",

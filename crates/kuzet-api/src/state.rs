@@ -67,8 +67,10 @@ pub(crate) struct Inner {
     pub login_throttle: Arc<crate::throttle::LoginThrottle>,
     /// The hot search index, when the server keeps one; searches scan the archive without it.
     pub index: Option<kuzet_index::IndexSearcher>,
-    /// The indicators detection matches, when detection runs.
-    pub indicators: Option<Arc<kuzet_detect::IndicatorSet>>,
+    /// The indicators detection matches, when detection runs, and when it loaded them.
+    pub indicators: Option<(Arc<kuzet_detect::IndicatorSet>, jiff::Timestamp)>,
+    /// This ISOC's party id (as the hub knows it): the producer of what it shares in STIX.
+    pub party: String,
     /// Each source's traffic and clock as the process saw it, when it keeps them.
     pub sources_seen: Option<SourcesSeen>,
 }
@@ -101,6 +103,7 @@ impl ApiState {
                 index: None,
                 sources_seen: None,
                 indicators: None,
+                party: "isoc".to_owned(),
             }),
         }
     }
@@ -119,12 +122,24 @@ impl ApiState {
         self.with(|i| i.index = Some(index))
     }
 
-    /// The overview shows each source's health from what the process saw.
-    /// The indicators detection loaded, for `GET /api/v1/indicators`.
-    pub fn with_indicators(self, indicators: Arc<kuzet_detect::IndicatorSet>) -> Self {
-        self.with(|i| i.indicators = Some(indicators))
+    /// The indicators detection loaded at `loaded`, for `GET /api/v1/indicators` and the STIX collections.
+    pub fn with_indicators(
+        self,
+        indicators: Arc<kuzet_detect::IndicatorSet>,
+        loaded: jiff::Timestamp,
+    ) -> Self {
+        self.with(|i| i.indicators = Some((indicators, loaded)))
     }
 
+    /// This ISOC's party id, as the hub knows it (`[exchange] party`): who produced what it shares.
+    pub fn with_party(self, party: &str) -> Self {
+        if party.trim().is_empty() {
+            return self;
+        }
+        self.with(|i| i.party = party.to_owned())
+    }
+
+    /// The overview shows each source's health from what the process saw.
     pub fn with_sources_seen(self, seen: SourcesSeen) -> Self {
         self.with(|i| i.sources_seen = Some(seen))
     }

@@ -524,8 +524,17 @@ impl Db {
     ) -> Result<Vec<TenantAdvisory>, DbError> {
         require(scope, Permission::AdvisoriesRead, tenant)?;
         self.tenant_unscoped(tenant).await?;
+        self.advisories_of(tenant, i64::from(limit.max(1))).await
+    }
+
+    /// The newest `limit` advisories that concerned a tenant.
+    pub(crate) async fn advisories_of(
+        &self,
+        tenant: &TenantId,
+        limit: i64,
+    ) -> Result<Vec<TenantAdvisory>, DbError> {
         let rows: Vec<AdvisoryRow> = on_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {ADVISORY_COLUMNS} FROM tenant_advisories WHERE tenant_id = $1 ORDER BY received_ms DESC, id LIMIT $2")))
-            .bind(tenant.as_str()).bind(i64::from(limit.max(1)))
+            .bind(tenant.as_str()).bind(limit)
             .fetch_all(pool).await.map_err(DbError::query("advisories"))?);
         rows.into_iter().map(tenant_advisory).collect()
     }

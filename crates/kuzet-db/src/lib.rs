@@ -24,6 +24,7 @@ mod exchange;
 mod hub;
 mod hub_outbox;
 mod incidents;
+mod intel;
 mod notifications;
 mod observables;
 mod outbox;
@@ -50,6 +51,7 @@ pub use exchange::ExchangeRecord;
 pub use hub::{Escalate, EscalationNotice, EscalationRecord, HubIsoc, HubMessage, HubStored};
 pub use hub_outbox::HubOutgoing;
 pub use incidents::{IncidentRecord, IncidentRules, IncidentStep, ObligationRecord, TaskRecord};
+pub use intel::IntelRecords;
 pub use notifications::{
     Channel, ContactRecord, ContactRole, Delivery, NewContact, NotificationRecord,
 };

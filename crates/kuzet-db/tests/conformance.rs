@@ -3066,6 +3066,7 @@ async fn advisories(db: &Db, admin: &Principal, analyst: &Principal, now: Timest
         "only akimat's part: {}",
         got[0].part
     );
+    intel(db, analyst, now).await;
     let sent = analyst.scope(Permission::NotificationsRead, now).unwrap();
     let (notes, _) = db
         .notifications_page(&sent, &t("akimat"), None, 100)
@@ -3354,4 +3355,62 @@ async fn crises(db: &Db, officer: &Principal, admin: &Principal, now: Timestamp)
         Some("supply restored; lessons to the sector")
     );
     assert_eq!(db.crises(&read).await.unwrap(), vec![record]);
+}
+
+/// A tenant's intelligence: its indicator sightings without the false positives, its advisories; another
+/// tenant's is not found.
+async fn intel(db: &Db, analyst: &Principal, now: Timestamp) {
+    use kuzet_db::{AlertStatus, NewAlert};
+    let mut ids = Vec::new();
+    for (host, kind) in [("dc1", "indicator"), ("lab", "indicator"), ("dc1", "rule")] {
+        let alert = NewAlert {
+            tenant: t("akimat"),
+            rule_id: "line 2".into(),
+            rule_title: "Indicator ip 203.0.113.7".into(),
+            level: "high".into(),
+            kind: kind.into(),
+            dedup_key: format!("intel:{kind}:{host}"),
+            at: now,
+            events: vec![kuzet_model::EventId::from_u128(77)],
+            detail: serde_json::json!({"host": host}),
+        };
+        let (id, _) = db
+            .system_record_alert(&alert, now, SignedDuration::from_mins(10))
+            .await
+            .unwrap();
+        ids.push(id);
+    }
+    let manage = analyst.scope(Permission::IncidentsManage, now).unwrap();
+    db.triage_alert(
+        &manage,
+        &t("akimat"),
+        &ids[1],
+        AlertStatus::FalsePositive,
+        "lab scanner",
+        now,
+    )
+    .await
+    .unwrap();
+    let read = analyst.scope(Permission::IntelRead, now).unwrap();
+    let records = db.intel(&read, &t("akimat")).await.unwrap();
+    let sighted: Vec<_> = records.sightings.iter().map(|a| a.id.clone()).collect();
+    assert_eq!(
+        sighted,
+        [ids[0].clone()],
+        "indicator alerts, false positives left out"
+    );
+    assert_eq!(records.advisories.len(), 1);
+    assert_eq!(records.tenant.tenant.id, t("akimat"));
+    let reached: Vec<_> = db
+        .intel_tenants(&read)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.tenant.id)
+        .collect();
+    assert_eq!(reached, [t("akimat")]);
+    assert!(matches!(
+        db.intel(&read, &t("bank")).await.unwrap_err(),
+        DbError::Denied(_) | DbError::NotFound(_)
+    ));
 }

@@ -10,14 +10,14 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 use jiff::Timestamp;
-use kuzet_model::Event;
-use serde::Serialize;
+use kuzet_model::{Event, Tlp};
+use serde::{Deserialize, Serialize};
 
 use crate::matcher::each_text;
 use crate::rules::{ProblemKind, RuleProblem};
 
 /// What an indicator is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum IndicatorKind {
     /// An address or a network.
@@ -60,7 +60,7 @@ impl IndicatorKind {
 }
 
 /// Where an indicator came from; every match carries it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Provenance {
     /// The feed: the file it was read from, as the caller named it.
     pub feed: String,
@@ -73,7 +73,7 @@ pub struct Provenance {
     pub valid_until: Option<Timestamp>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Indicator {
     pub kind: IndicatorKind,
     /// Normalized: lower case, a network in CIDR form, a domain without a trailing dot.
@@ -337,15 +337,24 @@ impl IndicatorSet {
                 continue;
             }
             let valid_until = text_of("valid_until").and_then(|t| t.parse().ok());
-            let tags = object
-                .get("labels")
-                .and_then(serde_json::Value::as_array)
-                .map(|l| {
-                    l.iter()
-                        .filter_map(|v| v.as_str().map(str::to_owned))
-                        .collect()
-                })
-                .unwrap_or_default();
+            let strings = |key: &str| {
+                object
+                    .get(key)
+                    .and_then(serde_json::Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(serde_json::Value::as_str)
+            };
+            let mut tags: Vec<String> = strings("labels").map(str::to_owned).collect();
+            // The TLP marking travels with the indicator as a `tlp:` tag (MISP's convention), so that whatever
+            // shares it later honours it.
+            if let Some(tlp) = strings("object_marking_refs")
+                .filter_map(Tlp::from_marking)
+                .max()
+                && Tlp::from_tags(tags.iter().map(String::as_str)).is_none()
+            {
+                tags.push(format!("tlp:{}", tlp.as_str()));
+            }
             let provenance = Provenance {
                 feed: feed.to_owned(),
                 reference: reference.clone(),
@@ -639,10 +648,11 @@ fn stix_pattern(pattern: &str) -> Result<Vec<(IndicatorKind, String)>, String> {
     let mut rest = pattern.trim();
     loop {
         let inner_start = rest.strip_prefix('[').ok_or("expected `[`")?;
-        let close = inner_start.find(']').ok_or("expected `]`")?;
-        let inner = &inner_start[..close];
+        // The observation ends at the first `]` outside quotes (a URL may hold one).
+        let close = *unquoted(inner_start, "]").first().ok_or("expected `]`")?;
+        let (inner, after) = (&inner_start[..close], &inner_start[close + 1..]);
         for comparison in split_keyword(inner, " OR ") {
-            if comparison.contains(" AND ") {
+            if split_keyword(comparison, " AND ").len() > 1 {
                 return Err(
                     "AND needs several values at once, which an indicator set cannot say".into(),
                 );
@@ -654,12 +664,7 @@ fn stix_pattern(pattern: &str) -> Result<Vec<(IndicatorKind, String)>, String> {
             if path.ends_with('!') || path.ends_with('<') || path.ends_with('>') {
                 return Err("only `=` comparisons are read".into());
             }
-            let value = value
-                .strip_prefix('\'')
-                .and_then(|v| v.strip_suffix('\''))
-                .ok_or("the value must be a quoted string")?
-                .replace("\\'", "'")
-                .replace("\\\\", "\\");
+            let value = unquote(value).ok_or("the value must be a quoted string")?;
             let kind = match path {
                 "ipv4-addr:value"
                 | "ipv6-addr:value"
@@ -675,7 +680,7 @@ fn stix_pattern(pattern: &str) -> Result<Vec<(IndicatorKind, String)>, String> {
             };
             out.push((kind, value));
         }
-        rest = inner_start[close + 1..].trim();
+        rest = after.trim();
         if rest.is_empty() {
             return Ok(out);
         }
@@ -686,10 +691,23 @@ fn stix_pattern(pattern: &str) -> Result<Vec<(IndicatorKind, String)>, String> {
     }
 }
 
-/// Splits on `keyword` outside single quotes.
-fn split_keyword<'a>(text: &'a str, keyword: &str) -> Vec<&'a str> {
+/// A STIX string literal's text: `'…'` with `\\` and `\'` escaped; `None` when it is not one literal.
+fn unquote(literal: &str) -> Option<String> {
+    let mut chars = literal.strip_prefix('\'')?.chars();
+    let mut out = String::new();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => out.push(chars.next()?),
+            '\'' => return chars.as_str().is_empty().then_some(out),
+            c => out.push(c),
+        }
+    }
+    None
+}
+
+/// Where `keyword` starts outside single quotes (byte offsets, not overlapping).
+fn unquoted(text: &str, keyword: &str) -> Vec<usize> {
     let mut out = Vec::new();
-    let mut start = 0;
     let mut quoted = false;
     let bytes = text.as_bytes();
     let mut i = 0;
@@ -697,15 +715,25 @@ fn split_keyword<'a>(text: &'a str, keyword: &str) -> Vec<&'a str> {
         match bytes[i] {
             b'\\' if quoted => i += 1,
             b'\'' => quoted = !quoted,
-            _ if !quoted && text[i..].starts_with(keyword) => {
-                out.push(text[start..i].trim());
+            _ if !quoted && bytes[i..].starts_with(keyword.as_bytes()) => {
+                out.push(i);
                 i += keyword.len();
-                start = i;
                 continue;
             }
             _ => {}
         }
         i += 1;
+    }
+    out
+}
+
+/// Splits on `keyword` outside single quotes.
+fn split_keyword<'a>(text: &'a str, keyword: &str) -> Vec<&'a str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for at in unquoted(text, keyword) {
+        out.push(text[start..at].trim());
+        start = at + keyword.len();
     }
     out.push(text[start..].trim());
     out

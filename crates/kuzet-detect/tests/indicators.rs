@@ -188,3 +188,33 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn stix_markings_become_tags_and_quoted_values_are_read_whole() {
+    let mut set = IndicatorSet::new();
+    let bundle = serde_json::json!({"type": "bundle", "id": "bundle--1", "objects": [
+        {"type": "indicator", "id": "indicator--1", "pattern_type": "stix",
+         "pattern": "[url:value = 'http://x.example/a]b\\'c'] OR [domain-name:value = 'қазақ.example']",
+         "object_marking_refs": ["marking-definition--f88d31f6-486f-44da-b317-01333bde0b82"]},
+        {"type": "indicator", "id": "indicator--2", "pattern_type": "stix",
+         "pattern": "[domain-name:value = 'tagged.example']", "labels": ["tlp:red"],
+         "object_marking_refs": ["marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da"]},
+        {"type": "indicator", "id": "indicator--3", "pattern_type": "stix",
+         "pattern": "[domain-name:value = 'x.example'] ÖR [url:value = 'y']"},
+    ]});
+    set.add_stix("b.json", &bundle.to_string());
+    let read: Vec<(&str, Vec<String>)> = set
+        .indicators()
+        .iter()
+        .map(|i| (i.value.as_str(), i.provenance.tags.clone()))
+        .collect();
+    assert_eq!(
+        read[0],
+        ("http://x.example/a]b'c", vec!["tlp:amber".to_owned()])
+    );
+    assert_eq!(read[1].1, ["tlp:amber"]);
+    // A `tlp:` label says more than the marking: it is kept as it is.
+    assert_eq!(read[2], ("tagged.example", vec!["tlp:red".to_owned()]));
+    assert_eq!(set.problems().len(), 1, "{:?}", set.problems());
+    assert!(set.problems()[0].reason.contains("joined by OR"));
+}

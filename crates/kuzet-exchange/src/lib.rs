@@ -7,6 +7,8 @@
 //! - [`jws`]: detached JWS signatures (Ed25519 or ECDSA P-256 now; [`jws::MessageSigner`] is the seam for other
 //!   signers) made with a certificate's key and verified with a registered certificate;
 //! - [`pki`]: a small CA for tests and small deployments, certificate fingerprints and key checks;
+//! - [`stix`]: the STIX 2.1 objects an ISOC shares (indicators, sightings, vulnerabilities), each TLP-marked;
+//! - [`taxii`]: TAXII 2.1 media types, filters and paging (`docs/formats/taxii.md`);
 //! - [`transport`]: the mutual-TLS configurations of both ends and the ISOC's client that posts a signed message
 //!   and verifies the hub's signed receipt.
 
@@ -15,6 +17,8 @@ pub mod jws;
 pub mod message;
 pub mod pki;
 pub mod schema;
+pub mod stix;
+pub mod taxii;
 pub mod transport;
 
 pub use error::ExchangeError;

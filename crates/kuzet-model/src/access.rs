@@ -66,6 +66,7 @@ permissions! {
     HubRead = "hub.read", Global, "NCCIS hub: see what the ISOCs reported (the national view).";
     HubManage = "hub.manage", Global, "NCCIS hub: register ISOCs by certificate and revoke them.";
     AccessRequest = "access.request", Global, "NCCIS hub: ask an ISOC for read access to a tenant's logs (R19).";
+    IntelRead = "intel.read", Tenant, "Read a tenant's threat intelligence as STIX 2.1 (TAXII 2.1 collections, export): indicators, their sightings in its events, the vulnerabilities of its advisories, within their TLP markings.";
     IndicatorsRead = "indicators.read", Global, "See the threat-intelligence indicators detection matches: feeds, values, provenance, what did not load.";
     CrisisManage = "crisis.manage", Global, "NCCIS hub: convene the Operational Headquarters for a crisis (R11) and run its room: members, tasks, entries, closing.";
     NotificationsRead = "notifications.read", Tenant, "See the notifications sent to a tenant.";
@@ -206,6 +207,7 @@ impl Default for RoleCatalog {
                     AdvisoriesRead,
                     NotificationsRead,
                     IndicatorsRead,
+                    IntelRead,
                     TokensOwn,
                 ],
             ),
@@ -219,6 +221,7 @@ impl Default for RoleCatalog {
                     AdvisoriesRead,
                     NotificationsRead,
                     AssetsManage,
+                    IntelRead,
                     TokensOwn,
                 ],
             ),

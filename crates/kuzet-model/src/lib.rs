@@ -15,6 +15,7 @@ mod ids;
 mod raw;
 mod tenancy;
 pub mod time;
+mod tlp;
 mod value;
 
 pub use criticality::Criticality;
@@ -25,4 +26,5 @@ pub use raw::{FormatHint, RawEvent, Transport};
 pub use tenancy::{
     Directory, DirectoryError, Facility, FacilityClass, Retention, Source, SourceIdentity, Tenant,
 };
+pub use tlp::Tlp;
 pub use value::{Fields, Value};

@@ -505,8 +505,9 @@ fn run_role(
             Some(indexing) => api.with_index(indexing.searcher()),
             None => api,
         };
+        let api = api.with_party(&config.exchange.party);
         let api = match &detection {
-            Some(detection) => api.with_indicators(detection.indicators()),
+            Some(detection) => api.with_indicators(detection.indicators(), jiff::Timestamp::now()),
             None => api,
         };
         // The overview's source health: what the sealer saw of each source, and the skew that counts as drift.

@@ -142,6 +142,9 @@ fn directory() -> Directory {
 /// The indicator feed the fixture's detection would have loaded: two good lines and one it refuses.
 pub const INDICATOR_FEED: &str = "type,value,description\nip,203.0.113.7,password guessing source\ndomain,Evil.Example.KZ.,phishing\nip,not-an-address,broken\n";
 
+/// When the fixture's indicator feed was loaded: the `date_added` of its indicators in the TAXII collections.
+pub const INDICATORS_LOADED: &str = "2026-12-01T00:00:00Z";
+
 fn indicators() -> Arc<kuzet_detect::IndicatorSet> {
     let mut set = kuzet_detect::IndicatorSet::new();
     set.add_csv("feeds/kz-cert.csv", INDICATOR_FEED);
@@ -203,7 +206,7 @@ impl Harness {
             kuzet_db::IncidentRules::embedded().unwrap(),
             normalize(),
         )
-        .with_indicators(indicators());
+        .with_indicators(indicators(), INDICATORS_LOADED.parse().unwrap());
         let mut harness = Harness {
             dir,
             config,
@@ -479,7 +482,7 @@ impl Harness {
             kuzet_db::IncidentRules::embedded().unwrap(),
             normalize(),
         )
-        .with_indicators(indicators());
+        .with_indicators(indicators(), INDICATORS_LOADED.parse().unwrap());
         self.router = kuzet_api::router(state);
         self.store = Some(store);
     }

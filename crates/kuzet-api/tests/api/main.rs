@@ -8,6 +8,7 @@ mod contract;
 mod crises;
 mod harness;
 mod incidents;
+mod intel;
 mod isolation;
 mod pages;
 mod rbac;

@@ -40,7 +40,18 @@ fn case(
         .replace("{task}", "0")
         .replace("{crisis}", "00000000000000000000000000000000")
         .replace("{kind}", "tls_common_name")
-        .replace("{value}", "nobody-has-this");
+        .replace("{value}", "nobody-has-this")
+        .replace(
+            "{collection}",
+            &kuzet_api::taxii::collection_id(
+                &kuzet_model::TenantId::new(tenant).unwrap(),
+                kuzet_model::Tlp::Green,
+            ),
+        )
+        .replace(
+            "{object}",
+            "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da",
+        );
     let expires = (h.now() + jiff::SignedDuration::from_hours(1)).to_string();
     let body = match spec.action {
         "auth.login" => Some(json!({"user": "nobody", "password": "wrong-password-123"})),
@@ -187,6 +198,15 @@ fn case(
         | "incident.observables"
         | "crisis.list"
         | "indicator.list"
+        | "intel.export"
+        | "taxii.discovery"
+        | "taxii.api_root"
+        | "taxii.collections"
+        | "taxii.collection"
+        | "taxii.objects"
+        | "taxii.object"
+        | "taxii.versions"
+        | "taxii.manifest"
         | "crisis.view"
         | "crisis.task.done"
         | "report.consolidated"
