@@ -19,6 +19,7 @@ pub mod pki;
 pub mod schema;
 pub mod stix;
 pub mod taxii;
+pub mod taxii_client;
 pub mod transport;
 
 pub use error::ExchangeError;

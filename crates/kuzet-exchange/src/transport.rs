@@ -43,7 +43,7 @@ fn key(path: &Path) -> Result<PrivateKeyDer<'static>, ExchangeError> {
         .map_err(|e| ExchangeError::pki(format!("key {}", path.display()), format!("PEM: {e}")))
 }
 
-fn roots(path: &Path) -> Result<RootCertStore, ExchangeError> {
+pub(crate) fn roots(path: &Path) -> Result<RootCertStore, ExchangeError> {
     let mut roots = RootCertStore::empty();
     for cert in certificates(path)? {
         roots
@@ -53,7 +53,7 @@ fn roots(path: &Path) -> Result<RootCertStore, ExchangeError> {
     Ok(roots)
 }
 
-fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+pub(crate) fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::aws_lc_rs::default_provider())
 }
 

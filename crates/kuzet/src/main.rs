@@ -17,6 +17,7 @@ mod hub;
 mod hunt;
 mod identity;
 mod indexing;
+mod intel;
 mod keys;
 mod notify;
 mod pki;
@@ -65,6 +66,11 @@ enum Command {
     Pki {
         #[command(subcommand)]
         command: pki::PkiCommand,
+    },
+    /// Threat intelligence from elsewhere: `pull` reads a TAXII 2.1 collection into a STIX bundle feed.
+    Intel {
+        #[command(subcommand)]
+        command: intel::IntelCommand,
     },
     /// The NCCIS hub's registry of ISOCs and the messages they sent.
     Hub {
@@ -338,6 +344,7 @@ fn run() -> Result<()> {
             serve::run_as(load_config(&cli)?, role)
         }
         Command::Pki { command } => pki::run(command),
+        Command::Intel { command } => intel::run(command),
         Command::Hub { command } => hub::cli(&load_config(&cli)?, command),
         Command::Init => {
             let config = load_config(&cli)?;
