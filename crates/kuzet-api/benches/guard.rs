@@ -43,6 +43,7 @@ async fn setup(db: &Db) -> String {
         .map(|t| Tenant {
             id: TenantId::new(*t).unwrap(),
             name: format!("{t} org"),
+            sector: None,
         })
         .collect();
     db.system_apply_directory(&Directory::new(tenants, vec![], vec![]).unwrap(), now)

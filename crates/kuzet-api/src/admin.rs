@@ -52,6 +52,8 @@ pub(crate) struct TenantView {
     #[schemars(with = "String")]
     id: TenantId,
     name: String,
+    /// The sector of the economy (`energy`, `oil_gas`, …), when said.
+    sector: Option<&'static str>,
     retention: RetentionView,
 }
 
@@ -67,6 +69,7 @@ impl From<&TenantRecord> for TenantView {
         Self {
             id: r.tenant.id.clone(),
             name: r.tenant.name.clone(),
+            sector: r.tenant.sector.map(kuzet_model::Sector::as_str),
             retention: RetentionView {
                 hot_days: r.retention.hot_days,
                 archive_years: r.retention.archive_years,
@@ -100,6 +103,10 @@ pub(crate) async fn tenant(
 pub(crate) struct CreateTenant {
     id: String,
     name: String,
+    /// The sector of the economy: energy, oil_gas, telecom, finance, transport, healthcare, government, water,
+    /// industry, education, agriculture or other.
+    #[serde(default)]
+    sector: Option<String>,
     #[serde(default)]
     hot_days: Option<u32>,
     #[serde(default)]
@@ -117,6 +124,12 @@ pub(crate) async fn create_tenant(
         tenant: Tenant {
             id: TenantId::new(request.id.as_str())?,
             name: request.name,
+            sector: request
+                .sector
+                .as_deref()
+                .filter(|s| !s.is_empty())
+                .map(kuzet_model::Sector::parse)
+                .transpose()?,
         },
         retention: Retention {
             hot_days: request.hot_days.unwrap_or(defaults.hot_days),

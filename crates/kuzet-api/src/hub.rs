@@ -2,7 +2,7 @@
 //! step, with when it was confirmed and when the report arrived — a report that came more than 15 minutes after
 //! confirmation is late (R16) — and counts by level, by ISOC and by status.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -27,6 +27,8 @@ pub(crate) struct HubIncident {
     /// The ISOC's incident id.
     incident: String,
     organization: String,
+    /// The organization's sector (`energy`, `oil_gas`, …), or `unknown` when its ISOC did not say.
+    sector: String,
     title: String,
     category: String,
     level: u8,
@@ -49,6 +51,8 @@ pub(crate) struct NationalView {
     /// Incidents by level, `"0"` … `"5"`.
     by_level: BTreeMap<String, u32>,
     by_isoc: BTreeMap<String, u32>,
+    /// Incidents by the organization's sector; `unknown` when its ISOC did not say.
+    by_sector: BTreeMap<String, u32>,
     by_status: BTreeMap<String, u32>,
     /// Reports that arrived late.
     late: u32,
@@ -104,6 +108,7 @@ pub(crate) async fn incidents(
                 tenant: message.tenant.clone().unwrap_or_default(),
                 incident: id.to_owned(),
                 organization: String::new(),
+                sector: String::new(),
                 title: String::new(),
                 category: String::new(),
                 level: 0,
@@ -118,6 +123,9 @@ pub(crate) async fn incidents(
         entry.messages += 1;
         entry.updated = m.received;
         entry.organization = text("organization");
+        entry.sector = Some(text("sector"))
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "unknown".to_owned());
         entry.title = text("title");
         entry.category = text("category");
         entry.level = p
@@ -142,6 +150,7 @@ pub(crate) async fn incidents(
     let mut view = NationalView {
         by_level: (0..=5).map(|l| (l.to_string(), 0)).collect(),
         by_isoc: BTreeMap::new(),
+        by_sector: BTreeMap::new(),
         by_status: BTreeMap::new(),
         late: 0,
         incidents: Vec::new(),
@@ -149,6 +158,7 @@ pub(crate) async fn incidents(
     for i in &incidents {
         *view.by_level.entry(i.level.to_string()).or_default() += 1;
         *view.by_isoc.entry(i.isoc.clone()).or_default() += 1;
+        *view.by_sector.entry(i.sector.clone()).or_default() += 1;
         *view.by_status.entry(i.status.clone()).or_default() += 1;
         view.late += u32::from(i.late);
     }
@@ -394,4 +404,87 @@ pub(crate) async fn messages(
         })
         .collect();
     Ok(Json(views).into_response())
+}
+
+/// An indicator the ISOCs reported sightings of, all reports of it together.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct HubSighting {
+    /// The indicator's STIX id.
+    indicator: String,
+    /// Its STIX pattern (`[ipv4-addr:value = '203.0.113.7']`).
+    pattern: String,
+    name: String,
+    /// The ISOCs that saw it.
+    isocs: Vec<String>,
+    /// How many organizations saw it (each ISOC's tenants counted apart).
+    organizations: u32,
+    /// Sighting reports received, and the hits they counted.
+    reports: u32,
+    hits: u64,
+    #[schemars(with = "String")]
+    first_seen: Timestamp,
+    #[schemars(with = "String")]
+    last_seen: Timestamp,
+}
+
+/// `GET /api/v1/hub/sightings`: the indicators seen in the ISOCs' organizations, most recently seen first.
+pub(crate) async fn sightings(
+    State(state): State<ApiState>,
+    Extension(a): Extension<Authed>,
+) -> Result<Response, ApiError> {
+    let messages = state.db().hub_sighting_messages(a.scope()?).await?;
+    let mut by_indicator: BTreeMap<String, (HubSighting, BTreeSet<(String, String)>)> =
+        BTreeMap::new();
+    for m in messages {
+        let Ok(message) = kuzet_exchange::Envelope::from_bytes(m.body.as_bytes()) else {
+            // Every stored message passed the schema on arrival; one that no longer does is skipped, not guessed.
+            continue;
+        };
+        let empty = Vec::new();
+        let objects = message.payload["bundle"]["objects"]
+            .as_array()
+            .unwrap_or(&empty);
+        let text = |o: &serde_json::Value, k: &str| o[k].as_str().unwrap_or_default().to_owned();
+        let time = |o: &serde_json::Value, k: &str| o[k].as_str().and_then(|t| t.parse().ok());
+        for seen in objects.iter().filter(|o| o["type"] == "sighting") {
+            let of = text(seen, "sighting_of_ref");
+            let indicator = objects.iter().find(|o| o["id"] == seen["sighting_of_ref"]);
+            let (Some(first), Some(last)) = (time(seen, "first_seen"), time(seen, "last_seen"))
+            else {
+                continue;
+            };
+            let (entry, organizations) = by_indicator.entry(of.clone()).or_insert_with(|| {
+                (
+                    HubSighting {
+                        indicator: of.clone(),
+                        pattern: indicator.map(|i| text(i, "pattern")).unwrap_or_default(),
+                        name: indicator.map(|i| text(i, "name")).unwrap_or_default(),
+                        isocs: Vec::new(),
+                        organizations: 0,
+                        reports: 0,
+                        hits: 0,
+                        first_seen: first,
+                        last_seen: last,
+                    },
+                    BTreeSet::new(),
+                )
+            });
+            if !entry.isocs.contains(&m.isoc) {
+                entry.isocs.push(m.isoc.clone());
+            }
+            organizations.insert((m.isoc.clone(), message.tenant.clone().unwrap_or_default()));
+            entry.organizations = u32::try_from(organizations.len()).unwrap_or(u32::MAX);
+            entry.reports += 1;
+            entry.hits += seen["count"].as_u64().unwrap_or(1);
+            entry.first_seen = entry.first_seen.min(first);
+            entry.last_seen = entry.last_seen.max(last);
+        }
+    }
+    let mut list: Vec<HubSighting> = by_indicator.into_values().map(|(s, _)| s).collect();
+    list.sort_by(|a, b| {
+        b.last_seen
+            .cmp(&a.last_seen)
+            .then_with(|| a.indicator.cmp(&b.indicator))
+    });
+    Ok(Json(list).into_response())
 }

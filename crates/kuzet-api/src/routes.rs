@@ -179,6 +179,7 @@ table! {
     POST "/api/v1/hub/advisories" "advisory.issue" p(AdvisoriesIssue) => advisories::issue, body advisories::IssueAdvisory, reply advisories::Issued;
     GET "/api/v1/hub/incidents" "hub.incidents" p(HubRead) => hub::incidents, reply hub::NationalView;
     GET "/api/v1/hub/messages" "hub.messages" p(HubRead) => hub::messages, reply Vec<hub::ReceivedView>;
+    GET "/api/v1/hub/sightings" "hub.sightings" p(HubRead) => hub::sightings, reply Vec<hub::HubSighting>;
     GET "/api/v1/hub/crises" "crisis.list" p(HubRead) => crises::list, reply Vec<crises::CrisisView>;
     POST "/api/v1/hub/crises" "crisis.open" p(CrisisManage) => crises::open, body crises::OpenCrisis, reply crises::CrisisView;
     GET "/api/v1/hub/crises/{crisis}" "crisis.view" p(HubRead) => crises::view, reply crises::CrisisView;

@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use kuzet_cases::Advisory;
 use kuzet_detect::Indicator;
-use kuzet_exchange::stix::{self, StixObject, Tlp};
+use kuzet_exchange::stix::{self, OWN_LEVEL, StixObject, Tlp};
 use kuzet_exchange::taxii;
 use kuzet_model::TenantId;
 use kuzet_model::access::Scope;
@@ -24,9 +24,6 @@ use crate::ApiError;
 use crate::admin::tenant_param;
 use crate::routes::Authed;
 use crate::state::ApiState;
-
-/// The level of what a tenant's own records say (sightings, advisories) when nothing marks them.
-const OWN_LEVEL: Tlp = Tlp::Amber;
 
 /// The id of a tenant's collection of one level: stable, unique to the tenant and level.
 pub fn collection_id(tenant: &TenantId, level: Tlp) -> String {
@@ -236,14 +233,10 @@ pub(crate) async fn tenant_objects(
 ) -> Result<Vec<StixObject>, ApiError> {
     let records = state.db().intel(scope, tenant).await?;
     let party = state.inner.party.as_str();
-    let isoc = stix::identity(
-        &format!("isoc:{party}"),
+    let isoc = stix::isoc_identity(party);
+    let place = stix::tenant_identity(
         party,
-        Timestamp::UNIX_EPOCH,
-        Tlp::Clear,
-    );
-    let place = stix::identity(
-        &format!("tenant:{party}:{tenant}"),
+        tenant.as_str(),
         &records.tenant.tenant.name,
         records
             .sightings
@@ -251,7 +244,6 @@ pub(crate) async fn tenant_objects(
             .map(|s| s.created)
             .min()
             .unwrap_or(Timestamp::UNIX_EPOCH),
-        OWN_LEVEL,
     );
     let mut objects = Vec::new();
     if let Some((set, loaded)) = &state.inner.indicators {

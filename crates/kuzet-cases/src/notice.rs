@@ -37,6 +37,8 @@ impl NoticeKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NoticeFacts {
     pub organization: String,
+    /// The organization's sector, when said (the NCCIS national view counts by it).
+    pub sector: Option<kuzet_model::Sector>,
     pub incident: String,
     pub title: String,
     pub category: Category,
@@ -315,6 +317,7 @@ mod tests {
     fn facts(title: &str) -> NoticeFacts {
         NoticeFacts {
             organization: "Akimat".into(),
+            sector: None,
             incident: "4f2c".into(),
             title: title.into(),
             category: Category::PasswordAttack,

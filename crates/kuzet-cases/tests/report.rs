@@ -199,6 +199,7 @@ fn csv_cells_that_a_spreadsheet_would_run_are_neutralized() {
 fn confirmed_incident_notice_in_three_languages() {
     let facts = kuzet_cases::NoticeFacts {
         organization: "Akimat of Astana".into(),
+        sector: Some(kuzet_model::Sector::Government),
         incident: "4f2c0000000000000000000000000001".into(),
         title: "Password guessing on the \"e-Akimat\" portal <sshd>".into(),
         category: Category::PasswordAttack,

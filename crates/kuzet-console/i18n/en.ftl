@@ -504,3 +504,31 @@ retention-kept = { $count ->
     [one] kept { $count } year
    *[other] kept { $count } years
 }
+
+# Sectors of the economy (tenants; the NCCIS national view)
+tenant-sector = Sector
+sector-none = — not said —
+hub-by-sector = By sector
+sector-unknown = Not said
+sector-energy = Energy
+sector-oil-gas = Oil and gas
+sector-telecom = Telecommunications
+sector-finance = Finance and banking
+sector-transport = Transport
+sector-healthcare = Healthcare
+sector-government = Government and e-government
+sector-water = Water and utilities
+sector-industry = Industry and mining
+sector-education = Education and science
+sector-agriculture = Agriculture
+sector-other = Other
+
+# Sightings reported to the hub
+hub-sightings-title = Indicators seen in the organizations
+hub-sighting-last = Last seen
+hub-sighting-indicator = Indicator
+hub-sighting-name = Name
+hub-sighting-isocs = ISOCs
+hub-sighting-organizations = Organizations
+hub-sighting-hits = Hits
+hub-sighting-first = First seen

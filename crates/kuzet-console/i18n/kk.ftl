@@ -504,3 +504,31 @@ retention-kept = { $count ->
     [one] сақталады { $count } жыл
    *[other] сақталады { $count } жыл
 }
+
+# Sectors of the economy (tenants; the NCCIS national view)
+tenant-sector = Сала
+sector-none = — көрсетілмеген —
+hub-by-sector = Салалар бойынша
+sector-unknown = Көрсетілмеген
+sector-energy = Энергетика
+sector-oil-gas = Мұнай-газ саласы
+sector-telecom = Телекоммуникация
+sector-finance = Қаржы және банктер
+sector-transport = Көлік
+sector-healthcare = Денсаулық сақтау
+sector-government = Мемлекеттік органдар және электрондық үкімет
+sector-water = Сумен жабдықтау және ТКШ
+sector-industry = Өнеркәсіп және тау-кен
+sector-education = Білім және ғылым
+sector-agriculture = Ауыл шаруашылығы
+sector-other = Басқа
+
+# Sightings reported to the hub
+hub-sightings-title = Ұйымдарда анықталған индикаторлар
+hub-sighting-last = Соңғы анықталуы
+hub-sighting-indicator = Индикатор
+hub-sighting-name = Атауы
+hub-sighting-isocs = АҚОО
+hub-sighting-organizations = Ұйымдар
+hub-sighting-hits = Іске қосылулар
+hub-sighting-first = Алғашқы анықталуы

@@ -514,3 +514,31 @@ retention-kept = { $count ->
     [few] хранится { $count } года
    *[many] хранится { $count } лет
 }
+
+# Sectors of the economy (tenants; the NCCIS national view)
+tenant-sector = Отрасль
+sector-none = — не указана —
+hub-by-sector = По отраслям
+sector-unknown = Не указана
+sector-energy = Энергетика
+sector-oil-gas = Нефтегазовая отрасль
+sector-telecom = Телекоммуникации
+sector-finance = Финансы и банки
+sector-transport = Транспорт
+sector-healthcare = Здравоохранение
+sector-government = Госорганы и электронное правительство
+sector-water = Водоснабжение и ЖКХ
+sector-industry = Промышленность и горнодобыча
+sector-education = Образование и наука
+sector-agriculture = Сельское хозяйство
+sector-other = Другое
+
+# Sightings reported to the hub
+hub-sightings-title = Индикаторы, обнаруженные в организациях
+hub-sighting-last = Последнее обнаружение
+hub-sighting-indicator = Индикатор
+hub-sighting-name = Название
+hub-sighting-isocs = ОЦИБ
+hub-sighting-organizations = Организаций
+hub-sighting-hits = Срабатываний
+hub-sighting-first = Первое обнаружение

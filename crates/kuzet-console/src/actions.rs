@@ -194,7 +194,10 @@ pub(crate) const ACTIONS: &[Action] = &[
         id: "tenant-create",
         method: Method::POST,
         path: |_| "/api/v1/tenants".into(),
-        body: |f| json!({"id": f.get("id").trim(), "name": f.get("name").trim()}),
+        body: |f| {
+            json!({"id": f.get("id").trim(), "name": f.get("name").trim(),
+                   "sector": Some(f.get("sector")).filter(|s| !s.is_empty())})
+        },
         shows: &[],
     },
     Action {

@@ -272,7 +272,13 @@ mod tests {
     /// Every value the API names that the pages label has its message in every language.
     #[test]
     fn every_named_value_has_a_label() {
+        let sectors: Vec<&str> = kuzet_model::Sector::ALL
+            .iter()
+            .map(|s| s.as_str())
+            .collect();
         let kinds: &[(&str, &[&str])] = &[
+            ("sector", &sectors),
+            ("sector", &["unknown"]),
             (
                 "severity",
                 &["critical", "high", "medium", "low", "informational"],

@@ -153,6 +153,17 @@ impl<'a> TablesPage<'a> {
     }
 }
 
+/// The sectors an organization may belong to, labelled, after a choice of none.
+fn sector_choices(tr: &Tr<'_>) -> Vec<(String, String)> {
+    std::iter::once((String::new(), tr.t("sector-none")))
+        .chain(
+            kuzet_model::Sector::ALL
+                .iter()
+                .map(|s| (s.as_str().to_owned(), tr.kind("sector", s.as_str()))),
+        )
+        .collect()
+}
+
 /// Every organization the person reaches.
 pub(crate) async fn tenants(State(console): State<Console>, ctx: Ctx) -> PageResult {
     let s = signed(&console, &ctx, "tenants", "/console/tenants").await?;
@@ -166,6 +177,7 @@ pub(crate) async fn tenants(State(console): State<Console>, ctx: Ctx) -> PageRes
             &[
                 Column("tenant-name", "name", Kind::Text),
                 Column("tenant-id", "id", Kind::Text),
+                Column("tenant-sector", "sector", Kind::Named("sector")),
                 Column("retention-hot", "retention.hot_days", Kind::Text),
                 Column("retention-years", "retention.archive_years", Kind::Text),
             ],
@@ -180,7 +192,8 @@ pub(crate) async fn tenants(State(console): State<Console>, ctx: Ctx) -> PageRes
         page.forms.push(
             FormView::new(&s.tr, "tenant-create", "form-tenant", "/console/tenants")
                 .hinted(&s.tr, "id", "tenant-id", "akimat-almaty")
-                .text(&s.tr, "name", "tenant-name", true),
+                .text(&s.tr, "name", "tenant-name", true)
+                .choice(&s.tr, "sector", "tenant-sector", sector_choices(&s.tr)),
         );
     }
     let lang = s.tr.code();
@@ -877,6 +890,13 @@ pub(crate) async fn hub(State(console): State<Console>, ctx: Ctx) -> PageResult 
                     counts("by_level", &format!("{} ", tr.t("level"))),
                 ),
                 (tr.t("hub-by-isoc"), counts("by_isoc", "")),
+                (
+                    tr.t("hub-by-sector"),
+                    counts("by_sector", "")
+                        .into_iter()
+                        .map(|(sector, n)| (tr.kind("sector", &sector), n))
+                        .collect(),
+                ),
                 (tr.t("hub-by-status"), counts("by_status", "")),
                 (
                     tr.t("hub-late"),
@@ -894,6 +914,7 @@ pub(crate) async fn hub(State(console): State<Console>, ctx: Ctx) -> PageResult 
                     Column("incident-title", "title", Kind::Text),
                     Column("hub-isoc", "isoc", Kind::Text),
                     Column("tenant", "organization", Kind::Text),
+                    Column("tenant-sector", "sector", Kind::Named("sector")),
                     Column("incident-category", "category", Kind::Named("category")),
                     Column("status", "status", Kind::Named("incident-status")),
                     Column("hub-confirmed", "confirmed", Kind::Time),
@@ -958,6 +979,24 @@ pub(crate) async fn hub(State(console): State<Console>, ctx: Ctx) -> PageResult 
                 Column("hub-fingerprint", "fingerprint", Kind::Text),
                 Column("hub-registered", "registered", Kind::Time),
                 Column("hub-revoked", "revoked", Kind::Time),
+            ],
+            |_| None,
+        ));
+    }
+    if let Some(items) = list(&console, &ctx, &s.api, "/api/v1/hub/sightings").await? {
+        page.tables.push(table(
+            &tr,
+            "hub-sightings",
+            "hub-sightings-title",
+            &items,
+            &[
+                Column("hub-sighting-last", "last_seen", Kind::Time),
+                Column("hub-sighting-indicator", "pattern", Kind::Text),
+                Column("hub-sighting-name", "name", Kind::Text),
+                Column("hub-sighting-isocs", "isocs", Kind::List),
+                Column("hub-sighting-organizations", "organizations", Kind::Text),
+                Column("hub-sighting-hits", "hits", Kind::Text),
+                Column("hub-sighting-first", "first_seen", Kind::Time),
             ],
             |_| None,
         ));

@@ -8,6 +8,7 @@ use kuzet_model::{EventId, ObjectId, TenantId};
 
 use crate::backend::{on_pool, ts};
 use crate::directory::require;
+use crate::exchange::INSERT_MESSAGE;
 use crate::incidents::PageRequest;
 use crate::secrets::random;
 use crate::{Db, DbError};
@@ -209,6 +210,19 @@ impl Db {
         now: Timestamp,
         window: SignedDuration,
     ) -> Result<(ObjectId, bool), DbError> {
+        self.system_record_alert_reporting(alert, None, now, window)
+            .await
+    }
+
+    /// The same, and when the alert is new, a `sighting` message to NCCIS with this payload (JSON) written in
+    /// the same transaction: a first sighting cannot be recorded without its report. For the process itself.
+    pub async fn system_record_alert_reporting(
+        &self,
+        alert: &NewAlert,
+        sighting: Option<&str>,
+        now: Timestamp,
+        window: SignedDuration,
+    ) -> Result<(ObjectId, bool), DbError> {
         let at = alert.at.as_millisecond();
         let since = alert.at.as_millisecond() - window.as_millis() as i64;
         let open: Option<(String, String, i64, i64, i64)> = on_pool!(self, pool => sqlx::query_as(
@@ -244,14 +258,29 @@ impl Db {
         let dropped = new_ids.len().saturating_sub(ALERT_EVENTS_KEPT) as i64;
         let kept: Vec<&String> = new_ids.iter().take(ALERT_EVENTS_KEPT).collect();
         let kept = serde_json::to_string(&kept).map_err(|e| corrupt("alert events", e))?;
-        on_pool!(self, pool => sqlx::query(
-            "INSERT INTO alerts (id, tenant_id, rule_id, rule_title, level, kind, dedup_key, first_ms, last_ms, \
-             created_ms, hits, events, events_dropped, detail, status) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, 1, $10, $11, $12, 'new')")
-            .bind(id.as_str()).bind(alert.tenant.as_str()).bind(&alert.rule_id).bind(&alert.rule_title)
-            .bind(&alert.level).bind(&alert.kind).bind(&alert.dedup_key).bind(at)
-            .bind(now.as_millisecond()).bind(kept).bind(dropped).bind(alert.detail.to_string())
-            .execute(pool).await.map(|_| ()).map_err(DbError::query("alert"))?);
+        let message = sighting
+            .map(|_| random::<16>())
+            .transpose()?
+            .map(ObjectId::from_random);
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await.map_err(DbError::query("alert"))?;
+            sqlx::query(
+                "INSERT INTO alerts (id, tenant_id, rule_id, rule_title, level, kind, dedup_key, first_ms, last_ms, \
+                 created_ms, hits, events, events_dropped, detail, status) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, 1, $10, $11, $12, 'new')")
+                .bind(id.as_str()).bind(alert.tenant.as_str()).bind(&alert.rule_id).bind(&alert.rule_title)
+                .bind(&alert.level).bind(&alert.kind).bind(&alert.dedup_key).bind(at)
+                .bind(now.as_millisecond()).bind(&kept).bind(dropped).bind(alert.detail.to_string())
+                .execute(&mut *tx).await.map_err(DbError::query("alert"))?;
+            if let (Some(message), Some(payload)) = (&message, sighting) {
+                sqlx::query(INSERT_MESSAGE)
+                    .bind(message.as_str()).bind(alert.tenant.as_str()).bind("sighting")
+                    .bind(None::<&str>).bind(None::<&str>).bind("[]").bind(payload)
+                    .bind(now.as_millisecond())
+                    .execute(&mut *tx).await.map_err(DbError::query("sighting message"))?;
+            }
+            tx.commit().await.map_err(DbError::query("alert"))?;
+        });
         Ok((id, true))
     }
 

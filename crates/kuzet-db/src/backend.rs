@@ -168,6 +168,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0020_crises.sql"),
         postgres: include_str!("../migrations/postgres/0020_crises.sql"),
     },
+    Migration {
+        version: 21,
+        name: "tenant sector",
+        sqlite: include_str!("../migrations/sqlite/0021_tenant_sector.sql"),
+        postgres: include_str!("../migrations/postgres/0021_tenant_sector.sql"),
+    },
 ];
 
 /// The relational store. Cheap to clone.

@@ -2,8 +2,8 @@
 
 use kuzet_model::access::{Permission, Scope};
 use kuzet_model::{
-    Directory, Facility, FacilityClass, FacilityId, FormatHint, Retention, Source, SourceId,
-    SourceIdentity, Tenant, TenantId,
+    Directory, Facility, FacilityClass, FacilityId, FormatHint, Retention, Sector, Source,
+    SourceId, SourceIdentity, Tenant, TenantId,
 };
 
 use crate::backend::on_pool;
@@ -97,13 +97,21 @@ fn tenant_id(value: String) -> Result<TenantId, DbError> {
     })
 }
 
-type TenantRow = (String, String, i64, i64);
+type TenantRow = (String, String, i64, i64, Option<String>);
 
-fn tenant_record((id, name, hot_days, archive_years): TenantRow) -> Result<TenantRecord, DbError> {
+fn tenant_record(
+    (id, name, hot_days, archive_years, sector): TenantRow,
+) -> Result<TenantRecord, DbError> {
     Ok(TenantRecord {
         tenant: Tenant {
             id: tenant_id(id)?,
             name,
+            sector: sector.map(|s| Sector::parse(&s)).transpose().map_err(|e| {
+                DbError::Corrupt {
+                    what: "tenant sector",
+                    detail: e.to_string(),
+                }
+            })?,
         },
         retention: Retention {
             hot_days: u32::try_from(hot_days).unwrap_or(0),
@@ -134,7 +142,7 @@ fn facility((id, tenant, name, class, critical): FacilityRow) -> Result<Facility
 
 type SourceRow = (String, String, Option<String>, String, String, Option<i64>);
 
-const TENANT_COLUMNS: &str = "id, name, hot_days, archive_years";
+const TENANT_COLUMNS: &str = "id, name, hot_days, archive_years, sector";
 const FACILITY_COLUMNS: &str = "id, tenant_id, name, class, critical";
 const SOURCE_COLUMNS: &str = "id, tenant_id, facility_id, name, format, expected_interval_secs";
 
@@ -255,7 +263,7 @@ impl Db {
     }
 
     /// Makes the database hold the tenants, facilities and sources of the configuration file (created, or renamed
-    /// in place; retention and objects created through the API are left as they are). The identities that came
+    /// and given the file's sector in place; retention and objects created through the API are left as they are). The identities that came
     /// from the file are replaced by the file's. For the process itself at start-up, not for the API.
     pub async fn system_apply_directory(
         &self,
@@ -267,9 +275,10 @@ impl Db {
         on_pool!(self, pool => {
             let mut tx = pool.begin().await.map_err(DbError::query("directory"))?;
             for tenant in directory.tenants() {
-                sqlx::query("INSERT INTO tenants (id, name, hot_days, archive_years, created_ms) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO UPDATE SET name = excluded.name")
+                sqlx::query("INSERT INTO tenants (id, name, hot_days, archive_years, created_ms, sector) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET name = excluded.name, sector = excluded.sector")
                     .bind(tenant.id.as_str()).bind(&tenant.name)
                     .bind(i64::from(defaults.hot_days)).bind(i64::from(defaults.archive_years)).bind(now)
+                    .bind(tenant.sector.map(Sector::as_str))
                     .execute(&mut *tx).await.map_err(DbError::query("tenant"))?;
             }
             for f in directory.facilities() {
@@ -355,10 +364,10 @@ impl Db {
             .retention
             .check()
             .map_err(|e| DbError::invalid(format!("tenant `{id}`"), e.to_string()))?;
-        on_pool!(self, pool => sqlx::query("INSERT INTO tenants (id, name, hot_days, archive_years, created_ms) VALUES ($1, $2, $3, $4, $5)")
+        on_pool!(self, pool => sqlx::query("INSERT INTO tenants (id, name, hot_days, archive_years, created_ms, sector) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(id.as_str()).bind(&record.tenant.name)
             .bind(i64::from(record.retention.hot_days)).bind(i64::from(record.retention.archive_years))
-            .bind(now.as_millisecond())
+            .bind(now.as_millisecond()).bind(record.tenant.sector.map(Sector::as_str))
             .execute(pool).await.map(|r| r.rows_affected())
             .map_err(DbError::insert("tenant", format!("tenant `{id}`")))?);
         Ok(())

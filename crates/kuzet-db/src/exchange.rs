@@ -165,6 +165,9 @@ pub(crate) fn incident_message(
     if let Some(confirmed) = facts.confirmed {
         payload["confirmed"] = serde_json::Value::String(confirmed.to_string());
     }
+    if let Some(sector) = facts.sector {
+        payload["sector"] = serde_json::Value::String(sector.as_str().to_owned());
+    }
     if let Some(reason) = reason.filter(|r| !r.trim().is_empty()) {
         payload["reason"] = serde_json::Value::String(reason.to_owned());
     }

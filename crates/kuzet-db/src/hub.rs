@@ -364,9 +364,22 @@ impl Db {
     /// Every incident message received, oldest first (for [`Permission::HubRead`]): what the national view is
     /// built from.
     pub async fn hub_incident_messages(&self, scope: &Scope) -> Result<Vec<HubMessage>, DbError> {
+        self.hub_messages_like(scope, "incident.%").await
+    }
+
+    /// Every received sighting report, oldest first (for [`Permission::HubRead`]).
+    pub async fn hub_sighting_messages(&self, scope: &Scope) -> Result<Vec<HubMessage>, DbError> {
+        self.hub_messages_like(scope, "sighting").await
+    }
+
+    async fn hub_messages_like(
+        &self,
+        scope: &Scope,
+        kinds: &str,
+    ) -> Result<Vec<HubMessage>, DbError> {
         require_permission(scope, Permission::HubRead)?;
-        let rows: Vec<MessageRow> = on_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {MESSAGE_COLUMNS} FROM hub_messages WHERE kind LIKE 'incident.%' ORDER BY received_ms, isoc_id, id")))
-            .fetch_all(pool).await.map_err(DbError::query("received messages"))?);
+        let rows: Vec<MessageRow> = on_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {MESSAGE_COLUMNS} FROM hub_messages WHERE kind LIKE $1 ORDER BY received_ms, isoc_id, id")))
+            .bind(kinds).fetch_all(pool).await.map_err(DbError::query("received messages"))?);
         Ok(rows.into_iter().map(message).collect())
     }
 

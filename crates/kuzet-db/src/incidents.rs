@@ -722,7 +722,7 @@ impl Db {
         id: &ObjectId,
         incident: &Incident,
     ) -> Result<kuzet_cases::NoticeFacts, DbError> {
-        let organization = self.tenant_unscoped(&incident.tenant).await?.tenant.name;
+        let tenant = self.tenant_unscoped(&incident.tenant).await?.tenant;
         let facilities = self
             .tenant_facilities(Some(&incident.tenant))
             .await?
@@ -731,7 +731,8 @@ impl Db {
             .map(|f| format!("{} ({})", f.name, f.id))
             .collect();
         Ok(kuzet_cases::NoticeFacts {
-            organization,
+            organization: tenant.name,
+            sector: tenant.sector,
             incident: id.to_string(),
             title: incident.title.clone(),
             category: incident.category,

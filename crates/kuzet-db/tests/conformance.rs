@@ -48,6 +48,8 @@ fn directory(peer: &str) -> Directory {
         .map(|id| Tenant {
             id: t(id),
             name: format!("{id} org"),
+            // The file says akimat's sector and not bank's.
+            sector: (*id == "akimat").then_some(kuzet_model::Sector::Government),
         })
         .collect();
     let facilities = vec![Facility {
@@ -109,7 +111,7 @@ async fn onboard(db: &Db, user: &str, one_time: &str, now: Timestamp) -> (String
 async fn suite(db: Db) {
     let backend = db.backend();
     let now = at("2026-12-04T06:00:00Z");
-    assert_eq!(db.schema_version().await.unwrap(), 20, "{backend:?}");
+    assert_eq!(db.schema_version().await.unwrap(), 21, "{backend:?}");
 
     // The configuration file's directory lands in the database and comes back whole.
     db.system_apply_directory(&directory("10.1.0.0/24"), now)
@@ -190,6 +192,7 @@ async fn suite(db: Db) {
             tenant: Tenant {
                 id: t("ministry"),
                 name: "Ministry".into(),
+                sector: Some(kuzet_model::Sector::Finance),
             },
             retention: Retention::default(),
         },
@@ -204,6 +207,7 @@ async fn suite(db: Db) {
                 tenant: Tenant {
                     id: t("ministry"),
                     name: "dup".into(),
+                    sector: None,
                 },
                 retention: Retention::default(),
             },
@@ -212,6 +216,20 @@ async fn suite(db: Db) {
         .await
         .unwrap_err();
     assert!(matches!(again, DbError::Conflict(_)), "{again}");
+    let read = admin.scope(Permission::TenantsRead, later).unwrap();
+    let sectors: Vec<_> = db
+        .tenants(&read)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.tenant.id.to_string(), r.tenant.sector))
+        .collect();
+    assert!(
+        sectors.contains(&("ministry".into(), Some(kuzet_model::Sector::Finance)))
+            && sectors.contains(&("akimat".into(), Some(kuzet_model::Sector::Government)))
+            && sectors.contains(&("bank".into(), None)),
+        "{sectors:?}"
+    );
     let retention = admin.scope(Permission::RetentionManage, later).unwrap();
     let low = db
         .set_retention(
@@ -2248,7 +2266,7 @@ async fn conformance_sqlite() {
     let db = Db::connect(&url, RoleCatalog::default(), policy())
         .await
         .unwrap();
-    assert_eq!(db.schema_version().await.unwrap(), 20);
+    assert_eq!(db.schema_version().await.unwrap(), 21);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -2285,7 +2303,7 @@ async fn conformance_postgres() {
     let again = Db::connect(&url, RoleCatalog::default(), policy())
         .await
         .unwrap();
-    assert_eq!(again.schema_version().await.unwrap(), 20);
+    assert_eq!(again.schema_version().await.unwrap(), 21);
     drop(db);
     drop(again);
     sqlx::query(sqlx::AssertSqlSafe(format!(

@@ -89,6 +89,9 @@ pub enum Kind {
     AccessRequest,
     #[serde(rename = "access.grant")]
     AccessGrant,
+    /// Indicators an ISOC saw in its organizations' events: a STIX 2.1 bundle of sightings.
+    #[serde(rename = "sighting")]
+    Sighting,
     /// The receiver's signed acknowledgement of one message.
     #[serde(rename = "receipt")]
     Receipt,
@@ -106,6 +109,7 @@ impl Kind {
         Kind::Advisory,
         Kind::AccessRequest,
         Kind::AccessGrant,
+        Kind::Sighting,
         Kind::Receipt,
     ];
 
@@ -121,6 +125,7 @@ impl Kind {
             Kind::Advisory => "advisory",
             Kind::AccessRequest => "access.request",
             Kind::AccessGrant => "access.grant",
+            Kind::Sighting => "sighting",
             Kind::Receipt => "receipt",
         }
     }

@@ -99,6 +99,81 @@ pub fn identity(key: &str, name: &str, created: Timestamp, tlp: Tlp) -> StixObje
     }
 }
 
+/// The level of what an organization's own records say (sightings, advisories) when nothing marks them
+/// narrower: TLP:AMBER, the organization and those it works with.
+pub const OWN_LEVEL: Tlp = Tlp::Amber;
+
+/// The identity of the ISOC `party` (as the hub knows it): the producer of what it shares, TLP:CLEAR.
+pub fn isoc_identity(party: &str) -> StixObject {
+    identity(
+        &format!("isoc:{party}"),
+        party,
+        Timestamp::UNIX_EPOCH,
+        Tlp::Clear,
+    )
+}
+
+/// The identity of an organization an ISOC serves, where its sightings were made (TLP:AMBER).
+pub fn tenant_identity(party: &str, tenant: &str, name: &str, created: Timestamp) -> StixObject {
+    identity(
+        &format!("tenant:{party}:{tenant}"),
+        name,
+        created,
+        OWN_LEVEL,
+    )
+}
+
+/// What an ISOC tells NCCIS when an indicator is first seen at one of its organizations.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SightingReport<'a> {
+    pub indicator: &'a Indicator,
+    /// The ISOC, as the hub knows it.
+    pub party: &'a str,
+    pub tenant: &'a str,
+    pub tenant_name: &'a str,
+    /// What makes the sighting unique at the ISOC (its alert).
+    pub key: &'a str,
+    pub count: u64,
+    pub first: Timestamp,
+    pub last: Timestamp,
+    pub recorded: Timestamp,
+    pub description: Option<&'a str>,
+}
+
+/// The bundle of a [`SightingReport`]: the sighting, the indicator it is of, who saw it and where, and the
+/// markings they use. `None` for an indicator marked TLP:RED: it does not leave the ISOC.
+pub fn sighting_report(report: &SightingReport<'_>) -> Option<Value> {
+    let level = indicator_tlp(report.indicator, OWN_LEVEL);
+    if level == Tlp::Red {
+        return None;
+    }
+    let isoc = isoc_identity(report.party);
+    let place = tenant_identity(
+        report.party,
+        report.tenant,
+        report.tenant_name,
+        report.recorded,
+    );
+    let of = indicator(report.indicator, &isoc.id, report.recorded, level);
+    let seen = sighting(
+        &Sighting {
+            key: report.key,
+            indicator: &of.id,
+            creator: &isoc.id,
+            at: &place.id,
+            count: report.count,
+            first: report.first,
+            last: report.last,
+            created: report.recorded,
+            modified: report.recorded,
+            description: report.description,
+        },
+        level.max(OWN_LEVEL),
+    );
+    let objects = [isoc, place, of, seen];
+    Some(bundle(&shareable(&objects, Tlp::Amber)))
+}
+
 /// A STIX patterning string literal: `'` and `\` escaped.
 fn literal(value: &str) -> String {
     format!("'{}'", value.replace('\\', "\\\\").replace('\'', "\\'"))
@@ -419,6 +494,51 @@ mod tests {
         );
         assert!(green.iter().all(|o| o.tlp <= Tlp::Green));
         assert_eq!(shareable(&objects, Tlp::Red).len(), 8);
+    }
+
+    #[test]
+    fn a_sighting_report_carries_what_names_it_and_never_a_red_indicator() {
+        let at = at("2026-12-07T09:00:00Z");
+        let report = |indicator: &Indicator| {
+            sighting_report(&SightingReport {
+                indicator,
+                party: "isoc-alatau",
+                tenant: "akimat",
+                tenant_name: "Akimat",
+                key: "akimat:1",
+                count: 2,
+                first: at,
+                last: at,
+                recorded: at,
+                description: None,
+            })
+        };
+        let green = one(IndicatorKind::Domain, "evil.example", &["tlp:green"]);
+        let bundle = report(&green).expect("a green indicator is reported");
+        let objects = bundle["objects"].as_array().expect("objects");
+        let kinds: Vec<&str> = objects.iter().filter_map(|o| o["type"].as_str()).collect();
+        assert_eq!(
+            kinds,
+            [
+                "marking-definition",
+                "marking-definition",
+                "marking-definition",
+                "identity",
+                "identity",
+                "indicator",
+                "sighting"
+            ]
+        );
+        let sighting = objects
+            .iter()
+            .find(|o| o["type"] == "sighting")
+            .expect("sighting");
+        assert_eq!(sighting["sighting_of_ref"], json!(indicator_id(&green)));
+        assert_eq!(
+            sighting["object_marking_refs"],
+            json!([Tlp::Amber.marking_id()])
+        );
+        assert!(report(&one(IndicatorKind::Domain, "x.example", &["tlp:red"])).is_none());
     }
 
     #[test]

@@ -18,6 +18,10 @@ pub enum ModelError {
     InvalidCriticality(u8),
     #[error("permission `{0}`: unknown")]
     UnknownPermission(String),
+    #[error(
+        "sector `{0}`: unknown (expected energy, oil_gas, telecom, finance, transport, healthcare, government, water, industry, education, agriculture or other)"
+    )]
+    UnknownSector(String),
     #[error("role `{0}`: unknown")]
     UnknownRole(String),
     #[error("retention: {0}")]

@@ -13,6 +13,7 @@ mod event;
 pub mod fields;
 mod ids;
 mod raw;
+mod sector;
 mod tenancy;
 pub mod time;
 mod tlp;
@@ -23,6 +24,7 @@ pub use error::ModelError;
 pub use event::{Event, IssueCode, ParseIssue};
 pub use ids::{EventId, FacilityId, ObjectId, SourceId, TenantId, UserId};
 pub use raw::{FormatHint, RawEvent, Transport};
+pub use sector::Sector;
 pub use tenancy::{
     Directory, DirectoryError, Facility, FacilityClass, Retention, Source, SourceIdentity, Tenant,
 };

@@ -6,12 +6,14 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
-use crate::{FacilityId, FormatHint, ModelError, SourceId, TenantId};
+use crate::{FacilityId, FormatHint, ModelError, Sector, SourceId, TenantId};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tenant {
     pub id: TenantId,
     pub name: String,
+    /// The sector it belongs to, when known: what the NCCIS national view counts its incidents by.
+    pub sector: Option<Sector>,
 }
 
 /// How long a tenant's events stay searchable online and how long they are kept sealed. The law's floors apply to
@@ -326,6 +328,7 @@ mod tests {
             .map(|t| Tenant {
                 id: TenantId::new(*t).unwrap(),
                 name: t.to_string(),
+                sector: None,
             })
             .collect()
     }
@@ -396,6 +399,7 @@ mod tests {
         all.push(Tenant {
             id: TenantId::audit_trail(),
             name: "not the audit trail".into(),
+            sector: None,
         });
         let err = Directory::new(all, vec![], vec![]).unwrap_err();
         assert!(matches!(err, DirectoryError::Reserved(_)), "{err}");

@@ -231,6 +231,9 @@ pub struct StoreSection {
 pub struct TenantConfig {
     pub id: String,
     pub name: String,
+    /// The sector of the economy (a `kuzet_model::Sector` code), for the NCCIS national view.
+    #[serde(default)]
+    pub sector: Option<String>,
     #[serde(default)]
     pub facilities: Vec<FacilityConfig>,
     #[serde(default)]
@@ -413,6 +416,12 @@ impl Config {
             tenants.push(Tenant {
                 id: tenant_id.clone(),
                 name: tenant.name.clone(),
+                sector: tenant
+                    .sector
+                    .as_deref()
+                    .map(kuzet_model::Sector::parse)
+                    .transpose()
+                    .with_context(|| format!("tenant `{}`", tenant.id))?,
             });
             for facility in &tenant.facilities {
                 facilities.push(Facility {

@@ -150,6 +150,7 @@ pub fn start(
         baselines,
         baseline,
         directory,
+        party: config.exchange.party.clone(),
         db,
         runtime,
         window,
@@ -253,6 +254,8 @@ struct Task {
     baselines: Baselines,
     baseline: PathBuf,
     directory: kuzet_ingest::SharedDirectory,
+    /// This ISOC's party at the hub (`[exchange] party`): first sightings are reported to NCCIS when it is set.
+    party: String,
     db: Db,
     runtime: tokio::runtime::Handle,
     window: jiff::SignedDuration,
@@ -417,9 +420,16 @@ impl Task {
     fn record(&mut self, alerts: &[NewAlert]) -> Result<()> {
         let now = jiff::Timestamp::now();
         let (mut new_alerts, mut folded) = (0u64, 0u64);
+        let reports: Vec<Option<String>> = alerts
+            .iter()
+            .map(|a| self.sighting_report(a, now))
+            .collect();
         let result = self.runtime.block_on(async {
-            for alert in alerts {
-                let (id, new) = self.db.system_record_alert(alert, now, self.window).await?;
+            for (alert, report) in alerts.iter().zip(&reports) {
+                let (id, new) = self
+                    .db
+                    .system_record_alert_reporting(alert, report.as_deref(), now, self.window)
+                    .await?;
                 if new {
                     new_alerts += 1;
                 } else {
@@ -496,6 +506,42 @@ impl Task {
                 "message": excerpt(event),
             }),
         }
+    }
+
+    /// What NCCIS is told when an indicator alert is new (written with it, so it cannot be lost): the sighting as
+    /// a STIX bundle. Nothing when no hub is configured or the indicator is marked TLP:RED.
+    fn sighting_report(&self, alert: &NewAlert, now: jiff::Timestamp) -> Option<String> {
+        if alert.kind != "indicator" || self.party.is_empty() {
+            return None;
+        }
+        let indicator: kuzet_detect::Indicator =
+            serde_json::from_value(alert.detail["indicator"].clone()).ok()?;
+        let directory = self.directory.load();
+        let name = directory
+            .tenants()
+            .iter()
+            .find(|t| t.id == alert.tenant)
+            .map_or_else(|| alert.tenant.to_string(), |t| t.name.clone());
+        let key = format!(
+            "{}:{}:{}",
+            alert.tenant,
+            alert.dedup_key,
+            alert.at.as_millisecond()
+        );
+        let bundle =
+            kuzet_exchange::stix::sighting_report(&kuzet_exchange::stix::SightingReport {
+                indicator: &indicator,
+                party: &self.party,
+                tenant: alert.tenant.as_str(),
+                tenant_name: &name,
+                key: &key,
+                count: 1,
+                first: alert.at,
+                last: alert.at,
+                recorded: now,
+                description: Some(&alert.rule_title),
+            })?;
+        Some(serde_json::json!({ "bundle": bundle }).to_string())
     }
 
     fn indicator_alert(&self, hit: &IndicatorHit, event: &Event) -> NewAlert {

@@ -206,6 +206,7 @@ mod tests {
             vec![Tenant {
                 id: tenant.clone(),
                 name: "Akimat".into(),
+                sector: None,
             }],
             vec![],
             sources,
@@ -248,6 +249,7 @@ mod tests {
             vec![Tenant {
                 id: tenant.clone(),
                 name: "Akimat".into(),
+                sector: None,
             }],
             vec![],
             vec![

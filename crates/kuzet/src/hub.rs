@@ -216,6 +216,7 @@ fn escalation(hub: &Hub, isoc: &str, m: &Envelope) -> Option<(String, u8, Vec<Es
     let time = |k: &str| text(k).and_then(|t| t.parse::<Timestamp>().ok());
     let facts = NoticeFacts {
         organization: format!("{} (ISOC {isoc})", text("organization")?),
+        sector: text("sector").and_then(|s| kuzet_model::Sector::parse(s).ok()),
         incident: text("incident")?.to_owned(),
         title: text("title")?.to_owned(),
         category: Category::parse(text("category")?).ok()?,

@@ -171,7 +171,13 @@ fn a_confirmed_incident_reaches_the_hub_signed_once_through_outages_and_restarts
     let hub = hub_site.start_with(&["--role", "nccis"]);
     assert_eq!(hub.addresses.hub.map(|a| a.port()), Some(port));
 
-    // The ISOC, reporting to it.
+    // The ISOC, reporting to it; its detection matches a feed of one scanner's address.
+    let feed = work.path().join("scanners.csv");
+    std::fs::write(
+        &feed,
+        "type,value,description\nip,203.0.113.7,known SSH scanner\n",
+    )
+    .unwrap();
     let isoc_site = Site::new(
         &format!(
             r#"
@@ -185,9 +191,17 @@ hub_certificate = {:?}
 interval = "100ms"
 retry_base = "200ms"
 
+[detection]
+indicators = [{:?}]
+
 [[tenants]]
 id = "akimat"
 name = "Akimat of Astana"
+sector = "government"
+[[tenants.sources]]
+id = "akimat-linux"
+format = "syslog"
+peers = ["127.0.0.1/32"]
 
 [[tenants]]
 id = "bank"
@@ -196,7 +210,8 @@ name = "Bank of the Steppe"
             path("ca.pem"),
             path("isoc-alatau.pem"),
             path("isoc-alatau-key.pem"),
-            path("hub.pem")
+            path("hub.pem"),
+            feed
         ),
         "",
     );
@@ -602,7 +617,8 @@ name = "Bank of the Steppe"
         "{notes}"
     );
 
-    // The national view: the incident at its latest step, reported in time, counted by level, ISOC and status.
+    // The national view: the incident at its latest step, reported in time, counted by level, ISOC, sector (the
+    // ISOC's configuration says the akimat's) and status.
     let (status, national, _) = api(&hub, "GET", "/api/v1/hub/incidents", Some(&officer), None);
     assert_eq!(status, 200, "{national}");
     let reported = national["incidents"].as_array().unwrap();
@@ -617,9 +633,30 @@ name = "Bank of the Steppe"
     );
     assert_eq!(reported[0]["late"], false);
     assert_eq!(national["by_isoc"], json!({"isoc-alatau": 1}));
+    assert_eq!(national["by_sector"], json!({"government": 1}));
+    assert_eq!(reported[0]["sector"], "government");
     assert_eq!(national["by_status"], json!({"contained": 1}));
     let level = reported[0]["level"].as_u64().unwrap().to_string();
     assert_eq!(national["by_level"][&level], 1);
+
+    // The scanner seen at the akimat: the first sighting is reported to NCCIS with the alert, and the hub
+    // counts it by indicator, ISOC and organization.
+    let mut stream = std::net::TcpStream::connect(isoc.addresses.tcp.unwrap()).unwrap();
+    std::io::Write::write_all(
+        &mut stream,
+        b"<38>Dec  7 10:00:00 web1 sshd[99]: Failed password for root from 203.0.113.7 port 4000 ssh2\n",
+    )
+    .unwrap();
+    let seen = wait_for("the sighting at the hub", || {
+        let (_, list, _) = api(&hub, "GET", "/api/v1/hub/sightings", Some(&officer), None);
+        list.as_array()?.first().cloned()
+    });
+    assert_eq!(seen["pattern"], "[ipv4-addr:value = '203.0.113.7']");
+    assert_eq!(seen["isocs"], json!(["isoc-alatau"]));
+    assert_eq!(
+        (seen["organizations"].as_u64(), seen["reports"].as_u64()),
+        (Some(1), Some(1))
+    );
     let (status, updates, _) = api(
         &hub,
         "GET",

@@ -593,3 +593,45 @@ async fn the_chosen_language_follows_the_user() {
         bad.text
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_organization_is_created_with_its_sector_and_a_wrong_one_is_named() {
+    let h = Harness::new().await;
+    let admin = h.session("admin").await;
+    let made = h
+        .call(
+            Method::POST,
+            "/api/v1/tenants",
+            &admin,
+            Some(json!({"id": "energo", "name": "Energo", "sector": "energy"})),
+        )
+        .await;
+    assert_eq!(made.status, 201, "{}", made.text);
+    assert_eq!(made.json["sector"], "energy");
+    let read = h
+        .call(Method::GET, "/api/v1/tenants/energo", &admin, None)
+        .await;
+    assert_eq!(read.json["sector"], "energy");
+    let wrong = h
+        .call(
+            Method::POST,
+            "/api/v1/tenants",
+            &admin,
+            Some(json!({"id": "space", "name": "Space", "sector": "space"})),
+        )
+        .await;
+    assert_eq!(wrong.status, 422, "{}", wrong.text);
+    assert!(wrong.message().contains("sector `space`"), "{}", wrong.text);
+    // Nothing was created by the refused request.
+    let listed = h.call(Method::GET, "/api/v1/tenants", &admin, None).await;
+    assert!(
+        listed
+            .json
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["id"] != "space"),
+        "{}",
+        listed.text
+    );
+}

@@ -122,6 +122,7 @@ fn directory() -> Directory {
         .map(|id| Tenant {
             id: t(id),
             name: format!("{id} org"),
+            sector: None,
         })
         .collect();
     let sources = [(OWN, "10.1.0.0/24"), (OTHER, "10.2.0.0/24")]

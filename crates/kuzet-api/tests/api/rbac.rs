@@ -192,6 +192,7 @@ fn case(
         | "access_request.list"
         | "contact.confirm"
         | "hub.messages"
+        | "hub.sightings"
         | "overview.view"
         | "risk.list"
         | "incident.assets"

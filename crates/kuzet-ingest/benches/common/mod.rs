@@ -8,6 +8,7 @@ pub fn one_source(identity: SourceIdentity) -> Directory {
         vec![Tenant {
             id: TenantId::new("alpha").unwrap(),
             name: "alpha".into(),
+            sector: None,
         }],
         vec![],
         vec![Source {

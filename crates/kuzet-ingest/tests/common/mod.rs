@@ -140,6 +140,7 @@ pub fn directory(sources: Vec<Source>) -> Directory {
         .map(|t| Tenant {
             id: TenantId::new(*t).unwrap(),
             name: t.to_string(),
+            sector: None,
         })
         .collect();
     Directory::new(tenants, vec![], sources).unwrap()
