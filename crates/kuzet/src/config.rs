@@ -169,15 +169,19 @@ pub struct HubSection {
     pub key: String,
     /// The CA whose client certificates may connect (each must also be registered: `kuzet hub register`).
     pub client_ca: String,
-    /// Who is told by e-mail of every reported incident of level 3 or more (R11: the national security bodies).
+    /// Who is told, by e-mail or signed webhook, of every reported incident of level 3 or more (R11: the national
+    /// security bodies).
     pub escalate: Vec<EscalateConfig>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EscalateConfig {
-    /// An e-mail address.
+    /// An e-mail address, or a webhook URL (`https://…`) that receives a signed JSON document.
     pub address: String,
+    /// For a webhook: the file holding the key its requests are signed with (HMAC-SHA256).
+    #[serde(default)]
+    pub secret_file: Option<String>,
     /// `kk`, `ru` or `en`.
     #[serde(default = "default_escalation_language")]
     pub language: String,

@@ -169,29 +169,68 @@ struct Hub {
     party: String,
     signer: Arc<CertificateKey>,
     audit: Arc<dyn AuditSink>,
-    /// Who is told of incidents of high levels: (address, language, lowest level).
-    escalate: Arc<Vec<(String, Lang, u8)>>,
+    /// Who is told of incidents of high levels.
+    escalate: Arc<Vec<Target>>,
 }
 
-/// The escalation targets of the configuration, checked.
-pub fn escalation_targets(section: &HubSection) -> Result<Vec<(String, Lang, u8)>> {
+/// One address told of incidents of high levels.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// An e-mail address or a webhook URL.
+    pub address: String,
+    pub language: Lang,
+    /// The lowest level it is told of.
+    pub min_level: u8,
+    /// A webhook's signing key.
+    pub secret: Option<String>,
+}
+
+fn is_webhook(address: &str) -> bool {
+    address.starts_with("https://") || address.starts_with("http://")
+}
+
+/// The escalation targets of the configuration, checked: a webhook has a signing key, an e-mail address none.
+pub fn escalation_targets(section: &HubSection) -> Result<Vec<Target>> {
     section
         .escalate
         .iter()
         .map(|e| {
+            let named = || format!("[hub] escalate `{}`", e.address);
             let language = Lang::parse(&e.language).with_context(|| {
-                format!(
-                    "[hub] escalate `{}`: language `{}` is not kk, ru or en",
-                    e.address, e.language
-                )
+                format!("{}: language `{}` is not kk, ru or en", named(), e.language)
             })?;
-            if e.min_level > 5 || !e.address.contains('@') {
-                bail!(
-                    "[hub] escalate `{}`: an e-mail address and a min_level of 0 to 5",
-                    e.address
-                );
+            if e.min_level > 5 {
+                bail!("{}: min_level {} is not 0 to 5", named(), e.min_level);
             }
-            Ok((e.address.clone(), language, e.min_level))
+            let secret = match (is_webhook(&e.address), &e.secret_file) {
+                (true, Some(file)) => {
+                    let path = config::optional_path(file).with_context(named)?;
+                    let secret = std::fs::read_to_string(&path)
+                        .with_context(|| format!("{}: secret_file {}", named(), path.display()))?
+                        .trim()
+                        .to_owned();
+                    if secret.len() < 32 {
+                        bail!(
+                            "{}: the key in {} is shorter than 32 characters",
+                            named(),
+                            path.display()
+                        );
+                    }
+                    Some(secret)
+                }
+                (true, None) => bail!("{}: a webhook needs a secret_file to sign with", named()),
+                (false, Some(_)) => bail!("{}: an e-mail address takes no secret_file", named()),
+                (false, None) if !e.address.contains('@') => {
+                    bail!("{}: neither an e-mail address nor an http(s) URL", named())
+                }
+                (false, None) => None,
+            };
+            Ok(Target {
+                address: e.address.clone(),
+                language,
+                min_level: e.min_level,
+                secret,
+            })
         })
         .collect()
 }
@@ -204,10 +243,10 @@ fn escalation(hub: &Hub, isoc: &str, m: &Envelope) -> Option<(String, u8, Vec<Es
     }
     let p = &m.payload;
     let level = u8::try_from(p.get("level")?.as_u64()?).ok()?;
-    let targets: Vec<&(String, Lang, u8)> = hub
+    let targets: Vec<&Target> = hub
         .escalate
         .iter()
-        .filter(|(_, _, min)| level >= *min)
+        .filter(|t| level >= t.min_level)
         .collect();
     if targets.is_empty() {
         return None;
@@ -234,20 +273,21 @@ fn escalation(hub: &Hub, isoc: &str, m: &Envelope) -> Option<(String, u8, Vec<Es
     };
     let notices = targets
         .into_iter()
-        .map(|(address, language, _)| EscalationNotice {
-            address: address.clone(),
-            language: *language,
-            notice: render_notice(NoticeKind::Escalation, &facts, *language),
+        .map(|t| EscalationNotice {
+            address: t.address.clone(),
+            language: t.language,
+            notice: render_notice(NoticeKind::Escalation, &facts, t.language),
         })
         .collect();
     Some((facts.incident, level, notices))
 }
 
-/// Delivers the escalation notices by e-mail until `shutdown`, a pass every `interval`; each attempt is sealed
-/// as `hub.escalate`.
+/// Delivers the escalation notices, by e-mail or to the `targets`' webhooks, until `shutdown`, a pass every
+/// `interval`; each attempt is sealed as `hub.escalate`.
 pub async fn escalate(
     db: Db,
     notifier: crate::notify::Notifier,
+    targets: Vec<Target>,
     audit: Arc<dyn AuditSink>,
     interval: Duration,
     shutdown: CancellationToken,
@@ -262,9 +302,38 @@ pub async fn escalate(
             }
         };
         for e in claimed {
-            let sent = notifier
-                .send_email(&e.address, &e.subject, &e.body, &e.id)
-                .await;
+            let secret = targets
+                .iter()
+                .find(|t| t.address == e.address)
+                .and_then(|t| t.secret.as_deref());
+            let sent = match (is_webhook(&e.address), secret) {
+                (false, _) => {
+                    notifier
+                        .send_email(&e.address, &e.subject, &e.body, &e.id)
+                        .await
+                }
+                (true, Some(secret)) => {
+                    let body = serde_json::json!({
+                        "v": crate::notify::WEBHOOK_VERSION,
+                        "kind": "escalation",
+                        "escalation": e.id,
+                        "isoc": e.isoc,
+                        "incident": e.incident,
+                        "level": e.level,
+                        "subject": e.subject,
+                        "body": e.body,
+                    });
+                    notifier
+                        .post_signed(&e.address, secret, &e.id, body.to_string().into_bytes())
+                        .await
+                }
+                // The address left the configuration after its notice was written: kept, retried with backoff,
+                // and the error says why.
+                (true, None) => Err(anyhow::anyhow!(
+                    "{} is no longer a configured webhook with a key",
+                    e.address
+                )),
+            };
             let now = Timestamp::now();
             let (outcome, detail) = match sent {
                 Ok(receipt) => match db.system_escalation_delivered(&e.id, now, &receipt).await {
@@ -844,4 +913,68 @@ fn seal(store: kuzet_store::Store, record: AuditRecord) -> Result<()> {
         .append_blocking(vec![audit.raw_event(&record)])?;
     store.shutdown()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::EscalateConfig;
+
+    fn section(escalate: Vec<EscalateConfig>) -> HubSection {
+        HubSection {
+            listen: String::new(),
+            party: "nccis".into(),
+            certificate: String::new(),
+            key: String::new(),
+            client_ca: String::new(),
+            escalate,
+        }
+    }
+
+    fn target(address: &str, secret_file: Option<&str>) -> EscalateConfig {
+        EscalateConfig {
+            address: address.into(),
+            secret_file: secret_file.map(str::to_owned),
+            language: "ru".into(),
+            min_level: 3,
+        }
+    }
+
+    #[test]
+    fn webhooks_need_a_key_and_mail_takes_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("key");
+        std::fs::write(&key, "0123456789abcdef0123456789abcdef\n").unwrap();
+        let short = dir.path().join("short");
+        std::fs::write(&short, "tiny").unwrap();
+        let (key, short) = (key.to_str().unwrap(), short.to_str().unwrap());
+        let targets = escalation_targets(&section(vec![
+            target("duty@knb.test", None),
+            target("https://duty.knb.test/hook", Some(key)),
+        ]))
+        .unwrap();
+        assert_eq!(targets[0].secret, None);
+        assert_eq!(
+            targets[1].secret.as_deref(),
+            Some("0123456789abcdef0123456789abcdef")
+        );
+        for (wrong, says) in [
+            (
+                target("https://duty.knb.test/hook", None),
+                "needs a secret_file",
+            ),
+            (
+                target("https://duty.knb.test/hook", Some(short)),
+                "shorter than 32",
+            ),
+            (target("duty@knb.test", Some(key)), "takes no secret_file"),
+            (target("duty.knb.test", None), "neither an e-mail address"),
+        ] {
+            let error = format!(
+                "{:#}",
+                escalation_targets(&section(vec![wrong])).unwrap_err()
+            );
+            assert!(error.contains(says), "{error}");
+        }
+    }
 }

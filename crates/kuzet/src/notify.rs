@@ -108,23 +108,35 @@ impl Notifier {
         let Some(secret) = &delivery.secret else {
             bail!("the webhook contact has no secret");
         };
-        let body = webhook_body(n);
+        self.post_signed(&n.address, secret, n.id.as_str(), webhook_body(n))
+            .await
+    }
+
+    /// POSTs a JSON document to `url` signed with `secret` (`Kuzet-Timestamp`, `Kuzet-Signature`), its id in
+    /// `Kuzet-Notification`; the receiver's status line is the receipt.
+    pub async fn post_signed(
+        &self,
+        url: &str,
+        secret: &str,
+        id: &str,
+        body: Vec<u8>,
+    ) -> Result<String> {
         let timestamp = Timestamp::now().as_second();
         let signature = sign(secret, timestamp, &body);
         let response = self
             .http
-            .post(&n.address)
+            .post(url)
             .header("content-type", "application/json")
-            .header("kuzet-notification", n.id.as_str())
+            .header("kuzet-notification", id)
             .header("kuzet-timestamp", timestamp.to_string())
             .header("kuzet-signature", format!("v1={signature}"))
             .body(body)
             .send()
             .await
-            .with_context(|| format!("POST {}", n.address))?;
+            .with_context(|| format!("POST {url}"))?;
         let status = response.status();
         if !status.is_success() {
-            bail!("POST {}: HTTP {status}", n.address);
+            bail!("POST {url}: HTTP {status}");
         }
         Ok(format!("HTTP {status}"))
     }

@@ -484,6 +484,7 @@ fn run_role(
                 tokio::spawn(crate::hub::escalate(
                     db.clone(),
                     crate::notify::Notifier::new(&config.notify)?,
+                    crate::hub::escalation_targets(&config.hub)?,
                     audit_sink(&store)?,
                     config.notify.interval.std(),
                     shutdown.clone(),

@@ -135,14 +135,19 @@ fn a_confirmed_incident_reaches_the_hub_signed_once_through_outages_and_restarts
     let path = |name: &str| pki.join(name).display().to_string();
 
     // The hub, with the ISOC registered by its certificate, and a national-security duty address told of every
-    // incident of level 3 or more through a real SMTP server.
+    // incident of level 3 or more through a real SMTP server, and a duty system through a signed webhook.
     let maildir = work.path().join("maildir");
     let Some(smtp) = smtp(&maildir) else { return };
+    let (hook_port, hooks) = webhook_receiver();
+    let hook_key = "knb-duty-webhook-key-0123456789abcdef";
+    let hook_key_file = work.path().join("knb.key");
+    std::fs::write(&hook_key_file, format!("{hook_key}\n")).unwrap();
     let port = free_port();
     let hub_site = Site::new(
         &format!(
             "[hub]\nlisten = \"127.0.0.1:{port}\"\ncertificate = {:?}\nkey = {:?}\nclient_ca = {:?}\n\
-             escalate = [{{ address = \"duty@knb.test\", language = \"ru\" }}]\n\n\
+             escalate = [{{ address = \"duty@knb.test\", language = \"ru\" }}, \
+             {{ address = \"http://127.0.0.1:{hook_port}/duty\", language = \"kk\", secret_file = {hook_key_file:?} }}]\n\n\
              [notify]\nsmtp_url = \"smtp://127.0.0.1:{}\"\ninterval = \"100ms\"\n",
             path("hub.pem"),
             path("hub-key.pem"),
@@ -352,6 +357,42 @@ name = "Bank of the Steppe"
         Some(std::fs::read_to_string(entry.path()).unwrap())
     });
     assert!(mail.contains("To: duty@knb.test"), "{mail}");
+    // And the duty system, in Kazakh, by a webhook signed with its key.
+    let (headers, hook) = hooks
+        .recv_timeout(DEADLINE)
+        .expect("the escalation webhook at the duty system");
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| panic!("no {name} header: {headers:?}"))
+    };
+    let mut signed = format!("{}.", header("kuzet-timestamp")).into_bytes();
+    signed.extend_from_slice(&hook);
+    assert_eq!(
+        header("kuzet-signature"),
+        format!("v1={}", hmac_sha256_hex(hook_key, &signed))
+    );
+    let escalated: Value = serde_json::from_slice(&hook).unwrap();
+    assert_eq!(
+        (
+            escalated["kind"].as_str(),
+            escalated["incident"].as_str(),
+            escalated["isoc"].as_str(),
+            escalated["level"].as_u64()
+        ),
+        (
+            Some("escalation"),
+            Some(incident.as_str()),
+            Some("isoc-alatau"),
+            Some(3)
+        )
+    );
+    assert!(
+        escalated["subject"].as_str().unwrap().contains("АҚҮҰО"),
+        "in Kazakh: {escalated}"
+    );
 
     // Replays and forgeries, straight at the hub with curl: a replay gets a duplicate receipt and stores
     // nothing; a changed byte, or a certificate the hub does not know, is refused; no certificate, no TLS.

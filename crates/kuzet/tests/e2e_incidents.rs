@@ -9,73 +9,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::sync::mpsc;
+use std::io::Write;
+use std::net::TcpStream;
 
 use common::*;
 use serde_json::{Value, json};
-
-/// One webhook request as received: its headers (names lowercased) and body.
-type Received = (Vec<(String, String)>, Vec<u8>);
-
-/// A webhook receiver: answers 204 to each POST and hands over its headers and body.
-fn webhook_receiver() -> (u16, mpsc::Receiver<Received>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(stream) = stream else { return };
-            let mut reader = BufReader::new(stream);
-            let mut headers = Vec::new();
-            let mut line = String::new();
-            reader.read_line(&mut line).unwrap();
-            loop {
-                line.clear();
-                reader.read_line(&mut line).unwrap();
-                let trimmed = line.trim_end();
-                if trimmed.is_empty() {
-                    break;
-                }
-                let (name, value) = trimmed.split_once(':').unwrap();
-                headers.push((name.to_ascii_lowercase(), value.trim().to_owned()));
-            }
-            let length: usize = headers
-                .iter()
-                .find(|(n, _)| n == "content-length")
-                .map_or(0, |(_, v)| v.parse().unwrap());
-            let mut body = vec![0; length];
-            reader.read_exact(&mut body).unwrap();
-            let mut stream = reader.into_inner();
-            stream
-                .write_all(b"HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n")
-                .unwrap();
-            if tx.send((headers, body)).is_err() {
-                return;
-            }
-        }
-    });
-    (port, rx)
-}
-
-fn hmac_sha256_hex(key: &str, message: &[u8]) -> String {
-    // The receiver's own check, written out from the definition (RFC 2104): the test must not reuse the signer
-    // it checks. Keys of 64 bytes or less are zero-padded; the contact secret is 64.
-    use sha2::Digest;
-    let mut k = [0u8; 64];
-    k[..key.len()].copy_from_slice(key.as_bytes());
-    let pad = |byte: u8| k.iter().map(|b| b ^ byte).collect::<Vec<u8>>();
-    let inner = sha2::Sha256::new()
-        .chain_update(pad(0x36))
-        .chain_update(message)
-        .finalize();
-    let outer = sha2::Sha256::new()
-        .chain_update(pad(0x5c))
-        .chain_update(inner)
-        .finalize();
-    outer.iter().map(|b| format!("{b:02x}")).collect()
-}
 
 #[test]
 fn guessing_becomes_a_confirmed_incident_and_the_owner_is_told_by_e_mail() {
