@@ -81,7 +81,7 @@ pub(crate) async fn list(
         .map(|q| q.trim().to_lowercase())
         .filter(|q| !q.is_empty());
     let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
-    let Some((set, _)) = state.inner.indicators.as_ref() else {
+    let Some(set) = state.inner.indicators.as_ref().map(|s| s.load()) else {
         return Ok(Json(IndicatorsView {
             loaded: false,
             total: 0,

@@ -67,8 +67,8 @@ pub(crate) struct Inner {
     pub login_throttle: Arc<crate::throttle::LoginThrottle>,
     /// The hot search index, when the server keeps one; searches scan the archive without it.
     pub index: Option<kuzet_index::IndexSearcher>,
-    /// The indicators detection matches, when detection runs, and when it loaded them.
-    pub indicators: Option<(Arc<kuzet_detect::IndicatorSet>, jiff::Timestamp)>,
+    /// The indicators detection matches (and when it loaded them), when detection runs.
+    pub indicators: Option<kuzet_detect::SharedIndicators>,
     /// This ISOC's party id (as the hub knows it): the producer of what it shares in STIX.
     pub party: String,
     /// Each source's traffic and clock as the process saw it, when it keeps them.
@@ -122,13 +122,9 @@ impl ApiState {
         self.with(|i| i.index = Some(index))
     }
 
-    /// The indicators detection loaded at `loaded`, for `GET /api/v1/indicators` and the STIX collections.
-    pub fn with_indicators(
-        self,
-        indicators: Arc<kuzet_detect::IndicatorSet>,
-        loaded: jiff::Timestamp,
-    ) -> Self {
-        self.with(|i| i.indicators = Some((indicators, loaded)))
+    /// The indicators detection matches, for `GET /api/v1/indicators` and the STIX collections.
+    pub fn with_indicators(self, indicators: kuzet_detect::SharedIndicators) -> Self {
+        self.with(|i| i.indicators = Some(indicators))
     }
 
     /// This ISOC's party id, as the hub knows it (`[exchange] party`): who produced what it shares.

@@ -246,10 +246,10 @@ pub(crate) async fn tenant_objects(
             .unwrap_or(Timestamp::UNIX_EPOCH),
     );
     let mut objects = Vec::new();
-    if let Some((set, loaded)) = &state.inner.indicators {
-        for indicator in set.indicators() {
+    if let Some(set) = state.inner.indicators.as_ref().map(|s| s.load()) {
+        for (n, indicator) in set.indicators().iter().enumerate() {
             let level = stix::indicator_tlp(indicator, OWN_LEVEL);
-            objects.push(stix::indicator(indicator, &isoc.id, *loaded, level));
+            objects.push(stix::indicator(indicator, &isoc.id, set.added(n), level));
         }
     }
     let mut sighted = false;

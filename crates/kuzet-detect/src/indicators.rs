@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use ipnet::IpNet;
 use jiff::Timestamp;
@@ -79,6 +80,89 @@ pub struct Indicator {
     /// Normalized: lower case, a network in CIDR form, a domain without a trailing dot.
     pub value: String,
     pub provenance: Provenance,
+}
+
+/// An indicator set with, for each indicator, when it was first loaded: a feed read again keeps the times of the
+/// indicators it still holds, so consumers of what changed (TAXII's `added_after`) see only the new ones.
+#[derive(Debug)]
+pub struct LoadedIndicators {
+    set: IndicatorSet,
+    added: Vec<Timestamp>,
+}
+
+impl LoadedIndicators {
+    pub fn set(&self) -> &IndicatorSet {
+        &self.set
+    }
+
+    /// When the indicator at `index` of [`IndicatorSet::indicators`] was first loaded.
+    pub fn added(&self, index: usize) -> Timestamp {
+        self.added
+            .get(index)
+            .copied()
+            .unwrap_or(Timestamp::UNIX_EPOCH)
+    }
+}
+
+impl std::ops::Deref for LoadedIndicators {
+    type Target = IndicatorSet;
+
+    fn deref(&self) -> &IndicatorSet {
+        &self.set
+    }
+}
+
+/// What makes an indicator the same one across reloads: its feed, its id there, its kind and value.
+fn identity_of(i: &Indicator) -> (&str, &str, IndicatorKind, &str) {
+    (
+        i.provenance.feed.as_str(),
+        i.provenance.reference.as_str(),
+        i.kind,
+        i.value.as_str(),
+    )
+}
+
+/// The indicator set in use, replaced whole when its feeds change: detection matches the current one, the API
+/// shows and shares it. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct SharedIndicators {
+    inner: Arc<RwLock<Arc<LoadedIndicators>>>,
+}
+
+impl SharedIndicators {
+    /// `set`, every indicator loaded at `now`.
+    pub fn new(set: IndicatorSet, now: Timestamp) -> Self {
+        let added = vec![now; set.len()];
+        Self {
+            inner: Arc::new(RwLock::new(Arc::new(LoadedIndicators { set, added }))),
+        }
+    }
+
+    /// The set in use.
+    pub fn load(&self) -> Arc<LoadedIndicators> {
+        // A writer only swaps the pointer: a poisoned lock still holds a whole set.
+        Arc::clone(&self.inner.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Puts `set` in use from now on: indicators the previous set held keep their time, the others are added
+    /// `now`. What readers hold stays valid.
+    pub fn replace(&self, set: IndicatorSet, now: Timestamp) {
+        let previous = self.load();
+        let known: HashMap<_, Timestamp> = previous
+            .set
+            .indicators()
+            .iter()
+            .zip(&previous.added)
+            .map(|(i, at)| (identity_of(i), *at))
+            .collect();
+        let added = set
+            .indicators()
+            .iter()
+            .map(|i| known.get(&identity_of(i)).copied().unwrap_or(now))
+            .collect();
+        *self.inner.write().unwrap_or_else(PoisonError::into_inner) =
+            Arc::new(LoadedIndicators { set, added });
+    }
 }
 
 /// One indicator found in one event field.

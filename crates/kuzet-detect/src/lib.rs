@@ -23,7 +23,10 @@ pub use correlate::{
 };
 pub use engine::{Engine, EngineStats, SampleOutcome, Scratch, sample_event};
 pub use error::{DetectError, Result};
-pub use indicators::{Indicator, IndicatorHit, IndicatorKind, IndicatorSet, Provenance};
+pub use indicators::{
+    Indicator, IndicatorHit, IndicatorKind, IndicatorSet, LoadedIndicators, Provenance,
+    SharedIndicators,
+};
 pub use pack::{BUILTIN_RULES, builtin_rules};
 pub use pipeline::{Condition, Logsource, PIPELINE_FORMAT, Pipeline, Variant};
 pub use rules::{Level, ProblemKind, RuleMeta, RuleProblem, RuleSet, Samples};

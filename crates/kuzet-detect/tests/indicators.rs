@@ -218,3 +218,28 @@ fn stix_markings_become_tags_and_quoted_values_are_read_whole() {
     assert_eq!(set.problems().len(), 1, "{:?}", set.problems());
     assert!(set.problems()[0].reason.contains("joined by OR"));
 }
+
+#[test]
+fn a_feed_read_again_keeps_the_time_of_what_it_still_holds() {
+    let at = |t: &str| t.parse::<jiff::Timestamp>().unwrap();
+    let read = |text: &str| {
+        let mut set = IndicatorSet::new();
+        set.add_csv("feed.csv", text);
+        set
+    };
+    let shared = kuzet_detect::SharedIndicators::new(
+        read("type,value\nip,203.0.113.7\n"),
+        at("2026-12-01T00:00:00Z"),
+    );
+    let before = shared.load();
+    shared.replace(
+        read("type,value\nip,203.0.113.7\ndomain,new.example\n"),
+        at("2026-12-07T00:00:00Z"),
+    );
+    let after = shared.load();
+    assert_eq!(after.len(), 2);
+    assert_eq!(after.added(0), at("2026-12-01T00:00:00Z"), "kept");
+    assert_eq!(after.added(1), at("2026-12-07T00:00:00Z"), "new");
+    // What a reader held before stays as it was.
+    assert_eq!(before.len(), 1);
+}

@@ -209,6 +209,76 @@ pub struct DetectionSection {
     pub dedup_window: Duration,
     pub source_check_interval: Duration,
     pub block_command: Vec<String>,
+    /// TAXII 2.1 collections pulled into indicator feeds while the server runs.
+    pub taxii: Vec<TaxiiFeed>,
+}
+
+impl DetectionSection {
+    /// Every feed detection matches: the files named, and those the TAXII pulls fill.
+    pub fn feeds(&self) -> Vec<PathBuf> {
+        self.indicators
+            .iter()
+            .cloned()
+            .chain(self.taxii.iter().map(|t| PathBuf::from(&t.out)))
+            .collect()
+    }
+}
+
+/// A TAXII 2.1 collection (MISP, OpenCTI, NCCIS, another Kuzet) pulled into a STIX feed file every `interval`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaxiiFeed {
+    /// The collection's URL (`https://…/collections/{id}/`).
+    pub collection: String,
+    /// The feed file it fills (a STIX bundle), matched by detection like those of `indicators`.
+    pub out: String,
+    /// A file holding a bearer token (a Kuzet API token, an OpenCTI token).
+    #[serde(default)]
+    pub token_file: Option<String>,
+    /// HTTP basic authentication as this user, with the password in `password_file`.
+    #[serde(default)]
+    pub user: Option<String>,
+    #[serde(default)]
+    pub password_file: Option<String>,
+    /// Trust only this CA (PEM) for the server's certificate.
+    #[serde(default)]
+    pub ca: Option<String>,
+    #[serde(default = "default_taxii_interval")]
+    pub interval: Duration,
+}
+
+fn default_taxii_interval() -> Duration {
+    Duration(SignedDuration::from_hours(1))
+}
+
+impl TaxiiFeed {
+    /// The client this feed is pulled with, its secrets read from their files.
+    pub fn client(&self) -> Result<kuzet_exchange::taxii_client::TaxiiClient> {
+        use kuzet_exchange::taxii_client::Credentials;
+        let named = || format!("[[detection.taxii]] `{}`", self.collection);
+        let read = |file: &str| {
+            std::fs::read_to_string(file)
+                .map(|t| t.trim().to_owned())
+                .with_context(|| format!("{}: reading {file}", named()))
+        };
+        let credentials = match (&self.token_file, &self.user, &self.password_file) {
+            (Some(token), None, None) => Credentials::Bearer(read(token)?),
+            (None, Some(user), Some(password)) => Credentials::Basic {
+                user: user.clone(),
+                password: read(password)?,
+            },
+            (None, None, None) => Credentials::None,
+            _ => anyhow::bail!(
+                "{}: either a token_file, or a user with its password_file",
+                named()
+            ),
+        };
+        Ok(kuzet_exchange::taxii_client::TaxiiClient::new(
+            self.ca.as_deref().map(std::path::Path::new),
+            credentials,
+            std::time::Duration::from_secs(60),
+        )?)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

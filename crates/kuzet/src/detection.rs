@@ -15,7 +15,7 @@ use anyhow::{Context, Result};
 use kuzet_db::{Db, NewAlert};
 use kuzet_detect::{
     Anomaly, AnomalyConfig, Baselines, CorrelationHit, Correlator, Engine, IndicatorHit,
-    IndicatorSet,
+    LoadedIndicators, SharedIndicators,
 };
 use kuzet_model::Event;
 use kuzet_model::FacilityClass;
@@ -61,7 +61,7 @@ struct Counts {
 pub struct Detection {
     thread: std::thread::JoinHandle<()>,
     status: DetectionStatus,
-    indicators: Arc<IndicatorSet>,
+    indicators: SharedIndicators,
 }
 
 impl Detection {
@@ -69,9 +69,9 @@ impl Detection {
         self.status.clone()
     }
 
-    /// The indicators the task matches, loaded at start: for the API to show.
-    pub fn indicators(&self) -> Arc<IndicatorSet> {
-        Arc::clone(&self.indicators)
+    /// The indicators the task matches, reloaded when their feeds change: for the API to show and share.
+    pub fn indicators(&self) -> SharedIndicators {
+        self.indicators.clone()
     }
 
     pub fn join(self) {
@@ -109,7 +109,15 @@ pub fn start(
         not_loaded = problems,
         "detection rules loaded (`kuzet rules lint` names the ones not loaded)"
     );
-    let indicators = Arc::new(crate::hunt::load_indicators(&section.indicators)?);
+    for feed in &section.taxii {
+        crate::intel::prepare_feed(std::path::Path::new(&feed.out))?;
+    }
+    let feeds = Feeds::of(&section.feeds());
+    let shared = SharedIndicators::new(
+        crate::hunt::load_indicators(&feeds.paths)?,
+        jiff::Timestamp::now(),
+    );
+    let indicators = shared.load();
     for problem in indicators.problems() {
         tracing::warn!(%problem, "indicator not loaded");
     }
@@ -147,6 +155,8 @@ pub fn start(
         engine,
         correlator,
         indicators: Arc::clone(&indicators),
+        shared: shared.clone(),
+        feeds,
         baselines,
         baseline,
         directory,
@@ -165,8 +175,31 @@ pub fn start(
     Ok(Some(Detection {
         thread,
         status,
-        indicators,
+        indicators: shared,
     }))
+}
+
+/// The indicator feed files, with each one's modification time and size when last looked at (`None`: unreadable).
+#[derive(Debug, Clone, PartialEq)]
+struct Feeds {
+    paths: Vec<PathBuf>,
+    seen: Vec<Option<(std::time::SystemTime, u64)>>,
+}
+
+impl Feeds {
+    fn of(paths: &[PathBuf]) -> Self {
+        let seen = paths
+            .iter()
+            .map(|p| {
+                let meta = std::fs::metadata(p).ok()?;
+                Some((meta.modified().ok()?, meta.len()))
+            })
+            .collect();
+        Self {
+            paths: paths.to_vec(),
+            seen,
+        }
+    }
 }
 
 /// How often the per-tenant rule settings and exceptions are read again from the database.
@@ -250,7 +283,11 @@ struct Task {
     responder: Option<crate::response::Responder>,
     engine: Engine,
     correlator: Correlator,
-    indicators: Arc<IndicatorSet>,
+    indicators: Arc<LoadedIndicators>,
+    /// The same set, for the API; replaced with the task's.
+    shared: SharedIndicators,
+    /// The feed files and what they were when last read.
+    feeds: Feeds,
     baselines: Baselines,
     baseline: PathBuf,
     directory: kuzet_ingest::SharedDirectory,
@@ -275,6 +312,8 @@ impl Task {
                         self.save();
                         dirty = false;
                     }
+                    // Idle, settings and feeds still follow their changes.
+                    self.refresh(&mut scratch);
                     continue;
                 }
                 Err(StoreError::Closed) => break,
@@ -284,18 +323,7 @@ impl Task {
                     continue;
                 }
             };
-            if self.controls_read.elapsed() >= CONTROLS_EVERY {
-                match Controls::load(&self.db, &self.runtime) {
-                    Ok(controls) => self.controls = controls,
-                    Err(error) => {
-                        tracing::error!(%error, "rule settings not reloaded; the previous ones apply")
-                    }
-                }
-                if let Err(error) = self.reload_rules(&mut scratch) {
-                    tracing::error!(%error, "imported rules not reloaded; the previous ones run");
-                }
-                self.controls_read = Instant::now();
-            }
+            self.refresh(&mut scratch);
             let mut alerts = Vec::new();
             let mut joined = Vec::new();
             let mut found = Vec::new();
@@ -359,6 +387,54 @@ impl Task {
             tracing::error!(%error, "detection cursor not committed");
         }
         self.save();
+    }
+
+    /// Every [`CONTROLS_EVERY`]: the per-tenant rule settings, imported rules and indicator feeds, read again.
+    fn refresh(&mut self, scratch: &mut kuzet_detect::Scratch) {
+        if self.controls_read.elapsed() < CONTROLS_EVERY {
+            return;
+        }
+        match Controls::load(&self.db, &self.runtime) {
+            Ok(controls) => self.controls = controls,
+            Err(error) => {
+                tracing::error!(%error, "rule settings not reloaded; the previous ones apply")
+            }
+        }
+        if let Err(error) = self.reload_rules(scratch) {
+            tracing::error!(%error, "imported rules not reloaded; the previous ones run");
+        }
+        self.reload_indicators();
+        self.controls_read = Instant::now();
+    }
+
+    /// Reads the indicator feeds again when a file changed (a `kuzet intel pull`, an export dropped in place):
+    /// the new set is matched from the next event on. A feed that no longer reads keeps the previous set.
+    fn reload_indicators(&mut self) {
+        let now = Feeds::of(&self.feeds.paths);
+        if now == self.feeds {
+            return;
+        }
+        match crate::hunt::load_indicators(&now.paths) {
+            Ok(set) => {
+                tracing::info!(
+                    indicators = set.len(),
+                    not_loaded = set.problems().len(),
+                    "indicator feeds changed and were read again"
+                );
+                self.shared.replace(set, jiff::Timestamp::now());
+                self.indicators = self.shared.load();
+                self.feeds = now;
+                self.publish();
+            }
+            Err(error) => {
+                tracing::error!(
+                    error = format!("{error:#}"),
+                    "indicator feeds not reloaded; the previous ones match"
+                );
+                // Not read again until the files change once more.
+                self.feeds = now;
+            }
+        }
     }
 
     /// Rebuilds the engine when `kuzet rules import` stored new versions; the correlation windows of the rules

@@ -454,6 +454,13 @@ fn run_role(
             jiff::SignedDuration::try_from(config.detection.dedup_window.std())?,
         ));
         tokio::spawn(crate::clocks::run(db.clone(), shutdown.clone()));
+        if config.detection.enabled && !config.detection.taxii.is_empty() {
+            tokio::spawn(crate::intel::run_pulls(
+                config.detection.taxii.clone(),
+                audit_sink(&store)?,
+                shutdown.clone(),
+            ));
+        }
         tokio::spawn(crate::notify::run(
             db.clone(),
             crate::notify::Notifier::new(&config.notify)?,
@@ -508,7 +515,7 @@ fn run_role(
         };
         let api = api.with_party(&config.exchange.party);
         let api = match &detection {
-            Some(detection) => api.with_indicators(detection.indicators(), jiff::Timestamp::now()),
+            Some(detection) => api.with_indicators(detection.indicators()),
             None => api,
         };
         // The overview's source health: what the sealer saw of each source, and the skew that counts as drift.

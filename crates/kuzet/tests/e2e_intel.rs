@@ -2,7 +2,8 @@
 //! TLP:RED and an unmarked CSV feed are loaded; a syslog line from a listed address becomes a sighting; a real
 //! TAXII client (`taxii2-client` from PyPI, as MISP and OpenCTI connectors use) reads the organization's
 //! collections with an analyst's API token and finds each level holding nothing narrower; and `kuzet intel pull`
-//! reads a collection back into a STIX feed detection loads.
+//! reads a collection back into a STIX feed the running server reads again by itself; another ISOC polls the
+//! collection on a schedule.
 
 // A test binary: failing loudly on unreadable fixtures is the point.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -13,7 +14,7 @@ use std::io::Write;
 use std::net::TcpStream;
 use std::process::Command;
 
-use common::{Site, api, onboard};
+use common::{Site, api, onboard, wait_for};
 use serde_json::{Value, json};
 
 const TENANTS: &str = r#"
@@ -80,8 +81,15 @@ fn collections_are_read_by_a_real_taxii_client_and_pulled_back_as_a_feed() {
         .to_string(),
     )
     .unwrap();
+    // Where `kuzet intel pull` will write: an empty bundle until then.
+    let pulled = feeds.path().join("pulled.json");
+    std::fs::write(
+        &pulled,
+        r#"{"type": "bundle", "id": "bundle--00000000-0000-4000-8000-000000000000", "objects": []}"#,
+    )
+    .unwrap();
     let site = Site::new(
-        &format!("[detection]\nindicators = [{csv:?}, {stix:?}]\n{TENANTS}"),
+        &format!("[detection]\nindicators = [{csv:?}, {stix:?}, {pulled:?}]\n{TENANTS}"),
         "",
     );
     let one_time = site
@@ -216,8 +224,6 @@ fn collections_are_read_by_a_real_taxii_client_and_pulled_back_as_a_feed() {
         .as_str()
         .unwrap()
         .to_owned();
-    let pulled = feeds.path().join("pulled").join("green.json");
-    std::fs::create_dir_all(pulled.parent().unwrap()).unwrap();
     let collection = format!("{discovery}akimat/collections/{green_id}/");
     let out = site.kuzet_with_env(
         &[
@@ -302,6 +308,49 @@ fn collections_are_read_by_a_real_taxii_client_and_pulled_back_as_a_feed() {
         std::fs::read_to_string(&pulled)
             .unwrap()
             .contains("evil.example.kz")
+    );
+    // The running server read the changed feed by itself: the pulled indicator is matched and listed.
+    let name = pulled.display().to_string();
+    wait_for("the pulled feed read again by the server", || {
+        let (status, listed, _) = api(&server, "GET", "/api/v1/indicators", Some(&analyst), None);
+        assert_eq!(status, 200, "{listed}");
+        listed["feeds"]
+            .as_array()?
+            .iter()
+            .find(|f| f["feed"] == name.as_str() && f["indicators"] == 1)
+            .cloned()
+    });
+
+    // Another ISOC polls the same collection on its own ([[detection.taxii]], a token in a file): its detection
+    // matches what it pulled without a restart, and each pull is in its audit trail.
+    let token_file = feeds.path().join("peer.token");
+    std::fs::write(&token_file, format!("{token}\n")).unwrap();
+    let peer_feed = feeds.path().join("peer").join("from-akimat.json");
+    let peer = Site::new(
+        &format!(
+            "[detection]\n\n[[detection.taxii]]\ncollection = {collection:?}\nout = {peer_feed:?}\n\
+             token_file = {token_file:?}\ninterval = \"200ms\"\n{TENANTS}"
+        ),
+        "",
+    );
+    let peer_server = peer.start();
+    wait_for("the peer's detection matching the pulled indicator", || {
+        let (body, _) = common::curl(&["-s", &format!("http://{}/health", peer_server.http())]);
+        let health: Value = serde_json::from_str(&body).ok()?;
+        (health["detection"]["indicators"] == 1).then_some(())
+    });
+    peer_server.stop();
+    let audit = peer.kuzet(&["audit", "--action", "intel.pull", "--json"]);
+    let pulls: Vec<Value> = String::from_utf8_lossy(&audit.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        pulls.iter().any(|r| {
+            let text = r.to_string();
+            text.contains("success") && text.contains("(1 indicators)")
+        }),
+        "{pulls:#?}"
     );
     server.stop();
 }

@@ -146,10 +146,10 @@ pub const INDICATOR_FEED: &str = "type,value,description\nip,203.0.113.7,passwor
 /// When the fixture's indicator feed was loaded: the `date_added` of its indicators in the TAXII collections.
 pub const INDICATORS_LOADED: &str = "2026-12-01T00:00:00Z";
 
-fn indicators() -> Arc<kuzet_detect::IndicatorSet> {
+fn indicators() -> kuzet_detect::SharedIndicators {
     let mut set = kuzet_detect::IndicatorSet::new();
     set.add_csv("feeds/kz-cert.csv", INDICATOR_FEED);
-    Arc::new(set)
+    kuzet_detect::SharedIndicators::new(set, INDICATORS_LOADED.parse().unwrap())
 }
 
 impl Harness {
@@ -207,7 +207,7 @@ impl Harness {
             kuzet_db::IncidentRules::embedded().unwrap(),
             normalize(),
         )
-        .with_indicators(indicators(), INDICATORS_LOADED.parse().unwrap());
+        .with_indicators(indicators());
         let mut harness = Harness {
             dir,
             config,
@@ -483,7 +483,7 @@ impl Harness {
             kuzet_db::IncidentRules::embedded().unwrap(),
             normalize(),
         )
-        .with_indicators(indicators(), INDICATORS_LOADED.parse().unwrap());
+        .with_indicators(indicators());
         self.router = kuzet_api::router(state);
         self.store = Some(store);
     }
