@@ -285,6 +285,12 @@ try {
   check(await analyst.isVisible("#sources >> text=akimat-linux"), "the organization's source");
   const report = await analyst.request.get(`${BASE}/console/tenants/akimat/reports/journal?format=html&lang=en`);
   check(report.status() === 200 && (await report.text()).includes("Password guessing on web1"), "the journal");
+  // The organization's intelligence as STIX, from the link on its page: a bundle of one TLP level.
+  const stixLink = analyst.locator("a >> text=TLP:GREEN");
+  check(await stixLink.isVisible(), "the STIX export links on the organization's page");
+  const stix = await analyst.request.get(`${BASE}${await stixLink.getAttribute("href")}`);
+  check(stix.status() === 200 && stix.headers()["content-type"].startsWith("application/stix+json")
+    && (await stix.json()).type === "bundle", "the STIX export of the green level");
   await analyst.screenshot({ path: `${SHOTS}/organization.png`, fullPage: true });
   await admin.goto(`${BASE}/console/users`);
   check(await admin.isVisible("#users >> text=aigerim"), "the administrator's user list");

@@ -532,3 +532,4 @@ hub-sighting-isocs = ISOCs
 hub-sighting-organizations = Organizations
 hub-sighting-hits = Hits
 hub-sighting-first = First seen
+intel-stix = Threat intelligence (STIX 2.1; also over TAXII 2.1 at /taxii2/)

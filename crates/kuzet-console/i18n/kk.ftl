@@ -532,3 +532,4 @@ hub-sighting-isocs = АҚОО
 hub-sighting-organizations = Ұйымдар
 hub-sighting-hits = Іске қосылулар
 hub-sighting-first = Алғашқы анықталуы
+intel-stix = Қауіптер туралы деректер (STIX 2.1; TAXII 2.1 арқылы да: /taxii2/)

@@ -542,3 +542,4 @@ hub-sighting-isocs = ОЦИБ
 hub-sighting-organizations = Организаций
 hub-sighting-hits = Срабатываний
 hub-sighting-first = Первое обнаружение
+intel-stix = Данные об угрозах (STIX 2.1; также по TAXII 2.1: /taxii2/)

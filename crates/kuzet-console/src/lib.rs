@@ -87,6 +87,10 @@ pub fn router(api: Router, options: ConsoleOptions) -> Router {
         .route("/console/tenants", get(tables::tenants))
         .route("/console/tenants/{tenant}", get(tables::tenant))
         .route(
+            "/console/tenants/{tenant}/intel.stix",
+            get(tables::intel_stix),
+        )
+        .route(
             "/console/tenants/{tenant}/reports/{kind}",
             get(tables::report),
         )

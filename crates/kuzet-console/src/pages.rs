@@ -1194,13 +1194,18 @@ pub(crate) async fn evidence_file(
         .send(axum::http::Method::GET, &path, None)
         .await
         .map_err(|f| fail(&console, ctx.lang, f))?;
+    Ok(download(reply))
+}
+
+/// An API answer handed to the browser as the file it is: its body, media type and name.
+pub(crate) fn download(reply: crate::api::Reply) -> axum::response::Response {
     let mut response = reply.body.into_response();
     for name in [header::CONTENT_TYPE, header::CONTENT_DISPOSITION] {
         if let Some(value) = reply.headers.get(&name) {
             response.headers_mut().insert(name, value.clone());
         }
     }
-    Ok(response)
+    response
 }
 
 /// A step of the incident's workflow, or a plan task done.

@@ -508,7 +508,42 @@ pub(crate) async fn tenant(
             formats("metrics", &["html", "csv", "json"]),
         ),
     ];
+    // What may be shared at each TLP level, as a STIX 2.1 bundle (the same as the TAXII collections at
+    // /taxii2/{tenant}/), for those who read the organization's intelligence.
+    if has("analyst") || has("tenant-owner") {
+        page.links.push((
+            tr.t("intel-stix"),
+            ["clear", "green", "amber", "red"]
+                .iter()
+                .map(|level| {
+                    (
+                        format!("TLP:{}", level.to_uppercase()),
+                        format!("/console/tenants/{}/intel.stix?tlp={level}", seg(&t)),
+                    )
+                })
+                .collect(),
+        ));
+    }
     Ok(page.done())
+}
+
+/// The organization's threat intelligence as a STIX 2.1 bundle of one TLP level, downloaded through the API.
+pub(crate) async fn intel_stix(
+    State(console): State<Console>,
+    ctx: Ctx,
+    Path(t): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> PageResult {
+    let here = format!("/console/tenants/{}", seg(&t));
+    let s = signed(&console, &ctx, "tenants", &here).await?;
+    let level = query.get("tlp").map_or("amber", String::as_str);
+    let path = format!("/api/v1/tenants/{}/intel/stix?tlp={}", seg(&t), seg(level));
+    let reply = s
+        .api
+        .send(Method::GET, &path, None)
+        .await
+        .map_err(|f| fail(&console, ctx.lang, f))?;
+    Ok(crate::pages::download(reply))
 }
 
 /// A report as the API renders it: HTML shown (with the report's own styles, and no script at all), the other
