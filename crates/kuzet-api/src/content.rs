@@ -137,6 +137,18 @@ pub(crate) async fn event(
         .event(&*state.inner.normalizer)
         .map_err(|e| ApiError::internal("archive", e))?;
     let tenant = event.tenant.clone();
+    // Reading an event kept as evidence is an access to the evidence: its chain of custody says so, or the event
+    // is not shown.
+    state
+        .db()
+        .record_event_access(
+            a.scope()?,
+            &tenant,
+            &id.to_string(),
+            "event read through the API",
+            state.now(),
+        )
+        .await?;
     let assets = state
         .db()
         .event_assets(a.scope()?, &tenant, &kuzet_cases::observed_in(&event))

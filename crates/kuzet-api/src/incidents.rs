@@ -821,7 +821,8 @@ pub(crate) async fn fulfil(
     ))
 }
 
-/// An incident's evidence and chain of custody; the viewing itself is recorded in the custody.
+/// An incident's evidence (what is kept, not its content) and chain of custody. Listing is not an access: reading
+/// a kept event (`event.view`) or downloading a kept file is, and each is recorded in the custody.
 pub(crate) async fn evidence(
     State(state): State<ApiState>,
     Extension(a): Extension<Authed>,
@@ -830,17 +831,6 @@ pub(crate) async fn evidence(
     let tenant = tenant(&t)?;
     let id = incident_id(id)?;
     let scope = a.scope()?;
-    state
-        .db()
-        .record_custody(
-            scope,
-            &tenant,
-            &id,
-            "accessed",
-            "viewed through the API",
-            state.now(),
-        )
-        .await?;
     let (items, custody) = state.db().evidence(scope, &tenant, &id).await?;
     let files = state.db().evidence_files(scope, &tenant, &id).await?;
     Ok(noted(

@@ -233,6 +233,30 @@ impl Db {
         Ok(())
     }
 
+    /// Records that `actor` read the content of event `event` of `tenant` (for [`Permission::EventsRead`]): an
+    /// `accessed` entry in the chain of custody of every incident that keeps it as evidence. Returns how many.
+    pub async fn record_event_access(
+        &self,
+        scope: &Scope,
+        tenant: &TenantId,
+        event: &str,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<usize, DbError> {
+        require(scope, Permission::EventsRead, tenant)?;
+        let holding: Vec<(String,)> = on_pool!(self, pool => sqlx::query_as("SELECT e.incident_id FROM evidence_items e JOIN incidents i ON i.id = e.incident_id WHERE i.tenant_id = $1 AND e.event_id = $2 ORDER BY e.incident_id")
+            .bind(tenant.as_str()).bind(event).fetch_all(pool).await.map_err(DbError::query("evidence"))?);
+        for (incident,) in &holding {
+            let id = ObjectId::new(incident.clone()).map_err(|e| DbError::Corrupt {
+                what: "incident id",
+                detail: e.to_string(),
+            })?;
+            self.system_record_custody(tenant, &id, scope.user().as_str(), "accessed", reason, now)
+                .await?;
+        }
+        Ok(holding.len())
+    }
+
     /// An incident's evidence and chain of custody (for [`Permission::IncidentsRead`]).
     pub async fn evidence(
         &self,

@@ -953,6 +953,23 @@ async fn suite(db: Db) {
     let (items, custody) = db.evidence(&read, &t("akimat"), &id).await.unwrap();
     assert_eq!(items.len(), 1 + 10, "every attachment landed");
     assert_eq!(custody.len(), 3 + 30, "every custody entry landed");
+    // Reading a kept event is an access in the custody of the incident that keeps it; another event is not.
+    let events = analyst.scope(Permission::EventsRead, later).unwrap();
+    assert_eq!(
+        db.record_event_access(&events, &t("akimat"), &event.to_string(), "read", later)
+            .await
+            .unwrap(),
+        1
+    );
+    let unkept = kuzet_model::EventId::from_parts(1_800_000_000_000, 99_999).to_string();
+    assert_eq!(
+        db.record_event_access(&events, &t("akimat"), &unkept, "read", later)
+            .await
+            .unwrap(),
+        0
+    );
+    let (_, custody) = db.evidence(&read, &t("akimat"), &id).await.unwrap();
+    assert_eq!(custody.len(), 3 + 30 + 1);
     assert!(matches!(
         db.system_evidence(&t("bank"), &id).await.unwrap_err(),
         DbError::NotFound(_)

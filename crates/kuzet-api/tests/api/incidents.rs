@@ -252,7 +252,27 @@ async fn open_confirm_work_and_watch_the_clocks() {
         .iter()
         .map(|c| c["action"].clone())
         .collect();
-    assert_eq!(actions, [json!("collected"), json!("accessed")]);
+    // Listing what is kept is not an access; reading the kept event is, in its incident's custody.
+    assert_eq!(actions, [json!("collected")]);
+    let read = h
+        .call(
+            Method::GET,
+            &format!("/api/v1/events/{own_event}"),
+            &analyst,
+            None,
+        )
+        .await;
+    assert_eq!(read.status, 200, "{}", read.text);
+    let view = h.call(Method::GET, &evidence, &analyst, None).await;
+    let custody = view.json["custody"].as_array().unwrap();
+    assert_eq!(
+        (
+            custody.len(),
+            custody[1]["action"].as_str(),
+            custody[1]["actor"].as_str()
+        ),
+        (2, Some("accessed"), Some("aigerim"))
+    );
 
     // The quarterly report of this quarter, in Kazakh and as CSV in Russian; the owner may read it.
     let report = format!("/api/v1/tenants/{OWN}/reports/quarterly?year=2026&quarter=4");
