@@ -244,7 +244,7 @@ table! {
     GET "/taxii2/{tenant}/collections/" "taxii.collections" p(IntelRead) => taxii::collections;
     GET "/taxii2/{tenant}/collections/{collection}/" "taxii.collection" p(IntelRead) => taxii::one_collection;
     GET "/taxii2/{tenant}/collections/{collection}/objects/" "taxii.objects" p(IntelRead) => taxii::objects;
-    GET "/taxii2/{tenant}/collections/{collection}/objects/{object}/" "taxii.object" p(IntelRead) => taxii::object;
+    GET "/taxii2/{tenant}/collections/{collection}/objects/{object}/" "taxii.object" p(IntelRead) => taxii::objects;
     GET "/taxii2/{tenant}/collections/{collection}/objects/{object}/versions/" "taxii.versions" p(IntelRead) => taxii::versions;
     GET "/taxii2/{tenant}/collections/{collection}/manifest/" "taxii.manifest" p(IntelRead) => taxii::manifest;
     POST "/api/v1/rules/files" "rule.file.import" p(RulesManage) => incidents::import_rule_file, body incidents::ImportRuleFile, reply incidents::RuleFileImported;

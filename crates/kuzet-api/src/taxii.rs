@@ -405,68 +405,48 @@ async fn list(
     Ok(paged(&page, body))
 }
 
-/// `GET /taxii2/{tenant}/collections/{collection}/objects/`.
+/// The path's `{tenant}`, `{collection}` and, for one object, `{object}`.
+type Params = Path<HashMap<String, String>>;
+
+fn named(mut params: HashMap<String, String>) -> Named {
+    Named {
+        tenant: params.remove("tenant").unwrap_or_default(),
+        wanted: params.remove("collection").unwrap_or_default(),
+        object: params.remove("object"),
+    }
+}
+
+/// `GET /taxii2/{tenant}/collections/{collection}/objects/` and `…/objects/{object}/`.
 pub(crate) async fn objects(
     State(state): State<ApiState>,
     Extension(a): Extension<Authed>,
-    Path((tenant, wanted)): Path<(String, String)>,
+    Path(params): Params,
     headers: HeaderMap,
     Query(pairs): Pairs,
 ) -> Result<Response, Refusal> {
-    let named = Named {
-        tenant,
-        wanted,
-        object: None,
-    };
-    list(state, a, named, headers, pairs, Listing::Objects).await
+    list(state, a, named(params), headers, pairs, Listing::Objects).await
 }
 
 /// `GET /taxii2/{tenant}/collections/{collection}/manifest/`.
 pub(crate) async fn manifest(
     State(state): State<ApiState>,
     Extension(a): Extension<Authed>,
-    Path((tenant, wanted)): Path<(String, String)>,
+    Path(params): Params,
     headers: HeaderMap,
     Query(pairs): Pairs,
 ) -> Result<Response, Refusal> {
-    let named = Named {
-        tenant,
-        wanted,
-        object: None,
-    };
-    list(state, a, named, headers, pairs, Listing::Manifest).await
-}
-
-/// `GET /taxii2/{tenant}/collections/{collection}/objects/{object}/`.
-pub(crate) async fn object(
-    State(state): State<ApiState>,
-    Extension(a): Extension<Authed>,
-    Path((tenant, wanted, object)): Path<(String, String, String)>,
-    headers: HeaderMap,
-    Query(pairs): Pairs,
-) -> Result<Response, Refusal> {
-    let named = Named {
-        tenant,
-        wanted,
-        object: Some(object),
-    };
-    list(state, a, named, headers, pairs, Listing::Objects).await
+    list(state, a, named(params), headers, pairs, Listing::Manifest).await
 }
 
 /// `GET /taxii2/{tenant}/collections/{collection}/objects/{object}/versions/`.
 pub(crate) async fn versions(
     State(state): State<ApiState>,
     Extension(a): Extension<Authed>,
-    Path((tenant, wanted, object)): Path<(String, String, String)>,
+    Path(params): Params,
     headers: HeaderMap,
     Query(pairs): Pairs,
 ) -> Result<Response, Refusal> {
-    let named = Named {
-        tenant,
-        wanted,
-        object: Some(object),
-    };
-    list(state, a, named, headers, pairs, Listing::Versions).await
+    list(state, a, named(params), headers, pairs, Listing::Versions).await
 }
 
 /// `GET /api/v1/tenants/{tenant}/intel/stix?tlp=`: a STIX 2.1 bundle of what may be shared at that level

@@ -322,6 +322,11 @@ impl Db {
     /// The tenants `scope` reaches (for [`Permission::TenantsRead`]).
     pub async fn tenants(&self, scope: &Scope) -> Result<Vec<TenantRecord>, DbError> {
         require_permission(scope, Permission::TenantsRead)?;
+        self.tenants_in(scope).await
+    }
+
+    /// The tenants `scope` reaches; its permission checked by the caller.
+    pub(crate) async fn tenants_in(&self, scope: &Scope) -> Result<Vec<TenantRecord>, DbError> {
         Ok(self
             .all_tenants()
             .await?

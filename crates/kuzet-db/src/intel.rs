@@ -22,12 +22,7 @@ impl Db {
     /// The tenants whose intelligence `scope` reaches.
     pub async fn intel_tenants(&self, scope: &Scope) -> Result<Vec<TenantRecord>, DbError> {
         require_permission(scope, Permission::IntelRead)?;
-        Ok(self
-            .all_tenants()
-            .await?
-            .into_iter()
-            .filter(|r| scope.permits(&r.tenant.id))
-            .collect())
+        self.tenants_in(scope).await
     }
 
     /// One tenant's intelligence records ("not found" outside `scope`).

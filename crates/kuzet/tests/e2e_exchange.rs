@@ -220,27 +220,13 @@ name = "Bank of the Steppe"
         ),
         "",
     );
-    let one_time = isoc_site
-        .init_output
-        .lines()
-        .find_map(|l| l.split("one-time password ").nth(1))
-        .unwrap()
-        .trim()
-        .to_owned();
+    let one_time = isoc_site.admin_one_time();
     let isoc = isoc_site.start();
     let admin = onboard(&isoc, "admin", &one_time, "tulip-steppe-river-2026");
-    let (status, made, _) = api(
+    let analyst = add_user(
         &isoc,
-        "POST",
-        "/api/v1/users",
-        Some(&admin),
-        Some(json!({"id": "aigerim", "roles": ["analyst"], "tenants": ["akimat", "bank"]})),
-    );
-    assert_eq!(status, 201, "{made}");
-    let analyst = onboard(
-        &isoc,
-        "aigerim",
-        made["one_time_password"].as_str().unwrap(),
+        &admin,
+        json!({"id": "aigerim", "roles": ["analyst"], "tenants": ["akimat", "bank"]}),
         "steppe-orbit-lake-2026",
     );
     let (status, opened, _) = api(
@@ -539,26 +525,12 @@ name = "Bank of the Steppe"
             .find(|m| m["kind"] == "contacts.confirmation")
     });
     assert_eq!(confirmation["message"]["id"], confirmed["message"]);
-    let hub_one_time = hub_site
-        .init_output
-        .lines()
-        .find_map(|l| l.split("one-time password ").nth(1))
-        .unwrap()
-        .trim()
-        .to_owned();
+    let hub_one_time = hub_site.admin_one_time();
     let hub_admin = onboard(&hub, "admin", &hub_one_time, "tulip-steppe-river-2026");
-    let (status, made, _) = api(
+    let officer = add_user(
         &hub,
-        "POST",
-        "/api/v1/users",
-        Some(&hub_admin),
-        Some(json!({"id": "dana", "roles": ["nccis-officer"]})),
-    );
-    assert_eq!(status, 201, "{made}");
-    let officer = onboard(
-        &hub,
-        "dana",
-        made["one_time_password"].as_str().unwrap(),
+        &hub_admin,
+        json!({"id": "dana", "roles": ["nccis-officer"]}),
         "orbit-steppe-lake-2026",
     );
     let advisory = json!({

@@ -41,13 +41,7 @@ peers = ["127.0.0.1/32"]
         ),
         "",
     );
-    let one_time = site
-        .init_output
-        .lines()
-        .find_map(|l| l.split("one-time password ").nth(1))
-        .expect("init prints a one-time password")
-        .trim()
-        .to_owned();
+    let one_time = site.admin_one_time();
     let server = site.start();
     let admin = onboard(&server, "admin", &one_time, "tulip-steppe-river-2026");
     let contacts = "/api/v1/tenants/akimat/contacts";
@@ -85,18 +79,10 @@ peers = ["127.0.0.1/32"]
         ),
     );
     assert_eq!(status, 201, "{dead}");
-    let (status, made, _) = api(
+    let analyst = add_user(
         &server,
-        "POST",
-        "/api/v1/users",
-        Some(&admin),
-        Some(json!({"id": "aigerim", "roles": ["analyst"], "tenants": ["akimat"]})),
-    );
-    assert_eq!(status, 201, "{made}");
-    let analyst = onboard(
-        &server,
-        "aigerim",
-        made["one_time_password"].as_str().unwrap(),
+        &admin,
+        json!({"id": "aigerim", "roles": ["analyst"], "tenants": ["akimat"]}),
         "steppe-orbit-lake-2026",
     );
 

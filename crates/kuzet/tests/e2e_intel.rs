@@ -14,7 +14,7 @@ use std::io::Write;
 use std::net::TcpStream;
 use std::process::Command;
 
-use common::{Site, api, onboard, wait_for};
+use common::{Site, add_user, api, onboard, wait_for};
 use serde_json::{Value, json};
 
 const TENANTS: &str = r#"
@@ -92,27 +92,13 @@ fn collections_are_read_by_a_real_taxii_client_and_pulled_back_as_a_feed() {
         &format!("[detection]\nindicators = [{csv:?}, {stix:?}, {pulled:?}]\n{TENANTS}"),
         "",
     );
-    let one_time = site
-        .init_output
-        .lines()
-        .find_map(|l| l.split("one-time password ").nth(1))
-        .unwrap()
-        .trim()
-        .to_owned();
+    let one_time = site.admin_one_time();
     let server = site.start();
     let admin = onboard(&server, "admin", &one_time, "tulip-steppe-river-2026");
-    let (status, made, _) = api(
+    let analyst = add_user(
         &server,
-        "POST",
-        "/api/v1/users",
-        Some(&admin),
-        Some(json!({"id": "aigerim", "roles": ["analyst"], "tenants": ["akimat"]})),
-    );
-    assert_eq!(status, 201, "{made}");
-    let analyst = onboard(
-        &server,
-        "aigerim",
-        made["one_time_password"].as_str().unwrap(),
+        &admin,
+        json!({"id": "aigerim", "roles": ["analyst"], "tenants": ["akimat"]}),
         "steppe-orbit-lake-2026",
     );
     let expires = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24)).to_string();
@@ -225,17 +211,20 @@ fn collections_are_read_by_a_real_taxii_client_and_pulled_back_as_a_feed() {
         .unwrap()
         .to_owned();
     let collection = format!("{discovery}akimat/collections/{green_id}/");
-    let out = site.kuzet_with_env(
-        &[
+    // `kuzet intel pull` of the green collection into the feed, with more arguments, under a token.
+    let pull = |more: &[&str], token: &str| {
+        let mut args = vec![
             "intel",
             "pull",
             "--collection",
             &collection,
             "--out",
             pulled.to_str().unwrap(),
-        ],
-        &[("KUZET_TAXII_TOKEN", &token)],
-    );
+        ];
+        args.extend_from_slice(more);
+        site.kuzet_with_env(&args, &[("KUZET_TAXII_TOKEN", token)])
+    };
+    let out = pull(&[], &token);
     let said = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
@@ -262,19 +251,7 @@ fn collections_are_read_by_a_real_taxii_client_and_pulled_back_as_a_feed() {
         .and_then(|l| l.split_whitespace().last())
         .unwrap()
         .to_owned();
-    let out = site.kuzet_with_env(
-        &[
-            "intel",
-            "pull",
-            "--collection",
-            &collection,
-            "--out",
-            pulled.to_str().unwrap(),
-            "--since",
-            &last,
-        ],
-        &[("KUZET_TAXII_TOKEN", &token)],
-    );
+    let out = pull(&["--since", &last], &token);
     assert!(
         out.status.success(),
         "{}",
@@ -287,17 +264,7 @@ fn collections_are_read_by_a_real_taxii_client_and_pulled_back_as_a_feed() {
         "{again}"
     );
     // Without the token the server refuses, and the command says so and leaves the feed as it was.
-    let out = site.kuzet_with_env(
-        &[
-            "intel",
-            "pull",
-            "--collection",
-            &collection,
-            "--out",
-            pulled.to_str().unwrap(),
-        ],
-        &[("KUZET_TAXII_TOKEN", "")],
-    );
+    let out = pull(&[], "");
     assert!(!out.status.success());
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("401"),

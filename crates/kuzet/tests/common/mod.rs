@@ -82,6 +82,16 @@ impl Site {
         site
     }
 
+    /// The first administrator's one-time password, as `kuzet init` printed it.
+    pub fn admin_one_time(&self) -> String {
+        self.init_output
+            .lines()
+            .find_map(|l| l.split("one-time password ").nth(1))
+            .expect("init prints a one-time password")
+            .trim()
+            .to_owned()
+    }
+
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
@@ -396,6 +406,31 @@ pub fn onboard(server: &Server, user: &str, one_time: &str, new: &str) -> (Strin
         assert_eq!(status, 204, "{body}");
     }
     session
+}
+
+/// A user `id` with `body`'s roles and tenants, made by `admin` and onboarded with password `new`: a session.
+pub fn add_user(
+    server: &Server,
+    admin: &(String, String),
+    body: serde_json::Value,
+    new: &str,
+) -> (String, String) {
+    let (status, made, _) = api(
+        server,
+        "POST",
+        "/api/v1/users",
+        Some(admin),
+        Some(body.clone()),
+    );
+    assert_eq!(status, 201, "{made}");
+    onboard(
+        server,
+        body["id"].as_str().expect("the user's id"),
+        made["one_time_password"]
+            .as_str()
+            .expect("a one-time password"),
+        new,
+    )
 }
 
 /// A real SMTP server: aiosmtpd writing each message it accepts into a Maildir.
