@@ -261,7 +261,13 @@ pub(crate) async fn tenant_objects(
         };
         let level = stix::indicator_tlp(&indicator, OWN_LEVEL).max(OWN_LEVEL);
         let indicator_id = stix::indicator_id(&indicator);
-        let key = format!("{party}:{tenant}:{}", alert.id);
+        let key = stix::sighting_key(
+            party,
+            tenant.as_str(),
+            &indicator_id,
+            alert.detail["host"].as_str().unwrap_or_default(),
+            alert.first,
+        );
         objects.push(stix::sighting(
             &stix::Sighting {
                 key: &key,

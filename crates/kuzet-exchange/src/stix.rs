@@ -123,6 +123,21 @@ pub fn tenant_identity(party: &str, tenant: &str, name: &str, created: Timestamp
     )
 }
 
+/// What makes a sighting one object wherever it is described (the TAXII collections, the report to NCCIS): the
+/// ISOC, the organization, the indicator, the host it was seen on and when it was first seen.
+pub fn sighting_key(
+    party: &str,
+    tenant: &str,
+    indicator: &str,
+    host: &str,
+    first: Timestamp,
+) -> String {
+    format!(
+        "{party}\u{1f}{tenant}\u{1f}{indicator}\u{1f}{host}\u{1f}{}",
+        first.as_millisecond()
+    )
+}
+
 /// What an ISOC tells NCCIS when an indicator is first seen at one of its organizations.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SightingReport<'a> {
@@ -131,7 +146,7 @@ pub struct SightingReport<'a> {
     pub party: &'a str,
     pub tenant: &'a str,
     pub tenant_name: &'a str,
-    /// What makes the sighting unique at the ISOC (its alert).
+    /// What makes the sighting one object: its [`sighting_key`].
     pub key: &'a str,
     pub count: u64,
     pub first: Timestamp,
@@ -271,7 +286,7 @@ pub fn indicator(indicator: &Indicator, creator: &str, added: Timestamp, tlp: Tl
 /// What a sighting says: an indicator seen `count` times between `first` and `last` at an organization.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sighting<'a> {
-    /// What makes it unique (the alert it comes from).
+    /// What makes it one object wherever it is described: its [`sighting_key`].
     pub key: &'a str,
     pub indicator: &'a str,
     pub creator: &'a str,

@@ -598,11 +598,12 @@ impl Task {
             .iter()
             .find(|t| t.id == alert.tenant)
             .map_or_else(|| alert.tenant.to_string(), |t| t.name.clone());
-        let key = format!(
-            "{}:{}:{}",
-            alert.tenant,
-            alert.dedup_key,
-            alert.at.as_millisecond()
+        let key = kuzet_exchange::stix::sighting_key(
+            &self.party,
+            alert.tenant.as_str(),
+            &kuzet_exchange::stix::indicator_id(&indicator),
+            alert.detail["host"].as_str().unwrap_or_default(),
+            alert.at,
         );
         let bundle =
             kuzet_exchange::stix::sighting_report(&kuzet_exchange::stix::SightingReport {
