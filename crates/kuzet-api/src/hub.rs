@@ -473,14 +473,19 @@ pub(crate) async fn sightings(
                 entry.isocs.push(m.isoc.clone());
             }
             organizations.insert((m.isoc.clone(), message.tenant.clone().unwrap_or_default()));
-            entry.organizations = u32::try_from(organizations.len()).unwrap_or(u32::MAX);
             entry.reports += 1;
             entry.hits += seen["count"].as_u64().unwrap_or(1);
             entry.first_seen = entry.first_seen.min(first);
             entry.last_seen = entry.last_seen.max(last);
         }
     }
-    let mut list: Vec<HubSighting> = by_indicator.into_values().map(|(s, _)| s).collect();
+    let mut list: Vec<HubSighting> = by_indicator
+        .into_values()
+        .map(|(mut sighting, organizations)| {
+            sighting.organizations = u32::try_from(organizations.len()).unwrap_or(u32::MAX);
+            sighting
+        })
+        .collect();
     list.sort_by(|a, b| {
         b.last_seen
             .cmp(&a.last_seen)

@@ -329,7 +329,8 @@ async fn shared(
     tenant: &str,
     wanted: &str,
 ) -> Result<Vec<StixObject>, Refusal> {
-    let (id, _) = tenant_of(state, a.scope()?, tenant).await?;
+    // The tenant is looked up once, by `Db::intel` (not found outside the scope).
+    let id = tenant_param(tenant)?;
     let level = level_of(&id, wanted).ok_or_else(|| no_collection(wanted))?;
     let objects = tenant_objects(state, a.scope()?, &id).await?;
     Ok(stix::shareable(&objects, level))
@@ -478,7 +479,7 @@ pub(crate) async fn export(
             ))
         })?,
     };
-    let (id, _) = tenant_of(&state, a.scope()?, &tenant).await?;
+    let id = tenant_param(&tenant)?;
     let objects = tenant_objects(&state, a.scope()?, &id).await?;
     let bundle = stix::bundle(&stix::shareable(&objects, level));
     let mut response = bundle.to_string().into_response();
