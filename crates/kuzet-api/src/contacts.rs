@@ -287,7 +287,7 @@ pub(crate) struct ReceiptView {
     body: String,
     /// The same, read.
     message: serde_json::Value,
-    /// Its detached JWS, by the hub's key.
+    /// Its detached JWS, by the hub's key (empty for an XML receipt: signed inside).
     jws: String,
 }
 
@@ -307,8 +307,9 @@ impl From<&ExchangeRecord> for ExchangeView {
             next_attempt: m.delivered.is_none().then_some(m.next_attempt),
             delivered: m.delivered,
             receipt: m.receipt.as_ref().map(|(body, jws)| ReceiptView {
+                message: kuzet_exchange::message::as_json(body.as_bytes())
+                    .unwrap_or(serde_json::Value::Null),
                 body: body.clone(),
-                message: json(body),
                 jws: jws.clone(),
             }),
             last_error: m.last_error.clone(),

@@ -392,7 +392,8 @@ pub(crate) async fn messages(
     let views: Vec<ReceivedView> = list
         .into_iter()
         .map(|m| ReceivedView {
-            message: serde_json::from_str(&m.body).unwrap_or(serde_json::Value::Null),
+            message: kuzet_exchange::message::as_json(m.body.as_bytes())
+                .unwrap_or(serde_json::Value::Null),
             isoc: m.isoc,
             id: m.id,
             kind: m.kind,

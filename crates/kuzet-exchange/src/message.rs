@@ -160,15 +160,22 @@ pub struct Envelope {
 }
 
 impl Envelope {
-    /// The message's bytes: its JSON, checked against the schema first so that nothing invalid is ever signed.
-    pub fn to_bytes(&self) -> Result<Vec<u8>, ExchangeError> {
+    /// The message as a JSON value, checked against the schema so that nothing invalid is ever signed.
+    pub fn to_checked_value(&self) -> Result<serde_json::Value, ExchangeError> {
         let value = serde_json::to_value(self)
             .map_err(|e| ExchangeError::invalid(format!("`{}`", self.id), e))?;
         crate::schema::check(&value, &format!("`{}`", self.id))?;
-        serde_json::to_vec(&value).map_err(|e| ExchangeError::invalid(format!("`{}`", self.id), e))
+        Ok(value)
     }
 
-    /// Reads a message from its bytes: JSON, valid against the schema, this version.
+    /// The message's bytes in the JSON form (the XML form: [`crate::form::sign`]).
+    pub fn to_bytes(&self) -> Result<Vec<u8>, ExchangeError> {
+        serde_json::to_vec(&self.to_checked_value()?)
+            .map_err(|e| ExchangeError::invalid(format!("`{}`", self.id), e))
+    }
+
+    /// Reads a message from its bytes, in either form ([`crate::form::Form::of`]): valid against the schema,
+    /// this version.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, ExchangeError> {
         if bytes.len() > MAX_MESSAGE_BYTES {
             return Err(ExchangeError::invalid(
@@ -176,14 +183,27 @@ impl Envelope {
                 format!("{} bytes, more than {MAX_MESSAGE_BYTES}", bytes.len()),
             ));
         }
-        let value: serde_json::Value =
-            serde_json::from_slice(bytes).map_err(|e| ExchangeError::invalid("body", e))?;
+        let value: serde_json::Value = match crate::form::Form::of(bytes) {
+            crate::form::Form::Json => {
+                serde_json::from_slice(bytes).map_err(|e| ExchangeError::invalid("body", e))?
+            }
+            crate::form::Form::Xml => crate::xml::read(bytes)?,
+        };
         let what = match value.get("id").and_then(serde_json::Value::as_str) {
             Some(id) => format!("`{}`", id.chars().take(40).collect::<String>()),
             None => "body".to_owned(),
         };
         crate::schema::check(&value, &what)?;
         serde_json::from_value(value).map_err(|e| ExchangeError::invalid(what, e))
+    }
+}
+
+/// A stored message's bytes, in either form, as a JSON value to show (not checked against the schema: for
+/// reading what was kept, not for accepting it); `None` when they are neither JSON nor Kuzet's XML.
+pub fn as_json(bytes: &[u8]) -> Option<serde_json::Value> {
+    match crate::form::Form::of(bytes) {
+        crate::form::Form::Json => serde_json::from_slice(bytes).ok(),
+        crate::form::Form::Xml => crate::xml::read(bytes).ok(),
     }
 }
 

@@ -1,6 +1,6 @@
 //! Mutual TLS between an ISOC and the hub, and the ISOC's client. A message is one `POST /nccis/v1/messages`
-//! with the message's bytes as the body and its detached JWS in the `Kuzet-JWS` header; the hub answers `200`
-//! with its signed receipt the same way. The client trusts only the hub's CA and shows its own certificate.
+//! with the message's bytes as the body: JSON with its detached JWS in the `Kuzet-JWS` header, or XML signed
+//! inside ([`crate::form`]); the hub answers `200` with its signed receipt the same way, in the same form. The client trusts only the hub's CA and shows its own certificate.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -12,6 +12,7 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
 use crate::ExchangeError;
+use crate::form::{self, Form};
 use crate::jws::{self, HEADER, Signed};
 use crate::message::{Envelope, Kind, Receipt, digest};
 use crate::pki::{Certificate, read};
@@ -107,7 +108,7 @@ pub fn check_receipt(
     message: &Envelope,
     sent: &[u8],
 ) -> Result<ReceivedReceipt, ExchangeError> {
-    jws::verify(&signed.body, &signed.jws, hub)
+    form::verify(&signed.body, &signed.jws, hub)
         .map_err(|e| ExchangeError::signature(format!("receipt of `{}`", message.id), e))?;
     let envelope = Envelope::from_bytes(&signed.body)?;
     let what = format!("receipt of `{}`", message.id);
@@ -146,6 +147,8 @@ pub struct HubClient {
     base: String,
     url: String,
     hub: Arc<Certificate>,
+    /// The form of the hub's messages to this ISOC (asked for when they are fetched).
+    form: Form,
 }
 
 impl HubClient {
@@ -172,7 +175,14 @@ impl HubClient {
             url: format!("{base}{MESSAGES_PATH}"),
             base,
             hub: Arc::new(hub),
+            form: Form::Json,
         })
+    }
+
+    /// Asks the hub for its messages to this ISOC in `form` (the ISOC's own messages carry their form).
+    pub fn with_form(mut self, form: Form) -> Self {
+        self.form = form;
+        self
     }
 
     pub fn url(&self) -> &str {
@@ -182,7 +192,11 @@ impl HubClient {
     /// Fetches the hub's messages to this ISOC numbered above `after` (acknowledging those up to it). Each is
     /// still to be checked with [`open_from_hub`].
     pub async fn fetch(&self, after: i64) -> Result<Vec<Fetched>, ExchangeError> {
-        let url = format!("{}{INBOX_PATH}?after={after}", self.base);
+        let form = match self.form {
+            Form::Json => "",
+            Form::Xml => "&form=xml",
+        };
+        let url = format!("{}{INBOX_PATH}?after={after}{form}", self.base);
         let fail = |reason: String| ExchangeError::Delivery {
             url: url.clone(),
             reason,
@@ -222,11 +236,14 @@ impl HubClient {
             url: self.url.clone(),
             reason,
         };
-        let response = self
+        let mut request = self
             .http
             .post(&self.url)
-            .header("content-type", "application/json")
-            .header(HEADER, &signed.jws)
+            .header("content-type", Form::of(&signed.body).media_type());
+        if !signed.jws.is_empty() {
+            request = request.header(HEADER, &signed.jws);
+        }
+        let response = request
             .body(signed.body.clone())
             .send()
             .await
@@ -245,7 +262,12 @@ impl HubClient {
                 text.chars().take(500).collect::<String>()
             )));
         }
-        let jws = jws.ok_or_else(|| fail(format!("HTTP {status} without a signed receipt")))?;
+        let jws = match jws {
+            Some(jws) => jws,
+            // an XML receipt is signed inside
+            None if Form::of(&body) == Form::Xml => String::new(),
+            None => return Err(fail(format!("HTTP {status} without a signed receipt"))),
+        };
         check_receipt(
             Signed {
                 body: body.to_vec(),
@@ -271,7 +293,8 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 }
 
 /// The path an ISOC fetches the hub's messages to it from: `GET /nccis/v1/inbox?after=N` answers the messages
-/// numbered above `N` (at most 100) and acknowledges everything up to `N`.
+/// numbered above `N` (at most 100) and acknowledges everything up to `N`; `&form=xml` asks for messages not
+/// yet sent in the XML form.
 pub const INBOX_PATH: &str = "/nccis/v1/inbox";
 
 /// The hub's answer to a fetch.
@@ -280,8 +303,8 @@ pub struct Inbox {
     pub messages: Vec<Fetched>,
 }
 
-/// One message the hub sent an ISOC: its number in that ISOC's sequence, its exact bytes (a JSON text) and
-/// detached JWS.
+/// One message the hub sent an ISOC: its number in that ISOC's sequence, its exact bytes (a JSON or XML text)
+/// and detached JWS (empty for XML).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Fetched {
     pub seq: i64,
@@ -298,7 +321,7 @@ pub fn open_from_hub(
     isoc: &str,
 ) -> Result<Envelope, ExchangeError> {
     let what = format!("message {} from the hub", fetched.seq);
-    jws::verify(fetched.body.as_bytes(), &fetched.jws, hub)
+    form::verify(fetched.body.as_bytes(), &fetched.jws, hub)
         .map_err(|e| ExchangeError::signature(what.clone(), e))?;
     let envelope = Envelope::from_bytes(fetched.body.as_bytes())?;
     if envelope.sender != hub_party || envelope.recipient != isoc {
@@ -323,7 +346,7 @@ pub fn open_incoming(
     isoc: &str,
     hub: &str,
 ) -> Result<Envelope, ExchangeError> {
-    jws::verify(body, jws, registered)?;
+    form::verify(body, jws, registered)?;
     let envelope = Envelope::from_bytes(body)?;
     let what = format!("`{}`", envelope.id);
     if envelope.sender != isoc {
@@ -350,7 +373,7 @@ pub fn open_incoming(
     Ok(envelope)
 }
 
-/// The hub's signed receipt of `message`, saying `receipt` (see [`Receipt::of`]).
+/// The hub's signed receipt of `message`, saying `receipt` (see [`Receipt::of`]), in `form` (the message's).
 pub fn make_receipt(
     id: crate::MessageId,
     hub: &str,
@@ -358,6 +381,7 @@ pub fn make_receipt(
     message: &Envelope,
     receipt: &Receipt,
     now: jiff::Timestamp,
+    form: Form,
 ) -> Result<Signed, ExchangeError> {
     let envelope = Envelope {
         version: crate::PROTOCOL_VERSION,
@@ -371,7 +395,7 @@ pub fn make_receipt(
         in_reply_to: Some(message.id.clone()),
         payload: serde_json::to_value(receipt).map_err(|e| ExchangeError::invalid("receipt", e))?,
     };
-    jws::sign(&envelope, signer)
+    form::sign(&envelope, signer, form)
 }
 
 #[cfg(test)]
@@ -391,38 +415,42 @@ mod tests {
     fn a_message_is_opened_and_its_receipt_checked() {
         let (isoc, hub) = (key("isoc"), key("hub"));
         let message = crate::message::tests::incident_message();
-        let signed = jws::sign(&message, &isoc).unwrap();
-        let opened = open_incoming(
-            &signed.body,
-            &signed.jws,
-            isoc.certificate(),
-            "isoc-alatau",
-            "nccis",
-        )
-        .unwrap();
-        assert_eq!(opened, message);
-        let now: jiff::Timestamp = "2026-12-07T03:00:01Z".parse().unwrap();
-        let receipt = make_receipt(
-            MessageId::from_random([1; 16]),
-            "nccis",
-            &hub,
-            &opened,
-            &Receipt::of(&signed.body, ReceiptStatus::Accepted, now),
-            now,
-        )
-        .unwrap();
-        let checked =
-            check_receipt(receipt.clone(), hub.certificate(), &message, &signed.body).unwrap();
-        assert_eq!(checked.receipt.status, ReceiptStatus::Accepted);
-        // A receipt of other bytes, or signed by someone else, is not a receipt of this message.
-        let error =
-            check_receipt(receipt.clone(), hub.certificate(), &message, b"other").unwrap_err();
-        assert!(error.to_string().contains("digest"), "{error}");
-        let error = check_receipt(receipt, isoc.certificate(), &message, &signed.body).unwrap_err();
-        assert!(
-            error.to_string().starts_with("signature of receipt"),
-            "{error}"
-        );
+        for form in [Form::Json, Form::Xml] {
+            let signed = form::sign(&message, &isoc, form).unwrap();
+            let opened = open_incoming(
+                &signed.body,
+                &signed.jws,
+                isoc.certificate(),
+                "isoc-alatau",
+                "nccis",
+            )
+            .unwrap();
+            assert_eq!(opened, message);
+            let now: jiff::Timestamp = "2026-12-07T03:00:01Z".parse().unwrap();
+            let receipt = make_receipt(
+                MessageId::from_random([1; 16]),
+                "nccis",
+                &hub,
+                &opened,
+                &Receipt::of(&signed.body, ReceiptStatus::Accepted, now),
+                now,
+                form,
+            )
+            .unwrap();
+            let checked =
+                check_receipt(receipt.clone(), hub.certificate(), &message, &signed.body).unwrap();
+            assert_eq!(checked.receipt.status, ReceiptStatus::Accepted);
+            // A receipt of other bytes, or signed by someone else, is not a receipt of this message.
+            let error =
+                check_receipt(receipt.clone(), hub.certificate(), &message, b"other").unwrap_err();
+            assert!(error.to_string().contains("digest"), "{error}");
+            let error =
+                check_receipt(receipt, isoc.certificate(), &message, &signed.body).unwrap_err();
+            assert!(
+                error.to_string().starts_with("signature of receipt"),
+                "{error}"
+            );
+        }
     }
 
     #[test]

@@ -155,6 +155,9 @@ pub struct ExchangeSection {
     /// The first wait after a failed delivery; each failure doubles it, up to an hour.
     pub retry_base: Duration,
     pub timeout: Duration,
+    /// `json` (a detached JWS beside each message) or `xml` (an XML signature inside; ADR 003): the form this
+    /// ISOC's messages, and the hub's messages to it, travel in.
+    pub format: kuzet_exchange::Form,
 }
 
 #[derive(Debug, Clone, Deserialize)]

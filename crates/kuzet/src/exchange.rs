@@ -13,7 +13,8 @@ use anyhow::{Context, Result, bail};
 use jiff::Timestamp;
 use kuzet_api::AuditSink;
 use kuzet_db::{AccessAsk, Db, ExchangeRecord, Incoming, Received};
-use kuzet_exchange::jws::{self, Signed};
+use kuzet_exchange::Form;
+use kuzet_exchange::jws::Signed;
 use kuzet_exchange::transport::{HubClient, client_config, open_from_hub};
 use kuzet_exchange::{Certificate, CertificateKey, Envelope, Kind, MessageId, PROTOCOL_VERSION};
 use kuzet_model::audit::Outcome;
@@ -31,6 +32,7 @@ pub struct Sender {
     signer: CertificateKey,
     party: String,
     hub_party: String,
+    form: Form,
     /// The first wait after a failed attempt (doubling up to an hour).
     retry_base: jiff::SignedDuration,
     /// The last fetch failure sealed in the audit trail: a failure that repeats every pass is sealed once.
@@ -65,12 +67,14 @@ impl Sender {
         let tls = client_config(&ca, &certificate, &key)?;
         let signer = CertificateKey::from_files(&certificate, &key)?;
         let hub = Certificate::from_pem_file(&hub)?;
-        let client = HubClient::new(url, tls, hub, section.timeout.std())?;
+        let client =
+            HubClient::new(url, tls, hub, section.timeout.std())?.with_form(section.format);
         Ok(Some(Self {
             client,
             signer,
             party: section.party.clone(),
             hub_party: section.hub_party.clone(),
+            form: section.format,
             retry_base: jiff::SignedDuration::try_from(section.retry_base.std())
                 .context("[exchange] retry_base")?,
             last_fetch_failure: tokio::sync::Mutex::default(),
@@ -127,7 +131,8 @@ impl Sender {
         let (body, jws) = match &m.frozen {
             Some(frozen) => frozen.clone(),
             None => {
-                let signed = jws::sign(&self.envelope(m)?, &self.signer)?;
+                let signed =
+                    kuzet_exchange::form::sign(&self.envelope(m)?, &self.signer, self.form)?;
                 let body = String::from_utf8(signed.body).context("message bytes")?;
                 db.system_freeze_exchange(&m.id, &body, &signed.jws).await?
             }

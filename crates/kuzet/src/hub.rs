@@ -29,7 +29,7 @@ use kuzet_exchange::transport::{
     Fetched, INBOX_PATH, Inbox, MESSAGES_PATH, make_receipt, open_incoming, server_config,
 };
 use kuzet_exchange::{
-    Certificate, CertificateKey, Envelope, ExchangeError, MessageId, ReceiptStatus,
+    Certificate, CertificateKey, Envelope, ExchangeError, Form, MessageId, ReceiptStatus,
 };
 use kuzet_model::audit::{Actor, AuditRecord, Outcome};
 use tokio::net::{TcpListener, TcpStream};
@@ -426,13 +426,16 @@ async fn receive(
     let now = Timestamp::now();
     let (response, record) = match accept(&hub, &peer, &headers, &body, now).await {
         Ok((receipt, isoc, detail)) => {
+            let form = Form::of(&receipt.body);
             let mut response = (StatusCode::OK, receipt.body).into_response();
             let headers = response.headers_mut();
             headers.insert(
                 "content-type",
-                axum::http::HeaderValue::from_static("application/json"),
+                axum::http::HeaderValue::from_static(form.media_type()),
             );
-            if let Ok(value) = axum::http::HeaderValue::from_str(&receipt.jws) {
+            if form == Form::Json
+                && let Ok(value) = axum::http::HeaderValue::from_str(&receipt.jws)
+            {
                 headers.insert(HEADER, value);
             }
             (
@@ -578,6 +581,18 @@ async fn fetch(
 ) -> Result<(Inbox, Option<AuditRecord>), Refusal> {
     let isoc = isoc_of(hub, peer).await?;
     let id = isoc.id.as_str();
+    let form = match query.get("form").map(String::as_str) {
+        None | Some("json") => Form::Json,
+        Some("xml") => Form::Xml,
+        Some(other) => {
+            return Err((
+                StatusCode::BAD_REQUEST,
+                "invalid",
+                format!("form `{other}`: json or xml"),
+                Some(id.to_owned()),
+            ));
+        }
+    };
     let after = match query.get("after") {
         None => 0,
         Some(text) => text
@@ -620,7 +635,7 @@ async fn fetch(
                     in_reply_to: None,
                     payload: serde_json::from_str(&m.payload).map_err(|e| unavailable(&e, id))?,
                 };
-                let signed = kuzet_exchange::jws::sign(&envelope, hub.signer.as_ref())
+                let signed = kuzet_exchange::form::sign(&envelope, hub.signer.as_ref(), form)
                     .map_err(|e| unavailable(&e, id))?;
                 let body = String::from_utf8(signed.body).map_err(|e| unavailable(&e, id))?;
                 hub.db
@@ -659,17 +674,20 @@ async fn accept(
     let isoc = isoc_of(hub, peer).await?;
     let id = isoc.id.clone();
     let refused = |status, code, e: ExchangeError| (status, code, e.to_string(), Some(id.clone()));
-    let jws = headers
-        .get(HEADER)
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| {
-            (
+    let form = Form::of(body);
+    let jws = match headers.get(HEADER).and_then(|v| v.to_str().ok()) {
+        Some(jws) => jws,
+        // an XML message is signed inside
+        None if form == Form::Xml => "",
+        None => {
+            return Err((
                 StatusCode::UNAUTHORIZED,
                 "signature",
-                format!("no `{HEADER}` header: messages are signed"),
+                format!("no `{HEADER}` header: a JSON message is signed with a detached JWS"),
                 Some(id.clone()),
-            )
-        })?;
+            ));
+        }
+    };
     let registered = Certificate::from_pem(
         &isoc.certificate,
         &format!("registered certificate of `{id}`"),
@@ -702,7 +720,7 @@ async fn accept(
                     .and_then(serde_json::Value::as_u64)
                     .and_then(|l| u8::try_from(l).ok()),
                 digest: digest.clone(),
-                // `open_incoming` read the body as JSON: it is UTF-8.
+                // `open_incoming` read the body as JSON or XML: it is UTF-8.
                 body: String::from_utf8_lossy(body).into_owned(),
                 jws: jws.to_owned(),
                 received: now,
@@ -734,6 +752,7 @@ async fn accept(
         &message,
         &kuzet_exchange::message::Receipt::of(body, status, received),
         now,
+        form,
     )
     .map_err(|e| unavailable(&e, &id))?;
     let detail = format!(
@@ -879,8 +898,8 @@ pub fn cli(config: &Config, command: &HubCommand) -> Result<()> {
         HubCommand::Messages { limit, json } => {
             for m in runtime.block_on(db.system_hub_messages(None, *limit))? {
                 if *json {
-                    let message: serde_json::Value =
-                        serde_json::from_str(&m.body).unwrap_or(serde_json::Value::Null);
+                    let message = kuzet_exchange::message::as_json(m.body.as_bytes())
+                        .unwrap_or(serde_json::Value::Null);
                     println!(
                         "{}",
                         serde_json::json!({

@@ -842,3 +842,278 @@ name = "Bank of the Steppe"
         assert!(hub_audit.contains(expected), "{expected} in {hub_audit}");
     }
 }
+
+/// Runs `xmlsec1 --verify` on `document` with the key of `certificate`: true when it verifies.
+fn xmlsec1_verifies(dir: &Path, certificate: &Path, document: &str) -> bool {
+    let xmlsec1 =
+        which("xmlsec1").expect("xmlsec1 not found: scripts/test installs it (Debian xmlsec1)");
+    let fingerprint = kuzet_exchange::Certificate::from_pem_file(certificate)
+        .unwrap()
+        .fingerprint;
+    let file = dir.join("signed.xml");
+    std::fs::write(&file, document).unwrap();
+    Command::new(xmlsec1)
+        .arg("--verify")
+        .arg(format!("--pubkey-cert-pem:{fingerprint}"))
+        .arg(certificate)
+        .args(["--enabled-reference-uris", "empty"])
+        .arg(&file)
+        .output()
+        .unwrap()
+        .status
+        .success()
+}
+
+#[test]
+fn an_isoc_reporting_in_xml_is_verified_by_the_hub_and_answered_in_xml() {
+    let work = tempfile::tempdir().unwrap();
+    let pki = work.path().join("pki");
+    let dir = pki.to_str().unwrap();
+    let p256 = ["--algorithm", "p256"];
+    kuzet(
+        &[
+            &["pki", "ca", "--dir", dir, "--name", "Test NCCIS CA"][..],
+            &p256,
+        ]
+        .concat(),
+    );
+    kuzet(
+        &[
+            &[
+                "pki",
+                "issue",
+                "--dir",
+                dir,
+                "--name",
+                "hub",
+                "--server",
+                "127.0.0.1",
+            ][..],
+            &p256,
+        ]
+        .concat(),
+    );
+    kuzet(
+        &[
+            &["pki", "issue", "--dir", dir, "--name", "isoc-alatau"][..],
+            &p256,
+        ]
+        .concat(),
+    );
+    let path = |name: &str| pki.join(name).display().to_string();
+    let port = free_port();
+    let hub_site = Site::new(
+        &format!(
+            "[hub]\nlisten = \"127.0.0.1:{port}\"\ncertificate = {:?}\nkey = {:?}\nclient_ca = {:?}\n",
+            path("hub.pem"),
+            path("hub-key.pem"),
+            path("ca.pem"),
+        ),
+        "",
+    );
+    ok(
+        hub_site.kuzet(&[
+            "hub",
+            "register",
+            "--id",
+            "isoc-alatau",
+            "--name",
+            "Alatau ISOC",
+            "--certificate",
+            &path("isoc-alatau.pem"),
+        ]),
+        "kuzet hub register",
+    );
+    let hub = hub_site.start_with(&["--role", "nccis"]);
+    let isoc_site = Site::new(
+        &format!(
+            "[exchange]\nhub_url = \"https://127.0.0.1:{port}\"\nparty = \"isoc-alatau\"\nca = {:?}\n\
+             certificate = {:?}\nkey = {:?}\nhub_certificate = {:?}\ninterval = \"100ms\"\nformat = \"xml\"\n\n\
+             [[tenants]]\nid = \"akimat\"\nname = \"Akimat of Astana\"\n",
+            path("ca.pem"),
+            path("isoc-alatau.pem"),
+            path("isoc-alatau-key.pem"),
+            path("hub.pem"),
+        ),
+        "",
+    );
+    let one_time = isoc_site.admin_one_time();
+    let isoc = isoc_site.start();
+    let admin = onboard(&isoc, "admin", &one_time, "tulip-steppe-river-2026");
+    let analyst = add_user(
+        &isoc,
+        &admin,
+        json!({"id": "aigerim", "roles": ["analyst"], "tenants": ["akimat"]}),
+        "steppe-orbit-lake-2026",
+    );
+    let (status, opened, _) = api(
+        &isoc,
+        "POST",
+        "/api/v1/tenants/akimat/incidents",
+        Some(&analyst),
+        Some(json!({
+            "title": "Defacement of the portal <main> & news",
+            "category": "malicious-code",
+            "facts": {"functional_impact": "low", "information_impact": "none", "recoverability": "regular",
+                      "scope": "one_facility", "facility_class": 3, "stage": "ongoing"},
+        })),
+    );
+    assert_eq!(status, 201, "{opened}");
+    let incident = opened["id"].as_str().unwrap().to_owned();
+    let (status, body, _) = api(
+        &isoc,
+        "POST",
+        &format!("/api/v1/tenants/akimat/incidents/{incident}/transitions"),
+        Some(&analyst),
+        Some(json!({"to": "confirmed"})),
+    );
+    assert_eq!(status, 200, "{body}");
+
+    // The hub verified the XML signature, read the message through the XSD's mapping, and kept its bytes.
+    wait_for("the NCCIS clock fulfilled by the hub's XML receipt", || {
+        let (_, view, _) = api(
+            &isoc,
+            "GET",
+            &format!("/api/v1/tenants/akimat/incidents/{incident}"),
+            Some(&analyst),
+            None,
+        );
+        view["obligations"]
+            .as_array()?
+            .iter()
+            .find(|o| o["kind"] == "nccis_report" && o["clock"]["state"] == "done")
+            .cloned()
+    });
+    let received = hub_messages(&hub_site);
+    assert_eq!(received.len(), 1, "{received:?}");
+    let first = &received[0];
+    let body = first["body"].as_str().unwrap();
+    assert!(
+        body.starts_with("<message xmlns=\"urn:kuzet:nccis-exchange:1\">"),
+        "{body}"
+    );
+    assert!(
+        body.contains("<title>Defacement of the portal &lt;main&gt; &amp; news</title>"),
+        "{body}"
+    );
+    assert_eq!(first["jws"], "", "an XML message is signed inside");
+    assert_eq!(first["message"]["payload"]["incident"], incident.as_str());
+    assert_eq!(first["message"]["payload"]["level"], json!(opened["level"]));
+    // Independently of Kuzet: xmlsec1 verifies the ISOC's signature as the hub stored it, and xmllint finds the
+    // message valid against the published XSD.
+    let isoc_cert = pki.join("isoc-alatau.pem");
+    assert!(xmlsec1_verifies(work.path(), &isoc_cert, body));
+    assert!(!xmlsec1_verifies(
+        work.path(),
+        &isoc_cert,
+        &body.replace("Defacement", "Defacemant")
+    ));
+    let xmllint = which("xmllint")
+        .expect("xmllint not found: scripts/test installs it (Debian libxml2-utils)");
+    let message_file = work.path().join("message.xml");
+    std::fs::write(&message_file, body).unwrap();
+    let xsd = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/formats/nccis-exchange-v1.xsd"
+    );
+    let linted = Command::new(xmllint)
+        .args(["--noout", "--nonet", "--schema", xsd])
+        .arg(&message_file)
+        .output()
+        .unwrap();
+    assert!(
+        linted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&linted.stderr)
+    );
+    // The receipt the ISOC kept is XML too, signed by the hub.
+    let (_, sent, _) = api(
+        &isoc,
+        "GET",
+        "/api/v1/tenants/akimat/exchange",
+        Some(&analyst),
+        None,
+    );
+    let receipt = &sent[0]["receipt"];
+    assert_eq!(receipt["message"]["payload"]["status"], "accepted");
+    let receipt_body = receipt["body"].as_str().unwrap();
+    assert!(receipt_body.starts_with("<message"), "{receipt_body}");
+    assert!(xmlsec1_verifies(
+        work.path(),
+        &pki.join("hub.pem"),
+        receipt_body
+    ));
+
+    // The hub's messages to this ISOC come in XML as well: an access request reaches it.
+    let hub_one_time = hub_site.admin_one_time();
+    let hub_admin = onboard(&hub, "admin", &hub_one_time, "tulip-steppe-river-2026");
+    let officer = add_user(
+        &hub,
+        &hub_admin,
+        json!({"id": "dana", "roles": ["nccis-officer"]}),
+        "orbit-steppe-lake-2026",
+    );
+    let (now, day) = (jiff::Timestamp::now(), jiff::SignedDuration::from_hours(24));
+    let (status, asked, _) = api(
+        &hub,
+        "POST",
+        "/api/v1/hub/access-requests",
+        Some(&officer),
+        Some(
+            json!({"isoc": "isoc-alatau", "tenant": "akimat", "reason": "the defacement's source",
+                    "from": (now - day).to_string(), "to": (now + day).to_string()}),
+        ),
+    );
+    assert_eq!(status, 201, "{asked}");
+    let request = wait_for("the access request at the ISOC", || {
+        let (_, list, _) = api(&isoc, "GET", "/api/v1/access-requests", Some(&admin), None);
+        list.as_array()?.first().cloned()
+    });
+    assert_eq!(
+        (request["id"].clone(), request["reason"].as_str()),
+        (asked["message"].clone(), Some("the defacement's source"))
+    );
+    // And the ISOC's answer, a grant, is XML at the hub, valid against the XSD.
+    let (status, made, _) = api(
+        &isoc,
+        "POST",
+        "/api/v1/users",
+        Some(&admin),
+        Some(json!({"id": "nccis-1", "roles": ["nccis-auditor"]})),
+    );
+    assert_eq!(status, 201, "{made}");
+    let (status, decided, _) = api(
+        &isoc,
+        "POST",
+        &format!(
+            "/api/v1/access-requests/{}/decision",
+            request["id"].as_str().unwrap()
+        ),
+        Some(&admin),
+        Some(json!({"grant": true, "user": "nccis-1"})),
+    );
+    assert_eq!(status, 200, "{decided}");
+    let answer = wait_for("the grant at the hub", || {
+        hub_messages(&hub_site)
+            .into_iter()
+            .find(|m| m["kind"] == "access.grant")
+    });
+    assert_eq!(answer["message"]["payload"]["grant"], decided["grant"]);
+    let grant_body = answer["body"].as_str().unwrap();
+    assert!(
+        grant_body.contains("<granted type=\"boolean\">true</granted>"),
+        "{grant_body}"
+    );
+    std::fs::write(&message_file, grant_body).unwrap();
+    let linted = Command::new(which("xmllint").unwrap())
+        .args(["--noout", "--nonet", "--schema", xsd])
+        .arg(&message_file)
+        .output()
+        .unwrap();
+    assert!(
+        linted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&linted.stderr)
+    );
+    drop((hub, isoc));
+}
