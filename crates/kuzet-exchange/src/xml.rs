@@ -49,6 +49,10 @@ const EDDSA_ED25519: &str = "http://www.w3.org/2021/04/xmldsig-more#eddsa-ed2551
 
 const END: &str = "</message>";
 
+/// How deep elements may nest: far more than any message needs (a STIX object inside a bundle is five deep), and
+/// few enough that writing and dropping what was read never exhausts the stack.
+const MAX_DEPTH: usize = 64;
+
 fn invalid(reason: impl ToString) -> ExchangeError {
     ExchangeError::invalid("XML body", reason)
 }
@@ -313,6 +317,9 @@ fn parse(text: &str) -> Result<Value, ExchangeError> {
                     text: String::new(),
                 };
                 if matches!(event, Event::Start(_)) {
+                    if stack.len() >= MAX_DEPTH {
+                        return Err(invalid(format!("elements nested deeper than {MAX_DEPTH}")));
+                    }
                     stack.push(node);
                 } else {
                     close(&mut stack, &mut root, node)?;
@@ -605,6 +612,10 @@ mod tests {
             (
                 xml.replacen("<created>", "<created>1</created><created>", 1),
                 "<created> twice",
+            ),
+            (
+                xml.replacen("<created>", &"<a>".repeat(100_000), 1),
+                "nested deeper than 64",
             ),
         ] {
             let error = read(changed.as_bytes()).unwrap_err().to_string();
