@@ -247,7 +247,7 @@ impl Matcher {
 pub(crate) fn each_text(value: &Value, f: &mut dyn FnMut(&str)) {
     match value {
         Value::Str(s) => f(s),
-        Value::Int(n) => f(&n.to_string()),
+        Value::Int(n) => f(itoa::Buffer::new().format(*n)),
         Value::Float(x) => f(&x.to_string()),
         Value::Bool(b) => f(if *b { "true" } else { "false" }),
         Value::Array(items) => {
