@@ -111,6 +111,73 @@ fn post(
     (status, body.to_owned(), headers.to_lowercase())
 }
 
+/// `kuzet hub register` of the ISOC `isoc-alatau` with its certificate `certificate`, at the hub `hub`.
+fn register_alatau(hub: &Site, certificate: &str) {
+    let registered = ok(
+        hub.kuzet(&[
+            "hub",
+            "register",
+            "--id",
+            "isoc-alatau",
+            "--name",
+            "Alatau ISOC",
+            "--certificate",
+            certificate,
+        ]),
+        "kuzet hub register",
+    );
+    assert!(
+        registered.contains("registered ISOC `isoc-alatau`"),
+        "{registered}"
+    );
+}
+
+/// The ISOC's administrator grants the access request `request` to a new NCCIS auditor `nccis-1`: the decision.
+fn grant_access(isoc: &Server, admin: &(String, String), request: &Value) -> Value {
+    let (status, made, _) = api(
+        isoc,
+        "POST",
+        "/api/v1/users",
+        Some(admin),
+        Some(json!({"id": "nccis-1", "roles": ["nccis-auditor"]})),
+    );
+    assert_eq!(status, 201, "{made}");
+    let (status, decided, _) = api(
+        isoc,
+        "POST",
+        &format!(
+            "/api/v1/access-requests/{}/decision",
+            request["id"].as_str().unwrap()
+        ),
+        Some(admin),
+        Some(json!({"grant": true, "user": "nccis-1"})),
+    );
+    assert_eq!(status, 200, "{decided}");
+    decided
+}
+
+/// Whether `xmllint` finds `document` valid against the published XSD of the exchange (else what it said).
+fn xsd_valid(dir: &Path, document: &str) -> Result<(), String> {
+    let xmllint = which("xmllint")
+        .expect("xmllint not found: scripts/test installs it (Debian libxml2-utils)");
+    let file = dir.join("message.xml");
+    std::fs::write(&file, document).unwrap();
+    let xsd = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/formats/nccis-exchange-v1.xsd"
+    );
+    let linted = Command::new(xmllint)
+        .args(["--noout", "--nonet", "--schema", xsd])
+        .arg(&file)
+        .output()
+        .unwrap();
+    if linted.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&linted.stderr).into_owned())
+    }
+}
+
 #[test]
 fn a_confirmed_incident_reaches_the_hub_signed_once_through_outages_and_restarts() {
     let work = tempfile::tempdir().unwrap();
@@ -156,23 +223,7 @@ fn a_confirmed_incident_reaches_the_hub_signed_once_through_outages_and_restarts
         ),
         "",
     );
-    let registered = ok(
-        hub_site.kuzet(&[
-            "hub",
-            "register",
-            "--id",
-            "isoc-alatau",
-            "--name",
-            "Alatau ISOC",
-            "--certificate",
-            &path("isoc-alatau.pem"),
-        ]),
-        "kuzet hub register",
-    );
-    assert!(
-        registered.contains("registered ISOC `isoc-alatau`"),
-        "{registered}"
-    );
+    register_alatau(&hub_site, &path("isoc-alatau.pem"));
     let hub = hub_site.start_with(&["--role", "nccis"]);
     assert_eq!(hub.addresses.hub.map(|a| a.port()), Some(port));
 
@@ -751,25 +802,7 @@ name = "Bank of the Steppe"
         ),
         (asked["message"].clone(), Some("akimat"), Some("pending"))
     );
-    let (status, made, _) = api(
-        &isoc,
-        "POST",
-        "/api/v1/users",
-        Some(&admin),
-        Some(json!({"id": "nccis-1", "roles": ["nccis-auditor"]})),
-    );
-    assert_eq!(status, 201, "{made}");
-    let (status, decided, _) = api(
-        &isoc,
-        "POST",
-        &format!(
-            "/api/v1/access-requests/{}/decision",
-            request["id"].as_str().unwrap()
-        ),
-        Some(&admin),
-        Some(json!({"grant": true, "user": "nccis-1"})),
-    );
-    assert_eq!(status, 200, "{decided}");
+    let decided = grant_access(&isoc, &admin, &request);
     assert!(decided["grant"].is_string(), "{decided}");
     let answer = wait_for("the grant at the hub", || {
         hub_messages(&hub_site)
@@ -911,19 +944,7 @@ fn an_isoc_reporting_in_xml_is_verified_by_the_hub_and_answered_in_xml() {
         ),
         "",
     );
-    ok(
-        hub_site.kuzet(&[
-            "hub",
-            "register",
-            "--id",
-            "isoc-alatau",
-            "--name",
-            "Alatau ISOC",
-            "--certificate",
-            &path("isoc-alatau.pem"),
-        ]),
-        "kuzet hub register",
-    );
+    register_alatau(&hub_site, &path("isoc-alatau.pem"));
     let hub = hub_site.start_with(&["--role", "nccis"]);
     let isoc_site = Site::new(
         &format!(
@@ -1008,24 +1029,7 @@ fn an_isoc_reporting_in_xml_is_verified_by_the_hub_and_answered_in_xml() {
         &isoc_cert,
         &body.replace("Defacement", "Defacemant")
     ));
-    let xmllint = which("xmllint")
-        .expect("xmllint not found: scripts/test installs it (Debian libxml2-utils)");
-    let message_file = work.path().join("message.xml");
-    std::fs::write(&message_file, body).unwrap();
-    let xsd = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../docs/formats/nccis-exchange-v1.xsd"
-    );
-    let linted = Command::new(xmllint)
-        .args(["--noout", "--nonet", "--schema", xsd])
-        .arg(&message_file)
-        .output()
-        .unwrap();
-    assert!(
-        linted.status.success(),
-        "{}",
-        String::from_utf8_lossy(&linted.stderr)
-    );
+    xsd_valid(work.path(), body).unwrap();
     // The receipt the ISOC kept is XML too, signed by the hub.
     let (_, sent, _) = api(
         &isoc,
@@ -1074,25 +1078,7 @@ fn an_isoc_reporting_in_xml_is_verified_by_the_hub_and_answered_in_xml() {
         (asked["message"].clone(), Some("the defacement's source"))
     );
     // And the ISOC's answer, a grant, is XML at the hub, valid against the XSD.
-    let (status, made, _) = api(
-        &isoc,
-        "POST",
-        "/api/v1/users",
-        Some(&admin),
-        Some(json!({"id": "nccis-1", "roles": ["nccis-auditor"]})),
-    );
-    assert_eq!(status, 201, "{made}");
-    let (status, decided, _) = api(
-        &isoc,
-        "POST",
-        &format!(
-            "/api/v1/access-requests/{}/decision",
-            request["id"].as_str().unwrap()
-        ),
-        Some(&admin),
-        Some(json!({"grant": true, "user": "nccis-1"})),
-    );
-    assert_eq!(status, 200, "{decided}");
+    let decided = grant_access(&isoc, &admin, &request);
     let answer = wait_for("the grant at the hub", || {
         hub_messages(&hub_site)
             .into_iter()
@@ -1104,16 +1090,6 @@ fn an_isoc_reporting_in_xml_is_verified_by_the_hub_and_answered_in_xml() {
         grant_body.contains("<granted type=\"boolean\">true</granted>"),
         "{grant_body}"
     );
-    std::fs::write(&message_file, grant_body).unwrap();
-    let linted = Command::new(which("xmllint").unwrap())
-        .args(["--noout", "--nonet", "--schema", xsd])
-        .arg(&message_file)
-        .output()
-        .unwrap();
-    assert!(
-        linted.status.success(),
-        "{}",
-        String::from_utf8_lossy(&linted.stderr)
-    );
+    xsd_valid(work.path(), grant_body).unwrap();
     drop((hub, isoc));
 }
