@@ -675,11 +675,11 @@ async fn accept(
     let id = isoc.id.clone();
     let refused = |status, code, e: ExchangeError| (status, code, e.to_string(), Some(id.clone()));
     let form = Form::of(body);
-    let jws = match headers.get(HEADER).and_then(|v| v.to_str().ok()) {
-        Some(jws) => jws,
-        // an XML message is signed inside
-        None if form == Form::Xml => "",
-        None => {
+    let jws = match (form, headers.get(HEADER).and_then(|v| v.to_str().ok())) {
+        // an XML message is signed inside: a header beside it is not kept
+        (Form::Xml, _) => "",
+        (Form::Json, Some(jws)) => jws,
+        (Form::Json, None) => {
             return Err((
                 StatusCode::UNAUTHORIZED,
                 "signature",
