@@ -69,7 +69,7 @@ pub(crate) async fn reported_incidents(
     Ok(messages
         .into_iter()
         .filter_map(|m| {
-            let message = kuzet_exchange::Envelope::from_bytes(m.body.as_bytes()).ok()?;
+            let message = kuzet_exchange::Envelope::from_stored(m.body.as_bytes())?;
             let id = message.payload.get("incident")?.as_str()?.to_owned();
             Some((m.isoc, id))
         })
@@ -83,8 +83,9 @@ pub(crate) async fn incidents(
     let messages = state.db().hub_incident_messages(a.scope()?).await?;
     let mut latest: BTreeMap<(String, String), HubIncident> = BTreeMap::new();
     for m in messages {
-        let Ok(message) = kuzet_exchange::Envelope::from_bytes(m.body.as_bytes()) else {
-            // Every stored message passed the schema on arrival; one that no longer does is skipped, not guessed.
+        let Some(message) = kuzet_exchange::Envelope::from_stored(m.body.as_bytes()) else {
+            // Every stored message passed the schema on arrival (not checked again); one that no longer reads is
+            // skipped, not guessed.
             continue;
         };
         let p = &message.payload;
@@ -437,8 +438,9 @@ pub(crate) async fn sightings(
     let mut by_indicator: BTreeMap<String, (HubSighting, BTreeSet<(String, String)>)> =
         BTreeMap::new();
     for m in messages {
-        let Ok(message) = kuzet_exchange::Envelope::from_bytes(m.body.as_bytes()) else {
-            // Every stored message passed the schema on arrival; one that no longer does is skipped, not guessed.
+        let Some(message) = kuzet_exchange::Envelope::from_stored(m.body.as_bytes()) else {
+            // Every stored message passed the schema on arrival (not checked again); one that no longer reads is
+            // skipped, not guessed.
             continue;
         };
         let empty = Vec::new();
