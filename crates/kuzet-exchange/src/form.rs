@@ -29,19 +29,6 @@ impl Form {
         }
     }
 
-    /// The form an HTTP `Accept` header asks for: XML when it names `application/xml` (or `text/xml`) and not
-    /// JSON.
-    pub fn accepted(accept: Option<&str>) -> Self {
-        let accept = accept.unwrap_or("");
-        if (accept.contains("application/xml") || accept.contains("text/xml"))
-            && !accept.contains("json")
-        {
-            Form::Xml
-        } else {
-            Form::Json
-        }
-    }
-
     pub fn media_type(self) -> &'static str {
         match self {
             Form::Json => "application/json",
@@ -96,11 +83,5 @@ mod tests {
             verify(&signed.body, &signed.jws, key.certificate()).unwrap();
             assert_eq!(Envelope::from_bytes(&signed.body).unwrap(), message);
         }
-        assert_eq!(Form::accepted(Some("application/xml")), Form::Xml);
-        assert_eq!(
-            Form::accepted(Some("application/json, application/xml")),
-            Form::Json
-        );
-        assert_eq!(Form::accepted(None), Form::Json);
     }
 }

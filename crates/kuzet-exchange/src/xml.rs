@@ -36,8 +36,6 @@ use crate::pki::{Certificate, KeyAlgorithm};
 pub const NAMESPACE: &str = "urn:kuzet:nccis-exchange:1";
 /// The media type XML messages travel as.
 pub const MEDIA_TYPE: &str = "application/xml";
-/// The XSD of version 1, as published.
-pub const XSD_V1: &str = include_str!("../../../docs/formats/nccis-exchange-v1.xsd");
 
 const DSIG: &str = "http://www.w3.org/2000/09/xmldsig#";
 const XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
