@@ -6,8 +6,11 @@
 //! 2. **Prefilter**: every value a rule's match requires (its *needles*), of all rules at once: each field
 //!    rules read has one Aho-Corasick automaton of the text needles of the leaves that read it, run once over the
 //!    field's lower-cased text, and a table of the numbers leaves compare it with for equality (`EventID: 4624`),
-//!    looked up once with the field's number. A rule none of whose needles occur cannot match and is not
-//!    evaluated. Rules without needles (regexes, ranges, negations alone) are always evaluated.
+//!    looked up once with the field's number. A text needle counts only in its place: the whole text for an
+//!    equality, its start or end for `startswith` and `endswith`. A rule's needles come in groups, one per
+//!    necessary part of its condition (up to eight, the most selective): `Image|endswith: \cmd.exe` *and*
+//!    `CommandLine|contains: /c`. A rule is evaluated only when every group has a needle in the event. Rules
+//!    without needles (regexes, ranges, negations alone) are always evaluated.
 //! 3. **Evaluate** exactly: the rule's condition tree over its matchers, bound to the event fields of the variant.
 //!
 //! Every event field name the engine reads is interned at build time; per event, one pass over the event's
@@ -24,7 +27,7 @@ use kuzet_model::{Event, Value, fields};
 use rustc_hash::FxHashMap;
 
 use crate::compile::{self, Expr, FieldSel, PredSpec};
-use crate::matcher::{Matcher, NumOp, any_number, each_text, fold, fold_into};
+use crate::matcher::{Matcher, NumOp, TextOp, any_number, each_text, fold, fold_into};
 use crate::pipeline::{Condition, Pipeline};
 use crate::rules::{ProblemKind, RuleMeta, RuleProblem, RuleSet};
 
@@ -126,6 +129,8 @@ struct Router {
 #[derive(Debug)]
 struct Prefilter {
     fields: Vec<Option<FieldNeedles>>,
+    /// Per unit, the bits of the groups of needles it requires (see [`requirements`]).
+    required: Vec<u8>,
 }
 
 /// Counts that say how the rules were compiled.
@@ -163,8 +168,10 @@ pub struct Engine {
 #[derive(Debug, Default)]
 pub struct Scratch {
     generation: u32,
-    /// `candidate[unit] == generation`: a needle of the unit occurs in this event.
-    candidate: Vec<u32>,
+    /// `touched[unit] == generation`: `found[unit]` holds the unit's groups of needles found in this event.
+    touched: Vec<u32>,
+    found: Vec<u8>,
+    /// The units all of whose groups were found.
     candidates: Vec<u32>,
     routed: Vec<u32>,
     variant_seen: Vec<u32>,
@@ -181,7 +188,8 @@ pub struct Scratch {
 
 impl Scratch {
     fn next_generation(&mut self, units: usize, variants: usize, slots: usize) {
-        self.candidate.resize(units, 0);
+        self.touched.resize(units, 0);
+        self.found.resize(units, 0);
         self.variant_seen.resize(variants, 0);
         self.slot_seen.resize(slots, 0);
         self.slot_at.resize(slots, 0);
@@ -189,7 +197,7 @@ impl Scratch {
         self.lower.resize(slots, String::new());
         self.generation = self.generation.wrapping_add(1);
         if self.generation == 0 {
-            self.candidate.fill(0);
+            self.touched.fill(0);
             self.variant_seen.fill(0);
             self.slot_seen.fill(0);
             self.lower_seen.fill(0);
@@ -358,7 +366,7 @@ impl Engine {
         let (mut always_global, mut always_by_variant) =
             (Vec::new(), vec![Vec::new(); by_variant.len()]);
         for (index, unit) in units.iter().enumerate() {
-            if prefilter.is_some() && needles(&unit.tree).is_some() {
+            if prefilter.is_some() && requirements(&unit.tree).is_some() {
                 continue;
             }
             let index = u32::try_from(index).unwrap_or(u32::MAX);
@@ -457,7 +465,7 @@ impl Engine {
                 if let Some(field) = prefilter.field(*slot)
                     && field.serves(&scratch.variant_seen, generation)
                 {
-                    field.mark(*slot, value, scratch);
+                    field.mark(*slot, value, &prefilter.required, scratch);
                 }
             }
         }
@@ -710,20 +718,29 @@ fn test_value(
     }
 }
 
-/// What a needle is: a literal that occurs in the field's lower-cased text, or a number the field equals.
+/// What a needle is: a literal that occurs in the field's lower-cased text (the whole text, its start, its end or
+/// anywhere), or a number the field equals.
 #[derive(Debug, Clone, PartialEq)]
 enum Key {
-    Text(String),
+    Text(String, TextOp),
     Number(f64),
 }
 
 impl Key {
-    /// How selective the needle is, for choosing among a conjunction's: longer literals are rarer; numbers (an
-    /// event id, a logon type) are shared by whole classes of events, so a literal wins over any number.
-    fn weight(&self) -> usize {
+    /// A guess at how often the needle occurs in a field, for choosing which of a rule's requirements to look
+    /// for: a longer literal is rarer, and a literal that must be the whole text (or its start or end) rarer than
+    /// one anywhere in it; a number (an event id, a logon type) is shared by a class of events.
+    fn odds(&self) -> f64 {
         match self {
-            Key::Text(text) => text.len(),
-            Key::Number(_) => 0,
+            Key::Text(text, place) => {
+                let place = match place {
+                    TextOp::Exact => 0.1,
+                    TextOp::Prefix | TextOp::Suffix => 0.3,
+                    TextOp::Contains => 1.0,
+                };
+                place * 0.6f64.powi(i32::try_from(text.len().min(24)).unwrap_or(24))
+            }
+            Key::Number(_) => 0.1,
         }
     }
 }
@@ -731,8 +748,20 @@ impl Key {
 /// A value a unit needs and the fields it may occur in (those its leaf reads).
 type Needle<'u> = (&'u [Slot], Key);
 
-/// Values one of which occurs in its fields whenever the unit matches; `None` when no such set is known.
-fn needles(expr: &Expr<Leaf>) -> Option<Vec<Needle<'_>>> {
+/// Needles one of which occurs whenever the unit matches.
+type Group<'u> = Vec<Needle<'u>>;
+
+/// At most this many groups are required of a unit (a bit each in [`Scratch::found`]).
+const MAX_GROUPS: usize = 8;
+
+/// How often a group is expected to be satisfied by chance (the sum of its needles' odds).
+fn odds(group: &Group<'_>) -> f64 {
+    group.iter().map(|(_, key)| key.odds()).sum()
+}
+
+/// Groups of needles that a matching event satisfies all of, one needle per group at least (a conjunction of
+/// disjunctions, necessary for the unit to match); `None` when no such group is known.
+fn requirements(expr: &Expr<Leaf>) -> Option<Vec<Group<'_>>> {
     match expr {
         Expr::Leaf(leaf) => {
             let key = match &leaf.matcher {
@@ -740,40 +769,64 @@ fn needles(expr: &Expr<Leaf>) -> Option<Vec<Needle<'_>>> {
                     op: NumOp::Eq,
                     value,
                 } => Key::Number(*value),
-                matcher => Key::Text(fold(matcher.anchor()?.0, false).into_owned()),
+                matcher => {
+                    let (anchor, place) = matcher.anchor()?;
+                    Key::Text(fold(anchor, false).into_owned(), place)
+                }
             };
-            Some(vec![(leaf.sel.slots(), key)])
+            Some(vec![vec![(leaf.sel.slots(), key)]])
         }
-        // Any child's needles are necessary for the conjunction; literals rather than numbers, and the fewest, most
-        // selective ones filter best.
-        Expr::And(xs) => xs.iter().filter_map(needles).min_by_key(|set| {
-            let weakest = set.iter().map(|(_, k)| k.weight()).min().unwrap_or(0);
-            (weakest == 0, set.len(), std::cmp::Reverse(weakest))
-        }),
+        // Every child's groups are necessary for the conjunction; the most selective ones are kept.
+        Expr::And(xs) => all_of(xs),
+        Expr::AtLeast(n, xs) if *n >= xs.len() => all_of(xs),
+        // A disjunction needs one of its children: one group made of each child's most selective group.
         Expr::Or(xs) | Expr::AtLeast(_, xs) => {
-            let mut all = Vec::new();
+            let mut any = Vec::new();
             for x in xs {
-                all.extend(needles(x)?);
+                let best = requirements(x)?
+                    .into_iter()
+                    .min_by(|a, b| odds(a).total_cmp(&odds(b)))?;
+                any.extend(best);
             }
-            Some(all)
+            Some(vec![any])
         }
         Expr::Not(_) | Expr::Const(true) => None,
-        Expr::Const(false) => Some(Vec::new()),
+        // Never satisfied: a group without needles.
+        Expr::Const(false) => Some(vec![Vec::new()]),
     }
+}
+
+fn all_of<'u>(xs: &'u [Expr<Leaf>]) -> Option<Vec<Group<'u>>> {
+    let mut groups: Vec<Group<'u>> = xs.iter().filter_map(requirements).flatten().collect();
+    if groups.is_empty() {
+        return None;
+    }
+    groups.sort_by(|a, b| odds(a).total_cmp(&odds(b)));
+    groups.truncate(MAX_GROUPS);
+    Some(groups)
 }
 
 /// The needles of one field while the engine is built, each with the units that need it.
 #[derive(Debug, Default)]
 struct PatternSet {
     ids: FxHashMap<String, u32>,
-    units: Vec<Vec<u32>>,
-    numbers: FxHashMap<u64, Vec<u32>>,
+    units: Vec<Vec<Need>>,
+    numbers: FxHashMap<u64, Vec<Need>>,
 }
 
-/// Adds `unit` to a needle's list once (a unit adds its needles in a row).
-fn push_once(list: &mut Vec<u32>, unit: u32) {
-    if list.last() != Some(&unit) {
-        list.push(unit);
+/// A unit's need of a needle: the group of the unit's requirements it satisfies, and where in the text it must
+/// be found (numbers: the field equals it).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Need {
+    unit: u32,
+    group: u8,
+    place: TextOp,
+}
+
+/// Adds an entry to a needle's list once (a unit adds its needles in a row).
+fn push_once<T: PartialEq>(list: &mut Vec<T>, entry: T) {
+    if list.last() != Some(&entry) {
+        list.push(entry);
     }
 }
 
@@ -783,16 +836,30 @@ fn number_key(n: f64) -> u64 {
 }
 
 impl PatternSet {
-    fn add(&mut self, key: &Key, unit: u32) {
+    fn add(&mut self, key: &Key, unit: u32, group: u8) {
         match key {
-            Key::Number(n) => push_once(self.numbers.entry(number_key(*n)).or_default(), unit),
-            Key::Text(needle) => {
+            Key::Number(n) => push_once(
+                self.numbers.entry(number_key(*n)).or_default(),
+                Need {
+                    unit,
+                    group,
+                    place: TextOp::Exact,
+                },
+            ),
+            Key::Text(needle, place) => {
                 let next = u32::try_from(self.units.len()).unwrap_or(u32::MAX);
                 let id = *self.ids.entry(needle.clone()).or_insert(next);
                 if id == next {
                     self.units.push(Vec::new());
                 }
-                push_once(&mut self.units[id as usize], unit);
+                push_once(
+                    &mut self.units[id as usize],
+                    Need {
+                        unit,
+                        group,
+                        place: *place,
+                    },
+                );
             }
         }
     }
@@ -807,13 +874,8 @@ impl PatternSet {
     ) -> Option<FieldNeedles> {
         let mut variants: Vec<u32> = Vec::new();
         let mut global = false;
-        for &unit in self
-            .units
-            .iter()
-            .flatten()
-            .chain(self.numbers.values().flatten())
-        {
-            match units[unit as usize].variant {
+        for need in self.units.iter().chain(self.numbers.values()).flatten() {
+            match units[need.unit as usize].variant {
                 Some(v) => variants.push(v),
                 None => global = true,
             }
@@ -823,7 +885,7 @@ impl PatternSet {
         let mut ordered: Vec<(String, u32)> = self.ids.into_iter().collect();
         ordered.sort_unstable();
         let mut by_pattern = self.units;
-        let pattern_units: Vec<Vec<u32>> = ordered
+        let pattern_units: Vec<Vec<Need>> = ordered
             .iter()
             .map(|(_, id)| std::mem::take(&mut by_pattern[*id as usize]))
             .collect();
@@ -854,9 +916,9 @@ impl PatternSet {
 struct FieldNeedles {
     automaton: Option<AhoCorasick>,
     /// Per pattern of the automaton, the units that need it.
-    units: Vec<Vec<u32>>,
+    units: Vec<Vec<Need>>,
     /// Per number (see [`number_key`]), the units that need it.
-    numbers: FxHashMap<u64, Vec<u32>>,
+    numbers: FxHashMap<u64, Vec<Need>>,
     /// The variants of those units, and whether one of them has no logsource.
     variants: Box<[u32]>,
     global: bool,
@@ -873,21 +935,33 @@ impl FieldNeedles {
     }
 
     /// Marks the units whose needles occur in the field `slot`'s `value`.
-    fn mark(&self, slot: Slot, value: &Value, scratch: &mut Scratch) {
+    fn mark(&self, slot: Slot, value: &Value, required: &[u8], scratch: &mut Scratch) {
         let generation = scratch.generation;
         let Scratch {
             folded,
-            candidate,
+            touched,
+            found,
             candidates,
             lower_seen,
             lower,
             ..
         } = scratch;
-        let mut mark = |units: &[u32]| mark(units, candidate, candidates, generation);
+        let mut mark = |need: &Need| {
+            let unit = need.unit as usize;
+            if touched[unit] != generation {
+                touched[unit] = generation;
+                found[unit] = 0;
+            }
+            let before = found[unit];
+            found[unit] |= 1 << need.group;
+            if found[unit] == required[unit] && before != required[unit] {
+                candidates.push(need.unit);
+            }
+        };
         if !self.numbers.is_empty() {
             any_number(value, &mut |n| {
-                if let Some(units) = self.numbers.get(&number_key(n)) {
-                    mark(units);
+                for need in self.numbers.get(&number_key(n)).into_iter().flatten() {
+                    mark(need);
                 }
                 false
             });
@@ -913,21 +987,21 @@ impl FieldNeedles {
         }
     }
 
-    /// Hands `mark` the units of every literal that occurs in the lower-cased `text`.
-    fn scan(&self, automaton: &AhoCorasick, text: &str, mark: &mut impl FnMut(&[u32])) {
+    /// Hands `mark` the units of every literal that occurs in its place in the lower-cased `text`.
+    fn scan(&self, automaton: &AhoCorasick, text: &str, mark: &mut impl FnMut(&Need)) {
         for found in automaton.find_overlapping_iter(text) {
-            mark(&self.units[found.pattern().as_usize()]);
-        }
-    }
-}
-
-/// Marks (and lists, once each) `units` as candidates of this event.
-fn mark(units: &[u32], candidate: &mut [u32], candidates: &mut Vec<u32>, generation: u32) {
-    for &unit in units {
-        let seen = &mut candidate[unit as usize];
-        if *seen != generation {
-            *seen = generation;
-            candidates.push(unit);
+            let (start, end) = (found.start() == 0, found.end() == text.len());
+            for need in &self.units[found.pattern().as_usize()] {
+                let fits = match need.place {
+                    TextOp::Contains => true,
+                    TextOp::Prefix => start,
+                    TextOp::Suffix => end,
+                    TextOp::Exact => start && end,
+                };
+                if fits {
+                    mark(need);
+                }
+            }
         }
     }
 }
@@ -935,14 +1009,19 @@ fn mark(units: &[u32], candidate: &mut [u32], candidates: &mut Vec<u32>, generat
 impl Prefilter {
     fn new(units: &[Unit], names: &Names) -> Option<Self> {
         let mut by_slot: FxHashMap<Slot, PatternSet> = FxHashMap::default();
+        let mut required = vec![0u8; units.len()];
         for (index, unit) in units.iter().enumerate() {
-            let Some(set) = needles(&unit.tree) else {
+            let Some(groups) = requirements(&unit.tree) else {
                 continue;
             };
+            // `requirements` keeps at most `MAX_GROUPS` (8) groups: a bit each of a `u8`.
+            required[index] = u8::MAX >> (MAX_GROUPS - groups.len());
             let index = u32::try_from(index).unwrap_or(u32::MAX);
-            for (slots, key) in set {
-                for &slot in slots {
-                    by_slot.entry(slot).or_default().add(&key, index);
+            for (group, needles) in (0u8..).zip(groups) {
+                for (slots, key) in needles {
+                    for &slot in slots {
+                        by_slot.entry(slot).or_default().add(&key, index, group);
+                    }
                 }
             }
         }
@@ -951,7 +1030,7 @@ impl Prefilter {
         for (slot, set) in by_slot {
             fields[slot as usize] = Some(set.build(units, &mut built)?);
         }
-        Some(Self { fields })
+        Some(Self { fields, required })
     }
 
     fn patterns(&self) -> usize {

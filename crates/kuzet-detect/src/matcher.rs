@@ -107,26 +107,34 @@ impl Matcher {
         }
     }
 
-    /// The literal every matching text contains (lower case unless cased) and whether it is cased: the engine
-    /// finds these for all rules in one Aho-Corasick pass per field and evaluates a matcher only where its anchor
-    /// occurs. `None`: the matcher has to be evaluated without that shortcut.
-    pub(crate) fn anchor(&self) -> Option<(&str, bool)> {
+    /// The literal every matching text contains (in the needle's case) and where in the text it must be: the
+    /// engine finds these for all rules in one Aho-Corasick pass per field and evaluates a matcher only where its
+    /// anchor occurs in its place. `None`: the matcher has to be evaluated without that shortcut.
+    pub(crate) fn anchor(&self) -> Option<(&str, TextOp)> {
         const MIN_ANCHOR: usize = 2;
-        let (anchor, cased) = match self {
-            Matcher::Text { needle, cased, .. } => (needle.as_str(), *cased),
-            Matcher::Glob { parts, cased } => {
-                let longest = parts
+        let (anchor, place) = match self {
+            Matcher::Text { needle, op, .. } => (needle.as_str(), *op),
+            Matcher::Glob { parts, .. } => {
+                let (index, longest) = parts
                     .iter()
-                    .filter_map(|p| match p {
-                        GlobPart::Literal(s) => Some(s.as_str()),
+                    .enumerate()
+                    .filter_map(|(i, p)| match p {
+                        GlobPart::Literal(s) => Some((i, s.as_str())),
                         _ => None,
                     })
-                    .max_by_key(|s| s.len())?;
-                (longest, *cased)
+                    .max_by_key(|(_, s)| s.len())?;
+                // A glob matches the whole text: its first literal part starts it, its last one ends it.
+                let place = match (index == 0, index + 1 == parts.len()) {
+                    (true, true) => TextOp::Exact,
+                    (true, false) => TextOp::Prefix,
+                    (false, true) => TextOp::Suffix,
+                    (false, false) => TextOp::Contains,
+                };
+                (longest, place)
             }
             _ => return None,
         };
-        (anchor.len() >= MIN_ANCHOR).then_some((anchor, cased))
+        (anchor.len() >= MIN_ANCHOR).then_some((anchor, place))
     }
 
     /// Whether the matcher needs the lower-cased text of the field.

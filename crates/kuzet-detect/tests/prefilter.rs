@@ -22,20 +22,24 @@ const MODIFIERS: [&str; 10] = [
     "|re",
     "|neq",
 ];
-const CONDITIONS: [&str; 5] = [
+const CONDITIONS: [&str; 9] = [
     "sel1",
     "sel1 and sel2",
     "sel1 or not sel2",
     "1 of sel*",
     "not sel1 and sel2",
+    "all of sel*",
+    "(sel1 or sel2) and sel3",
+    "sel1 and not (sel2 and sel3)",
+    "sel3 or (sel1 and sel2)",
 ];
 
 fn text() -> impl Strategy<Value = String> {
-    proptest::string::string_regex("[abAB/ -]{0,6}").unwrap()
+    proptest::string::string_regex("[abA/ ]{0,6}").unwrap()
 }
 
 fn pattern() -> impl Strategy<Value = String> {
-    proptest::string::string_regex("[abAB/ *?-]{1,5}").unwrap()
+    proptest::string::string_regex("[abA/ *?]{1,4}").unwrap()
 }
 
 /// A number field `N` a rule compares with numbers.
@@ -97,9 +101,9 @@ fn text_selection() -> impl Strategy<Value = String> {
 }
 
 fn rule() -> impl Strategy<Value = String> {
-    (selection(), selection(), 0..CONDITIONS.len()).prop_map(|(s1, s2, c)| {
+    (selection(), selection(), selection(), 0..CONDITIONS.len()).prop_map(|(s1, s2, s3, c)| {
         format!(
-            "title: r\nlogsource: {{}}\ndetection:\n  sel1: {s1}\n  sel2: {s2}\n  condition: {}\n",
+            "title: r\nlogsource: {{}}\ndetection:\n  sel1: {s1}\n  sel2: {s2}\n  sel3: {s3}\n  condition: {}\n",
             CONDITIONS[c]
         )
     })
@@ -210,6 +214,45 @@ fn numbers_are_needles() {
             engine.matches_exhaustive(&event, &mut scratch),
             expected,
             "N = {number}"
+        );
+    }
+}
+
+/// A rule requiring more values than the prefilter keeps track of (eight groups): the ones it does not look for
+/// are still evaluated, so missing any one of them still means no hit.
+#[test]
+fn a_rule_with_more_requirements_than_the_prefilter_tracks() {
+    let names: Vec<String> = (0..12).map(|i| format!("F{i}")).collect();
+    let selection: Vec<String> = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| format!("    {name}|endswith: 'value{i}'"))
+        .collect();
+    let rule = format!(
+        "title: many\nlogsource: {{}}\ndetection:\n  sel:\n{}\n  condition: sel\n",
+        selection.join("\n")
+    );
+    let mut set = RuleSet::new();
+    set.add_yaml("many.yml", &rule);
+    let engine = Engine::build(&set, &Pipeline::builtin());
+    assert_eq!(engine.rules().len(), 1, "{:?}", engine.problems());
+    let at = "2026-12-06T00:00:00Z".parse().unwrap();
+    let all: serde_json::Map<String, serde_json::Value> = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| (name.clone(), format!("a value{i}").into()))
+        .collect();
+    let mut scratch = engine.scratch();
+    let event = sample_event(&serde_json::Value::Object(all.clone()), at);
+    assert_eq!(engine.matches(&event, &mut scratch), [0]);
+    for name in &names {
+        let mut missing = all.clone();
+        missing.insert(name.clone(), "other".into());
+        let event = sample_event(&serde_json::Value::Object(missing), at);
+        assert!(engine.matches(&event, &mut scratch).is_empty(), "{name}");
+        assert!(
+            engine.matches_exhaustive(&event, &mut scratch).is_empty(),
+            "{name}"
         );
     }
 }
