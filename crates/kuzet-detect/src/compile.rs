@@ -404,7 +404,8 @@ fn value_matchers(value: &SigmaValue, mods: &Mods) -> Result<Vec<Matcher>, Strin
             .size_limit(REGEX_SIZE_LIMIT)
             .build()
             .map_err(|e| format!("regex `{}`: {}", string.original, one_line(&e.to_string())))?;
-        return Ok(vec![Matcher::Regex(regex)]);
+        let literals = regex_literals(&string.original, mods.regex_i, mods.regex_m, mods.regex_s);
+        return Ok(vec![Matcher::Regex(regex, literals)]);
     }
     if mods.cidr {
         let text = string.original.trim();
@@ -587,6 +588,44 @@ fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// Literals one of which every match of the regex contains, lower-cased (the prefilter's needles for it): the
+/// starts or the ends of its matches, whichever set has the longer shortest literal. Empty when no such finite
+/// set of literals of two bytes or more is known: the regex is then evaluated on every routed event.
+fn regex_literals(pattern: &str, i: bool, m: bool, s: bool) -> Box<[String]> {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let Ok(hir) = regex_syntax::ParserBuilder::new()
+        .case_insensitive(i)
+        .multi_line(m)
+        .dot_matches_new_line(s)
+        .build()
+        .parse(pattern)
+    else {
+        return Box::new([]);
+    };
+    let best = [ExtractKind::Prefix, ExtractKind::Suffix]
+        .into_iter()
+        .filter_map(|kind| {
+            let seq = Extractor::new().kind(kind).limit_total(1000).extract(&hir);
+            let literals: Option<Vec<String>> = seq
+                .literals()?
+                .iter()
+                .map(|l| {
+                    std::str::from_utf8(l.as_bytes())
+                        .ok()
+                        .map(|t| crate::matcher::fold(t, false).into_owned())
+                })
+                .collect();
+            let mut literals = literals?;
+            literals.sort_unstable();
+            literals.dedup();
+            let shortest = literals.iter().map(String::len).min()?;
+            (shortest >= 2).then_some((shortest, literals))
+        })
+        .max_by_key(|(shortest, literals)| (*shortest, std::cmp::Reverse(literals.len())));
+    best.map(|(_, literals)| literals.into_boxed_slice())
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -625,5 +664,24 @@ mod tests {
             encode_utf16("ab", Some(Modifier::Utf16be)),
             vec![0, b'a', 0, b'b']
         );
+    }
+
+    #[test]
+    fn a_regex_gives_the_literals_its_matches_contain() {
+        let literals = |pattern: &str, i: bool| regex_literals(pattern, i, false, false).to_vec();
+        assert_eq!(literals(r"ipconfig\s+/all", false), ["ipconfig"]);
+        assert_eq!(
+            literals(r"\\(cmd|PowerShell)\.exe", false),
+            ["\\cmd.exe", "\\powershell.exe"]
+        );
+        // The ends when they are longer than the starts.
+        assert_eq!(literals(r"\s\d+\.dll$", false), [".dll"]);
+        // Case-insensitive: the case variants fold to one literal, except those that fold apart (`ſ`, the long
+        // s, matches `s` case-insensitively but is its own lower case).
+        assert_eq!(literals(r"net\s+user", true), ["user", "uſer"]);
+        // Nothing of two bytes or more is certain.
+        assert!(literals(r"\s[a-f0-9]{64}", false).is_empty());
+        assert!(literals(r"a|bc", false).is_empty());
+        assert!(literals(r"(unclosed", false).is_empty());
     }
 }

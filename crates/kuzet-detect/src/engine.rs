@@ -764,17 +764,22 @@ fn odds(group: &Group<'_>) -> f64 {
 fn requirements(expr: &Expr<Leaf>) -> Option<Vec<Group<'_>>> {
     match expr {
         Expr::Leaf(leaf) => {
-            let key = match &leaf.matcher {
+            let keys = match &leaf.matcher {
                 Matcher::Number {
                     op: NumOp::Eq,
                     value,
-                } => Key::Number(*value),
+                } => vec![Key::Number(*value)],
+                Matcher::Regex(_, literals) if !literals.is_empty() => literals
+                    .iter()
+                    .map(|literal| Key::Text(literal.clone(), TextOp::Contains))
+                    .collect(),
                 matcher => {
                     let (anchor, place) = matcher.anchor()?;
-                    Key::Text(fold(anchor, false).into_owned(), place)
+                    vec![Key::Text(fold(anchor, false).into_owned(), place)]
                 }
             };
-            Some(vec![vec![(leaf.sel.slots(), key)]])
+            let slots = leaf.sel.slots();
+            Some(vec![keys.into_iter().map(|key| (slots, key)).collect()])
         }
         // Every child's groups are necessary for the conjunction; the most selective ones are kept.
         Expr::And(xs) => all_of(xs),
@@ -885,11 +890,24 @@ impl PatternSet {
         let mut ordered: Vec<(String, u32)> = self.ids.into_iter().collect();
         ordered.sort_unstable();
         let mut by_pattern = self.units;
-        let pattern_units: Vec<Vec<Need>> = ordered
-            .iter()
-            .map(|(_, id)| std::mem::take(&mut by_pattern[*id as usize]))
-            .collect();
-        let needles: Vec<String> = ordered.into_iter().map(|(needle, _)| needle).collect();
+        // A literal that must be the whole text is looked up with the whole text; the automaton searches for
+        // the others.
+        let mut exact: FxHashMap<Box<str>, Box<[Need]>> = FxHashMap::default();
+        let mut needles = Vec::new();
+        let mut pattern_units = Vec::new();
+        for (needle, id) in ordered {
+            let (whole, other): (Vec<Need>, Vec<Need>) =
+                std::mem::take(&mut by_pattern[id as usize])
+                    .into_iter()
+                    .partition(|need| need.place == TextOp::Exact);
+            if !whole.is_empty() {
+                exact.insert(needle.as_str().into(), whole.into());
+            }
+            if !other.is_empty() {
+                needles.push(needle);
+                pattern_units.push(other);
+            }
+        }
         let automaton = if needles.is_empty() {
             None
         } else if let Some(shared) = built.get(&needles) {
@@ -904,6 +922,7 @@ impl PatternSet {
         Some(FieldNeedles {
             automaton,
             units: pattern_units,
+            exact,
             numbers: self.numbers,
             variants: variants.into(),
             global,
@@ -917,6 +936,8 @@ struct FieldNeedles {
     automaton: Option<AhoCorasick>,
     /// Per pattern of the automaton, the units that need it.
     units: Vec<Vec<Need>>,
+    /// Per literal that must be the whole text, the units that need it.
+    exact: FxHashMap<Box<str>, Box<[Need]>>,
     /// Per number (see [`number_key`]), the units that need it.
     numbers: FxHashMap<u64, Vec<Need>>,
     /// The variants of those units, and whether one of them has no logsource.
@@ -966,9 +987,9 @@ impl FieldNeedles {
                 false
             });
         }
-        let Some(automaton) = &self.automaton else {
+        if self.automaton.is_none() && self.exact.is_empty() {
             return;
-        };
+        }
         match value {
             // A string is folded once per event: evaluation reads the same lower-cased text.
             Value::Str(text) => {
@@ -977,18 +998,24 @@ impl FieldNeedles {
                 let folded = &mut lower[index];
                 folded.clear();
                 fold_into(text, folded);
-                self.scan(automaton, folded, &mut mark);
+                self.scan(folded, &mut mark);
             }
             other => each_text(other, &mut |text| {
                 folded.clear();
                 fold_into(text, folded);
-                self.scan(automaton, folded, &mut mark);
+                self.scan(folded, &mut mark);
             }),
         }
     }
 
     /// Hands `mark` the units of every literal that occurs in its place in the lower-cased `text`.
-    fn scan(&self, automaton: &AhoCorasick, text: &str, mark: &mut impl FnMut(&Need)) {
+    fn scan(&self, text: &str, mark: &mut impl FnMut(&Need)) {
+        if let Some(needs) = self.exact.get(text) {
+            needs.iter().for_each(&mut *mark);
+        }
+        let Some(automaton) = &self.automaton else {
+            return;
+        };
         for found in automaton.find_overlapping_iter(text) {
             let (start, end) = (found.start() == 0, found.end() == text.len());
             for need in &self.units[found.pattern().as_usize()] {
@@ -1037,7 +1064,7 @@ impl Prefilter {
         self.fields
             .iter()
             .flatten()
-            .map(|f| f.units.len() + f.numbers.len())
+            .map(|f| f.units.len() + f.exact.len() + f.numbers.len())
             .sum()
     }
 

@@ -72,7 +72,8 @@ pub(crate) enum Matcher {
         parts: Vec<GlobPart>,
         cased: bool,
     },
-    Regex(Regex),
+    /// A regex, and literals one of which each of its matches contains (lower case; empty: none known).
+    Regex(Regex, Box<[String]>),
     Cidr(IpNet),
     Number {
         op: NumOp,
@@ -191,7 +192,7 @@ impl Matcher {
                 });
                 found
             }
-            Matcher::Regex(regex) => {
+            Matcher::Regex(regex, _) => {
                 let mut found = false;
                 each_text(value, &mut |text| found = found || regex.is_match(text));
                 found

@@ -10,7 +10,7 @@ use kuzet_detect::{Engine, Pipeline, RuleSet, sample_event};
 use proptest::prelude::*;
 
 const FIELDS: [&str; 3] = ["A", "B", "C"];
-const MODIFIERS: [&str; 10] = [
+const MODIFIERS: [&str; 11] = [
     "",
     "|contains",
     "|startswith",
@@ -20,6 +20,7 @@ const MODIFIERS: [&str; 10] = [
     "|windash|contains",
     "|base64offset|contains",
     "|re",
+    "|re|i",
     "|neq",
 ];
 const CONDITIONS: [&str; 9] = [
@@ -35,11 +36,11 @@ const CONDITIONS: [&str; 9] = [
 ];
 
 fn text() -> impl Strategy<Value = String> {
-    proptest::string::string_regex("[abA/ ]{0,6}").unwrap()
+    proptest::string::string_regex("[abAkK\u{212A}sſ/ ]{0,6}").unwrap()
 }
 
 fn pattern() -> impl Strategy<Value = String> {
-    proptest::string::string_regex("[abA/ *?]{1,4}").unwrap()
+    proptest::string::string_regex("[abAkKsſ/ *?]{1,4}").unwrap()
 }
 
 /// A number field `N` a rule compares with numbers.
@@ -84,7 +85,7 @@ fn text_selection() -> impl Strategy<Value = String> {
                     // A regex of the pattern's letters only (wildcards have no regex meaning here).
                     // and base64 of a wildcard means nothing: both get the pattern's letters.
                     let v = match MODIFIERS[m] {
-                        "|re" => v.replace(['*', '?'], "."),
+                        "|re" | "|re|i" => v.replace(['*', '?'], "."),
                         "|base64offset|contains" => format!("x{}", v.replace(['*', '?'], "")),
                         _ => v.clone(),
                     };
