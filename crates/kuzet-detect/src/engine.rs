@@ -1013,7 +1013,12 @@ impl FieldNeedles {
         if let Some(needs) = self.exact.get(text) {
             needs.iter().for_each(&mut *mark);
         }
-        let Some(automaton) = &self.automaton else {
+        // A text shorter than every literal holds none (short values are common: `-`, a logon type).
+        let Some(automaton) = self
+            .automaton
+            .as_ref()
+            .filter(|a| text.len() >= a.min_pattern_len())
+        else {
             return;
         };
         for found in automaton.find_overlapping_iter(text) {
