@@ -9,8 +9,9 @@
 //!    looked up once with the field's number. A text needle counts only in its place: the whole text for an
 //!    equality, its start or end for `startswith` and `endswith`. A rule's needles come in groups, one per
 //!    necessary part of its condition (up to eight, the most selective): `Image|endswith: \cmd.exe` *and*
-//!    `CommandLine|contains: /c`. A rule is evaluated only when every group has a needle in the event. Rules
-//!    without needles (regexes, ranges, negations alone) are always evaluated.
+//!    `CommandLine|contains: /c`. A regex's needles are the literals its matches start (or end) with. A rule is
+//!    evaluated only when every group has a needle in the event. Rules without needles (ranges, negations alone,
+//!    regexes without a literal) are always evaluated.
 //! 3. **Evaluate** exactly: the rule's condition tree over its matchers, bound to the event fields of the variant.
 //!
 //! Every event field name the engine reads is interned at build time; per event, one pass over the event's
@@ -783,6 +784,7 @@ fn requirements(expr: &Expr<Leaf>) -> Option<Vec<Group<'_>>> {
         }
         // Every child's groups are necessary for the conjunction; the most selective ones are kept.
         Expr::And(xs) => all_of(xs),
+        Expr::AtLeast(0, _) => None,
         Expr::AtLeast(n, xs) if *n >= xs.len() => all_of(xs),
         // A disjunction needs one of its children: one group made of each child's most selective group.
         Expr::Or(xs) | Expr::AtLeast(_, xs) => {
@@ -1046,7 +1048,7 @@ impl Prefilter {
             let Some(groups) = requirements(&unit.tree) else {
                 continue;
             };
-            // `requirements` keeps at most `MAX_GROUPS` (8) groups: a bit each of a `u8`.
+            // `requirements` gives at least one group and keeps at most `MAX_GROUPS` (8): a bit each of a `u8`.
             required[index] = u8::MAX >> (MAX_GROUPS - groups.len());
             let index = u32::try_from(index).unwrap_or(u32::MAX);
             for (group, needles) in (0u8..).zip(groups) {
