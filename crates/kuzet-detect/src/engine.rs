@@ -176,9 +176,11 @@ pub struct Scratch {
     candidates: Vec<u32>,
     routed: Vec<u32>,
     variant_seen: Vec<u32>,
-    /// `slot_seen[slot] == generation`: the event has the field, at `slot_at[slot]` in the event's values.
-    slot_seen: Vec<u32>,
-    slot_at: Vec<u32>,
+    /// `placed[slot] == (generation, i)`: the event has the field, at `i` in the event's values (one pair, so
+    /// that reading a field touches one cache line).
+    placed: Vec<(u32, u32)>,
+    /// The event's values, emptied after each event: kept only for their allocation (see [`recycle`]).
+    values: Vec<(Slot, Cow<'static, Value>)>,
     /// The lower-cased text of a string field, folded once per event (`lower_seen[slot] == generation`).
     lower_seen: Vec<u32>,
     lower: Vec<String>,
@@ -192,15 +194,14 @@ impl Scratch {
         self.touched.resize(units, 0);
         self.found.resize(units, 0);
         self.variant_seen.resize(variants, 0);
-        self.slot_seen.resize(slots, 0);
-        self.slot_at.resize(slots, 0);
+        self.placed.resize(slots, (0, 0));
         self.lower_seen.resize(slots, 0);
         self.lower.resize(slots, String::new());
         self.generation = self.generation.wrapping_add(1);
         if self.generation == 0 {
             self.touched.fill(0);
             self.variant_seen.fill(0);
-            self.slot_seen.fill(0);
+            self.placed.fill((0, 0));
             self.lower_seen.fill(0);
             self.generation = 1;
         }
@@ -214,20 +215,15 @@ impl Scratch {
 /// The event's fields by slot, for one evaluation.
 struct View<'e, 's> {
     generation: u32,
-    slot_seen: &'s [u32],
-    slot_at: &'s [u32],
+    placed: &'s [(u32, u32)],
     values: &'s [(Slot, Cow<'e, Value>)],
 }
 
 impl View<'_, '_> {
     fn get(&self, slot: Slot) -> Option<&Value> {
-        let slot = slot as usize;
-        (self.slot_seen[slot] == self.generation)
-            .then(|| {
-                self.values
-                    .get(self.slot_at[slot] as usize)
-                    .map(|(_, v)| &**v)
-            })
+        let (generation, at) = self.placed[slot as usize];
+        (generation == self.generation)
+            .then(|| self.values.get(at as usize).map(|(_, v)| &**v))
             .flatten()
     }
 
@@ -435,14 +431,14 @@ impl Engine {
             None
         };
         // One pass over the event's fields puts those rules read in their slots.
-        let mut values: Vec<(Slot, Cow<'_, Value>)> = Vec::with_capacity(16);
+        let mut values = recycle(std::mem::take(&mut scratch.values));
         for (name, value) in event.fields.iter() {
             if let Some(&slot) = self.names.ids.get(name) {
                 place(scratch, slot, Cow::Borrowed(value), &mut values);
             }
         }
         for &(slot, name) in &self.names.hot {
-            if scratch.slot_seen[slot as usize] != generation
+            if scratch.placed[slot as usize].0 != generation
                 && let Some(value) = hot_field(event, name)
             {
                 place(scratch, slot, Cow::Owned(value), &mut values);
@@ -450,8 +446,7 @@ impl Engine {
         }
         let view = View {
             generation,
-            slot_seen: &scratch.slot_seen,
-            slot_at: &scratch.slot_at,
+            placed: &scratch.placed,
             values: &values,
         };
         self.router.route(
@@ -472,8 +467,7 @@ impl Engine {
         }
         let view = View {
             generation,
-            slot_seen: &scratch.slot_seen,
-            slot_at: &scratch.slot_at,
+            placed: &scratch.placed,
             values: &values,
         };
         let mut lower = Lower {
@@ -522,6 +516,7 @@ impl Engine {
                 }
             }
         }
+        scratch.values = recycle(values);
         scratch.hits.sort_unstable();
         scratch.hits.dedup();
         &scratch.hits
@@ -535,10 +530,19 @@ fn place<'e>(
     value: Cow<'e, Value>,
     values: &mut Vec<(Slot, Cow<'e, Value>)>,
 ) {
-    let index = slot as usize;
-    scratch.slot_seen[index] = scratch.generation;
-    scratch.slot_at[index] = u32::try_from(values.len()).unwrap_or(u32::MAX);
+    let at = u32::try_from(values.len()).unwrap_or(u32::MAX);
+    scratch.placed[slot as usize] = (scratch.generation, at);
     values.push((slot, value));
+}
+
+/// An emptied vector of values borrowed from one event, for the next: the same allocation (the element types
+/// differ only in a lifetime, so collecting the empty vector's iterator reuses its buffer).
+fn recycle<'a, 'b>(mut values: Vec<(Slot, Cow<'a, Value>)>) -> Vec<(Slot, Cow<'b, Value>)> {
+    values.clear();
+    values
+        .into_iter()
+        .map(|_| unreachable!("the vector was just emptied"))
+        .collect()
 }
 
 /// One sample event of a rule and whether the rule did what the sample says.
@@ -1168,5 +1172,21 @@ fn holds(route: &Route, view: &View<'_, '_>) -> bool {
             });
             found
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recycling_values_keeps_their_allocation() {
+        let text = Value::Str("a".into());
+        let mut values = vec![(0, Cow::Borrowed(&text)); 40];
+        values.push((1, Cow::Owned(Value::Str("b".into()))));
+        let capacity = values.capacity();
+        let recycled: Vec<(Slot, Cow<'static, Value>)> = recycle(values);
+        assert!(recycled.is_empty());
+        assert_eq!(recycled.capacity(), capacity);
     }
 }
