@@ -593,40 +593,49 @@ pub fn bench(args: &HuntArgs) -> Result<()> {
     let engine = Engine::build(&set, &load_pipeline(args.pipeline.as_deref())?);
     let files = input_files(&args.files)?;
     let threads = threads(args.threads);
-    // Each side runs over all files again until it has run for a second, so that small sample sets still
-    // give a stable rate.
-    let measure = |engine: Option<&Engine>| -> Result<(u64, u64, f64)> {
+    // One round is one pass over all files, parse-only or hunting. Rounds of both sides alternate until each
+    // side has run for two seconds (three rounds at least), so that a machine whose speed drifts during the run
+    // (a shared one) slows both sides alike and the ratio stays comparable.
+    let round = |engine: Option<&Engine>| -> Result<(u64, u64, f64)> {
         let started = Instant::now();
         let (mut records, mut hits) = (0u64, 0u64);
         let work = |index: usize, path: &Path| hunt_file(index, path, engine, None, &|_| true);
-        while records == 0 || started.elapsed().as_secs_f64() < 1.0 {
-            let before = records;
-            over_files(&files, threads, &work, &mut |_, outcome| {
-                let outcome = outcome?;
-                records += outcome.records;
-                hits += outcome.hits.len() as u64;
-                Ok(())
-            })?;
-            if records == before {
-                bail!("no record in {} file(s)", files.len());
-            }
+        over_files(&files, threads, &work, &mut |_, outcome| {
+            let outcome = outcome?;
+            records += outcome.records;
+            hits += outcome.hits.len() as u64;
+            Ok(())
+        })?;
+        if records == 0 {
+            bail!("no record in {} file(s)", files.len());
         }
         Ok((records, hits, started.elapsed().as_secs_f64()))
     };
-    // Warm the page cache first, so that neither measurement pays for the disk.
-    measure(None)?;
-    let (parsed, _, parse_secs) = measure(None)?;
-    let (hunted, hits, hunt_secs) = measure(Some(&engine))?;
+    // Warm the page cache and the regexes' lazy automata first, so that neither side pays for them.
+    round(None)?;
+    round(Some(&engine))?;
+    let (mut parsed, mut hunted, mut hits, mut rounds) = (0u64, 0u64, 0u64, 0u64);
+    let (mut parse_secs, mut hunt_secs) = (0.0f64, 0.0f64);
+    while rounds < 3 || parse_secs.min(hunt_secs) < 2.0 {
+        let (records, _, secs) = round(None)?;
+        parsed += records;
+        parse_secs += secs;
+        let (records, found, secs) = round(Some(&engine))?;
+        hunted += records;
+        hits += found;
+        hunt_secs += secs;
+        rounds += 1;
+    }
     let parse_rate = parsed as f64 / parse_secs.max(1e-9);
     let hunt_rate = hunted as f64 / hunt_secs.max(1e-9);
-    let per_round = files_records(&files)?;
+    let per_round = parsed / rounds;
     let stats = engine.stats();
     println!(
         "rules loaded {} ({} units, {} without needles, {} needles; {} not loaded)",
         stats.rules, stats.units, stats.always, stats.needles, stats.problems
     );
     println!(
-        "files {}, records {per_round} (each side repeated for at least 1 s), threads {threads}",
+        "files {}, records {per_round}, threads {threads}; {rounds} rounds of each side, alternating",
         files.len()
     );
     println!("parse only  {parse_secs:>8.3} s  {parse_rate:>10.0} records/s");
@@ -639,15 +648,6 @@ pub fn bench(args: &HuntArgs) -> Result<()> {
         hunt_rate / parse_rate.max(1e-9)
     );
     Ok(())
-}
-
-/// How many records one pass over `files` reads.
-fn files_records(files: &[PathBuf]) -> Result<u64> {
-    let mut records = 0;
-    for (index, file) in files.iter().enumerate() {
-        records += hunt_file(index, file, None, None, &|_| true)?.records;
-    }
-    Ok(records)
 }
 
 /// Writes hits in one of the formats.
