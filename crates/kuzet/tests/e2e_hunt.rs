@@ -313,3 +313,30 @@ fn hunt_matches_indicator_feeds_with_their_provenance() {
     assert_eq!(hits[0]["indicator"]["description"], "phishing kit");
     assert_eq!(hits[0]["host"], "ws7");
 }
+
+/// `kuzet bench hunt` reports both rates and the hits of one round over the same files (the figures themselves
+/// are the benchmark's, never asserted).
+#[test]
+fn bench_hunt_reports_parse_and_hunt_rates_of_the_same_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let (rules, events) = fixture(dir.path());
+    let out = kuzet(&[
+        "bench",
+        "hunt",
+        "--rules",
+        &rules,
+        "--threads",
+        "1",
+        &events,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = stdout(&out);
+    assert!(text.contains("rules loaded 2 "), "{text}");
+    assert!(text.contains("records 3, threads 1;"), "{text}");
+    assert!(text.contains("(2 hits per round)"), "{text}");
+    assert!(text.contains("hunt / parse-only rate: "), "{text}");
+}
