@@ -109,7 +109,13 @@ struct Unit {
 /// A routing condition on an interned field.
 #[derive(Debug)]
 enum Route {
-    Equals(Slot, Vec<String>),
+    /// The field's lower-cased text is one of `texts`; `integers` are those of them an integer field's decimal
+    /// text can be, so that an event id is compared as a number.
+    Equals {
+        slot: Slot,
+        texts: Vec<String>,
+        integers: Vec<i64>,
+    },
     Exists(Slot, bool),
 }
 
@@ -453,6 +459,7 @@ impl Engine {
             &view,
             &mut scratch.variant_seen,
             &mut scratch.routed,
+            &mut scratch.folded,
             generation,
         );
         // Needles are looked for only in the fields that rules of the routed variants read.
@@ -1094,9 +1101,14 @@ impl Router {
                 .when
                 .iter()
                 .map(|condition| match condition {
-                    Condition::Equals { field, values } => {
-                        Route::Equals(names.intern(field), values.clone())
-                    }
+                    Condition::Equals { field, values } => Route::Equals {
+                        slot: names.intern(field),
+                        texts: values.clone(),
+                        integers: values
+                            .iter()
+                            .filter_map(|v| v.parse().ok().filter(|n: &i64| n.to_string() == *v))
+                            .collect(),
+                    },
                     Condition::Exists { field, present } => {
                         Route::Exists(names.intern(field), *present)
                     }
@@ -1105,9 +1117,9 @@ impl Router {
             let index = u32::try_from(index).unwrap_or(u32::MAX);
             if !by_variant[index as usize].is_empty() {
                 match routes.first() {
-                    Some(Route::Equals(slot, values)) => {
+                    Some(Route::Equals { slot, texts, .. }) => {
                         let by_value = keyed.entry(*slot).or_default();
-                        for value in values {
+                        for value in texts {
                             by_value.entry(value.clone()).or_default().push(index);
                         }
                     }
@@ -1122,15 +1134,22 @@ impl Router {
         router
     }
 
-    fn route(&self, view: &View<'_, '_>, seen: &mut [u32], routed: &mut Vec<u32>, generation: u32) {
-        let mut text = String::new();
+    /// Puts the variants `view`'s event belongs to in `routed`; `text` is a buffer.
+    fn route(
+        &self,
+        view: &View<'_, '_>,
+        seen: &mut [u32],
+        routed: &mut Vec<u32>,
+        text: &mut String,
+        generation: u32,
+    ) {
         for (slot, by_value) in &self.keyed {
             let Some(value) = view.get(*slot) else {
                 continue;
             };
             each_text(value, &mut |t| {
                 text.clear();
-                fold_into(t, &mut text);
+                fold_into(t, text);
                 for &variant in by_value.get(text.as_str()).into_iter().flatten() {
                     let seen = &mut seen[variant as usize];
                     if *seen != generation
@@ -1159,19 +1178,24 @@ impl Router {
 fn holds(route: &Route, view: &View<'_, '_>) -> bool {
     match route {
         Route::Exists(slot, present) => view.get(*slot).is_some() == *present,
-        Route::Equals(slot, values) => {
-            let Some(value) = view.get(*slot) else {
-                return false;
-            };
-            let mut found = false;
-            each_text(value, &mut |text| {
-                if !found {
-                    let text = fold(text, false);
-                    found = values.iter().any(|v| text == v.as_str());
-                }
-            });
-            found
-        }
+        Route::Equals {
+            slot,
+            texts,
+            integers,
+        } => match view.get(*slot) {
+            None => false,
+            Some(Value::Int(n)) => integers.contains(n),
+            Some(value) => {
+                let mut found = false;
+                each_text(value, &mut |text| {
+                    if !found {
+                        let text = fold(text, false);
+                        found = texts.iter().any(|v| text == v.as_str());
+                    }
+                });
+                found
+            }
+        },
     }
 }
 
