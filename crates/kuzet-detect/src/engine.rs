@@ -135,7 +135,10 @@ struct Router {
 /// Per field slot, the automaton of the needles that may occur in it.
 #[derive(Debug)]
 struct Prefilter {
-    fields: Vec<Option<FieldNeedles>>,
+    /// Per field slot, the index of its needles in `fields` plus one (0: none): a dense table the event's fields
+    /// index, which stays in cache, and a list of the few fields that have needles.
+    field_of: Vec<u32>,
+    fields: Vec<FieldNeedles>,
     /// Per unit, the bits of the groups of needles it requires (see [`requirements`]).
     required: Vec<u8>,
 }
@@ -1070,25 +1073,31 @@ impl Prefilter {
                 }
             }
         }
-        let mut fields: Vec<Option<FieldNeedles>> = (0..names.len()).map(|_| None).collect();
+        let mut field_of = vec![0; names.len()];
+        let mut fields = Vec::with_capacity(by_slot.len());
         let mut built = FxHashMap::default();
         for (slot, set) in by_slot {
-            fields[slot as usize] = Some(set.build(units, &mut built)?);
+            fields.push(set.build(units, &mut built)?);
+            field_of[slot as usize] = u32::try_from(fields.len()).unwrap_or(u32::MAX);
         }
-        Some(Self { fields, required })
+        Some(Self {
+            field_of,
+            fields,
+            required,
+        })
     }
 
     fn patterns(&self) -> usize {
         self.fields
             .iter()
-            .flatten()
             .map(|f| f.units.len() + f.exact.len() + f.numbers.len())
             .sum()
     }
 
     /// The needles of `slot`, if any leaf with needles reads it.
     fn field(&self, slot: Slot) -> Option<&FieldNeedles> {
-        self.fields.get(slot as usize).and_then(Option::as_ref)
+        let index = self.field_of.get(slot as usize)?.checked_sub(1)?;
+        self.fields.get(index as usize)
     }
 }
 
