@@ -174,7 +174,8 @@ pub struct Engine {
 }
 
 /// Per-thread working memory, reused from event to event. Arrays indexed by unit, variant or slot hold the
-/// generation (the event's number) they were last set in, so nothing is cleared between events.
+/// generation (the event's number) they were last set in, so nothing is cleared between events. One scratch may
+/// serve several engines in turn: it resizes to the engine it runs with, and every stamp is older than the event.
 #[derive(Debug, Default)]
 pub struct Scratch {
     generation: u32,

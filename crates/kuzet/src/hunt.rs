@@ -335,7 +335,7 @@ fn hunt_file(
     let source = SourceId::new("file")?;
     let received = kuzet_ingest::receive_time();
     let mut outcome = FileOutcome::default();
-    let mut scratch = engine.map(Engine::scratch);
+    let mut scratch = engine.map(|_| SCRATCH.take());
     let mut run = |payload: Vec<u8>, format: FormatHint, line: u64, outcome: &mut FileOutcome| {
         let raw = RawEvent {
             id: EventId::from_u128(u128::from(line)),
@@ -388,7 +388,16 @@ fn hunt_file(
             }
         }
     }
+    if let Some(scratch) = scratch {
+        SCRATCH.set(scratch);
+    }
     Ok(outcome)
+}
+
+thread_local! {
+    /// The thread's detection working memory, kept from file to file: most files hold a few dozen records, and
+    /// a fresh scratch sizes (and zeroes) its tables per rule and per field name again.
+    static SCRATCH: std::cell::Cell<kuzet_detect::Scratch> = std::cell::Cell::default();
 }
 
 /// Runs `work` on every file on `threads` threads and hands the outcomes to `each` in file order as they
