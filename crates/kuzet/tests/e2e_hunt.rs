@@ -339,4 +339,5 @@ fn bench_hunt_reports_parse_and_hunt_rates_of_the_same_files() {
     assert!(text.contains("records 3, threads 1;"), "{text}");
     assert!(text.contains("(2 hits per round)"), "{text}");
     assert!(text.contains("hunt / parse-only rate: "), "{text}");
+    assert!(text.contains("detection alone: "), "{text}");
 }
