@@ -1223,4 +1223,35 @@ mod tests {
         assert!(recycled.is_empty());
         assert_eq!(recycled.capacity(), capacity);
     }
+
+    /// A Sysmon event is routed by its channel and then its event id: an integer id is compared as a number,
+    /// and matches exactly what its decimal text would.
+    #[test]
+    fn an_integer_event_id_routes_like_its_decimal_text() {
+        let mut set = RuleSet::new();
+        set.add_yaml(
+            "r.yml",
+            "title: r\nlogsource: { product: windows, category: process_creation }\ndetection:\n  sel: { Image|endswith: '\\x.exe' }\n  condition: sel\n",
+        );
+        let engine = Engine::build(&set, &Pipeline::builtin());
+        assert!(engine.problems().is_empty(), "{:?}", engine.problems());
+        let at = "2026-12-06T00:00:00Z".parse().unwrap();
+        let mut scratch = engine.scratch();
+        for (id, routed) in [
+            (serde_json::json!(1), true),
+            (serde_json::json!("1"), true),
+            (serde_json::json!(11), false),
+            (serde_json::json!("01"), false),
+        ] {
+            let document = serde_json::json!({
+                "winlog": {
+                    "channel": "Microsoft-Windows-Sysmon/Operational",
+                    "event_id": id,
+                    "event_data": { "Image": "C:\\x.exe" },
+                },
+            });
+            let hits = engine.matches(&crate::sample_event(&document, at), &mut scratch);
+            assert_eq!(!hits.is_empty(), routed, "event id {id}");
+        }
+    }
 }
