@@ -1,6 +1,7 @@
 //! From the Sigma AST (rsigma-parser's) to a condition tree over predicates, each predicate one Sigma field and
 //! one compiled value. Field names are still Sigma's here; the engine binds them to event fields per logsource.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use base64::Engine as _;
@@ -397,14 +398,15 @@ fn value_matchers(value: &SigmaValue, mods: &Mods) -> Result<Vec<Matcher>, Strin
         ));
     }
     if mods.regex {
-        let regex = regex::RegexBuilder::new(&string.original)
+        let pattern = pcre_classes(&string.original);
+        let regex = regex::RegexBuilder::new(&pattern)
             .case_insensitive(mods.regex_i)
             .multi_line(mods.regex_m)
             .dot_matches_new_line(mods.regex_s)
             .size_limit(REGEX_SIZE_LIMIT)
             .build()
             .map_err(|e| format!("regex `{}`: {}", string.original, one_line(&e.to_string())))?;
-        let literals = regex_literals(&string.original, mods.regex_i, mods.regex_m, mods.regex_s);
+        let literals = regex_literals(&pattern, mods.regex_i, mods.regex_m, mods.regex_s);
         return Ok(vec![Matcher::Regex(regex, literals)]);
     }
     if mods.cidr {
@@ -591,6 +593,121 @@ fn one_line(text: &str) -> String {
 /// Literals one of which every match of the regex contains, lower-cased (the prefilter's needles for it): the
 /// starts or the ends of its matches, whichever set has the longer shortest literal. Empty when no such finite
 /// set of literals of two bytes or more is known: the regex is then evaluated on every routed event.
+/// Sigma's regexes are PCRE's, where `\d`, `\w`, `\s` and the word boundaries `\b` are ASCII; Rust's are
+/// Unicode. The pattern with them written as ASCII classes (`[[:digit:]]`) and ASCII boundaries (`(?-u:\b)`),
+/// everything else as it was. (An ASCII boundary also lets the regex run on its DFA: a Unicode one makes it
+/// fall back to a backtracker that clears a bit per state and byte of text on every search.) `\B` stays
+/// Unicode: an ASCII one could split a character. A pattern that does not parse is returned as it is, for the
+/// regex builder to report.
+fn pcre_classes(pattern: &str) -> Cow<'_, str> {
+    let Ok(mut ast) = regex_syntax::ast::parse::Parser::new().parse(pattern) else {
+        return Cow::Borrowed(pattern);
+    };
+    if !ascii_classes(&mut ast) {
+        return Cow::Borrowed(pattern);
+    }
+    let mut out = String::with_capacity(pattern.len() + 16);
+    match regex_syntax::ast::print::Printer::new().print(&ast, &mut out) {
+        Ok(()) => Cow::Owned(out),
+        Err(_) => Cow::Borrowed(pattern),
+    }
+}
+
+/// Rewrites the Perl classes and word boundaries of `ast` as ASCII ones; whether it changed anything.
+fn ascii_classes(ast: &mut regex_syntax::ast::Ast) -> bool {
+    use regex_syntax::ast::{
+        Assertion, AssertionKind as K, Ast, ClassBracketed, ClassSet, ClassSetItem, Flag, Flags,
+        FlagsItem, FlagsItemKind, Group, GroupKind,
+    };
+    let replacement = match ast {
+        Ast::ClassPerl(perl) => Ast::class_bracketed(ClassBracketed {
+            span: perl.span,
+            negated: false,
+            kind: ClassSet::Item(ClassSetItem::Ascii(ascii_class(perl))),
+        }),
+        Ast::Assertion(assertion)
+            if matches!(
+                assertion.kind,
+                K::WordBoundary
+                    | K::WordBoundaryStart
+                    | K::WordBoundaryEnd
+                    | K::WordBoundaryStartAngle
+                    | K::WordBoundaryEndAngle
+            ) =>
+        {
+            let span = assertion.span;
+            let item = |kind| FlagsItem { span, kind };
+            Ast::group(Group {
+                span,
+                kind: GroupKind::NonCapturing(Flags {
+                    span,
+                    items: vec![
+                        item(FlagsItemKind::Negation),
+                        item(FlagsItemKind::Flag(Flag::Unicode)),
+                    ],
+                }),
+                ast: Box::new(Ast::assertion(Assertion {
+                    span,
+                    kind: assertion.kind.clone(),
+                })),
+            })
+        }
+        Ast::ClassBracketed(class) => return ascii_set(&mut class.kind),
+        Ast::Repetition(repetition) => return ascii_classes(&mut repetition.ast),
+        Ast::Group(group) => return ascii_classes(&mut group.ast),
+        Ast::Alternation(alternation) => {
+            return alternation
+                .asts
+                .iter_mut()
+                .fold(false, |c, a| ascii_classes(a) | c);
+        }
+        Ast::Concat(concat) => {
+            return concat
+                .asts
+                .iter_mut()
+                .fold(false, |c, a| ascii_classes(a) | c);
+        }
+        _ => return false,
+    };
+    *ast = replacement;
+    true
+}
+
+fn ascii_set(set: &mut regex_syntax::ast::ClassSet) -> bool {
+    match set {
+        regex_syntax::ast::ClassSet::Item(item) => ascii_item(item),
+        regex_syntax::ast::ClassSet::BinaryOp(op) => {
+            ascii_set(&mut op.lhs) | ascii_set(&mut op.rhs)
+        }
+    }
+}
+
+fn ascii_item(item: &mut regex_syntax::ast::ClassSetItem) -> bool {
+    use regex_syntax::ast::ClassSetItem;
+    match item {
+        ClassSetItem::Perl(perl) => {
+            *item = ClassSetItem::Ascii(ascii_class(perl));
+            true
+        }
+        ClassSetItem::Bracketed(class) => ascii_set(&mut class.kind),
+        ClassSetItem::Union(union) => union.items.iter_mut().fold(false, |c, i| ascii_item(i) | c),
+        _ => false,
+    }
+}
+
+fn ascii_class(perl: &regex_syntax::ast::ClassPerl) -> regex_syntax::ast::ClassAscii {
+    use regex_syntax::ast::{ClassAsciiKind, ClassPerlKind};
+    regex_syntax::ast::ClassAscii {
+        span: perl.span,
+        kind: match perl.kind {
+            ClassPerlKind::Digit => ClassAsciiKind::Digit,
+            ClassPerlKind::Space => ClassAsciiKind::Space,
+            ClassPerlKind::Word => ClassAsciiKind::Word,
+        },
+        negated: perl.negated,
+    }
+}
+
 fn regex_literals(pattern: &str, i: bool, m: bool, s: bool) -> Box<[String]> {
     use regex_syntax::hir::literal::{ExtractKind, Extractor};
     let Ok(hir) = regex_syntax::ParserBuilder::new()
@@ -629,6 +746,26 @@ fn regex_literals(pattern: &str, i: bool, m: bool, s: bool) -> Box<[String]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn perl_classes_and_word_boundaries_become_ascii_as_in_pcre() {
+        for (pattern, rewritten) in [
+            (r"^Abc\d+$", r"^Abc[[:digit:]]+$"),
+            (r"\W\S\D", r"[[:^word:]][[:^space:]][[:^digit:]]"),
+            (r"[\d.]{4}|[^\w-]", r"[[:digit:].]{4}|[^[:word:]-]"),
+            (r"(?:\.|\b){4}", r"(?:\.|(?-u:\b)){4}"),
+            (r"\b{start}x\<", r"(?-u:\b{start})x(?-u:\<)"),
+            // Nothing to rewrite, `\B` kept, and a pattern that does not parse: as they were.
+            (r"^a.b$", r"^a.b$"),
+            (r"a\Bb", r"a\Bb"),
+            (r"(?<=a)b", r"(?<=a)b"),
+        ] {
+            assert_eq!(pcre_classes(pattern), rewritten, "{pattern}");
+            if pattern != r"(?<=a)b" {
+                regex::Regex::new(&pcre_classes(pattern)).expect(pattern);
+            }
+        }
+    }
 
     #[test]
     fn base64offset_matches_sigma() {
