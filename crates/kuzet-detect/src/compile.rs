@@ -590,9 +590,6 @@ fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// Literals one of which every match of the regex contains, lower-cased (the prefilter's needles for it): the
-/// starts or the ends of its matches, whichever set has the longer shortest literal. Empty when no such finite
-/// set of literals of two bytes or more is known: the regex is then evaluated on every routed event.
 /// Sigma's regexes are PCRE's, where `\d`, `\w`, `\s` and the word boundaries `\b` are ASCII; Rust's are
 /// Unicode. The pattern with them written as ASCII classes (`[[:digit:]]`) and ASCII boundaries (`(?-u:\b)`),
 /// everything else as it was. (An ASCII boundary also lets the regex run on its DFA: a Unicode one makes it
@@ -708,6 +705,9 @@ fn ascii_class(perl: &regex_syntax::ast::ClassPerl) -> regex_syntax::ast::ClassA
     }
 }
 
+/// Literals one of which every match of the regex contains, lower-cased (the prefilter's needles for it): the
+/// starts or the ends of its matches, whichever set has the longer shortest literal. Empty when no such finite
+/// set of literals of two bytes or more is known: the regex is then evaluated on every routed event.
 fn regex_literals(pattern: &str, i: bool, m: bool, s: bool) -> Box<[String]> {
     use regex_syntax::hir::literal::{ExtractKind, Extractor};
     let Ok(hir) = regex_syntax::ParserBuilder::new()
