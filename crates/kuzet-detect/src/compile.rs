@@ -652,18 +652,8 @@ fn ascii_classes(ast: &mut regex_syntax::ast::Ast) -> bool {
         Ast::ClassBracketed(class) => return ascii_set(&mut class.kind),
         Ast::Repetition(repetition) => return ascii_classes(&mut repetition.ast),
         Ast::Group(group) => return ascii_classes(&mut group.ast),
-        Ast::Alternation(alternation) => {
-            return alternation
-                .asts
-                .iter_mut()
-                .fold(false, |c, a| ascii_classes(a) | c);
-        }
-        Ast::Concat(concat) => {
-            return concat
-                .asts
-                .iter_mut()
-                .fold(false, |c, a| ascii_classes(a) | c);
-        }
+        Ast::Alternation(alternation) => return rewrite_all(&mut alternation.asts, ascii_classes),
+        Ast::Concat(concat) => return rewrite_all(&mut concat.asts, ascii_classes),
         _ => return false,
     };
     *ast = replacement;
@@ -687,9 +677,16 @@ fn ascii_item(item: &mut regex_syntax::ast::ClassSetItem) -> bool {
             true
         }
         ClassSetItem::Bracketed(class) => ascii_set(&mut class.kind),
-        ClassSetItem::Union(union) => union.items.iter_mut().fold(false, |c, i| ascii_item(i) | c),
+        ClassSetItem::Union(union) => rewrite_all(&mut union.items, ascii_item),
         _ => false,
     }
+}
+
+/// Rewrites every one of `items` (none is skipped once one changed); whether any changed.
+fn rewrite_all<T>(items: &mut [T], rewrite: fn(&mut T) -> bool) -> bool {
+    items
+        .iter_mut()
+        .fold(false, |changed, item| rewrite(item) | changed)
 }
 
 fn ascii_class(perl: &regex_syntax::ast::ClassPerl) -> regex_syntax::ast::ClassAscii {
